@@ -1,0 +1,80 @@
+/*
+ * event.h - events and batches: the unit of work of the pipeline.
+ *
+ * A batch is one page of events. It owns the page body and every parsed
+ * event (one json_t reference each). An event keeps a pointer to its
+ * original bytes inside the body, so outputs can emit exactly what OneLogin
+ * sent, with the "olagent" object spliced in before the closing brace
+ * (format_json.c). Records the agent makes itself (alerts) have no raw bytes
+ * and are serialized from their tree. Filters and outputs borrow events; no
+ * json_t of a batch ever crosses a thread.
+ */
+#ifndef OLA_EVENT_H
+#define OLA_EVENT_H
+
+#include <stdbool.h>
+#include <stddef.h>
+#include <stdint.h>
+
+#include <jansson.h>
+
+/* Severity set by rules, CEF-style 0..10; -1 when no rule set one. */
+#define OLA_SEVERITY_UNSET (-1)
+
+enum ola_record_kind {
+    OLA_REC_EVENT = 0, /* a OneLogin event */
+    OLA_REC_ALERT = 1, /* an alert raised by a stateful rule */
+};
+
+struct ola_event {
+    enum ola_record_kind kind;
+    json_t *ev;         /* parsed event; the batch owns this reference */
+    const char *raw;    /* original bytes of the event object; NULL for alerts */
+    size_t raw_len;     /* raw[raw_len - 1] == '}' */
+    int64_t id;         /* OneLogin event id; 0 for alerts */
+    int64_t created_ms; /* created_at, ms since the epoch */
+    json_t *ola;        /* the "olagent" object to splice in, owned; NULL if none */
+    uint32_t routes;    /* bit i: output with index i takes this record */
+    int severity;       /* OLA_SEVERITY_UNSET or 0..10 */
+    bool dropped;       /* dropped by a rule (counted, never emitted) */
+};
+
+struct ola_batch {
+    struct ola_event *ev; /* owned array */
+    size_t n;
+    size_t cap;
+    uint64_t seq; /* batch number, increasing */
+    char *body;   /* owned page body; raw pointers point into it */
+    size_t body_len;
+    int64_t fetched_mono_ms; /* when the page arrived, for batch latency */
+};
+
+void ola_batch_init(struct ola_batch *b);
+/* Releases events, ola objects and the body; keeps the array for reuse. */
+void ola_batch_reset(struct ola_batch *b);
+void ola_batch_free(struct ola_batch *b);
+/*
+ * Appends an event. ev: stolen (the batch owns the reference, also on
+ * failure). raw may be NULL. Returns a pointer to the new slot or NULL (ENOMEM).
+ * The slot starts with routes = all, severity unset, ola NULL.
+ */
+struct ola_event *ola_batch_add(struct ola_batch *b, enum ola_record_kind kind,
+                                json_t *ev, const char *raw, size_t raw_len);
+/* Removes events for which keep[i] is false, preserving order. */
+void ola_batch_compact(struct ola_batch *b, const bool *keep);
+/* Stable sort by (created_ms, id). */
+void ola_batch_sort(struct ola_batch *b);
+
+/*
+ * The event's "olagent" object, created empty on first use. Returns a
+ * borrowed reference (owned by the event) or NULL on ENOMEM.
+ */
+json_t *ola_event_ola(struct ola_event *e);
+/* Adds tag to olagent.tags (an array), once. Returns 0 / -1. */
+int ola_event_add_tag(struct ola_event *e, const char *tag);
+/* Borrowed string member of the event, or NULL if absent or not a string. */
+const char *ola_event_str(const struct ola_event *e, const char *key);
+/* Integer member; returns false if absent or not an integer. */
+bool ola_event_int(const struct ola_event *e, const char *key, long long *out);
+
+#endif

@@ -1,0 +1,161 @@
+/*
+ * config.h - YAML configuration: a line-aware tree and the agent's settings.
+ *
+ * Loading is two steps. ola_cfg_load_*() reads YAML (libyaml) into a tree of
+ * nodes that remember their file and line, replacing ${VAR} in scalars from
+ * the environment (a missing variable is an error; a value that came from
+ * ${VAR} or from a *_file key is marked secret). Then typed readers turn nodes
+ * into settings; every error reads "file:line: what is wrong". Plugins
+ * (outputs, rule files) read their own map with the same readers, so all
+ * configuration errors look alike.
+ */
+#ifndef OLA_CONFIG_H
+#define OLA_CONFIG_H
+
+#include <stdbool.h>
+#include <stddef.h>
+#include <stdint.h>
+#include <stdio.h>
+
+#include "err.h"
+
+enum ola_cfg_type {
+    OLA_CFG_NULL = 0, /* "~", "null" or empty */
+    OLA_CFG_SCALAR,
+    OLA_CFG_MAP,
+    OLA_CFG_SEQ,
+};
+
+struct ola_cfg;     /* a node; owned by its document */
+struct ola_cfg_doc; /* a loaded document */
+
+/* Returns 0 and a new document in *out, or -1 with "file:line: ..." in err. */
+int ola_cfg_load_file(const char *path, struct ola_cfg_doc **out, struct ola_err *err);
+/* name is used in error messages in place of a file name. */
+int ola_cfg_load_string(const char *name, const char *text, size_t len,
+                        struct ola_cfg_doc **out, struct ola_err *err);
+void ola_cfg_doc_destroy(struct ola_cfg_doc *doc);
+/* The root node (a map for a config file). Borrowed from doc. */
+const struct ola_cfg *ola_cfg_root(const struct ola_cfg_doc *doc);
+
+enum ola_cfg_type ola_cfg_type(const struct ola_cfg *n);
+int ola_cfg_line(const struct ola_cfg *n);
+const char *ola_cfg_file(const struct ola_cfg *n);
+/* Map lookup; NULL when map is NULL, not a map, or has no such key. */
+const struct ola_cfg *ola_cfg_get(const struct ola_cfg *map, const char *key);
+/* Items of a sequence or entries of a map. */
+size_t ola_cfg_len(const struct ola_cfg *n);
+const struct ola_cfg *ola_cfg_at(const struct ola_cfg *n, size_t i);
+/* For maps: the key of entry i. */
+const char *ola_cfg_key_at(const struct ola_cfg *map, size_t i);
+/* The scalar text after ${VAR} substitution; NULL for non-scalars. */
+const char *ola_cfg_scalar(const struct ola_cfg *n);
+/* True when the value came from ${VAR} or a *_file. */
+bool ola_cfg_is_secret(const struct ola_cfg *n);
+
+/* Formats "file:line: " + message into err, for node n. Returns -1. */
+int ola_cfg_errf(struct ola_err *err, const struct ola_cfg *n, const char *fmt, ...)
+    __attribute__((format(printf, 3, 4)));
+
+/*
+ * Typed readers. An absent key (or null value) gives the default and 0. A
+ * present key with a wrong type or out-of-range value gives -1 and
+ * "file:line: key: what is wrong". `map` may be NULL (everything absent).
+ */
+int ola_cfg_str(const struct ola_cfg *map, const char *key, const char *def,
+                const char **out, struct ola_err *err);
+int ola_cfg_int(const struct ola_cfg *map, const char *key, long long def, long long min,
+                long long max, long long *out, struct ola_err *err);
+int ola_cfg_double(const struct ola_cfg *map, const char *key, double def, double *out,
+                   struct ola_err *err);
+int ola_cfg_bool(const struct ola_cfg *map, const char *key, bool def, bool *out,
+                 struct ola_err *err);
+/* Durations like "10s" (timeutil.h); min/max in ms bound the value. */
+int ola_cfg_duration(const struct ola_cfg *map, const char *key, int64_t def, int64_t min,
+                     int64_t max, int64_t *out, struct ola_err *err);
+/* Sizes: "2048", "64KiB", "10MB", "1GiB". */
+int ola_cfg_size(const struct ola_cfg *map, const char *key, uint64_t def, uint64_t *out,
+                 struct ola_err *err);
+/* "20%" or "0.2" -> 0.2. */
+int ola_cfg_percent(const struct ola_cfg *map, const char *key, double def, double *out,
+                    struct ola_err *err);
+/* One of names[] (NULL-terminated); *out is the index. */
+int ola_cfg_enum(const struct ola_cfg *map, const char *key, const char *const *names,
+                 int def, int *out, struct ola_err *err);
+/*
+ * A secret: `key` or `key_file` (the file's content, trailing newline
+ * stripped). Both present is an error. *out is borrowed from the document.
+ * A file readable by group/other draws a warning log line.
+ */
+int ola_cfg_secret(const struct ola_cfg *map, const char *key, const char **out,
+                   struct ola_err *err);
+/* An unknown key in map (not in allowed[], NULL-terminated) is an error. */
+int ola_cfg_check_keys(const struct ola_cfg *map, const char *const *allowed,
+                       struct ola_err *err);
+
+/*
+ * Writes the document as YAML with secrets masked ("****"): values marked
+ * secret and values of keys that look secret (secret, password, token,
+ * sasl.password, ...). For `olagent check`.
+ */
+void ola_cfg_dump(const struct ola_cfg_doc *doc, FILE *out);
+
+/* ---- the agent's settings ------------------------------------------------ */
+
+#define OLA_MAX_OUTPUTS 16
+
+struct ola_output_cfg {
+    const char *type;           /* "stdout", "file", "kafka", "syslog" */
+    const char *name;           /* alias; defaults to type, unique */
+    const struct ola_cfg *node; /* the whole map, for the plugin's own keys */
+};
+
+struct ola_settings {
+    const char *path; /* config file path */
+    struct {
+        const char *base_url; /* from base_url or region */
+        const char *client_id;
+        const char *client_secret; /* secret */
+        int64_t poll_interval_ms;  /* 10s */
+        long long page_size;       /* 50 */
+        int64_t start_ms;          /* resolved from start at load time */
+        const char *start;         /* as written */
+        int64_t overlap_ms;        /* 5m */
+        int64_t late_sweep_ms;     /* 1m */
+        int64_t settle_ms;         /* 10s */
+        int64_t max_window_ms;     /* 1h: longest window during catch-up */
+        int64_t timeout_ms;        /* 30s: one HTTP request */
+        int64_t backoff_max_ms;    /* 60s */
+        const char *ca_file;       /* NULL: system store */
+        const char *proxy;         /* NULL: libcurl's env handling */
+        bool allow_insecure_http;  /* http:// allowed on loopback only anyway */
+    } onelogin;
+    struct {
+        const char *path; /* ./state/checkpoint.json */
+    } checkpoint;
+    struct {
+        const char *level;  /* info */
+        const char *format; /* text */
+        bool progress;      /* off unless asked, or stderr is a tty */
+    } log;
+    struct {
+        bool enabled;
+        const char *listen; /* 127.0.0.1:9464 */
+    } metrics;
+    const struct ola_cfg *enrich; /* the enrich map, NULL or false if absent */
+    bool enrich_enabled;
+    const struct ola_cfg *rules;  /* rules: list of files */
+    const struct ola_cfg *alerts; /* alerts settings */
+    int64_t shutdown_timeout_ms;  /* 10s */
+    size_t n_outputs;
+    struct ola_output_cfg outputs[OLA_MAX_OUTPUTS];
+};
+
+/*
+ * Reads and validates the settings from doc. Strings point into doc, which
+ * must outlive s. now_ms resolves a relative `start`. Returns 0 / -1.
+ */
+int ola_settings_load(const struct ola_cfg_doc *doc, int64_t now_ms,
+                      struct ola_settings *s, struct ola_err *err);
+
+#endif

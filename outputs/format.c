@@ -1,0 +1,93 @@
+/*
+ * format.c - the registry of record formats and their shared options.
+ *
+ * The list is NULL-terminated and built at compile time from what exists
+ * (CMake defines OLA_HAVE_FORMAT_<NAME> for each outputs/format_<name>.c).
+ */
+#include <stdlib.h>
+#include <string.h>
+
+#include "format.h"
+
+#ifdef OLA_HAVE_FORMAT_CEF
+extern const struct ola_format_ops ola_format_cef;
+#endif
+#ifdef OLA_HAVE_FORMAT_LEEF
+extern const struct ola_format_ops ola_format_leef;
+#endif
+#ifdef OLA_HAVE_FORMAT_OCSF
+extern const struct ola_format_ops ola_format_ocsf;
+#endif
+
+static const struct ola_format_ops *const ola_formats[] = {
+    &ola_format_json,
+#ifdef OLA_HAVE_FORMAT_CEF
+    &ola_format_cef,
+#endif
+#ifdef OLA_HAVE_FORMAT_LEEF
+    &ola_format_leef,
+#endif
+#ifdef OLA_HAVE_FORMAT_OCSF
+    &ola_format_ocsf,
+#endif
+    NULL,
+};
+
+const struct ola_format_ops *ola_format_find(const char *name)
+{
+    size_t i;
+
+    for (i = 0; ola_formats[i] != NULL; i++)
+        if (strcmp(ola_formats[i]->name, name) == 0)
+            return ola_formats[i];
+    return NULL;
+}
+
+const struct ola_format_ops *const *ola_format_list(void)
+{
+    return ola_formats;
+}
+
+int ola_format_opts_load(const struct ola_cfg *output_node, struct ola_format_opts *opts,
+                         struct ola_err *err)
+{
+    static const char *const keys[] = {"leef_delimiter", "vendor", "product", "hostname",
+                                       NULL};
+    const struct ola_cfg *fo = ola_cfg_get(output_node, "format_options");
+    const char *delim = NULL;
+
+    memset(opts, 0, sizeof(*opts));
+    opts->leef_delim = '\t';
+    opts->vendor = "OneLogin";
+    opts->product = "OneLogin";
+    opts->product_version = OLA_VERSION;
+    if (fo == NULL)
+        return 0;
+    if (ola_cfg_type(fo) != OLA_CFG_MAP)
+        return ola_cfg_errf(err, fo, "format_options: expected a map");
+    if (ola_cfg_check_keys(fo, keys, err) != 0 ||
+        ola_cfg_str(fo, "leef_delimiter", NULL, &delim, err) != 0 ||
+        ola_cfg_str(fo, "vendor", opts->vendor, &opts->vendor, err) != 0 ||
+        ola_cfg_str(fo, "product", opts->product, &opts->product, err) != 0 ||
+        ola_cfg_str(fo, "hostname", NULL, &opts->hostname, err) != 0)
+        return -1;
+    if (delim != NULL) {
+        if (strcmp(delim, "\\t") == 0 || strcmp(delim, "tab") == 0)
+            opts->leef_delim = '\t';
+        else if (strlen(delim) == 1)
+            opts->leef_delim = delim[0];
+        else if (delim[0] == 'x' || (delim[0] == '0' && delim[1] == 'x')) {
+            /* LEEF 2.0 allows the delimiter as a hex code: "x5E" or "0x5E" */
+            char *end;
+            long v = strtol(delim + (delim[0] == 'x' ? 1 : 2), &end, 16);
+
+            if (*end != '\0' || v <= 0 || v > 0x7e)
+                return ola_cfg_errf(err, ola_cfg_get(fo, "leef_delimiter"),
+                                    "leef_delimiter: bad hex code '%s'", delim);
+            opts->leef_delim = (char)v;
+        } else
+            return ola_cfg_errf(err, ola_cfg_get(fo, "leef_delimiter"),
+                                "leef_delimiter: one character, 'tab' or a hex code");
+    }
+    return 0;
+}

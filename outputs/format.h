@@ -1,0 +1,50 @@
+/*
+ * format.h - record formats: pure functions from an event to bytes.
+ *
+ * A format appends one record to a buffer without framing (no trailing
+ * newline: the output frames). Formats never do I/O, so tests need no socket.
+ * The registry (format.c) lists the formats compiled in; any output can use
+ * any format, chosen by the output's `format:` key (default json).
+ */
+#ifndef OLA_FORMAT_H
+#define OLA_FORMAT_H
+
+#include "buf.h"
+#include "config.h"
+#include "err.h"
+#include "event.h"
+
+struct ola_format_opts {
+    char leef_delim;             /* LEEF 2.0 attribute delimiter, default '\t' */
+    const char *vendor;          /* "OneLogin" */
+    const char *product;         /* "OneLogin" */
+    const char *product_version; /* OLA_VERSION */
+    const char *hostname;        /* for formats that carry one */
+};
+
+struct ola_format_ops {
+    const char *name; /* "json", "cef", "leef", "ocsf" */
+    /* e: borrowed. Appends to out. Returns 0 / -1 (ENOMEM or an unusable event). */
+    int (*format)(const struct ola_event *e, const struct ola_format_opts *o,
+                  struct ola_buf *out);
+};
+
+/* NULL when no such format is compiled in. */
+const struct ola_format_ops *ola_format_find(const char *name);
+/* The NULL-terminated list, for --help and errors. */
+const struct ola_format_ops *const *ola_format_list(void);
+/* Fills opts with defaults, then reads the optional `format_options` map of node. */
+int ola_format_opts_load(const struct ola_cfg *output_node, struct ola_format_opts *opts,
+                         struct ola_err *err);
+
+static inline int ola_format_event(const struct ola_format_ops *f,
+                                   const struct ola_event *e,
+                                   const struct ola_format_opts *o, struct ola_buf *out)
+{
+    return f->format(e, o, out);
+}
+
+/* The json format: original bytes with "olagent" spliced in (format_json.c). */
+extern const struct ola_format_ops ola_format_json;
+
+#endif

@@ -1,0 +1,109 @@
+/*
+ * out_stdout.c - records on standard output, one per line.
+ *
+ * write() formats the batch into a pending buffer; flush() writes the buffer
+ * to fd 1 with write(2), resuming where a short or interrupted write left
+ * off, so a record is never half-repeated. Written bytes count as acked
+ * (a pipe has nothing more durable to offer). A closed reader (EPIPE) is an
+ * error, a full non-blocking pipe is a RETRY.
+ */
+#include <errno.h>
+#include <stdlib.h>
+#include <string.h>
+#include <unistd.h>
+
+#include "output.h"
+
+struct ola_stdout {
+    struct ola_buf pending;
+    uint64_t pending_records;
+    int fd;
+};
+
+static const char *const ola_stdout_keys[] = {NULL};
+
+static int ola_stdout_init(struct ola_output *o, const struct ola_cfg *node,
+                           struct ola_err *err)
+{
+    struct ola_stdout *s = calloc(1, sizeof(*s));
+
+    (void)node;
+    if (s == NULL)
+        return ola_err_set(err, ENOMEM, "out of memory");
+    s->fd = STDOUT_FILENO;
+    o->ctx = s;
+    return 0;
+}
+
+static enum ola_rc ola_stdout_write(struct ola_output *o, const struct ola_batch *b)
+{
+    struct ola_stdout *s = o->ctx;
+    size_t mark = s->pending.len, i;
+    uint64_t n = 0;
+
+    for (i = 0; i < b->n; i++) {
+        const struct ola_event *e = &b->ev[i];
+
+        if (!ola_output_takes(o, e))
+            continue;
+        if (ola_output_format(o, e, &s->pending) != 0 ||
+            ola_buf_putc(&s->pending, '\n')) {
+            snprintf(o->last_error, sizeof(o->last_error), "cannot format event %lld",
+                     (long long)e->id);
+            s->pending.len = mark;
+            o->stats.errors++;
+            return OLA_ERR;
+        }
+        n++;
+    }
+    s->pending_records += n;
+    return OLA_OK;
+}
+
+static enum ola_rc ola_stdout_flush(struct ola_output *o, int timeout_ms)
+{
+    struct ola_stdout *s = o->ctx;
+    size_t off = 0;
+
+    (void)timeout_ms;
+    while (off < s->pending.len) {
+        ssize_t w = write(s->fd, s->pending.data + off, s->pending.len - off);
+
+        if (w < 0 && errno == EINTR)
+            continue;
+        if (w < 0) {
+            int e = errno;
+
+            ola_buf_consume(&s->pending, off);
+            snprintf(o->last_error, sizeof(o->last_error), "write: %s", strerror(e));
+            o->stats.errors++;
+            return (e == EAGAIN || e == EWOULDBLOCK) ? OLA_RETRY : OLA_ERR;
+        }
+        off += (size_t)w;
+    }
+    ola_buf_reset(&s->pending);
+    o->stats.emitted += s->pending_records;
+    s->pending_records = 0;
+    return OLA_OK;
+}
+
+static void ola_stdout_close(struct ola_output *o)
+{
+    struct ola_stdout *s = o->ctx;
+
+    if (s == NULL)
+        return;
+    ola_buf_free(&s->pending);
+    free(s);
+    o->ctx = NULL;
+}
+
+const struct ola_output_ops ola_out_stdout = {
+    .name = "stdout",
+    .abi = OLA_OUTPUT_ABI,
+    .keys = ola_stdout_keys,
+    .init = ola_stdout_init,
+    .write = ola_stdout_write,
+    .flush = ola_stdout_flush,
+    .close = ola_stdout_close,
+};
