@@ -653,6 +653,17 @@ static const struct {
     {"missing", OLA_X_MISSING},
 };
 
+static const char *const ola_group_keys[] = {
+    "all", "any", "not", "tags", "categories", "severity", "event_type", NULL};
+
+static bool ola_key_in(const char *key, const char *const *set)
+{
+    for (; *set != NULL; set++)
+        if (strcmp(key, *set) == 0)
+            return true;
+    return false;
+}
+
 /* {field: PATH, OPERATOR: VALUE[, ignore_case: BOOL]} */
 static struct ola_expr *ola_x_condition(struct ola_expr_env *env,
                                         const struct ola_cfg *map, struct ola_err *err)
@@ -670,7 +681,8 @@ static struct ola_expr *ola_x_condition(struct ola_expr_env *env,
     for (i = 0; i < ola_cfg_len(map); i++) {
         const char *key = ola_cfg_key_at(map, i);
 
-        if (strcmp(key, "field") == 0 || strcmp(key, "ignore_case") == 0)
+        if (strcmp(key, "field") == 0 || strcmp(key, "ignore_case") == 0 ||
+            ola_key_in(key, ola_group_keys))
             continue;
         for (k = 0; k < sizeof(ola_field_ops) / sizeof(ola_field_ops[0]); k++)
             if (strcmp(key, ola_field_ops[k].name) == 0)
@@ -912,7 +924,7 @@ static struct ola_expr *ola_x_compile(struct ola_expr_env *env,
                                       struct ola_err *err)
 {
     struct ola_expr *all = NULL, *kid = NULL;
-    size_t i, count;
+    size_t i, count, groups;
 
     if (depth > 32) {
         ola_cfg_errf(err, node, "expression nested too deeply");
@@ -926,10 +938,21 @@ static struct ola_expr *ola_x_compile(struct ola_expr_env *env,
                      "{field: risk_score, gte: 50})");
         return NULL;
     }
-    if (ola_cfg_get(node, "field") != NULL)
-        return ola_x_condition(env, node, err);
     count = ola_cfg_len(node);
-    if (count > 1) {
+    for (i = 0, groups = 0; i < count; i++)
+        groups += ola_key_in(ola_cfg_key_at(node, i), ola_group_keys);
+    if (ola_cfg_get(node, "field") != NULL) {
+        /* the condition takes field, its operator and ignore_case */
+        kid = ola_x_condition(env, node, err);
+        if (kid == NULL || groups == 0)
+            return kid;
+        all = ola_x_new(OLA_X_ALL, err);
+        if (all == NULL || ola_x_add_kid(all, kid, err) != 0) {
+            if (all == NULL)
+                ola_expr_destroy(kid);
+            goto fail;
+        }
+    } else if (count > 1) {
         all = ola_x_new(OLA_X_ALL, err);
         if (all == NULL)
             return NULL;
@@ -938,6 +961,8 @@ static struct ola_expr *ola_x_compile(struct ola_expr_env *env,
         const char *key = ola_cfg_key_at(node, i);
         const struct ola_cfg *v = ola_cfg_at(node, i);
 
+        if (!ola_key_in(key, ola_group_keys) && ola_cfg_get(node, "field") != NULL)
+            continue;
         if (strcmp(key, "all") == 0) {
             kid = ola_x_list(env, v, OLA_X_ALL, depth, err);
         } else if (strcmp(key, "any") == 0) {
