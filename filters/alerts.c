@@ -189,12 +189,14 @@ static int ola_buckets_grow(struct ola_alerts *a)
 
 /* A new key, or NULL: ENOMEM (*capped false) or the cap (*capped true). */
 static struct ola_akey *ola_akey_new(struct ola_alerts *a, size_t rule, const char *key,
-                                     uint64_t h, bool *capped)
+                                     uint64_t h, int64_t now_ms, bool *capped)
 {
     size_t len = strlen(key);
     struct ola_akey *k;
 
     *capped = false;
+    if (a->stats.keys >= a->max_keys && now_ms != INT64_MIN)
+        ola_alerts_expire(a, now_ms); /* event time may have moved since */
     if (a->stats.keys >= a->max_keys) {
         *capped = true;
         a->stats.state_capped++;
@@ -697,7 +699,7 @@ static int ola_feed_rule(struct ola_alerts *a, size_t ri, struct ola_expr_ctx *c
             return -1;
     }
     if (k == NULL) {
-        k = ola_akey_new(a, ri, key, h, &capped);
+        k = ola_akey_new(a, ri, key, h, now_ms, &capped);
         if (k == NULL) {
             free(val);
             return capped ? 0 : -1;
@@ -947,7 +949,7 @@ static int ola_restore_key(struct ola_alerts *a, const json_t *o, struct ola_err
     if (ola_akey_find(a, ri, key, ola_hash(ri, key)) != NULL)
         return ola_err_set(err, EINVAL, "alert state: key '%s' of rule '%s' twice", key,
                            rule);
-    k = ola_akey_new(a, ri, key, ola_hash(ri, key), &capped);
+    k = ola_akey_new(a, ri, key, ola_hash(ri, key), INT64_MIN, &capped);
     if (k == NULL)
         return capped ? 0 : ola_err_set(err, ENOMEM, "out of memory");
     k->quiet_until = quiet;
