@@ -4,7 +4,9 @@
  * A sorted array of entries, looked up by binary search (539 ids: at most
  * ten comparisons). Categories are kept twice: as the JSON array that goes
  * into olagent.event_type, and as a bit mask over the catalog's category
- * names, so rules test "categories: [mfa]" with one AND. Learning a type
+ * names, so rules test "categories: [mfa]" with one AND. The olagent.event_type
+ * object of each type is built once and shared (read-only, reference-counted)
+ * by every event of that type: classification allocates nothing. Learning a type
  * from the API inserts it in order or renames it; categories are the
  * project's own and are never learned.
  */
@@ -19,6 +21,7 @@ struct ola_cat_entry {
     long long id;
     char *name;
     json_t *cats; /* array of strings, owned */
+    json_t *et;   /* {id, name, categories}, built on first use, shared read-only */
     uint32_t mask;
 };
 
@@ -202,6 +205,7 @@ void ola_catalog_destroy(struct ola_catalog *c)
     for (i = 0; i < c->n; i++) {
         free(c->v[i].name);
         json_decref(c->v[i].cats);
+        json_decref(c->v[i].et);
     }
     for (i = 0; i < c->n_cats; i++)
         free(c->cat_names[i]);
@@ -272,6 +276,8 @@ int ola_catalog_learn(struct ola_catalog *c, long long id, const char *name)
     if (e != NULL) {
         free(e->name);
         e->name = copy;
+        json_decref(e->et); /* events holding the old one keep it */
+        e->et = NULL;
         return 0;
     }
     if (ola_cat_reserve(c) != 0) {
@@ -284,6 +290,7 @@ int ola_catalog_learn(struct ola_catalog *c, long long id, const char *name)
     c->v[pos].id = id;
     c->v[pos].name = copy;
     c->v[pos].cats = json_array();
+    c->v[pos].et = NULL;
     c->v[pos].mask = 0;
     c->n++;
     if (c->v[pos].cats == NULL) {
@@ -291,4 +298,17 @@ int ola_catalog_learn(struct ola_catalog *c, long long id, const char *name)
         return -1;
     }
     return 0;
+}
+
+json_t *ola_catalog_event_type(struct ola_catalog *c, long long id, uint32_t *mask)
+{
+    struct ola_cat_entry *e = ola_cat_find(c, id);
+
+    if (e == NULL)
+        return NULL;
+    if (e->et == NULL && e->cats != NULL)
+        e->et = json_pack("{s:I, s:s, s:O}", "id", (json_int_t)e->id, "name", e->name,
+                          "categories", e->cats);
+    *mask = e->mask;
+    return e->et;
 }

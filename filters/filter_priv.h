@@ -19,6 +19,11 @@ int ola_catalog_category_bit(const struct ola_catalog *c, const char *name);
 /* One lookup for everything classification needs. Borrowed name and cats. */
 bool ola_catalog_lookup(const struct ola_catalog *c, long long id, const char **name,
                         const json_t **cats, uint32_t *mask);
+/*
+ * The shared {id, name, categories} object of a type (borrowed; take a
+ * reference to keep it; never modify it), or NULL if unknown or on ENOMEM.
+ */
+json_t *ola_catalog_event_type(struct ola_catalog *c, long long id, uint32_t *mask);
 /* Id of a type name (linear: for compiling rules, not per event). */
 bool ola_catalog_id(const struct ola_catalog *c, const char *name, long long *id);
 size_t ola_catalog_size(const struct ola_catalog *c);

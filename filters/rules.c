@@ -25,6 +25,7 @@ struct ola_rule {
     char *name;
     struct ola_expr *match; /* NULL: every event */
     char **tags;
+    json_t **tagv; /* the tags as shared JSON strings */
     size_t n_tags;
     int severity; /* -1: leaves severity alone */
     bool drop;
@@ -35,6 +36,7 @@ struct ola_rule {
 /* What an alert rule adds to its records besides the alert object. */
 struct ola_alert_extra {
     char **tags;
+    json_t **tagv;
     size_t n_tags;
     bool has_route;
     uint32_t route;
@@ -52,6 +54,9 @@ struct ola_rules {
     struct ola_expr *when[OLA_MAX_OUTPUTS]; /* NULL: everything */
     size_t n_outputs;
     uint32_t all_outputs;
+    json_t *sev_num[11]; /* shared olagent.severity values */
+    json_t *sev_name[11];
+    json_t *alert_tag;
     struct ola_rules_stats stats;
 };
 
@@ -108,10 +113,36 @@ static void ola_strv_free(char **v, size_t n)
     free(v);
 }
 
+static void ola_jsonv_free(json_t **v, size_t n)
+{
+    size_t i;
+
+    for (i = 0; v != NULL && i < n; i++)
+        json_decref(v[i]);
+    free(v);
+}
+
+/* Shared JSON strings for tags. Returns NULL on ENOMEM. */
+static json_t **ola_jsonv_new(char **tags, size_t n)
+{
+    json_t **v = calloc(n ? n : 1, sizeof(*v));
+    size_t i;
+
+    for (i = 0; v != NULL && i < n; i++) {
+        v[i] = json_string(tags[i]);
+        if (v[i] == NULL) {
+            ola_jsonv_free(v, i);
+            return NULL;
+        }
+    }
+    return v;
+}
+
 static void ola_rule_free(struct ola_rule *r)
 {
     free(r->name);
     ola_expr_destroy(r->match);
+    ola_jsonv_free(r->tagv, r->n_tags);
     ola_strv_free(r->tags, r->n_tags);
 }
 
@@ -232,6 +263,11 @@ static int ola_add_alert_rule(struct ola_rules *r, const char *name,
         ola_read_route(ola_cfg_get(entry, "route"), outs, n_outs, &x.has_route, &x.route,
                        err) != 0)
         goto fail;
+    x.tagv = ola_jsonv_new(x.tags, x.n_tags);
+    if (x.tagv == NULL) {
+        ola_err_set(err, ENOMEM, "out of memory");
+        goto fail;
+    }
     v = realloc(r->extra, (ola_alerts_count(r->alerts) + 1) * sizeof(*v));
     if (v == NULL) {
         ola_err_set(err, ENOMEM, "out of memory");
@@ -244,6 +280,7 @@ static int ola_add_alert_rule(struct ola_rules *r, const char *name,
     r->extra[idx] = x;
     return 0;
 fail:
+    ola_jsonv_free(x.tagv, x.n_tags);
     ola_strv_free(x.tags, x.n_tags);
     return -1;
 }
@@ -296,6 +333,11 @@ static int ola_add_rule(struct ola_rules *r, const struct ola_cfg *entry,
         ola_read_route(ola_cfg_get(entry, "route"), outs, n_outs, &rule.has_route,
                        &rule.route, err) != 0)
         goto fail;
+    rule.tagv = ola_jsonv_new(rule.tags, rule.n_tags);
+    if (rule.tagv == NULL) {
+        ola_err_set(err, ENOMEM, "out of memory");
+        goto fail;
+    }
     if (rule.n_tags == 0 && rule.severity < 0 && !rule.drop && !rule.has_route) {
         ola_cfg_errf(err, entry,
                      "rule '%s' does nothing: give it tags, severity, drop, "
@@ -459,6 +501,15 @@ struct ola_rules *ola_rules_new(const struct ola_settings *s, const char *catalo
     }
     if (catalog_path != NULL && (r->cat = ola_catalog_load(catalog_path, err)) == NULL)
         goto fail;
+    for (i = 0; i < 11; i++) {
+        r->sev_num[i] = json_integer((json_int_t)i);
+        r->sev_name[i] = json_string(ola_severity_name((int)i));
+        if (r->sev_num[i] == NULL || r->sev_name[i] == NULL) {
+            ola_err_set(err, ENOMEM, "out of memory");
+            goto fail;
+        }
+    }
+    r->alert_tag = json_string("alert");
     r->env = ola_expr_env_new(r->cat);
     if (r->env == NULL) {
         ola_err_set(err, ENOMEM, "out of memory");
@@ -500,8 +551,15 @@ void ola_rules_destroy(struct ola_rules *r)
     for (i = 0; i < r->n_rules; i++)
         ola_rule_free(&r->rules[i]);
     free(r->rules);
-    for (i = 0; i < ola_alerts_count(r->alerts); i++)
+    for (i = 0; i < ola_alerts_count(r->alerts); i++) {
+        ola_jsonv_free(r->extra[i].tagv, r->extra[i].n_tags);
         ola_strv_free(r->extra[i].tags, r->extra[i].n_tags);
+    }
+    for (i = 0; i < 11; i++) {
+        json_decref(r->sev_num[i]);
+        json_decref(r->sev_name[i]);
+    }
+    json_decref(r->alert_tag);
     free(r->extra);
     ola_alerts_destroy(r->alerts);
     ola_alert_list_free(&r->raised);
@@ -515,13 +573,37 @@ void ola_rules_destroy(struct ola_rules *r)
 
 /* ---- applying -------------------------------------------------------------- */
 
-/* olagent.event_type = {id, name, categories}; categories become tags. */
+/* Appends a shared tag string to olagent.tags, once. Returns 0 / -1. */
+static int ola_tag_add(struct ola_event *e, json_t *tag)
+{
+    json_t *ola = ola_event_ola(e), *tags, *v;
+    const char *t = json_string_value(tag);
+    size_t i;
+
+    if (ola == NULL || t == NULL)
+        return -1;
+    tags = json_object_get(ola, "tags");
+    if (tags == NULL) {
+        tags = json_array();
+        if (tags == NULL || json_object_set_new(ola, "tags", tags) != 0)
+            return -1;
+    }
+    json_array_foreach(tags, i, v)
+    {
+        if (v == tag || strcmp(json_string_value(v), t) == 0)
+            return 0;
+    }
+    return json_array_append(tags, tag);
+}
+
+/*
+ * olagent.event_type = {id, name, categories} (the catalog's shared object
+ * for known types); categories become tags.
+ */
 static int ola_classify(struct ola_rules *r, struct ola_event *e, bool *have,
                         uint32_t *mask)
 {
-    json_t *ola, *et = NULL, *cats = NULL;
-    const json_t *known = NULL, *c;
-    const char *name = NULL;
+    json_t *ola, *et, *c;
     long long id;
     size_t i;
 
@@ -529,48 +611,36 @@ static int ola_classify(struct ola_rules *r, struct ola_event *e, bool *have,
     *mask = 0;
     if (!ola_event_int(e, "event_type_id", &id))
         return 0;
-    if (r->cat != NULL && ola_catalog_lookup(r->cat, id, &name, &known, mask))
-        *have = true;
-    else if (r->cat != NULL)
-        *have = true; /* unknown to the catalog: no categories */
+    *have = r->cat != NULL;
     ola = ola_event_ola(e);
-    et = json_object();
-    cats = json_array();
-    if (ola == NULL || et == NULL || cats == NULL)
-        goto fail;
-    json_array_foreach(known, i, c)
-    {
-        if (json_array_append_new(cats, json_string(json_string_value(c))) != 0 ||
-            ola_event_add_tag(e, json_string_value(c)) != 0)
-            goto fail;
+    if (ola == NULL)
+        return -1;
+    et = r->cat ? ola_catalog_event_type(r->cat, id, mask) : NULL;
+    if (et != NULL) {
+        if (json_object_set(ola, "event_type", et) != 0)
+            return -1;
+        json_array_foreach(json_object_get(et, "categories"), i, c)
+        {
+            if (ola_tag_add(e, c) != 0)
+                return -1;
+        }
+        return 0;
     }
-    if (json_object_set_new(et, "id", json_integer(id)) != 0 ||
-        (name != NULL && json_object_set_new(et, "name", json_string(name)) != 0))
-        goto fail;
-    if (json_object_set_new(et, "categories", cats) != 0) {
-        cats = NULL;
-        goto fail;
-    }
-    cats = NULL;
-    if (json_object_set_new(ola, "event_type", et) != 0) {
-        et = NULL;
-        goto fail;
-    }
+    /* unknown to the catalog: the id and no categories */
+    et = json_pack("{s:I, s:[]}", "id", (json_int_t)id, "categories");
+    if (et == NULL || json_object_set_new(ola, "event_type", et) != 0)
+        return -1;
     return 0;
-fail:
-    json_decref(cats);
-    json_decref(et);
-    return -1;
 }
 
-static int ola_set_severity(struct ola_event *e, int sev)
+static int ola_set_severity(struct ola_rules *r, struct ola_event *e, int sev)
 {
     json_t *ola = ola_event_ola(e);
 
     e->severity = sev;
-    if (ola == NULL || json_object_set_new(ola, "severity", json_integer(sev)) != 0 ||
-        json_object_set_new(ola, "severity_name", json_string(ola_severity_name(sev))) !=
-            0)
+    if (ola == NULL || sev < 0 || sev > 10 ||
+        json_object_set(ola, "severity", r->sev_num[sev]) != 0 ||
+        json_object_set(ola, "severity_name", r->sev_name[sev]) != 0)
         return -1;
     return 0;
 }
@@ -603,7 +673,7 @@ static int ola_apply_event(struct ola_rules *r, struct ola_event *e, int64_t now
         if (!ola_expr_eval(r->env, rule->match, &r->ctx))
             continue;
         for (t = 0; t < rule->n_tags; t++)
-            if (ola_event_add_tag(e, rule->tags[t]) != 0)
+            if (ola_tag_add(e, rule->tagv[t]) != 0)
                 return -1;
         if (rule->severity > sev) {
             sev = rule->severity;
@@ -618,7 +688,7 @@ static int ola_apply_event(struct ola_rules *r, struct ola_event *e, int64_t now
             r->stats.dropped++;
         }
     }
-    if (sev != OLA_SEVERITY_UNSET && ola_set_severity(e, sev) != 0)
+    if (sev != OLA_SEVERITY_UNSET && ola_set_severity(r, e, sev) != 0)
         return -1;
     if (e->dropped)
         e->routes = 0;
@@ -644,12 +714,12 @@ static int ola_append_alert(struct ola_rules *r, struct ola_batch *b,
         return -1;
     }
     al->alert = NULL;
-    if (ola_event_add_tag(e, "alert") != 0)
+    if (ola_tag_add(e, r->alert_tag) != 0)
         return -1;
     for (t = 0; t < x->n_tags; t++)
-        if (ola_event_add_tag(e, x->tags[t]) != 0)
+        if (ola_tag_add(e, x->tagv[t]) != 0)
             return -1;
-    if (ola_set_severity(e, al->severity) != 0)
+    if (ola_set_severity(r, e, al->severity) != 0)
         return -1;
     ola_expr_ctx_set(&r->ctx, e, false, 0);
     e->routes &= (x->has_route ? x->route : r->all_outputs) & ola_when_bits(r);
