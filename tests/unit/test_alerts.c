@@ -365,14 +365,15 @@ static void test_restart(void **state)
         json_integer_value(json_array_get(json_object_get(f->last, "event_ids"), 0)), 1);
 
     /* a state that does not fit is an error; one for rules now gone is skipped */
-    st = json_pack("{s:i, s:I, s:[{s:s, s:s, s:s}]}", "version", 1, "clock", T0, "keys",
-                   "rule", "fails", "kind", "count", "key", "1");
+    st = json_pack("{s:i, s:I, s:[{s:s, s:s, s:s}]}", "version", 1, "clock",
+                   (json_int_t)T0, "keys", "rule", "fails", "kind", "count", "key", "1");
     assert_int_equal(ola_rules_state_restore(f->r, st, &f->err), -1);
     json_decref(st);
     st = json_pack("{s:i, s:I, s:[{s:s, s:s, s:s, s:I, s:I, s:I, s:b, s:[[I,I]]}]}",
-                   "version", 1, "clock", T0, "keys", "rule", "gone", "kind", "count",
-                   "key", "1", "quiet_until", (json_int_t)0, "newest", T0, "touched", T0,
-                   "live", 0, "items", T0, (json_int_t)1);
+                   "version", 1, "clock", (json_int_t)T0, "keys", "rule", "gone", "kind",
+                   "count", "key", "1", "quiet_until", (json_int_t)0, "newest",
+                   (json_int_t)T0, "touched", (json_int_t)T0, "live", 0, "items",
+                   (json_int_t)T0, (json_int_t)1);
     assert_int_equal(ola_rules_state_restore(f->r, st, &f->err), 0);
     assert_int_equal(saved_keys(f), 0);
     json_decref(st);
