@@ -810,7 +810,8 @@ enum ola_rc ola_file_sink_write(struct ola_output *o, const struct ola_batch *b)
 
         if (!ola_output_takes(o, e))
             continue;
-        if (ola_output_format(o, e, &s->pending) != 0 ||
+        /* ola_output_format(), inline: the engine needs no config code. */
+        if (ola_format_event(o->fmt, e, &o->fmt_opts, &s->pending) != 0 ||
             ola_buf_putc(&s->pending, '\n') != 0) {
             snprintf(o->last_error, sizeof(o->last_error), "cannot format event %lld",
                      (long long)e->id);

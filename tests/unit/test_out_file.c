@@ -30,6 +30,7 @@
 static char ola_dir[256];
 static int64_t ola_fake_now = 1700000000000LL; /* 2023-11-14T22:13:20Z */
 static int64_t ola_next_id = 1000;
+static uint64_t ola_lcg = 42;
 
 static int64_t ola_test_clock(void)
 {
@@ -41,6 +42,7 @@ static int setup(void **state)
     (void)state;
     snprintf(ola_dir, sizeof(ola_dir), "/tmp/ola_out_file_XXXXXX");
     assert_non_null(mkdtemp(ola_dir));
+    ola_log_setup(OLA_LOG_WARN, OLA_LOG_TEXT, NULL);
     ola_fake_now = 1700000000000LL;
     return 0;
 }
@@ -100,10 +102,16 @@ static void ola_make_batch(struct ola_batch *b, size_t n, size_t alerts)
     for (i = 0; i < n + alerts; i++) {
         bool alert = i >= n;
         int64_t id = alert ? 0 : ola_next_id++;
-        json_t *ev = alert ? json_pack("{s:s,s:s}", "alert", "brute_force", "user", "bob")
-                           : json_pack("{s:I,s:s,s:i,s:s}", "id", (json_int_t)id,
-                                       "created_at", "2024-05-01T10:00:00.000Z",
-                                       "event_type_id", 5, "user_name", "alice");
+        char ip[64];
+        json_t *ev;
+
+        /* Something that does not compress to nothing. */
+        ola_lcg = ola_lcg * 6364136223846793005ULL + 1442695040888963407ULL;
+        snprintf(ip, sizeof(ip), "%016llx", (unsigned long long)ola_lcg);
+        ev = alert ? json_pack("{s:s,s:s}", "alert", "brute_force", "user", "bob")
+                   : json_pack("{s:I,s:s,s:i,s:s,s:s}", "id", (json_int_t)id,
+                               "created_at", "2024-05-01T10:00:00.000Z", "event_type_id",
+                               5, "user_name", "alice", "ipaddr", ip);
         struct ola_event *e =
             ola_batch_add(b, alert ? OLA_REC_ALERT : OLA_REC_EVENT, ev, NULL, 0);
 
@@ -257,7 +265,7 @@ static void test_member_per_flush(void **state)
 
 static void ola_tweak_size(struct ola_file_opts *opts)
 {
-    opts->rotate_size = 2000;
+    opts->rotate_size = 700;
 }
 
 static void test_rotate_size_and_verify(void **state)
@@ -386,8 +394,8 @@ static void test_tamper_manifest_breaks_chain(void **state)
     rewind(f);
     text = calloc(1, (size_t)n + 1);
     assert_int_equal(fread(text, 1, (size_t)n, f), (size_t)n);
-    assert_non_null(strstr(text, "\"events\":20,"));
-    memcpy(strstr(text, "\"events\":20,"), "\"events\":19,", 12);
+    assert_non_null(strstr(text, "\"events\":"));
+    text[strlen("\"events\":") + (size_t)(strstr(text, "\"events\":") - text)] = '9';
     rewind(f);
     fwrite(text, 1, (size_t)n, f);
     fclose(f);
@@ -500,7 +508,7 @@ static void test_plain_and_recover(void **state)
     assert_int_equal(m.events, 4);
     assert_int_equal(m.bytes, 4 * strlen("{\"id\":1000,\"created_at\":\"2024-05-01T10:00:"
                                          "00.000Z\",\"event_type_id\":5,\"user_name\":"
-                                         "\"alice\"}\n"));
+                                         "\"alice\",\"ipaddr\":\"0123456789abcdef\"}\n"));
     assert_int_equal(ola_manifest_verify_dir(ola_dir, NULL, &err), 0);
 }
 
