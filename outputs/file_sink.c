@@ -741,6 +741,16 @@ static int ola_fsink_startup(struct ola_output *o, struct ola_err *err)
             continue; /* without manifests only the newest file can be open */
         if (ola_file_recover(sc.v[i].path, s->opts.gzip, &m, &dropped, err) != 0)
             goto fail;
+        if (m.bytes == 0) {
+            /* Created, then killed before its first member: nothing to keep. */
+            if (unlink(sc.v[i].path) != 0 || ola_fsync_parent(sc.v[i].path) != 0) {
+                ola_err_set(err, errno, "%s: %s", sc.v[i].path, strerror(errno));
+                goto fail;
+            }
+            ola_plg_log(OLA_LOG_WARN, o, "removed %s: a previous run left it empty",
+                        sc.v[i].path);
+            continue;
+        }
         if (s->opts.manifest) {
             snprintf(m.stream, sizeof(m.stream), "%s", o->name);
             m.closed_ms = ola_fsink_now(s);
