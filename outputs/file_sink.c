@@ -303,9 +303,15 @@ static void ola_manifest_fill(struct ola_manifest *m, const char *path,
                               const char *stream, const struct ola_fstats *st)
 {
     const char *base = strrchr(path, '/');
+    size_t n;
 
     memset(m, 0, sizeof(*m));
-    snprintf(m->file, sizeof(m->file), "%s", base != NULL ? base + 1 : path);
+    base = base != NULL ? base + 1 : path;
+    n = strlen(base); /* at most NAME_MAX (255): it is a file's name */
+    if (n >= sizeof(m->file))
+        n = sizeof(m->file) - 1;
+    memcpy(m->file, base, n);
+    m->file[n] = '\0';
     snprintf(m->stream, sizeof(m->stream), "%s", stream);
     m->events = st->events;
     m->first_id = st->first_id;
@@ -493,7 +499,8 @@ static void ola_fsink_keep(struct ola_output *o)
         ola_plg_log(OLA_LOG_WARN, o, "keep: %s", err.msg);
         return;
     }
-    qsort(sc.v, sc.n, sizeof(*sc.v), ola_owned_by_age);
+    if (sc.n > 1)
+        qsort(sc.v, sc.n, sizeof(*sc.v), ola_owned_by_age);
     for (i = 0; i < sc.n; i++)
         if (sc.v[i].manifest || !s->opts.manifest)
             closed++;
@@ -730,7 +737,8 @@ static int ola_fsink_startup(struct ola_output *o, struct ola_err *err)
         return -1;
     s->seq = sc.tail_seq;
     memcpy(s->prev_sha, sc.tail_sha, sizeof(s->prev_sha));
-    qsort(sc.v, sc.n, sizeof(*sc.v), ola_owned_by_name);
+    if (sc.n > 1)
+        qsort(sc.v, sc.n, sizeof(*sc.v), ola_owned_by_name);
     for (i = 0; i < sc.n; i++) {
         struct ola_manifest m;
         uint64_t dropped = 0;

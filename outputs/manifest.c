@@ -635,7 +635,8 @@ int ola_manifest_verify_dir(const char *dir, FILE *report, struct ola_err *err)
         return ola_err_set(err, ENOTDIR, "%s: not a directory", dir);
     if (ola_dir_walk(dir, 64, ola_verify_collect, &l, err) != 0)
         goto fail;
-    qsort(l.v, l.n, sizeof(*l.v), ola_vitem_cmp);
+    if (l.n > 1)
+        qsort(l.v, l.n, sizeof(*l.v), ola_vitem_cmp);
     for (i = 0; i < l.n; i++) {
         const struct ola_vitem *it = &l.v[i];
         const struct ola_vitem *prev = NULL;

@@ -23,6 +23,7 @@ trap cleanup EXIT
 fail() { echo "FAIL: $*" >&2; exit 1; }
 
 OUT=$TMP/out
+mkdir -p "$OUT"
 PATTERN="$OUT/%Y/%m/events-%H%M%S.ndjson.gz"
 TOTAL=300000
 python3 - "$TMP/input.ndjson" "$TOTAL" <<'PY'
@@ -92,6 +93,12 @@ for round in 1 2 3 4 5 6; do
     tail -n +$((acked + 1)) "$TMP/input.ndjson" |
         "$WRITER" -b 50 -s 40000 "$PATTERN" > "$TMP/acked.$round" 2> "$TMP/writer.$round" &
     pid=$!
+    # Let it get going (slow under sanitizers), then kill at a random instant.
+    for _ in $(seq 300); do
+        grep -q acked "$TMP/acked.$round" 2>/dev/null && break
+        kill -0 "$pid" 2>/dev/null || break
+        sleep 0.1
+    done
     sleep "0.$((RANDOM % 6))$((RANDOM % 9 + 1))"
     kill -9 "$pid" 2>/dev/null || true
     wait "$pid" 2>/dev/null || true

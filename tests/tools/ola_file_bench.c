@@ -1,12 +1,13 @@
 /*
  * ola_file_bench.c - events per second of the file output vs zlib alone.
  *
- * Generates N OneLogin-shaped events (~650 bytes each, varied ids, users,
+ * Generates N OneLogin-shaped events (~750 bytes each like the fixture
+ * event-list-item.json, 738 compact; varied ids, users,
  * addresses and times) in batches of 1000, then, for gzip levels 1 and 6,
  * times (a) zlib alone: one deflate member per batch over the same NDJSON
  * bytes the output writes, (b) the file output with fsync off (write +
  * flush per batch: format, deflate, write(2)), (c) the same with fsync on.
- * Prints a table. A benchmark, not a test: ctest does not run it.
+ * Prints the best of three runs of each. A benchmark, not a test: ctest does not run it.
  *   ola_file_bench [events] [dir]      (default 200000, /tmp)
  */
 #include <errno.h>
@@ -60,21 +61,19 @@ static int ola_gen_event(struct ola_buf *b, int64_t id, int64_t ms)
         "{\"id\":%lld,\"created_at\":\"%s.%03dZ\",\"account_id\":55555,\"user_id\":%llu,"
         "\"event_type_id\":%d,\"notes\":null,\"ipaddr\":\"%u.%u.%u.%u\","
         "\"actor_user_id\":%llu,\"assuming_acting_user_id\":null,\"role_id\":null,"
-        "\"app_id\":%llu,\"group_id\":null,\"otp_device_id\":null,\"policy_id\":null,"
+        "\"app_id\":null,\"group_id\":null,\"otp_device_id\":null,\"policy_id\":null,"
         "\"actor_system\":\"\",\"custom_message\":null,\"role_name\":null,"
-        "\"app_name\":\"Salesforce\",\"group_name\":null,\"actor_user_name\":\"%s\","
+        "\"app_name\":null,\"group_name\":null,\"actor_user_name\":\"%s\","
         "\"user_name\":\"%s\",\"policy_name\":null,\"otp_device_name\":null,"
         "\"operation_name\":null,\"directory_sync_run_id\":null,\"directory_id\":null,"
         "\"resolution\":null,\"client_id\":null,\"resource_type_id\":null,"
         "\"error_description\":null,\"proxy_ip\":null,\"risk_score\":%u,"
         "\"risk_reasons\":null,\"risk_cookie_id\":\"%016llx\","
-        "\"browser_fingerprint\":\"%016llx%016llx\"}",
+        "\"browser_fingerprint\":null}",
         (long long)id, when, (int)(ms % 1000), (unsigned long long)(80000000 + r % 5000),
         types[(r >> 8) % 9], (unsigned)(r >> 16) & 255, (unsigned)(r >> 24) & 255,
         (unsigned)(r >> 32) & 255, (unsigned)(r >> 40) & 255,
-        (unsigned long long)(70000000 + (r >> 12) % 300),
-        (unsigned long long)(400000 + (r >> 20) % 40), user, user, (unsigned)(r % 100),
-        (unsigned long long)ola_rand(), (unsigned long long)ola_rand(),
+        (unsigned long long)(70000000 + (r >> 12) % 300), user, user, (unsigned)(r % 100),
         (unsigned long long)ola_rand());
 }
 
@@ -227,9 +226,18 @@ int main(int argc, char **argv)
     printf("%-28s %5s %12s %10s %7s\n", "what", "level", "events/s", "MB/s in", "ratio");
     for (li = 0; li < 2; li++) {
         uint64_t zb = 0, ob = 0, fb = 0;
-        double tz = ola_zlib_alone(nd, nb, levels[li], &zb);
-        double to = ola_output_run(bs, nb, work, levels[li], false, &ob);
-        double tf = ola_output_run(bs, nb, work, levels[li], true, &fb);
+        double tz = 1e9, to = 1e9, tf = 1e9, t;
+        int rep;
+
+        /* Best of three: the machine is shared, the minimum is the signal. */
+        for (rep = 0; rep < 3; rep++) {
+            t = ola_zlib_alone(nd, nb, levels[li], &zb);
+            tz = t < tz ? t : tz;
+            t = ola_output_run(bs, nb, work, levels[li], false, &ob);
+            to = t < to ? t : to;
+            t = ola_output_run(bs, nb, work, levels[li], true, &fb);
+            tf = t < tf ? t : tf;
+        }
         double ev = (double)(nb * OLA_BATCH), mb = (double)in_bytes / 1e6;
 
         if (tz <= 0 || to <= 0 || tf <= 0) {
