@@ -33,6 +33,11 @@ cp "$good" "$T_DIR/unreadable.yaml"
 chmod 000 "$T_DIR/unreadable.yaml"
 if [ "$(id -u)" -ne 0 ]; then
     expect_bad unreadable "unreadable.yaml: "
+else
+    # root reads anything: a directory is the unreadable file then
+    rm -f "$T_DIR/unreadable.yaml"
+    mkdir "$T_DIR/unreadable.yaml"
+    expect_bad unreadable "unreadable.yaml: "
 fi
 "$OLAGENT" check -c "$T_DIR/does-not-exist.yaml" >"$T_DIR/missing.out" 2>&1
 [ $? -eq 2 ] || fail "a missing file should exit 2"
