@@ -104,7 +104,7 @@ static void ola_cp_run_flush(struct ola_cp_runs *r)
 
     if (!r->open || r->failed)
         return;
-    run = json_pack("[IIII]", (json_int_t)r->first, (json_int_t)r->last,
+    run = json_pack("[III]", (json_int_t)r->first, (json_int_t)r->last,
                     (json_int_t)r->max_created);
     if (run == NULL || json_array_append_new(r->arr, run) != 0)
         r->failed = true;
@@ -448,11 +448,15 @@ static int ola_cp_bad(struct ola_err *err, const char *path, const char *fmt, ..
 static int ola_cp_bad(struct ola_err *err, const char *path, const char *fmt, ...)
 {
     char what[OLA_ERR_MSG_MAX];
+    size_t fixed = strlen("checkpoint : ") + strlen(path) + strlen(OLA_CP_FIX);
     va_list ap;
 
     va_start(ap, fmt);
     vsnprintf(what, sizeof(what), fmt, ap);
     va_end(ap);
+    /* Shorten the diagnosis rather than lose the fix at the end of the message. */
+    if (fixed + 8 < OLA_ERR_MSG_MAX && strlen(what) > OLA_ERR_MSG_MAX - 1 - fixed)
+        memcpy(what + (OLA_ERR_MSG_MAX - 1 - fixed) - 3, "...", 4);
     return ola_err_set(err, EINVAL, "checkpoint %s: %s" OLA_CP_FIX, path, what);
 }
 
