@@ -420,7 +420,9 @@ int ola_checkpoint_save(const char *path, struct ola_checkpoint *cp, struct ola_
     tmp = malloc(tlen);
     dir = ola_cp_dirname(path);
     if (data == NULL || tmp == NULL || dir == NULL) {
-        ola_err_set(err, ENOMEM, "checkpoint %s: cannot encode (out of memory?)", path);
+        ola_err_set(
+            err, ENOMEM,
+            "checkpoint %s: cannot encode (a time out of range, or out of memory)", path);
         goto fail;
     }
     snprintf(tmp, tlen, "%s.tmp", path); /* tlen fits it exactly */

@@ -300,8 +300,8 @@ static void test_consecutive_ids(void **state)
 static void test_foreach_without_memory(void **state)
 {
     enum { N = 100000, BLOCK = 16384, MAX_BLOCKS = 65536 };
-    struct ola_seen *s = ola_seen_new();
-    void **blocks = calloc(MAX_BLOCKS, sizeof(*blocks));
+    struct ola_seen *s;
+    void **blocks;
     struct rlimit old, lim;
     struct collect c;
     unsigned long pages = 0;
@@ -312,6 +312,9 @@ static void test_foreach_without_memory(void **state)
 #if defined(__SANITIZE_ADDRESS__)
     skip();
 #endif
+    s = ola_seen_new();
+    blocks = calloc(MAX_BLOCKS, sizeof(*blocks));
+    assert_non_null(s);
     assert_non_null(blocks);
     for (i = 0; i < N; i++)
         assert_int_equal(ola_seen_add(s, big_id(i), (int64_t)i), 0);
