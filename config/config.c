@@ -370,8 +370,11 @@ static int ola_subst(struct ola_parse *p, const char *s, size_t n, int line,
         *secret = true;
         i = (size_t)(close - s);
     }
-    if (b.data == NULL && ola_buf_reserve(&b, 1) != 0)
-        goto nomem;
+    if (b.data == NULL) {
+        if (ola_buf_reserve(&b, 1) != 0)
+            goto nomem;
+        b.data[0] = '\0';
+    }
     *out = ola_buf_steal(&b, NULL);
     return 0;
 nomem:
@@ -579,6 +582,9 @@ static int ola_parse_map(struct ola_parse *p, const yaml_event_t *start, const c
         have_ev = true;
         if (ola_parse_node(p, &ev, child_path, depth + 1, &child) != 0)
             goto fail;
+        /* A map or list under a key is "at" its key, where a reader looks for it. */
+        if (child->type == OLA_CFG_MAP || child->type == OLA_CFG_SEQ)
+            child->line = key_line;
         if (ola_node_push(node, key, key_line, child) != 0) {
             ola_node_free(child);
             goto nomem;
@@ -746,6 +752,7 @@ static int ola_read_fd(int fd, size_t max, char **data, size_t *len)
             errno = ENOMEM;
             goto fail;
         }
+        b.data[b.len] = '\0';
         r = read(fd, b.data + b.len, b.cap - b.len - 1);
         if (r < 0 && errno == EINTR)
             continue;

@@ -105,7 +105,7 @@ static int ola_load_base_url(const struct ola_cfg_doc *doc, const struct ola_cfg
     if (memchr(rest, '@', (size_t)(p - rest)) != NULL)
         return ola_cfg_errf(err, node, "%s: must not contain credentials",
                             ola_cfg_path(node));
-    if (*p == '?' || *p == '#')
+    if (strpbrk(rest, "?#") != NULL)
         return ola_cfg_errf(err, node, "%s: must not have a query or fragment",
                             ola_cfg_path(node));
     h = rest;
@@ -229,10 +229,20 @@ static int ola_load_onelogin(const struct ola_cfg_doc *doc, const struct ola_cfg
         ola_cfg_str(ol, "proxy", NULL, &s->onelogin.proxy, err) != 0)
         return -1;
 
-    if (s->onelogin.late_sweep_ms < s->onelogin.poll_interval_ms)
-        return ola_cfg_errf(
-            err, ola_blame(ol, "late_sweep"),
-            "onelogin.late_sweep must be at least onelogin.poll_interval");
+    if (s->onelogin.late_sweep_ms < s->onelogin.poll_interval_ms) {
+        char a[48], b[48];
+
+        if (ola_duration_format(s->onelogin.late_sweep_ms, a, sizeof(a)) != 0 ||
+            ola_duration_format(s->onelogin.poll_interval_ms, b, sizeof(b)) != 0)
+            a[0] = b[0] = '\0';
+        return ola_cfg_errf(err,
+                            ola_cfg_get(ol, "late_sweep") != NULL
+                                ? ola_cfg_get(ol, "late_sweep")
+                                : ola_blame(ol, "poll_interval"),
+                            "onelogin.late_sweep (%s) must be at least "
+                            "onelogin.poll_interval (%s)",
+                            a, b);
+    }
     if (ola_time_parse_start(s->onelogin.start, now_ms, &s->onelogin.start_ms) != 0)
         return ola_cfg_errf(err, ola_blame(ol, "start"),
                             "onelogin.start: bad start '%s' (use now, -24h or an "
