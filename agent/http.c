@@ -400,9 +400,12 @@ int ola_http_do(struct ola_http *h, const struct ola_http_req *rq, struct ola_bu
                       rs->status, body->len, (long long)rs->elapsed_ms);
         return 0;
     }
-    if (rs->fail == OLA_HTTP_TIMEOUT)
+    if (rs->fail == OLA_HTTP_TIMEOUT && h->timeout_ms % 1000 == 0)
         snprintf(rs->fail_msg, sizeof(rs->fail_msg), "timeout after %llds",
-                 (long long)((h->timeout_ms + 999) / 1000));
+                 (long long)(h->timeout_ms / 1000));
+    else if (rs->fail == OLA_HTTP_TIMEOUT)
+        snprintf(rs->fail_msg, sizeof(rs->fail_msg), "timeout after %lld ms",
+                 (long long)h->timeout_ms);
     else if (rs->fail == OLA_HTTP_TOO_BIG)
         snprintf(rs->fail_msg, sizeof(rs->fail_msg), "body over the cap of %zu bytes",
                  h->max_body);
