@@ -1,0 +1,323 @@
+/*
+ * page.c - parsing a page of OneLogin events without losing their bytes.
+ *
+ * The envelope {"status", "pagination", "data": [...]} is walked by a small
+ * scanner that only finds where values start and end (strings with escapes,
+ * nesting by counting, no recursion, so deep input cannot blow the stack).
+ * Each element of `data` is parsed once by Jansson from its own byte range,
+ * and keeps that range as its original bytes: outputs emit them as they
+ * are, so field order and number spelling survive. Whitespace outside
+ * strings is squeezed out of each element in place, so a pretty-printed page
+ * still gives one record per line (one pass, cheaper than the parse). One bad element
+ * does not sink the page: it is reported as malformed (for the dead-letter file) and the
+ * rest goes on.
+ */
+#include <errno.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include "page.h"
+#include "timeutil.h"
+
+struct ola_scan {
+    const char *p;
+    const char *end;
+};
+
+static void ola_scan_ws(struct ola_scan *s)
+{
+    while (s->p < s->end &&
+           (*s->p == ' ' || *s->p == '\t' || *s->p == '\n' || *s->p == '\r'))
+        s->p++;
+}
+
+/* s->p at '"': moves past the closing quote. */
+static int ola_scan_string(struct ola_scan *s)
+{
+    s->p++;
+    while (s->p < s->end) {
+        const char *q = memchr(s->p, '"', (size_t)(s->end - s->p));
+        const char *b;
+        size_t backslashes = 0;
+
+        if (q == NULL)
+            return -1;
+        for (b = q; b > s->p && b[-1] == '\\'; b--)
+            backslashes++;
+        s->p = q + 1;
+        if (backslashes % 2 == 0)
+            return 0;
+    }
+    return -1;
+}
+
+/* Moves past one value of any kind. */
+static int ola_scan_value(struct ola_scan *s)
+{
+    size_t depth = 0;
+
+    ola_scan_ws(s);
+    if (s->p >= s->end)
+        return -1;
+    if (*s->p != '{' && *s->p != '[') {
+        if (*s->p == '"')
+            return ola_scan_string(s);
+        while (s->p < s->end && *s->p != ',' && *s->p != '}' && *s->p != ']' &&
+               *s->p != ' ' && *s->p != '\n' && *s->p != '\r' && *s->p != '\t')
+            s->p++;
+        return 0;
+    }
+    while (s->p < s->end) {
+        char c = *s->p;
+
+        if (c == '"') {
+            if (ola_scan_string(s) != 0)
+                return -1;
+            continue;
+        }
+        s->p++;
+        if (c == '{' || c == '[') {
+            depth++;
+        } else if (c == '}' || c == ']') {
+            if (depth == 0)
+                return -1;
+            if (--depth == 0)
+                return 0;
+        }
+    }
+    return -1;
+}
+
+/* Removes whitespace outside strings from [p, p+len) in place; returns the new length. */
+static size_t ola_squeeze(char *p, size_t len)
+{
+    size_t i, j = 0;
+    bool in_str = false, esc = false;
+
+    for (i = 0; i < len; i++) {
+        char c = p[i];
+
+        if (in_str) {
+            if (esc)
+                esc = false;
+            else if (c == '\\')
+                esc = true;
+            else if (c == '"')
+                in_str = false;
+        } else if (c == ' ' || c == '\t' || c == '\n' || c == '\r') {
+            continue;
+        } else if (c == '"') {
+            in_str = true;
+        }
+        p[j++] = c;
+    }
+    return j;
+}
+
+static void ola_page_note_malformed(struct ola_page *pg, const char *raw, size_t len,
+                                    const char *reason)
+{
+    if (pg->n_malformed < OLA_PAGE_MAX_MALFORMED) {
+        struct ola_page_malformed *m = &pg->malformed[pg->n_malformed];
+        int n = snprintf(m->reason, sizeof(m->reason), "%s", reason);
+
+        if (n < 0 || (size_t)n >= sizeof(m->reason))
+            m->reason[sizeof(m->reason) - 1] = '\0';
+        m->raw = raw;
+        m->len = len;
+    }
+    pg->n_malformed++;
+}
+
+/* Parses one element of data[]; appends it or notes it as malformed. */
+static int ola_page_element(struct ola_batch *b, char *raw, size_t len,
+                            struct ola_page *pg)
+{
+    json_error_t jerr;
+    json_t *ev, *idv;
+    const char *created;
+    struct ola_event *e;
+    int64_t created_ms;
+    char why[128];
+
+    len = ola_squeeze(raw, len);
+    ev = json_loadb(raw, len, JSON_REJECT_DUPLICATES, &jerr);
+    if (ev == NULL) {
+        if (snprintf(why, sizeof(why), "not valid JSON: %.100s", jerr.text) < 0)
+            why[0] = '\0';
+        ola_page_note_malformed(pg, raw, len, why);
+        return 0;
+    }
+    if (!json_is_object(ev)) {
+        ola_page_note_malformed(pg, raw, len, "not an object");
+        goto drop;
+    }
+    idv = json_object_get(ev, "id");
+    if (!json_is_integer(idv) || json_integer_value(idv) <= 0) {
+        ola_page_note_malformed(pg, raw, len, "no positive integer id");
+        goto drop;
+    }
+    created = json_string_value(json_object_get(ev, "created_at"));
+    if (created == NULL || ola_time_parse_iso(created, &created_ms) != 0) {
+        ola_page_note_malformed(pg, raw, len, "created_at missing or not ISO-8601");
+        goto drop;
+    }
+    e = ola_batch_add(b, OLA_REC_EVENT, ev, raw, len);
+    if (e == NULL)
+        return -1;
+    e->id = json_integer_value(idv);
+    e->created_ms = created_ms;
+    pg->n_events++;
+    return 0;
+drop:
+    json_decref(ev);
+    return 0;
+}
+
+static int ola_page_data(struct ola_batch *b, struct ola_scan *s, struct ola_page *pg,
+                         struct ola_err *err)
+{
+    ola_scan_ws(s);
+    if (s->p >= s->end || *s->p != '[')
+        return ola_err_set(err, 0, "page: data is not an array");
+    s->p++;
+    ola_scan_ws(s);
+    if (s->p < s->end && *s->p == ']') {
+        s->p++;
+        return 0;
+    }
+    for (;;) {
+        const char *start;
+
+        ola_scan_ws(s);
+        start = s->p;
+        if (ola_scan_value(s) != 0)
+            return ola_err_set(err, 0, "page: truncated or malformed data array");
+        if (ola_page_element(b, (char *)(uintptr_t)start, (size_t)(s->p - start), pg) !=
+            0)
+            return ola_err_set(err, ENOMEM, "page: out of memory");
+        ola_scan_ws(s);
+        if (s->p >= s->end)
+            return ola_err_set(err, 0, "page: truncated data array");
+        if (*s->p == ']') {
+            s->p++;
+            return 0;
+        }
+        if (*s->p != ',')
+            return ola_err_set(err, 0, "page: malformed data array");
+        s->p++;
+    }
+}
+
+static int ola_page_cursor(const char *raw, size_t len, struct ola_page *pg,
+                           struct ola_err *err)
+{
+    json_t *pag = json_loadb(raw, len, 0, NULL);
+    const char *c;
+    int rc = -1;
+
+    if (pag == NULL) {
+        ola_err_set(err, 0, "page: pagination is not valid JSON");
+        goto fail;
+    }
+    c = json_string_value(json_object_get(pag, "after_cursor"));
+    /* The OpenAPI examples spell null as "null" and "\"\"": treat both as the end. */
+    if (c != NULL && *c != '\0' && strcmp(c, "null") != 0 && strcmp(c, "\"\"") != 0) {
+        pg->after_cursor = strdup(c);
+        if (pg->after_cursor == NULL) {
+            ola_err_set(err, ENOMEM, "page: out of memory");
+            goto fail;
+        }
+    }
+    rc = 0;
+fail:
+    json_decref(pag);
+    return rc;
+}
+
+/* An envelope status with error true makes the whole page an error. */
+static int ola_page_status(const char *raw, size_t len, struct ola_err *err)
+{
+    json_t *st = json_loadb(raw, len, 0, NULL);
+    int rc = 0;
+
+    if (st != NULL && json_is_true(json_object_get(st, "error"))) {
+        json_t *msg = json_object_get(st, "message");
+
+        rc = ola_err_set(err, (int)json_integer_value(json_object_get(st, "code")),
+                         "page: status error: %s",
+                         json_is_string(msg) ? json_string_value(msg) : "(no message)");
+    }
+    json_decref(st);
+    return rc;
+}
+
+int ola_page_parse(struct ola_batch *b, char *body, size_t len, struct ola_page *pg,
+                   struct ola_err *err)
+{
+    struct ola_scan s = {body, body + len};
+    bool have_data = false;
+
+    memset(pg, 0, sizeof(*pg));
+    free(b->body);
+    b->body = body;
+    b->body_len = len;
+    ola_scan_ws(&s);
+    if (s.p >= s.end || *s.p != '{')
+        return ola_err_set(err, 0, "page: body is not a JSON object");
+    s.p++;
+    for (;;) {
+        const char *key, *vstart;
+        size_t klen;
+
+        ola_scan_ws(&s);
+        if (s.p < s.end && *s.p == '}')
+            break;
+        if (s.p >= s.end || *s.p != '"')
+            return ola_err_set(err, 0, "page: truncated or malformed envelope");
+        key = s.p + 1;
+        if (ola_scan_string(&s) != 0)
+            return ola_err_set(err, 0, "page: truncated envelope");
+        klen = (size_t)(s.p - key - 1);
+        ola_scan_ws(&s);
+        if (s.p >= s.end || *s.p++ != ':')
+            return ola_err_set(err, 0, "page: malformed envelope");
+        ola_scan_ws(&s);
+        vstart = s.p;
+        if (klen == 4 && memcmp(key, "data", 4) == 0) {
+            if (ola_page_data(b, &s, pg, err) != 0)
+                return -1;
+            have_data = true;
+        } else {
+            if (ola_scan_value(&s) != 0)
+                return ola_err_set(err, 0, "page: truncated envelope");
+            if (klen == 10 && memcmp(key, "pagination", 10) == 0 &&
+                ola_page_cursor(vstart, (size_t)(s.p - vstart), pg, err) != 0)
+                return -1;
+            if (klen == 6 && memcmp(key, "status", 6) == 0 &&
+                ola_page_status(vstart, (size_t)(s.p - vstart), err) != 0)
+                return -1;
+        }
+        ola_scan_ws(&s);
+        if (s.p < s.end && *s.p == ',') {
+            s.p++;
+            continue;
+        }
+        if (s.p < s.end && *s.p == '}')
+            break;
+        return ola_err_set(err, 0, "page: truncated or malformed envelope");
+    }
+    s.p++;
+    ola_scan_ws(&s);
+    if (s.p != s.end)
+        return ola_err_set(err, 0, "page: trailing bytes after the envelope");
+    if (!have_data)
+        return ola_err_set(err, 0, "page: no data array");
+    return 0;
+}
+
+void ola_page_free(struct ola_page *pg)
+{
+    free(pg->after_cursor);
+    pg->after_cursor = NULL;
+}

@@ -1,0 +1,41 @@
+/*
+ * page.h - parsing a page of OneLogin events without losing their bytes.
+ */
+#ifndef OLA_PAGE_H
+#define OLA_PAGE_H
+
+#include <stddef.h>
+
+#include "err.h"
+#include "event.h"
+
+#define OLA_PAGE_MAX_MALFORMED 64
+
+struct ola_page_malformed {
+    const char *raw; /* the element's bytes, borrowed from the batch body */
+    size_t len;
+    char reason[128];
+};
+
+struct ola_page {
+    char *after_cursor; /* owned; NULL on the last page */
+    size_t n_events;    /* events appended to the batch */
+    size_t n_malformed; /* elements that are not usable events */
+    struct ola_page_malformed malformed[OLA_PAGE_MAX_MALFORMED]; /* the first ones */
+};
+
+/*
+ * Parses an events page. body: stolen (the batch owns it, also on failure;
+ * it is modified in place: whitespace outside strings is removed from each
+ * event so that every record is one line). Appends one event per usable
+ * element of `data`, with raw pointing at its bytes in the body. An element
+ * that is not an object with an integer `id` and an ISO-8601 `created_at` is
+ * not appended but listed in pg->malformed. Returns 0, or -1 when the
+ * envelope itself is unusable (not JSON, no data array, an error status),
+ * with the reason in err. pg->after_cursor must be freed with ola_page_free.
+ */
+int ola_page_parse(struct ola_batch *b, char *body, size_t len, struct ola_page *pg,
+                   struct ola_err *err);
+void ola_page_free(struct ola_page *pg);
+
+#endif

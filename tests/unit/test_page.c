@@ -1,0 +1,234 @@
+/*
+ * test_page.c - the events page parser on recorded bodies and on bad input.
+ */
+#include <setjmp.h>
+#include <stdarg.h>
+#include <stddef.h>
+#include <stdint.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include <cmocka.h>
+
+#include "page.h"
+
+static char *read_fixture(const char *name, size_t *len)
+{
+    const char *dir = getenv("OLA_DATA_DIR");
+    char path[1024];
+    FILE *f;
+    char *buf;
+    long n;
+
+    assert_non_null(dir);
+    assert_true(snprintf(path, sizeof(path), "%s/onelogin/%s", dir, name) <
+                (int)sizeof(path));
+    f = fopen(path, "rb");
+    assert_non_null(f);
+    assert_int_equal(fseek(f, 0, SEEK_END), 0);
+    n = ftell(f);
+    assert_true(n > 0);
+    rewind(f);
+    buf = malloc((size_t)n + 1);
+    assert_non_null(buf);
+    assert_int_equal(fread(buf, 1, (size_t)n, f), (size_t)n);
+    buf[n] = '\0';
+    fclose(f);
+    *len = (size_t)n;
+    return buf;
+}
+
+static char *dup_str(const char *s, size_t *len)
+{
+    char *p = strdup(s);
+
+    assert_non_null(p);
+    *len = strlen(s);
+    return p;
+}
+
+static void test_recorded_page(void **state)
+{
+    struct ola_batch b;
+    struct ola_page pg;
+    struct ola_err err;
+    size_t len, i;
+    char *body = read_fixture("events-page-200.json", &len);
+
+    (void)state;
+    ola_batch_init(&b);
+    assert_int_equal(ola_page_parse(&b, body, len, &pg, &err), 0);
+    assert_int_equal(b.n, 4);
+    assert_int_equal(pg.n_malformed, 0);
+    assert_string_equal(pg.after_cursor, "aftercursor123");
+    for (i = 0; i < b.n; i++) {
+        const struct ola_event *e = &b.ev[i];
+        json_t *again;
+
+        assert_int_equal(e->id, (int64_t)i + 1);
+        assert_int_equal(e->created_ms, INT64_C(1659956400000));
+        /* one line, and the same document as the tree */
+        assert_null(memchr(e->raw, '\n', e->raw_len));
+        assert_int_equal(e->raw[0], '{');
+        assert_int_equal(e->raw[e->raw_len - 1], '}');
+        again = json_loadb(e->raw, e->raw_len, 0, NULL);
+        assert_non_null(again);
+        assert_true(json_equal(again, e->ev));
+        json_decref(again);
+    }
+    /* the multi-line notes survive as an escaped \n inside the string */
+    assert_non_null(strstr(b.ev[0].raw, "Login App.\\nTransitions"));
+    ola_page_free(&pg);
+    ola_batch_free(&b);
+}
+
+static void test_compact_bytes_kept(void **state)
+{
+    const char *page =
+        "{\"status\":{\"error\":false,\"code\":200},\"pagination\":"
+        "{\"after_cursor\":null,\"next_link\":null},\"data\":["
+        "{\"id\":7,\"created_at\":\"2022-08-08T11:00:00.000Z\",\"risk_score\":1.50,"
+        "\"name\":\"Zo\\u00eb \\\"q\\\" }]\",\"x\":[1,{\"y\":null}]},"
+        "{\"id\":8,\"created_at\":\"2022-08-08T11:00:01.000Z\"}]}";
+    struct ola_batch b;
+    struct ola_page pg;
+    struct ola_err err;
+    size_t len;
+    char *body = dup_str(page, &len);
+    const char *first = strstr(page, "{\"id\":7");
+    size_t first_len = (size_t)(strstr(page, ",{\"id\":8") - first);
+
+    (void)state;
+    ola_batch_init(&b);
+    assert_int_equal(ola_page_parse(&b, body, len, &pg, &err), 0);
+    assert_int_equal(b.n, 2);
+    assert_null(pg.after_cursor);
+    /* byte for byte: number spelling, escapes and key order */
+    assert_int_equal(b.ev[0].raw_len, first_len);
+    assert_memory_equal(b.ev[0].raw, first, first_len);
+    ola_page_free(&pg);
+    ola_batch_free(&b);
+}
+
+static void test_oas_null_strings(void **state)
+{
+    struct ola_batch b;
+    struct ola_page pg;
+    struct ola_err err;
+    size_t len;
+    char *body =
+        dup_str("{\"pagination\":{\"after_cursor\":\"null\"},\"data\":[]}", &len);
+
+    (void)state;
+    ola_batch_init(&b);
+    assert_int_equal(ola_page_parse(&b, body, len, &pg, &err), 0);
+    assert_null(pg.after_cursor);
+    assert_int_equal(b.n, 0);
+    ola_page_free(&pg);
+    ola_batch_free(&b);
+}
+
+static void test_bad_elements_are_reported(void **state)
+{
+    const char *page =
+        "{\"data\":[{\"id\":1,\"created_at\":\"2022-08-08T11:00:00Z\"},"
+        "{\"created_at\":\"2022-08-08T11:00:00Z\"},"
+        "{\"id\":\"3\",\"created_at\":\"2022-08-08T11:00:00Z\"},"
+        "{\"id\":4,\"created_at\":\"yesterday\"},"
+        "[1,2],"
+        "{\"id\":6,\"created_at\":\"2022-08-08T11:00:00Z\",\"n\":\"\xff\xfe\"},"
+        "{\"id\":7,\"created_at\":\"2022-08-08T11:00:00Z\"}],"
+        "\"pagination\":{\"after_cursor\":\"abc\"}}";
+    struct ola_batch b;
+    struct ola_page pg;
+    struct ola_err err;
+    size_t len;
+    char *body = dup_str(page, &len);
+
+    (void)state;
+    ola_batch_init(&b);
+    assert_int_equal(ola_page_parse(&b, body, len, &pg, &err), 0);
+    assert_int_equal(b.n, 2);
+    assert_int_equal(b.ev[0].id, 1);
+    assert_int_equal(b.ev[1].id, 7);
+    assert_int_equal(pg.n_malformed, 5);
+    assert_non_null(strstr(pg.malformed[0].reason, "id"));
+    assert_non_null(strstr(pg.malformed[4].reason, "JSON"));
+    assert_string_equal(pg.after_cursor, "abc");
+    ola_page_free(&pg);
+    ola_batch_free(&b);
+}
+
+static void test_unusable_envelopes(void **state)
+{
+    static const char *const bad[] = {
+        "",
+        "<html><body><h1>503</h1></body></html>",
+        "{\"data\":[{\"id\":1,\"created_at\":\"2022-08-08T11:00:00Z\"},{\"id\":2,\"crea",
+        "{\"status\":{\"error\":true,\"code\":400,\"message\":\"rate_limit_exceeded\"}}",
+        "{\"status\":{\"error\":true,\"code\":401,\"message\":\"x\"},\"data\":[]}",
+        "{\"data\":{}}",
+        "{\"pagination\":{}}",
+        "{\"data\":[]} trailing",
+        "{\"data\":[]",
+        "[]",
+    };
+    size_t i;
+
+    (void)state;
+    for (i = 0; i < sizeof(bad) / sizeof(bad[0]); i++) {
+        struct ola_batch b;
+        struct ola_page pg;
+        struct ola_err err = {0, ""};
+        size_t len;
+        char *body = dup_str(bad[i], &len);
+
+        ola_batch_init(&b);
+        assert_int_equal(ola_page_parse(&b, body, len, &pg, &err), -1);
+        assert_true(strncmp(err.msg, "page: ", 6) == 0);
+        ola_page_free(&pg);
+        ola_batch_free(&b);
+    }
+}
+
+static void test_deep_nesting(void **state)
+{
+    struct ola_batch b;
+    struct ola_page pg;
+    struct ola_err err;
+    size_t depth = 100000, len, i;
+    char *body = malloc(depth * 2 + 128);
+    char *p = body;
+
+    (void)state;
+    assert_non_null(body);
+    p += snprintf(p, 64,
+                  "{\"data\":[{\"id\":1,\"created_at\":\"2022-08-08T11:00:00Z\",\"x\":");
+    for (i = 0; i < depth; i++)
+        *p++ = '[';
+    for (i = 0; i < depth; i++)
+        *p++ = ']';
+    p += snprintf(p, 16, "}]}");
+    len = (size_t)(p - body);
+    ola_batch_init(&b);
+    assert_int_equal(ola_page_parse(&b, body, len, &pg, &err), 0);
+    assert_int_equal(b.n, 0);
+    assert_int_equal(pg.n_malformed, 1);
+    ola_page_free(&pg);
+    ola_batch_free(&b);
+}
+
+int main(void)
+{
+    const struct CMUnitTest tests[] = {
+        cmocka_unit_test(test_recorded_page),
+        cmocka_unit_test(test_compact_bytes_kept),
+        cmocka_unit_test(test_oas_null_strings),
+        cmocka_unit_test(test_bad_elements_are_reported),
+        cmocka_unit_test(test_unusable_envelopes),
+        cmocka_unit_test(test_deep_nesting),
+    };
+
+    return cmocka_run_group_tests(tests, NULL, NULL);
+}
