@@ -21,7 +21,7 @@
 #define OLSIM_NONE16   0xffffu
 #define OLSIM_MAX_BODY (1024 * 1024)
 
-/* ---- sim_util.c ------------------------------------------------------------------- */
+/* ---- sim_util.c ---- */
 
 /* A growable byte buffer. On allocation failure it sets oom and ignores later appends. */
 struct olsim_buf {
@@ -77,7 +77,7 @@ int olsim_query_get(const char *query, const char *key, char *out, size_t outsz)
 void olsim_query_copy_without(struct olsim_buf *b, const char *query, const char *drop);
 void olsim_url_encode(struct olsim_buf *b, const char *s);
 
-/* ---- sim_tenant.c ----------------------------------------------------------------- */
+/* ---- sim_tenant.c ---- */
 
 enum {
     OLSIM_CAT_PRIVILEGE = 1,
@@ -237,7 +237,7 @@ void olsim_render_role_v2(const struct olsim_tenant *t, uint32_t ri, struct olsi
 const char *olsim_role_name(const struct olsim_tenant *t, uint32_t ri, char *tmp,
                             size_t tmpsz);
 
-/* ---- server state (sim_main.c, sim_api.c, sim_control.c) -------------------------- */
+/* ---- server state (sim_main.c, sim_api.c, sim_control.c) ---- */
 
 enum olsim_fault_kind {
     OLSIM_F_NONE = 0,

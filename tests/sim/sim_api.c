@@ -171,8 +171,7 @@ static void olsim_fault_body(struct olsim *sim, struct olsim_resp *rs,
         rs->stall_ms = sim->cfg.stall_ms;
 }
 
-/* ---- token
- * ------------------------------------------------------------------------------ */
+/* ---- token ---- */
 
 /* Splits "id:secret" style credentials out of the Authorization header. */
 static int olsim_credentials(const char *auth, char *id, size_t idsz, char *secret,
@@ -314,8 +313,7 @@ static int olsim_bearer_ok(const struct olsim *sim, const char *auth, int64_t no
     return strcmp(p, sim->token) == 0;
 }
 
-/* ---- events
- * ------------------------------------------------------------------------------ */
+/* ---- events ---- */
 
 static const char olsim_sort_codes[] = "adtu"; /* +id, -id, +created_at, -created_at */
 
@@ -572,8 +570,7 @@ static void olsim_route_event_types(struct olsim *sim, struct olsim_resp *rs)
     olsim_buf_str(&rs->body, "]}");
 }
 
-/* ---- users and roles
- * ------------------------------------------------------------------- */
+/* ---- users and roles ---- */
 
 static void olsim_user_404_v1(struct olsim_resp *rs, const char *what, const char *idstr)
 {

@@ -120,8 +120,7 @@ enum olsim_fault_kind olsim_fault_take(struct olsim *sim, const char *path)
     return OLSIM_F_NONE;
 }
 
-/* ---- request log ----------------------------------------------------------------------
- */
+/* ---- request log ---- */
 
 static void olsim_logent_json(const struct olsim_logent *le, struct olsim_buf *b)
 {
@@ -206,8 +205,7 @@ void olsim_log_free(struct olsim *sim)
     sim->nlog = 0;
 }
 
-/* ---- truth
- * ------------------------------------------------------------------------------- */
+/* ---- truth ---- */
 
 void olsim_truth_chunk(struct olsim *sim, size_t *pos, size_t nev_end, int ids_only,
                        struct olsim_buf *b, size_t want)
@@ -243,8 +241,7 @@ fail:
     return rc;
 }
 
-/* ---- control routes
- * ------------------------------------------------------------------------ */
+/* ---- control routes ---- */
 
 static void olsim_ctl_error(struct olsim_resp *rs, unsigned code, const char *msg)
 {

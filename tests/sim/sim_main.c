@@ -17,6 +17,7 @@
 #include <microhttpd.h>
 #include <netinet/in.h>
 #include <signal.h>
+#include <stdarg.h>
 #include <stdlib.h>
 #include <string.h>
 #include <sys/socket.h>
@@ -305,8 +306,18 @@ static int olsim_parse_args(struct olsim_cfg *c, int argc, char **argv)
     return 0;
 }
 
-/* ---- HTTP
- * ------------------------------------------------------------------------------- */
+/* ---- HTTP ---- */
+
+/* MHD's own messages, minus the one a deliberate reset fault causes. */
+__attribute__((format(printf, 2, 0))) static void
+olsim_mhd_log(void *cls, const char *fmt, va_list ap)
+{
+    (void)cls;
+    if (strstr(fmt, "internal error") != NULL)
+        return;
+    fputs("olsim: libmicrohttpd: ", stderr);
+    vfprintf(stderr, fmt, ap);
+}
 
 static void *olsim_uri_cb(void *cls, const char *uri, struct MHD_Connection *con)
 {
@@ -500,8 +511,7 @@ done:
     return ret;
 }
 
-/* ---- live generator
- * ------------------------------------------------------------------------- */
+/* ---- live generator ---- */
 
 static void *olsim_gen_main(void *arg)
 {
@@ -550,8 +560,7 @@ static void *olsim_gen_main(void *arg)
     return NULL;
 }
 
-/* ---- startup and shutdown
- * -------------------------------------------------------------------- */
+/* ---- startup and shutdown ---- */
 
 static int olsim_write_file_atomic(const char *path, struct olsim *sim, int truth)
 {
@@ -663,6 +672,7 @@ int main(int argc, char **argv)
                          0, NULL, NULL, olsim_handler, &sim, MHD_OPTION_SOCK_ADDR, &sa,
                          MHD_OPTION_URI_LOG_CALLBACK, olsim_uri_cb, &sim,
                          MHD_OPTION_NOTIFY_COMPLETED, olsim_completed, &sim,
+                         MHD_OPTION_EXTERNAL_LOGGER, olsim_mhd_log, &sim,
                          MHD_OPTION_CONNECTION_TIMEOUT, (unsigned int)120,
                          MHD_OPTION_CONNECTION_LIMIT, (unsigned int)1000, MHD_OPTION_END);
     if (!d) {

@@ -230,8 +230,7 @@ enum olsim_kind {
     OLSIM_K_API
 };
 
-/* ---- catalog ------------------------------------------------------------------------
- */
+/* ---- catalog ---- */
 
 static int olsim_type_cmp(const void *a, const void *b)
 {
@@ -476,8 +475,7 @@ static int olsim_kind_is_self(enum olsim_kind k)
            k == OLSIM_K_PASSWORD || k == OLSIM_K_GENERIC;
 }
 
-/* ---- users, roles, apps ---------------------------------------------------------------
- */
+/* ---- users, roles, apps ---- */
 
 static const struct olsim_name *olsim_first(const struct olsim_user *u)
 {
@@ -698,8 +696,7 @@ uint32_t olsim_tenant_role_index(const struct olsim_tenant *t, int64_t id)
     return OLSIM_NONE;
 }
 
-/* ---- event generation
- * ------------------------------------------------------------------ */
+/* ---- event generation ---- */
 
 static int olsim_random_type(const struct olsim_tenant *t, struct olsim_rng *rng)
 {
@@ -863,8 +860,7 @@ static void olsim_user_apply(struct olsim_tenant *t, const struct olsim_event *e
         u->updated_ms = e->created_ms;
 }
 
-/* ---- store
- * ------------------------------------------------------------------------------- */
+/* ---- store ---- */
 
 static int olsim_store_reserve(struct olsim_tenant *t, size_t n)
 {
@@ -1189,8 +1185,7 @@ void olsim_tenant_free(struct olsim_tenant *t)
     free(t);
 }
 
-/* ---- queries
- * ------------------------------------------------------------------------------ */
+/* ---- queries ---- */
 
 static int olsim_match(const struct olsim_event *e, const struct olsim_query *q,
                        uint32_t uidx)
@@ -1351,8 +1346,7 @@ size_t olsim_tenant_query(const struct olsim_tenant *t, const struct olsim_query
     return n;
 }
 
-/* ---- rendering
- * ------------------------------------------------------------------------------ */
+/* ---- rendering ---- */
 
 static void olsim_key(struct olsim_buf *b, const char *k)
 {
