@@ -632,6 +632,58 @@ static void test_bad_patterns(void **state)
     ola_test_free(o);
 }
 
+static void test_yaml_config(void **state)
+{
+    char yaml[1024];
+    struct ola_cfg_doc *doc = NULL;
+    struct ola_output_cfg oc;
+    struct ola_output *o;
+    struct ola_batch b;
+    struct ola_err err = {0, ""};
+    struct ola_list l;
+    size_t manifests;
+
+    (void)state;
+    snprintf(yaml, sizeof(yaml),
+             "type: file\nname: audit\npath: %s/y/%%Y/ev-%%H%%M%%S.ndjson.gz\n"
+             "level: 1\nrotate: {size: 1KiB, age: 1h}\nkeep: {files: 5, days: 30}\n"
+             "fsync: true\nmanifest: true\n",
+             ola_dir);
+    if (ola_cfg_load_string("test", yaml, strlen(yaml), &doc, &err) != 0)
+        fail_msg("yaml: %s", err.msg);
+    oc.type = "file";
+    oc.name = "audit";
+    oc.node = ola_cfg_root(doc);
+    o = ola_output_new(&oc, 0, &err);
+    if (o == NULL)
+        fail_msg("output: %s", err.msg);
+    ola_make_batch(&b, 50, 0);
+    assert_int_equal(ola_output_write(o, &b), OLA_OK);
+    ola_batch_free(&b);
+    assert_int_equal(ola_output_flush(o, 0), OLA_OK);
+    assert_int_equal(ola_output_reopen(o, &err), 0);
+    ola_output_destroy(o);
+    ola_list_data(&l, &manifests);
+    assert_int_equal(l.n, 1);
+    assert_int_equal(manifests, 1);
+    assert_int_equal(ola_count_lines(l.names[0]), 50);
+    ola_cfg_doc_destroy(doc);
+    /* A wrong key or value is a config error with a line. */
+    snprintf(yaml, sizeof(yaml), "type: file\npath: %s/z.gz\nrotate: {sise: 1}\n",
+             ola_dir);
+    assert_int_equal(ola_cfg_load_string("test", yaml, strlen(yaml), &doc, &err), 0);
+    oc.node = ola_cfg_root(doc);
+    assert_null(ola_output_new(&oc, 0, &err));
+    assert_non_null(strstr(err.msg, "sise"));
+    ola_cfg_doc_destroy(doc);
+    snprintf(yaml, sizeof(yaml), "type: file\npath: %s/z.gz\nlevel: 11\n", ola_dir);
+    assert_int_equal(ola_cfg_load_string("test", yaml, strlen(yaml), &doc, &err), 0);
+    oc.node = ola_cfg_root(doc);
+    assert_null(ola_output_new(&oc, 0, &err));
+    assert_non_null(strstr(err.msg, "level"));
+    ola_cfg_doc_destroy(doc);
+}
+
 int main(void)
 {
     const struct CMUnitTest tests[] = {
@@ -647,6 +699,7 @@ int main(void)
         cmocka_unit_test_setup_teardown(test_keep_files, setup, teardown),
         cmocka_unit_test_setup_teardown(test_reopen, setup, teardown),
         cmocka_unit_test_setup_teardown(test_bad_patterns, setup, teardown),
+        cmocka_unit_test_setup_teardown(test_yaml_config, setup, teardown),
     };
 
     return cmocka_run_group_tests(tests, NULL, NULL);
