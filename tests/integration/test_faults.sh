@@ -19,9 +19,12 @@ run_case() {
     wait "$OLSIM_PID" 2>/dev/null
 }
 
-for kind in 429 429html ratelimit400 401 500 502 503 truncate garbage unsorted short reset; do
+for kind in 429 429html ratelimit400 500 502 503 truncate garbage unsorted short reset; do
     run_case "$kind" --page-max 20 --fault "$kind:3"
 done
+# a 401 is token expiry: one refresh and the same call again (a second 401 in
+# a row would be a credential problem and stops the agent by design)
+run_case 401 --page-max 20 --fault 401:1
 run_case stall --page-max 20 --fault stall:2 --stall 4s
 run_case "limit-style 400" --page-max 20 --limit-style 400 --rate-limit 5
 run_case "limit-style 429html" --page-max 20 --limit-style 429html --rate-limit 5
