@@ -34,6 +34,8 @@ struct ola_metrics_snapshot {
         uint64_t alerts;
     } rules[OLA_METRICS_MAX_RULES];
     size_t seen_ids;
+    /* Enrichment (zero until the enrichment module feeds them). */
+    uint64_t enrich_hits, enrich_misses, enrich_evictions, enrich_deferred;
 };
 
 struct ola_metrics_cfg {
