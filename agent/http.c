@@ -20,6 +20,7 @@
 #include <curl/curl.h>
 
 #include "http.h"
+#include "wait.h"
 #include "log.h"
 
 struct ola_http {
@@ -175,6 +176,19 @@ static enum ola_http_fail ola_http_classify(CURLcode rc, const struct ola_http *
     }
 }
 
+/* A stop request (SIGTERM) aborts a transfer in flight instead of waiting for
+ * its timeout: nothing fetched but not delivered is ever committed. */
+static int ola_http_progress_cb(void *arg, curl_off_t dltotal, curl_off_t dlnow,
+                                curl_off_t ultotal, curl_off_t ulnow)
+{
+    (void)arg;
+    (void)dltotal;
+    (void)dlnow;
+    (void)ultotal;
+    (void)ulnow;
+    return ola_stop_requested ? 1 : 0;
+}
+
 static size_t ola_http_write_cb(char *p, size_t size, size_t nmemb, void *arg)
 {
     struct ola_http *h = arg;
@@ -294,6 +308,9 @@ static int ola_http_arm(struct ola_http *h, const struct ola_http_req *rq,
     bad |= curl_easy_setopt(c, CURLOPT_PROTOCOLS_STR, "http,https") != CURLE_OK;
     bad |= curl_easy_setopt(c, CURLOPT_FOLLOWLOCATION, 0L) != CURLE_OK;
     bad |= curl_easy_setopt(c, CURLOPT_NOSIGNAL, 1L) != CURLE_OK;
+    bad |= curl_easy_setopt(c, CURLOPT_NOPROGRESS, 0L) != CURLE_OK;
+    bad |=
+        curl_easy_setopt(c, CURLOPT_XFERINFOFUNCTION, ola_http_progress_cb) != CURLE_OK;
     bad |= curl_easy_setopt(c, CURLOPT_TIMEOUT_MS, (long)h->timeout_ms) != CURLE_OK;
     bad |= curl_easy_setopt(c, CURLOPT_CONNECTTIMEOUT_MS, connect_ms) != CURLE_OK;
     bad |= curl_easy_setopt(c, CURLOPT_TCP_KEEPALIVE, 1L) != CURLE_OK;

@@ -213,8 +213,6 @@ static void ola_mw_hist(struct ola_mw *w, const char *name, const char *help,
     ola_mw_printf(w, "\n%s_count %" PRIu64 "\n", name, cum);
 }
 
-static const char *const ola_api_classes[6] = {"none", "2xx", "3xx", "4xx", "429", "5xx"};
-
 static void ola_render_events(struct ola_mw *w, const struct ola_metrics_snapshot *s)
 {
     uint64_t dead = 0;
@@ -272,15 +270,25 @@ static void ola_render_events(struct ola_mw *w, const struct ola_metrics_snapsho
 
 static void ola_render_api(struct ola_mw *w, const struct ola_metrics_snapshot *s)
 {
-    const char *kv[2];
-    size_t i;
+    const char *kv[4];
+    size_t ep, sc;
 
     ola_mw_family(w, "olagent_api_requests_total", "counter",
-                  "OneLogin API requests by answer class (none: no answer arrived).");
-    for (i = 0; i < 6; i++) {
-        kv[0] = "class";
-        kv[1] = ola_api_classes[i];
-        ola_mw_u64(w, "olagent_api_requests_total", kv, 1, s->api_by_status[i]);
+                  "OneLogin API requests by endpoint and answer status class (none: no "
+                  "answer arrived).");
+    for (ep = 0; ep < OLA_OL_EP_MAX; ep++) {
+        for (sc = 0; sc < OLA_OL_SC_MAX; sc++) {
+            /* the events 2xx series always exists; the others once they happen */
+            if (s->api_by_endpoint[ep][sc] == 0 &&
+                !(ep == OLA_OL_EP_EVENTS && sc == OLA_OL_SC_2XX))
+                continue;
+            kv[0] = "endpoint";
+            kv[1] = ola_ol_endpoint_names[ep];
+            kv[2] = "status";
+            kv[3] = ola_ol_status_class_names[sc];
+            ola_mw_u64(w, "olagent_api_requests_total", kv, 2,
+                       s->api_by_endpoint[ep][sc]);
+        }
     }
     ola_mw_counter(w, "olagent_api_token_requests_total", "Access token requests.",
                    s->api_token_requests);

@@ -9,6 +9,7 @@
 
 #include "buf.h"
 #include "err.h"
+#include "onelogin.h"
 
 #define OLA_METRICS_MAX_OUTPUTS 32
 #define OLA_METRICS_MAX_RULES   64
@@ -24,8 +25,8 @@ struct ola_metrics_snapshot {
     } outputs[OLA_METRICS_MAX_OUTPUTS];
     uint64_t api_requests, api_token_requests, api_rate_limited, api_retries;
     uint64_t api_paced_ms;
-    uint64_t api_by_status[6]; /* 0: no answer, 1: 1xx-2xx ok, 2: 3xx, 3: 4xx, 4: 429, 5:
-                                  5xx */
+    /* requests by endpoint and status class (onelogin.h's enums) */
+    uint64_t api_by_endpoint[OLA_OL_EP_MAX][OLA_OL_SC_MAX];
     long rate_limit, rate_remaining;
     uint64_t rules_dropped, rules_alerts, rules_state_capped;
     size_t n_rules;

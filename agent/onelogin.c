@@ -41,6 +41,7 @@
 struct ola_ol_client {
     struct ola_http *http;
     char *base; /* scheme://host[:port][/prefix], no trailing slash */
+    size_t base_len;
     char *client_id;
     char *client_secret;
     char *token;             /* secret; NULL when none */
@@ -346,6 +347,7 @@ int ola_ol_client_new(const struct ola_ol_opts *opts, struct ola_ol_client **out
     n = strlen(c->base);
     while (n > 0 && c->base[n - 1] == '/')
         c->base[--n] = '\0';
+    c->base_len = n;
     ho.timeout_ms = opts->timeout_ms;
     ho.ca_file = opts->ca_file;
     ho.proxy = opts->proxy;
@@ -473,6 +475,46 @@ static void ola_ol_absorb(struct ola_ol_client *c, const struct ola_http_resp *r
     snprintf(r->reason, sizeof(r->reason), "%s", v->reason);
 }
 
+const char *const ola_ol_endpoint_names[OLA_OL_EP_MAX] = {
+    "token", "events", "event_types", "users", "roles", "rate_limit", "other",
+};
+const char *const ola_ol_status_class_names[OLA_OL_SC_MAX] = {
+    "none", "2xx", "3xx", "4xx", "429", "5xx",
+};
+
+/* Counts one request by endpoint (from its path) and status class. */
+static void ola_ol_count(struct ola_ol_client *c, const char *path, long status)
+{
+    enum ola_ol_endpoint ep = OLA_OL_EP_OTHER;
+    enum ola_ol_status_class sc = OLA_OL_SC_NONE;
+
+    if (strncmp(path, "/auth/oauth2", 12) == 0)
+        ep = OLA_OL_EP_TOKEN;
+    else if (strncmp(path, "/auth/rate_limit", 16) == 0)
+        ep = OLA_OL_EP_RATE_LIMIT;
+    else if (strncmp(path, "/api/1/events/types", 19) == 0)
+        ep = OLA_OL_EP_EVENT_TYPES;
+    else if (strncmp(path, "/api/1/events", 13) == 0)
+        ep = OLA_OL_EP_EVENTS;
+    else if (strncmp(path, "/api/1/users", 12) == 0 ||
+             strncmp(path, "/api/2/users", 12) == 0)
+        ep = OLA_OL_EP_USERS;
+    else if (strncmp(path, "/api/1/roles", 12) == 0 ||
+             strncmp(path, "/api/2/roles", 12) == 0)
+        ep = OLA_OL_EP_ROLES;
+    if (status == 429)
+        sc = OLA_OL_SC_429;
+    else if (status >= 500)
+        sc = OLA_OL_SC_5XX;
+    else if (status >= 400)
+        sc = OLA_OL_SC_4XX;
+    else if (status >= 300)
+        sc = OLA_OL_SC_3XX;
+    else if (status >= 100)
+        sc = OLA_OL_SC_2XX;
+    c->ctr.by_endpoint[ep][sc]++;
+}
+
 /* ---- token ---------------------------------------------------------------- */
 
 /* Reads a token answer (classified OK). Returns 0, or -1 with v set to RETRY. */
@@ -574,6 +616,7 @@ static enum ola_ol_status ola_ol_fetch_token(struct ola_ol_client *c,
                         OLA_OL_CALL_TOKEN, &v);
     else
         ola_ol_classify_fail(rs.fail, rs.fail_msg, rs.status, &v);
+    ola_ol_count(c, OLA_OL_TOKEN_PATH, rs.status);
     if (v.status == OLA_OL_OK)
         ola_ol_take_token(c, &rs, &v);
     ola_ol_wipe_buf(&c->token_body);
@@ -607,6 +650,7 @@ static void ola_ol_send_get(struct ola_ol_client *c, const char *url,
                         OLA_OL_CALL_RESOURCE, v);
     else
         ola_ol_classify_fail(rs.fail, rs.fail_msg, rs.status, v);
+    ola_ol_count(c, url + c->base_len, rs.status);
     ola_ol_absorb(c, &rs, v, r);
 }
 

@@ -40,6 +40,7 @@ struct ola_alert_extra {
     size_t n_tags;
     bool has_route;
     uint32_t route;
+    uint64_t raised; /* alerts this rule raised, for metrics */
 };
 
 struct ola_rules {
@@ -700,7 +701,7 @@ static int ola_apply_event(struct ola_rules *r, struct ola_event *e, int64_t now
 static int ola_append_alert(struct ola_rules *r, struct ola_batch *b,
                             struct ola_alert_raised *al)
 {
-    const struct ola_alert_extra *x = &r->extra[al->rule];
+    struct ola_alert_extra *x = &r->extra[al->rule];
     struct ola_event *e = ola_batch_add(b, OLA_REC_ALERT, json_object(), NULL, 0);
     json_t *ola;
     size_t t;
@@ -724,6 +725,7 @@ static int ola_append_alert(struct ola_rules *r, struct ola_batch *b,
     ola_expr_ctx_set(&r->ctx, e, false, 0);
     e->routes &= (x->has_route ? x->route : r->all_outputs) & ola_when_bits(r);
     r->stats.alerts++;
+    x->raised++;
     return 0;
 }
 
@@ -772,4 +774,19 @@ const struct ola_rules_stats *ola_rules_stats(const struct ola_rules *r)
 struct ola_catalog *ola_rules_catalog(struct ola_rules *r)
 {
     return r->cat;
+}
+
+size_t ola_rules_alert_count(const struct ola_rules *r)
+{
+    return ola_alerts_count(r->alerts);
+}
+
+const char *ola_rules_alert_name(const struct ola_rules *r, size_t i)
+{
+    return ola_alerts_rule_name(r->alerts, i);
+}
+
+uint64_t ola_rules_alerts_raised(const struct ola_rules *r, size_t i)
+{
+    return i < ola_alerts_count(r->alerts) ? r->extra[i].raised : 0;
 }

@@ -48,10 +48,10 @@ static void fill_snapshot(struct ola_metrics_snapshot *s)
     s->api_rate_limited = 4;
     s->api_retries = 6;
     s->api_paced_ms = 1500;
-    s->api_by_status[0] = 1;
-    s->api_by_status[1] = 90;
-    s->api_by_status[4] = 4;
-    s->api_by_status[5] = 5;
+    s->api_by_endpoint[OLA_OL_EP_USERS][OLA_OL_SC_NONE] = 1;
+    s->api_by_endpoint[OLA_OL_EP_EVENTS][OLA_OL_SC_2XX] = 90;
+    s->api_by_endpoint[OLA_OL_EP_EVENTS][OLA_OL_SC_429] = 4;
+    s->api_by_endpoint[OLA_OL_EP_TOKEN][OLA_OL_SC_5XX] = 5;
     s->rate_limit = 5000;
     s->rate_remaining = 4321;
     s->n_rules = 1;
@@ -187,10 +187,15 @@ static void test_render_families(void **state)
     assert_sample(b.data, "olagent_events_dropped_total{reason=\"dead_letter\"}", "3");
     assert_sample(b.data, "olagent_events_dropped_total{reason=\"malformed\"}", "2");
     assert_sample(b.data, "olagent_duplicates_skipped_total", "8");
-    assert_sample(b.data, "olagent_api_requests_total{class=\"2xx\"}", "90");
-    assert_sample(b.data, "olagent_api_requests_total{class=\"none\"}", "1");
-    assert_sample(b.data, "olagent_api_requests_total{class=\"429\"}", "4");
-    assert_sample(b.data, "olagent_api_requests_total{class=\"3xx\"}", "0");
+    assert_sample(b.data,
+                  "olagent_api_requests_total{endpoint=\"events\",status=\"2xx\"}", "90");
+    assert_sample(b.data,
+                  "olagent_api_requests_total{endpoint=\"users\",status=\"none\"}", "1");
+    assert_sample(b.data,
+                  "olagent_api_requests_total{endpoint=\"events\",status=\"429\"}", "4");
+    assert_sample(b.data, "olagent_api_requests_total{endpoint=\"token\",status=\"5xx\"}",
+                  "5");
+    assert_null(strstr(b.data, "endpoint=\"roles\""));
     assert_sample(b.data, "olagent_api_token_requests_total", "2");
     assert_sample(b.data, "olagent_api_paced_seconds_total", "1.5");
     assert_sample(b.data, "olagent_rate_limit_limit", "5000");
