@@ -312,11 +312,14 @@ static int olsim_parse_args(struct olsim_cfg *c, int argc, char **argv)
 __attribute__((format(printf, 2, 0))) static void
 olsim_mhd_log(void *cls, const char *fmt, va_list ap)
 {
+    char msg[512];
+    int n = vsnprintf(msg, sizeof(msg), fmt, ap);
+
     (void)cls;
-    if (strstr(fmt, "internal error") != NULL)
+    if (n < 0 || strstr(msg, "internal error") != NULL)
         return;
-    fputs("olsim: libmicrohttpd: ", stderr);
-    vfprintf(stderr, fmt, ap);
+    fprintf(stderr, "olsim: libmicrohttpd: %s%s", msg,
+            (size_t)n < sizeof(msg) && n > 0 && msg[n - 1] == '\n' ? "" : "\n");
 }
 
 static void *olsim_uri_cb(void *cls, const char *uri, struct MHD_Connection *con)
@@ -669,10 +672,10 @@ int main(int argc, char **argv)
     inet_pton(AF_INET, sim.cfg.listen_host, &sa.sin_addr);
     d = MHD_start_daemon(MHD_USE_THREAD_PER_CONNECTION | MHD_USE_INTERNAL_POLLING_THREAD |
                              MHD_USE_POLL | MHD_USE_ERROR_LOG,
-                         0, NULL, NULL, olsim_handler, &sim, MHD_OPTION_SOCK_ADDR, &sa,
+                         0, NULL, NULL, olsim_handler, &sim, MHD_OPTION_EXTERNAL_LOGGER,
+                         olsim_mhd_log, &sim, MHD_OPTION_SOCK_ADDR, &sa,
                          MHD_OPTION_URI_LOG_CALLBACK, olsim_uri_cb, &sim,
                          MHD_OPTION_NOTIFY_COMPLETED, olsim_completed, &sim,
-                         MHD_OPTION_EXTERNAL_LOGGER, olsim_mhd_log, &sim,
                          MHD_OPTION_CONNECTION_TIMEOUT, (unsigned int)120,
                          MHD_OPTION_CONNECTION_LIMIT, (unsigned int)1000, MHD_OPTION_END);
     if (!d) {
