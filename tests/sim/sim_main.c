@@ -66,6 +66,7 @@ static void olsim_usage(FILE *f)
         "  --fault-rate P           random transient fault probability per API call\n"
         "  --stall DURATION         how long a stall fault holds (default 30s)\n"
         "  --catalog FILE           event-type catalog JSON (default: built-in list)\n"
+        "  --now ISO-8601           pin the clock used to pre-generate (reproducible)\n"
         "  --request-log FILE       append one JSON line per API request\n"
         "  --truth FILE             write every event (NDJSON) on exit\n"
         "  --help, --version\n"
@@ -135,6 +136,7 @@ static int olsim_parse_args(struct olsim_cfg *c, int argc, char **argv)
         O_TRUTH,
         O_SCEN,
         O_CATALOG,
+        O_NOW,
         O_HELP,
         O_VERSION
     };
@@ -164,6 +166,7 @@ static int olsim_parse_args(struct olsim_cfg *c, int argc, char **argv)
         {"truth", required_argument, NULL, O_TRUTH},
         {"scenario", required_argument, NULL, O_SCEN},
         {"catalog", required_argument, NULL, O_CATALOG},
+        {"now", required_argument, NULL, O_NOW},
         {"help", no_argument, NULL, O_HELP},
         {"version", no_argument, NULL, O_VERSION},
         {NULL, 0, NULL, 0},
@@ -281,6 +284,9 @@ static int olsim_parse_args(struct olsim_cfg *c, int argc, char **argv)
             break;
         case O_CATALOG:
             c->catalog = optarg;
+            break;
+        case O_NOW:
+            bad = olsim_parse_iso(optarg, &c->now_ms) < 0;
             break;
         case O_HELP:
             olsim_usage(stdout);
@@ -610,7 +616,7 @@ static int olsim_init(struct olsim *sim)
     o.apps = sim->cfg.apps;
     o.events = sim->cfg.events;
     o.span_ms = sim->cfg.span_ms;
-    o.now_ms = olsim_now_ms();
+    o.now_ms = sim->cfg.now_ms ? sim->cfg.now_ms : olsim_now_ms();
     o.catalog = sim->cfg.catalog;
     o.scenarios = sim->cfg.scenarios;
     o.nscenarios = sim->cfg.nscenarios;
