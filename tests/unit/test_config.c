@@ -870,7 +870,7 @@ static void test_settings_full(void **state)
                  "checkpoint: {path: /var/lib/olagent/cp.json}\n"
                  "log: {level: debug, format: json, progress: on}\n"
                  "metrics: false\n"
-                 "enrich: {cache_size: 100}\n"
+                 "enrich: {cache: {entries: 100}}\n"
                  "alerts: {window: 5m}\n"
                  "shutdown_timeout: 0\n"
                  "outputs:\n"
@@ -900,7 +900,8 @@ static void test_settings_full(void **state)
     assert_false(s.metrics.enabled);
     assert_true(s.enrich_enabled);
     assert_non_null(s.enrich);
-    assert_string_equal(ola_cfg_scalar(ola_cfg_get(s.enrich, "cache_size")), "100");
+    assert_int_equal(s.enrich_opts.cache_entries, 100);
+    assert_int_equal(s.enrich_opts.concurrency, 4);
     assert_non_null(s.alerts);
     assert_int_equal(s.shutdown_timeout_ms, 0);
     assert_int_equal(s.n_outputs, 3);
