@@ -1061,10 +1061,15 @@ static int ola_types_take(struct ola_enricher *en, const json_t *body, int64_t n
     return 0;
 }
 
+static bool ola_missing_has(const struct ola_enricher *en, long long id)
+{
+    return en->n_missing > 0 && bsearch(&id, en->missing, en->n_missing,
+                                        sizeof(*en->missing), ola_ll_cmp) != NULL;
+}
+
 static int ola_missing_add(struct ola_enricher *en, long long id)
 {
-    if (bsearch(&id, en->missing, en->n_missing, sizeof(*en->missing), ola_ll_cmp) !=
-        NULL)
+    if (ola_missing_has(en, id))
         return 0;
     if (en->n_missing == en->missing_cap) {
         size_t cap = en->missing_cap ? en->missing_cap * 2 : 16;
@@ -1108,8 +1113,7 @@ static bool ola_types_learn(struct ola_enricher *en, struct ola_batch *b,
                 en->st.types_learned++;
             continue;
         }
-        if (fresh && bsearch(&id, en->missing, en->n_missing, sizeof(*en->missing),
-                             ola_ll_cmp) != NULL)
+        if (fresh && ola_missing_has(en, id))
             continue;
         if (settle && fresh)
             (void)ola_missing_add(en, id); /* the API does not know it either */
