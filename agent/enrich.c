@@ -45,7 +45,7 @@
 struct ola_val {
     unsigned refs;
     unsigned kind;
-    json_t *facts;     /* user: facts without roles; role: {id, name}; read-only */
+    json_t *facts;     /* role: {id, name}; user: the facts until out is built */
     int64_t *role_ids; /* user */
     size_t n_role_ids;
     bool roles_known; /* the answer said which roles the user holds */
@@ -849,6 +849,7 @@ static void ola_fetch(struct ola_enricher *en, size_t from, int64_t now)
         if (en->lk[i].status != OLA_OL_DEFERRED)
             en->st.misses++;
         st = ola_take(en, i, now);
+        ola_buf_free(&en->lk[i].r.body); /* read: no need to keep page-sized buffers */
         if (st == OLA_PG_OK || st == OLA_PG_NOT_FOUND) {
             ok++;
         } else if (st == OLA_PG_DEFERRED) {
@@ -944,15 +945,20 @@ static void ola_note_role_gap(const struct ola_enricher *en, struct ola_val *u,
     }
 }
 
-/* Builds u's shared object: facts + roles [{id, name}]. Returns 0 / -1. */
+/*
+ * Builds u's shared object: facts + roles [{id, name}]. The facts come from
+ * the answer the first time, then from the previous object (its roles are
+ * replaced in place), so an entry keeps one object, not two. Returns 0 / -1.
+ */
 static int ola_build_user(struct ola_enricher *en, struct ola_val *u, int64_t now)
 {
     json_t *out = json_object(), *roles = json_array();
+    json_t *src = u->facts != NULL ? u->facts : u->out;
     bool complete = u->roles_known;
     size_t k;
 
     u->roles_state = OLA_PG_OK;
-    if (out == NULL || roles == NULL || json_object_update(out, u->facts) != 0)
+    if (out == NULL || roles == NULL || src == NULL || json_object_update(out, src) != 0)
         goto fail;
     for (k = 0; k < u->n_role_ids; k++) {
         int64_t id = u->role_ids[k];
@@ -985,6 +991,8 @@ static int ola_build_user(struct ola_enricher *en, struct ola_val *u, int64_t no
     u->out = out;
     u->out_gen = complete ? en->role_gen : 0;
     u->built_page = en->page;
+    json_decref(u->facts);
+    u->facts = NULL;
     return 0;
 fail:
     json_decref(roles);
