@@ -1,9 +1,9 @@
 /*
  * commands.c - the commands besides `run`: check, checkpoint show/set, replay.
- * (`replay --enrich` builds an API client and an enricher like `run` does.)
  *
  * They share the agent's loaders so that `check` validates exactly what
- * `run` would build (outputs are created, rule files compiled), and print
+ * `run` would build (outputs are created, rule files compiled); `replay
+ * --enrich` builds an API client and an enricher as `run` does. They print
  * for a person: errors as "file:line: what is wrong" on stderr, results on
  * stdout. Nothing here ever prints a secret: `check` prints the masked dump.
  */

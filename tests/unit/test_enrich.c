@@ -33,6 +33,7 @@
 #include <jansson.h>
 #include <microhttpd.h>
 
+#include "config.h"
 #include "enrich.h"
 #include "filter.h"
 #include "onelogin.h"
@@ -351,6 +352,105 @@ static void test_role_answers(void **state)
     b = fx_load("error-v2-404.json");
     assert_null(ola_enrich_role_facts(b));
     json_decref(b);
+}
+
+/* ---- the enrich section of the configuration --------------------------------- */
+
+#define CF_HEAD                                                                          \
+    "onelogin:\n  region: us\n  client_id: id\n  client_secret: sec\n"                   \
+    "outputs:\n  - type: stdout\n"
+
+/* Loads CF_HEAD + text; returns 0 / -1 with err; *doc to destroy. */
+static int cf_load(const char *text, struct ola_settings *s, struct ola_err *err,
+                   struct ola_cfg_doc **doc)
+{
+    char buf[2048];
+    int n = snprintf(buf, sizeof(buf), "%s%s", CF_HEAD, text);
+
+    assert_true(n > 0 && (size_t)n < sizeof(buf));
+    *doc = NULL;
+    if (ola_cfg_load_string("t.yaml", buf, (size_t)n, doc, err) != 0)
+        return -1;
+    return ola_settings_load(*doc, 1700000000000LL, s, err);
+}
+
+static void cf_fail(const char *text, const char *want)
+{
+    struct ola_cfg_doc *doc;
+    struct ola_settings s;
+    struct ola_err err = {0, ""};
+
+    if (cf_load(text, &s, &err, &doc) == 0)
+        fail_msg("loaded, but expected an error like '%s'", want);
+    if (strstr(err.msg, want) == NULL)
+        fail_msg("error '%s' does not say '%s'", err.msg, want);
+    ola_cfg_doc_destroy(doc);
+}
+
+static void test_config_section(void **state)
+{
+    struct ola_cfg_doc *doc;
+    struct ola_settings s;
+    struct ola_err err = {0, ""};
+
+    (void)state;
+    /* absent: on, with the defaults */
+    assert_int_equal(cf_load("", &s, &err, &doc), 0);
+    assert_true(s.enrich_enabled);
+    assert_true(s.enrich_opts.users && s.enrich_opts.roles && s.enrich_opts.event_types);
+    assert_int_equal(s.enrich_opts.concurrency, 4);
+    assert_int_equal(s.enrich_opts.api_version, 2);
+    assert_int_equal(s.enrich_opts.timeout_ms, 10000);
+    assert_true(s.enrich_opts.reserve > 0.199 && s.enrich_opts.reserve < 0.201);
+    assert_int_equal(s.enrich_opts.cache_entries, 10000);
+    assert_int_equal(s.enrich_opts.cache_ttl_ms, 15 * 60000);
+    assert_int_equal(s.enrich_opts.cache_negative_ms, 5 * 60000);
+    ola_cfg_doc_destroy(doc);
+    /* every key */
+    assert_int_equal(cf_load("enrich:\n  users: true\n  roles: false\n  event_types: no\n"
+                             "  concurrency: 8\n  api: 1\n  timeout: 2s\n  reserve: 30%\n"
+                             "  cache: {entries: 100, ttl: 1h, negative_ttl: 0}\n",
+                             &s, &err, &doc),
+                     0);
+    assert_true(s.enrich_enabled);
+    assert_true(s.enrich_opts.users);
+    assert_false(s.enrich_opts.roles);
+    assert_false(s.enrich_opts.event_types);
+    assert_int_equal(s.enrich_opts.concurrency, 8);
+    assert_int_equal(s.enrich_opts.api_version, 1);
+    assert_int_equal(s.enrich_opts.timeout_ms, 2000);
+    assert_true(s.enrich_opts.reserve > 0.299 && s.enrich_opts.reserve < 0.301);
+    assert_int_equal(s.enrich_opts.cache_entries, 100);
+    assert_int_equal(s.enrich_opts.cache_ttl_ms, 3600000);
+    assert_int_equal(s.enrich_opts.cache_negative_ms, 0);
+    ola_cfg_doc_destroy(doc);
+    /* off, three ways */
+    assert_int_equal(cf_load("enrich: false\n", &s, &err, &doc), 0);
+    assert_false(s.enrich_enabled);
+    ola_cfg_doc_destroy(doc);
+    assert_int_equal(cf_load("enrich: {enabled: false}\n", &s, &err, &doc), 0);
+    assert_false(s.enrich_enabled);
+    ola_cfg_doc_destroy(doc);
+    assert_int_equal(cf_load("enrich: {users: false, roles: false, event_types: false}\n",
+                             &s, &err, &doc),
+                     0);
+    assert_false(s.enrich_enabled);
+    ola_cfg_doc_destroy(doc);
+    /* errors carry file:line and the key */
+    cf_fail("enrich:\n  cache_size: 100\n", "t.yaml:8: unknown key 'enrich.cache_size'");
+    cf_fail("enrich:\n  cache: {entry: 5}\n",
+            "t.yaml:8: unknown key 'enrich.cache.entry'");
+    cf_fail("enrich:\n  concurrency: 0\n", "t.yaml:8:");
+    cf_fail("enrich:\n  concurrency: 33\n", "concurrency");
+    cf_fail("enrich:\n  api: 3\n", "t.yaml:8:");
+    cf_fail("enrich:\n  reserve: 95%\n", "t.yaml:8: enrich.reserve: at most 90%");
+    cf_fail("enrich:\n  reserve: lots\n", "expected a percentage");
+    cf_fail("enrich:\n  timeout: 1ms\n", "t.yaml:8:");
+    cf_fail("enrich:\n  cache: [1]\n", "t.yaml:8: enrich.cache: expected a map");
+    cf_fail("enrich:\n  cache: {entries: 0}\n", "t.yaml:8:");
+    cf_fail("enrich:\n  cache: {ttl: 0}\n", "t.yaml:8:");
+    cf_fail("enrich:\n  users: maybe\n", "t.yaml:8:");
+    cf_fail("enrich: [users]\n", "t.yaml:7: enrich: expected a map or false");
 }
 
 /* ---- the tenant server ------------------------------------------------------- */
@@ -1360,6 +1460,7 @@ int main(void)
         cmocka_unit_test(test_user_v1_fixtures),
         cmocka_unit_test(test_roles_of_user_shapes),
         cmocka_unit_test(test_role_answers),
+        cmocka_unit_test(test_config_section),
         cmocka_unit_test_setup_teardown(test_page_dedupe_concurrency_warm, te_setup,
                                         te_teardown),
         cmocka_unit_test_setup_teardown(test_user_changing_event_evicts, te_setup,
