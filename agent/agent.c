@@ -354,7 +354,6 @@ static int ola_agent_loop(struct ola_agent *a)
             ola_wait(wait);
             continue;
         }
-        OLA_STAT_SET(token_ok, 1);
         drc = ola_pipeline_deliver(&a->pipe, &b, ola_now_ms());
         if (drc == OLA_FATAL) {
             rc = OLA_EXIT_RUNTIME;

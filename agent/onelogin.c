@@ -29,6 +29,7 @@
 #include "onelogin.h"
 #include "onelogin_classify.h"
 #include "ratelimit.h"
+#include "stats.h"
 #include "timeutil.h"
 
 #define OLA_OL_TOKEN_PATH        "/auth/oauth2/v2/token"
@@ -368,6 +369,7 @@ static void ola_ol_drop_token(struct ola_ol_client *c)
     ola_ol_wipe_free(c->token);
     c->token = NULL;
     c->token_expiry_ms = 0;
+    OLA_STAT_SET(token_ok, 0); /* /readyz: unready until a new token arrives */
 }
 
 static void ola_ol_wipe_buf(struct ola_buf *b)
@@ -552,6 +554,7 @@ static int ola_ol_take_token(struct ola_ol_client *c, const struct ola_http_resp
         goto fail;
     }
     c->token_expiry_ms = base + expires_s * 1000;
+    OLA_STAT_SET(token_ok, 1);
     ola_log_debug("onelogin", "token fetched, valid for %llds more",
                   (long long)((c->token_expiry_ms - ola_ol_server_now_ms(c)) / 1000));
     rc = 0;
