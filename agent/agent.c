@@ -47,7 +47,6 @@ struct ola_agent {
     struct ola_pipeline pipe;
     struct ola_metrics *metrics;
     struct ola_metrics_snapshot snap; /* built here, copied by publish */
-    char catalog[PATH_MAX];
     char dead_letter[PATH_MAX];
 };
 
@@ -61,16 +60,6 @@ static int ola_agent_load_config(struct ola_agent *a, const char *path)
     if (ola_cfg_load_file(path, &a->doc, &err) != 0 ||
         ola_settings_load(a->doc, ola_now_ms(), &a->s, &err) != 0) {
         fprintf(stderr, "olagent: %s\n", err.msg);
-        return OLA_EXIT_CONFIG;
-    }
-    slash = strrchr(path, '/');
-    if (slash == NULL)
-        n = snprintf(a->catalog, sizeof(a->catalog), "event-types.json");
-    else
-        n = snprintf(a->catalog, sizeof(a->catalog), "%.*s/event-types.json",
-                     (int)(slash - path), path);
-    if (n < 0 || (size_t)n >= sizeof(a->catalog)) {
-        fprintf(stderr, "olagent: %s: path too long\n", path);
         return OLA_EXIT_CONFIG;
     }
     slash = strrchr(a->s.checkpoint.path, '/');
@@ -113,7 +102,8 @@ static int ola_agent_build_outputs(struct ola_agent *a)
         a->output_names[i] = a->outputs[i]->name;
         a->n_outputs++;
     }
-    a->rules = ola_rules_new(&a->s, a->catalog, a->output_names, a->n_outputs, &err);
+    a->rules =
+        ola_rules_new(&a->s, a->s.catalog_path, a->output_names, a->n_outputs, &err);
     if (a->rules == NULL) {
         fprintf(stderr, "olagent: %s\n", err.msg);
         return OLA_EXIT_CONFIG;
@@ -242,7 +232,7 @@ static void ola_agent_reload(struct ola_agent *a)
     for (i = 0; i < a->n_outputs; i++)
         if (ola_output_reopen(a->outputs[i], &err) != 0)
             ola_plg_log(OLA_LOG_ERR, a->outputs[i], "reopen failed: %s", err.msg);
-    fresh = ola_rules_new(&a->s, a->catalog, a->output_names, a->n_outputs, &err);
+    fresh = ola_rules_new(&a->s, a->s.catalog_path, a->output_names, a->n_outputs, &err);
     if (fresh == NULL) {
         ola_log_err(OLA_AGENT_COMP, "rules not reloaded, the old rules stay: %s",
                     err.msg);
