@@ -12,6 +12,9 @@
  */
 #include <errno.h>
 #include <limits.h>
+#ifdef __GLIBC__
+#include <malloc.h>
+#endif
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -43,6 +46,7 @@ struct ola_agent {
     struct ola_ol_client *client;
     struct ola_checkpoint cp;
     bool cp_ready;
+    bool trim_due; /* batches went through since the heap was last trimmed */
     struct ola_source *src;
     struct ola_pipeline pipe;
     struct ola_metrics *metrics;
@@ -317,6 +321,22 @@ static int ola_agent_start_metrics(struct ola_agent *a)
 }
 
 /* The main loop. Returns an exit code. */
+/*
+ * Gives the pages freed by the last burst of batches back to the kernel when
+ * the agent goes idle: a backfill's big pages leave free chunks all over
+ * glibc's heap, which free() alone does not return, and an agent tailing
+ * quietly for months should not keep its catch-up peak.
+ */
+static void ola_agent_trim(struct ola_agent *a)
+{
+    if (!a->trim_due)
+        return;
+    a->trim_due = false;
+#ifdef __GLIBC__
+    malloc_trim(0);
+#endif
+}
+
 static int ola_agent_loop(struct ola_agent *a)
 {
     struct ola_batch b;
@@ -341,9 +361,12 @@ static int ola_agent_loop(struct ola_agent *a)
             break;
         }
         if (src_rc != OLA_SRC_BATCH) {
+            if (wait > 0) /* really idle, not between two windows */
+                ola_agent_trim(a);
             ola_wait(wait);
             continue;
         }
+        a->trim_due = true;
         drc = ola_pipeline_deliver(&a->pipe, &b, ola_now_ms());
         if (drc == OLA_FATAL) {
             rc = OLA_EXIT_RUNTIME;
