@@ -140,7 +140,8 @@ static int ola_page_element(struct ola_batch *b, char *raw, size_t len,
     int64_t created_ms;
     char why[128];
 
-    len = ola_squeeze(raw, len);
+    /* Parse the bytes as sent, squeeze only what parsed: squeezing first would
+     * turn a malformed `1 2` into a valid 12. Malformed ones keep their bytes. */
     ev = json_loadb(raw, len, JSON_REJECT_DUPLICATES, &jerr);
     if (ev == NULL) {
         if (snprintf(why, sizeof(why), "not valid JSON: %.100s", jerr.text) < 0)
@@ -162,6 +163,7 @@ static int ola_page_element(struct ola_batch *b, char *raw, size_t len,
         ola_page_note_malformed(pg, raw, len, "created_at missing or not ISO-8601");
         goto drop;
     }
+    len = ola_squeeze(raw, len);
     e = ola_batch_add(b, OLA_REC_EVENT, ev, raw, len);
     if (e == NULL)
         return -1;
@@ -209,10 +211,15 @@ static int ola_page_data(struct ola_batch *b, struct ola_scan *s, struct ola_pag
     }
 }
 
+/*
+ * Reads pagination.after_cursor. A pagination or cursor of another type than
+ * expected makes the page unusable: taking it for the last page would end the
+ * window early and skip the rest of it.
+ */
 static int ola_page_cursor(const char *raw, size_t len, struct ola_page *pg,
                            struct ola_err *err)
 {
-    json_t *pag = json_loadb(raw, len, 0, NULL);
+    json_t *pag = json_loadb(raw, len, JSON_DECODE_ANY, NULL), *cv;
     const char *c;
     int rc = -1;
 
@@ -220,7 +227,16 @@ static int ola_page_cursor(const char *raw, size_t len, struct ola_page *pg,
         ola_err_set(err, 0, "page: pagination is not valid JSON");
         goto fail;
     }
-    c = json_string_value(json_object_get(pag, "after_cursor"));
+    if (!json_is_object(pag) && !json_is_null(pag)) {
+        ola_err_set(err, 0, "page: pagination is not an object");
+        goto fail;
+    }
+    cv = json_object_get(pag, "after_cursor");
+    if (cv != NULL && !json_is_null(cv) && !json_is_string(cv)) {
+        ola_err_set(err, 0, "page: pagination.after_cursor is neither a string nor null");
+        goto fail;
+    }
+    c = json_string_value(cv);
     /* The OpenAPI examples spell null as "null" and "\"\"": treat both as the end. */
     if (c != NULL && *c != '\0' && strcmp(c, "null") != 0 && strcmp(c, "\"\"") != 0) {
         pg->after_cursor = strdup(c);
@@ -252,11 +268,40 @@ static int ola_page_status(const char *raw, size_t len, struct ola_err *err)
     return rc;
 }
 
+/*
+ * Which envelope member a key is: 1 data, 2 pagination, 3 status, 0 another.
+ * A key with escapes is decoded first, so "d\u0061ta" is data, as for any
+ * JSON reader.
+ */
+static int ola_page_key(const char *key, size_t klen)
+{
+    static const char *const names[] = {"data", "pagination", "status"};
+    const char *k = key;
+    json_t *dec = NULL;
+    size_t i;
+    int which = 0;
+
+    if (memchr(key, '\\', klen) != NULL) {
+        dec = json_loadb(key - 1, klen + 2, JSON_DECODE_ANY, NULL);
+        if (!json_is_string(dec))
+            goto out;
+        k = json_string_value(dec);
+        klen = json_string_length(dec);
+    }
+    for (i = 0; i < sizeof(names) / sizeof(names[0]); i++)
+        if (klen == strlen(names[i]) && memcmp(k, names[i], klen) == 0)
+            which = (int)i + 1;
+out:
+    json_decref(dec);
+    return which;
+}
+
 int ola_page_parse(struct ola_batch *b, char *body, size_t len, struct ola_page *pg,
                    struct ola_err *err)
 {
+    static const char *const names[] = {"", "data", "pagination", "status"};
     struct ola_scan s = {body, body + len};
-    bool have_data = false;
+    bool have_data = false, seen[4] = {false, false, false, false};
 
     memset(pg, 0, sizeof(*pg));
     free(b->body);
@@ -269,6 +314,7 @@ int ola_page_parse(struct ola_batch *b, char *body, size_t len, struct ola_page 
     for (;;) {
         const char *key, *vstart;
         size_t klen;
+        int which;
 
         ola_scan_ws(&s);
         if (s.p < s.end && *s.p == '}')
@@ -284,18 +330,22 @@ int ola_page_parse(struct ola_batch *b, char *body, size_t len, struct ola_page 
             return ola_err_set(err, 0, "page: malformed envelope");
         ola_scan_ws(&s);
         vstart = s.p;
-        if (klen == 4 && memcmp(key, "data", 4) == 0) {
+        which = ola_page_key(key, klen);
+        if (which != 0 && seen[which]) /* which one counts is anyone's guess */
+            return ola_err_set(err, 0, "page: \"%s\" appears twice in the envelope",
+                               names[which]);
+        seen[which] = true;
+        if (which == 1) {
             if (ola_page_data(b, &s, pg, err) != 0)
                 return -1;
             have_data = true;
         } else {
             if (ola_scan_value(&s) != 0)
                 return ola_err_set(err, 0, "page: truncated envelope");
-            if (klen == 10 && memcmp(key, "pagination", 10) == 0 &&
+            if (which == 2 &&
                 ola_page_cursor(vstart, (size_t)(s.p - vstart), pg, err) != 0)
                 return -1;
-            if (klen == 6 && memcmp(key, "status", 6) == 0 &&
-                ola_page_status(vstart, (size_t)(s.p - vstart), err) != 0)
+            if (which == 3 && ola_page_status(vstart, (size_t)(s.p - vstart), err) != 0)
                 return -1;
         }
         ola_scan_ws(&s);
