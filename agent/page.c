@@ -114,54 +114,77 @@ static size_t ola_squeeze(char *p, size_t len)
     return j;
 }
 
-static void ola_page_note_malformed(struct ola_page *pg, const char *raw, size_t len,
-                                    const char *reason)
+/* Notes a malformed element (the first ones inline, the rest in pg->more). 0 / -1. */
+static int ola_page_note_malformed(struct ola_page *pg, const char *raw, size_t len,
+                                   const char *reason)
 {
-    if (pg->n_malformed < OLA_PAGE_MAX_MALFORMED) {
-        struct ola_page_malformed *m = &pg->malformed[pg->n_malformed];
-        int n = snprintf(m->reason, sizeof(m->reason), "%s", reason);
+    struct ola_page_malformed *m;
+    int n;
 
-        if (n < 0 || (size_t)n >= sizeof(m->reason))
-            m->reason[sizeof(m->reason) - 1] = '\0';
-        m->raw = raw;
-        m->len = len;
+    if (pg->n_malformed < OLA_PAGE_MAX_MALFORMED) {
+        m = &pg->malformed[pg->n_malformed];
+    } else {
+        size_t k = pg->n_malformed - OLA_PAGE_MAX_MALFORMED;
+
+        if (k == pg->more_cap) {
+            size_t cap = pg->more_cap ? pg->more_cap * 2 : 64;
+            struct ola_page_malformed *p = realloc(pg->more, cap * sizeof(*p));
+
+            if (p == NULL)
+                return -1;
+            pg->more = p;
+            pg->more_cap = cap;
+        }
+        m = &pg->more[k];
     }
+    n = snprintf(m->reason, sizeof(m->reason), "%s", reason);
+    if (n < 0 || (size_t)n >= sizeof(m->reason))
+        m->reason[sizeof(m->reason) - 1] = '\0';
+    m->raw = raw;
+    m->len = len;
     pg->n_malformed++;
+    return 0;
 }
 
-/* Parses one element of data[]; appends it or notes it as malformed. */
+const struct ola_page_malformed *ola_page_malformed_at(const struct ola_page *pg,
+                                                       size_t i)
+{
+    return i < OLA_PAGE_MAX_MALFORMED ? &pg->malformed[i]
+                                      : &pg->more[i - OLA_PAGE_MAX_MALFORMED];
+}
+
+/* Parses one element of data[]; appends it or notes it as malformed. 0 / -1 (ENOMEM). */
 static int ola_page_element(struct ola_batch *b, char *raw, size_t len,
                             struct ola_page *pg)
 {
     json_error_t jerr;
     json_t *ev, *idv;
-    const char *created;
+    const char *created, *why = NULL;
     struct ola_event *e;
     int64_t created_ms;
-    char why[128];
+    char text[128];
+    int rc;
 
     /* Parse the bytes as sent, squeeze only what parsed: squeezing first would
      * turn a malformed `1 2` into a valid 12. Malformed ones keep their bytes. */
     ev = json_loadb(raw, len, JSON_REJECT_DUPLICATES, &jerr);
     if (ev == NULL) {
-        if (snprintf(why, sizeof(why), "not valid JSON: %.100s", jerr.text) < 0)
-            why[0] = '\0';
-        ola_page_note_malformed(pg, raw, len, why);
-        return 0;
-    }
-    if (!json_is_object(ev)) {
-        ola_page_note_malformed(pg, raw, len, "not an object");
-        goto drop;
+        if (snprintf(text, sizeof(text), "not valid JSON: %.100s", jerr.text) < 0)
+            text[0] = '\0';
+        return ola_page_note_malformed(pg, raw, len, text);
     }
     idv = json_object_get(ev, "id");
-    if (!json_is_integer(idv) || json_integer_value(idv) <= 0) {
-        ola_page_note_malformed(pg, raw, len, "no positive integer id");
-        goto drop;
-    }
     created = json_string_value(json_object_get(ev, "created_at"));
-    if (created == NULL || ola_time_parse_iso(created, &created_ms) != 0) {
-        ola_page_note_malformed(pg, raw, len, "created_at missing or not ISO-8601");
-        goto drop;
+    if (!json_is_object(ev))
+        why = "not an object";
+    else if (!json_is_integer(idv) || json_integer_value(idv) <= 0)
+        why = "no positive integer id";
+    else if (created == NULL || ola_time_parse_iso(created, &created_ms) != 0)
+        why = "created_at missing or not ISO-8601";
+    if (why != NULL) {
+        rc = ola_page_note_malformed(pg, raw, len, why);
+        json_decref(ev);
+        return rc;
     }
     len = ola_squeeze(raw, len);
     e = ola_batch_add(b, OLA_REC_EVENT, ev, raw, len);
@@ -170,9 +193,6 @@ static int ola_page_element(struct ola_batch *b, char *raw, size_t len,
     e->id = json_integer_value(idv);
     e->created_ms = created_ms;
     pg->n_events++;
-    return 0;
-drop:
-    json_decref(ev);
     return 0;
 }
 
@@ -370,4 +390,7 @@ void ola_page_free(struct ola_page *pg)
 {
     free(pg->after_cursor);
     pg->after_cursor = NULL;
+    free(pg->more);
+    pg->more = NULL;
+    pg->more_cap = 0;
 }

@@ -105,8 +105,8 @@ static void ola_fz_events(const uint8_t *data, struct ola_batch *b,
     struct ola_buf out = OLA_BUF_INIT;
     size_t i;
 
-    for (i = 0; i < pg->n_malformed && i < OLA_PAGE_MAX_MALFORMED; i++) {
-        const struct ola_page_malformed *m = &pg->malformed[i];
+    for (i = 0; i < pg->n_malformed; i++) {
+        const struct ola_page_malformed *m = ola_page_malformed_at(pg, i);
 
         OLA_FUZZ_CHECK(m->len == 0 || (m->raw >= lo && m->raw + m->len <= hi));
         OLA_FUZZ_CHECK(memchr(m->reason, '\0', sizeof(m->reason)) != NULL);
