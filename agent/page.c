@@ -165,6 +165,10 @@ static int ola_page_element(struct ola_batch *b, char *raw, size_t len,
     char text[128];
     int rc;
 
+    /* A NUL byte is never valid JSON, but Jansson 2.14 skips one after a number
+     * (`5\0,` reads as 5): it would reach the outputs inside the raw bytes. */
+    if (memchr(raw, '\0', len) != NULL)
+        return ola_page_note_malformed(pg, raw, len, "contains a NUL byte");
     /* Parse the bytes as sent, squeeze only what parsed: squeezing first would
      * turn a malformed `1 2` into a valid 12. Malformed ones keep their bytes. */
     ev = json_loadb(raw, len, JSON_REJECT_DUPLICATES, &jerr);

@@ -4,7 +4,8 @@
  * The input is a rule file. It is written to a temporary file that a fixed
  * config lists under `rules:`, and ola_rules_new builds the rule set with the
  * shipped catalog and three outputs (siem, archive, pager), as the agent
- * does. A rule set that loads is then applied to a page of events chosen to
+ * does (with a small catalog cut from the shipped one: it is loaded for every
+ * input). A rule set that loads is then applied to a page of events chosen to
  * reach every category and alert kind of the default pack (a burst of failed
  * logins for one user and one IP, MFA rejections, a lockout, a success),
  * twice with the clock moving on, and its alert state is saved and restored.
@@ -36,6 +37,8 @@ static void ola_fz_cleanup(void)
 {
     if (ola_fz_path[0] != '\0')
         unlink(ola_fz_path);
+    if (ola_fz_catalog[0] != '\0')
+        unlink(ola_fz_catalog);
     if (ola_fz_dir[0] != '\0')
         rmdir(ola_fz_dir);
     ola_cfg_doc_destroy(ola_fz_doc);
@@ -82,6 +85,55 @@ static int ola_fz_build_page(void)
     return 0;
 }
 
+/*
+ * Writes a small catalog (the rule set loads it for every input): the types
+ * the default pack and the test page name, and the first few of each
+ * category, so names, ids and categories all resolve as with the full one.
+ */
+static int ola_fz_write_catalog(void)
+{
+    static const long long keep[] = {
+        3,   5,   6,   17,  19,   24,   72,   73,   172,  179,  240,  410,  411,  412,
+        527, 538, 555, 950, 1002, 1100, 2106, 2107, 2108, 2109, 2110, 2111, 2112, 2113};
+    char full[4096];
+    json_t *all, *out = json_array(), *t;
+    json_t *seen = json_object();
+    size_t i, k;
+    int rc = -1, n;
+
+    n = snprintf(full, sizeof(full), "%s/config/event-types.json", ola_fuzz_source_dir());
+    all = n > 0 && (size_t)n < sizeof(full) ? json_load_file(full, 0, NULL) : NULL;
+    if (!json_is_array(all) || out == NULL || seen == NULL)
+        goto out;
+    json_array_foreach(all, i, t)
+    {
+        long long id = json_integer_value(json_object_get(t, "id"));
+        const json_t *cats = json_object_get(t, "categories"), *c;
+        bool take = false;
+
+        for (k = 0; k < sizeof(keep) / sizeof(keep[0]); k++)
+            take = take || keep[k] == id;
+        json_array_foreach(cats, k, c)
+        {
+            const char *name = json_string_value(c);
+            json_int_t have = json_integer_value(json_object_get(seen, name ? name : ""));
+
+            if (name != NULL && have < 3) {
+                take = true;
+                json_object_set_new(seen, name, json_integer(have + 1));
+            }
+        }
+        if (take)
+            json_array_append(out, t);
+    }
+    rc = json_dump_file(out, ola_fz_catalog, 0);
+out:
+    json_decref(all);
+    json_decref(out);
+    json_decref(seen);
+    return rc;
+}
+
 int LLVMFuzzerInitialize(int *argc, char ***argv)
 {
     static FILE *null;
@@ -100,9 +152,9 @@ int LLVMFuzzerInitialize(int *argc, char ***argv)
         abort();
     snprintf(ola_fz_path, sizeof(ola_fz_path), "%s/rules.yaml", ola_fz_dir);
     atexit(ola_fz_cleanup);
-    n = snprintf(ola_fz_catalog, sizeof(ola_fz_catalog), "%s/config/event-types.json",
-                 ola_fuzz_source_dir());
-    if (n < 0 || (size_t)n >= sizeof(ola_fz_catalog))
+    n = snprintf(ola_fz_catalog, sizeof(ola_fz_catalog), "%s/event-types.json",
+                 ola_fz_dir);
+    if (n < 0 || (size_t)n >= sizeof(ola_fz_catalog) || ola_fz_write_catalog() != 0)
         abort();
     n = snprintf(cfg, sizeof(cfg),
                  "rules:\n  - %s\nalerts:\n  max_keys: 1000\n"

@@ -259,6 +259,27 @@ static void test_malformed_not_repaired(void **state)
     }
 }
 
+/* Found by fuzz_format: Jansson reads `5\0,` as 5, so the NUL reached the outputs. */
+static void test_nul_byte_refused(void **state)
+{
+    static const char text[] = "{\"data\":[{\"id\":1,\"created_at\":"
+                               "\"2024-01-31T10:00:00Z\",\"user_id\":5\0,\"x\":1}]}";
+    struct ola_batch b;
+    struct ola_page pg;
+    struct ola_err err;
+    char *body = malloc(sizeof(text));
+
+    (void)state;
+    assert_non_null(body);
+    memcpy(body, text, sizeof(text));
+    ola_batch_init(&b);
+    assert_int_equal(ola_page_parse(&b, body, sizeof(text) - 1, &pg, &err), 0);
+    assert_int_equal(b.n, 0);
+    assert_int_equal(pg.n_malformed, 1);
+    assert_string_equal(pg.malformed[0].reason, "contains a NUL byte");
+    done(&b, &pg);
+}
+
 /* Found by fuzz_page (a leak): a second pagination; and data twice is ambiguous. */
 static void test_envelope_keys_once(void **state)
 {
@@ -362,6 +383,7 @@ int main(void)
         cmocka_unit_test(test_unusable_envelopes),
         cmocka_unit_test(test_deep_nesting),
         cmocka_unit_test(test_malformed_not_repaired),
+        cmocka_unit_test(test_nul_byte_refused),
         cmocka_unit_test(test_envelope_keys_once),
         cmocka_unit_test(test_pagination_types),
         cmocka_unit_test(test_many_malformed),
