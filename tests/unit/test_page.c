@@ -284,8 +284,7 @@ static void test_nul_byte_refused(void **state)
 static void test_envelope_keys_once(void **state)
 {
     static const char *const bodies[] = {
-        "{\"pagination\":{\"after_cursor\":\"a\"},\"data\":[],"
-        "\"pagination\":{\"after_cursor\":\"b\"}}",
+        "{\"pagination\":{\"after_cursor\":\"a\"},\"data\":[],\"pagination\":{}}",
         "{\"data\":[],\"data\":[]}",
         "{\"status\":{},\"data\":[],\"st\\u0061tus\":{}}",
     };
