@@ -801,14 +801,20 @@ int ola_cfg_load_file(const char *path, struct ola_cfg_doc **out, struct ola_err
     free(data);
     if (rc != 0)
         return -1;
-    if ((st.st_mode & S_IROTH) != 0) {
+    if ((st.st_mode & (S_IRGRP | S_IROTH)) != 0) {
         lit = ola_find_literal_secret((*out)->root, &line);
         if (lit != NULL)
             ola_log_warn(OLA_CFG_COMP,
                          "%s:%d: %s holds a literal secret and the file is readable by "
-                         "others: use ${VAR} or a *_file key, or chmod o-r %s",
+                         "group or others: use ${VAR} or a *_file key, or chmod 600 %s",
                          path, line, lit->path, path);
     }
+    /* Whoever can write the file can point the agent (and its secret) elsewhere. */
+    if ((st.st_mode & S_IWOTH) != 0)
+        ola_log_warn(OLA_CFG_COMP,
+                     "%s: the file is writable by others: anyone on this host can change "
+                     "where the agent sends its credentials and events (chmod o-w %s)",
+                     path, path);
     return 0;
 }
 
@@ -1320,6 +1326,10 @@ static int ola_read_secret_file(const struct ola_cfg *fnode, const char **out,
         ola_log_warn(OLA_CFG_COMP,
                      "%s:%d: %s: secret file %s is readable by group or others "
                      "(chmod 600 it)",
+                     fnode->store->name, fnode->line, fnode->path, path);
+    if ((st.st_mode & S_IWOTH) != 0)
+        ola_log_warn(OLA_CFG_COMP,
+                     "%s:%d: %s: secret file %s is writable by others (chmod 600 it)",
                      fnode->store->name, fnode->line, fnode->path, path);
     copy = ola_store_strndup(fnode->store, data, len);
     /* Do not leave the secret lying around in freed memory. */
