@@ -20,6 +20,7 @@ src="$top/tests/fuzz/fuzz_$name.c"
 [ -f "$src" ] || { echo "fuzz.sh: no harness $src" >&2; exit 2; }
 case $minutes in '' | *[!0-9]*) echo "fuzz.sh: MINUTES must be a number" >&2; exit 2 ;; esac
 
+"$top/scripts/deps.sh" --fuzz
 if [ ! -f "$build/CMakeCache.txt" ]; then
     CC=${CC:-clang} cmake -S "$top" -B "$build" -DOLA_FUZZ=ON \
         -DCMAKE_BUILD_TYPE=RelWithDebInfo >/dev/null
