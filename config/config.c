@@ -1424,8 +1424,29 @@ static int ola_emit_scalar(yaml_emitter_t *em, const char *s, yaml_scalar_style_
     return yaml_emitter_emit(em, &ev) ? 0 : -1;
 }
 
+/*
+ * A URL with credentials (scheme://user:password@host...) is printed with
+ * the user information masked: proxies and brokers are often written so.
+ * Returns 1 when out holds the masked text, 0 when there is nothing to mask.
+ */
+static int ola_mask_userinfo(const char *text, char *out, size_t n)
+{
+    const char *sep = strstr(text, "://"), *host, *at;
+    int w;
+
+    if (sep == NULL)
+        return 0;
+    host = sep + 3;
+    at = strchr(host, '@');
+    if (at == NULL || memchr(host, '/', (size_t)(at - host)) != NULL)
+        return 0;
+    w = snprintf(out, n, "%.*s****%s", (int)(host - text), text, at);
+    return w > 0 && (size_t)w < n;
+}
+
 static int ola_emit_node(yaml_emitter_t *em, const struct ola_cfg *n, bool mask)
 {
+    char masked[1024];
     yaml_event_t ev;
     size_t i;
 
@@ -1437,6 +1458,8 @@ static int ola_emit_node(yaml_emitter_t *em, const struct ola_cfg *n, bool mask)
     case OLA_CFG_SCALAR:
         if (n->secret)
             return ola_emit_scalar(em, "****", YAML_DOUBLE_QUOTED_SCALAR_STYLE);
+        if (ola_mask_userinfo(n->text, masked, sizeof(masked)))
+            return ola_emit_scalar(em, masked, YAML_DOUBLE_QUOTED_SCALAR_STYLE);
         return ola_emit_scalar(em, n->text,
                                n->quoted ? YAML_DOUBLE_QUOTED_SCALAR_STYLE
                                          : YAML_ANY_SCALAR_STYLE);
