@@ -26,6 +26,7 @@
 #include "enrich.h"
 #include "filter.h"
 #include "log.h"
+#include "wait.h"
 
 #define OLA_EN_COMP "enrich"
 
@@ -580,11 +581,6 @@ static int ola_lk_add(struct ola_enricher *en, size_t slot, uint64_t key)
         if (lk == NULL)
             return -1;
         en->lk = lk;
-        for (i = en->lk_cap; i < cap; i++) {
-            memset(&lk[i], 0, sizeof(lk[i]));
-            ola_ol_response_init(&lk[i].r);
-        }
-        en->lk_cap = cap;
         path = realloc(en->lk_path, cap * sizeof(*path));
         if (path == NULL)
             return -1;
@@ -593,6 +589,12 @@ static int ola_lk_add(struct ola_enricher *en, size_t slot, uint64_t key)
         if (sl == NULL)
             return -1;
         en->lk_slot = sl;
+        /* all three arrays have room: only now does the capacity grow */
+        for (i = en->lk_cap; i < cap; i++) {
+            memset(&lk[i], 0, sizeof(lk[i]));
+            ola_ol_response_init(&lk[i].r);
+        }
+        en->lk_cap = cap;
     }
     if (kind == OLA_K_USER)
         n = snprintf(en->lk_path[en->lk_n], sizeof(en->lk_path[0]),
@@ -789,18 +791,17 @@ static enum ola_pg_state ola_take(struct ola_enricher *en, size_t i, int64_t now
 
 /* Logs the start and the end of deferral and failure spells, once each. */
 static void ola_note_round(struct ola_enricher *en, size_t ok, size_t deferred,
-                           size_t failed, const struct ola_ol_lookup *first_fail,
+                           size_t failed, const struct ola_ol_lookup *first_defer,
+                           const struct ola_ol_lookup *first_fail,
                            const char *first_fail_path, int64_t now)
 {
     if (deferred > 0 && !en->deferring) {
-        struct ola_ol_rate rate;
-
-        ola_ol_rate(en->client, &rate);
+        /* why: the reserve, pacing, or a rate-limit block (the governor's words) */
         ola_log_info(OLA_EN_COMP,
-                     "%zu lookups deferred to keep %.0f%% of the rate limit for polling "
-                     "(%ld of %ld calls left); events go out with "
-                     "olagent.enrichment=\"deferred\" until the budget allows",
-                     deferred, en->o.reserve * 100.0, rate.remaining, rate.limit);
+                     "%zu lookups deferred (%s; %.0f%% of the limit is kept for "
+                     "polling); events go out with olagent.enrichment=\"deferred\" until "
+                     "the budget allows",
+                     deferred, first_defer->r.reason, en->o.reserve * 100.0);
         en->deferring = true;
     } else if (deferred == 0 && ok > 0 && en->deferring) {
         ola_log_info(OLA_EN_COMP, "lookups go out again");
@@ -829,9 +830,18 @@ static void ola_note_round(struct ola_enricher *en, size_t ok, size_t deferred,
 static void ola_fetch(struct ola_enricher *en, size_t from, int64_t now)
 {
     size_t i, ok = 0, deferred = 0, failed = 0, first_fail = SIZE_MAX;
+    size_t first_defer = SIZE_MAX;
 
     if (from >= en->lk_n)
         return;
+    if (ola_stop_requested) {
+        /* stopping: the batch goes out (or is read again) without waiting on the API */
+        for (i = from; i < en->lk_n; i++) {
+            en->pg[en->lk_slot[i]].state = OLA_PG_DEFERRED;
+            en->st.deferred++;
+        }
+        return;
+    }
     if (now < en->pause_until_ms) {
         for (i = from; i < en->lk_n; i++) {
             en->pg[en->lk_slot[i]].state = OLA_PG_FAILED;
@@ -854,6 +864,8 @@ static void ola_fetch(struct ola_enricher *en, size_t from, int64_t now)
             ok++;
         } else if (st == OLA_PG_DEFERRED) {
             deferred++;
+            if (first_defer == SIZE_MAX)
+                first_defer = i;
         } else {
             failed++;
             if (first_fail == SIZE_MAX)
@@ -861,6 +873,7 @@ static void ola_fetch(struct ola_enricher *en, size_t from, int64_t now)
         }
     }
     ola_note_round(en, ok, deferred, failed,
+                   first_defer != SIZE_MAX ? &en->lk[first_defer] : NULL,
                    first_fail != SIZE_MAX ? &en->lk[first_fail] : NULL,
                    first_fail != SIZE_MAX ? en->lk_path[first_fail] : "", now);
 }

@@ -9,7 +9,8 @@
 #  2. the same backfill with olsim's budget at 300 calls per 10 s: zero 429s, every
 #     event delivered, each either correctly enriched or marked "deferred";
 #  3. cache entries=100 on 2,000 users: the cache never holds more than 100, and
-#     every event is still enriched correctly.
+#     every event is still enriched correctly; three user lookups answered 503 leave
+#     their events marked "failed" with the reason, and the next page has them.
 . "$(dirname "$0")/../lib/common.sh"
 
 EVENTS=${EVENTS:-100000}
@@ -61,16 +62,18 @@ PY
     sim GET /_sim/truth >"$dir/truth.ndjson"
 }
 
-# check NAME MODE: the lookup bound, no 429, the facts of every event (MODE: all,
-# deferred-ok: an event may instead be marked deferred, thrash: lookups unbounded),
-# against the olsim of the run (then stopped).
+# check NAME MODE [FAULTS]: the lookup bound, no 429, the facts of every event (MODE:
+# all; deferred-ok: an event may instead be marked deferred; thrash: lookups
+# unbounded), against the olsim of the run (then stopped). FAULTS: user lookups
+# olsim answered 503, whose events must say "failed" and why.
 check() {
-    local name=$1 mode=$2 dir="$T_DIR/$1"
+    local name=$1 mode=$2 faults=${3:-0} dir="$T_DIR/$1"
     python3 - "$dir" "$mode" "$OLSIM_URL" "$ONELOGIN_CLIENT_ID" "$ONELOGIN_CLIENT_SECRET" \
-        "$CHANGES" <<'PY' || fail "$name: check failed"
+        "$CHANGES" "$faults" <<'PY' || fail "$name: check failed"
 import base64, http.client, json, re, sys, urllib.parse
 
-d, mode, url, cid, secret, changes = sys.argv[1:7]
+d, mode, url, cid, secret, changes, faults = sys.argv[1:8]
+faults = int(faults)
 changes = {int(x) for x in changes.split()}
 u = urllib.parse.urlsplit(url)
 conn = http.client.HTTPConnection(u.hostname, u.port, timeout=30)
@@ -102,6 +105,8 @@ for line in open(d + "/requests.ndjson"):
     r = json.loads(line)
     if r["status"] == 429:
         n429 += 1
+    if r.get("fault") is not None:
+        continue  # not an answer from the tenant
     if re.match(r"^/api/[12]/(users|roles)/\d+", r["path"]):
         lookups += 1
     if r["path"] == "/api/1/events/types":
@@ -157,11 +162,16 @@ STATE = {0: "unapproved", 1: "approved", 2: "rejected", 3: "unlicensed"}
 FIELDS = ("username", "email", "firstname", "lastname", "status", "state", "department",
           "title", "manager_user_id", "locked_until", "last_login", "custom_attributes")
 
+failed_users = set()
 def check_user(ev, slot, uid, name_key):
     o = ev.get("olagent", {}).get(slot)
     s = state[uid]
     if o is None:
-        expect(mode == "deferred-ok" and ev["olagent"].get("enrichment") == "deferred",
+        how = ev["olagent"].get("enrichment")
+        if how == "failed" and faults > 0:
+            failed_users.add(uid)
+            return 0
+        expect(mode == "deferred-ok" and how == "deferred",
                "event %d: no %s and not deferred" % (ev["id"], slot))
         return 0
     if s is None:
@@ -186,14 +196,17 @@ def check_user(ev, slot, uid, name_key):
                    % (ev["id"], r["id"], r["name"]))
     return 1
 
-enriched = deferred = tagged = 0
+enriched = deferred = tagged = n_failed = 0
 seen = 0
 for line in open(d + "/out.ndjson", "rb"):
     ev = json.loads(line)
     seen += 1
     ola = ev.get("olagent", {})
-    expect(ola.get("enrichment") != "failed", "event %d: failed: %s"
-           % (ev["id"], ola.get("enrichment_error")))
+    if ola.get("enrichment") == "failed":
+        why = ola.get("enrichment_error", "")
+        expect(faults > 0 and re.match(r"^GET /api/2/users/\d+: HTTP 503", why),
+               "event %d: failed: %s" % (ev["id"], why))
+        n_failed += 1
     if ola.get("enrichment") == "deferred":
         deferred += 1
     n = check_user(ev, "user", ev["user_id"], "user_name")
@@ -224,6 +237,12 @@ if mode == "deferred-ok":
 else:
     expect(deferred == 0, "%d events deferred with the full budget" % deferred)
 expect(tagged > 0, "no event matched the department rule")
+if faults > 0:
+    print("  %d events marked failed, for %d users" % (n_failed, len(failed_users)),
+          file=sys.stderr)
+    expect(n_failed > 0 and 0 < len(failed_users) <= faults,
+           "%d failed events for %d users after %d faults" % (n_failed, len(failed_users),
+                                                               faults))
 if bad:
     print("  %d problems" % len(bad), file=sys.stderr)
     sys.exit(1)
@@ -239,7 +258,8 @@ check full all
 run_case budget "$EVENTS" "enrich: {reserve: 20%}" --rate-limit 300 --rate-window 10s
 check budget deferred-ok
 
-run_case small $((EVENTS / 10)) "enrich: {cache: {entries: 100}}" --rate-limit 100000
-check small thrash
+run_case small $((EVENTS / 10)) "enrich: {cache: {entries: 100}}" --rate-limit 100000 \
+    --fault 503:3:/api/2/users
+check small thrash 3
 
 echo "enrich: lookups bounded, facts right, no 429 on a low budget, cache bounded"
