@@ -288,6 +288,7 @@ struct olsim_cfg {
     size_t apps;
     size_t events;
     int64_t span_ms;
+    int64_t now_ms; /* --now: the clock pre-generation uses; 0 = real time */
     double rate;
     double late_fraction;
     int64_t late_max_ms;

@@ -66,6 +66,7 @@ static void olsim_usage(FILE *f)
         "  --fault-rate P           random transient fault probability per API call\n"
         "  --stall DURATION         how long a stall fault holds (default 30s)\n"
         "  --catalog FILE           event-type catalog JSON (default: built-in list)\n"
+        "  --now ISO-8601           pin the clock used to pre-generate (reproducible)\n"
         "  --request-log FILE       append one JSON line per API request\n"
         "  --truth FILE             write every event (NDJSON) on exit\n"
         "  --help, --version\n"
@@ -135,6 +136,7 @@ static int olsim_parse_args(struct olsim_cfg *c, int argc, char **argv)
         O_TRUTH,
         O_SCEN,
         O_CATALOG,
+        O_NOW,
         O_HELP,
         O_VERSION
     };
@@ -164,6 +166,7 @@ static int olsim_parse_args(struct olsim_cfg *c, int argc, char **argv)
         {"truth", required_argument, NULL, O_TRUTH},
         {"scenario", required_argument, NULL, O_SCEN},
         {"catalog", required_argument, NULL, O_CATALOG},
+        {"now", required_argument, NULL, O_NOW},
         {"help", no_argument, NULL, O_HELP},
         {"version", no_argument, NULL, O_VERSION},
         {NULL, 0, NULL, 0},
@@ -282,6 +285,9 @@ static int olsim_parse_args(struct olsim_cfg *c, int argc, char **argv)
         case O_CATALOG:
             c->catalog = optarg;
             break;
+        case O_NOW:
+            bad = olsim_parse_iso(optarg, &c->now_ms) < 0;
+            break;
         case O_HELP:
             olsim_usage(stdout);
             return 1;
@@ -312,11 +318,14 @@ static int olsim_parse_args(struct olsim_cfg *c, int argc, char **argv)
 __attribute__((format(printf, 2, 0))) static void
 olsim_mhd_log(void *cls, const char *fmt, va_list ap)
 {
+    char msg[512];
+    int n = vsnprintf(msg, sizeof(msg), fmt, ap);
+
     (void)cls;
-    if (strstr(fmt, "internal error") != NULL)
+    if (n < 0 || strstr(msg, "internal error") != NULL)
         return;
-    fputs("olsim: libmicrohttpd: ", stderr);
-    vfprintf(stderr, fmt, ap);
+    fprintf(stderr, "olsim: libmicrohttpd: %s%s", msg,
+            (size_t)n < sizeof(msg) && n > 0 && msg[n - 1] == '\n' ? "" : "\n");
 }
 
 static void *olsim_uri_cb(void *cls, const char *uri, struct MHD_Connection *con)
@@ -607,7 +616,7 @@ static int olsim_init(struct olsim *sim)
     o.apps = sim->cfg.apps;
     o.events = sim->cfg.events;
     o.span_ms = sim->cfg.span_ms;
-    o.now_ms = olsim_now_ms();
+    o.now_ms = sim->cfg.now_ms ? sim->cfg.now_ms : olsim_now_ms();
     o.catalog = sim->cfg.catalog;
     o.scenarios = sim->cfg.scenarios;
     o.nscenarios = sim->cfg.nscenarios;
@@ -669,10 +678,10 @@ int main(int argc, char **argv)
     inet_pton(AF_INET, sim.cfg.listen_host, &sa.sin_addr);
     d = MHD_start_daemon(MHD_USE_THREAD_PER_CONNECTION | MHD_USE_INTERNAL_POLLING_THREAD |
                              MHD_USE_POLL | MHD_USE_ERROR_LOG,
-                         0, NULL, NULL, olsim_handler, &sim, MHD_OPTION_SOCK_ADDR, &sa,
+                         0, NULL, NULL, olsim_handler, &sim, MHD_OPTION_EXTERNAL_LOGGER,
+                         olsim_mhd_log, &sim, MHD_OPTION_SOCK_ADDR, &sa,
                          MHD_OPTION_URI_LOG_CALLBACK, olsim_uri_cb, &sim,
                          MHD_OPTION_NOTIFY_COMPLETED, olsim_completed, &sim,
-                         MHD_OPTION_EXTERNAL_LOGGER, olsim_mhd_log, &sim,
                          MHD_OPTION_CONNECTION_TIMEOUT, (unsigned int)120,
                          MHD_OPTION_CONNECTION_LIMIT, (unsigned int)1000, MHD_OPTION_END);
     if (!d) {
