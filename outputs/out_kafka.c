@@ -11,7 +11,7 @@
  * entry back to be produced again on the next flush; a record the broker will
  * never take goes to the dead-letter file; a fatal producer error (idempotence
  * fencing) rebuilds the producer and re-sends every unacknowledged entry.
- * Callbacks run in the thread that calls flush (rd_kafka_poll), never with a
+ * Callbacks run in the thread that calls flush (rd_kafka_flush), never with a
  * json_t: librdkafka only ever sees bytes.
  */
 #include <errno.h>
@@ -702,7 +702,11 @@ static enum ola_rc ola_kafka_flush(struct ola_output *o, int timeout_ms)
         left = deadline - ola_mono_ms();
         if (left <= 0)
             break;
-        rd_kafka_poll(
+        /*
+         * rd_kafka_flush serves delivery reports like rd_kafka_poll, and also
+         * tells the broker threads to send now instead of lingering.
+         */
+        rd_kafka_flush(
             k->rk,
             (int)(left < OLA_KAFKA_POLL_SLICE_MS ? left : OLA_KAFKA_POLL_SLICE_MS));
     }

@@ -18,6 +18,9 @@
 #include "event.h"
 #include "output.h"
 
+/* The registration object (output.c finds it as type "kafka"). */
+extern const struct ola_output_ops ola_out_kafka;
+
 /* The settings read from an output's map; strings are borrowed. */
 struct ola_kafka_settings {
     const char *brokers;          /* bootstrap.servers, "host:port,host:port" */
