@@ -77,6 +77,11 @@ struct ola_kafka {
     bool trouble_logged; /* "broker down" logged, waiting for "resumed" */
     char trouble_msg[200];
     uint64_t rebuilds;
+
+    /* Values never to be shown (passwords, ${VAR} values): read by the log
+     * callback in librdkafka's threads, fixed while a producer exists. */
+    char **secrets;
+    size_t n_secrets;
 };
 
 static const char *const ola_kafka_keys[] = {
@@ -248,6 +253,63 @@ enum ola_kafka_errclass ola_kafka_errclass(rd_kafka_resp_err_t err)
     }
 }
 
+/* ---- secrets ---------------------------------------------------------------- */
+
+/* Keys whose values are credentials whatever their origin. */
+static bool ola_kafka_prop_sensitive(const char *name)
+{
+    return strstr(name, "password") != NULL || strstr(name, "secret") != NULL ||
+           strcmp(name, "sasl.oauthbearer.config") == 0 ||
+           strcmp(name, "ssl.key.pem") == 0;
+}
+
+/*
+ * Copies text into out (size bytes, truncated) with every secret value
+ * replaced by "****". Returns out, or text itself when there is nothing to
+ * hide. Only reads k: safe from librdkafka's threads.
+ */
+static const char *ola_kafka_scrub(const struct ola_kafka *k, const char *text, char *out,
+                                   size_t size)
+{
+    size_t o = 0, i;
+    const char *p = text;
+
+    if (k == NULL || k->n_secrets == 0 || size == 0)
+        return text;
+    while (*p != '\0' && o + 1 < size) {
+        for (i = 0; i < k->n_secrets; i++)
+            if (strncmp(p, k->secrets[i], strlen(k->secrets[i])) == 0)
+                break;
+        if (i == k->n_secrets) {
+            out[o++] = *p++;
+            continue;
+        }
+        p += strlen(k->secrets[i]);
+        if (o + 4 >= size)
+            break;
+        memcpy(out + o, "****", 4);
+        o += 4;
+    }
+    out[o] = '\0';
+    return out;
+}
+
+static void ola_kafka_free_secrets(struct ola_kafka *k)
+{
+    size_t i;
+
+    for (i = 0; i < k->n_secrets; i++) {
+        volatile char *v = k->secrets[i];
+
+        while (*v != '\0')
+            *v++ = '\0'; /* not left lying around in freed memory */
+        free(k->secrets[i]);
+    }
+    free(k->secrets);
+    k->secrets = NULL;
+    k->n_secrets = 0;
+}
+
 /* ---- callbacks (run inside rd_kafka_poll/flush, in flush's thread) ---------- */
 
 static void ola_kafka_dr_cb(rd_kafka_t *rk, const rd_kafka_message_t *m, void *opaque)
@@ -289,34 +351,46 @@ static void ola_kafka_error_cb(rd_kafka_t *rk, int err, const char *reason, void
 {
     struct ola_output *o = opaque;
     struct ola_kafka *k = o->ctx;
+    char clean[sizeof(k->trouble_msg)];
 
     (void)rk;
     if (err == RD_KAFKA_RESP_ERR__FATAL)
         k->fatal = true;
     k->trouble = true;
-    snprintf(k->trouble_msg, sizeof(k->trouble_msg), "%s", reason);
+    snprintf(k->trouble_msg, sizeof(k->trouble_msg), "%s",
+             ola_kafka_scrub(k, reason, clean, sizeof(clean)));
 }
 
-/* librdkafka's own lines come from its threads; they are detail, kept at debug. */
+/*
+ * librdkafka's own lines come from its threads; they are detail, kept at
+ * debug. Its `debug: conf` dump hides passwords but not other ${VAR} values:
+ * every secret is scrubbed.
+ */
 static void ola_kafka_log_cb(const rd_kafka_t *rk, int level, const char *fac,
                              const char *buf)
 {
     struct ola_output *o = rd_kafka_opaque(rk);
+    char clean[1024];
 
     (void)level;
+    if (OLA_LOG_DEBUG > ola_log_level)
+        return;
     OLA_LOG(OLA_LOG_DEBUG, o != NULL ? o->comp : "output:kafka", 0, "librdkafka %s: %s",
-            fac, buf);
+            fac, ola_kafka_scrub(o != NULL ? o->ctx : NULL, buf, clean, sizeof(clean)));
 }
 
 /* ---- producer --------------------------------------------------------------- */
 
-static int ola_kafka_set(rd_kafka_conf_t *conf, const char *name, const char *value,
+/* librdkafka may quote the value in its error ("Invalid value ..."): scrubbed. */
+static int ola_kafka_set(const struct ola_kafka *k, const char *name, const char *value,
                          struct ola_err *err)
 {
-    char errstr[256];
+    char errstr[256], clean[256];
 
-    if (rd_kafka_conf_set(conf, name, value, errstr, sizeof(errstr)) != RD_KAFKA_CONF_OK)
-        return ola_err_set(err, EINVAL, "%s: librdkafka says: %s", name, errstr);
+    if (rd_kafka_conf_set(k->conf, name, value, errstr, sizeof(errstr)) !=
+        RD_KAFKA_CONF_OK)
+        return ola_err_set(err, EINVAL, "%s: librdkafka says: %s", name,
+                           ola_kafka_scrub(k, errstr, clean, sizeof(clean)));
     return 0;
 }
 
@@ -348,14 +422,15 @@ static int ola_kafka_new_producer(struct ola_output *o, struct ola_err *err)
 {
     struct ola_kafka *k = o->ctx;
     rd_kafka_conf_t *conf = rd_kafka_conf_dup(k->conf);
-    char errstr[512];
+    char errstr[512], clean[512];
 
     if (conf == NULL)
         return ola_err_set(err, ENOMEM, "out of memory");
     k->rk = rd_kafka_new(RD_KAFKA_PRODUCER, conf, errstr, sizeof(errstr));
     if (k->rk == NULL) {
         rd_kafka_conf_destroy(conf); /* only when rd_kafka_new failed */
-        return ola_err_set(err, EINVAL, "cannot create producer: %s", errstr);
+        return ola_err_set(err, EINVAL, "cannot create producer: %s",
+                           ola_kafka_scrub(k, errstr, clean, sizeof(clean)));
     }
     k->fatal = false;
     return 0;
@@ -366,12 +441,12 @@ static int ola_kafka_rebuild(struct ola_output *o)
 {
     struct ola_kafka *k = o->ctx;
     struct ola_err err = {0};
-    char why[256] = "";
+    char why[256] = "", clean[256];
 
     if (k->rk != NULL)
         rd_kafka_fatal_error(k->rk, why, sizeof(why));
     ola_plg_log(OLA_LOG_WARN, o, "fatal producer error (%s): rebuilding the producer",
-                why[0] ? why : "unknown");
+                why[0] ? ola_kafka_scrub(k, why, clean, sizeof(clean)) : "unknown");
     ola_kafka_drop_producer(k);
     k->rebuilds++;
     if (ola_kafka_new_producer(o, &err) != 0) {
@@ -770,6 +845,7 @@ static void ola_kafka_close(struct ola_output *o)
     if (k->conf != NULL)
         rd_kafka_conf_destroy(k->conf);
     ola_kafka_table_reset(k);
+    ola_kafka_free_secrets(k);
     free(k->msgs);
     free(k->chunks);
     for (i = 0; i < k->n_topics; i++)
@@ -838,28 +914,47 @@ int ola_kafka_open(struct ola_output *o, const struct ola_kafka_settings *ks,
         }
     }
     k->max_pending = (size_t)ks->queue_max_messages;
+    if (ks->n_props > 0) {
+        k->secrets = calloc(ks->n_props, sizeof(*k->secrets));
+        if (k->secrets == NULL) {
+            ola_err_set(err, ENOMEM, "out of memory");
+            goto fail;
+        }
+    }
+    for (i = 0; i < ks->n_props; i++) {
+        bool secret = (ks->prop_secret != NULL && ks->prop_secret[i]) ||
+                      ola_kafka_prop_sensitive(ks->prop_names[i]);
+
+        if (!secret || ks->prop_values[i][0] == '\0')
+            continue;
+        k->secrets[k->n_secrets] = strdup(ks->prop_values[i]);
+        if (k->secrets[k->n_secrets] == NULL) {
+            ola_err_set(err, ENOMEM, "out of memory");
+            goto fail;
+        }
+        k->n_secrets++;
+    }
     rd_kafka_conf_set_opaque(k->conf, o);
     rd_kafka_conf_set_dr_msg_cb(k->conf, ola_kafka_dr_cb);
     rd_kafka_conf_set_error_cb(k->conf, ola_kafka_error_cb);
     rd_kafka_conf_set_log_cb(k->conf, ola_kafka_log_cb);
-    if (ola_kafka_set(k->conf, "bootstrap.servers", ks->brokers, err) ||
-        ola_kafka_set(k->conf, "acks", all ? "all" : "1", err) ||
-        ola_kafka_set(k->conf, "enable.idempotence", ks->idempotence ? "true" : "false",
-                      err) ||
-        ola_kafka_set(k->conf, "compression.codec", ks->compression, err))
+    if (ola_kafka_set(k, "bootstrap.servers", ks->brokers, err) ||
+        ola_kafka_set(k, "acks", all ? "all" : "1", err) ||
+        ola_kafka_set(k, "enable.idempotence", ks->idempotence ? "true" : "false", err) ||
+        ola_kafka_set(k, "compression.codec", ks->compression, err))
         goto fail;
     snprintf(num, sizeof(num), "%" PRId64, ks->message_timeout_ms);
-    if (ola_kafka_set(k->conf, "message.timeout.ms", num, err) != 0)
+    if (ola_kafka_set(k, "message.timeout.ms", num, err) != 0)
         goto fail;
     snprintf(num, sizeof(num), "%lld", ks->queue_max_messages);
-    if (ola_kafka_set(k->conf, "queue.buffering.max.messages", num, err) != 0)
+    if (ola_kafka_set(k, "queue.buffering.max.messages", num, err) != 0)
         goto fail;
     snprintf(num, sizeof(num), "%" PRIu64,
              ks->queue_max_bytes / 1024 > 0 ? ks->queue_max_bytes / 1024 : 1);
-    if (ola_kafka_set(k->conf, "queue.buffering.max.kbytes", num, err) != 0)
+    if (ola_kafka_set(k, "queue.buffering.max.kbytes", num, err) != 0)
         goto fail;
     for (i = 0; i < ks->n_props; i++) {
-        if (ola_kafka_set(k->conf, ks->prop_names[i], ks->prop_values[i], err) != 0) {
+        if (ola_kafka_set(k, ks->prop_names[i], ks->prop_values[i], err) != 0) {
             if (ks->prop_nodes != NULL && ks->prop_nodes[i] != NULL) {
                 char msg[OLA_ERR_MSG_MAX];
 
@@ -890,11 +985,13 @@ static int ola_kafka_init(struct ola_output *o, const struct ola_cfg *node,
     const struct ola_cfg *bad = NULL;
     const char **names = NULL, **values = NULL;
     const struct ola_cfg **nodes = NULL;
+    char **bases = NULL; /* names of *_file entries without the suffix */
+    bool *secret = NULL;
     struct ola_buf list = OLA_BUF_INIT;
     long long qmax = 0;
     uint64_t qsize = 0;
     int comp = 0, acks = 0, rc = -1;
-    size_t i, n;
+    size_t i, n = 0;
 
     ola_kafka_settings_defaults(&ks);
     if (ola_cfg_type(brokers) == OLA_CFG_SEQ) {
@@ -968,17 +1065,36 @@ static int ola_kafka_init(struct ola_output *o, const struct ola_cfg *node,
         names = calloc(n, sizeof(*names));
         values = calloc(n, sizeof(*values));
         nodes = calloc(n, sizeof(*nodes));
-        if (names == NULL || values == NULL || nodes == NULL) {
+        bases = calloc(n, sizeof(*bases));
+        secret = calloc(n, sizeof(*secret));
+        if (names == NULL || values == NULL || nodes == NULL || bases == NULL ||
+            secret == NULL) {
             ola_err_set(err, ENOMEM, "out of memory");
             goto fail;
         }
         for (i = 0; i < n; i++) {
-            names[i] = ola_cfg_key_at(props, i);
+            const char *key = ola_cfg_key_at(props, i);
+            size_t kl = strlen(key);
+
+            names[i] = key;
             nodes[i] = ola_cfg_at(props, i);
             values[i] = ola_cfg_scalar(nodes[i]);
             if (values[i] == NULL) {
                 bad = nodes[i];
                 break;
+            }
+            secret[i] = ola_cfg_is_secret(nodes[i]);
+            if (kl > 5 && strcmp(key + kl - 5, "_file") == 0) {
+                /* sasl.password_file: /run/secrets/kafka -> sasl.password */
+                bases[i] = strndup(key, kl - 5);
+                if (bases[i] == NULL) {
+                    ola_err_set(err, ENOMEM, "out of memory");
+                    goto fail;
+                }
+                if (ola_cfg_secret(props, bases[i], &values[i], err) != 0)
+                    goto fail;
+                names[i] = bases[i];
+                secret[i] = true;
             }
         }
         if (bad != NULL) {
@@ -990,6 +1106,7 @@ static int ola_kafka_init(struct ola_output *o, const struct ola_cfg *node,
     ks.prop_names = names;
     ks.prop_values = values;
     ks.prop_nodes = nodes;
+    ks.prop_secret = secret;
     if (ola_kafka_open(o, &ks, err) != 0) {
         /* Errors from open that carry no file:line yet get the output's. */
         const char *file = ola_cfg_file(node);
@@ -1004,6 +1121,10 @@ static int ola_kafka_init(struct ola_output *o, const struct ola_cfg *node,
     }
     rc = 0;
 fail:
+    for (i = 0; bases != NULL && i < n; i++)
+        free(bases[i]);
+    free(bases);
+    free(secret);
     free(names);
     free(values);
     free(nodes);

@@ -37,6 +37,10 @@ struct ola_kafka_settings {
     const char *const *prop_names;
     const char *const *prop_values;
     const struct ola_cfg *const *prop_nodes; /* for file:line errors; may be NULL */
+    /* true for a value that came from ${VAR} or a *_file; may be NULL. Such
+     * values, and those of keys that name a password or secret, are replaced
+     * by "****" in every error and log line the output writes. */
+    const bool *prop_secret;
 };
 
 /* Fills ks with the defaults above (brokers and properties empty). */

@@ -15,6 +15,7 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/stat.h>
 #include <unistd.h>
 
 #include <cmocka.h>
@@ -608,6 +609,75 @@ static void test_config_ok(void **state)
     assert_int_equal(t->out->stats.emitted, 1);
 }
 
+/* ---- secrets ------------------------------------------------------------------- */
+
+/*
+ * A ${VAR} value and a *_file value never show in errors or logs: librdkafka
+ * quotes a bad value in its error, and its `debug: conf` dump prints every
+ * property that it does not itself deem sensitive (client.id here).
+ */
+static void test_secrets_hidden(void **state)
+{
+    struct ola_t *t = *state;
+    struct ola_err err = {0};
+    char yaml[1024], path[160], logpath[160], logs[65536], got[64];
+    size_t got_len = sizeof(got);
+    FILE *f, *log;
+
+    setenv("OLA_T_PROTO", "Hunter2Proto", 1);
+    ola_t_expect_cfg_error(t,
+                           "type: kafka\nbrokers: h:1\nproperties:\n"
+                           "  security.protocol: ${OLA_T_PROTO}\n",
+                           "test.yaml:4: properties.security.protocol: librdkafka says");
+    assert_int_equal(ola_t_open(t,
+                                "type: kafka\nbrokers: h:1\nproperties:\n"
+                                "  security.protocol: ${OLA_T_PROTO}\n",
+                                &err),
+                     -1);
+    assert_null(strstr(err.msg, "Hunter2"));
+    assert_non_null(strstr(err.msg, "****"));
+    ola_cfg_doc_destroy(t->doc);
+    t->doc = NULL;
+
+    snprintf(path, sizeof(path), "%s/kafka.pw", t->dir);
+    f = fopen(path, "w");
+    assert_non_null(f);
+    fputs("Hunter2Pass\n", f);
+    fclose(f);
+    chmod(path, 0600);
+    snprintf(logpath, sizeof(logpath), "%s/log.txt", t->dir);
+    log = fopen(logpath, "w");
+    assert_non_null(log);
+    ola_log_setup(OLA_LOG_DEBUG, OLA_LOG_TEXT, log);
+    setenv("OLA_T_CLIENT", "Hunter2Client", 1);
+    snprintf(yaml, sizeof(yaml),
+             "type: kafka\nbrokers: %s\ntopic: t.events\nproperties:\n"
+             "  debug: conf\n  client.id: ${OLA_T_CLIENT}\n"
+             "  sasl.password_file: %s\n",
+             t->bootstrap, path);
+    if (ola_t_open(t, yaml, &err) != 0)
+        fail_msg("open: %s", err.msg);
+    /* The file's content (without its newline) reached librdkafka. */
+    assert_int_equal(rd_kafka_conf_get(rd_kafka_conf(ola_kafka_handle(t->out)),
+                                       "sasl.password", got, &got_len),
+                     RD_KAFKA_CONF_OK);
+    assert_string_equal(got, "Hunter2Pass");
+    ola_t_add(t, 1, 5);
+    assert_int_equal(ola_output_write(t->out, &t->b), OLA_OK);
+    assert_int_equal(ola_t_flush_until_ok(t, 30), OLA_OK);
+    ola_output_destroy(t->out);
+    t->out = NULL;
+    ola_log_setup(OLA_LOG_WARN, OLA_LOG_TEXT, NULL);
+    fclose(log);
+    assert_true(ola_t_read_file(logpath, logs, sizeof(logs)) > 0);
+    unlink(logpath);
+    unlink(path);
+    /* The dump happened (so the test can fail) and hid the values. */
+    assert_non_null(strstr(logs, "client.id = ****"));
+    if (strstr(logs, "Hunter2") != NULL)
+        fail_msg("a secret reached the log:\n%s", strstr(logs, "Hunter2") - 80);
+}
+
 int main(void)
 {
     const struct CMUnitTest tests[] = {
@@ -633,6 +703,7 @@ int main(void)
         cmocka_unit_test(test_errclass),
         cmocka_unit_test_setup_teardown(test_config_errors, ola_t_setup, ola_t_teardown),
         cmocka_unit_test_setup_teardown(test_config_ok, ola_t_setup, ola_t_teardown),
+        cmocka_unit_test_setup_teardown(test_secrets_hidden, ola_t_setup, ola_t_teardown),
     };
 
     return cmocka_run_group_tests(tests, NULL, NULL);
