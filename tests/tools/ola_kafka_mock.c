@@ -5,9 +5,12 @@
  * loopback ports. The tool creates a cluster (--brokers N), creates topics
  * (--topic name:partitions, leaders on broker 1 so `down 1` takes the leader
  * away), prints "BOOTSTRAP host:port,..." on stdout and then obeys commands
- * on stdin, one per line: "down <id>", "up <id>", "leader <topic> <partition>
- * <id>", "quit". EOF and SIGTERM end it cleanly. Clients such as kcat
- * connect to the bootstrap address like to any cluster.
+ * on stdin, one per line: "down <id>", "up <id>", "rtt <id> <ms>" (delay
+ * every response of a broker), "leader <topic> <partition> <id>", "quit".
+ * EOF and SIGTERM end it cleanly. Clients such as kcat connect to the
+ * bootstrap address like to any cluster. Mind that a mock partition keeps only
+ * its newest 5 MiB (librdkafka prunes older message sets): tests that read a
+ * topic back from the beginning must stay below that per partition.
  */
 #include <errno.h>
 #include <poll.h>
@@ -73,7 +76,7 @@ static int ola_mock_command(rd_kafka_mock_cluster_t *mc, char *line)
 {
     char cmd[16] = "", a1[256] = "", a2[32] = "", a3[32] = "";
     rd_kafka_resp_err_t rc = RD_KAFKA_RESP_ERR__INVALID_ARG;
-    long id = 0, part = 0;
+    long id = 0, part = 0, ms = 0;
     int n = sscanf(line, "%15s %255s %31s %31s", cmd, a1, a2, a3);
 
     if (n < 1)
@@ -84,6 +87,10 @@ static int ola_mock_command(rd_kafka_mock_cluster_t *mc, char *line)
         ola_mock_parse_long(a1, 1, 1000, &id) == 0) {
         rc = cmd[0] == 'd' ? rd_kafka_mock_broker_set_down(mc, (int32_t)id)
                            : rd_kafka_mock_broker_set_up(mc, (int32_t)id);
+    } else if (strcmp(cmd, "rtt") == 0 && n >= 3 &&
+               ola_mock_parse_long(a1, 1, 1000, &id) == 0 &&
+               ola_mock_parse_long(a2, 0, 60000, &ms) == 0) {
+        rc = rd_kafka_mock_broker_set_rtt(mc, (int32_t)id, (int)ms);
     } else if (strcmp(cmd, "leader") == 0 && n == 4 &&
                ola_mock_parse_long(a2, 0, 100000, &part) == 0 &&
                ola_mock_parse_long(a3, -1, 1000, &id) == 0) {
