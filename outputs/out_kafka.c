@@ -857,6 +857,48 @@ static void ola_kafka_close(struct ola_output *o)
     o->ctx = NULL;
 }
 
+/*
+ * The librdkafka properties that olagent sets from its own keys: overriding
+ * them in `properties:` could void the delivery guarantee (acks 0) or say
+ * one thing in two places, so they are refused. Returns the key to use.
+ */
+static const char *ola_kafka_own_key(const char *prop)
+{
+    static const char *const map[][2] = {
+        {"bootstrap.servers", "brokers"},
+        {"metadata.broker.list", "brokers"},
+        {"acks", "acks"},
+        {"request.required.acks", "acks"},
+        {"enable.idempotence", "idempotence"},
+        {"compression.codec", "compression"},
+        {"compression.type", "compression"},
+        {"message.timeout.ms", "message_timeout"},
+        {"delivery.timeout.ms", "message_timeout"},
+        {"queue.buffering.max.messages", "queue_max_messages"},
+        {"queue.buffering.max.kbytes", "queue_max_size"},
+    };
+    size_t i;
+
+    for (i = 0; i < sizeof(map) / sizeof(map[0]); i++)
+        if (strcmp(prop, map[i][0]) == 0)
+            return map[i][1];
+    return NULL;
+}
+
+/* Puts the property's file:line (or "properties.") before the message in err. */
+static void ola_kafka_prop_error(struct ola_err *err, const struct ola_kafka_settings *ks,
+                                 size_t i)
+{
+    char msg[OLA_ERR_MSG_MAX];
+
+    if (ks->prop_nodes != NULL && ks->prop_nodes[i] != NULL) {
+        snprintf(msg, sizeof(msg), "%s", err != NULL ? err->msg : "");
+        ola_cfg_errf(err, ks->prop_nodes[i], "properties.%s", msg);
+    } else {
+        ola_err_prefix(err, "properties");
+    }
+}
+
 void ola_kafka_settings_defaults(struct ola_kafka_settings *ks)
 {
     memset(ks, 0, sizeof(*ks));
@@ -954,15 +996,16 @@ int ola_kafka_open(struct ola_output *o, const struct ola_kafka_settings *ks,
     if (ola_kafka_set(k, "queue.buffering.max.kbytes", num, err) != 0)
         goto fail;
     for (i = 0; i < ks->n_props; i++) {
-        if (ola_kafka_set(k, ks->prop_names[i], ks->prop_values[i], err) != 0) {
-            if (ks->prop_nodes != NULL && ks->prop_nodes[i] != NULL) {
-                char msg[OLA_ERR_MSG_MAX];
+        const char *own = ola_kafka_own_key(ks->prop_names[i]);
 
-                snprintf(msg, sizeof(msg), "%s", err != NULL ? err->msg : "");
-                ola_cfg_errf(err, ks->prop_nodes[i], "properties.%s", msg);
-            } else {
-                ola_err_prefix(err, "properties");
-            }
+        if (own != NULL) {
+            ola_err_set(err, EINVAL, "%s: set it with the output's `%s:` key",
+                        ks->prop_names[i], own);
+            ola_kafka_prop_error(err, ks, i);
+            goto fail;
+        }
+        if (ola_kafka_set(k, ks->prop_names[i], ks->prop_values[i], err) != 0) {
+            ola_kafka_prop_error(err, ks, i);
             goto fail;
         }
     }

@@ -32,7 +32,8 @@ struct ola_kafka_settings {
     int64_t message_timeout_ms;   /* message.timeout.ms, default 30s */
     long long queue_max_messages; /* queue.buffering.max.messages, 100000 */
     uint64_t queue_max_bytes;     /* queue.buffering.max.kbytes * 1024, 64 MiB */
-    /* properties: passed to rd_kafka_conf_set after the above (they win). */
+    /* properties: passed to rd_kafka_conf_set after the above; those that
+     * olagent sets from its own keys (acks, bootstrap.servers, ...) are refused. */
     size_t n_props;
     const char *const *prop_names;
     const char *const *prop_values;

@@ -585,6 +585,14 @@ static void test_config_errors(void **state)
                            "test.yaml:5: properties.no.such.property: librdkafka says");
     ola_t_expect_cfg_error(t, "type: kafka\nbrokers: h:1\nbogus: 1\n",
                            "unknown key 'bogus'");
+    /* What olagent sets itself cannot be overridden (acks 0 would void the guarantee). */
+    ola_t_expect_cfg_error(
+        t, "type: kafka\nbrokers: h:1\nproperties:\n  acks: 0\n",
+        "test.yaml:4: properties.acks: set it with the output's `acks:` key");
+    ola_t_expect_cfg_error(t,
+                           "type: kafka\nbrokers: h:1\nproperties:\n"
+                           "  enable.idempotence: false\n",
+                           "`idempotence:` key");
 }
 
 static void test_config_ok(void **state)
