@@ -316,7 +316,7 @@ grep -q 'sasl.password: "\*\*\*\*"' "$T_DIR/check.out" || fail "check shows no m
 grep -q 'output env: FAILED' "$T_DIR/online.out" || fail "no output report: $(cat "$T_DIR/online.out")"
 start_agent "$T_DIR/olagent.yaml" /dev/null
 sleep 4
-stop_agent || true
+stop_agent || fail "olagent exited $? after SIGTERM (outputs undelivered is still exit 0)"
 grep -q 'librdkafka CONF' "$T_DIR/agent.err" || fail "no librdkafka debug lines in the log"
 grep -q 'librdkafka .*SASL\|sasl' "$T_DIR/agent.err" || fail "no SASL activity logged"
 for f in "$T_DIR"/check.out "$T_DIR"/check.err "$T_DIR"/online.out "$T_DIR"/online.err \
