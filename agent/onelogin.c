@@ -29,6 +29,7 @@
 #include "onelogin.h"
 #include "onelogin_classify.h"
 #include "ratelimit.h"
+#include "stats.h"
 #include "timeutil.h"
 
 #define OLA_OL_TOKEN_PATH        "/auth/oauth2/v2/token"
@@ -368,6 +369,7 @@ static void ola_ol_drop_token(struct ola_ol_client *c)
     ola_ol_wipe_free(c->token);
     c->token = NULL;
     c->token_expiry_ms = 0;
+    OLA_STAT_SET(token_ok, 0); /* /readyz: unready until a new token arrives */
 }
 
 static void ola_ol_wipe_buf(struct ola_buf *b)
@@ -446,6 +448,25 @@ bool ola_ol_token_valid(const struct ola_ol_client *c)
 }
 
 /*
+ * The server clock from a Date header, which has whole seconds: the server
+ * stamped it at some instant in [date, date + 1 s), before the answer
+ * reached us at `now`. So date - now is a lower bound of the offset, and
+ * date + 1 s - now an upper bound (the request's travel time only widens
+ * it). Keeping the highest lower bound seen converges on the true offset
+ * within a few polls instead of lagging up to a second behind it; a sample
+ * whose upper bound is below the estimate (the local clock stepped, or
+ * drifted) restarts it from that sample.
+ */
+static void ola_ol_learn_offset(struct ola_ol_client *c, int64_t date, int64_t now)
+{
+    int64_t lower = date - now, upper = date + 1000 - now;
+
+    if (!c->has_offset || lower > c->offset_ms || c->offset_ms > upper)
+        c->offset_ms = lower;
+    c->has_offset = true;
+}
+
+/*
  * Learns from a complete or partial answer: server clock (Date), governor
  * (X-RateLimit-*), and a rate-limit block when v says so.
  */
@@ -457,8 +478,7 @@ static void ola_ol_absorb(struct ola_ol_client *c, const struct ola_http_resp *r
     r->http_status = rs->status;
     if (rs->date[0] != '\0' && ola_time_parse_http(rs->date, &date) == 0) {
         r->server_date_ms = date;
-        c->offset_ms = date - ola_now_ms();
-        c->has_offset = true;
+        ola_ol_learn_offset(c, date, ola_now_ms());
     }
     ola_rl_update(&c->rl, rs->rl_limit, rs->rl_remaining, rs->rl_reset, mono);
     r->rate_limited = v->rate_limited;
@@ -552,6 +572,7 @@ static int ola_ol_take_token(struct ola_ol_client *c, const struct ola_http_resp
         goto fail;
     }
     c->token_expiry_ms = base + expires_s * 1000;
+    OLA_STAT_SET(token_ok, 1);
     ola_log_debug("onelogin", "token fetched, valid for %llds more",
                   (long long)((c->token_expiry_ms - ola_ol_server_now_ms(c)) / 1000));
     rc = 0;

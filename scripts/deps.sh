@@ -9,6 +9,7 @@ pkgs=(
     libcurl4-openssl-dev libjansson-dev librdkafka-dev zlib1g-dev libyaml-dev
     libmicrohttpd-dev libcmocka-dev libssl-dev
     kcat rsyslog rsyslog-openssl openssl
+    docker-compose systemd
 )
 missing=()
 for p in "${pkgs[@]}"; do

@@ -1078,7 +1078,7 @@ static void test_settings_rules_and_secret_file(void **state)
     path_in_tmp("rules.yaml", cfg, sizeof(cfg));
     snprintf(text, sizeof(text),
              "onelogin:\n  region: us\n  client_id: i\n  client_secret_file: %s\n"
-             "rules:\n  - rules/a.yaml\n  - /abs/b.yaml\n" OUT_MIN,
+             "rules:\n  - rules/a.yaml\n  - /abs/b.yaml\ncatalog: types.json\n" OUT_MIN,
              secret);
     write_file(cfg, text, 0600);
     if (ola_cfg_load_file(cfg, &doc, &err) != 0)
@@ -1091,6 +1091,8 @@ static void test_settings_rules_and_secret_file(void **state)
     snprintf(text, sizeof(text), "%s/rules/a.yaml", tmpdir);
     assert_string_equal(s.rule_files[0], text);
     assert_string_equal(s.rule_files[1], "/abs/b.yaml");
+    snprintf(text, sizeof(text), "%s/types.json", tmpdir);
+    assert_string_equal(s.catalog_path, text);
     ola_cfg_doc_destroy(doc);
 
     /* Without a directory in the name, rule paths stay as written. */
@@ -1098,6 +1100,7 @@ static void test_settings_rules_and_secret_file(void **state)
                  &doc) != 0)
         fail_msg("%s", err.msg);
     assert_string_equal(s.rule_files[0], "r.yaml");
+    assert_string_equal(s.catalog_path, "event-types.json"); /* the default */
     ola_cfg_doc_destroy(doc);
 }
 

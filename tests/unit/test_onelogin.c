@@ -792,6 +792,29 @@ static void test_server_time(void **state)
     assert_int_equal(f->r.server_date_ms, -1);
     off = ola_ol_server_now_ms(f->c) - ola_now_ms();
     assert_in_range(off, 3600000 - 2000, 3600000 + 1000);
+    /* the same Date 300 ms later is consistent with the estimate, which stays
+     * (taking Date - now each time would drop it by 300 ms, behind the server) */
+    ts_push(&f->srv, false, 200, fx_body("events-page-200.json"), "Date", date, NULL);
+    usleep(300000);
+    assert_int_equal(fix_get(f, "/api/1/events", OLA_OL_PRIO_POLL), OLA_OL_OK);
+    assert_in_range(ola_ol_server_now_ms(f->c) - ola_now_ms() - off, 0, 20);
+    /* a Date one second later raises the estimate: the highest lower bound */
+    t += 1;
+    assert_non_null(gmtime_r(&t, &tm));
+    assert_true(strftime(date, sizeof(date), "%a, %d %b %Y %H:%M:%S GMT", &tm) > 0);
+    ts_push(&f->srv, false, 200, fx_body("events-page-200.json"), "Date", date, NULL);
+    assert_int_equal(fix_get(f, "/api/1/events", OLA_OL_PRIO_POLL), OLA_OL_OK);
+    off = ola_ol_server_now_ms(f->c) - ola_now_ms();
+    assert_in_range(off, 3601000 - 2000, 3601000 + 1000);
+    /* a Date whose upper bound is below the estimate (a clock step of 10 s back)
+     * restarts the estimate from it */
+    t -= 11;
+    assert_non_null(gmtime_r(&t, &tm));
+    assert_true(strftime(date, sizeof(date), "%a, %d %b %Y %H:%M:%S GMT", &tm) > 0);
+    ts_push(&f->srv, false, 200, fx_body("events-page-200.json"), "Date", date, NULL);
+    assert_int_equal(fix_get(f, "/api/1/events", OLA_OL_PRIO_POLL), OLA_OL_OK);
+    off = ola_ol_server_now_ms(f->c) - ola_now_ms();
+    assert_in_range(off, 3590000 - 2000, 3590000 + 1000);
     assert_int_equal(TS_TOKENS(f), 1);
 }
 
