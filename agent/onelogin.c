@@ -184,11 +184,22 @@ void ola_ol_classify(long http_status, const char *content_type, const char *bod
     if (http_status >= 200 && http_status < 300) {
         const json_t *st = json_object_get(root, "status");
 
+        while (i < len &&
+               (body[i] == ' ' || body[i] == '\n' || body[i] == '\r' || body[i] == '\t'))
+            i++;
+        if (root == NULL && call == OLA_OL_CALL_PAGE && i < len && body[i] == '{') {
+            /* One bad event (invalid UTF-8, too deep, a NUL) must not hold back a
+             * whole page forever: page.c parses each element on its own, sends the
+             * bad ones to the dead-letter file, and refuses a broken envelope. */
+            v->status = OLA_OL_OK;
+            ola_ol_reason(v->reason, sizeof(v->reason),
+                          "HTTP %ld, not JSON as a whole (%zu bytes): checked element by "
+                          "element",
+                          http_status, len);
+            goto done;
+        }
         if (root == NULL) {
             v->status = OLA_OL_RETRY;
-            while (i < len && (body[i] == ' ' || body[i] == '\n' || body[i] == '\r' ||
-                               body[i] == '\t'))
-                i++;
             ola_ol_clean(ct, sizeof(ct), content_type ? content_type : "");
             if (len == 0)
                 ola_ol_reason(v->reason, sizeof(v->reason), "HTTP %ld with an empty body",
@@ -502,11 +513,10 @@ const char *const ola_ol_status_class_names[OLA_OL_SC_MAX] = {
     "none", "2xx", "3xx", "4xx", "429", "5xx",
 };
 
-/* Counts one request by endpoint (from its path) and status class. */
-static void ola_ol_count(struct ola_ol_client *c, const char *path, long status)
+/* The endpoint a request path goes to. */
+static enum ola_ol_endpoint ola_ol_endpoint_of(const char *path)
 {
     enum ola_ol_endpoint ep = OLA_OL_EP_OTHER;
-    enum ola_ol_status_class sc = OLA_OL_SC_NONE;
 
     if (strncmp(path, "/auth/oauth2", 12) == 0)
         ep = OLA_OL_EP_TOKEN;
@@ -522,6 +532,15 @@ static void ola_ol_count(struct ola_ol_client *c, const char *path, long status)
     else if (strncmp(path, "/api/1/roles", 12) == 0 ||
              strncmp(path, "/api/2/roles", 12) == 0)
         ep = OLA_OL_EP_ROLES;
+    return ep;
+}
+
+/* Counts one request by endpoint (from its path) and status class. */
+static void ola_ol_count(struct ola_ol_client *c, const char *path, long status)
+{
+    enum ola_ol_endpoint ep = ola_ol_endpoint_of(path);
+    enum ola_ol_status_class sc = OLA_OL_SC_NONE;
+
     if (status == 429)
         sc = OLA_OL_SC_429;
     else if (status >= 500)
@@ -668,7 +687,10 @@ static void ola_ol_send_get(struct ola_ol_client *c, const char *url,
     c->ctr.requests++;
     if (ola_http_do(c->http, &rq, &r->body, &rs) == 0)
         ola_ol_classify(rs.status, rs.content_type, r->body.data, r->body.len,
-                        OLA_OL_CALL_RESOURCE, v);
+                        ola_ol_endpoint_of(url + c->base_len) == OLA_OL_EP_EVENTS
+                            ? OLA_OL_CALL_PAGE
+                            : OLA_OL_CALL_RESOURCE,
+                        v);
     else
         ola_ol_classify_fail(rs.fail, rs.fail_msg, rs.status, v);
     ola_ol_count(c, url + c->base_len, rs.status);

@@ -37,6 +37,7 @@ if [ "$quick" = 1 ]; then
     N_FLOOR=100000 N_E2E_SMALL=10000 N_E2E_BIG=100000 TAIL_SECS=15
 fi
 
+"$top/scripts/deps.sh" --bench
 bdir="$top/build-bench"
 cmake -S "$top" -B "$bdir" -DCMAKE_BUILD_TYPE=Release >/dev/null
 cmake --build "$bdir" -j"$(nproc)" >/dev/null

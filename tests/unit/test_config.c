@@ -628,6 +628,7 @@ static void test_dump_masks_secrets(void **state)
     doc = load_ok("onelogin:\n"
                   "  client_id: visible-client-id\n"
                   "  client_secret: lit-secret-111\n"
+                  "  proxy: http://proxyuser:proxy-pw-000@proxy.corp:3128\n"
                   "outputs:\n"
                   "  - type: kafka\n"
                   "    brokers: ${OLA_T_BROKERS}\n"
@@ -655,9 +656,9 @@ static void test_dump_masks_secrets(void **state)
 
     {
         static const char *const hidden[] = {
-            "lit-secret-111", "broker-host-ABC", "sasl-pw-222", "key-pw-333",
-            "tok-444",        "env-pass-XYZ",    "hm-555",      "bare-666",
-            "pw-777",         "tk-888",          "inner-999",   NULL};
+            "lit-secret-111", "broker-host-ABC", "sasl-pw-222", "key-pw-333", "tok-444",
+            "env-pass-XYZ",   "hm-555",          "bare-666",    "pw-777",     "tk-888",
+            "inner-999",      "proxy-pw-000",    "proxyuser",   NULL};
         size_t i;
 
         for (i = 0; hidden[i] != NULL; i++)
@@ -667,6 +668,7 @@ static void test_dump_masks_secrets(void **state)
     assert_non_null(strstr(text, "client_secret: \"****\""));
     assert_non_null(strstr(text, "sasl.password: \"****\""));
     assert_non_null(strstr(text, "visible-client-id"));
+    assert_non_null(strstr(text, "proxy: \"http://****@proxy.corp:3128\""));
     assert_non_null(strstr(text, "visible-user"));
     assert_non_null(strstr(text, "note: \"true\""));
     ola_cfg_doc_destroy(doc);
