@@ -18,6 +18,7 @@
 #include <inttypes.h>
 #include <stdlib.h>
 #include <string.h>
+#include <strings.h>
 
 #include "out_kafka.h"
 #include "timeutil.h"
@@ -885,6 +886,17 @@ static const char *ola_kafka_own_key(const char *prop)
     return NULL;
 }
 
+/* True when a librdkafka property turns TLS certificate or host name checks off. */
+static bool ola_kafka_verify_off(const char *name, const char *value)
+{
+    if (strcmp(name, "enable.ssl.certificate.verification") == 0)
+        return strcasecmp(value, "false") == 0 || strcmp(value, "0") == 0 ||
+               strcasecmp(value, "no") == 0 || strcasecmp(value, "off") == 0;
+    if (strcmp(name, "ssl.endpoint.identification.algorithm") == 0)
+        return strcasecmp(value, "none") == 0 || value[0] == '\0';
+    return false;
+}
+
 /* Puts the property's file:line (or "properties.") before the message in err. */
 static void ola_kafka_prop_error(struct ola_err *err, const struct ola_kafka_settings *ks,
                                  size_t i)
@@ -1144,6 +1156,14 @@ static int ola_kafka_init(struct ola_output *o, const struct ola_cfg *node,
             ola_cfg_errf(err, bad, "properties.%s: must be a scalar", names[i]);
             goto fail;
         }
+        for (i = 0; i < n; i++)
+            if (ola_kafka_verify_off(names[i], values[i]))
+                ola_plg_log(
+                    OLA_LOG_WARN, o,
+                    "%s:%d: properties.%s: %s turns off the check of the brokers' "
+                    "certificates: anyone on the path can read and change the "
+                    "audit trail",
+                    ola_cfg_file(nodes[i]), ola_cfg_line(nodes[i]), names[i], values[i]);
     }
     ks.n_props = n;
     ks.prop_names = names;
