@@ -368,7 +368,7 @@ enum ola_src_rc ola_source_next(struct ola_source *src, struct ola_batch *b,
         rc = OLA_SRC_FATAL;
         goto out;
     }
-    if (st == OLA_OL_BAD_REQUEST && cp->cursor != NULL) {
+    if (st == OLA_OL_BAD_REQUEST && r.http_status == 400 && cp->cursor != NULL) {
         /* cursors belong to one query and may expire: re-read the window */
         ola_log_warn(OLA_SRC_COMP,
                      "the server refused the saved cursor (%s); re-reading the window "

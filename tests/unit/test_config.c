@@ -636,6 +636,8 @@ static void test_dump_masks_secrets(void **state)
                   "      sasl.password: sasl-pw-222\n"
                   "      ssl.key.password: key-pw-333\n"
                   "      sasl.username: visible-user\n"
+                  "      sasl.oauthbearer.client.secret: oauth-sec-123\n"
+                  "      ssl.key.pem: pem-key-456\n"
                   "    api_token: tok-444\n"
                   "    db_password: ${OLA_T_PW}\n"
                   "    hmac_secret: hm-555\n"
