@@ -1,10 +1,152 @@
 /*
- * main.c - the olagent command line (placeholder until the CLI lands).
+ * main.c - the olagent command line.
+ *
+ * Parses the command and its options and calls the command in agent.h; all
+ * the work lives in the library so tests can call it too. Exit codes: 0 ok,
+ * 1 runtime failure, 2 bad configuration or usage.
  */
 #include <stdio.h>
+#include <string.h>
 
-int main(void)
+#include "agent.h"
+
+static void ola_usage(FILE *out)
 {
-    puts("olagent " OLA_VERSION);
-    return 0;
+    fputs("usage: olagent COMMAND [options]\n"
+          "\n"
+          "commands:\n"
+          "  run -c FILE                         tail OneLogin and deliver events\n"
+          "  check -c FILE [--online]            validate the configuration and rules;\n"
+          "                                      print it with secrets masked; --online\n"
+          "                                      also tests the credential and outputs\n"
+          "  checkpoint show -c FILE             print the saved position\n"
+          "  checkpoint set -c FILE --since T    resume from T (ISO-8601, now, -24h)\n"
+          "  replay -c FILE EVENTS.ndjson        run saved events through rules and\n"
+          "                                      outputs (the checkpoint is untouched)\n"
+          "  verify DIR                          check the file output's manifest chain\n"
+          "  --version, --help\n"
+          "\n"
+          "exit codes: 0 ok, 1 runtime failure, 2 bad configuration or usage\n",
+          out);
+}
+
+/* Finds "-c FILE" / "--config FILE" / "--config=FILE" in argv[from..]. */
+static const char *ola_opt_value(int argc, char **argv, int from, const char *shortopt,
+                                 const char *longopt)
+{
+    size_t ll = strlen(longopt);
+    int i;
+
+    for (i = from; i < argc; i++) {
+        if ((shortopt != NULL && strcmp(argv[i], shortopt) == 0) ||
+            strcmp(argv[i], longopt) == 0)
+            return i + 1 < argc ? argv[i + 1] : NULL;
+        if (strncmp(argv[i], longopt, ll) == 0 && argv[i][ll] == '=')
+            return argv[i] + ll + 1;
+    }
+    return NULL;
+}
+
+static bool ola_has_flag(int argc, char **argv, int from, const char *flag)
+{
+    int i;
+
+    for (i = from; i < argc; i++)
+        if (strcmp(argv[i], flag) == 0)
+            return true;
+    return false;
+}
+
+/* The positional argument after the options of a command, or NULL. */
+static const char *ola_positional(int argc, char **argv, int from)
+{
+    int i;
+
+    for (i = from; i < argc; i++) {
+        if (strcmp(argv[i], "-c") == 0 || strcmp(argv[i], "--config") == 0 ||
+            strcmp(argv[i], "--since") == 0) {
+            i++;
+            continue;
+        }
+        if (argv[i][0] != '-' || strcmp(argv[i], "-") == 0)
+            return argv[i];
+    }
+    return NULL;
+}
+
+static int ola_need_config(const char *cmd, const char *cfg)
+{
+    if (cfg != NULL)
+        return 0;
+    fprintf(stderr, "olagent %s: missing -c FILE\n", cmd);
+    return -1;
+}
+
+int main(int argc, char **argv)
+{
+    const char *cmd, *cfg;
+
+    if (argc < 2) {
+        ola_usage(stderr);
+        return OLA_EXIT_CONFIG;
+    }
+    cmd = argv[1];
+    if (strcmp(cmd, "--help") == 0 || strcmp(cmd, "-h") == 0 ||
+        strcmp(cmd, "help") == 0) {
+        ola_usage(stdout);
+        return OLA_EXIT_OK;
+    }
+    if (strcmp(cmd, "--version") == 0 || strcmp(cmd, "version") == 0) {
+        printf("olagent %s\n", OLA_VERSION);
+        return OLA_EXIT_OK;
+    }
+    cfg = ola_opt_value(argc, argv, 2, "-c", "--config");
+    if (strcmp(cmd, "run") == 0) {
+        if (ola_need_config(cmd, cfg) != 0)
+            return OLA_EXIT_CONFIG;
+        return ola_cmd_run(cfg);
+    }
+    if (strcmp(cmd, "check") == 0) {
+        if (ola_need_config(cmd, cfg) != 0)
+            return OLA_EXIT_CONFIG;
+        return ola_cmd_check(cfg, ola_has_flag(argc, argv, 2, "--online"));
+    }
+    if (strcmp(cmd, "checkpoint") == 0 && argc >= 3) {
+        if (ola_need_config("checkpoint", cfg) != 0)
+            return OLA_EXIT_CONFIG;
+        if (strcmp(argv[2], "show") == 0)
+            return ola_cmd_checkpoint_show(cfg);
+        if (strcmp(argv[2], "set") == 0) {
+            const char *since = ola_opt_value(argc, argv, 3, NULL, "--since");
+
+            if (since == NULL) {
+                fprintf(stderr, "olagent checkpoint set: missing --since TIME\n");
+                return OLA_EXIT_CONFIG;
+            }
+            return ola_cmd_checkpoint_set(cfg, since);
+        }
+    }
+    if (strcmp(cmd, "replay") == 0) {
+        const char *events = ola_positional(argc, argv, 2);
+
+        if (ola_need_config(cmd, cfg) != 0)
+            return OLA_EXIT_CONFIG;
+        if (events == NULL) {
+            fprintf(stderr, "olagent replay: missing EVENTS.ndjson\n");
+            return OLA_EXIT_CONFIG;
+        }
+        return ola_cmd_replay(cfg, events);
+    }
+    if (strcmp(cmd, "verify") == 0) {
+        const char *dir = ola_positional(argc, argv, 2);
+
+        if (dir == NULL) {
+            fprintf(stderr, "olagent verify: missing DIR\n");
+            return OLA_EXIT_CONFIG;
+        }
+        return ola_cmd_verify(dir);
+    }
+    fprintf(stderr, "olagent: unknown command '%s'\n\n", cmd);
+    ola_usage(stderr);
+    return OLA_EXIT_CONFIG;
 }

@@ -1,0 +1,344 @@
+/*
+ * agent.c - the agent's lifecycle: set up, tail, deliver, commit, stop.
+ *
+ * Setup builds every part from the settings in dependency order (outputs,
+ * rules, API client, checkpoint, source) and fails early with one clear
+ * message. The loop then asks the source for a page, hands it to the
+ * pipeline, and only when every output acknowledged it moves the source's
+ * window and saves the checkpoint (with the alert state). Signals only set
+ * flags: SIGHUP reopens outputs and reloads rule files between batches;
+ * SIGTERM/SIGINT let the batch in flight finish within shutdown_timeout,
+ * then the agent exits 0.
+ */
+#include <errno.h>
+#include <limits.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include "agent.h"
+#include "checkpoint.h"
+#include "config.h"
+#include "filter.h"
+#include "log.h"
+#include "onelogin.h"
+#include "output.h"
+#include "pipeline.h"
+#include "source.h"
+#include "stats.h"
+#include "timeutil.h"
+#include "wait.h"
+
+#define OLA_AGENT_COMP "agent"
+
+struct ola_agent {
+    struct ola_cfg_doc *doc;
+    struct ola_settings s;
+    struct ola_output *outputs[OLA_MAX_OUTPUTS];
+    const char *output_names[OLA_MAX_OUTPUTS];
+    size_t n_outputs;
+    struct ola_rules *rules;
+    struct ola_ol_client *client;
+    struct ola_checkpoint cp;
+    bool cp_ready;
+    struct ola_source *src;
+    struct ola_pipeline pipe;
+    char catalog[PATH_MAX];
+    char dead_letter[PATH_MAX];
+};
+
+/* Loads and validates the config; prints the error. Returns an exit code. */
+static int ola_agent_load_config(struct ola_agent *a, const char *path)
+{
+    struct ola_err err = {0, ""};
+    const char *slash;
+    int n;
+
+    if (ola_cfg_load_file(path, &a->doc, &err) != 0 ||
+        ola_settings_load(a->doc, ola_now_ms(), &a->s, &err) != 0) {
+        fprintf(stderr, "olagent: %s\n", err.msg);
+        return OLA_EXIT_CONFIG;
+    }
+    slash = strrchr(path, '/');
+    if (slash == NULL)
+        n = snprintf(a->catalog, sizeof(a->catalog), "event-types.json");
+    else
+        n = snprintf(a->catalog, sizeof(a->catalog), "%.*s/event-types.json",
+                     (int)(slash - path), path);
+    if (n < 0 || (size_t)n >= sizeof(a->catalog)) {
+        fprintf(stderr, "olagent: %s: path too long\n", path);
+        return OLA_EXIT_CONFIG;
+    }
+    slash = strrchr(a->s.checkpoint.path, '/');
+    if (slash == NULL)
+        n = snprintf(a->dead_letter, sizeof(a->dead_letter), "dead-letter.ndjson");
+    else
+        n = snprintf(a->dead_letter, sizeof(a->dead_letter), "%.*s/dead-letter.ndjson",
+                     (int)(slash - a->s.checkpoint.path), a->s.checkpoint.path);
+    if (n < 0 || (size_t)n >= sizeof(a->dead_letter)) {
+        fprintf(stderr, "olagent: checkpoint.path too long\n");
+        return OLA_EXIT_CONFIG;
+    }
+    return OLA_EXIT_OK;
+}
+
+static void ola_agent_setup_logging(const struct ola_settings *s)
+{
+    int level = OLA_LOG_INFO;
+    enum ola_log_format fmt = OLA_LOG_TEXT;
+
+    if (s->log.level != NULL && ola_log_level_parse(s->log.level, &level) != 0)
+        level = OLA_LOG_INFO;
+    if (s->log.format != NULL && ola_log_format_parse(s->log.format, &fmt) != 0)
+        fmt = OLA_LOG_TEXT;
+    ola_log_setup(level, fmt, NULL);
+}
+
+/* Builds the outputs and the rule set. Returns an exit code. */
+static int ola_agent_build_outputs(struct ola_agent *a)
+{
+    struct ola_err err = {0, ""};
+    size_t i;
+
+    for (i = 0; i < a->s.n_outputs; i++) {
+        a->outputs[i] = ola_output_new(&a->s.outputs[i], (unsigned)i, &err);
+        if (a->outputs[i] == NULL) {
+            fprintf(stderr, "olagent: %s\n", err.msg);
+            return OLA_EXIT_CONFIG;
+        }
+        a->output_names[i] = a->outputs[i]->name;
+        a->n_outputs++;
+    }
+    a->rules = ola_rules_new(&a->s, a->catalog, a->output_names, a->n_outputs, &err);
+    if (a->rules == NULL) {
+        fprintf(stderr, "olagent: %s\n", err.msg);
+        return OLA_EXIT_CONFIG;
+    }
+    a->pipe.outputs = a->outputs;
+    a->pipe.n_outputs = a->n_outputs;
+    a->pipe.rules = a->rules;
+    a->pipe.backoff_max_ms = a->s.onelogin.backoff_max_ms;
+    a->pipe.flush_timeout_ms = 1000;
+    a->pipe.shutdown_timeout_ms = a->s.shutdown_timeout_ms;
+    return OLA_EXIT_OK;
+}
+
+static void ola_agent_free(struct ola_agent *a)
+{
+    size_t i;
+
+    ola_source_destroy(a->src);
+    for (i = 0; i < a->n_outputs; i++)
+        ola_output_destroy(a->outputs[i]);
+    ola_rules_destroy(a->rules);
+    ola_ol_client_destroy(a->client);
+    if (a->cp_ready)
+        ola_checkpoint_free(&a->cp);
+    ola_cfg_doc_destroy(a->doc);
+}
+
+/* Loads the checkpoint (or starts fresh) and restores the alert state. */
+static int ola_agent_load_checkpoint(struct ola_agent *a)
+{
+    struct ola_err err = {0, ""};
+    bool found = false;
+
+    if (ola_checkpoint_init(&a->cp) != 0) {
+        ola_log_err(OLA_AGENT_COMP, "out of memory");
+        return OLA_EXIT_RUNTIME;
+    }
+    a->cp_ready = true;
+    if (ola_checkpoint_load(a->s.checkpoint.path, &a->cp, &found, &err) != 0) {
+        ola_log_err(OLA_AGENT_COMP, "%s", err.msg);
+        return OLA_EXIT_RUNTIME;
+    }
+    if (!found) {
+        char start[OLA_ISO_MAX];
+
+        ola_time_format_iso(a->s.onelogin.start_ms, start, sizeof(start));
+        ola_log_info(OLA_AGENT_COMP, "no checkpoint at %s: starting from %s (%s)",
+                     a->s.checkpoint.path, start, a->s.onelogin.start);
+    } else {
+        char wm[OLA_ISO_MAX] = "none";
+
+        if (a->cp.watermark_ms >= 0)
+            ola_time_format_iso(a->cp.watermark_ms, wm, sizeof(wm));
+        ola_log_info(OLA_AGENT_COMP,
+                     "checkpoint %s: watermark %s, %zu ids in the overlap",
+                     a->s.checkpoint.path, wm, ola_seen_count(a->cp.seen));
+    }
+    if (a->cp.alerts != NULL &&
+        ola_rules_state_restore(a->rules, a->cp.alerts, &err) != 0) {
+        ola_log_err(OLA_AGENT_COMP, "checkpoint %s: alert state: %s",
+                    a->s.checkpoint.path, err.msg);
+        return OLA_EXIT_RUNTIME;
+    }
+    OLA_STAT_SET(watermark_ms, a->cp.watermark_ms);
+    return OLA_EXIT_OK;
+}
+
+static int ola_agent_connect(struct ola_agent *a)
+{
+    struct ola_err err = {0, ""};
+    struct ola_ol_opts o;
+
+    memset(&o, 0, sizeof(o));
+    o.base_url = a->s.onelogin.base_url;
+    o.client_id = a->s.onelogin.client_id;
+    o.client_secret = a->s.onelogin.client_secret;
+    o.timeout_ms = a->s.onelogin.timeout_ms;
+    o.ca_file = a->s.onelogin.ca_file;
+    o.proxy = a->s.onelogin.proxy;
+    o.reserve = 0.2;
+    if (ola_ol_client_new(&o, &a->client, &err) != 0) {
+        fprintf(stderr, "olagent: %s\n", err.msg);
+        return OLA_EXIT_CONFIG;
+    }
+    return OLA_EXIT_OK;
+}
+
+/* Saves the checkpoint, retrying with backoff until it works or time is up. */
+static int ola_agent_save(struct ola_agent *a)
+{
+    struct ola_err err = {0, ""};
+    int64_t wait = 500;
+    bool failing = false;
+
+    json_decref(a->cp.alerts);
+    a->cp.alerts = ola_rules_state_save(a->rules);
+    for (;;) {
+        if (ola_checkpoint_save(a->s.checkpoint.path, &a->cp, &err) == 0) {
+            if (failing)
+                ola_log_info(OLA_AGENT_COMP, "checkpoint saved again");
+            OLA_STAT_SET(checkpoint_ms, ola_now_ms());
+            return 0;
+        }
+        OLA_STAT_ADD(checkpoint_errors, 1);
+        if (!failing)
+            ola_log_err(OLA_AGENT_COMP, "%s; retrying", err.msg);
+        failing = true;
+        if (ola_pipeline_out_of_time(&a->pipe))
+            return -1;
+        ola_wait(wait);
+        if (wait < a->s.onelogin.backoff_max_ms)
+            wait *= 2;
+    }
+}
+
+static void ola_agent_reload(struct ola_agent *a)
+{
+    struct ola_err err = {0, ""};
+    struct ola_rules *fresh;
+    json_t *state;
+    size_t i;
+
+    ola_reload_requested = 0;
+    ola_log_info(OLA_AGENT_COMP, "SIGHUP: reopening outputs and reloading rules");
+    for (i = 0; i < a->n_outputs; i++)
+        if (ola_output_reopen(a->outputs[i], &err) != 0)
+            ola_plg_log(OLA_LOG_ERR, a->outputs[i], "reopen failed: %s", err.msg);
+    fresh = ola_rules_new(&a->s, a->catalog, a->output_names, a->n_outputs, &err);
+    if (fresh == NULL) {
+        ola_log_err(OLA_AGENT_COMP, "rules not reloaded, the old rules stay: %s",
+                    err.msg);
+        return;
+    }
+    state = ola_rules_state_save(a->rules);
+    if (state != NULL && ola_rules_state_restore(fresh, state, &err) != 0)
+        ola_log_warn(OLA_AGENT_COMP, "alert state not carried over: %s", err.msg);
+    json_decref(state);
+    ola_rules_destroy(a->rules);
+    a->rules = fresh;
+    a->pipe.rules = fresh;
+    ola_log_info(OLA_AGENT_COMP, "rules reloaded");
+}
+
+/* The main loop. Returns an exit code. */
+static int ola_agent_loop(struct ola_agent *a)
+{
+    struct ola_batch b;
+    struct ola_err err = {0, ""};
+    int rc = OLA_EXIT_OK;
+
+    ola_batch_init(&b);
+    while (!ola_stop_requested) {
+        enum ola_src_rc src_rc;
+        enum ola_rc drc;
+        int64_t wait = 0;
+
+        OLA_STAT_SET(loop_alive_ms, ola_now_ms());
+        if (ola_reload_requested)
+            ola_agent_reload(a);
+        src_rc = ola_source_next(a->src, &b, &wait, &err);
+        if (src_rc == OLA_SRC_FATAL) {
+            ola_log_err(OLA_AGENT_COMP, "stopping: %s", err.msg);
+            OLA_STAT_SET(token_ok, 0);
+            rc = OLA_EXIT_RUNTIME;
+            break;
+        }
+        if (src_rc != OLA_SRC_BATCH) {
+            ola_wait(wait);
+            continue;
+        }
+        OLA_STAT_SET(token_ok, 1);
+        drc = ola_pipeline_deliver(&a->pipe, &b, ola_now_ms());
+        if (drc == OLA_FATAL) {
+            rc = OLA_EXIT_RUNTIME;
+            break;
+        }
+        if (drc != OLA_OK) {
+            ola_log_warn(OLA_AGENT_COMP, "stopping before the batch in flight was "
+                                         "acknowledged; it will be read again");
+            break;
+        }
+        if (ola_source_commit(a->src, &b) != 0 || ola_agent_save(a) != 0) {
+            ola_log_err(OLA_AGENT_COMP, "the checkpoint could not be saved; stopping");
+            rc = OLA_EXIT_RUNTIME;
+            break;
+        }
+        OLA_STAT_ADD(batches, 1);
+        ola_hist_observe(&ola_stats.batch_latency, ola_mono_ms() - b.fetched_mono_ms);
+    }
+    ola_batch_free(&b);
+    return rc;
+}
+
+int ola_cmd_run(const char *config_path)
+{
+    struct ola_agent a;
+    struct ola_err err = {0, ""};
+    int rc;
+
+    memset(&a, 0, sizeof(a));
+    json_object_seed(0);
+    rc = ola_agent_load_config(&a, config_path);
+    if (rc != OLA_EXIT_OK)
+        goto out;
+    ola_agent_setup_logging(&a.s);
+    rc = ola_agent_build_outputs(&a);
+    if (rc != OLA_EXIT_OK)
+        goto out;
+    rc = ola_agent_connect(&a);
+    if (rc != OLA_EXIT_OK)
+        goto out;
+    rc = ola_agent_load_checkpoint(&a);
+    if (rc != OLA_EXIT_OK)
+        goto out;
+    a.src = ola_source_new(&a.s, a.client, &a.cp, a.dead_letter, &err);
+    if (a.src == NULL || ola_wait_install_signals() != 0) {
+        ola_log_err(OLA_AGENT_COMP, "setup failed: %s", err.msg[0] ? err.msg : "signals");
+        rc = OLA_EXIT_RUNTIME;
+        goto out;
+    }
+    OLA_STAT_SET(started_ms, ola_now_ms());
+    ola_log_info(OLA_AGENT_COMP, "olagent %s tailing %s into %zu output(s)", OLA_VERSION,
+                 a.s.onelogin.base_url, a.n_outputs);
+    rc = ola_agent_loop(&a);
+    if (ola_stop_requested)
+        ola_log_info(OLA_AGENT_COMP,
+                     "stopped by signal; %llu events delivered in this run",
+                     (unsigned long long)OLA_STAT_GET(events_delivered));
+out:
+    ola_agent_free(&a);
+    return rc;
+}

@@ -1,0 +1,28 @@
+/*
+ * agent.h - the olagent commands: run, check, checkpoint, replay, verify.
+ *
+ * Each returns the process exit code: 0 ok, 1 runtime failure, 2 bad
+ * configuration or usage. main.c only parses the command line.
+ */
+#ifndef OLA_AGENT_H
+#define OLA_AGENT_H
+
+#include <stdbool.h>
+
+#define OLA_EXIT_OK      0
+#define OLA_EXIT_RUNTIME 1
+#define OLA_EXIT_CONFIG  2
+
+/* Tails OneLogin until SIGTERM/SIGINT. */
+int ola_cmd_run(const char *config_path);
+/* Validates the configuration (and rule files); prints it with secrets masked. */
+int ola_cmd_check(const char *config_path, bool online);
+int ola_cmd_checkpoint_show(const char *config_path);
+/* Sets the watermark to `since` (ISO-8601, "now", or "-24h"), clearing the window. */
+int ola_cmd_checkpoint_set(const char *config_path, const char *since);
+/* Runs saved NDJSON events through rules and outputs; the checkpoint is untouched. */
+int ola_cmd_replay(const char *config_path, const char *events_path);
+/* Checks the manifests' hash chain in dir. */
+int ola_cmd_verify(const char *dir);
+
+#endif

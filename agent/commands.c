@@ -1,0 +1,368 @@
+/*
+ * commands.c - the commands besides `run`: check, checkpoint show/set, replay.
+ *
+ * They share the agent's loaders so that `check` validates exactly what
+ * `run` would build (outputs are created, rule files compiled), and print
+ * for a person: errors as "file:line: what is wrong" on stderr, results on
+ * stdout. Nothing here ever prints a secret: `check` prints the masked dump.
+ */
+#include <errno.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include "agent.h"
+#include "checkpoint.h"
+#include "config.h"
+#include "filter.h"
+#include "log.h"
+#include "onelogin.h"
+#include "output.h"
+#include "pipeline.h"
+#include "timeutil.h"
+
+struct ola_cmd_ctx {
+    struct ola_cfg_doc *doc;
+    struct ola_settings s;
+    struct ola_output *outputs[OLA_MAX_OUTPUTS];
+    const char *names[OLA_MAX_OUTPUTS];
+    size_t n_outputs;
+    struct ola_rules *rules;
+};
+
+static void ola_cmd_free(struct ola_cmd_ctx *c)
+{
+    size_t i;
+
+    for (i = 0; i < c->n_outputs; i++)
+        ola_output_destroy(c->outputs[i]);
+    ola_rules_destroy(c->rules);
+    ola_cfg_doc_destroy(c->doc);
+}
+
+/* The catalog beside the config file. */
+static int ola_cmd_catalog(const char *config_path, char *buf, size_t n)
+{
+    const char *slash = strrchr(config_path, '/');
+    int w;
+
+    if (slash == NULL)
+        w = snprintf(buf, n, "event-types.json");
+    else
+        w = snprintf(buf, n, "%.*s/event-types.json", (int)(slash - config_path),
+                     config_path);
+    return (w < 0 || (size_t)w >= n) ? -1 : 0;
+}
+
+/* Loads config and settings; with `build`, outputs and rules too. Returns an exit code.
+ */
+static int ola_cmd_load(struct ola_cmd_ctx *c, const char *path, bool build)
+{
+    struct ola_err err = {0, ""};
+    char catalog[4096];
+    size_t i;
+
+    memset(c, 0, sizeof(*c));
+    if (ola_cfg_load_file(path, &c->doc, &err) != 0 ||
+        ola_settings_load(c->doc, ola_now_ms(), &c->s, &err) != 0)
+        goto config_error;
+    if (!build)
+        return OLA_EXIT_OK;
+    for (i = 0; i < c->s.n_outputs; i++) {
+        c->outputs[i] = ola_output_new(&c->s.outputs[i], (unsigned)i, &err);
+        if (c->outputs[i] == NULL)
+            goto config_error;
+        c->names[i] = c->outputs[i]->name;
+        c->n_outputs++;
+    }
+    if (ola_cmd_catalog(path, catalog, sizeof(catalog)) != 0) {
+        ola_err_set(&err, 0, "%s: path too long", path);
+        goto config_error;
+    }
+    c->rules = ola_rules_new(&c->s, catalog, c->names, c->n_outputs, &err);
+    if (c->rules == NULL)
+        goto config_error;
+    return OLA_EXIT_OK;
+config_error:
+    fprintf(stderr, "olagent: %s\n", err.msg);
+    return OLA_EXIT_CONFIG;
+}
+
+static int ola_cmd_online(struct ola_cmd_ctx *c)
+{
+    struct ola_err err = {0, ""};
+    struct ola_ol_client *client = NULL;
+    struct ola_ol_response r;
+    struct ola_ol_opts o;
+    int failed = 0;
+    size_t i;
+
+    memset(&o, 0, sizeof(o));
+    o.base_url = c->s.onelogin.base_url;
+    o.client_id = c->s.onelogin.client_id;
+    o.client_secret = c->s.onelogin.client_secret;
+    o.timeout_ms = c->s.onelogin.timeout_ms;
+    o.ca_file = c->s.onelogin.ca_file;
+    o.proxy = c->s.onelogin.proxy;
+    o.reserve = 0.2;
+    ola_ol_response_init(&r);
+    if (ola_ol_client_new(&o, &client, &err) != 0) {
+        printf("onelogin: FAILED: %s\n", err.msg);
+        return 1;
+    }
+    if (ola_ol_authenticate(client, &r) != OLA_OL_OK) {
+        printf("onelogin credential: FAILED: %s\n", r.reason);
+        failed++;
+    } else {
+        printf("onelogin credential: ok\n");
+        ola_ol_response_free(&r);
+        ola_ol_response_init(&r);
+        if (ola_ol_get(client, "/auth/rate_limit", OLA_OL_PRIO_POLL, &r) != OLA_OL_OK) {
+            printf("onelogin rate limit endpoint: FAILED: %s\n", r.reason);
+            failed++;
+        } else {
+            struct ola_ol_rate rate;
+
+            ola_ol_rate(client, &rate);
+            printf("onelogin rate limit endpoint: ok (%ld of %ld calls left)\n",
+                   rate.remaining, rate.limit);
+        }
+    }
+    ola_ol_response_free(&r);
+    ola_ol_client_destroy(client);
+    for (i = 0; i < c->n_outputs; i++) {
+        if (ola_output_check(c->outputs[i], &err) != 0) {
+            printf("output %s: FAILED: %s\n", c->outputs[i]->name, err.msg);
+            failed++;
+        } else {
+            printf("output %s: ok\n", c->outputs[i]->name);
+        }
+    }
+    return failed;
+}
+
+int ola_cmd_check(const char *config_path, bool online)
+{
+    struct ola_cmd_ctx c;
+    int rc = ola_cmd_load(&c, config_path, true);
+
+    if (rc != OLA_EXIT_OK)
+        goto out;
+    ola_cfg_dump(c.doc, stdout);
+    if (online && ola_cmd_online(&c) != 0) {
+        printf("online checks failed\n");
+        rc = OLA_EXIT_RUNTIME;
+        goto out;
+    }
+    printf("configuration ok: %s\n", config_path);
+out:
+    ola_cmd_free(&c);
+    return rc;
+}
+
+int ola_cmd_checkpoint_show(const char *config_path)
+{
+    struct ola_cmd_ctx c;
+    struct ola_checkpoint cp;
+    struct ola_err err = {0, ""};
+    bool found = false;
+    int rc = ola_cmd_load(&c, config_path, false);
+
+    if (rc != OLA_EXIT_OK) {
+        ola_cmd_free(&c);
+        return rc;
+    }
+    if (ola_checkpoint_init(&cp) != 0) {
+        ola_cmd_free(&c);
+        return OLA_EXIT_RUNTIME;
+    }
+    if (ola_checkpoint_load(c.s.checkpoint.path, &cp, &found, &err) != 0) {
+        fprintf(stderr, "olagent: %s\n", err.msg);
+        rc = OLA_EXIT_RUNTIME;
+    } else if (!found) {
+        char start[OLA_ISO_MAX];
+
+        ola_time_format_iso(c.s.onelogin.start_ms, start, sizeof(start));
+        printf("no checkpoint at %s: the agent starts from %s (%s)\n",
+               c.s.checkpoint.path, start, c.s.onelogin.start);
+    } else {
+        json_t *j = ola_checkpoint_to_json(&cp);
+
+        if (j == NULL || json_dumpf(j, stdout, JSON_INDENT(2)) != 0)
+            rc = OLA_EXIT_RUNTIME;
+        putchar('\n');
+        json_decref(j);
+    }
+    ola_checkpoint_free(&cp);
+    ola_cmd_free(&c);
+    return rc;
+}
+
+int ola_cmd_checkpoint_set(const char *config_path, const char *since)
+{
+    struct ola_cmd_ctx c;
+    struct ola_checkpoint cp;
+    struct ola_err err = {0, ""};
+    char iso[OLA_ISO_MAX];
+    bool found = false;
+    int64_t ms;
+    int rc = ola_cmd_load(&c, config_path, false);
+
+    if (rc != OLA_EXIT_OK) {
+        ola_cmd_free(&c);
+        return rc;
+    }
+    if (ola_time_parse_start(since, ola_now_ms(), &ms) != 0) {
+        fprintf(stderr,
+                "olagent: --since: '%s' is not an ISO-8601 instant, 'now' or "
+                "'-DURATION'\n",
+                since);
+        ola_cmd_free(&c);
+        return OLA_EXIT_CONFIG;
+    }
+    if (ola_checkpoint_init(&cp) != 0) {
+        ola_cmd_free(&c);
+        return OLA_EXIT_RUNTIME;
+    }
+    if (ola_checkpoint_load(c.s.checkpoint.path, &cp, &found, &err) != 0) {
+        /* an explicit set replaces a damaged file, but keeps it for inspection */
+        char aside[4096];
+        int n = snprintf(aside, sizeof(aside), "%s.damaged", c.s.checkpoint.path);
+
+        if (n < 0 || (size_t)n >= sizeof(aside) ||
+            rename(c.s.checkpoint.path, aside) != 0) {
+            fprintf(stderr, "olagent: %s\nolagent: cannot move it aside\n", err.msg);
+            rc = OLA_EXIT_RUNTIME;
+            goto out;
+        }
+        fprintf(stderr, "olagent: the damaged checkpoint was moved to %s\n", aside);
+        ola_checkpoint_free(&cp);
+        if (ola_checkpoint_init(&cp) != 0) {
+            rc = OLA_EXIT_RUNTIME;
+            goto out_cfg;
+        }
+    }
+    cp.watermark_ms = ms;
+    cp.in_window = false;
+    ola_checkpoint_set_cursor(&cp, NULL);
+    cp.last_sweep_ms = -1;
+    if (ola_checkpoint_save(c.s.checkpoint.path, &cp, &err) != 0) {
+        fprintf(stderr, "olagent: %s\n", err.msg);
+        rc = OLA_EXIT_RUNTIME;
+        goto out;
+    }
+    ola_time_format_iso(ms, iso, sizeof(iso));
+    printf("checkpoint %s: the agent resumes from %s\n", c.s.checkpoint.path, iso);
+out:
+    ola_checkpoint_free(&cp);
+out_cfg:
+    ola_cmd_free(&c);
+    return rc;
+}
+
+/* Parses the lines of body[0..len) into b (which takes body). Returns 0 / -1. */
+static int ola_replay_batch(struct ola_batch *b, char *body, size_t len, size_t *bad)
+{
+    size_t off = 0;
+
+    b->body = body;
+    b->body_len = len;
+    while (off < len) {
+        char *nl = memchr(body + off, '\n', len - off);
+        size_t end = nl ? (size_t)(nl - body) : len, n = end - off;
+        json_t *ev;
+        struct ola_event *e;
+
+        while (n > 0 && (body[off + n - 1] == '\r' || body[off + n - 1] == ' '))
+            n--;
+        if (n > 0) {
+            ev = json_loadb(body + off, n, 0, NULL);
+            if (!json_is_object(ev) || body[off + n - 1] != '}') {
+                json_decref(ev);
+                (*bad)++;
+            } else {
+                long long id = 0;
+                const char *created;
+
+                e = ola_batch_add(b, OLA_REC_EVENT, ev, body + off, n);
+                if (e == NULL)
+                    return -1;
+                if (ola_event_int(e, "id", &id))
+                    e->id = id;
+                created = ola_event_str(e, "created_at");
+                if (created != NULL)
+                    ola_time_parse_iso(created, &e->created_ms);
+            }
+        }
+        off = end + 1;
+    }
+    return 0;
+}
+
+int ola_cmd_replay(const char *config_path, const char *events_path)
+{
+    struct ola_cmd_ctx c;
+    struct ola_pipeline p;
+    struct ola_batch b;
+    FILE *in = NULL;
+    size_t bad = 0, total = 0;
+    int rc = ola_cmd_load(&c, config_path, true);
+
+    ola_batch_init(&b);
+    if (rc != OLA_EXIT_OK)
+        goto out;
+    in = strcmp(events_path, "-") == 0 ? stdin : fopen(events_path, "rb");
+    if (in == NULL) {
+        fprintf(stderr, "olagent: %s: %s\n", events_path, strerror(errno));
+        rc = OLA_EXIT_CONFIG;
+        goto out;
+    }
+    memset(&p, 0, sizeof(p));
+    p.outputs = c.outputs;
+    p.n_outputs = c.n_outputs;
+    p.rules = c.rules;
+    p.backoff_max_ms = c.s.onelogin.backoff_max_ms;
+    p.flush_timeout_ms = 1000;
+    p.shutdown_timeout_ms = c.s.shutdown_timeout_ms;
+    for (;;) {
+        struct ola_buf body = OLA_BUF_INIT;
+        char line[65536];
+        size_t lines = 0;
+        char *data;
+        size_t len;
+
+        while (lines < 1000 && fgets(line, sizeof(line), in) != NULL) {
+            if (ola_buf_puts(&body, line) != 0) {
+                ola_buf_free(&body);
+                rc = OLA_EXIT_RUNTIME;
+                goto out;
+            }
+            if (strchr(line, '\n') != NULL)
+                lines++;
+        }
+        if (body.len == 0) {
+            ola_buf_free(&body);
+            break;
+        }
+        data = ola_buf_steal(&body, &len);
+        ola_batch_reset(&b);
+        if (ola_replay_batch(&b, data, len, &bad) != 0 ||
+            ola_pipeline_deliver(&p, &b, ola_now_ms()) != OLA_OK) {
+            rc = OLA_EXIT_RUNTIME;
+            goto out;
+        }
+        total += b.n;
+    }
+    if (ferror(in)) {
+        fprintf(stderr, "olagent: %s: read error\n", events_path);
+        rc = OLA_EXIT_RUNTIME;
+    }
+    fprintf(stderr, "olagent: replayed %zu records (%zu lines were not JSON objects)\n",
+            total, bad);
+out:
+    if (in != NULL && in != stdin)
+        fclose(in);
+    ola_batch_free(&b);
+    ola_cmd_free(&c);
+    return rc;
+}

@@ -1,0 +1,124 @@
+/*
+ * pipeline.c - one batch, one trip: rules, outputs, acknowledgement.
+ *
+ * Each output moves through two steps per batch: write (it takes its records
+ * into its own buffers) and flush (it makes them durable). Outputs answer OK,
+ * RETRY or ERR and never sleep; this loop owns the backoff: a round calls
+ * every output that still has a step to do, and when any of them failed it
+ * waits (capped exponential with jitter, cut short by signals) before the
+ * next round. Outputs that already acknowledged are not called again, so a
+ * slow Kafka never makes the file output write twice. On stop, delivery goes
+ * on until the shutdown deadline; a batch not acknowledged by then is simply
+ * not committed and will be read again after restart.
+ */
+#include <stdlib.h>
+#include <string.h>
+
+#include "filter.h"
+#include "log.h"
+#include "pipeline.h"
+#include "stats.h"
+#include "timeutil.h"
+#include "wait.h"
+
+enum ola_step {
+    OLA_STEP_WRITE = 0,
+    OLA_STEP_FLUSH,
+    OLA_STEP_DONE,
+};
+
+bool ola_pipeline_out_of_time(struct ola_pipeline *p)
+{
+    if (!ola_stop_requested)
+        return false;
+    if (p->stop_deadline_mono_ms == 0)
+        p->stop_deadline_mono_ms = ola_mono_ms() + p->shutdown_timeout_ms;
+    return ola_mono_ms() >= p->stop_deadline_mono_ms;
+}
+
+/* Logs an output's change of state: failing, or accepting again. */
+static void ola_pipeline_note(struct ola_output *o, bool *failing, enum ola_rc rc,
+                              const char *what)
+{
+    if (rc == OLA_OK) {
+        if (*failing)
+            ola_plg_log(OLA_LOG_INFO, o, "accepting data again");
+        *failing = false;
+        return;
+    }
+    if (!*failing)
+        ola_plg_log(rc == OLA_RETRY ? OLA_LOG_WARN : OLA_LOG_ERR, o,
+                    "%s failed: %s; holding the checkpoint and retrying", what,
+                    o->last_error[0] ? o->last_error : "no reason given");
+    *failing = true;
+}
+
+enum ola_rc ola_pipeline_deliver(struct ola_pipeline *p, struct ola_batch *b,
+                                 int64_t now_ms)
+{
+    enum ola_step step[32];
+    unsigned round = 0;
+    size_t i;
+
+    if (p->rules != NULL && ola_rules_apply(p->rules, b, now_ms) != 0)
+        ola_log_err("pipeline", "rules failed on a batch; it goes out unfiltered");
+    for (i = 0; i < b->n; i++)
+        if (b->ev[i].dropped)
+            OLA_STAT_ADD(dropped_rule, 1);
+    for (i = 0; i < p->n_outputs; i++)
+        step[i] = b->n > 0 ? OLA_STEP_WRITE : OLA_STEP_DONE;
+    for (;;) {
+        bool all_done = true, any_failed = false;
+
+        for (i = 0; i < p->n_outputs; i++) {
+            struct ola_output *o = p->outputs[i];
+            enum ola_rc rc;
+
+            if (step[i] == OLA_STEP_WRITE) {
+                rc = ola_output_write(o, b);
+                if (rc == OLA_FATAL)
+                    goto fatal;
+                ola_pipeline_note(o, &p->failing[i], rc, "write");
+                if (rc == OLA_OK)
+                    step[i] = OLA_STEP_FLUSH;
+            }
+            if (step[i] == OLA_STEP_FLUSH) {
+                rc = ola_output_flush(o, (int)p->flush_timeout_ms);
+                if (rc == OLA_FATAL)
+                    goto fatal;
+                ola_pipeline_note(o, &p->failing[i], rc, "delivery");
+                if (rc == OLA_OK)
+                    step[i] = OLA_STEP_DONE;
+            }
+            if (step[i] != OLA_STEP_DONE) {
+                all_done = false;
+                any_failed = true;
+            }
+        }
+        OLA_STAT_SET(outputs_ok, any_failed ? 0 : 1);
+        if (all_done)
+            return OLA_OK;
+        if (ola_pipeline_out_of_time(p))
+            return OLA_RETRY;
+        if (any_failed) {
+            int64_t cap = 100, wait;
+
+            for (unsigned k = 0; k < round && cap < p->backoff_max_ms; k++)
+                cap *= 2;
+            if (cap > p->backoff_max_ms)
+                cap = p->backoff_max_ms;
+            wait = cap / 2 + rand() % (cap / 2 + 1);
+            if (ola_stop_requested && p->stop_deadline_mono_ms > 0 &&
+                ola_mono_ms() + wait > p->stop_deadline_mono_ms)
+                wait = p->stop_deadline_mono_ms - ola_mono_ms();
+            OLA_STAT_ADD(retries, 1);
+            OLA_STAT_ADD(backoff_ms, (uint64_t)(wait > 0 ? wait : 0));
+            ola_wait(wait);
+            round++;
+        }
+    }
+fatal:
+    ola_log_err("pipeline", "output %s cannot go on: %s", p->outputs[i]->name,
+                p->outputs[i]->last_error);
+    return OLA_FATAL;
+}

@@ -1,0 +1,43 @@
+/*
+ * pipeline.h - one batch, one trip: rules, outputs, acknowledgement.
+ */
+#ifndef OLA_PIPELINE_H
+#define OLA_PIPELINE_H
+
+#include <stdbool.h>
+#include <stddef.h>
+#include <stdint.h>
+
+#include "event.h"
+#include "output.h"
+
+struct ola_rules;
+
+struct ola_pipeline {
+    struct ola_output **outputs; /* borrowed */
+    size_t n_outputs;
+    struct ola_rules *rules; /* borrowed, may be NULL */
+    int64_t backoff_max_ms;
+    int64_t flush_timeout_ms;      /* one flush call may wait this long for acks */
+    int64_t shutdown_timeout_ms;   /* how long delivery goes on after a stop request */
+    int64_t stop_deadline_mono_ms; /* set when a stop is first seen; 0 = none */
+    bool failing[32];              /* per output: in a failure streak (for logs) */
+};
+
+/*
+ * Runs b through the rules (when any) and every output: write until each
+ * output accepted it, then flush until each made it durable, backing off
+ * between failing rounds (one log line when an output starts failing, one
+ * when it recovers). Returns OLA_OK when every output acknowledged the
+ * batch: only then may the checkpoint move. Returns OLA_RETRY when a stop
+ * was requested and the deadline passed first (nothing to commit), and
+ * OLA_FATAL when an output can never accept data. b: borrowed, mutated by
+ * rules. @locality the agent thread.
+ */
+enum ola_rc ola_pipeline_deliver(struct ola_pipeline *p, struct ola_batch *b,
+                                 int64_t now_ms);
+
+/* True once a stop was requested and the shutdown deadline passed (starts the clock). */
+bool ola_pipeline_out_of_time(struct ola_pipeline *p);
+
+#endif
