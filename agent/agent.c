@@ -21,9 +21,11 @@
 #include "config.h"
 #include "filter.h"
 #include "log.h"
+#include "metrics.h"
 #include "onelogin.h"
 #include "output.h"
 #include "pipeline.h"
+#include "progress.h"
 #include "source.h"
 #include "stats.h"
 #include "timeutil.h"
@@ -43,6 +45,8 @@ struct ola_agent {
     bool cp_ready;
     struct ola_source *src;
     struct ola_pipeline pipe;
+    struct ola_metrics *metrics;
+    struct ola_metrics_snapshot snap; /* built here, copied by publish */
     char catalog[PATH_MAX];
     char dead_letter[PATH_MAX];
 };
@@ -127,6 +131,7 @@ static void ola_agent_free(struct ola_agent *a)
 {
     size_t i;
 
+    ola_metrics_stop(a->metrics);
     ola_source_destroy(a->src);
     for (i = 0; i < a->n_outputs; i++)
         ola_output_destroy(a->outputs[i]);
@@ -253,6 +258,74 @@ static void ola_agent_reload(struct ola_agent *a)
     ola_log_info(OLA_AGENT_COMP, "rules reloaded");
 }
 
+/* Copies what the metrics thread may show; plain copies, no shared pointers. */
+static void ola_agent_publish(struct ola_agent *a)
+{
+    struct ola_metrics_snapshot *sn = &a->snap;
+    const struct ola_ol_counters *ctr = ola_ol_counters(a->client);
+    const struct ola_rules_stats *rs = ola_rules_stats(a->rules);
+    struct ola_ol_rate rate;
+    size_t i;
+
+    if (a->metrics == NULL)
+        return;
+    memset(sn, 0, sizeof(*sn));
+    sn->n_outputs = a->n_outputs;
+    for (i = 0; i < a->n_outputs && i < OLA_METRICS_MAX_OUTPUTS; i++) {
+        const struct ola_output *o = a->outputs[i];
+
+        snprintf(sn->outputs[i].name, sizeof(sn->outputs[i].name), "%s", o->name);
+        snprintf(sn->outputs[i].type, sizeof(sn->outputs[i].type), "%s", o->ops->name);
+        sn->outputs[i].emitted = o->stats.emitted;
+        sn->outputs[i].errors = o->stats.errors;
+        sn->outputs[i].dead_letters = o->stats.dead_letters;
+        sn->outputs[i].truncated = o->stats.truncated;
+        sn->outputs[i].ok = !a->pipe.failing[i];
+    }
+    sn->api_requests = ctr->requests;
+    sn->api_token_requests = ctr->token_requests;
+    sn->api_rate_limited = ctr->rate_limited;
+    sn->api_retries = ctr->retries;
+    sn->api_paced_ms = ctr->paced_ms;
+    memcpy(sn->api_by_endpoint, ctr->by_endpoint, sizeof(sn->api_by_endpoint));
+    ola_ol_rate(a->client, &rate);
+    sn->rate_limit = rate.limit;
+    sn->rate_remaining = rate.remaining;
+    sn->rules_dropped = rs->dropped;
+    sn->rules_alerts = rs->alerts;
+    sn->rules_state_capped = rs->state_capped;
+    sn->n_rules = ola_rules_alert_count(a->rules);
+    if (sn->n_rules > OLA_METRICS_MAX_RULES)
+        sn->n_rules = OLA_METRICS_MAX_RULES;
+    for (i = 0; i < sn->n_rules; i++) {
+        snprintf(sn->rules[i].name, sizeof(sn->rules[i].name), "%s",
+                 ola_rules_alert_name(a->rules, i));
+        sn->rules[i].alerts = ola_rules_alerts_raised(a->rules, i);
+    }
+    sn->seen_ids = ola_seen_count(a->cp.seen);
+    ola_metrics_publish(a->metrics, sn);
+}
+
+/* Starts the metrics endpoint when configured. Returns an exit code. */
+static int ola_agent_start_metrics(struct ola_agent *a)
+{
+    struct ola_metrics_cfg mc;
+    struct ola_err err = {0, ""};
+
+    if (!a->s.metrics.enabled)
+        return OLA_EXIT_OK;
+    memset(&mc, 0, sizeof(mc));
+    mc.listen = a->s.metrics.listen;
+    mc.poll_interval_ms = a->s.onelogin.poll_interval_ms;
+    if (ola_metrics_start(&mc, &a->metrics, &err) != 0) {
+        ola_log_err(OLA_AGENT_COMP, "metrics: %s", err.msg);
+        return OLA_EXIT_RUNTIME;
+    }
+    ola_log_info(OLA_AGENT_COMP, "metrics on %s (port %d): /metrics /healthz /readyz",
+                 a->s.metrics.listen, ola_metrics_port(a->metrics));
+    return OLA_EXIT_OK;
+}
+
 /* The main loop. Returns an exit code. */
 static int ola_agent_loop(struct ola_agent *a)
 {
@@ -267,6 +340,7 @@ static int ola_agent_loop(struct ola_agent *a)
         int64_t wait = 0;
 
         OLA_STAT_SET(loop_alive_ms, ola_now_ms());
+        ola_agent_publish(a);
         if (ola_reload_requested)
             ola_agent_reload(a);
         src_rc = ola_source_next(a->src, &b, &wait, &err);
@@ -298,6 +372,7 @@ static int ola_agent_loop(struct ola_agent *a)
         }
         OLA_STAT_ADD(batches, 1);
         ola_hist_observe(&ola_stats.batch_latency, ola_mono_ms() - b.fetched_mono_ms);
+        ola_progress_tick(ola_mono_ms());
     }
     ola_batch_free(&b);
     return rc;
@@ -331,6 +406,11 @@ int ola_cmd_run(const char *config_path)
         goto out;
     }
     OLA_STAT_SET(started_ms, ola_now_ms());
+    ola_progress_setup(a.s.log.progress, 0, 0);
+    rc = ola_agent_start_metrics(&a);
+    if (rc != OLA_EXIT_OK)
+        goto out;
+    ola_agent_publish(&a);
     ola_log_info(OLA_AGENT_COMP, "olagent %s tailing %s into %zu output(s)", OLA_VERSION,
                  a.s.onelogin.base_url, a.n_outputs);
     rc = ola_agent_loop(&a);

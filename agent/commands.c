@@ -16,6 +16,7 @@
 #include "config.h"
 #include "filter.h"
 #include "log.h"
+#include "manifest.h"
 #include "onelogin.h"
 #include "output.h"
 #include "pipeline.h"
@@ -365,4 +366,16 @@ out:
     ola_batch_free(&b);
     ola_cmd_free(&c);
     return rc;
+}
+
+int ola_cmd_verify(const char *dir)
+{
+    struct ola_err err = {0, ""};
+
+    if (ola_manifest_verify_dir(dir, stdout, &err) != 0) {
+        fprintf(stderr, "olagent verify: %s\n", err.msg);
+        return OLA_EXIT_RUNTIME;
+    }
+    printf("verify: %s: every file matches its manifest and the chain holds\n", dir);
+    return OLA_EXIT_OK;
 }

@@ -63,12 +63,36 @@ struct ola_ol_rate {
     int64_t reset_at_mono_ms; /* when the window resets, monotonic; -1 unknown */
 };
 
+/* Endpoints and status classes that requests are counted by. */
+enum ola_ol_endpoint {
+    OLA_OL_EP_TOKEN = 0,
+    OLA_OL_EP_EVENTS,
+    OLA_OL_EP_EVENT_TYPES,
+    OLA_OL_EP_USERS,
+    OLA_OL_EP_ROLES,
+    OLA_OL_EP_RATE_LIMIT,
+    OLA_OL_EP_OTHER,
+    OLA_OL_EP_MAX,
+};
+enum ola_ol_status_class {
+    OLA_OL_SC_NONE = 0, /* no answer: timeout, reset, refused */
+    OLA_OL_SC_2XX,
+    OLA_OL_SC_3XX,
+    OLA_OL_SC_4XX, /* other than 429 */
+    OLA_OL_SC_429,
+    OLA_OL_SC_5XX,
+    OLA_OL_SC_MAX,
+};
+extern const char *const ola_ol_endpoint_names[OLA_OL_EP_MAX];
+extern const char *const ola_ol_status_class_names[OLA_OL_SC_MAX];
+
 struct ola_ol_counters {
     uint64_t requests; /* HTTP requests sent, token requests included */
     uint64_t token_requests;
     uint64_t rate_limited; /* 429 and rate_limit_exceeded answers */
     uint64_t retries;      /* RETRY answers */
     uint64_t paced_ms;     /* total wait advised by pacing */
+    uint64_t by_endpoint[OLA_OL_EP_MAX][OLA_OL_SC_MAX]; /* requests by endpoint, status */
 };
 
 /* Returns 0 and a new client, or -1 with err (bad URL, http:// off loopback, ...). */

@@ -96,6 +96,7 @@ enum ola_rc ola_pipeline_deliver(struct ola_pipeline *p, struct ola_batch *b,
             }
         }
         OLA_STAT_SET(outputs_ok, any_failed ? 0 : 1);
+        OLA_STAT_SET(loop_alive_ms, ola_now_ms());
         if (all_done)
             return OLA_OK;
         if (ola_pipeline_out_of_time(p))

@@ -52,6 +52,11 @@ const char *ola_cfg_key_at(const struct ola_cfg *map, size_t i);
 const char *ola_cfg_scalar(const struct ola_cfg *n);
 /* True when the value came from ${VAR} or a *_file. */
 bool ola_cfg_is_secret(const struct ola_cfg *n);
+/* The node's dotted path for messages ("onelogin.page_size", "outputs[1]"); "" for
+ * the root and for NULL. Borrowed from the document. */
+const char *ola_cfg_path(const struct ola_cfg *n);
+/* For maps: the line of the key of entry i (0 when out of range). */
+int ola_cfg_key_line(const struct ola_cfg *map, size_t i);
 
 /* Formats "file:line: " + message into err, for node n. Returns -1. */
 int ola_cfg_errf(struct ola_err *err, const struct ola_cfg *n, const char *fmt, ...)
@@ -144,7 +149,9 @@ struct ola_settings {
     } metrics;
     const struct ola_cfg *enrich; /* the enrich map, NULL or false if absent */
     bool enrich_enabled;
-    const struct ola_cfg *rules;  /* rules: list of files */
+    const struct ola_cfg *rules;   /* rules: list of files */
+    const char *const *rule_files; /* rules resolved against the config's directory */
+    size_t n_rule_files;
     const struct ola_cfg *alerts; /* alerts settings */
     int64_t shutdown_timeout_ms;  /* 10s */
     size_t n_outputs;

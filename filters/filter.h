@@ -71,6 +71,10 @@ json_t *ola_rules_state_save(const struct ola_rules *r);
 int ola_rules_state_restore(struct ola_rules *r, const json_t *state,
                             struct ola_err *err);
 const struct ola_rules_stats *ola_rules_stats(const struct ola_rules *r);
+/* Alert rules, for metrics: how many, each one's name, alerts it raised so far. */
+size_t ola_rules_alert_count(const struct ola_rules *r);
+const char *ola_rules_alert_name(const struct ola_rules *r, size_t i);
+uint64_t ola_rules_alerts_raised(const struct ola_rules *r, size_t i);
 /* Borrowed catalog, for enrichment. */
 struct ola_catalog *ola_rules_catalog(struct ola_rules *r);
 

@@ -75,8 +75,9 @@ static int ola_output_check_keys(const struct ola_output_ops *ops,
         const char *key = ola_cfg_key_at(node, i);
 
         if (!ola_key_in(key, ola_output_common_keys) && !ola_key_in(key, ops->keys))
-            return ola_cfg_errf(err, ola_cfg_at(node, i), "outputs: %s: unknown key '%s'",
-                                ops->name, key);
+            return ola_err_set(err, 0, "%s:%d: %s: unknown key '%s' for a %s output",
+                               ola_cfg_file(node), ola_cfg_key_line(node, i),
+                               ola_cfg_path(node), key, ops->name);
     }
     return 0;
 }

@@ -1,0 +1,24 @@
+#!/usr/bin/env bash
+# deps.sh - installs the Debian 12 packages olagent needs to build and test.
+#
+# Only what is missing is installed; run as root or with sudo available.
+set -eu
+
+pkgs=(
+    build-essential cmake pkg-config clang-format curl ca-certificates python3
+    libcurl4-openssl-dev libjansson-dev librdkafka-dev zlib1g-dev libyaml-dev
+    libmicrohttpd-dev libcmocka-dev libssl-dev
+    kcat rsyslog rsyslog-openssl openssl
+)
+missing=()
+for p in "${pkgs[@]}"; do
+    dpkg-query -W -f='${Status}' "$p" 2>/dev/null | grep -q 'install ok installed' ||
+        missing+=("$p")
+done
+[ "${#missing[@]}" -eq 0 ] && exit 0
+echo "deps: installing ${missing[*]}" >&2
+sudo=""
+[ "$(id -u)" -eq 0 ] || sudo=sudo
+export DEBIAN_FRONTEND=noninteractive
+$sudo apt-get update -qq
+$sudo apt-get install -y -qq --no-install-recommends "${missing[@]}" >/dev/null

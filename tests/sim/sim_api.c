@@ -1,0 +1,828 @@
+/*
+ * olsim OneLogin routes: the token endpoint, /auth/rate_limit and the /api/1 and /api/2
+ * resources olagent uses, with the real envelopes, error shapes and X-RateLimit-*
+ * headers.
+ *
+ * Each /api/ call goes: bearer check (401, unmetered) -> queued or random fault -> rate
+ * limit (metered, over-limit answered per --limit-style) -> the route -> body faults
+ * (truncate, garbage). Handlers only fill a struct olsim_resp; sim_main.c turns it into
+ * an HTTP response. Everything here runs with sim->lock held.
+ */
+#include "sim.h"
+
+#include <jansson.h>
+#include <stdint.h>
+#include <stdlib.h>
+#include <string.h>
+#include <strings.h>
+
+#define OLSIM_STATUS_OK                                                                  \
+    "{\"error\":false,\"code\":200,\"type\":\"success\",\"message\":\"Success\"}"
+
+static const char olsim_html_429[] = "<html><body><h1>429 Too Many Requests</h1>\nYou "
+                                     "have sent too many requests in a given "
+                                     "amount of time.\n</body></html>\n";
+static const char olsim_html_502[] =
+    "<html><head><title>502 Bad Gateway</title></head>\n<body><center><h1>502 Bad "
+    "Gateway</h1></center></body></html>\n";
+static const char olsim_html_503[] =
+    "<html><body><h1>503 Service Unavailable</h1>\nNo server is available to handle this "
+    "request.\n</body></html>\n";
+
+void olsim_json_error_v1(struct olsim_resp *rs, unsigned code, const char *type,
+                         const char *msg)
+{
+    rs->status = code;
+    rs->body.len = 0;
+    olsim_buf_printf(&rs->body,
+                     "{\"status\":{\"error\":true,\"code\":%u,\"type\":", code);
+    olsim_buf_json_str(&rs->body, type);
+    olsim_buf_str(&rs->body, ",\"message\":");
+    olsim_buf_json_str(&rs->body, msg);
+    olsim_buf_str(&rs->body, "}}");
+}
+
+void olsim_json_error_v2(struct olsim_resp *rs, unsigned code, const char *name,
+                         const char *msg)
+{
+    rs->status = code;
+    rs->body.len = 0;
+    olsim_buf_printf(&rs->body, "{\"statusCode\":%u,\"name\":", code);
+    olsim_buf_json_str(&rs->body, name);
+    olsim_buf_str(&rs->body, ",\"message\":");
+    olsim_buf_json_str(&rs->body, msg);
+    olsim_buf_str(&rs->body, "}");
+}
+
+static void olsim_html(struct olsim_resp *rs, unsigned code, const char *html)
+{
+    rs->status = code;
+    rs->body.len = 0;
+    olsim_buf_str(&rs->body, html);
+    rs->ctype = "text/html";
+}
+
+void olsim_ratelimit_roll(struct olsim *sim, int64_t now)
+{
+    if (now >= sim->rl_start_ms + sim->rl_window_ms || now < sim->rl_start_ms) {
+        sim->rl_start_ms = now;
+        sim->rl_used = 0;
+    }
+}
+
+long olsim_ratelimit_reset_s(const struct olsim *sim, int64_t now)
+{
+    int64_t left = sim->rl_start_ms + sim->rl_window_ms - now;
+
+    if (left < 0)
+        left = 0;
+    return (long)((left + 999) / 1000);
+}
+
+static void olsim_rl_headers(struct olsim *sim, struct olsim_resp *rs, int64_t now)
+{
+    long rem = sim->rl_limit - sim->rl_used;
+
+    rs->rl_headers = 1;
+    rs->rl_limit = sim->rl_limit;
+    rs->rl_remaining = rem < 0 ? 0 : rem;
+    rs->rl_reset = olsim_ratelimit_reset_s(sim, now);
+}
+
+/* The three ways an over-limit call is answered. */
+static void olsim_limit_answer(struct olsim *sim, struct olsim_resp *rs,
+                               enum olsim_fault_kind style, int64_t now)
+{
+    switch (style) {
+    case OLSIM_F_429HTML:
+        olsim_html(rs, 429, olsim_html_429);
+        return;
+    case OLSIM_F_RL400:
+        rs->status = 400;
+        rs->body.len = 0;
+        olsim_buf_str(&rs->body,
+                      "{\"status\":{\"error\":true,\"code\":400,\"type\":\"bad "
+                      "request\",\"message\":\"rate_limit_exceeded\"}}");
+        break;
+    default:
+        olsim_json_error_v1(rs, 429, "Too Many Requests", "Rate limit exceeded");
+        break;
+    }
+    olsim_rl_headers(sim, rs, now);
+    rs->rl_remaining = 0;
+}
+
+static void olsim_unauthorized(struct olsim_resp *rs, int v2)
+{
+    if (v2)
+        olsim_json_error_v2(rs, 401, "UnauthorizedError", "Unauthorized");
+    else
+        olsim_json_error_v1(rs, 401, "Unauthorized", "Authentication Failure");
+}
+
+/* Answers the faults that replace the whole response. Returns 1 if rs is complete. */
+static int olsim_fault_answer(struct olsim *sim, struct olsim_resp *rs,
+                              enum olsim_fault_kind f, int v2, int64_t now)
+{
+    switch (f) {
+    case OLSIM_F_429:
+    case OLSIM_F_429HTML:
+    case OLSIM_F_RL400:
+        olsim_ratelimit_roll(sim, now);
+        olsim_limit_answer(sim, rs, f, now);
+        return 1;
+    case OLSIM_F_401:
+        sim->token_created_ms = 0;
+        olsim_unauthorized(rs, v2);
+        return 1;
+    case OLSIM_F_500:
+        olsim_json_error_v1(rs, 500, "internal server error",
+                            "We're sorry, but something went wrong.");
+        return 1;
+    case OLSIM_F_502:
+        olsim_html(rs, 502, olsim_html_502);
+        return 1;
+    case OLSIM_F_503:
+        olsim_html(rs, 503, olsim_html_503);
+        return 1;
+    case OLSIM_F_RESET:
+        rs->reset_conn = 1;
+        rs->status = 0;
+        return 1;
+    default:
+        return 0;
+    }
+}
+
+/* Applies the faults that alter a finished 2xx body. */
+static void olsim_fault_body(struct olsim *sim, struct olsim_resp *rs,
+                             enum olsim_fault_kind f)
+{
+    static const char garbage[] = "\x1f\x8b\x08garbage<html>{\"status\": not json at all";
+
+    if (rs->status != 200)
+        return;
+    if (f == OLSIM_F_TRUNCATE && rs->body.len > 1)
+        rs->body.len /= 2;
+    else if (f == OLSIM_F_GARBAGE) {
+        rs->body.len = 0;
+        olsim_buf_add(&rs->body, garbage, sizeof(garbage) - 1);
+    } else if (f == OLSIM_F_STALL)
+        rs->stall_ms = sim->cfg.stall_ms;
+}
+
+/* ---- token ---- */
+
+/* Splits "id:secret" style credentials out of the Authorization header. */
+static int olsim_credentials(const char *auth, char *id, size_t idsz, char *secret,
+                             size_t secsz)
+{
+    unsigned char dec[512];
+    size_t n = 0;
+    const char *p;
+    const char *colon;
+    const char *comma;
+
+    if (!auth)
+        return -1;
+    if (strncasecmp(auth, "Basic ", 6) == 0) {
+        p = auth + 6;
+        while (*p == ' ')
+            p++;
+        if (olsim_b64_decode(p, strlen(p), dec, sizeof(dec) - 1, &n) < 0)
+            return -1;
+        dec[n] = '\0';
+        colon = strchr((const char *)dec, ':');
+        if (!colon || (size_t)(colon - (const char *)dec) >= idsz ||
+            strlen(colon + 1) >= secsz)
+            return -1;
+        memcpy(id, dec, (size_t)(colon - (const char *)dec));
+        id[colon - (const char *)dec] = '\0';
+        memcpy(secret, colon + 1, strlen(colon + 1) + 1);
+        return 0;
+    }
+    /* client_id:<id>, client_secret:<secret> */
+    p = strstr(auth, "client_id:");
+    comma = p ? strchr(p, ',') : NULL;
+    if (!p || !comma)
+        return -1;
+    p += strlen("client_id:");
+    while (*p == ' ')
+        p++;
+    if ((size_t)(comma - p) >= idsz)
+        return -1;
+    memcpy(id, p, (size_t)(comma - p));
+    id[comma - p] = '\0';
+    p = strstr(comma, "client_secret:");
+    if (!p)
+        return -1;
+    p += strlen("client_secret:");
+    while (*p == ' ')
+        p++;
+    if (strlen(p) >= secsz)
+        return -1;
+    memcpy(secret, p, strlen(p) + 1);
+    return 0;
+}
+
+static int olsim_grant_ok(const struct olsim_req *rq)
+{
+    json_t *root;
+    const char *g;
+    char val[64];
+    int ok = 0;
+
+    if (!rq->body || rq->body_len == 0)
+        return 0;
+    root = json_loadb(rq->body, rq->body_len, 0, NULL);
+    if (root) {
+        g = json_string_value(json_object_get(root, "grant_type"));
+        ok = g && strcmp(g, "client_credentials") == 0;
+        json_decref(root);
+        return ok;
+    }
+    /* Also accept a form body. */
+    if (memchr(rq->body, '\0', rq->body_len))
+        return 0;
+    return olsim_query_get(rq->body, "grant_type", val, sizeof(val)) == 1 &&
+           strcmp(val, "client_credentials") == 0;
+}
+
+static void olsim_mint_token(struct olsim *sim, int64_t now)
+{
+    static const char hex[] = "0123456789abcdef";
+    size_t i;
+
+    for (i = 0; i < 64; i++) {
+        sim->token[i] = hex[olsim_rng_below(&sim->token_rng, 16)];
+        sim->refresh[i] = hex[olsim_rng_below(&sim->token_rng, 16)];
+    }
+    sim->token[64] = '\0';
+    sim->refresh[64] = '\0';
+    sim->token_created_ms = now;
+}
+
+static int olsim_token_live(const struct olsim *sim, int64_t now)
+{
+    return sim->token_created_ms != 0 &&
+           now < sim->token_created_ms + sim->cfg.token_ttl_ms;
+}
+
+static void olsim_route_token(struct olsim *sim, const struct olsim_req *rq,
+                              struct olsim_resp *rs, int64_t now)
+{
+    char id[256];
+    char secret[256];
+    char created[40];
+
+    if (strcmp(rq->method, "POST") != 0) {
+        olsim_json_error_v1(rs, 404, "not found", "No Route Exists");
+        return;
+    }
+    if (olsim_credentials(rq->auth, id, sizeof(id), secret, sizeof(secret)) < 0 ||
+        strcmp(id, sim->cfg.client_id) != 0 ||
+        strcmp(secret, sim->cfg.client_secret) != 0) {
+        olsim_json_error_v1(rs, 401, "Unauthorized", "Authentication Failure");
+        return;
+    }
+    if (!olsim_grant_ok(rq)) {
+        olsim_json_error_v1(rs, 400, "bad request", "grant_type is incorrect/absent");
+        return;
+    }
+    if (!olsim_token_live(sim, now))
+        olsim_mint_token(sim, now);
+    olsim_fmt_iso(sim->token_created_ms, created, sizeof(created));
+    rs->status = 200;
+    olsim_buf_printf(
+        &rs->body,
+        "{\"access_token\":\"%s\",\"created_at\":\"%s\",\"expires_in\":%lld,"
+        "\"refresh_token\":\"%s\",\"token_type\":\"bearer\",\"account_id\":%lld}",
+        sim->token, created, (long long)(sim->cfg.token_ttl_ms / 1000), sim->refresh,
+        (long long)sim->t->account_id);
+}
+
+static int olsim_bearer_ok(const struct olsim *sim, const char *auth, int64_t now)
+{
+    const char *p;
+
+    if (!auth || strncasecmp(auth, "Bearer ", 7) != 0 || !olsim_token_live(sim, now))
+        return 0;
+    p = auth + 7;
+    while (*p == ' ')
+        p++;
+    return strcmp(p, sim->token) == 0;
+}
+
+/* ---- events ---- */
+
+static const char olsim_sort_codes[] = "adtu"; /* +id, -id, +created_at, -created_at */
+
+static int olsim_sort_parse(const char *s, enum olsim_sort *out)
+{
+    int desc = s[0] == '-';
+    const char *f = (s[0] == '+' || s[0] == '-' || s[0] == ' ') ? s + 1 : s;
+
+    if (strcmp(f, "id") == 0)
+        *out = desc ? OLSIM_SORT_ID_DESC : OLSIM_SORT_ID_ASC;
+    else if (strcmp(f, "created_at") == 0)
+        *out = desc ? OLSIM_SORT_TIME_DESC : OLSIM_SORT_TIME_ASC;
+    else
+        return -1;
+    return 0;
+}
+
+static void olsim_cursor_make(enum olsim_sort sort, const struct olsim_event *e,
+                              char *out, size_t outsz)
+{
+    char raw[80];
+    int n = snprintf(raw, sizeof(raw), "%c.%lld.%lld", olsim_sort_codes[sort],
+                     (long long)e->created_ms, (long long)e->id);
+
+    if (n < 0 || (size_t)n >= sizeof(raw) ||
+        olsim_b64url_encode(raw, (size_t)n, out, outsz) < 0)
+        out[0] = '\0';
+}
+
+static int olsim_cursor_parse(const char *s, struct olsim_query *q)
+{
+    unsigned char raw[96];
+    size_t n = 0;
+    char *dot;
+    char *dot2;
+    long long ms;
+    long long id;
+
+    if (olsim_b64_decode(s, strlen(s), raw, sizeof(raw) - 1, &n) < 0 || n < 5)
+        return -1;
+    raw[n] = '\0';
+    if ((char)raw[0] != olsim_sort_codes[q->sort] || raw[1] != '.')
+        return -1;
+    dot = strchr((char *)raw + 2, '.');
+    if (!dot)
+        return -1;
+    *dot = '\0';
+    dot2 = dot + 1;
+    if (olsim_parse_ll((char *)raw + 2, INT64_MIN / 2, INT64_MAX / 2, &ms) < 0 ||
+        olsim_parse_ll(dot2, 0, INT64_MAX / 2, &id) < 0)
+        return -1;
+    q->has_cursor = 1;
+    q->cur_ms = ms;
+    q->cur_id = id;
+    return 0;
+}
+
+static int olsim_types_parse(const char *s, struct olsim_query *q)
+{
+    char tmp[512];
+    char *p = tmp;
+    char *comma;
+    long long v;
+    int n = snprintf(tmp, sizeof(tmp), "%s", s);
+
+    if (n < 0 || (size_t)n >= sizeof(tmp))
+        return -1;
+    while (*p) {
+        comma = strchr(p, ',');
+        if (comma)
+            *comma = '\0';
+        if (olsim_parse_ll(p, 0, 65535, &v) < 0 ||
+            q->ntypes >= sizeof(q->types) / sizeof(q->types[0]))
+            return -1;
+        q->types[q->ntypes++] = (uint16_t)v;
+        if (!comma)
+            break;
+        p = comma + 1;
+    }
+    return 0;
+}
+
+/* Parses the events query. Returns NULL or an error message for a 400. */
+static const char *olsim_events_query(const struct olsim *sim, const char *query,
+                                      struct olsim_query *q)
+{
+    char v[512];
+    long long n;
+
+    memset(q, 0, sizeof(*q));
+    q->since_ms = INT64_MIN;
+    q->until_ms = INT64_MAX;
+    q->sort = OLSIM_SORT_ID_ASC;
+    q->limit = 50;
+    if (olsim_query_get(query, "sort", v, sizeof(v)) != 0 &&
+        olsim_sort_parse(v, &q->sort) < 0)
+        return "sort is invalid";
+    if (olsim_query_get(query, "since", v, sizeof(v)) != 0 &&
+        olsim_parse_iso(v, &q->since_ms) < 0)
+        return "since is not a valid ISO-8601 time";
+    if (olsim_query_get(query, "until", v, sizeof(v)) != 0 &&
+        olsim_parse_iso(v, &q->until_ms) < 0)
+        return "until is not a valid ISO-8601 time";
+    if (olsim_query_get(query, "limit", v, sizeof(v)) != 0) {
+        if (olsim_parse_ll(v, 1, 1000000, &n) < 0)
+            return "limit is invalid";
+        q->limit = (size_t)n;
+    }
+    if (q->limit > sim->cfg.page_max)
+        q->limit = sim->cfg.page_max;
+    if (olsim_query_get(query, "user_id", v, sizeof(v)) != 0) {
+        if (olsim_parse_ll(v, 1, INT64_MAX, &n) < 0)
+            return "user_id is invalid";
+        q->user_id = n;
+    }
+    if (olsim_query_get(query, "id", v, sizeof(v)) != 0) {
+        if (olsim_parse_ll(v, 1, INT64_MAX, &n) < 0)
+            return "id is invalid";
+        q->id = n;
+    }
+    if (olsim_query_get(query, "event_type_id", v, sizeof(v)) != 0 &&
+        olsim_types_parse(v, q) < 0)
+        return "event_type_id is invalid";
+    switch (olsim_query_get(query, "after_cursor", v, sizeof(v))) {
+    case 0:
+        break;
+    case 1:
+        if (v[0] == '\0')
+            break;
+        if (olsim_cursor_parse(v, q) < 0)
+            return "after_cursor is invalid";
+        break;
+    default:
+        return "after_cursor is invalid";
+    }
+    return NULL;
+}
+
+static void olsim_route_events(struct olsim *sim, const struct olsim_req *rq,
+                               struct olsim_resp *rs, enum olsim_fault_kind fault)
+{
+    struct olsim_tenant *t = sim->t;
+    struct olsim_query q;
+    const char *err;
+    uint32_t *pos = NULL;
+    size_t *order = NULL;
+    size_t n;
+    size_t i;
+    int more = 0;
+    char cursor[160];
+
+    err = olsim_events_query(sim, rq->query, &q);
+    if (err) {
+        olsim_json_error_v1(rs, 400, "bad request", err);
+        goto fail;
+    }
+    pos = calloc(q.limit, sizeof(*pos));
+    order = calloc(q.limit, sizeof(*order));
+    if (!pos || !order) {
+        olsim_json_error_v1(rs, 500, "internal server error", "out of memory");
+        goto fail;
+    }
+    n = olsim_tenant_query(t, &q, pos, &more);
+    if (fault == OLSIM_F_SHORT && n > 1) {
+        n /= 2;
+        more = 1;
+    }
+    for (i = 0; i < n; i++)
+        order[i] = i;
+    if (fault == OLSIM_F_UNSORTED) {
+        for (i = n; i > 1; i--) {
+            size_t j = olsim_rng_below(&sim->fault_rng, (uint32_t)i);
+            size_t tmp = order[i - 1];
+
+            order[i - 1] = order[j];
+            order[j] = tmp;
+        }
+    }
+    cursor[0] = '\0';
+    if (more && n > 0)
+        olsim_cursor_make(q.sort, &t->ev[pos[n - 1]], cursor, sizeof(cursor));
+    rs->status = 200;
+    olsim_buf_str(&rs->body, "{\"status\":" OLSIM_STATUS_OK
+                             ",\"pagination\":{\"before_cursor\":null,\"after_cursor\":");
+    if (cursor[0]) {
+        olsim_buf_printf(&rs->body,
+                         "\"%s\",\"previous_link\":null,\"next_link\":\"http://", cursor);
+        if (rq->host && rq->host[0] && !strpbrk(rq->host, "\"\\ \t\r\n"))
+            olsim_buf_str(&rs->body, rq->host);
+        else
+            olsim_buf_printf(&rs->body, "127.0.0.1:%u", sim->port);
+        olsim_buf_str(&rs->body, "/api/1/events?");
+        i = rs->body.len;
+        olsim_query_copy_without(&rs->body, rq->query, "after_cursor");
+        /* The raw query is URL-encoded, but keep the JSON string safe regardless. */
+        for (; i < rs->body.len; i++)
+            if (rs->body.p[i] == '"' || rs->body.p[i] == '\\' ||
+                (unsigned char)rs->body.p[i] < 0x20)
+                rs->body.p[i] = '_';
+        if (rs->body.p[rs->body.len - 1] != '?')
+            olsim_buf_add(&rs->body, "&", 1);
+        olsim_buf_printf(&rs->body, "after_cursor=%s\"},\"data\":[", cursor);
+    } else {
+        olsim_buf_str(&rs->body,
+                      "null,\"previous_link\":null,\"next_link\":null},\"data\":[");
+    }
+    for (i = 0; i < n; i++) {
+        if (i)
+            olsim_buf_add(&rs->body, ",", 1);
+        olsim_render_event(t, &t->ev[pos[order[i]]], &rs->body);
+    }
+    olsim_buf_str(&rs->body, "]}");
+fail:
+    free(pos);
+    free(order);
+}
+
+static void olsim_route_event_by_id(struct olsim *sim, struct olsim_resp *rs, int64_t id)
+{
+    struct olsim_query q;
+    uint32_t pos;
+    int more;
+
+    memset(&q, 0, sizeof(q));
+    q.since_ms = INT64_MIN;
+    q.until_ms = INT64_MAX;
+    q.id = id;
+    q.limit = 1;
+    if (olsim_tenant_query(sim->t, &q, &pos, &more) != 1) {
+        olsim_json_error_v1(rs, 404, "not found", "Event not found");
+        return;
+    }
+    rs->status = 200;
+    olsim_buf_str(&rs->body, "{\"status\":" OLSIM_STATUS_OK ",\"data\":[");
+    olsim_render_event(sim->t, &sim->t->ev[pos], &rs->body);
+    olsim_buf_str(&rs->body, "]}");
+}
+
+static void olsim_route_event_types(struct olsim *sim, struct olsim_resp *rs)
+{
+    const struct olsim_tenant *t = sim->t;
+    size_t i;
+
+    rs->status = 200;
+    olsim_buf_str(&rs->body, "{\"status\":" OLSIM_STATUS_OK ",\"data\":[");
+    for (i = 0; i < t->ntypes; i++) {
+        olsim_buf_printf(&rs->body, "%s{\"id\":%u,\"name\":", i ? "," : "",
+                         (unsigned)t->types[i].id);
+        olsim_buf_json_str(&rs->body, t->types[i].name);
+        olsim_buf_str(&rs->body, ",\"description\":");
+        olsim_buf_json_str(&rs->body, t->types[i].desc);
+        olsim_buf_add(&rs->body, "}", 1);
+    }
+    olsim_buf_str(&rs->body, "]}");
+}
+
+/* ---- users and roles ---- */
+
+static void olsim_user_404_v1(struct olsim_resp *rs, const char *what, const char *idstr)
+{
+    char msg[160];
+    int n = snprintf(msg, sizeof(msg), "%s for id %s was not found", what, idstr);
+
+    if (n < 0 || (size_t)n >= sizeof(msg))
+        msg[0] = '\0';
+    rs->status = 404;
+    rs->body.len = 0;
+    olsim_buf_str(&rs->body, "{\"status\":{\"code\":404,\"error\":true,\"message\":");
+    olsim_buf_json_str(&rs->body, msg);
+    olsim_buf_str(&rs->body, ",\"type\":\"not found\"}}");
+}
+
+static void olsim_404_v2(struct olsim_resp *rs)
+{
+    olsim_json_error_v2(
+        rs, 404, "NotFoundError",
+        "The resource can't be found or the server has not found anything "
+        "matching the Request-URI");
+}
+
+/* Parses the id segment at p (up to '/' or end) into *id; *rest gets what follows. */
+static int olsim_path_id(const char *p, int64_t *id, const char **rest)
+{
+    char tmp[32];
+    const char *slash = strchr(p, '/');
+    size_t n = slash ? (size_t)(slash - p) : strlen(p);
+    long long v;
+
+    if (n == 0 || n >= sizeof(tmp))
+        return -1;
+    memcpy(tmp, p, n);
+    tmp[n] = '\0';
+    if (olsim_parse_ll(tmp, 1, INT64_MAX, &v) < 0)
+        return -1;
+    *id = v;
+    *rest = p + n;
+    return 0;
+}
+
+static void olsim_route_user(struct olsim *sim, struct olsim_resp *rs, int64_t id,
+                             enum olsim_route route)
+{
+    const struct olsim_tenant *t = sim->t;
+    uint32_t ui = olsim_tenant_user_index(t, id);
+    char idstr[32];
+    uint8_t i;
+
+    snprintf(idstr, sizeof(idstr), "%lld", (long long)id);
+    if (ui == OLSIM_NONE || t->users[ui].deleted) {
+        if (route == OLSIM_R_USERS_V2)
+            olsim_404_v2(rs);
+        else
+            olsim_user_404_v1(rs, "User", idstr);
+        return;
+    }
+    rs->status = 200;
+    if (route == OLSIM_R_USERS_V2) {
+        olsim_render_user_v2(t, ui, &rs->body);
+    } else if (route == OLSIM_R_USERS_V1) {
+        olsim_buf_str(&rs->body, "{\"status\":" OLSIM_STATUS_OK ",\"data\":[");
+        olsim_render_user_v1(t, ui, &rs->body);
+        olsim_buf_str(&rs->body, "]}");
+    } else {
+        olsim_buf_str(&rs->body, "{\"status\":" OLSIM_STATUS_OK ",\"data\":[[");
+        for (i = 0; i < t->users[ui].nroles; i++)
+            olsim_buf_printf(&rs->body, "%s%lld", i ? "," : "",
+                             (long long)t->roles[t->users[ui].roles[i]].id);
+        olsim_buf_str(&rs->body, "]]}");
+    }
+}
+
+static void olsim_route_role(struct olsim *sim, struct olsim_resp *rs, int64_t id, int v2)
+{
+    uint32_t ri = olsim_tenant_role_index(sim->t, id);
+    char idstr[32];
+    char tmp[32];
+
+    snprintf(idstr, sizeof(idstr), "%lld", (long long)id);
+    if (ri == OLSIM_NONE) {
+        if (v2)
+            olsim_404_v2(rs);
+        else
+            olsim_user_404_v1(rs, "Role", idstr);
+        return;
+    }
+    rs->status = 200;
+    if (v2) {
+        olsim_render_role_v2(sim->t, ri, &rs->body);
+        return;
+    }
+    olsim_buf_printf(&rs->body,
+                     "{\"status\":" OLSIM_STATUS_OK ",\"data\":[{\"id\":%lld,\"name\":",
+                     (long long)id);
+    olsim_buf_json_str(&rs->body, olsim_role_name(sim->t, ri, tmp, sizeof(tmp)));
+    olsim_buf_str(&rs->body, "}]}");
+}
+
+static void olsim_route_rate_limit(struct olsim *sim, struct olsim_resp *rs, int64_t now)
+{
+    long rem;
+
+    olsim_ratelimit_roll(sim, now);
+    rem = sim->rl_limit - sim->rl_used;
+    rs->status = 200;
+    olsim_buf_printf(&rs->body,
+                     "{\"status\":" OLSIM_STATUS_OK
+                     ",\"data\":{\"X-RateLimit-Limit\":%ld,"
+                     "\"X-RateLimit-Remaining\":%ld,\"X-RateLimit-Reset\":%ld}}",
+                     sim->rl_limit, rem < 0 ? 0 : rem, olsim_ratelimit_reset_s(sim, now));
+}
+
+/* Which /api/ route a path is, with its id. */
+static enum olsim_route olsim_api_route(const char *path, int64_t *id)
+{
+    const char *rest = "";
+
+    *id = 0;
+    if (strcmp(path, "/api/1/events") == 0)
+        return OLSIM_R_EVENTS;
+    if (strcmp(path, "/api/1/events/types") == 0)
+        return OLSIM_R_EVENT_TYPES;
+    if (strncmp(path, "/api/1/events/", 14) == 0 &&
+        olsim_path_id(path + 14, id, &rest) == 0 && *rest == '\0')
+        return OLSIM_R_EVENTS;
+    if (strncmp(path, "/api/2/users/", 13) == 0 &&
+        olsim_path_id(path + 13, id, &rest) == 0 && *rest == '\0')
+        return OLSIM_R_USERS_V2;
+    if (strncmp(path, "/api/1/users/", 13) == 0 &&
+        olsim_path_id(path + 13, id, &rest) == 0) {
+        if (*rest == '\0')
+            return OLSIM_R_USERS_V1;
+        if (strcmp(rest, "/roles") == 0)
+            return OLSIM_R_USER_ROLES;
+    }
+    if (strncmp(path, "/api/2/roles/", 13) == 0 &&
+        olsim_path_id(path + 13, id, &rest) == 0 && *rest == '\0')
+        return OLSIM_R_ROLES_V2;
+    if (strncmp(path, "/api/1/roles/", 13) == 0 &&
+        olsim_path_id(path + 13, id, &rest) == 0 && *rest == '\0')
+        return OLSIM_R_ROLES_V1;
+    return OLSIM_R_OTHER;
+}
+
+static enum olsim_fault_kind olsim_random_fault(struct olsim *sim)
+{
+    static const enum olsim_fault_kind menu[] = {
+        OLSIM_F_429,      OLSIM_F_429HTML, OLSIM_F_RL400,    OLSIM_F_500,
+        OLSIM_F_502,      OLSIM_F_503,     OLSIM_F_TRUNCATE, OLSIM_F_GARBAGE,
+        OLSIM_F_UNSORTED, OLSIM_F_SHORT,   OLSIM_F_RESET,
+    };
+
+    if (sim->cfg.fault_rate <= 0 ||
+        olsim_rng_unit(&sim->fault_rng) >= sim->cfg.fault_rate)
+        return OLSIM_F_NONE;
+    return menu[olsim_rng_below(&sim->fault_rng, sizeof(menu) / sizeof(menu[0]))];
+}
+
+void olsim_api_handle(struct olsim *sim, const struct olsim_req *rq,
+                      struct olsim_resp *rs)
+{
+    int64_t now = olsim_now_ms();
+    enum olsim_fault_kind fault;
+    enum olsim_route route;
+    int64_t id = 0;
+    int v2;
+
+    if (strcmp(rq->path, "/auth/oauth2/v2/token") == 0) {
+        rs->route = OLSIM_R_TOKEN;
+        fault = olsim_fault_take(sim, rq->path);
+        rs->fault = fault;
+        if (olsim_fault_answer(sim, rs, fault, 0, now)) {
+            rs->rl_headers = 0;
+            return;
+        }
+        olsim_route_token(sim, rq, rs, now);
+        olsim_fault_body(sim, rs, fault);
+        return;
+    }
+    if (strcmp(rq->path, "/auth/rate_limit") == 0) {
+        rs->route = OLSIM_R_RATE_LIMIT;
+        if (!olsim_bearer_ok(sim, rq->auth, now)) {
+            olsim_unauthorized(rs, 0);
+            return;
+        }
+        fault = olsim_fault_take(sim, rq->path);
+        rs->fault = fault;
+        if (olsim_fault_answer(sim, rs, fault, 0, now))
+            return;
+        olsim_route_rate_limit(sim, rs, now);
+        olsim_fault_body(sim, rs, fault);
+        return;
+    }
+    if (strncmp(rq->path, "/api/", 5) != 0) {
+        rs->route = OLSIM_R_OTHER;
+        olsim_json_error_v1(rs, 404, "not found", "No Route Exists");
+        return;
+    }
+    route = olsim_api_route(rq->path, &id);
+    rs->route = route;
+    v2 = strncmp(rq->path, "/api/2/", 7) == 0;
+    if (!olsim_bearer_ok(sim, rq->auth, now)) {
+        olsim_unauthorized(rs, v2);
+        return;
+    }
+    fault = olsim_fault_take(sim, rq->path);
+    if (fault == OLSIM_F_NONE)
+        fault = olsim_random_fault(sim);
+    rs->fault = fault;
+    if (olsim_fault_answer(sim, rs, fault, v2, now))
+        return;
+    olsim_ratelimit_roll(sim, now);
+    if (sim->rl_used >= sim->rl_limit) {
+        olsim_limit_answer(sim, rs, sim->cfg.limit_style, now);
+        return;
+    }
+    sim->rl_used++;
+    olsim_rl_headers(sim, rs, now);
+    if (strcmp(rq->method, "GET") != 0) {
+        if (v2)
+            olsim_404_v2(rs);
+        else
+            olsim_json_error_v1(rs, 404, "not found", "No Route Exists");
+        return;
+    }
+    switch (route) {
+    case OLSIM_R_EVENTS:
+        if (id)
+            olsim_route_event_by_id(sim, rs, id);
+        else
+            olsim_route_events(sim, rq, rs, fault);
+        break;
+    case OLSIM_R_EVENT_TYPES:
+        olsim_route_event_types(sim, rs);
+        break;
+    case OLSIM_R_USERS_V1:
+    case OLSIM_R_USERS_V2:
+    case OLSIM_R_USER_ROLES:
+        olsim_route_user(sim, rs, id, route);
+        break;
+    case OLSIM_R_ROLES_V1:
+    case OLSIM_R_ROLES_V2:
+        olsim_route_role(sim, rs, id, route == OLSIM_R_ROLES_V2);
+        break;
+    default:
+        if (v2)
+            olsim_404_v2(rs);
+        else
+            olsim_json_error_v1(rs, 404, "not found", "No Route Exists");
+        break;
+    }
+    olsim_fault_body(sim, rs, fault);
+}

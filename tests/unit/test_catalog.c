@@ -1,0 +1,151 @@
+/*
+ * test_catalog.c - the event-type catalog: the shipped 539-id file, lookups
+ * of known and unknown ids, learning and renaming types, and load errors.
+ */
+#include <setjmp.h>
+#include <stdarg.h>
+#include <stddef.h>
+#include <stdint.h>
+
+#include <cmocka.h>
+
+#include "filter_priv.h"
+#include "filter_test.h"
+
+static void test_shipped_catalog(void **state)
+{
+    struct ola_err err = {0, ""};
+    struct ola_catalog *c = ola_catalog_load(ola_t_catalog_path(), &err);
+    const json_t *cats;
+    long long id;
+
+    (void)state;
+    assert_non_null(c);
+    assert_int_equal(ola_catalog_size(c), 539);
+    assert_string_equal(ola_catalog_name(c, 5), "USER_LOGGED_INTO_ONELOGIN");
+    assert_string_equal(ola_catalog_name(c, 950), "OL_OTP_PUSH_REJECT");
+    assert_string_equal(ola_catalog_name(c, 1), "APP_ADDED_TO_ROLE");
+    cats = ola_catalog_categories(c, 950);
+    assert_non_null(cats);
+    assert_int_equal(json_array_size(cats), 2);
+    assert_string_equal(json_string_value(json_array_get(cats, 0)), "login_failure");
+    assert_string_equal(json_string_value(json_array_get(cats, 1)), "mfa");
+    cats = ola_catalog_categories(c, 7); /* logout: no category */
+    assert_non_null(cats);
+    assert_int_equal(json_array_size(cats), 0);
+    assert_null(ola_catalog_name(c, 0));
+    assert_null(ola_catalog_name(c, 123456789));
+    assert_null(ola_catalog_categories(c, -5));
+    assert_true(ola_catalog_id(c, "USER_REVEALED_PASSWORD", &id));
+    assert_int_equal(id, 240);
+    assert_false(ola_catalog_id(c, "NO_SUCH_TYPE", &id));
+    /* the six categories the project assigns, each with a bit */
+    assert_true(ola_catalog_category_bit(c, "mfa") >= 0);
+    assert_true(ola_catalog_category_bit(c, "login_failure") >= 0);
+    assert_true(ola_catalog_category_bit(c, "lockout") >= 0);
+    assert_true(ola_catalog_category_bit(c, "privilege") >= 0);
+    assert_true(ola_catalog_category_bit(c, "login_success") >= 0);
+    assert_true(ola_catalog_category_bit(c, "authz_denied") >= 0);
+    assert_int_equal(ola_catalog_category_bit(c, "nope"), -1);
+    ola_catalog_destroy(c);
+    ola_catalog_destroy(NULL);
+}
+
+static void test_every_id_found(void **state)
+{
+    struct ola_err err = {0, ""};
+    struct ola_catalog *c = ola_catalog_load(ola_t_catalog_path(), &err);
+    json_t *all = json_load_file(ola_t_catalog_path(), 0, NULL), *item;
+    size_t i;
+
+    (void)state;
+    assert_non_null(c);
+    assert_non_null(all);
+    json_array_foreach(all, i, item)
+    {
+        long long id = json_integer_value(json_object_get(item, "id"));
+        const char *name;
+        const json_t *cats;
+        uint32_t mask;
+
+        assert_true(ola_catalog_lookup(c, id, &name, &cats, &mask));
+        assert_string_equal(name, json_string_value(json_object_get(item, "name")));
+        assert_true(json_equal((json_t *)json_object_get(item, "categories"),
+                               (json_t *)(uintptr_t)cats));
+        assert_int_equal(__builtin_popcount(mask), json_array_size(cats));
+    }
+    json_decref(all);
+    ola_catalog_destroy(c);
+}
+
+static void test_learn(void **state)
+{
+    struct ola_err err = {0, ""};
+    struct ola_catalog *c = ola_catalog_load(ola_t_catalog_path(), &err);
+
+    (void)state;
+    assert_non_null(c);
+    /* a new id, in the middle and past the end */
+    assert_int_equal(ola_catalog_learn(c, 8, "USER_LOGGED_INTO_APP"), 0);
+    assert_int_equal(ola_catalog_learn(c, 4242, "SOMETHING_NEW"), 0);
+    assert_int_equal(ola_catalog_learn(c, 99999, "LAST_ONE"), 0);
+    assert_int_equal(ola_catalog_learn(c, 0, "FIRST_ONE"), 0);
+    assert_int_equal(ola_catalog_size(c), 542);
+    assert_string_equal(ola_catalog_name(c, 4242), "SOMETHING_NEW");
+    assert_string_equal(ola_catalog_name(c, 99999), "LAST_ONE");
+    assert_string_equal(ola_catalog_name(c, 0), "FIRST_ONE");
+    assert_int_equal(json_array_size(ola_catalog_categories(c, 4242)), 0);
+    /* neighbours still found after the inserts */
+    assert_string_equal(ola_catalog_name(c, 1), "APP_ADDED_TO_ROLE");
+    assert_string_equal(ola_catalog_name(c, 3028),
+                        "DELEGATED_TRUSTED_IDP_PRIVILEGE_DENIED");
+    /* a rename keeps the categories */
+    assert_int_equal(ola_catalog_learn(c, 6, "USER_FAILED_LOGIN_RENAMED"), 0);
+    assert_string_equal(ola_catalog_name(c, 6), "USER_FAILED_LOGIN_RENAMED");
+    assert_int_equal(json_array_size(ola_catalog_categories(c, 6)), 1);
+    assert_int_equal(ola_catalog_size(c), 542);
+    assert_int_equal(ola_catalog_learn(c, 6, NULL), -1);
+    ola_catalog_destroy(c);
+}
+
+static void test_load_errors(void **state)
+{
+    struct ola_err err = {0, ""};
+    char *dir = ola_t_mkdtemp();
+    const char *p;
+
+    (void)state;
+    assert_non_null(dir);
+    assert_null(ola_catalog_load("/nonexistent/event-types.json", &err));
+    assert_non_null(strstr(err.msg, "/nonexistent/event-types.json"));
+    p = ola_t_write(dir, "obj.json", "{\"id\": 1}");
+    assert_null(ola_catalog_load(p, &err));
+    assert_non_null(strstr(err.msg, "expected an array"));
+    p = ola_t_write(dir, "dup.json",
+                    "[{\"id\":1,\"name\":\"A\",\"categories\":[]},"
+                    "{\"id\":1,\"name\":\"B\",\"categories\":[]}]");
+    assert_null(ola_catalog_load(p, &err));
+    assert_non_null(strstr(err.msg, "duplicate event type id 1"));
+    p = ola_t_write(dir, "noname.json", "[{\"id\":1,\"categories\":[]}]");
+    assert_null(ola_catalog_load(p, &err));
+    assert_non_null(strstr(err.msg, "entry 0"));
+    p = ola_t_write(dir, "badcat.json", "[{\"id\":1,\"name\":\"A\",\"categories\":[3]}]");
+    assert_null(ola_catalog_load(p, &err));
+    assert_non_null(strstr(err.msg, "categories must be strings"));
+    p = ola_t_write(dir, "broken.json", "[{\"id\":1,");
+    assert_null(ola_catalog_load(p, &err));
+    assert_non_null(strstr(err.msg, "broken.json:1:"));
+    ola_t_rmdir(dir);
+}
+
+int main(void)
+{
+    const struct CMUnitTest tests[] = {
+        cmocka_unit_test(test_shipped_catalog),
+        cmocka_unit_test(test_every_id_found),
+        cmocka_unit_test(test_learn),
+        cmocka_unit_test(test_load_errors),
+    };
+
+    return cmocka_run_group_tests(tests, NULL, NULL);
+}

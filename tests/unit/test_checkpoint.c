@@ -1,0 +1,852 @@
+/*
+ * test_checkpoint.c - the checkpoint file: round trips, the on-disk format,
+ * and every way a file can be bad or a save can fail.
+ *
+ * Each test works in its own mkdtemp directory. Files with a hand-made body
+ * get their checksum from an independent computation here (dump without the
+ * checksum, hash, add it, dump again), so the tests also pin the format.
+ */
+#define _GNU_SOURCE /* nftw's FTW_DEPTH/FTW_PHYS */
+#include <errno.h>
+#include <fcntl.h>
+#include <ftw.h>
+#include <setjmp.h>
+#include <signal.h>
+#include <stdarg.h>
+#include <stddef.h>
+#include <stdint.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/resource.h>
+#include <sys/stat.h>
+#include <unistd.h>
+
+#include <cmocka.h>
+#include <openssl/evp.h>
+
+#include "checkpoint.h"
+#include "timeutil.h"
+
+#define FIX_HINT "olagent checkpoint set -c CONFIG --since TIME"
+
+struct fixture {
+    char dir[64];
+    char path[128]; /* dir/cp.json */
+    char tmp[160];  /* dir/cp.json.tmp */
+};
+
+static int rm_entry(const char *p, const struct stat *st, int flag, struct FTW *ftw)
+{
+    (void)st;
+    (void)flag;
+    (void)ftw;
+    return remove(p);
+}
+
+static int setup(void **state)
+{
+    struct fixture *f = calloc(1, sizeof(*f));
+
+    if (f == NULL)
+        return -1;
+    snprintf(f->dir, sizeof(f->dir), "/tmp/ola-cp-XXXXXX");
+    if (mkdtemp(f->dir) == NULL)
+        return -1;
+    snprintf(f->path, sizeof(f->path), "%s/cp.json", f->dir);
+    snprintf(f->tmp, sizeof(f->tmp), "%s/cp.json.tmp", f->dir);
+    *state = f;
+    return 0;
+}
+
+static int teardown(void **state)
+{
+    struct fixture *f = *state;
+
+    chmod(f->dir, 0700);
+    nftw(f->dir, rm_entry, 16, FTW_DEPTH | FTW_PHYS);
+    free(f);
+    return 0;
+}
+
+static char *read_file(const char *path, size_t *len)
+{
+    FILE *fp = fopen(path, "rb");
+    char *buf;
+    long n;
+
+    assert_non_null(fp);
+    assert_int_equal(fseek(fp, 0, SEEK_END), 0);
+    n = ftell(fp);
+    assert_true(n >= 0);
+    rewind(fp);
+    buf = malloc((size_t)n + 1);
+    assert_non_null(buf);
+    assert_int_equal(fread(buf, 1, (size_t)n, fp), (size_t)n);
+    buf[n] = '\0';
+    fclose(fp);
+    *len = (size_t)n;
+    return buf;
+}
+
+static void write_file(const char *path, const char *data, size_t len)
+{
+    FILE *fp = fopen(path, "wb");
+
+    assert_non_null(fp);
+    assert_int_equal(fwrite(data, 1, len, fp), len);
+    assert_int_equal(fclose(fp), 0);
+}
+
+static bool exists(const char *path)
+{
+    struct stat st;
+
+    return stat(path, &st) == 0;
+}
+
+static void sha256_hex(const char *data, char *hex)
+{
+    unsigned char md[EVP_MAX_MD_SIZE];
+    unsigned int n = 0, i;
+
+    assert_int_equal(EVP_Digest(data, strlen(data), md, &n, EVP_sha256(), NULL), 1);
+    assert_int_equal(n, 32);
+    for (i = 0; i < n; i++)
+        snprintf(hex + 2 * i, 3, "%02x", md[i]);
+}
+
+/* Writes obj (without checksum; stolen) to path with a correct checksum. */
+static void write_signed(const char *path, json_t *obj)
+{
+    char hex[65], sum[80];
+    char *body, *full;
+
+    body = json_dumps(obj, JSON_COMPACT);
+    assert_non_null(body);
+    sha256_hex(body, hex);
+    snprintf(sum, sizeof(sum), "sha256:%s", hex);
+    json_object_set_new(obj, "checksum", json_string(sum));
+    full = json_dumps(obj, JSON_COMPACT);
+    assert_non_null(full);
+    write_file(path, full, strlen(full));
+    free(body);
+    free(full);
+    json_decref(obj);
+}
+
+/* A valid file body (no checksum) to break one field of. New reference. */
+static json_t *valid_body(void)
+{
+    json_t *o = json_loads("{\"version\":1,\"watermark\":\"2024-05-01T10:00:00.000Z\","
+                           "\"window\":null,\"last_sweep\":null,\"delivered\":3,"
+                           "\"updated_at\":\"2024-05-01T10:00:01.000Z\","
+                           "\"seen\":[[1,3,100]],\"alerts\":null}",
+                           0, NULL);
+
+    assert_non_null(o);
+    return o;
+}
+
+static int64_t iso(const char *s)
+{
+    int64_t ms;
+
+    assert_int_equal(ola_time_parse_iso(s, &ms), 0);
+    return ms;
+}
+
+/* Loads path expecting failure whose message names the file and contains want. */
+static void expect_bad(const struct fixture *f, const char *want, bool with_fix)
+{
+    struct ola_checkpoint cp;
+    struct ola_err err = {0};
+    bool found = false;
+
+    assert_int_equal(ola_checkpoint_init(&cp), 0);
+    cp.watermark_ms = 777;
+    assert_int_equal(ola_checkpoint_load(f->path, &cp, &found, &err), -1);
+    if (strstr(err.msg, f->path) == NULL || strstr(err.msg, want) == NULL ||
+        (with_fix && strstr(err.msg, FIX_HINT) == NULL))
+        fail_msg("unexpected error (want \"%s\"): %s", want, err.msg);
+    assert_int_equal(cp.watermark_ms, 777); /* cp untouched */
+    ola_checkpoint_free(&cp);
+}
+
+static void test_round_trip_full(void **state)
+{
+    struct fixture *f = *state;
+    struct ola_checkpoint a, b;
+    struct ola_err err = {0};
+    bool found = false;
+    int64_t before = ola_now_ms();
+    int64_t ids[] = {-5, -4, 10, 11, 12, 20, INT64_MAX - 1, INT64_MAX};
+
+    (void)state;
+    assert_int_equal(ola_checkpoint_init(&a), 0);
+    assert_int_equal(ola_checkpoint_init(&b), 0);
+    a.watermark_ms = iso("2024-05-01T10:00:00.123Z");
+    a.in_window = true;
+    a.window_kind = OLA_WINDOW_SWEEP;
+    a.window_since_ms = iso("2024-05-01T09:50:00.000Z");
+    a.window_until_ms = iso("2024-05-01T10:05:00.999Z");
+    assert_int_equal(ola_checkpoint_set_cursor(&a, "abc/\"def\"\\\xc3\xa9"), 0);
+    a.last_sweep_ms = iso("2024-05-01T09:00:00.000Z");
+    a.delivered = UINT64_C(12345678901);
+    a.alerts = json_loads("{\"brute\":{\"n\":3,\"keys\":[\"a\",null,true,1.5,-2]},"
+                          "\"z\":{},\"a\":[]}",
+                          0, NULL);
+    assert_non_null(a.alerts);
+    for (size_t i = 0; i < sizeof(ids) / sizeof(ids[0]); i++)
+        assert_int_equal(ola_seen_add(a.seen, ids[i], 1000 + (int64_t)i), 0);
+
+    assert_int_equal(ola_checkpoint_save(f->path, &a, &err), 0);
+    assert_true(a.updated_ms >= before && a.updated_ms <= ola_now_ms());
+    assert_false(exists(f->tmp));
+    assert_int_equal(ola_checkpoint_load(f->path, &b, &found, &err), 0);
+    assert_true(found);
+    assert_int_equal(b.watermark_ms, a.watermark_ms);
+    assert_true(b.in_window);
+    assert_int_equal(b.window_kind, OLA_WINDOW_SWEEP);
+    assert_int_equal(b.window_since_ms, a.window_since_ms);
+    assert_int_equal(b.window_until_ms, a.window_until_ms);
+    assert_string_equal(b.cursor, a.cursor);
+    assert_int_equal(b.last_sweep_ms, a.last_sweep_ms);
+    assert_int_equal(b.delivered, a.delivered);
+    assert_int_equal(b.updated_ms, a.updated_ms);
+    assert_true(json_equal(b.alerts, a.alerts));
+    assert_int_equal(ola_seen_count(b.seen), sizeof(ids) / sizeof(ids[0]));
+    for (size_t i = 0; i < sizeof(ids) / sizeof(ids[0]); i++)
+        assert_true(ola_seen_has(b.seen, ids[i]));
+    /* Runs take their newest member's time: [-5,-4]@1001, [10,12]@1004, 20@1005. */
+    assert_int_equal(ola_seen_prune(b.seen, 1002), 2);
+    assert_true(ola_seen_has(b.seen, 10));
+    assert_int_equal(ola_seen_prune(b.seen, 1005), 3);
+    assert_true(ola_seen_has(b.seen, 20));
+    ola_checkpoint_free(&a);
+    ola_checkpoint_free(&b);
+}
+
+static void test_round_trip_nulls(void **state)
+{
+    struct fixture *f = *state;
+    struct ola_checkpoint a, b;
+    struct ola_err err = {0};
+    bool found = false;
+    size_t len;
+    char *text;
+
+    assert_int_equal(ola_checkpoint_init(&a), 0);
+    assert_int_equal(ola_checkpoint_init(&b), 0);
+    /* b holds stale state that the load must replace. */
+    b.in_window = true;
+    assert_int_equal(ola_checkpoint_set_cursor(&b, "stale"), 0);
+    b.alerts = json_object();
+    assert_int_equal(ola_seen_add(b.seen, 99, 1), 0);
+
+    assert_int_equal(ola_checkpoint_save(f->path, &a, &err), 0);
+    text = read_file(f->path, &len);
+    assert_true(
+        strncmp(text,
+                "{\"version\":1,\"watermark\":null,\"window\":null,"
+                "\"last_sweep\":null,\"delivered\":0,\"updated_at\":\"",
+                strlen("{\"version\":1,\"watermark\":null,\"window\":null,"
+                       "\"last_sweep\":null,\"delivered\":0,\"updated_at\":\"")) == 0);
+    assert_non_null(strstr(text, "\"seen\":[],\"alerts\":null,\"checksum\":\"sha256:"));
+    free(text);
+    assert_int_equal(ola_checkpoint_load(f->path, &b, &found, &err), 0);
+    assert_true(found);
+    assert_int_equal(b.watermark_ms, -1);
+    assert_false(b.in_window);
+    assert_null(b.cursor);
+    assert_int_equal(b.last_sweep_ms, -1);
+    assert_int_equal(b.delivered, 0);
+    assert_null(b.alerts);
+    assert_int_equal(ola_seen_count(b.seen), 0);
+
+    /* A head window without a cursor. */
+    a.in_window = true;
+    a.window_kind = OLA_WINDOW_HEAD;
+    a.window_since_ms = 0;
+    a.window_until_ms = 1;
+    assert_int_equal(ola_checkpoint_save(f->path, &a, &err), 0);
+    assert_int_equal(ola_checkpoint_load(f->path, &b, &found, &err), 0);
+    assert_true(b.in_window);
+    assert_int_equal(b.window_kind, OLA_WINDOW_HEAD);
+    assert_int_equal(b.window_since_ms, 0);
+    assert_int_equal(b.window_until_ms, 1);
+    assert_null(b.cursor);
+    text = read_file(f->path, &len);
+    assert_non_null(strstr(text,
+                           "\"window\":{\"kind\":\"head\",\"since\":\"1970-01-01T00:"
+                           "00:00.000Z\",\"until\":\"1970-01-01T00:00:00.001Z\","
+                           "\"cursor\":null}"));
+    free(text);
+    ola_checkpoint_free(&a);
+    ola_checkpoint_free(&b);
+}
+
+static void test_file_format_and_runs(void **state)
+{
+    struct fixture *f = *state;
+    struct ola_checkpoint a;
+    struct ola_err err = {0};
+    char hex[65], *text, *nl, *body, *sum;
+    json_t *root, *seen;
+    struct stat st;
+    size_t len, i;
+
+    assert_int_equal(ola_checkpoint_init(&a), 0);
+    /* One run: 100..199 added out of order, newest at 150. */
+    for (i = 0; i < 100; i++)
+        assert_int_equal(ola_seen_add(a.seen, 199 - (int64_t)i, i == 49 ? 9000 : 10), 0);
+    assert_int_equal(ola_checkpoint_save(f->path, &a, &err), 0);
+    assert_int_equal(stat(f->path, &st), 0);
+    assert_int_equal(st.st_mode & 0777, 0600);
+    text = read_file(f->path, &len);
+    nl = strchr(text, '\n');
+    assert_non_null(nl);
+    assert_int_equal(nl - text, (ptrdiff_t)len - 1); /* one line */
+    root = json_loads(text, 0, NULL);
+    assert_non_null(root);
+    seen = json_object_get(root, "seen");
+    assert_int_equal(json_array_size(seen), 1);
+    assert_int_equal(json_integer_value(json_array_get(json_array_get(seen, 0), 0)), 100);
+    assert_int_equal(json_integer_value(json_array_get(json_array_get(seen, 0), 1)), 199);
+    assert_int_equal(json_integer_value(json_array_get(json_array_get(seen, 0), 2)),
+                     9000);
+    /* The checksum is over the compact dump without it. */
+    sum = strdup(json_string_value(json_object_get(root, "checksum")));
+    assert_non_null(sum);
+    assert_int_equal(strncmp(sum, "sha256:", 7), 0);
+    json_object_del(root, "checksum");
+    body = json_dumps(root, JSON_COMPACT);
+    sha256_hex(body, hex);
+    assert_string_equal(sum + 7, hex);
+    /* ...and the file is exactly that dump with the checksum added last. */
+    assert_int_equal(json_object_set_new(root, "checksum", json_string(sum)), 0);
+    free(body);
+    body = json_dumps(root, JSON_COMPACT);
+    assert_int_equal(strlen(body), len - 1);
+    assert_memory_equal(body, text, len - 1);
+    free(body);
+    free(sum);
+    json_decref(root);
+    free(text);
+
+    /* Gaps: 1,2,3  5  7,8  and -1,0 (consecutive across zero). */
+    ola_seen_clear(a.seen);
+    {
+        static const int64_t ids[] = {8, 1, -1, 3, 7, 2, 5, 0};
+
+        for (i = 0; i < sizeof(ids) / sizeof(ids[0]); i++)
+            assert_int_equal(ola_seen_add(a.seen, ids[i], ids[i] * 10), 0);
+    }
+    assert_int_equal(ola_checkpoint_save(f->path, &a, &err), 0);
+    text = read_file(f->path, &len);
+    assert_non_null(strstr(text, "\"seen\":[[-1,3,30],[5,5,50],[7,8,80]]"));
+    free(text);
+    ola_checkpoint_free(&a);
+}
+
+static void test_missing_and_directories(void **state)
+{
+    struct fixture *f = *state;
+    struct ola_checkpoint a;
+    struct ola_err err = {0};
+    bool found = true;
+    char nested[192];
+    struct stat st;
+
+    assert_int_equal(ola_checkpoint_init(&a), 0);
+    a.watermark_ms = 5;
+    assert_int_equal(ola_checkpoint_load(f->path, &a, &found, &err), 0);
+    assert_false(found);
+    assert_int_equal(a.watermark_ms, 5);
+
+    /* Save creates missing parents, 0700. */
+    snprintf(nested, sizeof(nested), "%s/a/b/cp.json", f->dir);
+    assert_int_equal(ola_checkpoint_save(nested, &a, &err), 0);
+    snprintf(nested, sizeof(nested), "%s/a/b", f->dir);
+    assert_int_equal(stat(nested, &st), 0);
+    assert_true(S_ISDIR(st.st_mode));
+    assert_int_equal(st.st_mode & 0777, 0700);
+    snprintf(nested, sizeof(nested), "%s/a/b/cp.json", f->dir);
+    a.watermark_ms = -1;
+    assert_int_equal(ola_checkpoint_load(nested, &a, &found, &err), 0);
+    assert_true(found);
+    assert_int_equal(a.watermark_ms, 5);
+
+    /* A relative path with no directory part works too. */
+    {
+        char cwd[512];
+
+        assert_non_null(getcwd(cwd, sizeof(cwd)));
+        assert_int_equal(chdir(f->dir), 0);
+        assert_int_equal(ola_checkpoint_save("rel.json", &a, &err), 0);
+        assert_int_equal(ola_checkpoint_load("rel.json", &a, &found, &err), 0);
+        assert_true(found);
+        assert_int_equal(chdir(cwd), 0);
+    }
+
+    /* A path whose parent is a file: the error names the step. */
+    snprintf(nested, sizeof(nested), "%s/cp.json/x.json", f->dir);
+    assert_int_equal(ola_checkpoint_save(f->path, &a, &err), 0);
+    assert_int_equal(ola_checkpoint_save(nested, &a, &err), -1);
+    assert_non_null(strstr(err.msg, "cannot create directory"));
+    assert_non_null(strstr(err.msg, strerror(ENOTDIR)));
+
+    /* A checkpoint that is a directory cannot be read. */
+    snprintf(nested, sizeof(nested), "%s/a", f->dir);
+    assert_int_equal(ola_checkpoint_load(nested, &a, &found, &err), -1);
+    assert_non_null(strstr(err.msg, "cannot read"));
+    ola_checkpoint_free(&a);
+}
+
+/* Saves a (watermark 1) then checks a failing save of watermark 2 left it. */
+static void check_old_intact(const struct fixture *f, const char *old_text)
+{
+    size_t len;
+    char *now = read_file(f->path, &len);
+
+    assert_string_equal(now, old_text);
+    free(now);
+    assert_false(exists(f->tmp));
+}
+
+static void test_failed_saves_keep_old_file(void **state)
+{
+    struct fixture *f = *state;
+    struct ola_checkpoint a;
+    struct ola_err err = {0};
+    struct rlimit old, lim;
+    char *old_text, sub[192];
+    size_t len, i;
+
+    assert_int_equal(ola_checkpoint_init(&a), 0);
+    a.watermark_ms = 1;
+    assert_int_equal(ola_checkpoint_save(f->path, &a, &err), 0);
+    assert_false(exists(f->tmp));
+    old_text = read_file(f->path, &len);
+    a.watermark_ms = 2;
+    for (i = 0; i < 5000; i++)
+        assert_int_equal(ola_seen_add(a.seen, (int64_t)i * 3, 1), 0);
+
+    /* The write fails halfway: the file size limit (EFBIG once reached). */
+    assert_int_equal(getrlimit(RLIMIT_FSIZE, &old), 0);
+    lim = old;
+    lim.rlim_cur = 4096;
+    signal(SIGXFSZ, SIG_IGN);
+    assert_int_equal(setrlimit(RLIMIT_FSIZE, &lim), 0);
+    assert_int_equal(ola_checkpoint_save(f->path, &a, &err), -1);
+    assert_int_equal(setrlimit(RLIMIT_FSIZE, &old), 0);
+    signal(SIGXFSZ, SIG_DFL);
+    assert_non_null(strstr(err.msg, "cannot write"));
+    assert_non_null(strstr(err.msg, f->tmp));
+    assert_non_null(strstr(err.msg, strerror(EFBIG)));
+    check_old_intact(f, old_text);
+
+    /* The temp file cannot be created (a directory sits at its name). */
+    assert_int_equal(mkdir(f->tmp, 0700), 0);
+    assert_int_equal(ola_checkpoint_save(f->path, &a, &err), -1);
+    assert_non_null(strstr(err.msg, "cannot create"));
+    assert_int_equal(rmdir(f->tmp), 0);
+    check_old_intact(f, old_text);
+
+    /* The directory is not writable (meaningless for root, who may write anyway). */
+    if (geteuid() != 0) {
+        assert_int_equal(chmod(f->dir, 0500), 0);
+        assert_int_equal(ola_checkpoint_save(f->path, &a, &err), -1);
+        assert_non_null(strstr(err.msg, strerror(EACCES)));
+        assert_int_equal(chmod(f->dir, 0700), 0);
+        check_old_intact(f, old_text);
+    }
+    free(old_text);
+
+    /* The rename fails (the target is a non-empty directory): no temp left. */
+    snprintf(sub, sizeof(sub), "%s/dir.json", f->dir);
+    assert_int_equal(mkdir(sub, 0700), 0);
+    snprintf(sub, sizeof(sub), "%s/dir.json/keep", f->dir);
+    write_file(sub, "x", 1);
+    snprintf(sub, sizeof(sub), "%s/dir.json", f->dir);
+    assert_int_equal(ola_checkpoint_save(sub, &a, &err), -1);
+    assert_non_null(strstr(err.msg, "cannot rename"));
+    snprintf(sub, sizeof(sub), "%s/dir.json.tmp", f->dir);
+    assert_false(exists(sub));
+
+    /* And the next save works. */
+    assert_int_equal(ola_checkpoint_save(f->path, &a, &err), 0);
+    assert_false(exists(f->tmp));
+    ola_checkpoint_free(&a);
+}
+
+static void test_truncated(void **state)
+{
+    struct fixture *f = *state;
+    struct ola_checkpoint a;
+    struct ola_err err = {0};
+    char *full;
+    size_t len, cut;
+    bool found;
+
+    assert_int_equal(ola_checkpoint_init(&a), 0);
+    a.watermark_ms = iso("2024-05-01T10:00:00.000Z");
+    a.in_window = true;
+    a.window_since_ms = 1;
+    a.window_until_ms = 2;
+    assert_int_equal(ola_checkpoint_set_cursor(&a, "cur"), 0);
+    a.alerts = json_pack("{s:{s:i}}", "r", "n", 1);
+    assert_int_equal(ola_seen_add(a.seen, 1, 1), 0);
+    assert_int_equal(ola_seen_add(a.seen, 5, 1), 0);
+    assert_int_equal(ola_checkpoint_save(f->path, &a, &err), 0);
+    full = read_file(f->path, &len);
+    assert_true(len > 100);
+    /* Every cut short of the closing brace fails cleanly. */
+    for (cut = 0; cut + 1 < len; cut++) {
+        write_file(f->path, full, cut);
+        expect_bad(f, cut == 0 ? "empty" : "", true);
+    }
+    /* Without the trailing newline the file is still whole. */
+    write_file(f->path, full, len - 1);
+    assert_int_equal(ola_checkpoint_load(f->path, &a, &found, &err), 0);
+    assert_true(found);
+    /* Garbage after it is not. */
+    write_file(f->path, full, len);
+    {
+        FILE *fp = fopen(f->path, "ab");
+
+        assert_non_null(fp);
+        fputs("{}", fp);
+        fclose(fp);
+    }
+    expect_bad(f, "not valid JSON", true);
+    write_file(f->path, full, len / 2);
+    expect_bad(f, "not valid JSON", true);
+    free(full);
+    ola_checkpoint_free(&a);
+}
+
+static void test_flipped_byte(void **state)
+{
+    struct fixture *f = *state;
+    struct ola_checkpoint a;
+    struct ola_err err = {0};
+    char *full, *p, c;
+    size_t len;
+
+    assert_int_equal(ola_checkpoint_init(&a), 0);
+    a.delivered = 41;
+    a.watermark_ms = iso("2024-05-01T10:00:00.000Z");
+    assert_int_equal(ola_seen_add(a.seen, 1000, 1), 0);
+    assert_int_equal(ola_checkpoint_save(f->path, &a, &err), 0);
+    full = read_file(f->path, &len);
+
+    /* A digit in a value: still valid JSON, wrong checksum. */
+    p = strstr(full, "\"delivered\":41");
+    assert_non_null(p);
+    p[strlen("\"delivered\":4")] = '2';
+    write_file(f->path, full, len);
+    expect_bad(f, "checksum mismatch", true);
+    p[strlen("\"delivered\":4")] = '1';
+
+    p = strstr(full, "[[1000,");
+    assert_non_null(p);
+    p[2] = '2';
+    write_file(f->path, full, len);
+    expect_bad(f, "checksum mismatch", true);
+    p[2] = '1';
+
+    /* A digit of the checksum itself. */
+    p = strstr(full, "sha256:");
+    assert_non_null(p);
+    c = p[7];
+    p[7] = c == '0' ? '1' : '0';
+    write_file(f->path, full, len);
+    expect_bad(f, "checksum mismatch", true);
+    p[7] = c;
+
+    /* A bit flip that breaks the JSON syntax. */
+    p = strchr(full, ':');
+    *p ^= 0x01;
+    write_file(f->path, full, len);
+    expect_bad(f, "not valid JSON", true);
+    *p ^= 0x01;
+
+    /* Restored: loads again. */
+    write_file(f->path, full, len);
+    {
+        bool found;
+
+        assert_int_equal(ola_checkpoint_load(f->path, &a, &found, &err), 0);
+        assert_int_equal(a.delivered, 41);
+    }
+    free(full);
+    ola_checkpoint_free(&a);
+}
+
+static void test_wrong_version_and_types(void **state)
+{
+    struct fixture *f = *state;
+    json_t *o;
+
+    /* Version 2, correctly signed: the version is the complaint. */
+    o = valid_body();
+    json_object_set_new(o, "version", json_integer(2));
+    write_signed(f->path, o);
+    expect_bad(f, "version 2", true);
+
+    o = valid_body();
+    json_object_del(o, "version");
+    write_signed(f->path, o);
+    expect_bad(f, "version", true);
+
+    /* The control: the helper writes files that load. */
+    write_signed(f->path, valid_body());
+    {
+        struct ola_checkpoint cp;
+        struct ola_err err = {0};
+        bool found;
+
+        assert_int_equal(ola_checkpoint_init(&cp), 0);
+        assert_int_equal(ola_checkpoint_load(f->path, &cp, &found, &err), 0);
+        assert_int_equal(ola_seen_count(cp.seen), 3);
+        assert_int_equal(cp.delivered, 3);
+        ola_checkpoint_free(&cp);
+    }
+
+    /* No checksum at all, or a malformed one. */
+    o = valid_body();
+    {
+        char *s = json_dumps(o, JSON_COMPACT);
+
+        write_file(f->path, s, strlen(s));
+        free(s);
+    }
+    json_decref(o);
+    expect_bad(f, "checksum", true);
+
+    write_file(f->path, "[1,2]\n", 6);
+    expect_bad(f, "not a JSON object", true);
+    write_file(f->path, "{\"version\":1,\"version\":1}", 25);
+    expect_bad(f, "not valid JSON", true);
+
+    o = valid_body();
+    json_object_set_new(o, "delivered", json_string("3"));
+    write_signed(f->path, o);
+    expect_bad(f, "'delivered'", true);
+
+    o = valid_body();
+    json_object_set_new(o, "delivered", json_integer(-1));
+    write_signed(f->path, o);
+    expect_bad(f, "'delivered'", true);
+
+    o = valid_body();
+    json_object_set_new(o, "watermark", json_string("yesterday"));
+    write_signed(f->path, o);
+    expect_bad(f, "'watermark'", true);
+
+    o = valid_body();
+    json_object_del(o, "updated_at");
+    write_signed(f->path, o);
+    expect_bad(f, "'updated_at'", true);
+
+    o = valid_body();
+    json_object_set_new(o, "window",
+                        json_pack("{s:s,s:s,s:s,s:n}", "kind", "middle", "since",
+                                  "2024-05-01T10:00:00Z", "until", "2024-05-01T10:00:00Z",
+                                  "cursor"));
+    write_signed(f->path, o);
+    expect_bad(f, "'window.kind'", true);
+
+    o = valid_body();
+    json_object_set_new(o, "window",
+                        json_pack("{s:s,s:s,s:s,s:i}", "kind", "head", "since",
+                                  "2024-05-01T10:00:00Z", "until", "2024-05-01T10:00:00Z",
+                                  "cursor", 5));
+    write_signed(f->path, o);
+    expect_bad(f, "'window.cursor'", true);
+
+    o = valid_body();
+    json_object_set_new(
+        o, "window",
+        json_pack("{s:s,s:s}", "kind", "head", "since", "2024-05-01T10:00:00Z"));
+    write_signed(f->path, o);
+    expect_bad(f, "'window.until'", true);
+
+    o = valid_body();
+    json_object_set_new(o, "window", json_true());
+    write_signed(f->path, o);
+    expect_bad(f, "'window'", true);
+
+    o = valid_body();
+    json_object_set_new(o, "alerts", json_array());
+    write_signed(f->path, o);
+    expect_bad(f, "'alerts'", true);
+
+    o = valid_body();
+    json_object_set_new(o, "seen", json_object());
+    write_signed(f->path, o);
+    expect_bad(f, "'seen'", true);
+
+    o = valid_body();
+    json_object_set_new(o, "seen", json_pack("[[I,I]]", (json_int_t)1, (json_int_t)2));
+    write_signed(f->path, o);
+    expect_bad(f, "'seen' run 0", true);
+
+    o = valid_body();
+    json_object_set_new(o, "seen",
+                        json_pack("[[I,I,I],[I,s,I]]", (json_int_t)1, (json_int_t)2,
+                                  (json_int_t)3, (json_int_t)1, "2", (json_int_t)3));
+    write_signed(f->path, o);
+    expect_bad(f, "'seen' run 1", true);
+
+    write_file(f->path, "", 0);
+    expect_bad(f, "empty", true);
+}
+
+static void test_bogus_runs(void **state)
+{
+    struct fixture *f = *state;
+    json_t *o;
+
+    o = valid_body();
+    json_object_set_new(
+        o, "seen",
+        json_pack("[[I,I,I]]", (json_int_t)0, (json_int_t)20000000, (json_int_t)1));
+    write_signed(f->path, o);
+    expect_bad(f, "corrupt", true);
+
+    o = valid_body();
+    json_object_set_new(o, "seen",
+                        json_pack("[[I,I,I]]", (json_int_t)INT64_MIN,
+                                  (json_int_t)INT64_MAX, (json_int_t)1));
+    write_signed(f->path, o);
+    expect_bad(f, "corrupt", true);
+
+    o = valid_body();
+    json_object_set_new(
+        o, "seen", json_pack("[[I,I,I]]", (json_int_t)10, (json_int_t)9, (json_int_t)1));
+    write_signed(f->path, o);
+    expect_bad(f, "corrupt", true);
+
+    /* Each run within bounds, the total not. */
+    o = valid_body();
+    json_object_set_new(o, "seen",
+                        json_pack("[[I,I,I],[I,I,I]]", (json_int_t)0, (json_int_t)5999999,
+                                  (json_int_t)1, (json_int_t)10000000,
+                                  (json_int_t)15999999, (json_int_t)1));
+    write_signed(f->path, o);
+    expect_bad(f, "more than", true);
+
+    /* A run ending at INT64_MAX expands without overflow. */
+    o = valid_body();
+    json_object_set_new(o, "seen",
+                        json_pack("[[I,I,I]]", (json_int_t)(INT64_MAX - 2),
+                                  (json_int_t)INT64_MAX, (json_int_t)1));
+    write_signed(f->path, o);
+    {
+        struct ola_checkpoint cp;
+        struct ola_err err = {0};
+        bool found;
+
+        assert_int_equal(ola_checkpoint_init(&cp), 0);
+        assert_int_equal(ola_checkpoint_load(f->path, &cp, &found, &err), 0);
+        assert_int_equal(ola_seen_count(cp.seen), 3);
+        assert_true(ola_seen_has(cp.seen, INT64_MAX));
+        ola_checkpoint_free(&cp);
+    }
+}
+
+static void test_large_seen_round_trip(void **state)
+{
+    struct fixture *f = *state;
+    struct ola_checkpoint a, b;
+    struct ola_err err = {0};
+    bool found;
+    size_t i;
+
+    assert_int_equal(ola_checkpoint_init(&a), 0);
+    assert_int_equal(ola_checkpoint_init(&b), 0);
+    /* 100,000 scattered ids plus a run of 50,000 consecutive ones. */
+    for (i = 0; i < 100000; i++)
+        assert_int_equal(ola_seen_add(a.seen, (int64_t)i * 7 - 350000, (int64_t)i), 0);
+    for (i = 0; i < 50000; i++)
+        assert_int_equal(ola_seen_add(a.seen, INT64_C(1) << 40 | (int64_t)i, 1000000), 0);
+    assert_int_equal(ola_checkpoint_save(f->path, &a, &err), 0);
+    assert_int_equal(ola_checkpoint_load(f->path, &b, &found, &err), 0);
+    assert_int_equal(ola_seen_count(b.seen), 150000);
+    for (i = 0; i < 100000; i++) {
+        if (!ola_seen_has(b.seen, (int64_t)i * 7 - 350000))
+            fail_msg("id %zu lost", i);
+    }
+    assert_true(ola_seen_has(b.seen, INT64_C(1) << 40 | 49999));
+    /* Scattered ids kept their own times: pruning below 50,000 takes 50,000. */
+    assert_int_equal(ola_seen_prune(b.seen, 50000), 50000);
+    ola_checkpoint_free(&a);
+    ola_checkpoint_free(&b);
+}
+
+static void test_to_json(void **state)
+{
+    struct ola_checkpoint a;
+    json_t *j;
+
+    (void)state;
+    assert_int_equal(ola_checkpoint_init(&a), 0);
+    j = ola_checkpoint_to_json(&a);
+    assert_non_null(j);
+    assert_true(json_is_null(json_object_get(j, "watermark")));
+    assert_int_equal(
+        json_integer_value(json_object_get(json_object_get(j, "seen"), "count")), 0);
+    assert_true(json_is_null(json_object_get(json_object_get(j, "seen"), "min_id")));
+    json_decref(j);
+
+    a.watermark_ms = iso("2024-05-01T10:00:00.000Z");
+    a.updated_ms = iso("2024-05-01T10:00:05.000Z");
+    a.delivered = 9;
+    a.alerts = json_pack("{s:i}", "k", 1);
+    assert_int_equal(ola_seen_add(a.seen, 30, 1), 0);
+    assert_int_equal(ola_seen_add(a.seen, -4, 1), 0);
+    assert_int_equal(ola_seen_add(a.seen, 12, 1), 0);
+    j = ola_checkpoint_to_json(&a);
+    assert_non_null(j);
+    assert_null(json_object_get(j, "checksum"));
+    assert_int_equal(json_integer_value(json_object_get(j, "version")), 1);
+    assert_string_equal(json_string_value(json_object_get(j, "watermark")),
+                        "2024-05-01T10:00:00.000Z");
+    assert_string_equal(json_string_value(json_object_get(j, "updated_at")),
+                        "2024-05-01T10:00:05.000Z");
+    assert_int_equal(json_integer_value(json_object_get(j, "delivered")), 9);
+    assert_int_equal(
+        json_integer_value(json_object_get(json_object_get(j, "seen"), "count")), 3);
+    assert_int_equal(
+        json_integer_value(json_object_get(json_object_get(j, "seen"), "min_id")), -4);
+    assert_int_equal(
+        json_integer_value(json_object_get(json_object_get(j, "seen"), "max_id")), 30);
+    assert_true(json_equal(json_object_get(j, "alerts"), a.alerts));
+    /* A copy: changing it leaves the checkpoint's state alone. */
+    json_object_set_new(json_object_get(j, "alerts"), "k", json_integer(2));
+    assert_int_equal(json_integer_value(json_object_get(a.alerts, "k")), 1);
+    json_decref(j);
+    ola_checkpoint_free(&a);
+    ola_checkpoint_free(&a); /* free twice is harmless */
+}
+
+int main(void)
+{
+    const struct CMUnitTest tests[] = {
+        cmocka_unit_test_setup_teardown(test_round_trip_full, setup, teardown),
+        cmocka_unit_test_setup_teardown(test_round_trip_nulls, setup, teardown),
+        cmocka_unit_test_setup_teardown(test_file_format_and_runs, setup, teardown),
+        cmocka_unit_test_setup_teardown(test_missing_and_directories, setup, teardown),
+        cmocka_unit_test_setup_teardown(test_failed_saves_keep_old_file, setup, teardown),
+        cmocka_unit_test_setup_teardown(test_truncated, setup, teardown),
+        cmocka_unit_test_setup_teardown(test_flipped_byte, setup, teardown),
+        cmocka_unit_test_setup_teardown(test_wrong_version_and_types, setup, teardown),
+        cmocka_unit_test_setup_teardown(test_bogus_runs, setup, teardown),
+        cmocka_unit_test_setup_teardown(test_large_seen_round_trip, setup, teardown),
+        cmocka_unit_test(test_to_json),
+    };
+
+    return cmocka_run_group_tests(tests, NULL, NULL);
+}

@@ -1,0 +1,232 @@
+/*
+ * test_ratelimit.c - the rate-limit governor on a clock the test drives.
+ *
+ * The governor reads no clock: each case feeds header strings and instants
+ * and checks the verdicts, so pacing, reserve, 429 blocks and the jittered
+ * backoff are exercised over simulated hours without sleeping.
+ */
+#include <stdarg.h>
+#include <stddef.h>
+#include <setjmp.h>
+#include <stdint.h>
+#include <stdio.h>
+
+#include <cmocka.h>
+
+#include "ratelimit.h"
+
+#define T0 1000000 /* an arbitrary monotonic start */
+
+static void test_unknown_budget_goes(void **state)
+{
+    struct ola_rl rl;
+    int64_t wait;
+    int i;
+
+    (void)state;
+    ola_rl_init(&rl, 0.2, 1);
+    for (i = 0; i < 100; i++) {
+        assert_int_equal(ola_rl_admit(&rl, OLA_RL_POLL, T0 + i, &wait), OLA_RL_GO);
+        assert_int_equal(ola_rl_admit(&rl, OLA_RL_LOOKUP, T0 + i, &wait), OLA_RL_GO);
+        assert_int_equal(wait, 0);
+    }
+    /* headers missing or malformed keep the budget unknown */
+    ola_rl_update(&rl, NULL, "", "abc", T0);
+    ola_rl_update(&rl, "-5", "12x", " ", T0);
+    assert_int_equal(rl.limit, -1);
+    assert_int_equal(rl.remaining, -1);
+    assert_int_equal(rl.reset_at_ms, -1);
+}
+
+static void test_headers_parsed(void **state)
+{
+    struct ola_rl rl;
+    int64_t ms;
+
+    (void)state;
+    ola_rl_init(&rl, 0.2, 1);
+    ola_rl_update(&rl, "5000", " 4988 ", "832", T0);
+    assert_int_equal(rl.limit, 5000);
+    assert_int_equal(rl.remaining, 4988);
+    assert_int_equal(rl.reset_at_ms, T0 + 832000);
+    /* a response without headers (v2, token) keeps what was known */
+    ola_rl_update(&rl, NULL, NULL, NULL, T0 + 5);
+    assert_int_equal(rl.remaining, 4988);
+    assert_int_equal(rl.reset_at_ms, T0 + 832000);
+    assert_int_equal(ola_rl_parse_seconds("7", &ms), 0);
+    assert_int_equal(ms, 7000);
+    assert_int_equal(ola_rl_parse_seconds("99999999", &ms), 0);
+    assert_int_equal(ms, OLA_RL_MAX_HINT_MS);
+    assert_int_equal(ola_rl_parse_seconds("-1", &ms), -1);
+    assert_int_equal(ola_rl_parse_seconds("1.5", &ms), -1);
+    assert_int_equal(ola_rl_parse_seconds(NULL, &ms), -1);
+}
+
+/* The advised wait grows as the remaining calls fall. */
+static void test_pacing_as_remaining_falls(void **state)
+{
+    static const long remaining[] = {5000, 1000, 501, 499, 200, 50, 10, 1};
+    struct ola_rl rl;
+    int64_t now = T0, wait, prev = 0;
+    size_t i;
+
+    (void)state;
+    ola_rl_init(&rl, 0.2, 1);
+    for (i = 0; i < sizeof(remaining) / sizeof(remaining[0]); i++) {
+        char rem[32];
+
+        snprintf(rem, sizeof(rem), "%ld", remaining[i]);
+        ola_rl_init(&rl, 0.2, 1);
+        ola_rl_update(&rl, "5000", rem, "1000", now); /* 1000 s to the reset */
+        assert_int_equal(ola_rl_admit(&rl, OLA_RL_POLL, now, &wait), OLA_RL_GO);
+        ola_rl_update(&rl, "5000", rem, "1000", now);
+        /* right after a call: how long until the next one? */
+        if (ola_rl_admit(&rl, OLA_RL_POLL, now, &wait) == OLA_RL_GO) {
+            assert_true(remaining[i] >= 500); /* above the 10% low-water mark */
+            assert_int_equal(wait, 0);
+        } else {
+            assert_true(remaining[i] < 500);
+            assert_int_equal(wait, 1000000 / (remaining[i] + 1));
+            assert_true(wait > prev);
+            prev = wait;
+            /* waiting that long is enough */
+            now += wait;
+            ola_rl_update(&rl, "5000", rem, "1000", now);
+            assert_int_equal(ola_rl_admit(&rl, OLA_RL_POLL, now, &wait), OLA_RL_GO);
+        }
+        now += 1;
+    }
+    assert_true(prev >= 500000); /* one left: wait half the window */
+}
+
+static void test_exhausted_waits_for_reset(void **state)
+{
+    struct ola_rl rl;
+    int64_t wait;
+
+    (void)state;
+    ola_rl_init(&rl, 0.2, 1);
+    ola_rl_update(&rl, "5000", "0", "30", T0);
+    assert_int_equal(ola_rl_admit(&rl, OLA_RL_POLL, T0, &wait), OLA_RL_WAIT);
+    assert_int_equal(wait, 30000);
+    assert_int_equal(ola_rl_admit(&rl, OLA_RL_LOOKUP, T0 + 10000, &wait), OLA_RL_DEFER);
+    assert_int_equal(wait, 20000);
+    /* the window turns over: a fresh budget */
+    assert_int_equal(ola_rl_admit(&rl, OLA_RL_POLL, T0 + 30000, &wait), OLA_RL_GO);
+    assert_int_equal(rl.remaining, 4999);
+    assert_int_equal(ola_rl_admit(&rl, OLA_RL_LOOKUP, T0 + 30001, &wait), OLA_RL_GO);
+}
+
+static void test_lookup_reserve(void **state)
+{
+    struct ola_rl rl;
+    int64_t wait;
+
+    (void)state;
+    ola_rl_init(&rl, 0.2, 1);
+    /* reserve 20% of 5000 = 1000 calls for polling */
+    ola_rl_update(&rl, "5000", "1001", "600", T0);
+    assert_int_equal(ola_rl_admit(&rl, OLA_RL_LOOKUP, T0, &wait), OLA_RL_GO);
+    assert_int_equal(rl.remaining, 1000);
+    assert_int_equal(ola_rl_admit(&rl, OLA_RL_LOOKUP, T0 + 1, &wait), OLA_RL_DEFER);
+    assert_int_equal(wait, 600000 - 1);
+    /* polls may still spend it */
+    assert_int_equal(ola_rl_admit(&rl, OLA_RL_POLL, T0 + 2, &wait), OLA_RL_GO);
+    /* reserve unknown reset: a fixed deferral */
+    ola_rl_init(&rl, 0.5, 1);
+    ola_rl_update(&rl, "100", "40", NULL, T0);
+    assert_int_equal(ola_rl_admit(&rl, OLA_RL_LOOKUP, T0, &wait), OLA_RL_DEFER);
+    assert_int_equal(wait, OLA_RL_DEFER_MS);
+    assert_int_equal(ola_rl_admit(&rl, OLA_RL_POLL, T0, &wait), OLA_RL_GO);
+    /* no reserve: lookups may use everything */
+    ola_rl_init(&rl, 0, 1);
+    ola_rl_update(&rl, "100", "40", "100", T0);
+    assert_int_equal(ola_rl_admit(&rl, OLA_RL_LOOKUP, T0, &wait), OLA_RL_GO);
+}
+
+static void test_limited_hints(void **state)
+{
+    struct ola_rl rl;
+    int64_t wait;
+
+    (void)state;
+    ola_rl_init(&rl, 0.2, 1);
+    /* X-RateLimit-Reset wins over Retry-After */
+    assert_int_equal(ola_rl_limited(&rl, "7", "100", T0, 0), 7000);
+    assert_int_equal(ola_rl_admit(&rl, OLA_RL_POLL, T0 + 6999, &wait), OLA_RL_WAIT);
+    assert_int_equal(wait, 1);
+    assert_int_equal(ola_rl_admit(&rl, OLA_RL_LOOKUP, T0 + 100, &wait), OLA_RL_WAIT);
+    assert_int_equal(ola_rl_admit(&rl, OLA_RL_POLL, T0 + 7000, &wait), OLA_RL_GO);
+    /* Retry-After in seconds */
+    ola_rl_init(&rl, 0.2, 1);
+    assert_int_equal(ola_rl_limited(&rl, NULL, "12", T0, 0), 12000);
+    /* Retry-After as an HTTP date, against the wall clock given */
+    ola_rl_init(&rl, 0.2, 1);
+    assert_int_equal(ola_rl_limited(&rl, "", "Mon, 28 Feb 2022 22:04:38 GMT", T0,
+                                    1646085878000LL - 20000),
+                     20000);
+    /* "0" or a date in the past still means: not now */
+    ola_rl_init(&rl, 0.2, 1);
+    assert_int_equal(ola_rl_limited(&rl, "0", NULL, T0, 0), 1000);
+    /* a later 429 never shortens an earlier block */
+    assert_int_equal(ola_rl_limited(&rl, "60", NULL, T0, 0), 60000);
+    assert_int_equal(ola_rl_limited(&rl, "1", NULL, T0 + 1000, 0), 59000);
+}
+
+static void test_backoff_without_hints(void **state)
+{
+    struct ola_rl rl;
+    int64_t now = T0, wait, w;
+    int64_t base = OLA_RL_BACKOFF_BASE_MS;
+    int i;
+
+    (void)state;
+    ola_rl_init(&rl, 0.2, 42);
+    for (i = 0; i < 8; i++) {
+        w = ola_rl_limited(&rl, NULL, NULL, now, 0);
+        assert_in_range(w, base * 3 / 4,
+                        base * 5 / 4 > OLA_RL_BACKOFF_MAX_MS ? OLA_RL_BACKOFF_MAX_MS
+                                                             : base * 5 / 4);
+        assert_int_equal(ola_rl_admit(&rl, OLA_RL_POLL, now, &wait), OLA_RL_WAIT);
+        assert_int_equal(wait, w);
+        now += w;
+        base = base * 2 > OLA_RL_BACKOFF_MAX_MS ? OLA_RL_BACKOFF_MAX_MS : base * 2;
+    }
+    /* a good answer starts the backoff over */
+    ola_rl_ok(&rl);
+    w = ola_rl_limited(&rl, NULL, NULL, now, 0);
+    assert_in_range(w, OLA_RL_BACKOFF_BASE_MS * 3 / 4, OLA_RL_BACKOFF_BASE_MS * 5 / 4);
+}
+
+/* Jitter: two governors with different seeds do not march in step. */
+static void test_backoff_jitter(void **state)
+{
+    struct ola_rl a, b;
+    int differ = 0, i;
+
+    (void)state;
+    for (i = 0; i < 16; i++) {
+        ola_rl_init(&a, 0.2, (uint64_t)i + 1);
+        ola_rl_init(&b, 0.2, (uint64_t)i + 1001);
+        if (ola_rl_limited(&a, NULL, NULL, T0, 0) !=
+            ola_rl_limited(&b, NULL, NULL, T0, 0))
+            differ++;
+    }
+    assert_true(differ >= 12);
+}
+
+int main(void)
+{
+    const struct CMUnitTest tests[] = {
+        cmocka_unit_test(test_unknown_budget_goes),
+        cmocka_unit_test(test_headers_parsed),
+        cmocka_unit_test(test_pacing_as_remaining_falls),
+        cmocka_unit_test(test_exhausted_waits_for_reset),
+        cmocka_unit_test(test_lookup_reserve),
+        cmocka_unit_test(test_limited_hints),
+        cmocka_unit_test(test_backoff_without_hints),
+        cmocka_unit_test(test_backoff_jitter),
+    };
+
+    return cmocka_run_group_tests(tests, NULL, NULL);
+}
