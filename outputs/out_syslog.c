@@ -45,6 +45,7 @@ struct ola_syslog {
     int64_t connect_timeout_ms;
     const char *ca_file, *cert_file, *key_file, *server_name;
     bool verify;
+    bool cert_requested; /* the server asked for a client certificate */
     SSL_CTX *ssl_ctx;
     SSL *ssl;
     BIO_METHOD *bio_meth;
@@ -316,6 +317,52 @@ static const char *ola_sl_ssl_error(char *buf, size_t n)
     return buf;
 }
 
+/* Called when the server asks for a client certificate (and before one is sent). */
+static int ola_sl_cert_cb(SSL *ssl, void *arg)
+{
+    struct ola_syslog *s = arg;
+
+    (void)ssl;
+    s->cert_requested = true;
+    return 1;
+}
+
+/*
+ * With TLS 1.3 the client's handshake ends before the server has checked the
+ * client's certificate: a server that refuses it (or its absence) says so in
+ * an alert after SSL_connect succeeded, and bytes written meanwhile would be
+ * acknowledged and lost. So when the server asked for a certificate, wait
+ * (up to OLA_SL_VERDICT_MS, within the connect deadline) for its first
+ * record: session tickets mean accepted, an alert means refused. A server
+ * that sends neither is taken as accepting once the wait is over.
+ */
+#define OLA_SL_VERDICT_MS 1000
+
+static int ola_sl_tls_verdict(struct ola_syslog *s, int64_t deadline, struct ola_err *err)
+{
+    int64_t until = ola_mono_ms() + OLA_SL_VERDICT_MS;
+    char buf[256], ebuf[200];
+    int r, e;
+
+    if (!s->cert_requested || SSL_version(s->ssl) < TLS1_3_VERSION)
+        return 0;
+    if (until > deadline)
+        until = deadline;
+    if (ola_sl_poll(s->fd, POLLIN, until) != 0)
+        return errno == ETIMEDOUT ? 0
+                                  : ola_err_set(err, errno, "TLS: %s", strerror(errno));
+    r = SSL_read(s->ssl, buf, sizeof(buf));
+    e = r > 0 ? SSL_ERROR_NONE : SSL_get_error(s->ssl, r);
+    if (e == SSL_ERROR_NONE || e == SSL_ERROR_WANT_READ || e == SSL_ERROR_WANT_WRITE)
+        return 0;
+    if (e == SSL_ERROR_ZERO_RETURN)
+        return ola_err_set(err, 0,
+                           "TLS: the server closed the connection after the "
+                           "handshake (client certificate refused?)");
+    return ola_err_set(err, 0, "TLS: the server refused the connection: %s",
+                       ola_sl_ssl_error(ebuf, sizeof(ebuf)));
+}
+
 static int ola_sl_tls_handshake(struct ola_syslog *s, int64_t deadline,
                                 struct ola_err *err)
 {
@@ -341,11 +388,13 @@ static int ola_sl_tls_handshake(struct ola_syslog *s, int64_t deadline,
                   : SSL_set1_host(s->ssl, name) != 1)
             return ola_err_set(err, 0, "cannot set the name to verify: %s", name);
     }
+    s->cert_requested = false;
+    SSL_set_cert_cb(s->ssl, ola_sl_cert_cb, s);
     for (;;) {
         int r = SSL_connect(s->ssl), e;
 
         if (r == 1)
-            return 0;
+            return ola_sl_tls_verdict(s, deadline, err);
         e = SSL_get_error(s->ssl, r);
         if (e == SSL_ERROR_WANT_READ || e == SSL_ERROR_WANT_WRITE) {
             if (ola_sl_poll(s->fd, e == SSL_ERROR_WANT_READ ? POLLIN : POLLOUT,

@@ -1,15 +1,19 @@
 /*
  * ola_syslog_writer.c - drives one output the way the pipeline does, for tests.
  *
- * Reads NDJSON OneLogin events from stdin, groups them into batches of -b
- * lines (each event keeps its original bytes, like a page), and pushes every
- * batch through an output built from a YAML file (-c FILE: the first entry
- * of `outputs:`, or a bare output map): write, then flush until OK, sleeping
- * with a doubling backoff between RETRYs (-p: a pause between batches, for
- * UDP, which has no flow control). Prints "acked N" (records emitted)
- * at the end. Exit status 0 when every record was acked.
+ * Reads OneLogin events from stdin, one a line (NDJSON) or, with -m, one per
+ * block of lines ended by an empty line (pretty-printed JSON: the record's
+ * bytes then hold line breaks, as a multi-line message would). Groups them
+ * into batches of -b events (each event keeps its original bytes, like a
+ * page), and pushes every batch through an output built from a YAML file
+ * (-c FILE: the first entry of `outputs:`, or a bare output map): write, then
+ * flush until OK (each flush may wait -t ms, default 1000 like the agent's
+ * pipeline), sleeping with a doubling backoff between RETRYs (-p: a pause
+ * between batches, for UDP, which has no flow control). Prints "acked
+ * N" (records emitted) at the end. Exit status 0 when every record was acked.
  */
 #include <errno.h>
+#include <stdbool.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -29,7 +33,7 @@ static void ola_sleep_ms(int64_t ms)
 }
 
 /* write + flush with backoff until OK; -1 on ERR. */
-static int ola_push(struct ola_output *o, const struct ola_batch *b)
+static int ola_push(struct ola_output *o, const struct ola_batch *b, int timeout_ms)
 {
     int64_t backoff = 50;
     enum ola_rc rc;
@@ -44,7 +48,7 @@ static int ola_push(struct ola_output *o, const struct ola_batch *b)
         return -1;
     }
     backoff = 50;
-    while ((rc = ola_output_flush(o, 5000)) == OLA_RETRY) {
+    while ((rc = ola_output_flush(o, timeout_ms)) == OLA_RETRY) {
         fprintf(stderr, "flush: RETRY (%s)\n", o->last_error);
         ola_sleep_ms(backoff);
         backoff = backoff < 1000 ? backoff * 2 : 1000;
@@ -94,7 +98,7 @@ static int ola_fill(struct ola_batch *b, struct ola_buf *lines, size_t *offs, si
 int main(int argc, char **argv)
 {
     const char *conf = NULL;
-    long batch_size = 50, pause_ms = 0;
+    long batch_size = 50, pause_ms = 0, timeout_ms = 1000;
     struct ola_cfg_doc *doc = NULL;
     const struct ola_cfg *node;
     struct ola_output_cfg oc;
@@ -106,17 +110,24 @@ int main(int argc, char **argv)
     char *line = NULL;
     size_t cap = 0;
     ssize_t got;
+    bool multi = false, in_rec = false;
     int opt, rc = 1;
 
     ola_batch_init(&b);
-    while ((opt = getopt(argc, argv, "c:b:p:")) != -1) {
+    while ((opt = getopt(argc, argv, "c:b:p:t:m")) != -1) {
         char *end;
 
         if (opt == 'c')
             conf = optarg;
+        else if (opt == 'm')
+            multi = true;
         else if (opt == 'b') {
             batch_size = strtol(optarg, &end, 10);
             if (*end != '\0' || batch_size < 1 || batch_size > 100000)
+                goto usage;
+        } else if (opt == 't') {
+            timeout_ms = strtol(optarg, &end, 10);
+            if (*end != '\0' || timeout_ms < 0 || timeout_ms > 600000)
                 goto usage;
         } else if (opt == 'p') {
             pause_ms = strtol(optarg, &end, 10);
@@ -151,18 +162,23 @@ int main(int argc, char **argv)
     for (;;) {
         got = getline(&line, &cap, stdin);
         if (got > 1) {
-            offs[n++] = lines.len;
+            if (!multi || !in_rec)
+                offs[n++] = lines.len;
+            in_rec = true;
             if (ola_buf_append(&lines, line, (size_t)got) != 0)
                 goto done;
-        }
-        if (n > 0 && (n == (size_t)batch_size || got < 0)) {
-            if (ola_fill(&b, &lines, offs, n) != 0 || ola_push(o, &b) != 0)
+        } else if (got == 1)
+            in_rec = false; /* an empty line ends a multi-line record */
+        if (n > 0 && ((n == (size_t)batch_size && (!multi || !in_rec)) || got < 0)) {
+            if (ola_fill(&b, &lines, offs, n) != 0 ||
+                ola_push(o, &b, (int)timeout_ms) != 0)
                 goto done;
             total += n;
             n = 0;
             if (pause_ms > 0)
                 ola_sleep_ms(pause_ms);
             ola_batch_reset(&b);
+            in_rec = false;
         }
         if (got < 0)
             break;
@@ -176,7 +192,8 @@ int main(int argc, char **argv)
     goto done;
 usage:
     fprintf(stderr,
-            "usage: %s -c output.yaml [-b batch_size] [-p pause_ms] < events.ndjson\n",
+            "usage: %s -c output.yaml [-b batch_size] [-p pause_ms] [-t flush_ms] [-m] < "
+            "events\n",
             argv[0]);
     rc = 2;
 done:
