@@ -207,6 +207,30 @@ static int ola_cef_event_ext(const struct ola_event *e, const struct ola_format_
     return ola_cef_kvs(out, x, "dvchost", o->hostname);
 }
 
+/* The alert's key in the standard field it names (src, duser, duid), for correlation. */
+static int ola_cef_alert_key(struct ola_buf *out, size_t x, const json_t *a)
+{
+    static const char *const map[][2] = {
+        {"ipaddr", "src"},
+        {"user_name", "duser"},
+        {"user_id", "duid"},
+    };
+    const char *field = json_string_value(json_object_get(a, "key_field"));
+    struct ola_fmt_val key;
+    size_t i;
+
+    if (field == NULL || ola_fmt_get(a, "key", &key) == NULL)
+        return 0;
+    for (i = 0; i < sizeof(map) / sizeof(map[0]); i++) {
+        if (strcmp(field, map[i][0]) != 0)
+            continue;
+        if (i == 0 && !ola_fmt_is_ip(key.s, key.len))
+            return 0;
+        return ola_cef_kv(out, x, map[i][1], key.s, key.len);
+    }
+    return 0;
+}
+
 static int ola_cef_alert_ext(const struct ola_event *e, const struct ola_format_opts *o,
                              const json_t *a, struct ola_buf *out, size_t x)
 {
@@ -244,7 +268,15 @@ static int ola_cef_alert_ext(const struct ola_event *e, const struct ola_format_
         return -1;
     if (ola_cef_joined(out, x, "cs3", json_object_get(a, "event_ids"), "cs3Label",
                        "Event IDs") != 0 ||
-        ola_cef_joined(out, x, "cs6", ola_fmt_tags(e), "cs6Label", "Tags") != 0)
+        ola_cef_joined(out, x, "cs4", json_object_get(a, "values"), "cs4Label",
+                       "Distinct Values") != 0)
+        return -1;
+    if (ola_fmt_get(a, "key_field", &v) != NULL &&
+        (ola_cef_kv(out, x, "cs5", v.s, v.len) != 0 ||
+         ola_cef_kvs(out, x, "cs5Label", "Key Field") != 0))
+        return -1;
+    if (ola_cef_joined(out, x, "cs6", ola_fmt_tags(e), "cs6Label", "Tags") != 0 ||
+        ola_cef_alert_key(out, x, a) != 0)
         return -1;
     return ola_cef_kvs(out, x, "dvchost", o->hostname);
 }

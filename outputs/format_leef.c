@@ -171,9 +171,12 @@ static int ola_leef_event(struct ola_leef *l, const struct ola_event *e)
 static int ola_leef_alert(struct ola_leef *l, const struct ola_event *e, const json_t *a)
 {
     static const char *const keys[][2] = {
-        {"rule", "alertRule"},     {"key", "alertKey"},         {"count", "alertCount"},
-        {"window", "alertWindow"}, {"first_seen", "firstSeen"}, {"last_seen", "lastSeen"},
+        {"rule", "alertRule"},          {"key", "alertKey"},
+        {"key_field", "alertKeyField"}, {"count", "alertCount"},
+        {"window", "alertWindow"},      {"first_seen", "firstSeen"},
+        {"last_seen", "lastSeen"},      {"distinct_field", "alertDistinctField"},
     };
+    const char *field = json_string_value(json_object_get(a, "key_field"));
     struct ola_fmt_val v;
     size_t i;
 
@@ -184,7 +187,15 @@ static int ola_leef_alert(struct ola_leef *l, const struct ola_event *e, const j
         if (ola_leef_kv(l, keys[i][1], v.s, v.len) != 0)
             return -1;
     }
-    if (ola_leef_joined(l, "eventIds", json_object_get(a, "event_ids")) != 0)
+    if (ola_leef_joined(l, "alertValues", json_object_get(a, "values")) != 0 ||
+        ola_leef_joined(l, "eventIds", json_object_get(a, "event_ids")) != 0)
+        return -1;
+    /* the key in the predefined attribute it names, for correlation */
+    ola_fmt_get(a, "key", &v);
+    if (field != NULL && v.s != NULL &&
+        ((strcmp(field, "ipaddr") == 0 && ola_fmt_is_ip(v.s, v.len) &&
+          ola_leef_kv(l, "src", v.s, v.len) != 0) ||
+         (strcmp(field, "user_name") == 0 && ola_leef_kv(l, "usrName", v.s, v.len) != 0)))
         return -1;
     return ola_leef_joined(l, "tags", ola_fmt_tags(e));
 }

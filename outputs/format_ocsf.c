@@ -64,6 +64,17 @@ static void ola_ocsf_entity_mgmt(const char *n, struct ola_ocsf_class *c)
         c->activity_id = 99, c->activity_name = "Other";
 }
 
+/* USER_CHANGED_PASSWORD, CREATED_USER: about a user account, not an app, role or group.
+ */
+static bool ola_ocsf_about_user(const char *n)
+{
+    size_t len = n != NULL ? strlen(n) : 0;
+
+    if (len < 5 || (strncmp(n, "USER_", 5) != 0 && strcmp(n + len - 5, "_USER") != 0))
+        return false;
+    return !ola_has(n, "_APP") && !ola_has(n, "ROLE") && !ola_has(n, "GROUP");
+}
+
 static void ola_ocsf_classify(const struct ola_event *e, struct ola_ocsf_class *c)
 {
     const char *n = ola_fmt_type_name(e);
@@ -94,9 +105,7 @@ static void ola_ocsf_classify(const struct ola_event *e, struct ola_ocsf_class *
         c->class_uid = 3002;
         c->activity_id = 2, c->activity_name = "Logoff";
     } else if (!ola_fmt_has_category(e, "privilege") &&
-               !ola_fmt_has_category(e, "authz_denied") && n != NULL &&
-               strncmp(n, "USER_", 5) == 0 && !ola_has(n, "_APP") &&
-               !ola_has(n, "ROLE") && !ola_has(n, "GROUP")) {
+               !ola_fmt_has_category(e, "authz_denied") && ola_ocsf_about_user(n)) {
         /* changes to a user's own account */
         c->class_uid = 3001;
         if (ola_has(n, "PASSWORD") && ola_has(n, "RESET"))
@@ -168,8 +177,20 @@ static json_t *ola_ocsf_user(const json_t *ev, const char *name, const char *uid
     return u;
 }
 
+/* OneLogin fields a class-specific mapping used, so "unmapped" leaves them out. */
+struct ola_ocsf_used {
+    const char *key[6];
+    size_t n;
+};
+
+static void ola_ocsf_use(struct ola_ocsf_used *u, const char *key)
+{
+    if (u->n < sizeof(u->key) / sizeof(u->key[0]))
+        u->key[u->n++] = key;
+}
+
 /* The managed entity of an Entity Management event: the first named object. */
-static json_t *ola_ocsf_entity(const json_t *ev)
+static json_t *ola_ocsf_entity(const json_t *ev, struct ola_ocsf_used *used)
 {
     static const char *const kinds[][3] = {
         {"role_name", "role_id", "Role"},
@@ -195,12 +216,14 @@ static json_t *ola_ocsf_entity(const json_t *ev)
             json_decref(ent);
             return NULL;
         }
+        ola_ocsf_use(used, kinds[i][0]);
+        ola_ocsf_use(used, kinds[i][1]);
         return ent;
     }
     return json_pack("{s:s}", "type", "Other");
 }
 
-static bool ola_ocsf_is_mapped(const char *key, bool ip_mapped)
+static bool ola_ocsf_is_mapped(const char *key, const struct ola_ocsf_used *used)
 {
     static const char *const mapped[] = {"id",
                                          "created_at",
@@ -214,15 +237,17 @@ static bool ola_ocsf_is_mapped(const char *key, bool ip_mapped)
                                          NULL};
     size_t i;
 
-    if (ip_mapped && strcmp(key, "ipaddr") == 0)
-        return true;
+    for (i = 0; i < used->n; i++)
+        if (strcmp(used->key[i], key) == 0)
+            return true;
     for (i = 0; mapped[i] != NULL; i++)
         if (strcmp(mapped[i], key) == 0)
             return true;
     return false;
 }
 
-static json_t *ola_ocsf_unmapped(const struct ola_event *e, bool ip_mapped)
+static json_t *ola_ocsf_unmapped(const struct ola_event *e,
+                                 const struct ola_ocsf_used *used)
 {
     json_t *u = json_object(), *v;
     const char *key;
@@ -231,7 +256,7 @@ static json_t *ola_ocsf_unmapped(const struct ola_event *e, bool ip_mapped)
         return NULL;
     json_object_foreach(e->ev, key, v)
     {
-        if (json_is_null(v) || ola_ocsf_is_mapped(key, ip_mapped))
+        if (json_is_null(v) || ola_ocsf_is_mapped(key, used))
             continue;
         if (json_object_set(u, key, v) != 0)
             goto fail;
@@ -309,18 +334,17 @@ static json_t *ola_ocsf_event(const struct ola_event *e, const struct ola_format
 {
     const json_t *ev = e->ev;
     struct ola_ocsf_class c;
-    struct ola_fmt_val ip;
+    struct ola_ocsf_used used = {{NULL}, 0};
+    struct ola_fmt_val ip, proxy;
     json_t *j = json_object(), *u;
     const char *outcome = ola_fmt_outcome(e);
-    bool failed, ip_mapped;
+    bool failed;
 
     if (j == NULL)
         return NULL;
     ola_ocsf_classify(e, &c);
     failed = (outcome != NULL && strcmp(outcome, "failure") == 0) ||
              ola_has_any(ola_fmt_type_name(e), ola_w_fail);
-    ola_fmt_get(ev, "ipaddr", &ip);
-    ip_mapped = ip.s != NULL && ola_fmt_is_ip(ip.s, ip.len);
     if (ola_ocsf_base(j, c.class_uid, 3, "Identity & Access Management", c.activity_id,
                       c.activity_name, e) != 0 ||
         json_object_set_new(j, "status_id", json_integer(failed ? 2 : 1)) ||
@@ -335,11 +359,25 @@ static json_t *ola_ocsf_event(const struct ola_event *e, const struct ola_format
     u = ola_ocsf_user(ev, "user_name", "user_id");
     if (u != NULL && json_object_set_new(j, "user", u) != 0)
         goto fail;
-    if (ip_mapped && json_object_set_new(j, "src_endpoint",
-                                         json_pack("{s:s%}", "ip", ip.s, ip.len)) != 0)
-        goto fail;
+    /* src_endpoint: ipaddr, and proxy_ip as the hop it came through */
+    ola_fmt_get(ev, "ipaddr", &ip);
+    ola_fmt_get(ev, "proxy_ip", &proxy);
+    if (ip.s != NULL && ola_fmt_is_ip(ip.s, ip.len)) {
+        json_t *src = json_pack("{s:s%}", "ip", ip.s, ip.len);
+
+        if (json_object_set_new(j, "src_endpoint", src) != 0)
+            goto fail;
+        ola_ocsf_use(&used, "ipaddr");
+        if (proxy.s != NULL && ola_fmt_is_ip(proxy.s, proxy.len)) {
+            if (json_object_set_new(src, "intermediate_ips",
+                                    json_pack("[s%]", proxy.s, proxy.len)) != 0)
+                goto fail;
+            ola_ocsf_use(&used, "proxy_ip");
+        }
+    }
     if (c.class_uid == 3002) {
-        if (json_object_set_new(j, "is_mfa", json_boolean(c.is_mfa)) != 0)
+        if (json_object_set_new(j, "is_mfa",
+                                json_boolean(c.is_mfa || ola_fmt_has_category(e, "mfa"))))
             goto fail;
         if (json_is_string(json_object_get(ev, "app_name"))) {
             json_t *svc = json_object();
@@ -348,11 +386,14 @@ static json_t *ola_ocsf_event(const struct ola_event *e, const struct ola_format
                 ola_ocsf_str(svc, "name", ev, "app_name") != 0 ||
                 ola_ocsf_str(svc, "uid", ev, "app_id") != 0)
                 goto fail;
+            ola_ocsf_use(&used, "app_name");
+            ola_ocsf_use(&used, "app_id");
         }
     }
-    if (c.class_uid == 3004 && json_object_set_new(j, "entity", ola_ocsf_entity(ev)) != 0)
+    if (c.class_uid == 3004 &&
+        json_object_set_new(j, "entity", ola_ocsf_entity(ev, &used)) != 0)
         goto fail;
-    if (json_object_set_new(j, "unmapped", ola_ocsf_unmapped(e, ip_mapped)) != 0)
+    if (json_object_set_new(j, "unmapped", ola_ocsf_unmapped(e, &used)) != 0)
         goto fail;
     return j;
 fail:
@@ -360,30 +401,75 @@ fail:
     return NULL;
 }
 
+/*
+ * finding_info of an alert: uid "<rule>:<key>:<first seen ms>" (unique per
+ * alert and the same on every output and after a replay), the rule as the
+ * analytic, the events that made it as related_events.
+ */
+static json_t *ola_ocsf_finding(const json_t *a)
+{
+    const char *rule = json_string_value(json_object_get(a, "rule"));
+    const char *key = json_string_value(json_object_get(a, "key"));
+    const json_t *ids = json_object_get(a, "event_ids"), *id;
+    json_t *fi, *rel = NULL;
+    int64_t first = 0, last;
+    char uid[512];
+    size_t i;
+    int w;
+
+    if (rule == NULL)
+        rule = "unknown";
+    if (ola_fmt_time_ms(json_object_get(a, "first_seen"), &first) != 0)
+        first = 0;
+    w = snprintf(uid, sizeof(uid), "%s:%s:%lld", rule, key ? key : "", (long long)first);
+    if (w < 0)
+        return NULL;
+    uid[ola_utf8_cut(uid, strlen(uid), sizeof(uid) - 1)] = '\0';
+    fi = json_pack("{s:s,s:s,s:{s:s,s:s,s:i,s:s}}", "uid", uid, "title", rule, "analytic",
+                   "uid", rule, "name", rule, "type_id", 1, "type", "Rule");
+    if (fi == NULL)
+        return NULL;
+    if (first != 0 &&
+        json_object_set_new(fi, "first_seen_time", json_integer(first)) != 0)
+        goto fail;
+    if (ola_fmt_time_ms(json_object_get(a, "last_seen"), &last) == 0 &&
+        json_object_set_new(fi, "last_seen_time", json_integer(last)) != 0)
+        goto fail;
+    if (json_array_size(ids) > 0) {
+        rel = json_array();
+        if (rel == NULL || json_object_set_new(fi, "related_events", rel) != 0)
+            goto fail;
+        json_array_foreach(ids, i, id)
+        {
+            struct ola_fmt_val v;
+
+            if (ola_fmt_text(id, &v) != NULL &&
+                json_array_append_new(rel, json_pack("{s:s%}", "uid", v.s, v.len)) != 0)
+                goto fail;
+        }
+    }
+    return fi;
+fail:
+    json_decref(fi);
+    return NULL;
+}
+
 static json_t *ola_ocsf_alert(const struct ola_event *e, const struct ola_format_opts *o,
                               const json_t *a)
 {
-    json_t *j = json_object(), *fi;
-    const char *rule = json_string_value(json_object_get(a, "rule"));
-    int64_t ms;
+    json_t *j = json_object(), *fi, *m;
 
     if (j == NULL)
         return NULL;
     if (ola_ocsf_base(j, 2004, 2, "Findings", 1, "Create", e) != 0 ||
         json_object_set_new(j, "status_id", json_integer(1)) ||
-        json_object_set_new(j, "status", json_string("New")) ||
-        json_object_set_new(j, "metadata", ola_ocsf_metadata(e, o)) != 0)
+        json_object_set_new(j, "status", json_string("New")))
         goto fail;
-    fi = json_pack("{s:s,s:s,s:{s:s,s:i,s:s}}", "uid", rule ? rule : "unknown", "title",
-                   rule ? rule : "alert", "analytic", "name", rule ? rule : "unknown",
-                   "type_id", 1, "type", "Rule");
-    if (fi == NULL || json_object_set_new(j, "finding_info", fi) != 0)
-        goto fail;
-    if (ola_fmt_time_ms(json_object_get(a, "first_seen"), &ms) == 0 &&
-        json_object_set_new(fi, "first_seen_time", json_integer(ms)) != 0)
-        goto fail;
-    if (ola_fmt_time_ms(json_object_get(a, "last_seen"), &ms) == 0 &&
-        json_object_set_new(fi, "last_seen_time", json_integer(ms)) != 0)
+    fi = ola_ocsf_finding(a);
+    m = ola_ocsf_metadata(e, o);
+    if (json_object_set_new(j, "metadata", m) != 0 ||
+        json_object_set_new(j, "finding_info", fi) != 0 ||
+        json_object_set(m, "uid", json_object_get(fi, "uid")) != 0)
         goto fail;
     if (json_is_integer(json_object_get(a, "count")) &&
         json_object_set(j, "count", json_object_get(a, "count")) != 0)
