@@ -103,21 +103,30 @@ static int ola_sl_sd_param(struct ola_buf *out, const char *name, const char *s,
 {
     if (s == NULL || n == 0)
         return 0;
-    if (ola_buf_printf(out, " %s=\"", name) != 0 || ola_sl_sd_value(out, s, n) != 0)
+    if (ola_buf_putc(out, ' ') != 0 || ola_buf_puts(out, name) != 0 ||
+        ola_buf_append(out, "=\"", 2) != 0 || ola_sl_sd_value(out, s, n) != 0)
         return -1;
     return ola_buf_putc(out, '"');
 }
 
+/* name="a,b,c" from the strings and numbers of arr; nothing when there are none. */
 static int ola_sl_sd_joined(struct ola_buf *out, const char *name, const json_t *arr)
 {
-    struct ola_buf tmp = OLA_BUF_INIT;
-    int rc = -1;
+    size_t i, n = 0;
 
-    if (ola_fmt_join(arr, ",", &tmp) == 0 &&
-        ola_sl_sd_param(out, name, tmp.data, tmp.len) == 0)
-        rc = 0;
-    ola_buf_free(&tmp);
-    return rc;
+    for (i = 0; i < json_array_size(arr); i++) {
+        struct ola_fmt_val v;
+
+        if (ola_fmt_text(json_array_get(arr, i), &v) == NULL)
+            continue;
+        if (n++ == 0 ? (ola_buf_putc(out, ' ') != 0 || ola_buf_puts(out, name) != 0 ||
+                        ola_buf_append(out, "=\"", 2) != 0)
+                     : ola_buf_putc(out, ',') != 0)
+            return -1;
+        if (ola_sl_sd_value(out, v.s, v.len) != 0)
+            return -1;
+    }
+    return n > 0 ? ola_buf_putc(out, '"') : 0;
 }
 
 /* [olagent@32473 eventId=".." typeId=".." typeName=".." ...] */
@@ -545,6 +554,17 @@ static int ola_sl_facility(const char *name, int *out)
     return 0;
 }
 
+/* Copies a value whose length was checked (ola_sl_token_ok) into a field that fits it. */
+static void ola_sl_copy(char *dst, size_t cap, const char *src)
+{
+    size_t n = strlen(src);
+
+    if (n >= cap)
+        n = cap - 1;
+    memcpy(dst, src, n);
+    dst[n] = '\0';
+}
+
 /* PRINTUSASCII without spaces, 1..max chars (RFC 5424 HOSTNAME, APP-NAME, SD-ID). */
 static bool ola_sl_token_ok(const char *v, size_t max)
 {
@@ -633,21 +653,21 @@ static int ola_syslog_init(struct ola_output *o, const struct ola_cfg *node,
         return ola_cfg_errf(err, ola_cfg_get(node, "app_name"),
                             "app_name: 1..%d printable ASCII characters, no spaces",
                             s->rfc == 3164 ? 32 : 48);
-    snprintf(s->app_name, sizeof(s->app_name), "%s", app);
+    ola_sl_copy(s->app_name, sizeof(s->app_name), app);
     if (!ola_sl_token_ok(sd, 32) || strchr(sd, '@') == NULL ||
         strpbrk(sd, "=]\"") != NULL)
         return ola_cfg_errf(err, ola_cfg_get(node, "sd_id"),
                             "sd_id: name@PEN, at most 32 characters, no '=', ']', '\"'");
-    snprintf(s->sd_id, sizeof(s->sd_id), "%s", sd);
+    ola_sl_copy(s->sd_id, sizeof(s->sd_id), sd);
     if (host == NULL) {
         if (gethostname(s->hostname, sizeof(s->hostname) - 1) != 0 ||
             !ola_sl_token_ok(s->hostname, 255))
-            snprintf(s->hostname, sizeof(s->hostname), "-");
+            ola_sl_copy(s->hostname, sizeof(s->hostname), "-");
     } else {
         if (!ola_sl_token_ok(host, 255))
             return ola_cfg_errf(err, ola_cfg_get(node, "hostname"),
                                 "hostname: 1..255 printable ASCII characters, no spaces");
-        snprintf(s->hostname, sizeof(s->hostname), "%s", host);
+        ola_sl_copy(s->hostname, sizeof(s->hostname), host);
     }
     if (s->transport == OLA_SL_UNIX && s->sock_path == NULL)
         return ola_cfg_errf(err, node, "syslog: transport unix needs 'socket'");

@@ -15,8 +15,8 @@
 # severity, msg and the raw message (control characters are not escaped on
 # reception, so line breaks inside a message stay in it). Every scenario uses
 # its own app_name, so it gets its own file. RS_DISCARD=1 makes rsyslogd parse
-# and count but write nothing (for the benchmark: the receiver's disk is not
-# what is measured).
+# every message and write its raw bytes to /dev/null (for the benchmark: the
+# receiver's disk is not what is measured).
 
 command -v rsyslogd >/dev/null || fail "rsyslogd not installed (Debian package rsyslog)"
 command -v openssl >/dev/null || fail "openssl not installed"
@@ -61,7 +61,7 @@ rs_setup() {
     RS_MTLS=$(rs_free_port)
     RS_SOCK="$RS_DIR/log.sock"
     if [ "${RS_DISCARD:-0}" = 1 ]; then
-        action='stop'
+        action='action(type="omfile" file="/dev/null" template="rawline")'
     else
         action='action(type="omfile" dynaFile="f_%s" template="parsed")'
     fi
@@ -83,6 +83,7 @@ template(name="parsed" type="list" option.jsonf="on") {
     property(outname="msg" name="msg" format="jsonf")
     property(outname="raw" name="rawmsg" format="jsonf")
 }
+template(name="rawline" type="string" string="%rawmsg%\n")
 template(name="f_udp" type="string" string="$RS_DIR/udp-%app-name%.log")
 template(name="f_tcp" type="string" string="$RS_DIR/tcp-%app-name%.log")
 template(name="f_tls" type="string" string="$RS_DIR/tls-%app-name%.log")
