@@ -710,6 +710,15 @@ static int ola_sl_build(struct ola_output *o, struct ola_syslog *s,
     return ola_buf_append(&s->msg, s->body.data, s->body.len);
 }
 
+/* Forgets the messages framed since mark: write() takes a batch whole or not at all. */
+static void ola_sl_rollback(struct ola_syslog *s, size_t mark, size_t mark_ends)
+{
+    s->pending.len = mark;
+    if (s->pending.data != NULL)
+        s->pending.data[mark] = '\0';
+    s->n_ends = mark_ends;
+}
+
 static enum ola_rc ola_syslog_write(struct ola_output *o, const struct ola_batch *b)
 {
     struct ola_syslog *s = o->ctx;
@@ -755,13 +764,11 @@ static enum ola_rc ola_syslog_write(struct ola_output *o, const struct ola_batch
     o->stats.dead_letters += dead;
     return OLA_OK;
 fail_retry:
-    s->pending.len = mark;
-    s->n_ends = mark_ends;
+    ola_sl_rollback(s, mark, mark_ends);
     o->stats.errors++;
     return OLA_RETRY;
 fail_err:
-    s->pending.len = mark;
-    s->n_ends = mark_ends;
+    ola_sl_rollback(s, mark, mark_ends);
     o->stats.errors++;
     return OLA_ERR;
 }
