@@ -12,6 +12,9 @@
  */
 #include <errno.h>
 #include <limits.h>
+#ifdef __GLIBC__
+#include <malloc.h>
+#endif
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -43,11 +46,11 @@ struct ola_agent {
     struct ola_ol_client *client;
     struct ola_checkpoint cp;
     bool cp_ready;
+    bool trim_due; /* batches went through since the heap was last trimmed */
     struct ola_source *src;
     struct ola_pipeline pipe;
     struct ola_metrics *metrics;
     struct ola_metrics_snapshot snap; /* built here, copied by publish */
-    char catalog[PATH_MAX];
     char dead_letter[PATH_MAX];
 };
 
@@ -61,16 +64,6 @@ static int ola_agent_load_config(struct ola_agent *a, const char *path)
     if (ola_cfg_load_file(path, &a->doc, &err) != 0 ||
         ola_settings_load(a->doc, ola_now_ms(), &a->s, &err) != 0) {
         fprintf(stderr, "olagent: %s\n", err.msg);
-        return OLA_EXIT_CONFIG;
-    }
-    slash = strrchr(path, '/');
-    if (slash == NULL)
-        n = snprintf(a->catalog, sizeof(a->catalog), "event-types.json");
-    else
-        n = snprintf(a->catalog, sizeof(a->catalog), "%.*s/event-types.json",
-                     (int)(slash - path), path);
-    if (n < 0 || (size_t)n >= sizeof(a->catalog)) {
-        fprintf(stderr, "olagent: %s: path too long\n", path);
         return OLA_EXIT_CONFIG;
     }
     slash = strrchr(a->s.checkpoint.path, '/');
@@ -113,7 +106,8 @@ static int ola_agent_build_outputs(struct ola_agent *a)
         a->output_names[i] = a->outputs[i]->name;
         a->n_outputs++;
     }
-    a->rules = ola_rules_new(&a->s, a->catalog, a->output_names, a->n_outputs, &err);
+    a->rules =
+        ola_rules_new(&a->s, a->s.catalog_path, a->output_names, a->n_outputs, &err);
     if (a->rules == NULL) {
         fprintf(stderr, "olagent: %s\n", err.msg);
         return OLA_EXIT_CONFIG;
@@ -242,7 +236,7 @@ static void ola_agent_reload(struct ola_agent *a)
     for (i = 0; i < a->n_outputs; i++)
         if (ola_output_reopen(a->outputs[i], &err) != 0)
             ola_plg_log(OLA_LOG_ERR, a->outputs[i], "reopen failed: %s", err.msg);
-    fresh = ola_rules_new(&a->s, a->catalog, a->output_names, a->n_outputs, &err);
+    fresh = ola_rules_new(&a->s, a->s.catalog_path, a->output_names, a->n_outputs, &err);
     if (fresh == NULL) {
         ola_log_err(OLA_AGENT_COMP, "rules not reloaded, the old rules stay: %s",
                     err.msg);
@@ -327,6 +321,22 @@ static int ola_agent_start_metrics(struct ola_agent *a)
 }
 
 /* The main loop. Returns an exit code. */
+/*
+ * Gives the pages freed by the last burst of batches back to the kernel when
+ * the agent goes idle: a backfill's big pages leave free chunks all over
+ * glibc's heap, which free() alone does not return, and an agent tailing
+ * quietly for months should not keep its catch-up peak.
+ */
+static void ola_agent_trim(struct ola_agent *a)
+{
+    if (!a->trim_due)
+        return;
+    a->trim_due = false;
+#ifdef __GLIBC__
+    malloc_trim(0);
+#endif
+}
+
 static int ola_agent_loop(struct ola_agent *a)
 {
     struct ola_batch b;
@@ -351,10 +361,12 @@ static int ola_agent_loop(struct ola_agent *a)
             break;
         }
         if (src_rc != OLA_SRC_BATCH) {
+            if (wait > 0) /* really idle, not between two windows */
+                ola_agent_trim(a);
             ola_wait(wait);
             continue;
         }
-        OLA_STAT_SET(token_ok, 1);
+        a->trim_due = true;
         drc = ola_pipeline_deliver(&a->pipe, &b, ola_now_ms());
         if (drc == OLA_FATAL) {
             rc = OLA_EXIT_RUNTIME;

@@ -41,26 +41,11 @@ static void ola_cmd_free(struct ola_cmd_ctx *c)
     ola_cfg_doc_destroy(c->doc);
 }
 
-/* The catalog beside the config file. */
-static int ola_cmd_catalog(const char *config_path, char *buf, size_t n)
-{
-    const char *slash = strrchr(config_path, '/');
-    int w;
-
-    if (slash == NULL)
-        w = snprintf(buf, n, "event-types.json");
-    else
-        w = snprintf(buf, n, "%.*s/event-types.json", (int)(slash - config_path),
-                     config_path);
-    return (w < 0 || (size_t)w >= n) ? -1 : 0;
-}
-
 /* Loads config and settings; with `build`, outputs and rules too. Returns an exit code.
  */
 static int ola_cmd_load(struct ola_cmd_ctx *c, const char *path, bool build)
 {
     struct ola_err err = {0, ""};
-    char catalog[4096];
     size_t i;
 
     memset(c, 0, sizeof(*c));
@@ -76,11 +61,7 @@ static int ola_cmd_load(struct ola_cmd_ctx *c, const char *path, bool build)
         c->names[i] = c->outputs[i]->name;
         c->n_outputs++;
     }
-    if (ola_cmd_catalog(path, catalog, sizeof(catalog)) != 0) {
-        ola_err_set(&err, 0, "%s: path too long", path);
-        goto config_error;
-    }
-    c->rules = ola_rules_new(&c->s, catalog, c->names, c->n_outputs, &err);
+    c->rules = ola_rules_new(&c->s, c->s.catalog_path, c->names, c->n_outputs, &err);
     if (c->rules == NULL)
         goto config_error;
     return OLA_EXIT_OK;

@@ -4,8 +4,9 @@
  * One easy handle per client, reset and re-armed before each request: the
  * reset keeps the connection cache, so keep-alive survives, while options of
  * the previous request (Basic credentials, POST body) are gone. TLS peer and
- * host verification are always on. The body goes into the caller's buffer up
- * to max_body; beyond it the write callback aborts the transfer. A header
+ * host verification are always on (no setting turns them off), with TLS 1.2
+ * at least. The body goes into the caller's buffer up to max_body; beyond it
+ * the write callback aborts the transfer. A header
  * callback keeps the few headers the client reads, starting over at each
  * status line (proxies, 1xx). A libcurl failure is mapped to a small set of
  * classes the client can act on (timeout, refused, reset, TLS, ...).
@@ -316,6 +317,9 @@ static int ola_http_arm(struct ola_http *h, const struct ola_http_req *rq,
     bad |= curl_easy_setopt(c, CURLOPT_TCP_KEEPALIVE, 1L) != CURLE_OK;
     bad |= curl_easy_setopt(c, CURLOPT_SSL_VERIFYPEER, 1L) != CURLE_OK;
     bad |= curl_easy_setopt(c, CURLOPT_SSL_VERIFYHOST, 2L) != CURLE_OK;
+    /* TLS 1.2 at least, whatever the system's OpenSSL configuration allows */
+    bad |= curl_easy_setopt(c, CURLOPT_SSLVERSION, (long)CURL_SSLVERSION_TLSv1_2) !=
+           CURLE_OK;
     bad |= curl_easy_setopt(c, CURLOPT_USERAGENT, "olagent/" OLA_VERSION) != CURLE_OK;
     bad |= curl_easy_setopt(c, CURLOPT_ACCEPT_ENCODING, "") != CURLE_OK;
     bad |= curl_easy_setopt(c, CURLOPT_MAXFILESIZE_LARGE, (curl_off_t)h->max_body) !=

@@ -29,6 +29,7 @@
 #include "onelogin.h"
 #include "onelogin_classify.h"
 #include "ratelimit.h"
+#include "stats.h"
 #include "timeutil.h"
 
 #define OLA_OL_TOKEN_PATH        "/auth/oauth2/v2/token"
@@ -183,11 +184,22 @@ void ola_ol_classify(long http_status, const char *content_type, const char *bod
     if (http_status >= 200 && http_status < 300) {
         const json_t *st = json_object_get(root, "status");
 
+        while (i < len &&
+               (body[i] == ' ' || body[i] == '\n' || body[i] == '\r' || body[i] == '\t'))
+            i++;
+        if (root == NULL && call == OLA_OL_CALL_PAGE && i < len && body[i] == '{') {
+            /* One bad event (invalid UTF-8, too deep, a NUL) must not hold back a
+             * whole page forever: page.c parses each element on its own, sends the
+             * bad ones to the dead-letter file, and refuses a broken envelope. */
+            v->status = OLA_OL_OK;
+            ola_ol_reason(v->reason, sizeof(v->reason),
+                          "HTTP %ld, not JSON as a whole (%zu bytes): checked element by "
+                          "element",
+                          http_status, len);
+            goto done;
+        }
         if (root == NULL) {
             v->status = OLA_OL_RETRY;
-            while (i < len && (body[i] == ' ' || body[i] == '\n' || body[i] == '\r' ||
-                               body[i] == '\t'))
-                i++;
             ola_ol_clean(ct, sizeof(ct), content_type ? content_type : "");
             if (len == 0)
                 ola_ol_reason(v->reason, sizeof(v->reason), "HTTP %ld with an empty body",
@@ -368,6 +380,7 @@ static void ola_ol_drop_token(struct ola_ol_client *c)
     ola_ol_wipe_free(c->token);
     c->token = NULL;
     c->token_expiry_ms = 0;
+    OLA_STAT_SET(token_ok, 0); /* /readyz: unready until a new token arrives */
 }
 
 static void ola_ol_wipe_buf(struct ola_buf *b)
@@ -446,6 +459,25 @@ bool ola_ol_token_valid(const struct ola_ol_client *c)
 }
 
 /*
+ * The server clock from a Date header, which has whole seconds: the server
+ * stamped it at some instant in [date, date + 1 s), before the answer
+ * reached us at `now`. So date - now is a lower bound of the offset, and
+ * date + 1 s - now an upper bound (the request's travel time only widens
+ * it). Keeping the highest lower bound seen converges on the true offset
+ * within a few polls instead of lagging up to a second behind it; a sample
+ * whose upper bound is below the estimate (the local clock stepped, or
+ * drifted) restarts it from that sample.
+ */
+static void ola_ol_learn_offset(struct ola_ol_client *c, int64_t date, int64_t now)
+{
+    int64_t lower = date - now, upper = date + 1000 - now;
+
+    if (!c->has_offset || lower > c->offset_ms || c->offset_ms > upper)
+        c->offset_ms = lower;
+    c->has_offset = true;
+}
+
+/*
  * Learns from a complete or partial answer: server clock (Date), governor
  * (X-RateLimit-*), and a rate-limit block when v says so.
  */
@@ -457,8 +489,7 @@ static void ola_ol_absorb(struct ola_ol_client *c, const struct ola_http_resp *r
     r->http_status = rs->status;
     if (rs->date[0] != '\0' && ola_time_parse_http(rs->date, &date) == 0) {
         r->server_date_ms = date;
-        c->offset_ms = date - ola_now_ms();
-        c->has_offset = true;
+        ola_ol_learn_offset(c, date, ola_now_ms());
     }
     ola_rl_update(&c->rl, rs->rl_limit, rs->rl_remaining, rs->rl_reset, mono);
     r->rate_limited = v->rate_limited;
@@ -482,11 +513,10 @@ const char *const ola_ol_status_class_names[OLA_OL_SC_MAX] = {
     "none", "2xx", "3xx", "4xx", "429", "5xx",
 };
 
-/* Counts one request by endpoint (from its path) and status class. */
-static void ola_ol_count(struct ola_ol_client *c, const char *path, long status)
+/* The endpoint a request path goes to. */
+static enum ola_ol_endpoint ola_ol_endpoint_of(const char *path)
 {
     enum ola_ol_endpoint ep = OLA_OL_EP_OTHER;
-    enum ola_ol_status_class sc = OLA_OL_SC_NONE;
 
     if (strncmp(path, "/auth/oauth2", 12) == 0)
         ep = OLA_OL_EP_TOKEN;
@@ -502,6 +532,15 @@ static void ola_ol_count(struct ola_ol_client *c, const char *path, long status)
     else if (strncmp(path, "/api/1/roles", 12) == 0 ||
              strncmp(path, "/api/2/roles", 12) == 0)
         ep = OLA_OL_EP_ROLES;
+    return ep;
+}
+
+/* Counts one request by endpoint (from its path) and status class. */
+static void ola_ol_count(struct ola_ol_client *c, const char *path, long status)
+{
+    enum ola_ol_endpoint ep = ola_ol_endpoint_of(path);
+    enum ola_ol_status_class sc = OLA_OL_SC_NONE;
+
     if (status == 429)
         sc = OLA_OL_SC_429;
     else if (status >= 500)
@@ -552,6 +591,7 @@ static int ola_ol_take_token(struct ola_ol_client *c, const struct ola_http_resp
         goto fail;
     }
     c->token_expiry_ms = base + expires_s * 1000;
+    OLA_STAT_SET(token_ok, 1);
     ola_log_debug("onelogin", "token fetched, valid for %llds more",
                   (long long)((c->token_expiry_ms - ola_ol_server_now_ms(c)) / 1000));
     rc = 0;
@@ -647,7 +687,10 @@ static void ola_ol_send_get(struct ola_ol_client *c, const char *url,
     c->ctr.requests++;
     if (ola_http_do(c->http, &rq, &r->body, &rs) == 0)
         ola_ol_classify(rs.status, rs.content_type, r->body.data, r->body.len,
-                        OLA_OL_CALL_RESOURCE, v);
+                        ola_ol_endpoint_of(url + c->base_len) == OLA_OL_EP_EVENTS
+                            ? OLA_OL_CALL_PAGE
+                            : OLA_OL_CALL_RESOURCE,
+                        v);
     else
         ola_ol_classify_fail(rs.fail, rs.fail_msg, rs.status, v);
     ola_ol_count(c, url + c->base_len, rs.status);

@@ -18,6 +18,8 @@
 enum ola_ol_call {
     OLA_OL_CALL_RESOURCE = 0, /* GET with a bearer token */
     OLA_OL_CALL_TOKEN = 1,    /* POST /auth/oauth2/v2/token with HTTP Basic */
+    OLA_OL_CALL_PAGE = 2,     /* GET /api/1/events: a 2xx body that is not JSON as a
+                                 whole is still OK; the page parser judges each element */
 };
 
 struct ola_ol_verdict {

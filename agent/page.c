@@ -114,63 +114,89 @@ static size_t ola_squeeze(char *p, size_t len)
     return j;
 }
 
-static void ola_page_note_malformed(struct ola_page *pg, const char *raw, size_t len,
-                                    const char *reason)
+/* Notes a malformed element (the first ones inline, the rest in pg->more). 0 / -1. */
+static int ola_page_note_malformed(struct ola_page *pg, const char *raw, size_t len,
+                                   const char *reason)
 {
-    if (pg->n_malformed < OLA_PAGE_MAX_MALFORMED) {
-        struct ola_page_malformed *m = &pg->malformed[pg->n_malformed];
-        int n = snprintf(m->reason, sizeof(m->reason), "%s", reason);
+    struct ola_page_malformed *m;
+    int n;
 
-        if (n < 0 || (size_t)n >= sizeof(m->reason))
-            m->reason[sizeof(m->reason) - 1] = '\0';
-        m->raw = raw;
-        m->len = len;
+    if (pg->n_malformed < OLA_PAGE_MAX_MALFORMED) {
+        m = &pg->malformed[pg->n_malformed];
+    } else {
+        size_t k = pg->n_malformed - OLA_PAGE_MAX_MALFORMED;
+
+        if (k == pg->more_cap) {
+            size_t cap = pg->more_cap ? pg->more_cap * 2 : 64;
+            struct ola_page_malformed *p = realloc(pg->more, cap * sizeof(*p));
+
+            if (p == NULL)
+                return -1;
+            pg->more = p;
+            pg->more_cap = cap;
+        }
+        m = &pg->more[k];
     }
+    n = snprintf(m->reason, sizeof(m->reason), "%s", reason);
+    if (n < 0 || (size_t)n >= sizeof(m->reason))
+        m->reason[sizeof(m->reason) - 1] = '\0';
+    m->raw = raw;
+    m->len = len;
     pg->n_malformed++;
+    return 0;
 }
 
-/* Parses one element of data[]; appends it or notes it as malformed. */
+const struct ola_page_malformed *ola_page_malformed_at(const struct ola_page *pg,
+                                                       size_t i)
+{
+    return i < OLA_PAGE_MAX_MALFORMED ? &pg->malformed[i]
+                                      : &pg->more[i - OLA_PAGE_MAX_MALFORMED];
+}
+
+/* Parses one element of data[]; appends it or notes it as malformed. 0 / -1 (ENOMEM). */
 static int ola_page_element(struct ola_batch *b, char *raw, size_t len,
                             struct ola_page *pg)
 {
     json_error_t jerr;
     json_t *ev, *idv;
-    const char *created;
+    const char *created, *why = NULL;
     struct ola_event *e;
     int64_t created_ms;
-    char why[128];
+    char text[128];
+    int rc;
 
-    len = ola_squeeze(raw, len);
+    /* A NUL byte is never valid JSON, but Jansson 2.14 skips one after a number
+     * (`5\0,` reads as 5): it would reach the outputs inside the raw bytes. */
+    if (memchr(raw, '\0', len) != NULL)
+        return ola_page_note_malformed(pg, raw, len, "contains a NUL byte");
+    /* Parse the bytes as sent, squeeze only what parsed: squeezing first would
+     * turn a malformed `1 2` into a valid 12. Malformed ones keep their bytes. */
     ev = json_loadb(raw, len, JSON_REJECT_DUPLICATES, &jerr);
     if (ev == NULL) {
-        if (snprintf(why, sizeof(why), "not valid JSON: %.100s", jerr.text) < 0)
-            why[0] = '\0';
-        ola_page_note_malformed(pg, raw, len, why);
-        return 0;
-    }
-    if (!json_is_object(ev)) {
-        ola_page_note_malformed(pg, raw, len, "not an object");
-        goto drop;
+        if (snprintf(text, sizeof(text), "not valid JSON: %.100s", jerr.text) < 0)
+            text[0] = '\0';
+        return ola_page_note_malformed(pg, raw, len, text);
     }
     idv = json_object_get(ev, "id");
-    if (!json_is_integer(idv) || json_integer_value(idv) <= 0) {
-        ola_page_note_malformed(pg, raw, len, "no positive integer id");
-        goto drop;
-    }
     created = json_string_value(json_object_get(ev, "created_at"));
-    if (created == NULL || ola_time_parse_iso(created, &created_ms) != 0) {
-        ola_page_note_malformed(pg, raw, len, "created_at missing or not ISO-8601");
-        goto drop;
+    if (!json_is_object(ev))
+        why = "not an object";
+    else if (!json_is_integer(idv) || json_integer_value(idv) <= 0)
+        why = "no positive integer id";
+    else if (created == NULL || ola_time_parse_iso(created, &created_ms) != 0)
+        why = "created_at missing or not ISO-8601";
+    if (why != NULL) {
+        rc = ola_page_note_malformed(pg, raw, len, why);
+        json_decref(ev);
+        return rc;
     }
+    len = ola_squeeze(raw, len);
     e = ola_batch_add(b, OLA_REC_EVENT, ev, raw, len);
     if (e == NULL)
         return -1;
     e->id = json_integer_value(idv);
     e->created_ms = created_ms;
     pg->n_events++;
-    return 0;
-drop:
-    json_decref(ev);
     return 0;
 }
 
@@ -209,10 +235,15 @@ static int ola_page_data(struct ola_batch *b, struct ola_scan *s, struct ola_pag
     }
 }
 
+/*
+ * Reads pagination.after_cursor. A pagination or cursor of another type than
+ * expected makes the page unusable: taking it for the last page would end the
+ * window early and skip the rest of it.
+ */
 static int ola_page_cursor(const char *raw, size_t len, struct ola_page *pg,
                            struct ola_err *err)
 {
-    json_t *pag = json_loadb(raw, len, 0, NULL);
+    json_t *pag = json_loadb(raw, len, JSON_DECODE_ANY, NULL), *cv;
     const char *c;
     int rc = -1;
 
@@ -220,7 +251,16 @@ static int ola_page_cursor(const char *raw, size_t len, struct ola_page *pg,
         ola_err_set(err, 0, "page: pagination is not valid JSON");
         goto fail;
     }
-    c = json_string_value(json_object_get(pag, "after_cursor"));
+    if (!json_is_object(pag) && !json_is_null(pag)) {
+        ola_err_set(err, 0, "page: pagination is not an object");
+        goto fail;
+    }
+    cv = json_object_get(pag, "after_cursor");
+    if (cv != NULL && !json_is_null(cv) && !json_is_string(cv)) {
+        ola_err_set(err, 0, "page: pagination.after_cursor is neither a string nor null");
+        goto fail;
+    }
+    c = json_string_value(cv);
     /* The OpenAPI examples spell null as "null" and "\"\"": treat both as the end. */
     if (c != NULL && *c != '\0' && strcmp(c, "null") != 0 && strcmp(c, "\"\"") != 0) {
         pg->after_cursor = strdup(c);
@@ -252,11 +292,40 @@ static int ola_page_status(const char *raw, size_t len, struct ola_err *err)
     return rc;
 }
 
+/*
+ * Which envelope member a key is: 1 data, 2 pagination, 3 status, 0 another.
+ * A key with escapes is decoded first, so "d\u0061ta" is data, as for any
+ * JSON reader.
+ */
+static int ola_page_key(const char *key, size_t klen)
+{
+    static const char *const names[] = {"data", "pagination", "status"};
+    const char *k = key;
+    json_t *dec = NULL;
+    size_t i;
+    int which = 0;
+
+    if (memchr(key, '\\', klen) != NULL) {
+        dec = json_loadb(key - 1, klen + 2, JSON_DECODE_ANY, NULL);
+        if (!json_is_string(dec))
+            goto out;
+        k = json_string_value(dec);
+        klen = json_string_length(dec);
+    }
+    for (i = 0; i < sizeof(names) / sizeof(names[0]); i++)
+        if (klen == strlen(names[i]) && memcmp(k, names[i], klen) == 0)
+            which = (int)i + 1;
+out:
+    json_decref(dec);
+    return which;
+}
+
 int ola_page_parse(struct ola_batch *b, char *body, size_t len, struct ola_page *pg,
                    struct ola_err *err)
 {
+    static const char *const names[] = {"", "data", "pagination", "status"};
     struct ola_scan s = {body, body + len};
-    bool have_data = false;
+    bool have_data = false, seen[4] = {false, false, false, false};
 
     memset(pg, 0, sizeof(*pg));
     free(b->body);
@@ -269,6 +338,7 @@ int ola_page_parse(struct ola_batch *b, char *body, size_t len, struct ola_page 
     for (;;) {
         const char *key, *vstart;
         size_t klen;
+        int which;
 
         ola_scan_ws(&s);
         if (s.p < s.end && *s.p == '}')
@@ -284,18 +354,22 @@ int ola_page_parse(struct ola_batch *b, char *body, size_t len, struct ola_page 
             return ola_err_set(err, 0, "page: malformed envelope");
         ola_scan_ws(&s);
         vstart = s.p;
-        if (klen == 4 && memcmp(key, "data", 4) == 0) {
+        which = ola_page_key(key, klen);
+        if (which != 0 && seen[which]) /* which one counts is anyone's guess */
+            return ola_err_set(err, 0, "page: \"%s\" appears twice in the envelope",
+                               names[which]);
+        seen[which] = true;
+        if (which == 1) {
             if (ola_page_data(b, &s, pg, err) != 0)
                 return -1;
             have_data = true;
         } else {
             if (ola_scan_value(&s) != 0)
                 return ola_err_set(err, 0, "page: truncated envelope");
-            if (klen == 10 && memcmp(key, "pagination", 10) == 0 &&
+            if (which == 2 &&
                 ola_page_cursor(vstart, (size_t)(s.p - vstart), pg, err) != 0)
                 return -1;
-            if (klen == 6 && memcmp(key, "status", 6) == 0 &&
-                ola_page_status(vstart, (size_t)(s.p - vstart), err) != 0)
+            if (which == 3 && ola_page_status(vstart, (size_t)(s.p - vstart), err) != 0)
                 return -1;
         }
         ola_scan_ws(&s);
@@ -320,4 +394,7 @@ void ola_page_free(struct ola_page *pg)
 {
     free(pg->after_cursor);
     pg->after_cursor = NULL;
+    free(pg->more);
+    pg->more = NULL;
+    pg->more_cap = 0;
 }

@@ -22,6 +22,9 @@ struct ola_page {
     size_t n_events;    /* events appended to the batch */
     size_t n_malformed; /* elements that are not usable events */
     struct ola_page_malformed malformed[OLA_PAGE_MAX_MALFORMED]; /* the first ones */
+    struct ola_page_malformed *more; /* owned: the ones after the first
+                                        OLA_PAGE_MAX_MALFORMED, so none is lost */
+    size_t more_cap;
 };
 
 /*
@@ -30,12 +33,15 @@ struct ola_page {
  * event so that every record is one line). Appends one event per usable
  * element of `data`, with raw pointing at its bytes in the body. An element
  * that is not an object with an integer `id` and an ISO-8601 `created_at` is
- * not appended but listed in pg->malformed. Returns 0, or -1 when the
+ * not appended but listed (ola_page_malformed_at). Returns 0, or -1 when the
  * envelope itself is unusable (not JSON, no data array, an error status),
- * with the reason in err. pg->after_cursor must be freed with ola_page_free.
+ * with the reason in err. pg must be freed with ola_page_free (also on -1).
  */
 int ola_page_parse(struct ola_batch *b, char *body, size_t len, struct ola_page *pg,
                    struct ola_err *err);
 void ola_page_free(struct ola_page *pg);
+/* Malformed element i, 0 <= i < pg->n_malformed (borrowed from pg). */
+const struct ola_page_malformed *ola_page_malformed_at(const struct ola_page *pg,
+                                                       size_t i);
 
 #endif

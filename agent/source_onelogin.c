@@ -279,24 +279,29 @@ static enum ola_src_rc ola_source_open(struct ola_source *src, int64_t *wait_ms,
     return OLA_SRC_BATCH;
 }
 
-static void ola_source_dead_letter(struct ola_source *src, const struct ola_page *pg)
+/*
+ * Writes every malformed element of the page to the dead-letter file. Returns
+ * -1 when one could not be written: the page is then not delivered but read
+ * again later, so a full disk loses nothing (the file may get a line twice).
+ */
+static int ola_source_dead_letter(struct ola_source *src, const struct ola_page *pg)
 {
-    size_t i, n = pg->n_malformed < OLA_PAGE_MAX_MALFORMED ? pg->n_malformed
-                                                           : OLA_PAGE_MAX_MALFORMED;
+    size_t i;
 
-    OLA_STAT_ADD(malformed, pg->n_malformed);
     ola_log_warn(OLA_SRC_COMP, "%zu malformed event(s) in a page%s%s; first: %s",
                  pg->n_malformed, src->dead_letter ? ", written to " : " (not kept)",
                  src->dead_letter ? src->dead_letter : "", pg->malformed[0].reason);
-    for (i = 0; src->dead_letter != NULL && i < n; i++) {
+    for (i = 0; src->dead_letter != NULL && i < pg->n_malformed; i++) {
+        const struct ola_page_malformed *m = ola_page_malformed_at(pg, i);
         struct ola_err err;
 
-        if (ola_deadletter_write(src->dead_letter, "source", pg->malformed[i].reason,
-                                 pg->malformed[i].raw, pg->malformed[i].len, &err) != 0) {
-            ola_log_err(OLA_SRC_COMP, "%s", err.msg);
-            break;
+        if (ola_deadletter_write(src->dead_letter, "source", m->reason, m->raw, m->len,
+                                 &err) != 0) {
+            ola_log_err(OLA_SRC_COMP, "%s; the page will be read again", err.msg);
+            return -1;
         }
     }
+    return 0;
 }
 
 /* Drops events already delivered (or repeated inside the page), counts late ones. */
@@ -363,7 +368,7 @@ enum ola_src_rc ola_source_next(struct ola_source *src, struct ola_batch *b,
         rc = OLA_SRC_FATAL;
         goto out;
     }
-    if (st == OLA_OL_BAD_REQUEST && cp->cursor != NULL) {
+    if (st == OLA_OL_BAD_REQUEST && r.http_status == 400 && cp->cursor != NULL) {
         /* cursors belong to one query and may expire: re-read the window */
         ola_log_warn(OLA_SRC_COMP,
                      "the server refused the saved cursor (%s); re-reading the window "
@@ -382,19 +387,27 @@ enum ola_src_rc ola_source_next(struct ola_source *src, struct ola_batch *b,
     }
     body = ola_buf_steal(&r.body, &len);
     if (ola_page_parse(b, body, len, &pg, &perr) != 0) {
-        snprintf(r.reason, sizeof(r.reason), "%s", perr.msg);
+        if (snprintf(r.reason, sizeof(r.reason), "%.200s (HTTP %ld, %zu bytes)", perr.msg,
+                     r.http_status, len) < 0)
+            r.reason[0] = '\0';
         ola_batch_reset(b);
         *wait_ms = ola_source_backoff(src, 0);
         ola_source_failed(src, &r, *wait_ms);
         rc = OLA_SRC_RETRY;
         goto out;
     }
+    if (pg.n_malformed > 0 && ola_source_dead_letter(src, &pg) != 0) {
+        ola_batch_reset(b);
+        *wait_ms = ola_source_backoff(src, 0);
+        src->failures++;
+        rc = OLA_SRC_RETRY;
+        goto out;
+    }
+    OLA_STAT_ADD(malformed, pg.n_malformed);
     ola_source_recovered(src);
     OLA_STAT_ADD(pages, 1);
     OLA_STAT_SET(last_poll_ok_ms, ola_now_ms());
     OLA_STAT_ADD(events_received, b->n);
-    if (pg.n_malformed > 0)
-        ola_source_dead_letter(src, &pg);
     ola_source_dedupe(src, b);
     ola_batch_sort(b);
     b->fetched_mono_ms = ola_mono_ms();

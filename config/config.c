@@ -801,14 +801,20 @@ int ola_cfg_load_file(const char *path, struct ola_cfg_doc **out, struct ola_err
     free(data);
     if (rc != 0)
         return -1;
-    if ((st.st_mode & S_IROTH) != 0) {
+    if ((st.st_mode & (S_IRGRP | S_IROTH)) != 0) {
         lit = ola_find_literal_secret((*out)->root, &line);
         if (lit != NULL)
             ola_log_warn(OLA_CFG_COMP,
                          "%s:%d: %s holds a literal secret and the file is readable by "
-                         "others: use ${VAR} or a *_file key, or chmod o-r %s",
+                         "group or others: use ${VAR} or a *_file key, or chmod 600 %s",
                          path, line, lit->path, path);
     }
+    /* Whoever can write the file can point the agent (and its secret) elsewhere. */
+    if ((st.st_mode & S_IWOTH) != 0)
+        ola_log_warn(OLA_CFG_COMP,
+                     "%s: the file is writable by others: anyone on this host can change "
+                     "where the agent sends its credentials and events (chmod o-w %s)",
+                     path, path);
     return 0;
 }
 
@@ -1321,6 +1327,10 @@ static int ola_read_secret_file(const struct ola_cfg *fnode, const char **out,
                      "%s:%d: %s: secret file %s is readable by group or others "
                      "(chmod 600 it)",
                      fnode->store->name, fnode->line, fnode->path, path);
+    if ((st.st_mode & S_IWOTH) != 0)
+        ola_log_warn(OLA_CFG_COMP,
+                     "%s:%d: %s: secret file %s is writable by others (chmod 600 it)",
+                     fnode->store->name, fnode->line, fnode->path, path);
     copy = ola_store_strndup(fnode->store, data, len);
     /* Do not leave the secret lying around in freed memory. */
     memset(data, 0, len);
@@ -1414,8 +1424,29 @@ static int ola_emit_scalar(yaml_emitter_t *em, const char *s, yaml_scalar_style_
     return yaml_emitter_emit(em, &ev) ? 0 : -1;
 }
 
+/*
+ * A URL with credentials (scheme://user:password@host...) is printed with
+ * the user information masked: proxies and brokers are often written so.
+ * Returns 1 when out holds the masked text, 0 when there is nothing to mask.
+ */
+static int ola_mask_userinfo(const char *text, char *out, size_t n)
+{
+    const char *sep = strstr(text, "://"), *host, *at;
+    int w;
+
+    if (sep == NULL)
+        return 0;
+    host = sep + 3;
+    at = strchr(host, '@');
+    if (at == NULL || memchr(host, '/', (size_t)(at - host)) != NULL)
+        return 0;
+    w = snprintf(out, n, "%.*s****%s", (int)(host - text), text, at);
+    return w > 0 && (size_t)w < n;
+}
+
 static int ola_emit_node(yaml_emitter_t *em, const struct ola_cfg *n, bool mask)
 {
+    char masked[1024];
     yaml_event_t ev;
     size_t i;
 
@@ -1427,6 +1458,8 @@ static int ola_emit_node(yaml_emitter_t *em, const struct ola_cfg *n, bool mask)
     case OLA_CFG_SCALAR:
         if (n->secret)
             return ola_emit_scalar(em, "****", YAML_DOUBLE_QUOTED_SCALAR_STYLE);
+        if (ola_mask_userinfo(n->text, masked, sizeof(masked)))
+            return ola_emit_scalar(em, masked, YAML_DOUBLE_QUOTED_SCALAR_STYLE);
         return ola_emit_scalar(em, n->text,
                                n->quoted ? YAML_DOUBLE_QUOTED_SCALAR_STYLE
                                          : YAML_ANY_SCALAR_STYLE);

@@ -152,6 +152,7 @@ struct ola_settings {
     const struct ola_cfg *rules;   /* rules: list of files */
     const char *const *rule_files; /* rules resolved against the config's directory */
     size_t n_rule_files;
+    const char *catalog_path;     /* catalog: resolved like rules (event-types.json) */
     const struct ola_cfg *alerts; /* alerts settings */
     int64_t shutdown_timeout_ms;  /* 10s */
     size_t n_outputs;

@@ -24,8 +24,8 @@
 #define OLA_DAY  (24 * OLA_HOUR)
 
 static const char *const ola_top_keys[] = {
-    "onelogin", "checkpoint", "outputs",          "log", "metrics", "enrich",
-    "rules",    "alerts",     "shutdown_timeout", NULL,
+    "onelogin", "checkpoint", "outputs",          "log",     "metrics", "enrich",
+    "rules",    "alerts",     "shutdown_timeout", "catalog", NULL,
 };
 
 static const char *const ola_onelogin_keys[] = {
@@ -367,14 +367,39 @@ static int ola_load_enrich(const struct ola_cfg *root, struct ola_settings *s,
     return 0;
 }
 
+/*
+ * Resolves f against the directory of the config file cfg: absolute paths
+ * and configs without a directory part stay as they are. The result lives
+ * in doc. Returns 0 / -1 (out of memory).
+ */
+static int ola_resolve_path(const struct ola_cfg_doc *doc, const char *cfg, const char *f,
+                            const char **out)
+{
+    const char *slash = strrchr(cfg, '/');
+    size_t dir_len = slash != NULL ? (size_t)(slash - cfg) + 1 : 0;
+    size_t flen = strlen(f);
+    char *res;
+
+    if (f[0] == '/' || dir_len == 0) {
+        *out = f;
+        return 0;
+    }
+    res = ola_cfg_doc_alloc(doc, dir_len + flen + 1);
+    if (res == NULL)
+        return -1;
+    memcpy(res, cfg, dir_len);
+    memcpy(res + dir_len, f, flen + 1);
+    *out = res;
+    return 0;
+}
+
 /* rules: a list of files; relative paths are resolved against the config's directory. */
 static int ola_load_rules(const struct ola_cfg_doc *doc, const struct ola_cfg *root,
                           struct ola_settings *s, struct ola_err *err)
 {
     const struct ola_cfg *r = ola_cfg_get(root, "rules");
-    const char *cfg = ola_cfg_file(root), *slash;
     const char **files;
-    size_t i, n, dir_len;
+    size_t i, n;
 
     s->rules = NULL;
     s->rule_files = NULL;
@@ -390,31 +415,34 @@ static int ola_load_rules(const struct ola_cfg_doc *doc, const struct ola_cfg *r
     files = ola_cfg_doc_alloc(doc, n * sizeof(*files));
     if (files == NULL)
         return ola_nomem(err);
-    slash = strrchr(cfg, '/');
-    dir_len = slash != NULL ? (size_t)(slash - cfg) + 1 : 0;
     for (i = 0; i < n; i++) {
         const struct ola_cfg *item = ola_cfg_at(r, i);
         const char *f = ola_cfg_scalar(item);
-        size_t flen;
-        char *res;
 
         if (f == NULL || f[0] == '\0')
             return ola_cfg_errf(err, item, "%s: expected a file name",
                                 ola_cfg_path(item));
-        flen = strlen(f);
-        if (f[0] == '/' || dir_len == 0) {
-            files[i] = f;
-            continue;
-        }
-        res = ola_cfg_doc_alloc(doc, dir_len + flen + 1);
-        if (res == NULL)
+        if (ola_resolve_path(doc, ola_cfg_file(root), f, &files[i]) != 0)
             return ola_nomem(err);
-        memcpy(res, cfg, dir_len);
-        memcpy(res + dir_len, f, flen + 1);
-        files[i] = res;
     }
     s->rule_files = files;
     s->n_rule_files = n;
+    return 0;
+}
+
+/* catalog: the event-type catalog file, event-types.json beside the config by default. */
+static int ola_load_catalog(const struct ola_cfg_doc *doc, const struct ola_cfg *root,
+                            struct ola_settings *s, struct ola_err *err)
+{
+    const char *f = NULL;
+
+    if (ola_cfg_str(root, "catalog", "event-types.json", &f, err) != 0)
+        return -1;
+    if (f == NULL || f[0] == '\0')
+        return ola_cfg_errf(err, ola_cfg_get(root, "catalog"),
+                            "catalog: expected a file name");
+    if (ola_resolve_path(doc, ola_cfg_file(root), f, &s->catalog_path) != 0)
+        return ola_nomem(err);
     return 0;
 }
 
@@ -524,6 +552,7 @@ int ola_settings_load(const struct ola_cfg_doc *doc, int64_t now_ms,
         ola_load_checkpoint(root, s, err) != 0 || ola_load_log(root, s, err) != 0 ||
         ola_load_metrics(root, s, err) != 0 || ola_load_enrich(root, s, err) != 0 ||
         ola_load_rules(doc, root, s, err) != 0 ||
+        ola_load_catalog(doc, root, s, err) != 0 ||
         ola_cfg_duration(root, "shutdown_timeout", 10 * OLA_SEC, 0, OLA_HOUR,
                          &s->shutdown_timeout_ms, err) != 0 ||
         ola_load_outputs(root, s, err) != 0)

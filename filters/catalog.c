@@ -115,7 +115,12 @@ struct ola_catalog *ola_catalog_load(const char *path, struct ola_err *err)
     }
     root = json_load_file(path, 0, &jerr);
     if (root == NULL) {
-        ola_err_set(err, EINVAL, "%s:%d: %s", path, jerr.line, jerr.text);
+        if (jerr.line > 0)
+            ola_err_set(err, EINVAL, "event-type catalog %s:%d: %s", path, jerr.line,
+                        jerr.text);
+        else /* not opened or not read: jansson's text names the file and errno */
+            ola_err_set(err, EINVAL,
+                        "event-type catalog: %s (set catalog: in the config)", jerr.text);
         goto fail;
     }
     if (!json_is_array(root)) {

@@ -5,16 +5,117 @@
  * to a file and fsynced before the caller counts the record as handled, so a
  * message the peer rejects for good (too large, invalid) is kept for an
  * operator instead of blocking the pipeline or vanishing. The record is
- * stored as a JSON string, whatever its bytes were.
+ * stored as a JSON string when it is UTF-8 (control bytes escaped); bytes
+ * that are not UTF-8 cannot be a JSON string, so such a record is stored as
+ * "record_base64" instead, and every line of the file stays valid JSON.
  */
 #include <errno.h>
 #include <fcntl.h>
+#include <limits.h>
+#include <stdbool.h>
+#include <stdint.h>
 #include <string.h>
+#include <sys/stat.h>
 #include <unistd.h>
+
+#include <openssl/evp.h>
 
 #include "buf.h"
 #include "output.h"
 #include "timeutil.h"
+
+/* Strict UTF-8: no overlong forms, no surrogates, nothing above U+10FFFF. */
+static bool ola_utf8_valid(const unsigned char *s, size_t n)
+{
+    size_t i = 0;
+
+    while (i < n) {
+        unsigned char c = s[i];
+        size_t k, need;
+        unsigned long cp;
+
+        if (c < 0x80) {
+            i++;
+            continue;
+        }
+        if (c >= 0xc2 && c <= 0xdf) {
+            need = 1;
+            cp = c & 0x1f;
+        } else if (c >= 0xe0 && c <= 0xef) {
+            need = 2;
+            cp = c & 0x0f;
+        } else if (c >= 0xf0 && c <= 0xf4) {
+            need = 3;
+            cp = c & 0x07;
+        } else {
+            return false;
+        }
+        if (n - i <= need)
+            return false;
+        for (k = 1; k <= need; k++) {
+            if ((s[i + k] & 0xc0) != 0x80)
+                return false;
+            cp = (cp << 6) | (s[i + k] & 0x3f);
+        }
+        if ((need == 2 && (cp < 0x800 || (cp >= 0xd800 && cp <= 0xdfff))) ||
+            (need == 3 && (cp < 0x10000 || cp > 0x10ffff)))
+            return false;
+        i += need + 1;
+    }
+    return true;
+}
+
+/*
+ * mkdir -p for the directory of path (mode 0700, as the checkpoint's): the
+ * dead-letter file sits next to the checkpoint, whose directory does not
+ * exist before the first checkpoint is saved. Returns 0 / -1 with errno.
+ */
+static int ola_deadletter_mkdirs(const char *path)
+{
+    char dir[4096];
+    char *p;
+    int n = snprintf(dir, sizeof(dir), "%s", path);
+
+    if (n < 0 || (size_t)n >= sizeof(dir)) {
+        errno = ENAMETOOLONG;
+        return -1;
+    }
+    p = strrchr(dir, '/');
+    if (p == NULL || p == dir)
+        return 0;
+    *p = '\0';
+    for (p = dir + 1; *p != '\0'; p++) {
+        if (*p != '/')
+            continue;
+        *p = '\0';
+        if (mkdir(dir, 0700) != 0 && errno != EEXIST)
+            return -1;
+        *p = '/';
+    }
+    if (mkdir(dir, 0700) != 0 && errno != EEXIST)
+        return -1;
+    return 0;
+}
+
+/* Appends "record":"..." or, for bytes that are not UTF-8, "record_base64":"...". */
+static int ola_deadletter_record(struct ola_buf *line, const char *record, size_t len)
+{
+    size_t b64;
+
+    if (ola_utf8_valid((const unsigned char *)record, len))
+        return ola_buf_puts(line, ",\"record\":") ||
+               ola_buf_put_json_string(line, record, len);
+    if (len > (SIZE_MAX / 4 - 4) * 3 / 4 || len > INT_MAX)
+        return -1;
+    b64 = 4 * ((len + 2) / 3);
+    if (ola_buf_puts(line, ",\"record_base64\":\"") || ola_buf_reserve(line, b64 + 2))
+        return -1;
+    if (len > 0)
+        EVP_EncodeBlock((unsigned char *)line->data + line->len,
+                        (const unsigned char *)record, (int)len);
+    line->len += b64;
+    return ola_buf_putc(line, '"');
+}
 
 int ola_deadletter_write(const char *path, const char *output, const char *reason,
                          const char *record, size_t len, struct ola_err *err)
@@ -32,12 +133,13 @@ int ola_deadletter_write(const char *path, const char *output, const char *reaso
         ola_buf_put_json_string(&line, output, strlen(output)) ||
         ola_buf_puts(&line, ",\"reason\":") ||
         ola_buf_put_json_string(&line, reason, strlen(reason)) ||
-        ola_buf_puts(&line, ",\"record\":") ||
-        ola_buf_put_json_string(&line, record, len) || ola_buf_puts(&line, "}\n")) {
+        ola_deadletter_record(&line, record, len) || ola_buf_puts(&line, "}\n")) {
         ola_err_set(err, ENOMEM, "dead letter: out of memory");
         goto fail;
     }
     fd = open(path, O_WRONLY | O_CREAT | O_APPEND | O_CLOEXEC, 0640);
+    if (fd < 0 && errno == ENOENT && ola_deadletter_mkdirs(path) == 0)
+        fd = open(path, O_WRONLY | O_CREAT | O_APPEND | O_CLOEXEC, 0640);
     if (fd < 0) {
         ola_err_set(err, errno, "dead letter %s: %s", path, strerror(errno));
         goto fail;

@@ -126,7 +126,8 @@ int ola_output_format(const struct ola_output *o, const struct ola_event *e,
 
 /*
  * Dead letters (deadletter.c): appends one JSON line {"time","output","reason",
- * "record"} to path and fsyncs. record: the bytes that could not be delivered.
+ * "record"} to path and fsyncs. record: the bytes that could not be delivered
+ * (bytes that are not UTF-8 go in "record_base64" instead of "record").
  * Returns 0 / -1.
  */
 int ola_deadletter_write(const char *path, const char *output, const char *reason,

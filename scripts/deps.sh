@@ -2,6 +2,8 @@
 # deps.sh - installs the Debian 12 packages olagent needs to build and test.
 #
 # Only what is missing is installed; run as root or with sudo available.
+# --fuzz adds clang and its libFuzzer runtime (scripts/fuzz.sh asks for it);
+# --bench adds what tests/bench/run.sh uses.
 set -eu
 
 pkgs=(
@@ -9,7 +11,15 @@ pkgs=(
     libcurl4-openssl-dev libjansson-dev librdkafka-dev zlib1g-dev libyaml-dev
     libmicrohttpd-dev libcmocka-dev libssl-dev
     kcat rsyslog rsyslog-openssl openssl
+    docker-compose systemd
 )
+for opt in "$@"; do
+    case "$opt" in
+    --fuzz) pkgs+=(clang libclang-rt-14-dev) ;;
+    --bench) pkgs+=(time linux-perf) ;;
+    *) echo "usage: deps.sh [--fuzz] [--bench]" >&2; exit 2 ;;
+    esac
+done
 missing=()
 for p in "${pkgs[@]}"; do
     dpkg-query -W -f='${Status}' "$p" 2>/dev/null | grep -q 'install ok installed' ||

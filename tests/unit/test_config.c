@@ -628,6 +628,7 @@ static void test_dump_masks_secrets(void **state)
     doc = load_ok("onelogin:\n"
                   "  client_id: visible-client-id\n"
                   "  client_secret: lit-secret-111\n"
+                  "  proxy: http://proxyuser:proxy-pw-000@proxy.corp:3128\n"
                   "outputs:\n"
                   "  - type: kafka\n"
                   "    brokers: ${OLA_T_BROKERS}\n"
@@ -655,9 +656,9 @@ static void test_dump_masks_secrets(void **state)
 
     {
         static const char *const hidden[] = {
-            "lit-secret-111", "broker-host-ABC", "sasl-pw-222", "key-pw-333",
-            "tok-444",        "env-pass-XYZ",    "hm-555",      "bare-666",
-            "pw-777",         "tk-888",          "inner-999",   NULL};
+            "lit-secret-111", "broker-host-ABC", "sasl-pw-222", "key-pw-333", "tok-444",
+            "env-pass-XYZ",   "hm-555",          "bare-666",    "pw-777",     "tk-888",
+            "inner-999",      "proxy-pw-000",    "proxyuser",   NULL};
         size_t i;
 
         for (i = 0; hidden[i] != NULL; i++)
@@ -667,6 +668,7 @@ static void test_dump_masks_secrets(void **state)
     assert_non_null(strstr(text, "client_secret: \"****\""));
     assert_non_null(strstr(text, "sasl.password: \"****\""));
     assert_non_null(strstr(text, "visible-client-id"));
+    assert_non_null(strstr(text, "proxy: \"http://****@proxy.corp:3128\""));
     assert_non_null(strstr(text, "visible-user"));
     assert_non_null(strstr(text, "note: \"true\""));
     ola_cfg_doc_destroy(doc);
@@ -1078,7 +1080,7 @@ static void test_settings_rules_and_secret_file(void **state)
     path_in_tmp("rules.yaml", cfg, sizeof(cfg));
     snprintf(text, sizeof(text),
              "onelogin:\n  region: us\n  client_id: i\n  client_secret_file: %s\n"
-             "rules:\n  - rules/a.yaml\n  - /abs/b.yaml\n" OUT_MIN,
+             "rules:\n  - rules/a.yaml\n  - /abs/b.yaml\ncatalog: types.json\n" OUT_MIN,
              secret);
     write_file(cfg, text, 0600);
     if (ola_cfg_load_file(cfg, &doc, &err) != 0)
@@ -1091,6 +1093,8 @@ static void test_settings_rules_and_secret_file(void **state)
     snprintf(text, sizeof(text), "%s/rules/a.yaml", tmpdir);
     assert_string_equal(s.rule_files[0], text);
     assert_string_equal(s.rule_files[1], "/abs/b.yaml");
+    snprintf(text, sizeof(text), "%s/types.json", tmpdir);
+    assert_string_equal(s.catalog_path, text);
     ola_cfg_doc_destroy(doc);
 
     /* Without a directory in the name, rule paths stay as written. */
@@ -1098,6 +1102,7 @@ static void test_settings_rules_and_secret_file(void **state)
                  &doc) != 0)
         fail_msg("%s", err.msg);
     assert_string_equal(s.rule_files[0], "r.yaml");
+    assert_string_equal(s.catalog_path, "event-types.json"); /* the default */
     ola_cfg_doc_destroy(doc);
 }
 

@@ -721,8 +721,15 @@ static void test_bad_bodies(void **state)
     /* a complete answer whose JSON stops halfway */
     page[strlen(page) / 2] = '\0';
     ts_push(&f->srv, false, 200, page, "Content-Type", "application/json", NULL);
-    assert_int_equal(fix_get(f, "/api/1/events", OLA_OL_PRIO_POLL), OLA_OL_RETRY);
+    assert_int_equal(fix_get(f, "/api/2/users/5", OLA_OL_PRIO_POLL), OLA_OL_RETRY);
     assert_non_null(strstr(f->r.reason, "truncated or malformed JSON"));
+    /* the same from the events endpoint: the page parser judges it, element by
+     * element, so one bad event cannot hold back a page (tests/reliability) */
+    page = fx_body("events-page-200.json");
+    page[strlen(page) / 2] = '\0';
+    ts_push(&f->srv, false, 200, page, "Content-Type", "application/json", NULL);
+    assert_int_equal(fix_get(f, "/api/1/events", OLA_OL_PRIO_POLL), OLA_OL_OK);
+    assert_non_null(strstr(f->r.reason, "element by element"));
     /* a transfer cut short of its Content-Length */
     page = fx_body("events-page-200.json");
     ts_push(&f->srv, false, 200, page, NULL)->mode = TS_CUT;
@@ -792,6 +799,29 @@ static void test_server_time(void **state)
     assert_int_equal(f->r.server_date_ms, -1);
     off = ola_ol_server_now_ms(f->c) - ola_now_ms();
     assert_in_range(off, 3600000 - 2000, 3600000 + 1000);
+    /* the same Date 300 ms later is consistent with the estimate, which stays
+     * (taking Date - now each time would drop it by 300 ms, behind the server) */
+    ts_push(&f->srv, false, 200, fx_body("events-page-200.json"), "Date", date, NULL);
+    usleep(300000);
+    assert_int_equal(fix_get(f, "/api/1/events", OLA_OL_PRIO_POLL), OLA_OL_OK);
+    assert_in_range(ola_ol_server_now_ms(f->c) - ola_now_ms() - off, 0, 20);
+    /* a Date one second later raises the estimate: the highest lower bound */
+    t += 1;
+    assert_non_null(gmtime_r(&t, &tm));
+    assert_true(strftime(date, sizeof(date), "%a, %d %b %Y %H:%M:%S GMT", &tm) > 0);
+    ts_push(&f->srv, false, 200, fx_body("events-page-200.json"), "Date", date, NULL);
+    assert_int_equal(fix_get(f, "/api/1/events", OLA_OL_PRIO_POLL), OLA_OL_OK);
+    off = ola_ol_server_now_ms(f->c) - ola_now_ms();
+    assert_in_range(off, 3601000 - 2000, 3601000 + 1000);
+    /* a Date whose upper bound is below the estimate (a clock step of 10 s back)
+     * restarts the estimate from it */
+    t -= 11;
+    assert_non_null(gmtime_r(&t, &tm));
+    assert_true(strftime(date, sizeof(date), "%a, %d %b %Y %H:%M:%S GMT", &tm) > 0);
+    ts_push(&f->srv, false, 200, fx_body("events-page-200.json"), "Date", date, NULL);
+    assert_int_equal(fix_get(f, "/api/1/events", OLA_OL_PRIO_POLL), OLA_OL_OK);
+    off = ola_ol_server_now_ms(f->c) - ola_now_ms();
+    assert_in_range(off, 3590000 - 2000, 3590000 + 1000);
     assert_int_equal(TS_TOKENS(f), 1);
 }
 
@@ -960,6 +990,18 @@ static void test_classify_table(void **state)
         {200, NULL, "{\"data\":[1,2", OLA_OL_CALL_RESOURCE, OLA_OL_RETRY, 0, 0,
          "truncated"},
         {200, NULL, "OK", OLA_OL_CALL_RESOURCE, OLA_OL_RETRY, 0, 0, "non-JSON"},
+        /* an events page is judged element by element (page.c), not as a whole */
+        {200, NULL, " {\"data\":[{\"id\":1,\"n\":\"\xff\"}]}", OLA_OL_CALL_PAGE,
+         OLA_OL_OK, 0, 0, "element by element"},
+        {200, NULL, "<html>maintenance</html>", OLA_OL_CALL_PAGE, OLA_OL_RETRY, 0, 0,
+         "non-JSON"},
+        {200, NULL, "", OLA_OL_CALL_PAGE, OLA_OL_RETRY, 0, 0, "empty"},
+        {200, NULL,
+         "{\"status\":{\"error\":true,\"code\":400,\"message\":"
+         "\"rate_limit_exceeded\"}}",
+         OLA_OL_CALL_PAGE, OLA_OL_RETRY, 1, 0, "rate_limit_exceeded"},
+        {401, "error-v1-401.json", NULL, OLA_OL_CALL_PAGE, OLA_OL_AUTH, 0, 1,
+         "Authentication Failure"},
         {200, NULL, "", OLA_OL_CALL_RESOURCE, OLA_OL_RETRY, 0, 0, "empty"},
         {200, NULL,
          "{\"status\":{\"error\":true,\"code\":401,\"message\":\"Authentication "

@@ -219,6 +219,159 @@ static void test_deep_nesting(void **state)
     ola_batch_free(&b);
 }
 
+/* Parses text; returns ola_page_parse's result, batch and page filled. */
+static int parse_text(const char *text, struct ola_batch *b, struct ola_page *pg,
+                      struct ola_err *err)
+{
+    size_t len;
+    char *body = dup_str(text, &len);
+
+    ola_batch_init(b);
+    return ola_page_parse(b, body, len, pg, err);
+}
+
+static void done(struct ola_batch *b, struct ola_page *pg)
+{
+    ola_page_free(pg);
+    ola_batch_free(b);
+}
+
+/* Found by fuzz_page: whitespace was squeezed before parsing, so `1 2` became 12. */
+static void test_malformed_not_repaired(void **state)
+{
+    static const char *const bodies[] = {
+        "{\"data\":[{\"id\":1 2,\"created_at\":\"2024-01-31T10:00:00Z\"}]}",
+        "{\"data\":[{\"id\":1,\"created_at\":\"2024-01-31T10:00:00Z\",\"ok\":tr ue}]}",
+    };
+    struct ola_batch b;
+    struct ola_page pg;
+    struct ola_err err;
+    size_t i;
+
+    (void)state;
+    for (i = 0; i < sizeof(bodies) / sizeof(bodies[0]); i++) {
+        assert_int_equal(parse_text(bodies[i], &b, &pg, &err), 0);
+        assert_int_equal(b.n, 0);
+        assert_int_equal(pg.n_malformed, 1);
+        /* the dead letter gets the bytes as sent */
+        assert_non_null(memchr(pg.malformed[0].raw, ' ', pg.malformed[0].len));
+        done(&b, &pg);
+    }
+}
+
+/* Found by fuzz_format: Jansson reads `5\0,` as 5, so the NUL reached the outputs. */
+static void test_nul_byte_refused(void **state)
+{
+    static const char text[] = "{\"data\":[{\"id\":1,\"created_at\":"
+                               "\"2024-01-31T10:00:00Z\",\"user_id\":5\0,\"x\":1}]}";
+    struct ola_batch b;
+    struct ola_page pg;
+    struct ola_err err;
+    char *body = malloc(sizeof(text));
+
+    (void)state;
+    assert_non_null(body);
+    memcpy(body, text, sizeof(text));
+    ola_batch_init(&b);
+    assert_int_equal(ola_page_parse(&b, body, sizeof(text) - 1, &pg, &err), 0);
+    assert_int_equal(b.n, 0);
+    assert_int_equal(pg.n_malformed, 1);
+    assert_string_equal(pg.malformed[0].reason, "contains a NUL byte");
+    done(&b, &pg);
+}
+
+/* Found by fuzz_page (a leak): a second pagination; and data twice is ambiguous. */
+static void test_envelope_keys_once(void **state)
+{
+    static const char *const bodies[] = {
+        "{\"pagination\":{\"after_cursor\":\"a\"},\"data\":[],\"pagination\":{}}",
+        "{\"data\":[],\"data\":[]}",
+        "{\"status\":{},\"data\":[],\"st\\u0061tus\":{}}",
+    };
+    struct ola_batch b;
+    struct ola_page pg;
+    struct ola_err err;
+    size_t i;
+
+    (void)state;
+    for (i = 0; i < sizeof(bodies) / sizeof(bodies[0]); i++) {
+        assert_int_equal(parse_text(bodies[i], &b, &pg, &err), -1);
+        assert_non_null(strstr(err.msg, "appears twice"));
+        done(&b, &pg);
+    }
+    /* escaped keys are the keys they spell */
+    assert_int_equal(parse_text("{\"d\\u0061ta\":[{\"id\":1,\"created_at\":"
+                                "\"2024-01-31T10:00:00Z\"}],\"p\\u0061gination\":"
+                                "{\"after_cursor\":\"c\"}}",
+                                &b, &pg, &err),
+                     0);
+    assert_int_equal(b.n, 1);
+    assert_string_equal(pg.after_cursor, "c");
+    done(&b, &pg);
+}
+
+/* A cursor the agent cannot follow must not end the window early. */
+static void test_pagination_types(void **state)
+{
+    static const char *const refused[] = {
+        "{\"pagination\":\"x\",\"data\":[]}",
+        "{\"pagination\":[],\"data\":[]}",
+        "{\"pagination\":{\"after_cursor\":5},\"data\":[]}",
+        "{\"pagination\":{\"after_cursor\":{\"c\":1}},\"data\":[]}",
+    };
+    struct ola_batch b;
+    struct ola_page pg;
+    struct ola_err err;
+    size_t i;
+
+    (void)state;
+    for (i = 0; i < sizeof(refused) / sizeof(refused[0]); i++) {
+        assert_int_equal(parse_text(refused[i], &b, &pg, &err), -1);
+        assert_non_null(strstr(err.msg, "pagination"));
+        done(&b, &pg);
+    }
+    /* null pagination or cursor: the last page */
+    assert_int_equal(parse_text("{\"pagination\":null,\"data\":[]}", &b, &pg, &err), 0);
+    assert_null(pg.after_cursor);
+    done(&b, &pg);
+    assert_int_equal(
+        parse_text("{\"pagination\":{\"after_cursor\":null},\"data\":[]}", &b, &pg, &err),
+        0);
+    assert_null(pg.after_cursor);
+    done(&b, &pg);
+}
+
+/* Every malformed element is listed, not only the first OLA_PAGE_MAX_MALFORMED. */
+static void test_many_malformed(void **state)
+{
+    struct ola_batch b;
+    struct ola_page pg;
+    struct ola_err err;
+    size_t cap = 1000 * 40 + 64, i;
+    char *text = malloc(cap), *p = text;
+
+    (void)state;
+    assert_non_null(text);
+    p += snprintf(p, cap, "{\"data\":[");
+    for (i = 0; i < 1000; i++)
+        p += snprintf(p, cap - (size_t)(p - text), "%s{\"id\":%zu,\"created_at\":%zu}",
+                      i ? "," : "", i + 1, i);
+    snprintf(p, cap - (size_t)(p - text), "]}");
+    assert_int_equal(parse_text(text, &b, &pg, &err), 0);
+    assert_int_equal(b.n, 0);
+    assert_int_equal(pg.n_malformed, 1000);
+    for (i = 0; i < 1000; i++) {
+        const struct ola_page_malformed *m = ola_page_malformed_at(&pg, i);
+        char want[32];
+
+        snprintf(want, sizeof(want), "{\"id\":%zu,", i + 1);
+        assert_int_equal(strncmp(m->raw, want, strlen(want)), 0);
+        assert_non_null(strstr(m->reason, "created_at"));
+    }
+    done(&b, &pg);
+    free(text);
+}
+
 int main(void)
 {
     const struct CMUnitTest tests[] = {
@@ -228,6 +381,11 @@ int main(void)
         cmocka_unit_test(test_bad_elements_are_reported),
         cmocka_unit_test(test_unusable_envelopes),
         cmocka_unit_test(test_deep_nesting),
+        cmocka_unit_test(test_malformed_not_repaired),
+        cmocka_unit_test(test_nul_byte_refused),
+        cmocka_unit_test(test_envelope_keys_once),
+        cmocka_unit_test(test_pagination_types),
+        cmocka_unit_test(test_many_malformed),
     };
 
     return cmocka_run_group_tests(tests, NULL, NULL);
