@@ -915,7 +915,13 @@ static enum ola_rc ola_syslog_flush(struct ola_output *o, int timeout_ms)
             o->stats.errors++;
             return OLA_RETRY;
         }
-        ola_plg_log(OLA_LOG_INFO, o, "connected");
+        if (s->transport == OLA_SL_TLS && !s->verify)
+            ola_plg_log(OLA_LOG_WARN, o,
+                        "connected without checking the server's certificate "
+                        "(tls.verify: false): anyone on the path can read and alter "
+                        "the messages");
+        else
+            ola_plg_log(OLA_LOG_INFO, o, "connected");
     }
     rc = s->dgram ? ola_sl_flush_dgram(o, s, deadline)
                   : ola_sl_flush_stream(o, s, deadline);
