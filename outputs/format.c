@@ -51,8 +51,12 @@ const struct ola_format_ops *const *ola_format_list(void)
 int ola_format_opts_load(const struct ola_cfg *output_node, struct ola_format_opts *opts,
                          struct ola_err *err)
 {
-    static const char *const keys[] = {"leef_delimiter", "vendor", "product", "hostname",
-                                       NULL};
+    static const char *const keys[] = {"leef_delimiter", "vendor",     "product",
+                                       "hostname",       "cef_labels", NULL};
+    static const char *const label_keys[] = {"cs1", "cs2", "cs3", "cs4", "cs5",
+                                             "cs6", "cn1", "cn2", "cn3", NULL};
+    const struct ola_cfg *labels;
+    size_t i;
     const struct ola_cfg *fo = ola_cfg_get(output_node, "format_options");
     const char *delim = NULL;
 
@@ -71,6 +75,15 @@ int ola_format_opts_load(const struct ola_cfg *output_node, struct ola_format_op
         ola_cfg_str(fo, "product", opts->product, &opts->product, err) != 0 ||
         ola_cfg_str(fo, "hostname", NULL, &opts->hostname, err) != 0)
         return -1;
+    labels = ola_cfg_get(fo, "cef_labels");
+    if (labels != NULL && ola_cfg_type(labels) != OLA_CFG_MAP)
+        return ola_cfg_errf(err, labels,
+                            "cef_labels: expected a map of cs1..cs6, cn1..cn3");
+    if (labels != NULL && ola_cfg_check_keys(labels, label_keys, err) != 0)
+        return -1;
+    for (i = 0; labels != NULL && label_keys[i] != NULL; i++)
+        if (ola_cfg_str(labels, label_keys[i], NULL, &opts->cef_label[i], err) != 0)
+            return -1;
     if (delim != NULL) {
         if (strcmp(delim, "\\t") == 0 || strcmp(delim, "tab") == 0)
             opts->leef_delim = '\t';

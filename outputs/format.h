@@ -14,12 +14,17 @@
 #include "err.h"
 #include "event.h"
 
+#define OLA_CEF_LABELS 9 /* cs1..cs6, cn1..cn3 */
+
 struct ola_format_opts {
     char leef_delim;             /* LEEF 2.0 attribute delimiter, default '\t' */
     const char *vendor;          /* "OneLogin" */
     const char *product;         /* "OneLogin" */
     const char *product_version; /* OLA_VERSION */
     const char *hostname;        /* for formats that carry one */
+    /* CEF custom-field labels (cef_labels: {cs1: ..}): cs1..cs6, cn1..cn3; NULL: default
+     */
+    const char *cef_label[OLA_CEF_LABELS];
 };
 
 struct ola_format_ops {
