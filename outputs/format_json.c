@@ -8,10 +8,84 @@
  * and the event tree is never dumped: only the small olagent object is.
  * Records without original bytes (alerts) are dumped from their tree, with
  * "olagent" spliced the same way.
+ *
+ * Inside "olagent", values shared by many events (the catalog's event_type,
+ * the enricher's user, actor and role objects: one json_t per user, held by
+ * its cache entry) are dumped once and their text copied after: a memo
+ * keyed by the value's address, holding a reference so that no other object
+ * can take that address while it is remembered. Shared values are read-only
+ * (the enricher builds a new object when a user changes). The memo is per
+ * thread and bounded; when full it starts over.
  */
+#include <stdint.h>
+#include <stdlib.h>
 #include <string.h>
 
 #include "format.h"
+
+#define OLA_MEMO_SLOTS 8192       /* power of two */
+#define OLA_MEMO_MAX   4096       /* entries before starting over */
+#define OLA_MEMO_BYTES (4u << 20) /* text before starting over */
+
+struct ola_memo_ent {
+    json_t *v; /* a reference */
+    char *text;
+    size_t len;
+};
+
+struct ola_memo {
+    struct ola_memo_ent *tab; /* OLA_MEMO_SLOTS, open addressing on the address */
+    size_t n, bytes;
+};
+
+static _Thread_local struct ola_memo ola_memo;
+
+static void ola_memo_reset(struct ola_memo *m)
+{
+    size_t i;
+
+    for (i = 0; m->tab != NULL && i < OLA_MEMO_SLOTS; i++) {
+        json_decref(m->tab[i].v);
+        free(m->tab[i].text);
+        m->tab[i].v = NULL;
+        m->tab[i].text = NULL;
+    }
+    m->n = 0;
+    m->bytes = 0;
+}
+
+/* The text of shared value v, dumped on first use; NULL on failure. */
+static const struct ola_memo_ent *ola_memo_get(struct ola_memo *m, json_t *v)
+{
+    uint64_t k = (uint64_t)(uintptr_t)v;
+    size_t s;
+
+    if (m->tab == NULL) {
+        m->tab = calloc(OLA_MEMO_SLOTS, sizeof(*m->tab));
+        if (m->tab == NULL)
+            return NULL;
+    }
+    k ^= k >> 33;
+    k *= UINT64_C(0xff51afd7ed558ccd);
+    k ^= k >> 33;
+    s = (size_t)k & (OLA_MEMO_SLOTS - 1);
+    while (m->tab[s].v != NULL && m->tab[s].v != v)
+        s = (s + 1) & (OLA_MEMO_SLOTS - 1);
+    if (m->tab[s].v == v)
+        return &m->tab[s];
+    if (m->n >= OLA_MEMO_MAX || m->bytes >= OLA_MEMO_BYTES) {
+        ola_memo_reset(m);
+        return ola_memo_get(m, v);
+    }
+    m->tab[s].text = json_dumps(v, JSON_COMPACT | JSON_REAL_PRECISION(17));
+    if (m->tab[s].text == NULL)
+        return NULL;
+    m->tab[s].len = strlen(m->tab[s].text);
+    m->tab[s].v = json_incref(v);
+    m->n++;
+    m->bytes += m->tab[s].len;
+    return &m->tab[s];
+}
 
 static int ola_json_dump_cb(const char *p, size_t n, void *arg)
 {
@@ -25,9 +99,40 @@ static int ola_json_dump_into(const json_t *obj, struct ola_buf *out)
                               JSON_COMPACT | JSON_REAL_PRECISION(17));
 }
 
+/*
+ * Appends the olagent object: its members in order, a shared container
+ * value (referenced elsewhere too) from the memo, anything else dumped.
+ */
+static int ola_json_dump_ola(json_t *ola, struct ola_buf *out)
+{
+    const char *key;
+    json_t *v;
+    bool first = true;
+
+    if (ola_buf_putc(out, '{') != 0)
+        return -1;
+    json_object_foreach(ola, key, v)
+    {
+        if ((!first && ola_buf_putc(out, ',') != 0) ||
+            ola_buf_put_json_string(out, key, strlen(key)) != 0 || ola_buf_putc(out, ':'))
+            return -1;
+        first = false;
+        if ((json_is_object(v) || json_is_array(v)) && v->refcount > 1) {
+            const struct ola_memo_ent *t = ola_memo_get(&ola_memo, v);
+
+            if (t == NULL || ola_buf_append(out, t->text, t->len) != 0)
+                return -1;
+        } else if (json_dump_callback(v, ola_json_dump_cb, out,
+                                      JSON_COMPACT | JSON_REAL_PRECISION(17) |
+                                          JSON_ENCODE_ANY) != 0) {
+            return -1;
+        }
+    }
+    return ola_buf_putc(out, '}');
+}
+
 /* Appends src (a JSON object's text, ending in '}') with ola spliced in. */
-static int ola_json_splice(const char *src, size_t len, const json_t *ola,
-                           struct ola_buf *out)
+static int ola_json_splice(const char *src, size_t len, json_t *ola, struct ola_buf *out)
 {
     size_t close, before;
 
@@ -46,7 +151,7 @@ static int ola_json_splice(const char *src, size_t len, const json_t *ola,
         return -1;
     if (src[before - 1] != '{' && ola_buf_putc(out, ',') != 0)
         return -1;
-    if (ola_buf_puts(out, "\"olagent\":") != 0 || ola_json_dump_into(ola, out) != 0)
+    if (ola_buf_puts(out, "\"olagent\":") != 0 || ola_json_dump_ola(ola, out) != 0)
         return -1;
     return ola_buf_putc(out, '}');
 }

@@ -1,0 +1,143 @@
+/*
+ * test_format_json.c - the json format: original bytes, "olagent" spliced
+ * in, and shared values (an enricher's user object, the catalog's
+ * event_type) taken from the memo: the text must always equal a fresh dump
+ * of the olagent object, whatever the memo holds.
+ */
+#include <setjmp.h>
+#include <stdarg.h>
+#include <stddef.h>
+#include <stdint.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include <cmocka.h>
+
+#include "buf.h"
+#include "event.h"
+#include "format.h"
+
+static const char raw_event[] = "{\"id\":7,\"created_at\":\"2024-01-31T00:00:00Z\","
+                                "\"notes\":\"a \\\"quote\\\"\\nand a line\",\"x\":1.50}";
+
+/* What the format must produce: raw minus '}', "olagent", a fresh dump. */
+static char *expected(const json_t *ola)
+{
+    char *dump = json_dumps(ola, JSON_COMPACT | JSON_REAL_PRECISION(17));
+    size_t n = strlen(raw_event) + strlen(dump) + 16;
+    char *s = malloc(n);
+
+    assert_non_null(s);
+    assert_true(snprintf(s, n, "%.*s,\"olagent\":%s}", (int)strlen(raw_event) - 1,
+                         raw_event, dump) < (int)n);
+    free(dump);
+    return s;
+}
+
+/* Formats one event whose olagent object is built by fill; checks the bytes. */
+static void format_check(struct ola_batch *b, json_t *user, json_t *type)
+{
+    struct ola_buf out = OLA_BUF_INIT;
+    struct ola_event *e;
+    json_t *ola, *tags;
+    char *want;
+
+    ola_batch_reset(b);
+    e = ola_batch_add(b, OLA_REC_EVENT, json_loads(raw_event, 0, NULL), raw_event,
+                      strlen(raw_event));
+    assert_non_null(e);
+    ola = ola_event_ola(e);
+    assert_non_null(ola);
+    if (type != NULL)
+        assert_int_equal(json_object_set(ola, "event_type", type), 0);
+    if (user != NULL)
+        assert_int_equal(json_object_set(ola, "user", user), 0);
+    tags = json_pack("[ss]", "mfa", "caf\xc3\xa9");
+    assert_int_equal(json_object_set_new(ola, "tags", tags), 0);
+    assert_int_equal(json_object_set_new(ola, "severity", json_integer(5)), 0);
+    want = expected(ola);
+    assert_int_equal(ola_format_event(&ola_format_json, e, NULL, &out), 0);
+    assert_int_equal(out.len, strlen(want));
+    assert_memory_equal(out.data, want, out.len);
+    free(want);
+    ola_buf_free(&out);
+}
+
+static void test_plain_and_no_olagent(void **state)
+{
+    struct ola_batch b;
+    struct ola_buf out = OLA_BUF_INIT;
+    struct ola_event *e;
+
+    (void)state;
+    ola_batch_init(&b);
+    e = ola_batch_add(&b, OLA_REC_EVENT, json_loads(raw_event, 0, NULL), raw_event,
+                      strlen(raw_event));
+    assert_non_null(e);
+    assert_int_equal(ola_format_event(&ola_format_json, e, NULL, &out), 0);
+    assert_int_equal(out.len, strlen(raw_event)); /* byte for byte */
+    assert_memory_equal(out.data, raw_event, out.len);
+    ola_buf_free(&out);
+    format_check(&b, NULL, NULL);
+    ola_batch_free(&b);
+}
+
+static void test_shared_values_from_the_memo(void **state)
+{
+    struct ola_batch b;
+    json_t *type = json_pack("{s:i, s:s, s:[s]}", "id", 5, "name", "USER_LOGGED_IN",
+                             "categories", "login_success");
+    json_t *user = json_pack("{s:i, s:s, s:n, s:[{s:i,s:s}]}", "id", 40000001, "username",
+                             "zo\xc3\xab.angstrom", "manager_user_id", "roles", "id",
+                             700001, "name", "Employee");
+    json_t *changed;
+    int i;
+
+    (void)state;
+    ola_batch_init(&b);
+    /* the same shared objects many times: dumped once, copied after */
+    for (i = 0; i < 3; i++)
+        format_check(&b, user, type);
+    /* a user that changed is a new object (the enricher never edits one in place) */
+    changed = json_deep_copy(user);
+    assert_int_equal(json_object_set_new(changed, "username", json_string("renamed")), 0);
+    json_decref(user);
+    format_check(&b, changed, type);
+    format_check(&b, changed, type);
+    json_decref(changed);
+    json_decref(type);
+    ola_batch_free(&b);
+}
+
+static void test_memo_starts_over_when_full(void **state)
+{
+    struct ola_batch b;
+    json_t *first = json_pack("{s:i, s:s}", "id", 1, "username", "first");
+    int i;
+
+    (void)state;
+    ola_batch_init(&b);
+    format_check(&b, first, NULL);
+    /* more distinct shared objects than the memo keeps */
+    for (i = 0; i < 5000; i++) {
+        json_t *u = json_pack("{s:i, s:s}", "id", i + 100, "pad", "0123456789abcdef");
+
+        format_check(&b, u, NULL);
+        json_decref(u);
+    }
+    format_check(&b, first, NULL);
+    json_decref(first);
+    ola_batch_free(&b);
+}
+
+int main(void)
+{
+    const struct CMUnitTest tests[] = {
+        cmocka_unit_test(test_plain_and_no_olagent),
+        cmocka_unit_test(test_shared_values_from_the_memo),
+        cmocka_unit_test(test_memo_starts_over_when_full),
+    };
+
+    return cmocka_run_group_tests(tests, NULL, NULL);
+}
