@@ -2,8 +2,8 @@
  * agent.c - the agent's lifecycle: set up, tail, deliver, commit, stop.
  *
  * Setup builds every part from the settings in dependency order (outputs,
- * rules, API client, checkpoint, source) and fails early with one clear
- * message. The loop then asks the source for a page, hands it to the
+ * rules, API client and enricher, checkpoint, source) and fails early with
+ * one clear message. The loop then asks the source for a page, hands it to the
  * pipeline, and only when every output acknowledged it moves the source's
  * window and saves the checkpoint (with the alert state). Signals only set
  * flags: SIGHUP reopens outputs and reloads rule files between batches;
@@ -22,6 +22,7 @@
 #include "agent.h"
 #include "checkpoint.h"
 #include "config.h"
+#include "enrich.h"
 #include "filter.h"
 #include "log.h"
 #include "metrics.h"
@@ -44,6 +45,7 @@ struct ola_agent {
     size_t n_outputs;
     struct ola_rules *rules;
     struct ola_ol_client *client;
+    struct ola_enricher *enricher; /* NULL when enrichment is off */
     struct ola_checkpoint cp;
     bool cp_ready;
     bool trim_due; /* batches went through since the heap was last trimmed */
@@ -130,6 +132,7 @@ static void ola_agent_free(struct ola_agent *a)
     for (i = 0; i < a->n_outputs; i++)
         ola_output_destroy(a->outputs[i]);
     ola_rules_destroy(a->rules);
+    ola_enricher_destroy(a->enricher);
     ola_ol_client_destroy(a->client);
     if (a->cp_ready)
         ola_checkpoint_free(&a->cp);
@@ -188,12 +191,41 @@ static int ola_agent_connect(struct ola_agent *a)
     o.timeout_ms = a->s.onelogin.timeout_ms;
     o.ca_file = a->s.onelogin.ca_file;
     o.proxy = a->s.onelogin.proxy;
-    o.reserve = 0.2;
+    o.reserve = a->s.enrich_opts.reserve;
     if (ola_ol_client_new(&o, &a->client, &err) != 0) {
         fprintf(stderr, "olagent: %s\n", err.msg);
         return OLA_EXIT_CONFIG;
     }
+    if (a->s.enrich_enabled) {
+        if (ola_enricher_new(&a->s.enrich_opts, a->client, &a->enricher, &err) != 0) {
+            fprintf(stderr, "olagent: enrich: %s\n", err.msg);
+            return OLA_EXIT_CONFIG;
+        }
+        a->pipe.enricher = a->enricher;
+    }
     return OLA_EXIT_OK;
+}
+
+/* One line on what enrichment did, at exit. */
+static void ola_agent_enrich_summary(const struct ola_agent *a)
+{
+    struct ola_enrich_stats es;
+
+    if (a->enricher == NULL)
+        return;
+    ola_enricher_stats(a->enricher, &es);
+    ola_log_info(
+        OLA_AGENT_COMP,
+        "enrichment: %llu lookups, %llu cache hits, %zu cache entries (peak %zu, "
+        "bound %zu), %llu evictions (%llu on user or role changes), %llu "
+        "expired, %llu not found, %llu deferred, %llu failed; events deferred "
+        "%llu, failed %llu; %llu type names learned",
+        (unsigned long long)es.misses, (unsigned long long)es.hits, es.entries,
+        es.peak_entries, es.max_entries, (unsigned long long)es.evictions,
+        (unsigned long long)es.change_evictions, (unsigned long long)es.expired,
+        (unsigned long long)es.not_found, (unsigned long long)es.deferred,
+        (unsigned long long)es.failed, (unsigned long long)es.events_deferred,
+        (unsigned long long)es.events_failed, (unsigned long long)es.types_learned);
 }
 
 /* Saves the checkpoint, retrying with backoff until it works or time is up. */
@@ -297,6 +329,15 @@ static void ola_agent_publish(struct ola_agent *a)
         sn->rules[i].alerts = ola_rules_alerts_raised(a->rules, i);
     }
     sn->seen_ids = ola_seen_count(a->cp.seen);
+    if (a->enricher != NULL) {
+        struct ola_enrich_stats es;
+
+        ola_enricher_stats(a->enricher, &es);
+        sn->enrich_hits = es.hits;
+        sn->enrich_misses = es.misses;
+        sn->enrich_evictions = es.evictions;
+        sn->enrich_deferred = es.deferred;
+    }
     ola_metrics_publish(a->metrics, sn);
 }
 
@@ -426,6 +467,7 @@ int ola_cmd_run(const char *config_path)
     ola_log_info(OLA_AGENT_COMP, "olagent %s tailing %s into %zu output(s)", OLA_VERSION,
                  a.s.onelogin.base_url, a.n_outputs);
     rc = ola_agent_loop(&a);
+    ola_agent_enrich_summary(&a);
     if (ola_stop_requested)
         ola_log_info(OLA_AGENT_COMP,
                      "stopped by signal; %llu events delivered in this run",

@@ -22,6 +22,8 @@ int ola_cmd_checkpoint_show(const char *config_path);
 int ola_cmd_checkpoint_set(const char *config_path, const char *since);
 /* Runs saved NDJSON events through rules and outputs; the checkpoint is untouched. */
 int ola_cmd_replay(const char *config_path, const char *events_path);
+/* Same; with enrich, events are enriched first (the API is called). */
+int ola_cmd_replay_opts(const char *config_path, const char *events_path, bool enrich);
 /* Checks the manifests' hash chain in dir. */
 int ola_cmd_verify(const char *dir);
 

@@ -2,7 +2,8 @@
  * commands.c - the commands besides `run`: check, checkpoint show/set, replay.
  *
  * They share the agent's loaders so that `check` validates exactly what
- * `run` would build (outputs are created, rule files compiled), and print
+ * `run` would build (outputs are created, rule files compiled); `replay
+ * --enrich` builds an API client and an enricher as `run` does. They print
  * for a person: errors as "file:line: what is wrong" on stderr, results on
  * stdout. Nothing here ever prints a secret: `check` prints the masked dump.
  */
@@ -14,6 +15,7 @@
 #include "agent.h"
 #include "checkpoint.h"
 #include "config.h"
+#include "enrich.h"
 #include "filter.h"
 #include "log.h"
 #include "manifest.h"
@@ -281,11 +283,46 @@ static int ola_replay_batch(struct ola_batch *b, char *body, size_t len, size_t 
     return 0;
 }
 
+/* The API client and enricher of `replay --enrich`. Returns an exit code. */
+static int ola_replay_enricher(const struct ola_settings *s,
+                               struct ola_ol_client **client, struct ola_enricher **en)
+{
+    struct ola_err err = {0, ""};
+    struct ola_ol_opts o;
+
+    if (!s->enrich_enabled) {
+        fprintf(stderr, "olagent replay: --enrich, but the configuration turns "
+                        "enrichment off\n");
+        return OLA_EXIT_CONFIG;
+    }
+    memset(&o, 0, sizeof(o));
+    o.base_url = s->onelogin.base_url;
+    o.client_id = s->onelogin.client_id;
+    o.client_secret = s->onelogin.client_secret;
+    o.timeout_ms = s->onelogin.timeout_ms;
+    o.ca_file = s->onelogin.ca_file;
+    o.proxy = s->onelogin.proxy;
+    o.reserve = s->enrich_opts.reserve;
+    if (ola_ol_client_new(&o, client, &err) != 0 ||
+        ola_enricher_new(&s->enrich_opts, *client, en, &err) != 0) {
+        fprintf(stderr, "olagent: %s\n", err.msg);
+        return OLA_EXIT_CONFIG;
+    }
+    return OLA_EXIT_OK;
+}
+
 int ola_cmd_replay(const char *config_path, const char *events_path)
+{
+    return ola_cmd_replay_opts(config_path, events_path, false);
+}
+
+int ola_cmd_replay_opts(const char *config_path, const char *events_path, bool enrich)
 {
     struct ola_cmd_ctx c;
     struct ola_pipeline p;
     struct ola_batch b;
+    struct ola_ol_client *client = NULL;
+    struct ola_enricher *en = NULL;
     FILE *in = NULL;
     size_t bad = 0, total = 0;
     int rc = ola_cmd_load(&c, config_path, true);
@@ -293,6 +330,11 @@ int ola_cmd_replay(const char *config_path, const char *events_path)
     ola_batch_init(&b);
     if (rc != OLA_EXIT_OK)
         goto out;
+    if (enrich) {
+        rc = ola_replay_enricher(&c.s, &client, &en);
+        if (rc != OLA_EXIT_OK)
+            goto out;
+    }
     in = strcmp(events_path, "-") == 0 ? stdin : fopen(events_path, "rb");
     if (in == NULL) {
         fprintf(stderr, "olagent: %s: %s\n", events_path, strerror(errno));
@@ -303,6 +345,7 @@ int ola_cmd_replay(const char *config_path, const char *events_path)
     p.outputs = c.outputs;
     p.n_outputs = c.n_outputs;
     p.rules = c.rules;
+    p.enricher = en;
     p.backoff_max_ms = c.s.onelogin.backoff_max_ms;
     p.flush_timeout_ms = 1000;
     p.shutdown_timeout_ms = c.s.shutdown_timeout_ms;
@@ -345,6 +388,8 @@ out:
     if (in != NULL && in != stdin)
         fclose(in);
     ola_batch_free(&b);
+    ola_enricher_destroy(en);
+    ola_ol_client_destroy(client);
     ola_cmd_free(&c);
     return rc;
 }

@@ -10,6 +10,9 @@
  * callback keeps the few headers the client reads, starting over at each
  * status line (proxies, 1xx). A libcurl failure is mapped to a small set of
  * classes the client can act on (timeout, refused, reset, TLS, ...).
+ * ola_http_multi runs several such transfers at once on a libcurl multi
+ * handle (one easy wrapper per slot, same settings, shared connection cache),
+ * asking a feeder for the next transfer whenever a slot frees up.
  */
 #include <errno.h>
 #include <pthread.h>
@@ -384,28 +387,43 @@ fail:
     return rc;
 }
 
-int ola_http_do(struct ola_http *h, const struct ola_http_req *rq, struct ola_buf *body,
-                struct ola_http_resp *rs)
+/*
+ * Resets h and rs for rq, builds the headers (*hdrs, to free after the
+ * transfer) and arms the easy handle. Returns 0, or -1 with rs->fail set.
+ */
+static int ola_http_begin(struct ola_http *h, const struct ola_http_req *rq,
+                          struct ola_buf *body, struct ola_http_resp *rs,
+                          struct curl_slist **hdrs)
 {
-    struct curl_slist *hdrs = NULL;
-    curl_off_t us = 0;
-    CURLcode rc;
-    long status = 0;
-
     memset(rs, 0, sizeof(*rs));
     ola_buf_reset(body);
+    *hdrs = NULL;
     h->body = body;
     h->rs = rs;
     h->too_big = false;
     h->nomem = false;
     h->errbuf[0] = '\0';
-    if (ola_http_build_headers(rq, &hdrs) != 0 || ola_http_arm(h, rq, hdrs) != 0) {
+    if (ola_http_build_headers(rq, hdrs) != 0 || ola_http_arm(h, rq, *hdrs) != 0) {
         rs->fail = OLA_HTTP_NOMEM;
         snprintf(rs->fail_msg, sizeof(rs->fail_msg), "cannot set up the request");
-        ola_http_free_headers(hdrs);
+        ola_http_free_headers(*hdrs);
+        *hdrs = NULL;
+        h->body = NULL;
+        h->rs = NULL;
         return -1;
     }
-    rc = curl_easy_perform(h->curl);
+    return 0;
+}
+
+/* Reads the outcome of a transfer that ended with rc into rs; frees hdrs. */
+static int ola_http_end(struct ola_http *h, const struct ola_http_req *rq, CURLcode rc,
+                        struct curl_slist *hdrs)
+{
+    struct ola_http_resp *rs = h->rs;
+    struct ola_buf *body = h->body;
+    curl_off_t us = 0;
+    long status = 0;
+
     /* the easy handle keeps a pointer to hdrs: unhook before freeing */
     (void)curl_easy_setopt(h->curl, CURLOPT_HTTPHEADER, NULL);
     ola_http_free_headers(hdrs);
@@ -436,4 +454,183 @@ int ola_http_do(struct ola_http *h, const struct ola_http_req *rq, struct ola_bu
                  h->errbuf[0] ? h->errbuf : curl_easy_strerror(rc));
     ola_log_debug("http", "%s %s failed: %s", rq->method, rq->url, rs->fail_msg);
     return -1;
+}
+
+int ola_http_do(struct ola_http *h, const struct ola_http_req *rq, struct ola_buf *body,
+                struct ola_http_resp *rs)
+{
+    struct curl_slist *hdrs = NULL;
+    CURLcode rc;
+
+    if (ola_http_begin(h, rq, body, rs, &hdrs) != 0)
+        return -1;
+    rc = curl_easy_perform(h->curl);
+    return ola_http_end(h, rq, rc, hdrs);
+}
+
+/* ---- several transfers at once ---------------------------------------------- */
+
+struct ola_http_multi {
+    CURLM *multi;
+    unsigned n;                 /* slots */
+    struct ola_http **slot;     /* one easy wrapper per transfer in flight */
+    struct ola_http_xfer **cur; /* the transfer a slot carries, NULL when free */
+    struct curl_slist **hdrs;
+};
+
+int ola_http_multi_new(const struct ola_http_opts *opts, unsigned slots,
+                       struct ola_http_multi **out, struct ola_err *err)
+{
+    struct ola_http_multi *m = NULL;
+    unsigned i;
+
+    *out = NULL;
+    if (slots == 0)
+        return ola_err_set(err, EINVAL, "at least one transfer at a time");
+    m = calloc(1, sizeof(*m));
+    if (m == NULL)
+        goto nomem;
+    m->slot = calloc(slots, sizeof(*m->slot));
+    m->cur = calloc(slots, sizeof(*m->cur));
+    m->hdrs = calloc(slots, sizeof(*m->hdrs));
+    if (m->slot == NULL || m->cur == NULL || m->hdrs == NULL)
+        goto nomem;
+    m->n = slots;
+    for (i = 0; i < slots; i++)
+        if (ola_http_new(opts, &m->slot[i], err) != 0)
+            goto fail;
+    m->multi = curl_multi_init();
+    if (m->multi == NULL) {
+        ola_err_set(err, 0, "curl_multi_init failed");
+        goto fail;
+    }
+    /* connections are kept and reused between runs: at most one per slot */
+    if (curl_multi_setopt(m->multi, CURLMOPT_MAX_TOTAL_CONNECTIONS, (long)slots) !=
+            CURLM_OK ||
+        curl_multi_setopt(m->multi, CURLMOPT_MAXCONNECTS, (long)slots) != CURLM_OK) {
+        ola_err_set(err, 0, "cannot configure the libcurl multi handle");
+        goto fail;
+    }
+    *out = m;
+    return 0;
+nomem:
+    ola_err_set(err, ENOMEM, "out of memory");
+fail:
+    ola_http_multi_destroy(m);
+    return -1;
+}
+
+void ola_http_multi_destroy(struct ola_http_multi *m)
+{
+    unsigned i;
+
+    if (m == NULL)
+        return;
+    for (i = 0; i < m->n && m->slot != NULL; i++) {
+        if (m->slot[i] == NULL)
+            continue;
+        if (m->cur[i] != NULL && m->multi != NULL)
+            (void)curl_multi_remove_handle(m->multi, m->slot[i]->curl);
+        ola_http_free_headers(m->hdrs[i]);
+        ola_http_destroy(m->slot[i]);
+    }
+    if (m->multi != NULL)
+        (void)curl_multi_cleanup(m->multi);
+    free(m->slot);
+    free(m->cur);
+    free(m->hdrs);
+    free(m);
+}
+
+unsigned ola_http_multi_slots(const struct ola_http_multi *m)
+{
+    return m->n;
+}
+
+/* Ends the transfer of slot i with rc and hands it back to the feeder. */
+static void ola_http_multi_finish(struct ola_http_multi *m, unsigned i, CURLcode rc,
+                                  const struct ola_http_feed *f, void *arg)
+{
+    struct ola_http_xfer *x = m->cur[i];
+
+    (void)curl_multi_remove_handle(m->multi, m->slot[i]->curl);
+    x->rc = ola_http_end(m->slot[i], &x->rq, rc, m->hdrs[i]);
+    m->hdrs[i] = NULL;
+    m->cur[i] = NULL;
+    f->done(arg, x);
+}
+
+/* Starts x in free slot i. Returns 0, or -1 when x ended at once (done called). */
+static int ola_http_multi_start(struct ola_http_multi *m, unsigned i,
+                                struct ola_http_xfer *x, const struct ola_http_feed *f,
+                                void *arg)
+{
+    m->cur[i] = x;
+    if (ola_http_begin(m->slot[i], &x->rq, x->body, &x->rs, &m->hdrs[i]) != 0) {
+        x->rc = -1; /* rs says why */
+        m->cur[i] = NULL;
+        f->done(arg, x);
+        return -1;
+    }
+    if (curl_easy_setopt(m->slot[i]->curl, CURLOPT_PRIVATE, (void *)(uintptr_t)i) !=
+            CURLE_OK ||
+        curl_multi_add_handle(m->multi, m->slot[i]->curl) != CURLM_OK) {
+        ola_http_multi_finish(m, i, CURLE_OUT_OF_MEMORY, f, arg);
+        return -1;
+    }
+    return 0;
+}
+
+int ola_http_multi_run(struct ola_http_multi *m, const struct ola_http_feed *f, void *arg)
+{
+    unsigned i, busy = 0;
+    bool feeding = true;
+    int rc = 0;
+
+    for (;;) {
+        CURLMsg *msg;
+        int running = 0, left = 0, drained = 0;
+
+        /* a transfer in every free slot the feeder has work for */
+        for (i = 0; i < m->n && feeding; i++) {
+            while (m->cur[i] == NULL && feeding) {
+                struct ola_http_xfer *x = f->next(arg);
+
+                if (x == NULL)
+                    feeding = false;
+                else if (ola_http_multi_start(m, i, x, f, arg) == 0)
+                    busy++;
+            }
+        }
+        if (busy == 0)
+            break; /* nothing in flight and the feeder has nothing more */
+        if (curl_multi_perform(m->multi, &running) != CURLM_OK) {
+            rc = -1;
+            break;
+        }
+        while ((msg = curl_multi_info_read(m->multi, &left)) != NULL) {
+            char *priv = NULL;
+
+            if (msg->msg != CURLMSG_DONE ||
+                curl_easy_getinfo(msg->easy_handle, CURLINFO_PRIVATE, &priv) !=
+                    CURLE_OK ||
+                (uintptr_t)priv >= m->n || m->cur[(uintptr_t)priv] == NULL)
+                continue;
+            ola_http_multi_finish(m, (unsigned)(uintptr_t)priv, msg->data.result, f, arg);
+            busy--;
+            drained++;
+            feeding = true; /* a slot is free: the feeder may have more now */
+        }
+        if (drained == 0 && curl_multi_poll(m->multi, NULL, 0, 1000, NULL) != CURLM_OK) {
+            rc = -1;
+            break;
+        }
+    }
+    if (rc != 0) {
+        /* the multi handle broke: every transfer still in flight ends here */
+        for (i = 0; i < m->n; i++)
+            if (m->cur[i] != NULL)
+                ola_http_multi_finish(m, i, CURLE_OUT_OF_MEMORY, f, arg);
+    }
+    return rc;
 }

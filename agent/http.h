@@ -87,4 +87,45 @@ int ola_http_do(struct ola_http *h, const struct ola_http_req *rq, struct ola_bu
 /* A short name for a failure class: "timeout", "connection refused", ... */
 const char *ola_http_fail_name(enum ola_http_fail f);
 
+/*
+ * Several transfers at once: a libcurl multi handle with a fixed number of
+ * slots (easy handles, set up like ola_http's). Connections stay in the
+ * multi handle's cache between runs, so a later run reuses them; there are
+ * never more connections than slots.
+ */
+struct ola_http_multi;
+
+/* One transfer of a run. The feeder owns it; the run fills rs and rc. */
+struct ola_http_xfer {
+    struct ola_http_req rq;  /* set by the feeder before handing it out */
+    struct ola_buf *body;    /* where the body goes (caller-owned, reset first) */
+    struct ola_http_resp rs; /* the answer, set when done */
+    int rc;                  /* 0: a complete answer; -1: none (rs.fail says why) */
+    size_t tag;              /* the feeder's */
+};
+
+struct ola_http_feed {
+    /* The next transfer to start, or NULL when none should start now. Asked
+       again whenever a slot frees up. */
+    struct ola_http_xfer *(*next)(void *arg);
+    /* A transfer ended (rc and rs set); x may be handed out again from now. */
+    void (*done)(void *arg, struct ola_http_xfer *x);
+};
+
+/* Returns 0 and a new multi handle with `slots` slots in *out, or -1 with err. */
+int ola_http_multi_new(const struct ola_http_opts *opts, unsigned slots,
+                       struct ola_http_multi **out, struct ola_err *err);
+void ola_http_multi_destroy(struct ola_http_multi *m);
+unsigned ola_http_multi_slots(const struct ola_http_multi *m);
+
+/*
+ * Runs transfers, one per free slot, until the feeder has nothing more and
+ * none is in flight; every transfer handed out gets exactly one done call.
+ * Returns 0, or -1 when libcurl's multi interface itself failed (the
+ * transfers in flight then end as failed). A stop request aborts transfers
+ * in flight as in ola_http_do. @locality one thread.
+ */
+int ola_http_multi_run(struct ola_http_multi *m, const struct ola_http_feed *f,
+                       void *arg);
+
 #endif

@@ -21,8 +21,10 @@ static void ola_usage(FILE *out)
           "                                      also tests the credential and outputs\n"
           "  checkpoint show -c FILE             print the saved position\n"
           "  checkpoint set -c FILE --since T    resume from T (ISO-8601, now, -24h)\n"
-          "  replay -c FILE EVENTS.ndjson        run saved events through rules and\n"
-          "                                      outputs (the checkpoint is untouched)\n"
+          "  replay -c FILE [--enrich] EVENTS.ndjson\n"
+          "                                      run saved events through rules and\n"
+          "                                      outputs (the checkpoint is untouched);\n"
+          "                                      --enrich looks users and roles up\n"
           "  verify DIR                          check the file output's manifest chain\n"
           "  --version, --help\n"
           "\n"
@@ -135,7 +137,7 @@ int main(int argc, char **argv)
             fprintf(stderr, "olagent replay: missing EVENTS.ndjson\n");
             return OLA_EXIT_CONFIG;
         }
-        return ola_cmd_replay(cfg, events);
+        return ola_cmd_replay_opts(cfg, events, ola_has_flag(argc, argv, 2, "--enrich"));
     }
     if (strcmp(cmd, "verify") == 0) {
         const char *dir = ola_positional(argc, argv, 2);

@@ -11,6 +11,8 @@
  * cannot hammer the endpoint. Every answer feeds the governor (X-RateLimit-*)
  * and the server clock offset (Date). Nothing here sleeps or logs above
  * debug; the token and the secret never reach a reason, log line or error.
+ * Lookups (ola_ol_get_many) go out several at once on a libcurl multi handle
+ * of their own, each admitted by the same governor just before it is sent.
  */
 #include <arpa/inet.h>
 #include <errno.h>
@@ -58,6 +60,11 @@ struct ola_ol_client {
     struct ola_ol_counters ctr;
     int64_t offset_ms; /* server - local wall clock */
     bool has_offset;
+    /* concurrent lookups (ola_ol_get_many) */
+    struct ola_http_multi *multi; /* NULL until the first use or ola_ol_lookups_setup */
+    int64_t timeout_ms;
+    char *ca_file;
+    char *proxy;
 };
 
 /* ---- classification (pure) ------------------------------------------------ */
@@ -365,6 +372,12 @@ int ola_ol_client_new(const struct ola_ol_opts *opts, struct ola_ol_client **out
     ho.proxy = opts->proxy;
     if (ola_http_new(&ho, &c->http, err) != 0)
         goto fail;
+    c->timeout_ms = opts->timeout_ms;
+    c->ca_file = opts->ca_file != NULL ? strdup(opts->ca_file) : NULL;
+    c->proxy = opts->proxy != NULL ? strdup(opts->proxy) : NULL;
+    if ((opts->ca_file != NULL && c->ca_file == NULL) ||
+        (opts->proxy != NULL && c->proxy == NULL))
+        goto nomem;
     ola_rl_init(&c->rl, reserve, (uint64_t)ola_now_ms() ^ ((uint64_t)(uintptr_t)c << 16));
     *out = c;
     return 0;
@@ -395,6 +408,9 @@ void ola_ol_client_destroy(struct ola_ol_client *c)
     if (c == NULL)
         return;
     ola_http_destroy(c->http);
+    ola_http_multi_destroy(c->multi);
+    free(c->ca_file);
+    free(c->proxy);
     ola_ol_drop_token(c);
     ola_ol_wipe_free(c->client_secret);
     ola_ol_wipe_buf(&c->token_body);
@@ -777,4 +793,267 @@ enum ola_ol_status ola_ol_authenticate(struct ola_ol_client *c, struct ola_ol_re
         return ola_ol_done(c, OLA_OL_RETRY);
     }
     return ola_ol_done(c, ola_ol_fetch_token(c, r));
+}
+
+/* ---- concurrent lookups --------------------------------------------------- */
+
+int ola_ol_lookups_setup(struct ola_ol_client *c, unsigned concurrency,
+                         int64_t timeout_ms, double reserve, struct ola_err *err)
+{
+    struct ola_http_opts ho = {0};
+    struct ola_http_multi *m = NULL;
+
+    if (concurrency == 0 || concurrency > OLA_OL_MAX_CONCURRENCY)
+        return ola_err_set(err, EINVAL, "lookup concurrency must be 1..%d",
+                           OLA_OL_MAX_CONCURRENCY);
+    if (!(reserve >= 0 && reserve < 1))
+        return ola_err_set(err, EINVAL, "reserve must be in [0, 1)");
+    ho.timeout_ms = timeout_ms > 0 ? timeout_ms : c->timeout_ms;
+    ho.ca_file = c->ca_file;
+    ho.proxy = c->proxy;
+    if (ola_http_multi_new(&ho, concurrency, &m, err) != 0)
+        return -1;
+    ola_http_multi_destroy(c->multi);
+    c->multi = m;
+    c->rl.reserve = reserve;
+    return 0;
+}
+
+/* One ola_ol_get_many call: the lookups, the pass, the transfers in flight. */
+struct ola_ol_many {
+    struct ola_ol_client *c;
+    struct ola_ol_lookup *l;
+    size_t n;
+    enum ola_ol_priority prio;
+    unsigned char *want;  /* the lookups this pass sends */
+    unsigned char *again; /* token refused in the first pass: try once more */
+    size_t n_again;
+    bool first;               /* the first pass (a refused token may be retried) */
+    size_t next;              /* next lookup this pass considers */
+    bool stop;                /* the rest of the pass is held back: hand out nothing */
+    struct ola_http_xfer *xs; /* one per slot */
+    struct ola_buf *url;      /* one per slot */
+    bool *busy;               /* per slot */
+    unsigned slots;
+};
+
+/* The governor said no to l[next..]: they answer DEFERRED (lookups) or RETRY. */
+static void ola_ol_many_hold(struct ola_ol_many *m, enum ola_rl_verdict gv, int64_t wait)
+{
+    struct ola_ol_client *c = m->c;
+    bool blocked = c->rl.blocked_until_ms > ola_mono_ms();
+    size_t i;
+
+    m->stop = true;
+    if (gv == OLA_RL_WAIT && m->prio != OLA_OL_PRIO_LOOKUP)
+        c->ctr.paced_ms += (uint64_t)wait;
+    for (i = m->next; i < m->n; i++) {
+        struct ola_ol_lookup *l = &m->l[i];
+
+        if (!m->want[i])
+            continue;
+        l->r.retry_after_ms = wait;
+        l->r.rate_limited = gv == OLA_RL_WAIT && blocked;
+        if (gv == OLA_RL_DEFER)
+            ola_ol_reason(l->r.reason, sizeof(l->r.reason),
+                          "lookup deferred to keep the polling reserve (%ld of %ld calls "
+                          "left)",
+                          c->rl.remaining, c->rl.limit);
+        else
+            ola_ol_reason(l->r.reason, sizeof(l->r.reason), "%s: wait %lld ms",
+                          blocked ? "rate limited" : "pacing to the rate limit",
+                          (long long)wait);
+        l->status = m->prio == OLA_OL_PRIO_LOOKUP ? OLA_OL_DEFERRED
+                                                  : ola_ol_done(c, OLA_OL_RETRY);
+    }
+    m->next = m->n;
+}
+
+static struct ola_http_xfer *ola_ol_many_next(void *arg)
+{
+    struct ola_ol_many *m = arg;
+    struct ola_ol_client *c = m->c;
+    struct ola_http_xfer *x;
+    enum ola_rl_verdict gv;
+    unsigned s;
+    int64_t wait;
+    size_t i;
+
+    while (!m->stop && m->next < m->n && !m->want[m->next])
+        m->next++;
+    if (m->stop || m->next >= m->n)
+        return NULL;
+    for (s = 0; s < m->slots && m->busy[s]; s++)
+        ;
+    if (s == m->slots)
+        return NULL; /* cannot happen: the run asks only with a slot free */
+    i = m->next;
+    gv = ola_rl_admit(&c->rl, m->prio == OLA_OL_PRIO_LOOKUP ? OLA_RL_LOOKUP : OLA_RL_POLL,
+                      ola_mono_ms(), &wait);
+    if (gv != OLA_RL_GO) {
+        ola_ol_many_hold(m, gv, wait);
+        return NULL;
+    }
+    ola_buf_reset(&m->url[s]);
+    if (ola_buf_printf(&m->url[s], "%s%s", c->base, m->l[i].path) != 0) {
+        snprintf(m->l[i].r.reason, sizeof(m->l[i].r.reason), "out of memory");
+        m->l[i].status = ola_ol_done(c, OLA_OL_RETRY);
+        m->next = m->n; /* the rest stays "not sent" */
+        m->stop = true;
+        return NULL;
+    }
+    m->next++;
+    m->busy[s] = true;
+    x = &m->xs[s];
+    memset(&x->rq, 0, sizeof(x->rq));
+    x->rq.method = "GET";
+    x->rq.url = m->url[s].data;
+    x->rq.bearer = c->token;
+    x->body = &m->l[i].r.body;
+    x->tag = i;
+    c->ctr.requests++;
+    return x;
+}
+
+static void ola_ol_many_done(void *arg, struct ola_http_xfer *x)
+{
+    struct ola_ol_many *m = arg;
+    struct ola_ol_client *c = m->c;
+    struct ola_ol_lookup *l = &m->l[x->tag];
+    long prev_rem = c->rl.remaining;
+    int64_t prev_reset = c->rl.reset_at_ms;
+    struct ola_ol_verdict v;
+
+    m->busy[x - m->xs] = false;
+    if (x->rc == 0)
+        ola_ol_classify(x->rs.status, x->rs.content_type, l->r.body.data, l->r.body.len,
+                        OLA_OL_CALL_RESOURCE, &v);
+    else
+        ola_ol_classify_fail(x->rs.fail, x->rs.fail_msg, x->rs.status, &v);
+    ola_ol_count(c, l->path, x->rs.status);
+    ola_ol_absorb(c, &x->rs, &v, &l->r);
+    /*
+     * Answers to concurrent calls arrive in any order, and each header counts
+     * only what the server had seen: within one window, the lowest estimate
+     * (which counts every call let through) is the truest.
+     */
+    if (prev_rem >= 0 && prev_reset >= 0 && c->rl.remaining > prev_rem &&
+        c->rl.reset_at_ms <= prev_reset + 1500)
+        c->rl.remaining = prev_rem;
+    if (v.token_rejected && m->first) {
+        m->again[x->tag] = 1;
+        m->n_again++;
+        l->status = OLA_OL_AUTH; /* until the pass after the refresh says more */
+        return;
+    }
+    if (v.token_rejected)
+        ola_ol_reason(l->r.reason, sizeof(l->r.reason),
+                      "OneLogin rejected the access token twice (%s): a fresh token was "
+                      "refused too; check that the API credential is still active",
+                      v.reason);
+    l->status = ola_ol_done(c, v.status);
+}
+
+/* One pass over the lookups m->want says; a token is fetched first if needed. */
+static void ola_ol_many_pass(struct ola_ol_many *m)
+{
+    static const struct ola_http_feed feed = {ola_ol_many_next, ola_ol_many_done};
+    struct ola_ol_response tok;
+    enum ola_ol_status st;
+    size_t i;
+
+    m->next = 0;
+    m->stop = false;
+    ola_ol_response_init(&tok);
+    if (!ola_ol_token_valid(m->c)) {
+        st = ola_ol_done(m->c, ola_ol_fetch_token(m->c, &tok));
+        if (st != OLA_OL_OK) {
+            for (i = 0; i < m->n; i++) {
+                struct ola_ol_lookup *l = &m->l[i];
+
+                if (!m->want[i])
+                    continue;
+                l->status = st;
+                l->r.http_status = tok.http_status;
+                l->r.retry_after_ms = tok.retry_after_ms;
+                l->r.rate_limited = tok.rate_limited;
+                snprintf(l->r.reason, sizeof(l->r.reason), "%s", tok.reason);
+            }
+            goto out;
+        }
+    }
+    if (ola_http_multi_run(m->c->multi, &feed, m) != 0) {
+        for (i = m->next; i < m->n; i++)
+            if (m->want[i])
+                snprintf(m->l[i].r.reason, sizeof(m->l[i].r.reason),
+                         "libcurl's multi interface failed");
+    }
+out:
+    ola_ol_response_free(&tok);
+}
+
+void ola_ol_get_many(struct ola_ol_client *c, struct ola_ol_lookup *l, size_t n,
+                     enum ola_ol_priority prio)
+{
+    struct ola_ol_many m;
+    struct ola_err err = {0, ""};
+    unsigned s;
+    size_t i;
+
+    for (i = 0; i < n; i++) {
+        ola_ol_response_reset(&l[i].r);
+        l[i].status = OLA_OL_RETRY;
+        snprintf(l[i].r.reason, sizeof(l[i].r.reason), "not sent");
+        if (l[i].path == NULL || l[i].path[0] != '/') {
+            l[i].status = OLA_OL_BAD_REQUEST;
+            snprintf(l[i].r.reason, sizeof(l[i].r.reason),
+                     "request path must start with '/'");
+        }
+    }
+    if (n == 0)
+        return;
+    if (c->multi == NULL && ola_ol_lookups_setup(c, OLA_OL_DEFAULT_CONCURRENCY, 0,
+                                                 c->rl.reserve, &err) != 0) {
+        for (i = 0; i < n; i++)
+            if (l[i].status == OLA_OL_RETRY)
+                snprintf(l[i].r.reason, sizeof(l[i].r.reason), "%s", err.msg);
+        return;
+    }
+    memset(&m, 0, sizeof(m));
+    m.c = c;
+    m.l = l;
+    m.n = n;
+    m.prio = prio;
+    m.slots = ola_http_multi_slots(c->multi);
+    m.want = calloc(n, 1);
+    m.again = calloc(n, 1);
+    m.xs = calloc(m.slots, sizeof(*m.xs));
+    m.url = calloc(m.slots, sizeof(*m.url));
+    m.busy = calloc(m.slots, sizeof(*m.busy));
+    if (m.want == NULL || m.again == NULL || m.xs == NULL || m.url == NULL ||
+        m.busy == NULL) {
+        for (i = 0; i < n; i++)
+            if (l[i].status == OLA_OL_RETRY)
+                snprintf(l[i].r.reason, sizeof(l[i].r.reason), "out of memory");
+        goto out;
+    }
+    for (i = 0; i < n; i++)
+        m.want[i] = l[i].status != OLA_OL_BAD_REQUEST;
+    m.first = true;
+    ola_ol_many_pass(&m);
+    if (m.n_again > 0) {
+        /* answers refused the token: one fresh token, one more try for those */
+        memcpy(m.want, m.again, n);
+        m.first = false;
+        ola_ol_drop_token(c);
+        ola_ol_many_pass(&m);
+    }
+out:
+    for (s = 0; m.url != NULL && s < m.slots; s++)
+        ola_buf_free(&m.url[s]);
+    free(m.url);
+    free(m.busy);
+    free(m.xs);
+    free(m.again);
+    free(m.want);
 }

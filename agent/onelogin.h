@@ -125,4 +125,39 @@ const struct ola_ol_counters *ola_ol_counters(const struct ola_ol_client *c);
 /* True while a token is held and not expired. */
 bool ola_ol_token_valid(const struct ola_ol_client *c);
 
+/* ---- concurrent lookups (enrichment) ---- */
+
+#define OLA_OL_DEFAULT_CONCURRENCY 4
+#define OLA_OL_MAX_CONCURRENCY     64
+
+/* One GET of ola_ol_get_many. */
+struct ola_ol_lookup {
+    const char *path;          /* in: "/api/2/users/123"; borrowed */
+    enum ola_ol_status status; /* out */
+    struct ola_ol_response r;  /* out: init with ola_ol_response_init, free with _free */
+};
+
+/*
+ * Sets up concurrent lookups: at most `concurrency` transfers at once over
+ * connections kept between calls, each limited to timeout_ms (<= 0: the
+ * client's timeout), and the share of the limit lookups leave to polling
+ * (0 <= reserve < 1; replaces the reserve given at creation). Without this
+ * call the first ola_ol_get_many uses 4, the client's timeout and reserve.
+ * Returns 0 / -1 with err. @locality the agent thread.
+ */
+int ola_ol_lookups_setup(struct ola_ol_client *c, unsigned concurrency,
+                         int64_t timeout_ms, double reserve, struct ola_err *err);
+
+/*
+ * GETs every l[i].path like ola_ol_get with priority prio, several at once.
+ * The governor admits each call just before it is sent, so once it refuses
+ * (the reserve, pacing, a 429 answered meanwhile) the calls not yet sent
+ * answer DEFERRED (lookups) or RETRY (poll) with retry_after_ms, and nothing
+ * more is sent. A token is fetched first when needed; calls whose answer
+ * refused the token are retried once with a fresh one. Every l[i] gets a
+ * status and a reason. @locality the agent thread.
+ */
+void ola_ol_get_many(struct ola_ol_client *c, struct ola_ol_lookup *l, size_t n,
+                     enum ola_ol_priority prio);
+
 #endif

@@ -1,6 +1,8 @@
 /*
- * pipeline.c - one batch, one trip: rules, outputs, acknowledgement.
+ * pipeline.c - one batch, one trip: enrichment, rules, outputs, acknowledgement.
  *
+ * Enrichment runs first (it never fails a batch: lookups that cannot be made
+ * mark the events), then the rules, so rules can match olagent.user.* facts.
  * Each output moves through two steps per batch: write (it takes its records
  * into its own buffers) and flush (it makes them durable). Outputs answer OK,
  * RETRY or ERR and never sleep; this loop owns the backoff: a round calls
@@ -14,6 +16,7 @@
 #include <stdlib.h>
 #include <string.h>
 
+#include "enrich.h"
 #include "filter.h"
 #include "log.h"
 #include "pipeline.h"
@@ -60,6 +63,11 @@ enum ola_rc ola_pipeline_deliver(struct ola_pipeline *p, struct ola_batch *b,
     unsigned round = 0;
     size_t i;
 
+    if (p->enricher != NULL && b->n > 0 &&
+        ola_enrich_batch(p->enricher, b, p->rules ? ola_rules_catalog(p->rules) : NULL,
+                         ola_mono_ms()) != 0)
+        ola_log_err("pipeline", "enrichment ran out of memory on a batch; it goes out "
+                                "partly enriched");
     if (p->rules != NULL && ola_rules_apply(p->rules, b, now_ms) != 0)
         ola_log_err("pipeline", "rules failed on a batch; it goes out unfiltered");
     for (i = 0; i < b->n; i++)

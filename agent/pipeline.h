@@ -1,5 +1,5 @@
 /*
- * pipeline.h - one batch, one trip: rules, outputs, acknowledgement.
+ * pipeline.h - one batch, one trip: enrichment, rules, outputs, acknowledgement.
  */
 #ifndef OLA_PIPELINE_H
 #define OLA_PIPELINE_H
@@ -12,11 +12,13 @@
 #include "output.h"
 
 struct ola_rules;
+struct ola_enricher;
 
 struct ola_pipeline {
     struct ola_output **outputs; /* borrowed */
     size_t n_outputs;
-    struct ola_rules *rules; /* borrowed, may be NULL */
+    struct ola_rules *rules;       /* borrowed, may be NULL */
+    struct ola_enricher *enricher; /* borrowed, may be NULL: no enrichment */
     int64_t backoff_max_ms;
     int64_t flush_timeout_ms;      /* one flush call may wait this long for acks */
     int64_t shutdown_timeout_ms;   /* how long delivery goes on after a stop request */
@@ -25,7 +27,8 @@ struct ola_pipeline {
 };
 
 /*
- * Runs b through the rules (when any) and every output: write until each
+ * Enriches b (when an enricher is set; rules then see olagent.user, .actor,
+ * .role), runs it through the rules (when any) and every output: write until each
  * output accepted it, then flush until each made it durable, backing off
  * between failing rounds (one log line when an output starts failing, one
  * when it recovers). Returns OLA_OK when every output acknowledged the

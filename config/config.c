@@ -1371,11 +1371,17 @@ int ola_cfg_secret(const struct ola_cfg *map, const char *key, const char **out,
 
 static bool ola_key_looks_secret(const char *key)
 {
-    static const char *const exact[] = {
-        "client_secret", "secret",           "password", "token",
-        "sasl.password", "ssl.key.password", NULL};
-    static const char *const suffix[] = {"_secret", "_password", "_token", ".password",
-                                         NULL};
+    static const char *const exact[] = {"client_secret",
+                                        "secret",
+                                        "password",
+                                        "token",
+                                        "sasl.password",
+                                        "ssl.key.password",
+                                        "ssl.key.pem",
+                                        "sasl.oauthbearer.config",
+                                        NULL};
+    static const char *const suffix[] = {"_secret",   "_password", "_token",
+                                         ".password", ".secret",   NULL};
     size_t i, kl = strlen(key);
 
     for (i = 0; exact[i] != NULL; i++)

@@ -115,6 +115,20 @@ struct ola_output_cfg {
     const struct ola_cfg *node; /* the whole map, for the plugin's own keys */
 };
 
+/* enrich: what docs/enrichment.md describes; filled with defaults when absent. */
+struct ola_enrich_settings {
+    bool users;                /* olagent.user and olagent.actor (true) */
+    bool roles;                /* olagent.role and role names in user.roles (true) */
+    bool event_types;          /* learn unknown type names from the API (true) */
+    long long concurrency;     /* lookups in flight at once (4) */
+    long long api_version;     /* 2: /api/2/users, /api/2/roles; 1: the v1 routes */
+    int64_t timeout_ms;        /* one lookup (10s) */
+    double reserve;            /* share of the rate limit left to polling (0.2) */
+    long long cache_entries;   /* cache bound, users and roles together (10000) */
+    int64_t cache_ttl_ms;      /* 15m */
+    int64_t cache_negative_ms; /* how long a 404 is remembered (5m) */
+};
+
 struct ola_settings {
     const char *path; /* config file path */
     struct {
@@ -157,6 +171,7 @@ struct ola_settings {
     int64_t shutdown_timeout_ms;  /* 10s */
     size_t n_outputs;
     struct ola_output_cfg outputs[OLA_MAX_OUTPUTS];
+    struct ola_enrich_settings enrich_opts; /* the enrich map read (defaults if absent) */
 };
 
 /*

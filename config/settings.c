@@ -346,13 +346,30 @@ static int ola_load_metrics(const struct ola_cfg *root, struct ola_settings *s,
     return 0;
 }
 
+/* The enrich map: what to look up, how fast, how much of the budget, the cache. */
 static int ola_load_enrich(const struct ola_cfg *root, struct ola_settings *s,
                            struct ola_err *err)
 {
-    const struct ola_cfg *e = ola_cfg_get(root, "enrich");
+    static const char *const keys[] = {
+        "enabled", "users",   "roles",   "event_types", "concurrency",
+        "api",     "timeout", "reserve", "cache",       NULL,
+    };
+    static const char *const cache_keys[] = {"entries", "ttl", "negative_ttl", NULL};
+    const struct ola_cfg *e = ola_cfg_get(root, "enrich"), *c;
+    struct ola_enrich_settings *o = &s->enrich_opts;
 
     s->enrich = NULL;
     s->enrich_enabled = true;
+    o->users = true;
+    o->roles = true;
+    o->event_types = true;
+    o->concurrency = 4;
+    o->api_version = 2;
+    o->timeout_ms = 10 * OLA_SEC;
+    o->reserve = 0.2;
+    o->cache_entries = 10000;
+    o->cache_ttl_ms = 15 * OLA_MIN;
+    o->cache_negative_ms = 5 * OLA_MIN;
     switch (ola_cfg_type(e)) {
     case OLA_CFG_NULL:
         return 0;
@@ -364,6 +381,36 @@ static int ola_load_enrich(const struct ola_cfg *root, struct ola_settings *s,
         break;
     }
     s->enrich = e;
+    if (ola_cfg_check_keys(e, keys, err) != 0 ||
+        ola_cfg_bool(e, "enabled", true, &s->enrich_enabled, err) != 0 ||
+        ola_cfg_bool(e, "users", true, &o->users, err) != 0 ||
+        ola_cfg_bool(e, "roles", true, &o->roles, err) != 0 ||
+        ola_cfg_bool(e, "event_types", true, &o->event_types, err) != 0 ||
+        ola_cfg_int(e, "concurrency", 4, 1, 32, &o->concurrency, err) != 0 ||
+        ola_cfg_int(e, "api", 2, 1, 2, &o->api_version, err) != 0 ||
+        ola_cfg_duration(e, "timeout", 10 * OLA_SEC, 100, 5 * OLA_MIN, &o->timeout_ms,
+                         err) != 0 ||
+        ola_cfg_percent(e, "reserve", 0.2, &o->reserve, err) != 0)
+        return -1;
+    if (o->reserve > 0.9)
+        return ola_cfg_errf(err, ola_cfg_get(e, "reserve"),
+                            "enrich.reserve: at most 90%% (the share of the rate limit "
+                            "kept for polling)");
+    c = ola_cfg_get(e, "cache");
+    if (ola_cfg_type(c) == OLA_CFG_NULL)
+        c = NULL;
+    if (c != NULL && ola_cfg_type(c) != OLA_CFG_MAP)
+        return ola_cfg_errf(err, c,
+                            "enrich.cache: expected a map (entries, ttl, negative_ttl)");
+    if (ola_cfg_check_keys(c, cache_keys, err) != 0 ||
+        ola_cfg_int(c, "entries", 10000, 1, 10000000, &o->cache_entries, err) != 0 ||
+        ola_cfg_duration(c, "ttl", 15 * OLA_MIN, OLA_SEC, 7 * OLA_DAY, &o->cache_ttl_ms,
+                         err) != 0 ||
+        ola_cfg_duration(c, "negative_ttl", 5 * OLA_MIN, 0, 7 * OLA_DAY,
+                         &o->cache_negative_ms, err) != 0)
+        return -1;
+    if (!o->users && !o->roles && !o->event_types)
+        s->enrich_enabled = false;
     return 0;
 }
 

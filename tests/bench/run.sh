@@ -286,6 +286,11 @@ for tool in "$TOOLS"/ola_*_bench; do
             -r "$top/config/rules/default.yaml" 2>&1 | tee -a "$report" ;;
     ola_file_bench)
         "$tool" $((N_FLOOR / 5)) "$work" 2>&1 | tee -a "$report" ;;
+    ola_enrich_bench)
+        (cd "$top" && "$tool" -s "$OLSIM" -n $((N_FLOOR / 10)) -u 2000) 2>&1 |
+            tee -a "$report" ;;
+    ola_kafka_bench)
+        "$tool" $((N_FLOOR / 5)) 2>&1 | tee -a "$report" ;;
     *)
         (cd "$top" && "$tool") 2>&1 | tee -a "$report" ;;
     esac

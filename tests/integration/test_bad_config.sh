@@ -44,4 +44,18 @@ fi
 "$OLAGENT" frobnicate >/dev/null 2>&1
 [ $? -eq 2 ] || fail "an unknown command should exit 2"
 "$OLAGENT" --version | grep -q '^olagent ' || fail "--version"
+
+# valid but unsafe: TLS checks of the Kafka brokers turned off draws a warning
+start_olsim --events 1
+write_config "$T_DIR/noverify.yaml" "outputs:
+  - type: kafka
+    brokers: 127.0.0.1:9
+    topic: onelogin.events
+    properties:
+      security.protocol: ssl
+      ssl.endpoint.identification.algorithm: none"
+"$OLAGENT" check -c "$T_DIR/noverify.yaml" >"$T_DIR/noverify.out" 2>&1 ||
+    fail "a config with verification off should still load: $(cat "$T_DIR/noverify.out")"
+grep -q 'noverify.yaml:[0-9]*: properties.ssl.endpoint.identification.algorithm: none turns off' \
+    "$T_DIR/noverify.out" || fail "no warning for TLS verification off: $(cat "$T_DIR/noverify.out")"
 echo "bad configs: each exits 2 with file:line"

@@ -21,7 +21,9 @@ trap cleanup_mount EXIT
 dd if=/dev/zero of="$DISK/filler" bs=1k count=1000 status=none
 
 start_olsim --seed 41 --events 1000 --span 2h
-write_config "$T_DIR/olagent.yaml" "outputs:
+# records without enrichment (about 1 KB each): the disk is sized for them
+write_config "$T_DIR/olagent.yaml" "enrich: false
+outputs:
   - type: stdout
   - type: file
     path: $DISK/events-%H%M%S.ndjson

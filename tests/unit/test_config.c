@@ -636,6 +636,8 @@ static void test_dump_masks_secrets(void **state)
                   "      sasl.password: sasl-pw-222\n"
                   "      ssl.key.password: key-pw-333\n"
                   "      sasl.username: visible-user\n"
+                  "      sasl.oauthbearer.client.secret: oauth-sec-123\n"
+                  "      ssl.key.pem: pem-key-456\n"
                   "    api_token: tok-444\n"
                   "    db_password: ${OLA_T_PW}\n"
                   "    hmac_secret: hm-555\n"
@@ -872,7 +874,7 @@ static void test_settings_full(void **state)
                  "checkpoint: {path: /var/lib/olagent/cp.json}\n"
                  "log: {level: debug, format: json, progress: on}\n"
                  "metrics: false\n"
-                 "enrich: {cache_size: 100}\n"
+                 "enrich: {cache: {entries: 100}}\n"
                  "alerts: {window: 5m}\n"
                  "shutdown_timeout: 0\n"
                  "outputs:\n"
@@ -902,7 +904,8 @@ static void test_settings_full(void **state)
     assert_false(s.metrics.enabled);
     assert_true(s.enrich_enabled);
     assert_non_null(s.enrich);
-    assert_string_equal(ola_cfg_scalar(ola_cfg_get(s.enrich, "cache_size")), "100");
+    assert_int_equal(s.enrich_opts.cache_entries, 100);
+    assert_int_equal(s.enrich_opts.concurrency, 4);
     assert_non_null(s.alerts);
     assert_int_equal(s.shutdown_timeout_ms, 0);
     assert_int_equal(s.n_outputs, 3);

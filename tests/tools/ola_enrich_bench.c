@@ -1,0 +1,634 @@
+/*
+ * ola_enrich_bench.c - what enrichment costs: API calls, and CPU per event.
+ *
+ * Starts olsim (a tenant of -u users and 50 roles, -n pre-generated events),
+ * downloads its events and runs them through the real enricher against it:
+ *  (1) cold cache, pages of 1000 and of 50: lookups per 1,000 events, with
+ *      and without the refetches user-changing events cause;
+ *  (2) warm cache (no lookups; user-changing events left out so nothing is
+ *      evicted), in CPU time: the pipeline without enrichment (parse, rules
+ *      with the default pack, json format) against the same with enrichment,
+ *      and the enrichment step alone. Loops run -k times, alternating; the
+ *      fastest of each counts (the machine is shared).
+ * Run from the source directory (config files) with olsim's path:
+ *   build/tests/ola_enrich_bench [-s build/tests/olsim] [-n EVENTS] [-u USERS] [-k
+ * ROUNDS]
+ */
+#include <errno.h>
+#include <signal.h>
+#include <spawn.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/wait.h>
+#include <time.h>
+#include <unistd.h>
+
+#include <curl/curl.h>
+
+#include "buf.h"
+#include "config.h"
+#include "enrich.h"
+#include "event.h"
+#include "filter.h"
+#include "format.h"
+#include "log.h"
+#include "onelogin.h"
+#include "timeutil.h"
+
+extern char **environ;
+
+static double ola_cpu_s(void)
+{
+    struct timespec ts;
+
+    clock_gettime(CLOCK_PROCESS_CPUTIME_ID, &ts);
+    return (double)ts.tv_sec + (double)ts.tv_nsec / 1e9;
+}
+
+struct bench {
+    const char *olsim;
+    long long n_events, n_users;
+    int rounds;
+    char dir[64];
+    pid_t sim;
+    unsigned port;
+    struct ola_buf text;
+    size_t *off, *len;
+    long long *type;
+    size_t n;
+    struct ola_cfg_doc *doc;
+    struct ola_settings s;
+    char catalog[4096];
+};
+
+static size_t ola_curl_sink(char *p, size_t size, size_t nmemb, void *arg)
+{
+    return ola_buf_append(arg, p, size * nmemb) == 0 ? size * nmemb : 0;
+}
+
+/* Starts olsim and waits for its port. Returns 0 / -1. */
+static int bench_start_olsim(struct bench *b)
+{
+    char users[32], events[32], portfile[128];
+    const char *args[] = {b->olsim,
+                          "--listen",
+                          "127.0.0.1:0",
+                          "--port-file",
+                          portfile,
+                          "--seed",
+                          "5",
+                          "--users",
+                          users,
+                          "--roles",
+                          "50",
+                          "--events",
+                          events,
+                          "--span",
+                          "6h",
+                          "--page-max",
+                          "1000",
+                          "--rate-limit",
+                          "10000000",
+                          "--client-id",
+                          "bench",
+                          "--client-secret",
+                          "bench-secret",
+                          "--catalog",
+                          b->catalog,
+                          NULL};
+    int i;
+
+    snprintf(users, sizeof(users), "%lld", b->n_users);
+    snprintf(events, sizeof(events), "%lld", b->n_events);
+    snprintf(portfile, sizeof(portfile), "%s/port", b->dir);
+    if (posix_spawn(&b->sim, b->olsim, NULL, NULL, (char *const *)(uintptr_t)args,
+                    environ) != 0) {
+        fprintf(stderr, "cannot start %s: %s\n", b->olsim, strerror(errno));
+        return -1;
+    }
+    for (i = 0; i < 600; i++) {
+        FILE *f = fopen(portfile, "r");
+
+        if (f != NULL) {
+            int ok = fscanf(f, "%u", &b->port) == 1;
+
+            fclose(f);
+            if (ok)
+                return 0;
+        }
+        usleep(50000);
+    }
+    fprintf(stderr, "olsim did not start\n");
+    return -1;
+}
+
+/* Downloads every event (GET /_sim/truth, NDJSON) and indexes the lines. */
+static int bench_load_events(struct bench *b)
+{
+    char url[128];
+    CURL *c = curl_easy_init();
+    size_t pos = 0, cap = 0;
+    CURLcode rc;
+
+    if (c == NULL)
+        return -1;
+    snprintf(url, sizeof(url), "http://127.0.0.1:%u/_sim/truth", b->port);
+    curl_easy_setopt(c, CURLOPT_URL, url);
+    curl_easy_setopt(c, CURLOPT_WRITEFUNCTION, ola_curl_sink);
+    curl_easy_setopt(c, CURLOPT_WRITEDATA, &b->text);
+    rc = curl_easy_perform(c);
+    curl_easy_cleanup(c);
+    if (rc != CURLE_OK) {
+        fprintf(stderr, "GET %s: %s\n", url, curl_easy_strerror(rc));
+        return -1;
+    }
+    while (pos < b->text.len) {
+        char *nl = memchr(b->text.data + pos, '\n', b->text.len - pos);
+        size_t end = nl ? (size_t)(nl - b->text.data) : b->text.len;
+        const char *t;
+
+        if (end > pos) {
+            if (b->n == cap) {
+                cap = cap ? cap * 2 : 1024;
+                b->off = realloc(b->off, cap * sizeof(*b->off));
+                b->len = realloc(b->len, cap * sizeof(*b->len));
+                b->type = realloc(b->type, cap * sizeof(*b->type));
+                if (b->off == NULL || b->len == NULL || b->type == NULL)
+                    return -1;
+            }
+            b->off[b->n] = pos;
+            b->len[b->n] = end - pos;
+            t = strstr(b->text.data + pos, "\"event_type_id\":");
+            b->type[b->n] =
+                t != NULL && t < b->text.data + end ? strtoll(t + 16, NULL, 10) : 0;
+            b->n++;
+        }
+        pos = end + 1;
+    }
+    return 0;
+}
+
+/* Parses events [i, j) into bt, as the page parser would (raw bytes kept). */
+static int bench_parse(const struct bench *b, const size_t *idx, size_t i, size_t j,
+                       struct ola_batch *bt)
+{
+    for (; i < j; i++) {
+        size_t k = idx[i];
+        const char *raw = b->text.data + b->off[k];
+        json_t *ev = json_loadb(raw, b->len[k], 0, NULL);
+        struct ola_event *e = ola_batch_add(bt, OLA_REC_EVENT, ev, raw, b->len[k]);
+        long long id;
+
+        if (ev == NULL || e == NULL)
+            return -1;
+        if (ola_event_int(e, "id", &id))
+            e->id = id;
+        if (ola_event_str(e, "created_at") != NULL)
+            (void)ola_time_parse_iso(ola_event_str(e, "created_at"), &e->created_ms);
+    }
+    return 0;
+}
+
+static int bench_client(const struct bench *b, struct ola_ol_client **c,
+                        struct ola_enricher **en, struct ola_err *err)
+{
+    struct ola_ol_opts o;
+
+    memset(&o, 0, sizeof(o));
+    o.base_url = b->s.onelogin.base_url;
+    o.client_id = b->s.onelogin.client_id;
+    o.client_secret = b->s.onelogin.client_secret;
+    o.timeout_ms = 10000;
+    o.reserve = b->s.enrich_opts.reserve;
+    if (ola_ol_client_new(&o, c, err) != 0)
+        return -1;
+    return ola_enricher_new(&b->s.enrich_opts, *c, en, err);
+}
+
+/* (1) a cold pass in pages of `page`: lookups and change evictions. */
+static int bench_cold(const struct bench *b, const size_t *all, size_t page,
+                      struct ola_err *err)
+{
+    struct ola_ol_client *c = NULL;
+    struct ola_enricher *en = NULL;
+    struct ola_enrich_stats st;
+    struct ola_batch bt;
+    size_t i;
+    int rc = -1;
+
+    ola_batch_init(&bt);
+    if (bench_client(b, &c, &en, err) != 0)
+        goto out;
+    for (i = 0; i < b->n; i += page) {
+        size_t j = i + page < b->n ? i + page : b->n;
+
+        ola_batch_reset(&bt);
+        if (bench_parse(b, all, i, j, &bt) != 0 ||
+            ola_enrich_batch(en, &bt, NULL, ola_mono_ms()) != 0)
+            goto out;
+    }
+    ola_enricher_stats(en, &st);
+    printf("cold, pages of %4zu: %llu lookups for %zu events = %.1f per 1,000 events "
+           "(%.1f without the %llu refetches after user-changing events); %llu 404s\n",
+           page, (unsigned long long)st.misses, b->n,
+           1000.0 * (double)st.misses / (double)b->n,
+           1000.0 * (double)(st.misses - st.change_evictions) / (double)b->n,
+           (unsigned long long)st.change_evictions, (unsigned long long)st.not_found);
+    rc = 0;
+out:
+    ola_batch_free(&bt);
+    ola_enricher_destroy(en);
+    ola_ol_client_destroy(c);
+    return rc;
+}
+
+struct bench_run {
+    double total_s;  /* parse + [enrich] + rules + format */
+    double enrich_s; /* the enrichment step alone */
+    double rules_s;  /* ola_rules_apply */
+    double format_s; /* the json format */
+    uint64_t bytes;  /* formatted */
+};
+
+/*
+ * A prototype, for the figures only: the json format with the enricher's
+ * shared objects (olagent.user, .actor, .role) serialized once each and
+ * their text copied, instead of dumped again for every event. Checked
+ * byte for byte against ola_format_json on the first pass.
+ */
+struct proto_ent {
+    json_t *v; /* a reference, so the address stays this object's */
+    char *text;
+    size_t len;
+};
+
+struct proto {
+    struct proto_ent *tab; /* open addressing on the pointer */
+    size_t cap, n;
+};
+
+static size_t proto_slot(const json_t *v, size_t cap)
+{
+    uint64_t k = (uint64_t)(uintptr_t)v;
+
+    k ^= k >> 33;
+    k *= UINT64_C(0xff51afd7ed558ccd);
+    k ^= k >> 33;
+    return (size_t)k & (cap - 1);
+}
+
+static const struct proto_ent *proto_text(struct proto *p, json_t *v)
+{
+    size_t s, i;
+
+    if (p->n * 2 >= p->cap) {
+        size_t cap = p->cap ? p->cap * 2 : 4096;
+        struct proto_ent *t = calloc(cap, sizeof(*t));
+
+        if (t == NULL)
+            return NULL;
+        for (i = 0; i < p->cap; i++) {
+            if (p->tab[i].v == NULL)
+                continue;
+            s = proto_slot(p->tab[i].v, cap);
+            while (t[s].v != NULL)
+                s = (s + 1) & (cap - 1);
+            t[s] = p->tab[i];
+        }
+        free(p->tab);
+        p->tab = t;
+        p->cap = cap;
+    }
+    s = proto_slot(v, p->cap);
+    while (p->tab[s].v != NULL && p->tab[s].v != v)
+        s = (s + 1) & (p->cap - 1);
+    if (p->tab[s].v == NULL) {
+        p->tab[s].text = json_dumps(v, JSON_COMPACT | JSON_REAL_PRECISION(17));
+        if (p->tab[s].text == NULL)
+            return NULL;
+        p->tab[s].len = strlen(p->tab[s].text);
+        p->tab[s].v = json_incref(v);
+        p->n++;
+    }
+    return &p->tab[s];
+}
+
+static void proto_free(struct proto *p)
+{
+    size_t i;
+
+    for (i = 0; i < p->cap; i++) {
+        json_decref(p->tab[i].v);
+        free(p->tab[i].text);
+    }
+    free(p->tab);
+}
+
+static int proto_dump_cb(const char *q, size_t n, void *arg)
+{
+    return ola_buf_append(arg, q, n);
+}
+
+static int proto_format(struct proto *p, const struct ola_event *e, struct ola_buf *out)
+{
+    const char *key;
+    json_t *v;
+    bool first = true;
+
+    if (e->ola == NULL || json_object_size(e->ola) == 0)
+        return ola_buf_append(out, e->raw, e->raw_len);
+    if (ola_buf_append(out, e->raw, e->raw_len - 1) != 0 ||
+        ola_buf_puts(out, ",\"olagent\":{") != 0)
+        return -1;
+    json_object_foreach(e->ola, key, v)
+    {
+        if ((!first && ola_buf_putc(out, ',') != 0) ||
+            ola_buf_put_json_string(out, key, strlen(key)) != 0 || ola_buf_putc(out, ':'))
+            return -1;
+        first = false;
+        if (strcmp(key, "user") == 0 || strcmp(key, "actor") == 0 ||
+            strcmp(key, "role") == 0) {
+            const struct proto_ent *t = proto_text(p, v);
+
+            if (t == NULL || ola_buf_append(out, t->text, t->len) != 0)
+                return -1;
+        } else if (json_dump_callback(v, proto_dump_cb, out,
+                                      JSON_COMPACT | JSON_REAL_PRECISION(17) |
+                                          JSON_ENCODE_ANY) != 0) {
+            return -1;
+        }
+    }
+    return ola_buf_puts(out, "}}");
+}
+
+/*
+ * (2) one timed pass over idx[0..n) in pages of 1000; en NULL: no
+ * enrichment; proto: format with the prototype (check: compare both).
+ */
+static int bench_pass(const struct bench *b, const size_t *idx, size_t n,
+                      struct ola_enricher *en, struct proto *proto, bool check,
+                      struct bench_run *run, struct ola_err *err)
+{
+    const char *const outs[] = {"stdout"};
+    struct ola_format_opts fo;
+    struct ola_buf out = OLA_BUF_INIT;
+    struct ola_rules *r = ola_rules_new(&b->s, b->catalog, outs, 1, err);
+    struct ola_batch bt;
+    double t0, e0;
+    size_t i, k;
+    int rc = -1;
+
+    memset(run, 0, sizeof(*run));
+    memset(&fo, 0, sizeof(fo));
+    ola_batch_init(&bt);
+    if (r == NULL)
+        goto out;
+    t0 = ola_cpu_s();
+    for (i = 0; i < n; i += 1000) {
+        size_t j = i + 1000 < n ? i + 1000 : n;
+
+        ola_batch_reset(&bt);
+        if (bench_parse(b, idx, i, j, &bt) != 0)
+            goto out;
+        if (en != NULL) {
+            e0 = ola_cpu_s();
+            if (ola_enrich_batch(en, &bt, ola_rules_catalog(r), ola_mono_ms()) != 0)
+                goto out;
+            run->enrich_s += ola_cpu_s() - e0;
+        }
+        e0 = ola_cpu_s();
+        if (ola_rules_apply(r, &bt, bt.ev[bt.n - 1].created_ms) != 0)
+            goto out;
+        run->rules_s += ola_cpu_s() - e0;
+        e0 = ola_cpu_s();
+        for (k = 0; k < bt.n; k++) {
+            ola_buf_reset(&out);
+            if (proto != NULL
+                    ? proto_format(proto, &bt.ev[k], &out) != 0
+                    : ola_format_event(&ola_format_json, &bt.ev[k], &fo, &out) != 0)
+                goto out;
+            run->bytes += out.len;
+            if (check) {
+                struct ola_buf ref = OLA_BUF_INIT;
+                bool same =
+                    ola_format_event(&ola_format_json, &bt.ev[k], &fo, &ref) == 0 &&
+                    ref.len == out.len && memcmp(ref.data, out.data, out.len) == 0;
+
+                ola_buf_free(&ref);
+                if (!same) {
+                    ola_err_set(err, 0,
+                                "the prototype format differs from the json format");
+                    goto out;
+                }
+            }
+        }
+        run->format_s += ola_cpu_s() - e0;
+    }
+    run->total_s = ola_cpu_s() - t0;
+    rc = 0;
+out:
+    ola_batch_free(&bt);
+    ola_rules_destroy(r);
+    ola_buf_free(&out);
+    return rc;
+}
+
+static void bench_best(struct bench_run *best, const struct bench_run *r, int round)
+{
+    if (round == 0 || r->total_s < best->total_s)
+        *best = *r;
+}
+
+static void bench_line(const char *what, const struct bench_run *r, size_t n)
+{
+    printf("%-34s %6.2f us/event (%6.0f events per CPU-second): enrichment %.2f, rules "
+           "%.2f, json format %.2f us; %.0f bytes/record\n",
+           what, r->total_s * 1e6 / (double)n, (double)n / r->total_s,
+           r->enrich_s * 1e6 / (double)n, r->rules_s * 1e6 / (double)n,
+           r->format_s * 1e6 / (double)n, (double)r->bytes / (double)n);
+}
+
+static int bench_warm(const struct bench *b, struct ola_err *err)
+{
+    struct ola_ol_client *c = NULL;
+    struct ola_enricher *en = NULL;
+    struct ola_enrich_stats st;
+    struct bench_run plain, with, pro;
+    struct bench_run best_plain, best_with, best_pro;
+    struct proto proto = {NULL, 0, 0};
+    size_t *idx = calloc(b->n, sizeof(*idx)), n = 0, i;
+    double step;
+    uint64_t lookups;
+    int round, rc = -1;
+
+    memset(&best_plain, 0, sizeof(best_plain));
+    memset(&best_with, 0, sizeof(best_with));
+    memset(&best_pro, 0, sizeof(best_pro));
+    if (idx == NULL)
+        goto out;
+    for (i = 0; i < b->n; i++)
+        if (ola_enrich_changes(b->type[i]) == 0)
+            idx[n++] = i;
+    if (bench_client(b, &c, &en, err) != 0)
+        goto out;
+    /* warm the cache (one pass that looks everyone up), and check the prototype */
+    if (bench_pass(b, idx, n, en, &proto, true, &with, err) != 0)
+        goto out;
+    ola_enricher_stats(en, &st);
+    lookups = st.misses;
+    for (round = 0; round < b->rounds; round++) {
+        if (bench_pass(b, idx, n, NULL, NULL, false, &plain, err) != 0 ||
+            bench_pass(b, idx, n, en, NULL, false, &with, err) != 0 ||
+            bench_pass(b, idx, n, en, &proto, false, &pro, err) != 0)
+            goto out;
+        printf(
+            "round %d: pipeline %.3f s, with enrichment %.3f s (the step %.3f s), with "
+            "the format prototype %.3f s CPU\n",
+            round + 1, plain.total_s, with.total_s, with.enrich_s, pro.total_s);
+        bench_best(&best_plain, &plain, round);
+        bench_best(&best_with, &with, round);
+        bench_best(&best_pro, &pro, round);
+    }
+    ola_enricher_stats(en, &st);
+    printf("warm cache: %zu events (%zu user-changing ones left out), %llu lookups while "
+           "timed (%llu to warm up)\n",
+           n, b->n - n, (unsigned long long)(st.misses - lookups),
+           (unsigned long long)lookups);
+    bench_line("pipeline without enrichment:", &best_plain, n);
+    bench_line("pipeline with enrichment:", &best_with, n);
+    bench_line("  same, format prototype:", &best_pro, n);
+    step =
+        best_with.enrich_s < best_pro.enrich_s ? best_with.enrich_s : best_pro.enrich_s;
+    printf("enrichment step (warm):            %.2f us/event = %.1f%% of the pipeline "
+           "without it\n",
+           step * 1e6 / (double)n, 100.0 * step / best_plain.total_s);
+    printf("whole difference, json format:     %.2f us/event = %+.1f%%\n",
+           (best_with.total_s - best_plain.total_s) * 1e6 / (double)n,
+           100.0 * (best_with.total_s - best_plain.total_s) / best_plain.total_s);
+    printf("whole difference, format prototype: %.2f us/event = %+.1f%% (shared objects "
+           "serialized once: %zu texts)\n",
+           (best_pro.total_s - best_plain.total_s) * 1e6 / (double)n,
+           100.0 * (best_pro.total_s - best_plain.total_s) / best_plain.total_s, proto.n);
+    rc = 0;
+out:
+    proto_free(&proto);
+    free(idx);
+    ola_enricher_destroy(en);
+    ola_ol_client_destroy(c);
+    return rc;
+}
+
+static int bench_paths(struct bench *b, struct ola_err *err)
+{
+    const char *src = getenv("OLA_SOURCE_DIR");
+    int n;
+
+    n = snprintf(b->catalog, sizeof(b->catalog), "%s/config/event-types.json",
+                 src ? src : ".");
+    if (n < 0 || (size_t)n >= sizeof(b->catalog))
+        return ola_err_set(err, EINVAL, "path too long");
+    if (access(b->catalog, R_OK) != 0)
+        return ola_err_set(err, errno,
+                           "%s: %s (run from the source directory or set "
+                           "OLA_SOURCE_DIR)",
+                           b->catalog, strerror(errno));
+    return 0;
+}
+
+/* Settings as `run` reads them: olsim's address, the default rule pack. */
+static int bench_settings(struct bench *b, struct ola_err *err)
+{
+    char cfg[9000];
+    const char *src = getenv("OLA_SOURCE_DIR");
+    int n;
+
+    n = snprintf(cfg, sizeof(cfg),
+                 "onelogin:\n  base_url: http://127.0.0.1:%u\n  client_id: bench\n"
+                 "  client_secret: bench-secret\n"
+                 "rules: [\"%s/config/rules/default.yaml\"]\n"
+                 "outputs:\n  - type: stdout\n",
+                 b->port, src ? src : ".");
+    if (n < 0 || (size_t)n >= sizeof(cfg))
+        return ola_err_set(err, EINVAL, "path too long");
+    if (ola_cfg_load_string("bench.yaml", cfg, (size_t)n, &b->doc, err) != 0 ||
+        ola_settings_load(b->doc, ola_now_ms(), &b->s, err) != 0)
+        return -1;
+    return 0;
+}
+
+static int bench_arg(const char *s, long long min, long long max, long long *out)
+{
+    char *end;
+
+    errno = 0;
+    *out = strtoll(s, &end, 10);
+    return errno != 0 || *end != '\0' || *out < min || *out > max ? -1 : 0;
+}
+
+int main(int argc, char **argv)
+{
+    struct bench b;
+    struct ola_err err = {0, ""};
+    long long k = 3;
+    size_t *all = NULL, i;
+    int opt, rc = 1, st;
+
+    memset(&b, 0, sizeof(b));
+    b.olsim = getenv("OLSIM") ? getenv("OLSIM") : "build/tests/olsim";
+    b.n_events = 100000;
+    b.n_users = 2000;
+    while ((opt = getopt(argc, argv, "s:n:u:k:")) != -1) {
+        if (opt == 's') {
+            b.olsim = optarg;
+        } else if (opt == 'n' && bench_arg(optarg, 1000, 10000000, &b.n_events) == 0) {
+        } else if (opt == 'u' && bench_arg(optarg, 1, 1000000, &b.n_users) == 0) {
+        } else if (opt == 'k' && bench_arg(optarg, 1, 100, &k) == 0) {
+        } else {
+            fprintf(stderr, "usage: %s [-s OLSIM] [-n EVENTS] [-u USERS] [-k ROUNDS]\n",
+                    argv[0]);
+            return 2;
+        }
+    }
+    b.rounds = (int)k;
+    ola_log_setup(OLA_LOG_WARN, OLA_LOG_TEXT, NULL);
+    json_object_seed(0);
+    snprintf(b.dir, sizeof(b.dir), "/tmp/ola_enrich_bench.XXXXXX");
+    if (mkdtemp(b.dir) == NULL || bench_paths(&b, &err) != 0 ||
+        bench_start_olsim(&b) != 0 || bench_settings(&b, &err) != 0 ||
+        bench_load_events(&b) != 0)
+        goto fail;
+    printf("tenant: %lld users, 50 roles; %zu events (%.0f bytes each on average)\n",
+           b.n_users, b.n, (double)b.text.len / (double)b.n);
+    all = calloc(b.n, sizeof(*all));
+    if (all == NULL)
+        goto fail;
+    for (i = 0; i < b.n; i++)
+        all[i] = i;
+    if (bench_cold(&b, all, 1000, &err) != 0 || bench_cold(&b, all, 50, &err) != 0 ||
+        bench_warm(&b, &err) != 0)
+        goto fail;
+    rc = 0;
+    goto out;
+fail:
+    fprintf(stderr, "ola_enrich_bench: %s\n", err.msg[0] ? err.msg : "failed");
+out:
+    if (b.sim > 0) {
+        kill(b.sim, SIGTERM);
+        waitpid(b.sim, &st, 0);
+    }
+    if (b.dir[0] != '\0') {
+        char p[128];
+
+        snprintf(p, sizeof(p), "%s/port", b.dir);
+        unlink(p);
+        rmdir(b.dir);
+    }
+    free(all);
+    free(b.off);
+    free(b.len);
+    free(b.type);
+    ola_buf_free(&b.text);
+    ola_cfg_doc_destroy(b.doc);
+    return rc;
+}
