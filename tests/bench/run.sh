@@ -293,7 +293,7 @@ for tool in "$TOOLS"/ola_*_bench; do
         "$tool" $((N_FLOOR / 5)) 2>&1 | tee -a "$report" ;;
     ola_format_bench)
         # formats, and the syslog output to a real rsyslogd over TCP, TLS, UDP
-        "$top/tests/tools/ola_syslog_bench.sh" "$bdir" $((N_FLOOR / 5)) 2>&1 |
+        bash "$top/tests/tools/ola_syslog_bench.sh" "$bdir" $((N_FLOOR / 5)) 2>&1 |
             tee -a "$report" ;;
     *)
         (cd "$top" && "$tool") 2>&1 | tee -a "$report" ;;
