@@ -6,10 +6,16 @@
  * off, so a record is never half-repeated. Written bytes count as acked
  * (a pipe has nothing more durable to offer). A closed reader (EPIPE) is an
  * error, a full non-blocking pipe is a RETRY.
+ *
+ * When stdout is a regular file that does not end in a newline (a previous
+ * run was killed in the middle of a write: the kernel may stop a large
+ * write(2) at a fatal signal), the first flush starts with a newline, so the
+ * torn fragment stays a line of its own and the records after it are whole.
  */
 #include <errno.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/stat.h>
 #include <unistd.h>
 
 #include "output.h"
@@ -26,12 +32,18 @@ static int ola_stdout_init(struct ola_output *o, const struct ola_cfg *node,
                            struct ola_err *err)
 {
     struct ola_stdout *s = calloc(1, sizeof(*s));
+    struct stat st;
+    char last;
 
     (void)node;
     if (s == NULL)
         return ola_err_set(err, ENOMEM, "out of memory");
     s->fd = STDOUT_FILENO;
     o->ctx = s;
+    if (fstat(s->fd, &st) == 0 && S_ISREG(st.st_mode) && st.st_size > 0 &&
+        pread(s->fd, &last, 1, st.st_size - 1) == 1 && last != '\n' &&
+        ola_buf_putc(&s->pending, '\n') != 0)
+        return ola_err_set(err, ENOMEM, "out of memory");
     return 0;
 }
 

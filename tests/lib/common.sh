@@ -130,6 +130,28 @@ for line in open(sys.argv[1], encoding="utf-8", errors="strict"):
 ' "$1"
 }
 
+# ids_of_lenient FILE: like ids_of, but a line that is not JSON is skipped and
+# counted in $T_DIR/torn.count (stdout after a kill -9 may hold one torn
+# fragment per kill, on a line of its own; the record is delivered again).
+ids_of_lenient() {
+    python3 -c '
+import json, sys
+torn = 0
+for line in open(sys.argv[1], encoding="utf-8", errors="replace"):
+    line = line.strip()
+    if not line:
+        continue
+    try:
+        ev = json.loads(line)
+    except ValueError:
+        torn += 1
+        continue
+    if "id" in ev:
+        print(ev["id"])
+open(sys.argv[2], "w").write("%d\n" % torn)
+' "$1" "$T_DIR/torn.count"
+}
+
 # wait_for_count FILE N SECONDS: waits until FILE has at least N lines.
 wait_for_count() {
     local file=$1 want=$2 secs=$3 i have
@@ -146,7 +168,7 @@ wait_for_truth() {
     local out=$1 secs=$2 i
     for i in $(seq 1 "$secs"); do
         truth_ids "$T_DIR/truth.ids"
-        ids_of "$out" | sort -n -u >"$T_DIR/got.ids"
+        ids_of_lenient "$out" | sort -n -u >"$T_DIR/got.ids"
         if [ -z "$(comm -23 "$T_DIR/truth.ids" "$T_DIR/got.ids")" ]; then
             return 0
         fi
