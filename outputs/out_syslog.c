@@ -944,13 +944,49 @@ static int ola_syslog_check(struct ola_output *o, struct ola_err *err)
     return ola_sl_connect(s, s->connect_timeout_ms, err);
 }
 
+/*
+ * Closes a healthy stream so that nothing already written is lost: closing a
+ * socket that still has unread bytes (a TLS server's late session ticket)
+ * makes the kernel send a reset, and a reset makes the receiver's kernel drop
+ * what its application has not read yet. So: close_notify (TLS), FIN after
+ * the queued bytes (shutdown), then read and discard until the receiver,
+ * having read everything up to the FIN, closes too (bounded by
+ * OLA_SL_LINGER_MS); only then close.
+ */
+#define OLA_SL_LINGER_MS 2000
+
+static void ola_sl_close_stream(struct ola_syslog *s)
+{
+    int64_t deadline = ola_mono_ms() + OLA_SL_LINGER_MS;
+    char buf[4096];
+
+    if (s->fd < 0 || s->dgram) {
+        ola_sl_disconnect(s);
+        return;
+    }
+    if (s->ssl != NULL) {
+        SSL_shutdown(s->ssl);
+        ERR_clear_error();
+    }
+    if (shutdown(s->fd, SHUT_WR) == 0) {
+        while (ola_sl_poll(s->fd, POLLIN, deadline) == 0) {
+            ssize_t r = recv(s->fd, buf, sizeof(buf), MSG_DONTWAIT);
+
+            if (r == 0 ||
+                (r < 0 && errno != EAGAIN && errno != EWOULDBLOCK && errno != EINTR))
+                break;
+        }
+    }
+    ola_sl_disconnect(s);
+}
+
 static void ola_syslog_close(struct ola_output *o)
 {
     struct ola_syslog *s = o->ctx;
 
     if (s == NULL)
         return;
-    ola_sl_disconnect(s);
+    ola_sl_close_stream(s);
     SSL_CTX_free(s->ssl_ctx);
     BIO_meth_free(s->bio_meth);
     ola_buf_free(&s->pending);

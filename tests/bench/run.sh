@@ -291,6 +291,10 @@ for tool in "$TOOLS"/ola_*_bench; do
             tee -a "$report" ;;
     ola_kafka_bench)
         "$tool" $((N_FLOOR / 5)) 2>&1 | tee -a "$report" ;;
+    ola_format_bench)
+        # formats, and the syslog output to a real rsyslogd over TCP, TLS, UDP
+        "$top/tests/tools/ola_syslog_bench.sh" "$bdir" $((N_FLOOR / 5)) 2>&1 |
+            tee -a "$report" ;;
     *)
         (cd "$top" && "$tool") 2>&1 | tee -a "$report" ;;
     esac

@@ -62,7 +62,7 @@ outputs:
     app_name: ola-ocsf"
 
 start_agent "$T_DIR/olagent.yaml" "$T_DIR/stdout"
-rs_wait "$RS_DIR/tcp-ola-json.log" 300 60 || fail "nothing arrived: $(tail -5 "$T_DIR/agent.err")"
+rs_wait "$RS_DIR/tcp-ola-json.log" 50 60 || fail "nothing arrived: $(tail -5 "$T_DIR/agent.err")"
 rs_pause
 t_log "rsyslogd stopped at $(rs_lines "$RS_DIR/tcp-ola-json.log") json messages"
 sleep 5
@@ -95,6 +95,8 @@ for k in 0 1 2 3; do
     rs_check "$RS_DIR/${LOGS[$k]}" --host "$HOST" --truth "$T_DIR/truth.ndjson" \
         --min-alerts 1 ${ARGS[$k]} || fail "${LOGS[$k]}: $(tail -5 "$T_DIR/agent.err")"
 done
+# stopped early in the backfill, with ~1,000 events still to go: at least the
+# unix socket's queue fills, so an output had to hold the checkpoint and wait
 grep -q "holding the checkpoint and retrying" "$T_DIR/agent.err" ||
     fail "the outputs never had to wait while rsyslogd was stopped"
 grep -q "accepting data again" "$T_DIR/agent.err" || fail "the outputs did not recover"
