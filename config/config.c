@@ -991,11 +991,31 @@ int ola_cfg_int(const struct ola_cfg *map, const char *key, long long def, long 
     return 0;
 }
 
+/*
+ * Parses text as a whole finite number, optionally followed by the single
+ * character suffix (when not '\0'; *had_suffix says whether it was there).
+ * No leading space, nothing after. Returns true on success.
+ */
+static bool ola_parse_finite(const char *text, char suffix, double *v, bool *had_suffix)
+{
+    char *end;
+
+    if (text[0] == '\0' || isspace((unsigned char)text[0]))
+        return false;
+    errno = 0;
+    *v = strtod(text, &end);
+    if (had_suffix != NULL)
+        *had_suffix = suffix != '\0' && *end == suffix;
+    if (suffix != '\0' && *end == suffix)
+        end++;
+    return *end == '\0' && errno != ERANGE && isfinite(*v);
+}
+
 int ola_cfg_double(const struct ola_cfg *map, const char *key, double def, double *out,
                    struct ola_err *err)
 {
     const struct ola_cfg *n;
-    char shown[96], *end;
+    char shown[96];
     double v;
     int r = ola_reader(map, key, "a number", &n, err);
 
@@ -1004,10 +1024,7 @@ int ola_cfg_double(const struct ola_cfg *map, const char *key, double def, doubl
             *out = def;
         return r;
     }
-    errno = 0;
-    v = strtod(n->text, &end);
-    if (n->text[0] == '\0' || isspace((unsigned char)n->text[0]) || *end != '\0' ||
-        errno == ERANGE || !isfinite(v))
+    if (!ola_parse_finite(n->text, '\0', &v, NULL))
         return ola_cfg_errf(err, n, "%s: expected a number, got %s", n->path,
                             ola_shown(n, shown, sizeof(shown)));
     *out = v;
@@ -1150,7 +1167,7 @@ int ola_cfg_percent(const struct ola_cfg *map, const char *key, double def, doub
                     struct ola_err *err)
 {
     const struct ola_cfg *n;
-    char shown[96], *end;
+    char shown[96];
     double v;
     bool pct;
     int r = ola_reader(map, key, "a percentage", &n, err);
@@ -1160,13 +1177,7 @@ int ola_cfg_percent(const struct ola_cfg *map, const char *key, double def, doub
             *out = def;
         return r;
     }
-    errno = 0;
-    v = strtod(n->text, &end);
-    pct = *end == '%';
-    if (pct)
-        end++;
-    if (n->text[0] == '\0' || isspace((unsigned char)n->text[0]) || *end != '\0' ||
-        errno == ERANGE || !isfinite(v))
+    if (!ola_parse_finite(n->text, '%', &v, &pct))
         return ola_cfg_errf(err, n, "%s: expected a percentage like 20%% or 0.2, got %s",
                             n->path, ola_shown(n, shown, sizeof(shown)));
     if (pct)
