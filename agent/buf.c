@@ -139,11 +139,16 @@ int ola_buf_put_json_string(struct ola_buf *b, const char *s, size_t n)
     return ola_buf_putc(b, '"');
 }
 
+void ola_buf_truncate(struct ola_buf *b, size_t len)
+{
+    b->len = len;
+    if (b->data != NULL)
+        b->data[len] = '\0';
+}
+
 void ola_buf_reset(struct ola_buf *b)
 {
-    b->len = 0;
-    if (b->data != NULL)
-        b->data[0] = '\0';
+    ola_buf_truncate(b, 0);
 }
 
 void ola_buf_consume(struct ola_buf *b, size_t n)

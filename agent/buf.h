@@ -35,6 +35,9 @@ int ola_buf_vprintf(struct ola_buf *b, const char *fmt, va_list ap)
 int ola_buf_put_json_string(struct ola_buf *b, const char *s, size_t n);
 /* Keeps the allocation, forgets the content. */
 void ola_buf_reset(struct ola_buf *b);
+/* Cuts the content back to its first len bytes (len <= b->len), still NUL-terminated:
+ * the rollback of a partly appended record. */
+void ola_buf_truncate(struct ola_buf *b, size_t len);
 /* Drops the first n bytes (n <= len). */
 void ola_buf_consume(struct ola_buf *b, size_t n);
 void ola_buf_free(struct ola_buf *b);

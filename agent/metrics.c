@@ -432,9 +432,7 @@ int ola_metrics_render(const struct ola_metrics_snapshot *snap, int64_t now_ms,
     ola_render_outputs(&w, s);
     ola_render_rules(&w, s);
     if (w.failed) {
-        out->len = mark;
-        if (out->data != NULL)
-            out->data[mark] = '\0';
+        ola_buf_truncate(out, mark);
         return -1;
     }
     return 0;

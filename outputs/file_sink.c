@@ -833,7 +833,7 @@ enum ola_rc ola_file_sink_write(struct ola_output *o, const struct ola_batch *b)
             ola_buf_putc(&s->pending, '\n') != 0) {
             snprintf(o->last_error, sizeof(o->last_error), "cannot format event %lld",
                      (long long)e->id);
-            s->pending.len = mark;
+            ola_buf_truncate(&s->pending, mark);
             o->stats.errors++;
             return OLA_ERR;
         }

@@ -324,9 +324,7 @@ static int ola_format_cef_fn(const struct ola_event *e, const struct ola_format_
         goto fail;
     return 0;
 fail:
-    out->len = mark;
-    if (out->data != NULL)
-        out->data[mark] = '\0';
+    ola_buf_truncate(out, mark);
     return -1;
 }
 

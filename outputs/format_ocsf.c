@@ -506,11 +506,8 @@ static int ola_format_ocsf_fn(const struct ola_event *e, const struct ola_format
     rc = json_dump_callback(j, ola_ocsf_dump_cb, out,
                             JSON_COMPACT | JSON_REAL_PRECISION(17));
     json_decref(j);
-    if (rc != 0) {
-        out->len = mark;
-        if (out->data != NULL)
-            out->data[mark] = '\0';
-    }
+    if (rc != 0)
+        ola_buf_truncate(out, mark);
     return rc;
 }
 

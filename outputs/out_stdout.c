@@ -62,7 +62,7 @@ static enum ola_rc ola_stdout_write(struct ola_output *o, const struct ola_batch
             ola_buf_putc(&s->pending, '\n')) {
             snprintf(o->last_error, sizeof(o->last_error), "cannot format event %lld",
                      (long long)e->id);
-            s->pending.len = mark;
+            ola_buf_truncate(&s->pending, mark);
             o->stats.errors++;
             return OLA_ERR;
         }

@@ -713,9 +713,7 @@ static int ola_sl_build(struct ola_output *o, struct ola_syslog *s,
 /* Forgets the messages framed since mark: write() takes a batch whole or not at all. */
 static void ola_sl_rollback(struct ola_syslog *s, size_t mark, size_t mark_ends)
 {
-    s->pending.len = mark;
-    if (s->pending.data != NULL)
-        s->pending.data[mark] = '\0';
+    ola_buf_truncate(&s->pending, mark);
     s->n_ends = mark_ends;
 }
 
