@@ -6,7 +6,9 @@
  * (--topic name:partitions, leaders on broker 1 so `down 1` takes the leader
  * away), prints "BOOTSTRAP host:port,..." on stdout and then obeys commands
  * on stdin, one per line: "down <id>", "up <id>", "rtt <id> <ms>" (delay
- * every response of a broker), "leader <topic> <partition> <id>", "quit".
+ * every response of a broker), "leader <topic> <partition> <id>", "quit";
+ * "all" in place of a broker id applies down, up and rtt to every broker
+ * (all brokers down: nothing can be acknowledged at all).
  * EOF and SIGTERM end it cleanly. Clients such as kcat connect to the
  * bootstrap address like to any cluster. Mind that a mock partition keeps only
  * its newest 5 MiB (librdkafka prunes older message sets): tests that read a
@@ -71,12 +73,29 @@ static int ola_mock_create_topic(rd_kafka_mock_cluster_t *mc, const char *spec,
     return 0;
 }
 
+/*
+ * A broker command for one broker id, or for ids 1..brokers when s is "all":
+ * fills [*first, *last]. Returns 0, or -1 when s is neither.
+ */
+static int ola_mock_broker_ids(const char *s, long brokers, long *first, long *last)
+{
+    if (strcmp(s, "all") == 0) {
+        *first = 1;
+        *last = brokers;
+        return 0;
+    }
+    if (ola_mock_parse_long(s, 1, 1000, first) != 0)
+        return -1;
+    *last = *first;
+    return 0;
+}
+
 /* Runs one command line; returns 1 on quit, 0 otherwise. */
-static int ola_mock_command(rd_kafka_mock_cluster_t *mc, char *line)
+static int ola_mock_command(rd_kafka_mock_cluster_t *mc, long brokers, char *line)
 {
     char cmd[16] = "", a1[256] = "", a2[32] = "", a3[32] = "";
     rd_kafka_resp_err_t rc = RD_KAFKA_RESP_ERR__INVALID_ARG;
-    long id = 0, part = 0, ms = 0;
+    long id = 0, last = 0, part = 0, ms = 0;
     int n = sscanf(line, "%15s %255s %31s %31s", cmd, a1, a2, a3);
 
     if (n < 1)
@@ -84,13 +103,17 @@ static int ola_mock_command(rd_kafka_mock_cluster_t *mc, char *line)
     if (strcmp(cmd, "quit") == 0)
         return 1;
     if ((strcmp(cmd, "down") == 0 || strcmp(cmd, "up") == 0) && n >= 2 &&
-        ola_mock_parse_long(a1, 1, 1000, &id) == 0) {
-        rc = cmd[0] == 'd' ? rd_kafka_mock_broker_set_down(mc, (int32_t)id)
-                           : rd_kafka_mock_broker_set_up(mc, (int32_t)id);
+        ola_mock_broker_ids(a1, brokers, &id, &last) == 0) {
+        for (rc = RD_KAFKA_RESP_ERR_NO_ERROR;
+             id <= last && rc == RD_KAFKA_RESP_ERR_NO_ERROR; id++)
+            rc = cmd[0] == 'd' ? rd_kafka_mock_broker_set_down(mc, (int32_t)id)
+                               : rd_kafka_mock_broker_set_up(mc, (int32_t)id);
     } else if (strcmp(cmd, "rtt") == 0 && n >= 3 &&
-               ola_mock_parse_long(a1, 1, 1000, &id) == 0 &&
+               ola_mock_broker_ids(a1, brokers, &id, &last) == 0 &&
                ola_mock_parse_long(a2, 0, 60000, &ms) == 0) {
-        rc = rd_kafka_mock_broker_set_rtt(mc, (int32_t)id, (int)ms);
+        for (rc = RD_KAFKA_RESP_ERR_NO_ERROR;
+             id <= last && rc == RD_KAFKA_RESP_ERR_NO_ERROR; id++)
+            rc = rd_kafka_mock_broker_set_rtt(mc, (int32_t)id, (int)ms);
     } else if (strcmp(cmd, "leader") == 0 && n == 4 &&
                ola_mock_parse_long(a2, 0, 100000, &part) == 0 &&
                ola_mock_parse_long(a3, -1, 1000, &id) == 0) {
@@ -179,7 +202,7 @@ int main(int argc, char **argv)
             size_t used = (size_t)(nl - line) + 1;
 
             *nl = '\0';
-            if (ola_mock_command(mc, line) == 1)
+            if (ola_mock_command(mc, brokers, line) == 1)
                 ola_mock_stop = 1;
             memmove(line, line + used, have - used + 1);
             have -= used;
