@@ -16,6 +16,7 @@
 #    `olagent check`, its --online report, or the agent's logs at debug level.
 . "$(dirname "$0")/../lib/common.sh"
 . "$(dirname "$0")/../lib/kafka.sh"
+. "$(dirname "$0")/../lib/outage.sh"
 
 # 3 kills check the Kafka output's own crash path (the batch in flight, slow
 # acknowledgements); tests/reliability/test_crash_outputs.sh kills the agent
@@ -28,8 +29,6 @@ stop_olsim() {
     wait "$OLSIM_PID" 2>/dev/null
     rm -rf "$T_DIR/state"
 }
-
-events_requests() { sim GET /_sim/stats | python3 -c 'import json,sys; print(json.load(sys.stdin)["requests"]["events"])'; }
 
 start_mock onelogin.events:3 onelogin.down:3 onelogin.crash:3 onelogin.sasl:1
 
