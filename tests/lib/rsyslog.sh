@@ -26,8 +26,35 @@ command -v openssl >/dev/null || fail "openssl not installed"
 RS_DIR="$T_DIR/rsyslog"
 RS_PID=""
 
+# rs_free_port: a free loopback port below the kernel's ephemeral range, so
+# that no outgoing connection takes it while rsyslogd is down and the port
+# is still free when a test starts rsyslogd again on it.
 rs_free_port() {
-    python3 -c 'import socket; s=socket.socket(); s.bind(("127.0.0.1",0)); print(s.getsockname()[1])'
+    python3 - <<'PY'
+import random, socket
+lo = int(open("/proc/sys/net/ipv4/ip_local_port_range").read().split()[0])
+for _ in range(200):
+    port = random.randrange(10000, max(lo, 10001))
+    s = socket.socket()
+    s.setsockopt(socket.SOL_SOCKET, socket.SO_REUSEADDR, 1)
+    try:
+        s.bind(("127.0.0.1", port))
+    except OSError:
+        continue
+    finally:
+        s.close()
+    d = socket.socket(socket.AF_INET, socket.SOCK_DGRAM)  # imudp takes the number too
+    try:
+        d.bind(("127.0.0.1", port))
+    except OSError:
+        continue
+    finally:
+        d.close()
+    print(port)
+    break
+else:
+    raise SystemExit("no free port below %d" % lo)
+PY
 }
 
 rs_certs() {
@@ -138,6 +165,16 @@ rs_stop() {
     [ -n "$RS_PID" ] || return 0
     kill -CONT "$RS_PID" 2>/dev/null
     kill -TERM "$RS_PID" 2>/dev/null
+    wait "$RS_PID" 2>/dev/null
+    RS_PID=""
+}
+
+# rs_kill: kill -9, as a crash: the kernel closes rsyslogd's sockets (a
+# connection with unread bytes gets a reset) and its ports refuse
+# connections until rs_start runs it again on the same ports.
+rs_kill() {
+    [ -n "$RS_PID" ] || return 0
+    kill -KILL "$RS_PID" 2>/dev/null
     wait "$RS_PID" 2>/dev/null
     RS_PID=""
 }
