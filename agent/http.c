@@ -26,6 +26,7 @@
 #include "http.h"
 #include "wait.h"
 #include "log.h"
+#include "timeutil.h"
 
 struct ola_http {
     CURL *curl;
@@ -396,6 +397,7 @@ static int ola_http_begin(struct ola_http *h, const struct ola_http_req *rq,
                           struct curl_slist **hdrs)
 {
     memset(rs, 0, sizeof(*rs));
+    rs->sent_ms = ola_now_ms();
     ola_buf_reset(body);
     *hdrs = NULL;
     h->body = body;
