@@ -30,6 +30,7 @@
 #include "log.h"
 #include "onelogin.h"
 #include "onelogin_classify.h"
+#include "page.h"
 #include "ratelimit.h"
 #include "srvclock.h"
 #include "stats.h"
@@ -185,25 +186,29 @@ void ola_ol_classify(long http_status, const char *content_type, const char *bod
 
     memset(v, 0, sizeof(*v));
     msg[0] = '\0';
-    if (body != NULL && len > 0)
+    while (i < len &&
+           (body[i] == ' ' || body[i] == '\n' || body[i] == '\r' || body[i] == '\t'))
+        i++;
+    if (call == OLA_OL_CALL_PAGE && http_status >= 200 && http_status < 300 && i < len &&
+        body[i] == '{')
+        root = ola_page_envelope(body, len); /* the events are page.c's to parse */
+    else if (body != NULL && len > 0)
         root = json_loadb(body, len, JSON_DECODE_ANY, &jerr);
     if (json_is_object(root))
         ola_ol_message(root, msg, sizeof(msg));
     if (http_status >= 200 && http_status < 300) {
         const json_t *st = json_object_get(root, "status");
 
-        while (i < len &&
-               (body[i] == ' ' || body[i] == '\n' || body[i] == '\r' || body[i] == '\t'))
-            i++;
         if (root == NULL && call == OLA_OL_CALL_PAGE && i < len && body[i] == '{') {
             /* One bad event (invalid UTF-8, too deep, a NUL) must not hold back a
              * whole page forever: page.c parses each element on its own, sends the
              * bad ones to the dead-letter file, and refuses a broken envelope. */
             v->status = OLA_OL_OK;
-            ola_ol_reason(v->reason, sizeof(v->reason),
-                          "HTTP %ld, not JSON as a whole (%zu bytes): checked element by "
-                          "element",
-                          http_status, len);
+            ola_ol_reason(
+                v->reason, sizeof(v->reason),
+                "HTTP %ld, an envelope that is not one JSON object (%zu bytes): "
+                "checked element by element",
+                http_status, len);
             goto done;
         }
         if (root == NULL) {
@@ -235,7 +240,9 @@ void ola_ol_classify(long http_status, const char *content_type, const char *bod
             goto done;
         }
         v->status = OLA_OL_OK;
-        ola_ol_reason(v->reason, sizeof(v->reason), "HTTP %ld", http_status);
+        ola_ol_reason(v->reason, sizeof(v->reason), "HTTP %ld%s", http_status,
+                      call == OLA_OL_CALL_PAGE ? ", events checked element by element"
+                                               : "");
         goto done;
     }
     ola_ol_classify_error(http_status, "HTTP", msg, call, v);
