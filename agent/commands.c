@@ -290,8 +290,9 @@ static int ola_replay_batch(struct ola_batch *b, char *body, size_t len, size_t 
 /*
  * The next batch of replay: up to OLA_REPLAY_LINES lines, read in large
  * blocks straight into the buffer the batch will own (no per-line copy).
- * carry holds what was read past the batch's last line. *data is a new
- * buffer (the caller frees it), or NULL at the end. Returns 0 / -1 (ENOMEM).
+ * carry holds what was read past the batch's last line. *len is the size of
+ * the previous batch on entry (a hint), of this one on return. *data is a
+ * new buffer (the caller frees it), or NULL at the end. Returns 0 / -1.
  */
 static int ola_replay_read(FILE *in, struct ola_buf *carry, char **data, size_t *len)
 {
@@ -299,6 +300,11 @@ static int ola_replay_read(FILE *in, struct ola_buf *carry, char **data, size_t 
     size_t scanned = 0, lines = 0;
 
     *carry = (struct ola_buf)OLA_BUF_INIT;
+    /* room for a batch like the last one at once: growing by doubling would
+     * free a chain of large blocks, and each such free makes malloc
+     * consolidate every small chunk the previous batch's events left */
+    if (ola_buf_reserve(&body, *len + OLA_REPLAY_BLOCK) != 0)
+        goto fail;
     for (;;) {
         char *nl;
         size_t n;
@@ -378,7 +384,7 @@ int ola_cmd_replay_opts(const char *config_path, const char *events_path, bool e
     struct ola_enricher *en = NULL;
     FILE *in = NULL;
     struct ola_buf carry = OLA_BUF_INIT;
-    size_t bad = 0, total = 0;
+    size_t bad = 0, total = 0, len = 0;
     int rc = ola_cmd_load(&c, config_path, true);
 
     ola_batch_init(&b);
@@ -405,7 +411,6 @@ int ola_cmd_replay_opts(const char *config_path, const char *events_path, bool e
     p.shutdown_timeout_ms = c.s.shutdown_timeout_ms;
     for (;;) {
         char *data;
-        size_t len;
 
         if (ola_replay_read(in, &carry, &data, &len) != 0) {
             rc = OLA_EXIT_RUNTIME;
