@@ -203,6 +203,17 @@ static size_t ola_http_write_cb(char *p, size_t size, size_t nmemb, void *arg)
         h->too_big = true;
         return 0; /* aborts with CURLE_WRITE_ERROR */
     }
+    if (h->body->len == 0) {
+        curl_off_t cl = -1;
+
+        /* one allocation for a body of announced size: growing a page of a
+         * megabyte by doubling frees a chain of large blocks, each of which
+         * makes malloc consolidate every small chunk freed before it */
+        if (curl_easy_getinfo(h->curl, CURLINFO_CONTENT_LENGTH_DOWNLOAD_T, &cl) ==
+                CURLE_OK &&
+            cl > 0 && (uint64_t)cl <= (uint64_t)h->max_body)
+            (void)ola_buf_reserve(h->body, (size_t)cl);
+    }
     if (ola_buf_append(h->body, p, n) != 0) {
         h->nomem = true;
         return 0;
