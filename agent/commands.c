@@ -24,6 +24,10 @@
 #include "pipeline.h"
 #include "timeutil.h"
 
+#define OLA_REPLAY_LINES 1000 /* lines per batch, like a page of 1,000 */
+#define OLA_REPLAY_BLOCK                                                                 \
+    (64 << 10) /* read size; what a batch reads past its end is carried */
+
 struct ola_cmd_ctx {
     struct ola_cfg_doc *doc;
     struct ola_settings s;
@@ -283,6 +287,61 @@ static int ola_replay_batch(struct ola_batch *b, char *body, size_t len, size_t 
     return 0;
 }
 
+/*
+ * The next batch of replay: up to OLA_REPLAY_LINES lines, read in large
+ * blocks straight into the buffer the batch will own (no per-line copy).
+ * carry holds what was read past the batch's last line. *len is the size of
+ * the previous batch on entry (a hint), of this one on return. *data is a
+ * new buffer (the caller frees it), or NULL at the end. Returns 0 / -1.
+ */
+static int ola_replay_read(FILE *in, struct ola_buf *carry, char **data, size_t *len)
+{
+    struct ola_buf body = *carry;
+    size_t scanned = 0, lines = 0;
+
+    *carry = (struct ola_buf)OLA_BUF_INIT;
+    /* room for a batch like the last one at once: growing by doubling would
+     * free a chain of large blocks, and each such free makes malloc
+     * consolidate every small chunk the previous batch's events left */
+    if (ola_buf_reserve(&body, *len + OLA_REPLAY_BLOCK) != 0)
+        goto fail;
+    for (;;) {
+        char *nl;
+        size_t n;
+
+        while (scanned < body.len &&
+               (nl = memchr(body.data + scanned, '\n', body.len - scanned)) != NULL) {
+            scanned = (size_t)(nl - body.data) + 1;
+            if (++lines == OLA_REPLAY_LINES) {
+                if (ola_buf_append(carry, body.data + scanned, body.len - scanned) != 0)
+                    goto fail;
+                body.len = scanned;
+                goto done;
+            }
+        }
+        scanned = body.len;
+        if (feof(in) || ferror(in))
+            break;
+        if (ola_buf_reserve(&body, OLA_REPLAY_BLOCK) != 0)
+            goto fail;
+        n = fread(body.data + body.len, 1, OLA_REPLAY_BLOCK, in);
+        body.len += n;
+        body.data[body.len] = '\0';
+    }
+done:
+    if (body.len == 0) {
+        ola_buf_free(&body);
+        *data = NULL;
+        *len = 0;
+        return 0;
+    }
+    *data = ola_buf_steal(&body, len);
+    return 0;
+fail:
+    ola_buf_free(&body);
+    return -1;
+}
+
 /* The API client and enricher of `replay --enrich`. Returns an exit code. */
 static int ola_replay_enricher(const struct ola_settings *s,
                                struct ola_ol_client **client, struct ola_enricher **en)
@@ -324,7 +383,8 @@ int ola_cmd_replay_opts(const char *config_path, const char *events_path, bool e
     struct ola_ol_client *client = NULL;
     struct ola_enricher *en = NULL;
     FILE *in = NULL;
-    size_t bad = 0, total = 0;
+    struct ola_buf carry = OLA_BUF_INIT;
+    size_t bad = 0, total = 0, len = 0;
     int rc = ola_cmd_load(&c, config_path, true);
 
     ola_batch_init(&b);
@@ -350,26 +410,14 @@ int ola_cmd_replay_opts(const char *config_path, const char *events_path, bool e
     p.flush_timeout_ms = 1000;
     p.shutdown_timeout_ms = c.s.shutdown_timeout_ms;
     for (;;) {
-        struct ola_buf body = OLA_BUF_INIT;
-        char line[65536];
-        size_t lines = 0;
         char *data;
-        size_t len;
 
-        while (lines < 1000 && fgets(line, sizeof(line), in) != NULL) {
-            if (ola_buf_puts(&body, line) != 0) {
-                ola_buf_free(&body);
-                rc = OLA_EXIT_RUNTIME;
-                goto out;
-            }
-            if (strchr(line, '\n') != NULL)
-                lines++;
+        if (ola_replay_read(in, &carry, &data, &len) != 0) {
+            rc = OLA_EXIT_RUNTIME;
+            goto out;
         }
-        if (body.len == 0) {
-            ola_buf_free(&body);
+        if (data == NULL)
             break;
-        }
-        data = ola_buf_steal(&body, &len);
         ola_batch_reset(&b);
         if (ola_replay_batch(&b, data, len, &bad) != 0 ||
             ola_pipeline_deliver(&p, &b, ola_now_ms()) != OLA_OK) {
@@ -387,6 +435,7 @@ int ola_cmd_replay_opts(const char *config_path, const char *events_path, bool e
 out:
     if (in != NULL && in != stdin)
         fclose(in);
+    ola_buf_free(&carry);
     ola_batch_free(&b);
     ola_enricher_destroy(en);
     ola_ol_client_destroy(client);

@@ -26,6 +26,7 @@
 #include "http.h"
 #include "wait.h"
 #include "log.h"
+#include "timeutil.h"
 
 struct ola_http {
     CURL *curl;
@@ -201,6 +202,17 @@ static size_t ola_http_write_cb(char *p, size_t size, size_t nmemb, void *arg)
     if (n > h->max_body || h->body->len > h->max_body - n) {
         h->too_big = true;
         return 0; /* aborts with CURLE_WRITE_ERROR */
+    }
+    if (h->body->len == 0) {
+        curl_off_t cl = -1;
+
+        /* one allocation for a body of announced size: growing a page of a
+         * megabyte by doubling frees a chain of large blocks, each of which
+         * makes malloc consolidate every small chunk freed before it */
+        if (curl_easy_getinfo(h->curl, CURLINFO_CONTENT_LENGTH_DOWNLOAD_T, &cl) ==
+                CURLE_OK &&
+            cl > 0 && (uint64_t)cl <= (uint64_t)h->max_body)
+            (void)ola_buf_reserve(h->body, (size_t)cl);
     }
     if (ola_buf_append(h->body, p, n) != 0) {
         h->nomem = true;
@@ -396,6 +408,7 @@ static int ola_http_begin(struct ola_http *h, const struct ola_http_req *rq,
                           struct curl_slist **hdrs)
 {
     memset(rs, 0, sizeof(*rs));
+    rs->sent_ms = ola_now_ms();
     ola_buf_reset(body);
     *hdrs = NULL;
     h->body = body;

@@ -69,6 +69,7 @@ struct ola_http_resp {
     char retry_after[64];
     char content_type[128];
     int64_t elapsed_ms;
+    int64_t sent_ms; /* wall clock when the transfer began (the answer is later) */
 };
 
 /* Returns 0 and a new handle in *out, or -1 with err. */

@@ -9,7 +9,7 @@
  * retries once; a second 401 is a configuration error. A failed token request
  * arms a backoff during which no token request is sent, so a caller's loop
  * cannot hammer the endpoint. Every answer feeds the governor (X-RateLimit-*)
- * and the server clock offset (Date). Nothing here sleeps or logs above
+ * and the server clock (srvclock.c, from Date). Nothing here sleeps or logs above
  * debug; the token and the secret never reach a reason, log line or error.
  * Lookups (ola_ol_get_many) go out several at once on a libcurl multi handle
  * of their own, each admitted by the same governor just before it is sent.
@@ -30,7 +30,9 @@
 #include "log.h"
 #include "onelogin.h"
 #include "onelogin_classify.h"
+#include "page.h"
 #include "ratelimit.h"
+#include "srvclock.h"
 #include "stats.h"
 #include "timeutil.h"
 
@@ -40,6 +42,7 @@
 #define OLA_OL_TOKEN_BACKOFF_MAX 300000 /* ... up to 5 min */
 #define OLA_OL_DEFAULT_RESERVE   0.2
 #define OLA_OL_MSG_MAX           160 /* server message share of a reason */
+#define OLA_OL_CLOCK_TIGHT_MS    50  /* server clock known well enough: no more probes */
 
 struct ola_ol_client {
     struct ola_http *http;
@@ -58,8 +61,7 @@ struct ola_ol_client {
     struct ola_buf token_body; /* wiped after each token answer */
     struct ola_rl rl;
     struct ola_ol_counters ctr;
-    int64_t offset_ms; /* server - local wall clock */
-    bool has_offset;
+    struct ola_srvclock clock; /* the server's clock, from Date headers */
     /* concurrent lookups (ola_ol_get_many) */
     struct ola_http_multi *multi; /* NULL until the first use or ola_ol_lookups_setup */
     int64_t timeout_ms;
@@ -184,25 +186,29 @@ void ola_ol_classify(long http_status, const char *content_type, const char *bod
 
     memset(v, 0, sizeof(*v));
     msg[0] = '\0';
-    if (body != NULL && len > 0)
+    while (i < len &&
+           (body[i] == ' ' || body[i] == '\n' || body[i] == '\r' || body[i] == '\t'))
+        i++;
+    if (call == OLA_OL_CALL_PAGE && http_status >= 200 && http_status < 300 && i < len &&
+        body[i] == '{')
+        root = ola_page_envelope(body, len); /* the events are page.c's to parse */
+    else if (body != NULL && len > 0)
         root = json_loadb(body, len, JSON_DECODE_ANY, &jerr);
     if (json_is_object(root))
         ola_ol_message(root, msg, sizeof(msg));
     if (http_status >= 200 && http_status < 300) {
         const json_t *st = json_object_get(root, "status");
 
-        while (i < len &&
-               (body[i] == ' ' || body[i] == '\n' || body[i] == '\r' || body[i] == '\t'))
-            i++;
         if (root == NULL && call == OLA_OL_CALL_PAGE && i < len && body[i] == '{') {
             /* One bad event (invalid UTF-8, too deep, a NUL) must not hold back a
              * whole page forever: page.c parses each element on its own, sends the
              * bad ones to the dead-letter file, and refuses a broken envelope. */
             v->status = OLA_OL_OK;
-            ola_ol_reason(v->reason, sizeof(v->reason),
-                          "HTTP %ld, not JSON as a whole (%zu bytes): checked element by "
-                          "element",
-                          http_status, len);
+            ola_ol_reason(
+                v->reason, sizeof(v->reason),
+                "HTTP %ld, an envelope that is not one JSON object (%zu bytes): "
+                "checked element by element",
+                http_status, len);
             goto done;
         }
         if (root == NULL) {
@@ -234,7 +240,9 @@ void ola_ol_classify(long http_status, const char *content_type, const char *bod
             goto done;
         }
         v->status = OLA_OL_OK;
-        ola_ol_reason(v->reason, sizeof(v->reason), "HTTP %ld", http_status);
+        ola_ol_reason(v->reason, sizeof(v->reason), "HTTP %ld%s", http_status,
+                      call == OLA_OL_CALL_PAGE ? ", events checked element by element"
+                                               : "");
         goto done;
     }
     ola_ol_classify_error(http_status, "HTTP", msg, call, v);
@@ -358,6 +366,7 @@ int ola_ol_client_new(const struct ola_ol_opts *opts, struct ola_ol_client **out
     c = calloc(1, sizeof(*c));
     if (c == NULL)
         goto nomem;
+    ola_srvclock_init(&c->clock);
     c->base = strdup(opts->base_url);
     c->client_id = strdup(opts->client_id);
     c->client_secret = strdup(opts->client_secret);
@@ -448,12 +457,17 @@ static void ola_ol_response_reset(struct ola_ol_response *r)
 
 int64_t ola_ol_server_now_ms(const struct ola_ol_client *c)
 {
-    return ola_now_ms() + (c->has_offset ? c->offset_ms : 0);
+    return ola_srvclock_now(&c->clock, ola_now_ms());
 }
 
 bool ola_ol_has_server_time(const struct ola_ol_client *c)
 {
-    return c->has_offset;
+    return c->clock.known;
+}
+
+int64_t ola_ol_clock_probe_delay(struct ola_ol_client *c, int64_t due_ms)
+{
+    return ola_srvclock_probe_delay(&c->clock, due_ms, OLA_OL_CLOCK_TIGHT_MS);
 }
 
 void ola_ol_rate(const struct ola_ol_client *c, struct ola_ol_rate *out)
@@ -475,25 +489,6 @@ bool ola_ol_token_valid(const struct ola_ol_client *c)
 }
 
 /*
- * The server clock from a Date header, which has whole seconds: the server
- * stamped it at some instant in [date, date + 1 s), before the answer
- * reached us at `now`. So date - now is a lower bound of the offset, and
- * date + 1 s - now an upper bound (the request's travel time only widens
- * it). Keeping the highest lower bound seen converges on the true offset
- * within a few polls instead of lagging up to a second behind it; a sample
- * whose upper bound is below the estimate (the local clock stepped, or
- * drifted) restarts it from that sample.
- */
-static void ola_ol_learn_offset(struct ola_ol_client *c, int64_t date, int64_t now)
-{
-    int64_t lower = date - now, upper = date + 1000 - now;
-
-    if (!c->has_offset || lower > c->offset_ms || c->offset_ms > upper)
-        c->offset_ms = lower;
-    c->has_offset = true;
-}
-
-/*
  * Learns from a complete or partial answer: server clock (Date), governor
  * (X-RateLimit-*), and a rate-limit block when v says so.
  */
@@ -505,7 +500,7 @@ static void ola_ol_absorb(struct ola_ol_client *c, const struct ola_http_resp *r
     r->http_status = rs->status;
     if (rs->date[0] != '\0' && ola_time_parse_http(rs->date, &date) == 0) {
         r->server_date_ms = date;
-        ola_ol_learn_offset(c, date, ola_now_ms());
+        ola_srvclock_learn(&c->clock, date, rs->sent_ms, ola_now_ms());
     }
     ola_rl_update(&c->rl, rs->rl_limit, rs->rl_remaining, rs->rl_reset, mono);
     r->rate_limited = v->rate_limited;

@@ -120,6 +120,12 @@ void ola_ol_response_free(struct ola_ol_response *r);
 int64_t ola_ol_server_now_ms(const struct ola_ol_client *c);
 /* True once a Date header has been seen. */
 bool ola_ol_has_server_time(const struct ola_ol_client *c);
+/*
+ * How much later than due_ms (local wall clock) the next poll should go so
+ * that its answer tightens the server-time estimate (srvclock.h); 0 once it
+ * is tight.
+ */
+int64_t ola_ol_clock_probe_delay(struct ola_ol_client *c, int64_t due_ms);
 void ola_ol_rate(const struct ola_ol_client *c, struct ola_ol_rate *out);
 const struct ola_ol_counters *ola_ol_counters(const struct ola_ol_client *c);
 /* True while a token is held and not expired. */

@@ -320,6 +320,80 @@ out:
     return which;
 }
 
+/* Adds key (raw bytes between the quotes, escapes allowed) = v to o. v: stolen. */
+static int ola_envelope_set(json_t *o, const char *key, size_t klen, json_t *v)
+{
+    json_t *dec = NULL;
+    int rc = -1;
+
+    if (memchr(key, '\\', klen) != NULL) {
+        dec = json_loadb(key - 1, klen + 2, JSON_DECODE_ANY, NULL);
+        if (!json_is_string(dec)) {
+            json_decref(v);
+            goto out;
+        }
+        key = json_string_value(dec);
+        klen = json_string_length(dec);
+    }
+    rc = json_object_setn_new(o, key, klen, v);
+out:
+    json_decref(dec);
+    return rc;
+}
+
+json_t *ola_page_envelope(const char *body, size_t len)
+{
+    struct ola_scan s = {body, body + len};
+    json_t *env = json_object();
+
+    ola_scan_ws(&s);
+    if (env == NULL || s.p >= s.end || *s.p != '{')
+        goto fail;
+    s.p++;
+    for (;;) {
+        const char *key, *vstart;
+        size_t klen;
+
+        ola_scan_ws(&s);
+        if (s.p < s.end && *s.p == '}')
+            break;
+        if (s.p >= s.end || *s.p != '"')
+            goto fail;
+        key = s.p + 1;
+        if (ola_scan_string(&s) != 0)
+            goto fail;
+        klen = (size_t)(s.p - key - 1);
+        ola_scan_ws(&s);
+        if (s.p >= s.end || *s.p++ != ':')
+            goto fail;
+        ola_scan_ws(&s);
+        vstart = s.p;
+        if (ola_scan_value(&s) != 0)
+            goto fail;
+        if (ola_page_key(key, klen) != 1) {
+            json_t *v = json_loadb(vstart, (size_t)(s.p - vstart), JSON_DECODE_ANY, NULL);
+
+            if (v == NULL || ola_envelope_set(env, key, klen, v) != 0)
+                goto fail;
+        }
+        ola_scan_ws(&s);
+        if (s.p < s.end && *s.p == ',') {
+            s.p++;
+            continue;
+        }
+        if (s.p < s.end && *s.p == '}')
+            break;
+        goto fail;
+    }
+    s.p++;
+    ola_scan_ws(&s);
+    if (s.p == s.end)
+        return env;
+fail:
+    json_decref(env);
+    return NULL;
+}
+
 int ola_page_parse(struct ola_batch *b, char *body, size_t len, struct ola_page *pg,
                    struct ola_err *err)
 {

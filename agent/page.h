@@ -39,6 +39,15 @@ struct ola_page {
  */
 int ola_page_parse(struct ola_batch *b, char *body, size_t len, struct ola_page *pg,
                    struct ola_err *err);
+/*
+ * The envelope of an events page without its data array: a new object with
+ * the other top-level members (status, pagination, message, ...), each
+ * parsed; the events themselves are only stepped over, not parsed. Returns
+ * a new reference, or NULL when body is not one well-formed object. body:
+ * borrowed. Lets the API client judge an answer's status without parsing
+ * the page twice.
+ */
+json_t *ola_page_envelope(const char *body, size_t len);
 void ola_page_free(struct ola_page *pg);
 /* Malformed element i, 0 <= i < pg->n_malformed (borrowed from pg). */
 const struct ola_page_malformed *ola_page_malformed_at(const struct ola_page *pg,

@@ -212,6 +212,21 @@ static enum ola_src_rc ola_source_probe(struct ola_source *src, int64_t *wait_ms
     return rc;
 }
 
+/*
+ * Schedules the next head poll one poll_interval from now_mono, plus the
+ * delay that makes its answer tighten the server-time estimate while that is
+ * still loose (a few polls after start). Returns the wait in ms.
+ */
+static int64_t ola_source_next_poll(struct ola_source *src, int64_t now_mono)
+{
+    int64_t interval = src->s->onelogin.poll_interval_ms;
+    int64_t wait =
+        interval + ola_ol_clock_probe_delay(src->client, ola_now_ms() + interval);
+
+    src->next_due_mono_ms = now_mono + wait;
+    return wait;
+}
+
 /* Opens the next window if one is due. Returns IDLE with *wait_ms if not. */
 static enum ola_src_rc ola_source_open(struct ola_source *src, int64_t *wait_ms,
                                        struct ola_err *err)
@@ -245,8 +260,7 @@ static enum ola_src_rc ola_source_open(struct ola_source *src, int64_t *wait_ms,
         until = since + src->span_ms;
     if (until <= wm && !sweep) {
         src->catching_up = false;
-        src->next_due_mono_ms = now_mono + s->onelogin.poll_interval_ms;
-        *wait_ms = s->onelogin.poll_interval_ms;
+        *wait_ms = ola_source_next_poll(src, now_mono);
         return OLA_SRC_IDLE;
     }
     if (until <= since) {
@@ -483,6 +497,6 @@ int ola_source_commit(struct ola_source *src, const struct ola_batch *b)
     OLA_STAT_SET(watermark_ms, cp->watermark_ms);
     ola_source_adapt_span(src);
     if (!src->catching_up)
-        src->next_due_mono_ms = ola_mono_ms() + src->s->onelogin.poll_interval_ms;
+        ola_source_next_poll(src, ola_mono_ms());
     return 0;
 }

@@ -7,7 +7,8 @@
  * and only then counts the records as emitted; a failed write or fsync
  * truncates the file back to where the member began and answers RETRY with
  * the data kept. Rotation (size, age, SIGHUP) happens between members: the
- * closed file gets its SHA-256 manifest chained to the previous one. At
+ * closed file gets its SHA-256 manifest chained to the previous one (the hash
+ * runs over each member once it is durable, so closing reads nothing back). At
  * startup a file a crash left without a manifest is cut after its last
  * complete member and manifested, and the `keep` policy runs.
  */
@@ -51,7 +52,8 @@ struct ola_fsink {
     struct ola_fstats f; /* what the open file holds */
     uint64_t seq;        /* seq of the last manifest of the chain */
     char prev_sha[OLA_SHA256_HEX];
-    bool trouble; /* the last flush failed: log the recovery */
+    struct ola_sha256_run hash; /* of the open file's durable bytes */
+    bool trouble;               /* the last flush failed: log the recovery */
     bool rotate_failed;
 };
 
@@ -292,6 +294,9 @@ static int ola_fsink_open_file(struct ola_output *o, struct ola_err *err)
     s->fd = fd;
     memcpy(s->path, cand, strlen(cand) + 1);
     s->size = 0;
+    /* without it (ENOMEM) the file is hashed from disk when it closes */
+    if (s->opts.manifest)
+        (void)ola_sha256_run_begin(&s->hash);
     s->opened_ms = now;
     ola_fstats_init(&s->f);
     ola_plg_log(OLA_LOG_INFO, o, "opened %s", s->path);
@@ -351,6 +356,7 @@ static int ola_fsink_close_file(struct ola_output *o, const char *why,
     if (s->f.events == 0 && s->size == 0) {
         close(s->fd);
         s->fd = -1;
+        ola_sha256_run_drop(&s->hash);
         unlink(s->path);
         ola_fsync_parent(s->path);
         return 0;
@@ -367,13 +373,17 @@ static int ola_fsink_close_file(struct ola_output *o, const char *why,
         ola_manifest_fill(&m, s->path, o->name, &s->f);
         m.created_ms = s->opened_ms;
         m.closed_ms = ola_fsink_now(s);
-        if (ola_sha256_fd(s->fd, m.sha256, &m.bytes, err) != 0)
+        if (s->hash.ctx != NULL && s->hash.bytes == s->size &&
+            ola_sha256_run_end(&s->hash, m.sha256) == 0)
+            m.bytes = s->size;
+        else if (ola_sha256_fd(s->fd, m.sha256, &m.bytes, err) != 0)
             return ola_err_prefix(err, "%s", s->path);
         if (ola_fsink_chain(s, s->path, &m, err) != 0)
             return -1;
     }
     close(s->fd);
     s->fd = -1;
+    ola_sha256_run_drop(&s->hash);
     ola_plg_log(OLA_LOG_INFO, o, "closed %s (%s; %llu records, %llu bytes)", s->path, why,
                 (unsigned long long)s->f.events, (unsigned long long)s->size);
     return 0;
@@ -961,6 +971,7 @@ enum ola_rc ola_file_sink_flush(struct ola_output *o, int timeout_ms)
         return ola_fsink_fail(o, OLA_RETRY, e, "fsync");
     }
     s->size += len;
+    (void)ola_sha256_run_add(&s->hash, data, len); /* durable now: part of the file */
     ola_fstats_add(&s->f, &s->p);
     o->stats.emitted += s->p.events;
     ola_fstats_init(&s->p);
@@ -997,6 +1008,7 @@ void ola_file_sink_close(struct ola_output *o)
                     s->path, err.msg);
         close(s->fd);
     }
+    ola_sha256_run_drop(&s->hash);
     if (s->zs_ready)
         deflateEnd(&s->zs);
     ola_buf_free(&s->pending);

@@ -93,6 +93,48 @@ fail:
     return rc;
 }
 
+int ola_sha256_run_begin(struct ola_sha256_run *h)
+{
+    h->bytes = 0;
+    h->ctx = EVP_MD_CTX_new();
+    if (h->ctx != NULL && EVP_DigestInit_ex(h->ctx, EVP_sha256(), NULL) == 1)
+        return 0;
+    ola_sha256_run_drop(h);
+    return -1;
+}
+
+int ola_sha256_run_add(struct ola_sha256_run *h, const void *p, size_t n)
+{
+    if (h->ctx == NULL)
+        return -1;
+    if (EVP_DigestUpdate(h->ctx, p, n) != 1) {
+        ola_sha256_run_drop(h);
+        return -1;
+    }
+    h->bytes += n;
+    return 0;
+}
+
+int ola_sha256_run_end(struct ola_sha256_run *h, char *hex)
+{
+    unsigned char md[EVP_MAX_MD_SIZE];
+    unsigned mdlen = 0;
+    int rc = -1;
+
+    if (h->ctx != NULL && EVP_DigestFinal_ex(h->ctx, md, &mdlen) == 1) {
+        ola_hex(md, mdlen, hex);
+        rc = 0;
+    }
+    ola_sha256_run_drop(h);
+    return rc;
+}
+
+void ola_sha256_run_drop(struct ola_sha256_run *h)
+{
+    EVP_MD_CTX_free(h->ctx);
+    h->ctx = NULL;
+}
+
 int ola_sha256_path(const char *path, char *hex, struct ola_err *err)
 {
     int fd = open(path, O_RDONLY | O_CLOEXEC);

@@ -50,6 +50,24 @@ int ola_sha256_fd(int fd, char *hex, uint64_t *bytes, struct ola_err *err);
 int ola_sha256_path(const char *path, char *hex, struct ola_err *err);
 
 /*
+ * A running SHA-256 of the bytes a writer has made durable, so that closing
+ * a file does not read it all back. Zeroed = idle; begin may fail (ENOMEM),
+ * after which the writer falls back to ola_sha256_fd.
+ */
+struct ola_sha256_run {
+    void *ctx; /* EVP_MD_CTX, NULL when idle or failed */
+    uint64_t bytes;
+};
+
+int ola_sha256_run_begin(struct ola_sha256_run *h);
+/* Adds n bytes; on failure the run stops (ctx NULL) and -1 is returned. */
+int ola_sha256_run_add(struct ola_sha256_run *h, const void *p, size_t n);
+/* Writes the hex digest (65 bytes) and stops the run. Returns 0 / -1. */
+int ola_sha256_run_end(struct ola_sha256_run *h, char *hex);
+/* Stops the run without a digest; a no-op when idle. */
+void ola_sha256_run_drop(struct ola_sha256_run *h);
+
+/*
  * Writes data_path + ".manifest.json" atomically (temporary file, fsync,
  * rename, directory fsync). manifest_sha (65 bytes): the SHA-256 of the bytes
  * written, for the next manifest's prev_manifest_sha256. Returns 0 / -1.

@@ -8,7 +8,8 @@
  * the harness checks the parser against Jansson: when the whole body is
  * valid JSON (no duplicate keys) with a data array, the page must parse, its
  * events must be exactly the data elements that are usable events, equal and
- * in order, and every other element must be counted as malformed. Every raw
+ * in order, and every other element must be counted as malformed; the
+ * envelope the classifier reads must be the whole body less its data. Every raw
  * range must lie inside the body and be one '{...}' object, and the json
  * record made from it must parse again.
  */
@@ -40,6 +41,19 @@ static bool ola_fz_usable(const json_t *el, int64_t *created_ms)
            created != NULL && ola_time_parse_iso(created, created_ms) == 0;
 }
 
+/* The envelope the client judges must be the whole body less its data. */
+static void ola_fz_envelope(const uint8_t *data, size_t size, json_t *whole)
+{
+    json_t *env = ola_page_envelope((const char *)data, size);
+    json_t *rest = json_copy(whole);
+
+    OLA_FUZZ_CHECK(env != NULL && rest != NULL);
+    json_object_del(rest, "data");
+    OLA_FUZZ_CHECK(json_equal(env, rest));
+    json_decref(env);
+    json_decref(rest);
+}
+
 /* Differential check against a whole-body Jansson parse (see the file comment). */
 static void ola_fz_oracle(const uint8_t *data, size_t size, int rc,
                           const struct ola_batch *b, const struct ola_page *pg)
@@ -52,6 +66,7 @@ static void ola_fz_oracle(const uint8_t *data, size_t size, int rc,
         goto out; /* not comparable: Jansson refuses it (or it is not an envelope) */
     if (memchr(data, '\0', size) != NULL)
         goto out; /* not comparable: Jansson 2.14 skips a NUL after a number */
+    ola_fz_envelope(data, size, whole);
     arr = json_object_get(whole, "data");
     st = json_object_get(whole, "status");
     pag = json_object_get(whole, "pagination");

@@ -8,6 +8,7 @@
 #  2. the same bursts inserted live in two halves with a kill -9 of the agent
 #     between them: the half-counted windows survive in the checkpoint, the
 #     re-read overlap is not counted twice, and each alert fires exactly once.
+# ctest-cost: 30
 . "$(dirname "$0")/../lib/common.sh"
 
 # check_alerts OUT EXPECTED...: EXPECTED are "rule=key" (key "*" = any);

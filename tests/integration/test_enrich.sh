@@ -11,6 +11,7 @@
 #  3. cache entries=100 on 2,000 users: the cache never holds more than 100, and
 #     every event is still enriched correctly; three user lookups answered 503 leave
 #     their events marked "failed" with the reason, and the next page has them.
+# ctest-cost: 85
 . "$(dirname "$0")/../lib/common.sh"
 
 EVENTS=${EVENTS:-100000}

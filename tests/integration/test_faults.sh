@@ -4,6 +4,7 @@
 #
 # The cases are independent (own olsim, own agent, own scratch directory)
 # and mostly wait on backoff, so they run a few at a time.
+# ctest-cost: 70
 . "$(dirname "$0")/../lib/common.sh"
 
 PARALLEL=${PARALLEL:-4}

@@ -8,6 +8,7 @@
 # every closed file passes `gzip -t`, the open one decompresses (complete
 # members) to whole JSON lines, and every acknowledged record is on disk.
 # At the end the manifests verify, and a flipped byte is caught by name.
+# ctest-cost: 22
 set -euo pipefail
 
 TOOLS=${OLA_TOOLS_DIR:?}

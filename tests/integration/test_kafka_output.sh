@@ -8,6 +8,7 @@
 #    middle: the writer sees RETRY, resumes by itself, nothing lost or doubled.
 # 3. One event larger than message.max.bytes: it lands in the dead-letter file
 #    with the reason, the rest are delivered.
+# ctest-cost: 20
 set -euo pipefail
 
 : "${OLA_TOOLS_DIR:?}"

@@ -10,6 +10,7 @@
 #     backfill with no loss and no duplicate;
 #  4. SIGHUP with a broken rule file keeps the old rules; a fixed file is
 #     picked up by the next SIGHUP.
+# ctest-cost: 40
 . "$(dirname "$0")/../lib/common.sh"
 
 METRICS_PORT=

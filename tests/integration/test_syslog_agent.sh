@@ -9,6 +9,7 @@
 # in the history, so alerts go out too); rsyslogd is stopped for 5 s in the
 # middle. Then every event olsim holds must have arrived exactly once on every
 # output, parsed as its RFC, with its content intact (tests/lib/syslog_check.py).
+# ctest-cost: 28
 . "$(dirname "$0")/../lib/common.sh"
 . "$(dirname "$0")/../lib/rsyslog.sh"
 

@@ -13,6 +13,7 @@
 # warning when verification is off), a missing client certificate, the unix
 # socket, rsyslogd stopped
 # (SIGSTOP) for 5 s mid-stream, rsyslogd restarted between two halves.
+# ctest-cost: 35
 . "$(dirname "$0")/../lib/common.sh"
 . "$(dirname "$0")/../lib/rsyslog.sh"
 

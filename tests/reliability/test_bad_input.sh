@@ -6,6 +6,7 @@
 # the dead-letter file (each line valid JSON), and a page that stays broken
 # never lets the checkpoint move past it. The API is badapi.py (Python 3,
 # standard library), which knows what a correct agent must deliver (/_expect).
+# ctest-cost: 60
 . "$(dirname "$0")/../lib/common.sh"
 
 BADAPI="$OLA_SOURCE_DIR/tests/reliability/badapi.py"

@@ -2,11 +2,12 @@
 # Faults mixed at random from olsim's whole menu (429 in three styles, 5xx,
 # truncated and garbage bodies, unsorted and short pages, connection resets)
 # on 20% of the calls, while live traffic with late arrivals keeps coming,
-# for CHAOS_SECS (default 90): zero loss, zero duplicates, and the late
+# for CHAOS_SECS (default 60): zero loss, zero duplicates, and the late
 # events counted.
+# ctest-cost: 80
 . "$(dirname "$0")/../lib/common.sh"
 
-CHAOS_SECS=${CHAOS_SECS:-90}
+CHAOS_SECS=${CHAOS_SECS:-60}
 start_olsim --seed 77 --events 4000 --span 30m --page-max 100 --rate 20 \
     --late-fraction 0.1 --late-max 30s --fault-rate 0.2 --rate-window 10s
 # polling alone: every lookup would draw random faults too, and each random 429

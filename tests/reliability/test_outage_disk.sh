@@ -3,7 +3,7 @@
 # why (one line), keeps the checkpoint where the last acknowledged batch left
 # it, keeps polling nothing new, and when space comes back it carries on by
 # itself; in the end the file output holds every event once, in whole lines,
-# and the stdout output beside it lost nothing either.
+# its manifests verify, and the stdout output beside it lost nothing either.
 #
 # The disk is a 1.5 MB tmpfs the test mounts (as root, or inside a user and
 # mount namespace when unprivileged user namespaces are allowed).
@@ -50,6 +50,11 @@ sleep 1.5
 stop_agent || fail "olagent exited $? after SIGTERM"
 grep -q 'accepting data again' "$T_DIR/agent.err" || fail "no log line when the output recovered"
 
+# each manifest's hash covers the bytes that became durable, not the ones a
+# failed write left behind and the truncate took back
+n_manifests=$(find "$DISK" -name '*.manifest.json' | wc -l)
+[ "$n_manifests" -ge 2 ] || fail "only $n_manifests manifests: rotation did not happen"
+"$OLAGENT" verify "$DISK" >"$T_DIR/verify.out" 2>&1 || fail "verify: $(cat "$T_DIR/verify.out")"
 cat "$DISK"/events-*.ndjson >"$T_DIR/file.ndjson"
 truth_ids "$T_DIR/truth.ids"
 for which in out file; do

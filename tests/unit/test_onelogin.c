@@ -1000,6 +1000,14 @@ static void test_classify_table(void **state)
          "{\"status\":{\"error\":true,\"code\":400,\"message\":"
          "\"rate_limit_exceeded\"}}",
          OLA_OL_CALL_PAGE, OLA_OL_RETRY, 1, 0, "rate_limit_exceeded"},
+        /* the page's status is read from its envelope alone: an event Jansson
+         * refuses (invalid UTF-8) does not hide it */
+        {200, NULL,
+         "{\"data\":[{\"id\":1,\"n\":\"\xff\"}],\"status\":{\"error\":true,\"code\":"
+         "400,\"message\":\"rate_limit_exceeded\"}}",
+         OLA_OL_CALL_PAGE, OLA_OL_RETRY, 1, 0, "rate_limit_exceeded"},
+        {200, "events-page-200.json", NULL, OLA_OL_CALL_PAGE, OLA_OL_OK, 0, 0,
+         "element by element"},
         {401, "error-v1-401.json", NULL, OLA_OL_CALL_PAGE, OLA_OL_AUTH, 0, 1,
          "Authentication Failure"},
         {200, NULL, "", OLA_OL_CALL_RESOURCE, OLA_OL_RETRY, 0, 0, "empty"},

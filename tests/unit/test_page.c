@@ -372,6 +372,55 @@ static void test_many_malformed(void **state)
     free(text);
 }
 
+static json_t *env_of(const char *text)
+{
+    return ola_page_envelope(text, strlen(text));
+}
+
+/* The envelope alone, for the client's status check: data is stepped over. */
+static void test_envelope_without_data(void **state)
+{
+    size_t len;
+    char *body = read_fixture("events-page-200.json", &len);
+    json_t *env = ola_page_envelope(body, len), *full = json_loadb(body, len, 0, NULL);
+    const char *k;
+    json_t *v;
+
+    (void)state;
+    assert_non_null(env);
+    assert_non_null(full);
+    assert_null(json_object_get(env, "data"));
+    assert_int_equal(json_object_size(env), json_object_size(full) - 1);
+    json_object_foreach(full, k, v)
+    {
+        if (strcmp(k, "data") != 0)
+            assert_true(json_equal(json_object_get(env, k), v));
+    }
+    json_decref(env);
+    json_decref(full);
+    free(body);
+    /* events that Jansson would refuse do not spoil the envelope */
+    env = env_of(
+        "{\"data\":[{\"id\":1,\"n\":\"\xff\"},[[[[1]]]]],\"status\":{\"error\":true,"
+        "\"code\":400,\"message\":\"rate_limit_exceeded\"}}");
+    assert_non_null(env);
+    assert_true(json_is_true(json_object_get(json_object_get(env, "status"), "error")));
+    json_decref(env);
+    /* escaped keys are decoded: "st\u0061tus" is status, "d\u0061ta" is data */
+    env = env_of("{\"d\\u0061ta\":[1],\"st\\u0061tus\":{\"code\":200}}");
+    assert_non_null(env);
+    assert_null(json_object_get(env, "data"));
+    assert_int_equal(
+        json_integer_value(json_object_get(json_object_get(env, "status"), "code")), 200);
+    json_decref(env);
+    /* not one well-formed object: NULL */
+    assert_null(env_of("{\"data\":[1]} x"));
+    assert_null(env_of("{\"data\":[1"));
+    assert_null(env_of("[1]"));
+    assert_null(env_of("{\"status\":{\"error\":tru}}"));
+    assert_null(env_of(""));
+}
+
 int main(void)
 {
     const struct CMUnitTest tests[] = {
@@ -386,6 +435,7 @@ int main(void)
         cmocka_unit_test(test_envelope_keys_once),
         cmocka_unit_test(test_pagination_types),
         cmocka_unit_test(test_many_malformed),
+        cmocka_unit_test(test_envelope_without_data),
     };
 
     return cmocka_run_group_tests(tests, NULL, NULL);
