@@ -14,6 +14,7 @@
 #    page per kill, and in each partition at most one run per kill).
 # 4. A SASL password in `properties:` (${VAR}, *_file or literal) never shows in
 #    `olagent check`, its --online report, or the agent's logs at debug level.
+# ctest-cost: 85
 . "$(dirname "$0")/../lib/common.sh"
 . "$(dirname "$0")/../lib/kafka.sh"
 . "$(dirname "$0")/../lib/outage.sh"

@@ -17,6 +17,7 @@
 # right after the last copy; a run of n records then stands for ceil(n/PAGE)
 # kills). In Kafka the same holds per partition, since a partition keeps the
 # order of its records and the key pins an id to one partition.
+# ctest-cost: 45
 . "$(dirname "$0")/../lib/common.sh"
 . "$(dirname "$0")/../lib/kafka.sh"
 

@@ -23,6 +23,7 @@
 # by one page (PAGE), counted and printed. The idempotent producer prevents
 # any other repeat (its own retries after the reconnect). librdkafka's `msg`
 # debug lines (the agent logs at debug level) show the timeouts happen.
+# ctest-cost: 58
 . "$(dirname "$0")/../lib/common.sh"
 . "$(dirname "$0")/../lib/kafka.sh"
 . "$(dirname "$0")/../lib/outage.sh"

@@ -24,6 +24,7 @@
 # has exactly once (docs/outputs.md: a stalled receiver resumes where it
 # was; after a reconnect only a message cut short is sent again, whole, and
 # at a message boundary none is), and stdout too.
+# ctest-cost: 60
 if [ -z "${OLA_SCENARIO:-}" ]; then
     # the parent: both scenarios at once, each a full test process
     pids=()
