@@ -15,7 +15,11 @@
  * keyed by the value's address, holding a reference so that no other object
  * can take that address while it is remembered. Shared values are read-only
  * (the enricher builds a new object when a user changes). The memo is per
- * thread and bounded; when full it starts over.
+ * thread and bounded; when full it starts over. An entry whose value nobody
+ * else holds any more (the enricher evicted or rebuilt the user, the events
+ * went out) is dead weight: the tree and its text. Every OLA_MEMO_SLACK new
+ * entries the memo sweeps those out, so it holds about what is alive, not
+ * every object ever dumped.
  */
 #include <stdint.h>
 #include <stdlib.h>
@@ -26,6 +30,7 @@
 #define OLA_MEMO_SLOTS 8192       /* power of two */
 #define OLA_MEMO_MAX   4096       /* entries before starting over */
 #define OLA_MEMO_BYTES (4u << 20) /* text before starting over */
+#define OLA_MEMO_SLACK 256        /* new entries between sweeps of dead ones */
 
 struct ola_memo_ent {
     json_t *v; /* a reference */
@@ -36,6 +41,7 @@ struct ola_memo_ent {
 struct ola_memo {
     struct ola_memo_ent *tab; /* OLA_MEMO_SLOTS, open addressing on the address */
     size_t n, bytes;
+    size_t sweep_at; /* n at which dead entries are swept out */
 };
 
 static _Thread_local struct ola_memo ola_memo;
@@ -52,29 +58,77 @@ static void ola_memo_reset(struct ola_memo *m)
     }
     m->n = 0;
     m->bytes = 0;
+    m->sweep_at = OLA_MEMO_SLACK;
+}
+
+/* The slot of v in tab: where it is, or the free slot where it goes. */
+static size_t ola_memo_slot(const struct ola_memo_ent *tab, const json_t *v)
+{
+    uint64_t k = (uint64_t)(uintptr_t)v;
+    size_t s;
+
+    k ^= k >> 33;
+    k *= UINT64_C(0xff51afd7ed558ccd);
+    k ^= k >> 33;
+    s = (size_t)k & (OLA_MEMO_SLOTS - 1);
+    while (tab[s].v != NULL && tab[s].v != v)
+        s = (s + 1) & (OLA_MEMO_SLOTS - 1);
+    return s;
+}
+
+/*
+ * Drops the entries whose value only the memo references (a count of 1 can
+ * only fall: nobody else can reach the value to take a new reference), and
+ * moves the others into a fresh table. Without memory for one, starts over.
+ */
+static void ola_memo_sweep(struct ola_memo *m)
+{
+    struct ola_memo_ent *nt = calloc(OLA_MEMO_SLOTS, sizeof(*nt));
+    size_t i;
+
+    if (nt == NULL) {
+        ola_memo_reset(m);
+        return;
+    }
+    for (i = 0; i < OLA_MEMO_SLOTS; i++) {
+        struct ola_memo_ent *e = &m->tab[i];
+
+        if (e->v == NULL)
+            continue;
+        if (e->v->refcount == 1) {
+            json_decref(e->v);
+            free(e->text);
+            m->n--;
+            m->bytes -= e->len;
+            continue;
+        }
+        nt[ola_memo_slot(nt, e->v)] = *e;
+    }
+    free(m->tab);
+    m->tab = nt;
+    m->sweep_at = m->n + OLA_MEMO_SLACK;
 }
 
 /* The text of shared value v, dumped on first use; NULL on failure. */
 static const struct ola_memo_ent *ola_memo_get(struct ola_memo *m, json_t *v)
 {
-    uint64_t k = (uint64_t)(uintptr_t)v;
     size_t s;
 
     if (m->tab == NULL) {
         m->tab = calloc(OLA_MEMO_SLOTS, sizeof(*m->tab));
         if (m->tab == NULL)
             return NULL;
+        m->sweep_at = OLA_MEMO_SLACK;
     }
-    k ^= k >> 33;
-    k *= UINT64_C(0xff51afd7ed558ccd);
-    k ^= k >> 33;
-    s = (size_t)k & (OLA_MEMO_SLOTS - 1);
-    while (m->tab[s].v != NULL && m->tab[s].v != v)
-        s = (s + 1) & (OLA_MEMO_SLOTS - 1);
+    s = ola_memo_slot(m->tab, v);
     if (m->tab[s].v == v)
         return &m->tab[s];
-    if (m->n >= OLA_MEMO_MAX || m->bytes >= OLA_MEMO_BYTES) {
-        ola_memo_reset(m);
+    if (m->n >= m->sweep_at || m->bytes >= OLA_MEMO_BYTES) {
+        ola_memo_sweep(m);
+        /* what is alive leaves too little room: start over rather than sweep often */
+        if (m->n + OLA_MEMO_SLACK > OLA_MEMO_MAX ||
+            m->bytes + OLA_MEMO_BYTES / 16 > OLA_MEMO_BYTES)
+            ola_memo_reset(m);
         return ola_memo_get(m, v);
     }
     m->tab[s].text = json_dumps(v, JSON_COMPACT | JSON_REAL_PRECISION(17));

@@ -131,12 +131,41 @@ static void test_memo_starts_over_when_full(void **state)
     ola_batch_free(&b);
 }
 
+static void test_memo_lets_dead_values_go(void **state)
+{
+    struct ola_batch b;
+    json_t *keep = json_pack("{s:i, s:s}", "id", 1, "username", "kept");
+    /* every value below holds a reference to probe: its count tells how many
+       of them are still alive */
+    json_t *probe = json_pack("{s:s}", "costcenter", "CC-1");
+    int i;
+
+    (void)state;
+    ola_batch_init(&b);
+    format_check(&b, keep, NULL);
+    /* users evicted and rebuilt: each object dies once its events went out */
+    for (i = 0; i < 3000; i++) {
+        json_t *u = json_pack("{s:i, s:O}", "id", i + 100, "custom_attributes", probe);
+
+        format_check(&b, u, NULL);
+        json_decref(u);
+    }
+    /* the memo keeps at most a sweep's worth (256) of dead ones, not the 3000
+       (it used to keep up to 4096 before starting over) */
+    assert_true(probe->refcount - 1 <= 257);
+    format_check(&b, keep, NULL);
+    json_decref(keep);
+    json_decref(probe);
+    ola_batch_free(&b);
+}
+
 int main(void)
 {
     const struct CMUnitTest tests[] = {
         cmocka_unit_test(test_plain_and_no_olagent),
         cmocka_unit_test(test_shared_values_from_the_memo),
         cmocka_unit_test(test_memo_starts_over_when_full),
+        cmocka_unit_test(test_memo_lets_dead_values_go),
     };
 
     return cmocka_run_group_tests(tests, NULL, NULL);
