@@ -78,35 +78,47 @@ static size_t ola_memo_slot(const struct ola_memo_ent *tab, const json_t *v)
 
 /*
  * Drops the entries whose value only the memo references (a count of 1 can
- * only fall: nobody else can reach the value to take a new reference), and
- * moves the others into a fresh table. Without memory for one, starts over.
+ * only fall: nobody else can reach the value to take a new reference), then
+ * closes the gaps in the probe runs: going once round the table from a slot
+ * that was empty before (no run crosses it), each entry is taken out and put
+ * back at the first free slot from its home, as if inserted anew in that order.
  */
 static void ola_memo_sweep(struct ola_memo *m)
 {
-    struct ola_memo_ent *nt = calloc(OLA_MEMO_SLOTS, sizeof(*nt));
-    size_t i;
+    size_t i, k, start = 0, before = m->n;
 
-    if (nt == NULL) {
-        ola_memo_reset(m);
+    if (m->tab == NULL)
         return;
-    }
+    while (m->tab[start].v != NULL) /* there is one: n <= OLA_MEMO_MAX < slots */
+        start++;
     for (i = 0; i < OLA_MEMO_SLOTS; i++) {
         struct ola_memo_ent *e = &m->tab[i];
 
-        if (e->v == NULL)
+        if (e->v == NULL || e->v->refcount > 1)
             continue;
-        if (e->v->refcount == 1) {
-            json_decref(e->v);
-            free(e->text);
-            m->n--;
-            m->bytes -= e->len;
-            continue;
-        }
-        nt[ola_memo_slot(nt, e->v)] = *e;
+        json_decref(e->v);
+        free(e->text);
+        m->n--;
+        m->bytes -= e->len;
+        memset(e, 0, sizeof(*e));
     }
-    free(m->tab);
-    m->tab = nt;
-    m->sweep_at = m->n + OLA_MEMO_SLACK;
+    for (k = 1; m->n < before && k < OLA_MEMO_SLOTS; k++) {
+        struct ola_memo_ent e;
+
+        i = (start + k) & (OLA_MEMO_SLOTS - 1);
+        if (m->tab[i].v == NULL)
+            continue;
+        e = m->tab[i];
+        m->tab[i].v = NULL;
+        m->tab[ola_memo_slot(m->tab, e.v)] = e;
+    }
+    m->sweep_at =
+        m->n + OLA_MEMO_SLACK < OLA_MEMO_MAX ? m->n + OLA_MEMO_SLACK : OLA_MEMO_MAX;
+}
+
+void ola_format_json_trim(void)
+{
+    ola_memo_sweep(&ola_memo);
 }
 
 /* The text of shared value v, dumped on first use; NULL on failure. */

@@ -159,6 +159,52 @@ static void test_memo_lets_dead_values_go(void **state)
     ola_batch_free(&b);
 }
 
+static void test_memo_sweep_keeps_the_live(void **state)
+{
+    enum { LIVE = 300, DEAD = 1500 };
+    struct ola_batch b;
+    json_t *live[LIVE], *probe = json_pack("{s:s}", "costcenter", "CC-2");
+    int i, j;
+
+    (void)state;
+    ola_batch_init(&b);
+    ola_format_json_trim();
+    /* dead ones first in some probe runs, live ones behind them */
+    for (i = 0; i < LIVE; i++) {
+        json_t *u = json_pack("{s:i, s:O}", "id", i + 1000, "custom_attributes", probe);
+
+        format_check(&b, u, NULL);
+        json_decref(u);
+        live[i] = json_pack("{s:i, s:s}", "id", i + 1, "username", "alive");
+        format_check(&b, live[i], NULL);
+    }
+    /* dead ones in between force sweeps; the live ones must stay findable */
+    for (i = 0; i < DEAD; i++) {
+        json_t *u = json_pack("{s:i, s:O}", "id", i + 5000, "custom_attributes", probe);
+
+        format_check(&b, u, NULL);
+        json_decref(u);
+        if (i % 97 == 0)
+            ola_format_json_trim();
+        if (i % 5 == 0)
+            for (j = i % 7; j < LIVE; j += 7)
+                format_check(&b, live[j], NULL);
+    }
+    ola_batch_reset(&b);
+    /* each live object: the test's reference and exactly one memo entry's */
+    for (i = 0; i < LIVE; i++)
+        assert_int_equal(live[i]->refcount, 2);
+    /* after a batch, what only the memo held is gone */
+    ola_format_json_trim();
+    assert_int_equal(probe->refcount, 1);
+    for (i = 0; i < LIVE; i++) {
+        format_check(&b, live[i], NULL);
+        json_decref(live[i]);
+    }
+    json_decref(probe);
+    ola_batch_free(&b);
+}
+
 int main(void)
 {
     const struct CMUnitTest tests[] = {
@@ -166,6 +212,7 @@ int main(void)
         cmocka_unit_test(test_shared_values_from_the_memo),
         cmocka_unit_test(test_memo_starts_over_when_full),
         cmocka_unit_test(test_memo_lets_dead_values_go),
+        cmocka_unit_test(test_memo_sweep_keeps_the_live),
     };
 
     return cmocka_run_group_tests(tests, NULL, NULL);
