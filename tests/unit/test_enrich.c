@@ -1002,6 +1002,11 @@ static void test_page_dedupe_concurrency_warm(void **state)
     }
     /* the same users shared one object: no copy per event */
     assert_ptr_equal(te_ola(&t->b.ev[0], "user"), te_ola(&t->b.ev[19], "user"));
+    /* strings users share are kept once: 1001 and 1008 are both in Dept0 */
+    assert_ptr_equal(json_object_get(te_ola(&t->b.ev[0], "user"), "department"),
+                     json_object_get(te_ola(&t->b.ev[7], "user"), "department"));
+    assert_ptr_equal(json_object_get(te_ola(&t->b.ev[0], "user"), "status_name"),
+                     json_object_get(te_ola(&t->b.ev[1], "user"), "status_name"));
 
     /* a second page with the same people: nothing goes over the wire */
     conns = t->srv.connections;
@@ -1129,6 +1134,34 @@ static void test_user_changing_event_evicts(void **state)
             json_array_get(json_object_get(te_ola(&t->b.ev[1], "user"), "roles"), 0),
             "name")),
         "Staff");
+}
+
+static void test_shared_strings_bounded(void **state)
+{
+    struct te *t = *state;
+    const json_t *u;
+    char want[32];
+    int i;
+
+    te_open(t);
+    /* a user updated over and over, a new department each time: more distinct
+       strings than the enricher shares at once; old ones must go, new ones stay
+       right */
+    for (i = 0; i < 700; i++) {
+        pthread_mutex_lock(&t->srv.mu);
+        snprintf(tn_user(&t->srv, 1001)->department, 32, "Dept-%d", i);
+        pthread_mutex_unlock(&t->srv.mu);
+        ola_batch_reset(&t->b);
+        te_event(t, 14, 1001, 0, 0); /* UPDATED_USER: evicts 1001 first */
+        te_event(t, 5, 1002 + i % 18, 0, 0);
+        t->now += 10;
+        te_run(t, NULL);
+        u = te_ola(&t->b.ev[0], "user");
+        snprintf(want, sizeof(want), "Dept-%d", i);
+        assert_string_equal(json_string_value(json_object_get(u, "department")), want);
+        te_check_user(te_ola(&t->b.ev[1], "user"), 1002 + i % 18,
+                      (1002 + i % 18) % 3 == 0 ? 2 : 1);
+    }
 }
 
 static void test_ttl_refetch(void **state)
@@ -1461,6 +1494,8 @@ int main(void)
         cmocka_unit_test(test_roles_of_user_shapes),
         cmocka_unit_test(test_role_answers),
         cmocka_unit_test(test_config_section),
+        cmocka_unit_test_setup_teardown(test_shared_strings_bounded, te_setup,
+                                        te_teardown),
         cmocka_unit_test_setup_teardown(test_page_dedupe_concurrency_warm, te_setup,
                                         te_teardown),
         cmocka_unit_test_setup_teardown(test_user_changing_event_evicts, te_setup,
