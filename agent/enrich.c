@@ -505,6 +505,31 @@ void ola_enricher_destroy(struct ola_enricher *en)
     free(en);
 }
 
+static void ola_intern_sweep(struct ola_enricher *en);
+
+void ola_enricher_trim(struct ola_enricher *en)
+{
+    size_t i;
+
+    ola_pg_clear(en);
+    free(en->pg);
+    free(en->pg_used);
+    en->pg = NULL;
+    en->pg_used = NULL;
+    en->pg_cap = 0;
+    for (i = 0; i < en->lk_cap; i++)
+        ola_ol_response_free(&en->lk[i].r);
+    free(en->lk);
+    free(en->lk_path);
+    free(en->lk_slot);
+    en->lk = NULL;
+    en->lk_path = NULL;
+    en->lk_slot = NULL;
+    en->lk_n = en->lk_cap = 0;
+    if (en->intern != NULL)
+        ola_intern_sweep(en);
+}
+
 void ola_enricher_stats(const struct ola_enricher *en, struct ola_enrich_stats *out)
 {
     const struct ola_cache_stats *cs = ola_cache_stats(en->cache);

@@ -64,6 +64,8 @@ enum ola_rc ola_pipeline_deliver(struct ola_pipeline *p, struct ola_batch *b,
     unsigned round = 0;
     size_t i;
 
+    if (p->enricher != NULL && b->n == 0)
+        ola_enricher_trim(p->enricher); /* a quiet poll: a burst's page tables go */
     if (p->enricher != NULL && b->n > 0 &&
         ola_enrich_batch(p->enricher, b, p->rules ? ola_rules_catalog(p->rules) : NULL,
                          ola_mono_ms()) != 0)

@@ -1164,6 +1164,43 @@ static void test_shared_strings_bounded(void **state)
     }
 }
 
+static void test_trim_between_pages(void **state)
+{
+    struct te *t = *state;
+    size_t i, mark;
+
+    te_open(t);
+    ola_enricher_trim(t->en); /* before any page: nothing to give back */
+    for (i = 0; i < 300; i++)
+        te_event(t, 5, 1001 + (long long)(i % 19), 1001 + (long long)((i * 3) % 19), 0);
+    te_run(t, NULL);
+    /* a quiet poll after the burst: tables go, the cache stays */
+    ola_batch_reset(&t->b);
+    ola_enricher_trim(t->en);
+    mark = tn_mark(&t->srv);
+    for (i = 0; i < 40; i++)
+        te_event(t, 8, 1001 + (long long)(i % 19), 0, i % 4 == 0 ? 501 : 0);
+    t->now += 1000;
+    te_run(t, NULL);
+    assert_int_equal(tn_mark(&t->srv), mark); /* all from the cache */
+    for (i = 0; i < t->b.n; i++) {
+        long long uid = 1001 + (long long)(i % 19);
+
+        te_check_user(te_ola(&t->b.ev[i], "user"), uid, uid % 3 == 0 ? 2 : 1);
+        assert_null(te_enrichment(&t->b.ev[i]));
+    }
+    /* and again, with a lookup to make after the trim */
+    ola_batch_reset(&t->b);
+    ola_enricher_trim(t->en);
+    te_event(t, 5, 1020, 1019, 503);
+    te_run(t, NULL);
+    assert_int_equal(tn_count(&t->srv, mark, "/api/2/users/1020"), 1);
+    assert_true(json_is_false(json_object_get(te_ola(&t->b.ev[0], "user"), "found")));
+    te_check_user(te_ola(&t->b.ev[0], "actor"), 1019, 1);
+    assert_string_equal(
+        json_string_value(json_object_get(te_ola(&t->b.ev[0], "role"), "name")), "Sales");
+}
+
 static void test_ttl_refetch(void **state)
 {
     struct te *t = *state;
@@ -1494,6 +1531,7 @@ int main(void)
         cmocka_unit_test(test_roles_of_user_shapes),
         cmocka_unit_test(test_role_answers),
         cmocka_unit_test(test_config_section),
+        cmocka_unit_test_setup_teardown(test_trim_between_pages, te_setup, te_teardown),
         cmocka_unit_test_setup_teardown(test_shared_strings_bounded, te_setup,
                                         te_teardown),
         cmocka_unit_test_setup_teardown(test_page_dedupe_concurrency_warm, te_setup,
