@@ -53,8 +53,7 @@ static void ola_memo_reset(struct ola_memo *m)
     for (i = 0; m->tab != NULL && i < OLA_MEMO_SLOTS; i++) {
         json_decref(m->tab[i].v);
         free(m->tab[i].text);
-        m->tab[i].v = NULL;
-        m->tab[i].text = NULL;
+        memset(&m->tab[i], 0, sizeof(m->tab[i]));
     }
     m->n = 0;
     m->bytes = 0;
@@ -109,7 +108,7 @@ static void ola_memo_sweep(struct ola_memo *m)
         if (m->tab[i].v == NULL)
             continue;
         e = m->tab[i];
-        m->tab[i].v = NULL;
+        memset(&m->tab[i], 0, sizeof(m->tab[i]));
         m->tab[ola_memo_slot(m->tab, e.v)] = e;
     }
     m->sweep_at =

@@ -112,21 +112,40 @@ static void test_shared_values_from_the_memo(void **state)
 
 static void test_memo_starts_over_when_full(void **state)
 {
+    enum { LIVE = 5000 };
     struct ola_batch b;
     json_t *first = json_pack("{s:i, s:s}", "id", 1, "username", "first");
+    json_t **live = calloc(LIVE, sizeof(*live));
     int i;
 
     (void)state;
+    assert_non_null(live);
     ola_batch_init(&b);
     format_check(&b, first, NULL);
-    /* more distinct shared objects than the memo keeps */
-    for (i = 0; i < 5000; i++) {
-        json_t *u = json_pack("{s:i, s:s}", "id", i + 100, "pad", "0123456789abcdef");
+    /* more distinct shared objects alive at once than the memo keeps (4096),
+       with dead ones in between, so that sweeps move entries before the memo
+       has to start over */
+    for (i = 0; i < LIVE; i++) {
+        json_t *u = json_pack("{s:i, s:s}", "id", -i, "pad", "dead");
 
         format_check(&b, u, NULL);
         json_decref(u);
+        live[i] = json_pack("{s:i, s:s}", "id", i + 100, "pad", "0123456789abcdef");
+        format_check(&b, live[i], NULL);
+        if (i % 500 == 0)
+            ola_format_json_trim();
     }
     format_check(&b, first, NULL);
+    for (i = 0; i < LIVE; i += 7)
+        format_check(&b, live[i], NULL);
+    ola_batch_reset(&b);
+    ola_format_json_trim();
+    for (i = 0; i < LIVE; i++) {
+        /* at most one memo entry each: the test's reference and maybe the memo's */
+        assert_true(live[i]->refcount <= 2);
+        json_decref(live[i]);
+    }
+    free(live);
     json_decref(first);
     ola_batch_free(&b);
 }
