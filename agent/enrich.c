@@ -12,7 +12,9 @@
  * names) is built once and reused until a role is fetched again (a
  * generation counter), so a warm cache costs a few hash lookups and
  * reference counts per event. The page table holds its own references, so a
- * cache smaller than a page still enriches the whole page. Failing rounds
+ * cache smaller than a page still enriches the whole page. Short strings many
+ * users share (status and state names, department, title) are kept once, in
+ * a small intern table, and referenced by every user that has them. Failing rounds
  * pause lookups for a while (5 s doubling to 5 min) instead of spending each
  * page's time on an API that does not answer.
  */
@@ -41,6 +43,9 @@
 #define OLA_EN_TYPES_WAIT_MS 60000                       /* after a failed fetch */
 #define OLA_EN_MAX_ROUNDS    3 /* users; their role lists; the roles' names */
 #define OLA_EN_ID_MAX        (INT64_MAX >> 3)
+#define OLA_EN_INTERN_SLOTS  1024 /* power of two */
+#define OLA_EN_INTERN_MAX    512  /* strings kept at once */
+#define OLA_EN_INTERN_LEN    64   /* longer strings are not shared */
 
 /* A cache value: a user or a role, shared by the cache and page tables. */
 struct ola_val {
@@ -92,6 +97,9 @@ struct ola_enricher {
     char (*lk_path)[64];
     size_t *lk_slot; /* the page slot each lookup answers */
     size_t lk_n, lk_cap;
+    /* user fact strings kept once: open addressing on the text; NULL: free */
+    json_t **intern;
+    size_t n_intern;
     /* failures and deferrals */
     int64_t pause_until_ms;
     int64_t pause_ms;
@@ -491,7 +499,35 @@ void ola_enricher_destroy(struct ola_enricher *en)
     free(en->types);
     free(en->missing);
     ola_cache_destroy(en->cache);
+    for (i = 0; en->intern != NULL && i < OLA_EN_INTERN_SLOTS; i++)
+        json_decref(en->intern[i]);
+    free(en->intern);
     free(en);
+}
+
+static void ola_intern_sweep(struct ola_enricher *en);
+
+void ola_enricher_trim(struct ola_enricher *en)
+{
+    size_t i;
+
+    ola_pg_clear(en);
+    free(en->pg);
+    free(en->pg_used);
+    en->pg = NULL;
+    en->pg_used = NULL;
+    en->pg_cap = 0;
+    for (i = 0; i < en->lk_cap; i++)
+        ola_ol_response_free(&en->lk[i].r);
+    free(en->lk);
+    free(en->lk_path);
+    free(en->lk_slot);
+    en->lk = NULL;
+    en->lk_path = NULL;
+    en->lk_slot = NULL;
+    en->lk_n = en->lk_cap = 0;
+    if (en->intern != NULL)
+        ola_intern_sweep(en);
 }
 
 void ola_enricher_stats(const struct ola_enricher *en, struct ola_enrich_stats *out)
@@ -670,6 +706,81 @@ static int64_t ola_event_id_of(const struct ola_event *e, const char *key)
 
 /* ---- answers ----------------------------------------------------------------- */
 
+/* ---- shared strings ------------------------------------------------------------ */
+
+static size_t ola_intern_slot(json_t *const *tab, const char *str, size_t len)
+{
+    uint64_t h = UINT64_C(1469598103934665603); /* FNV-1a */
+    size_t i, s;
+
+    for (i = 0; i < len; i++) {
+        h ^= (unsigned char)str[i];
+        h *= UINT64_C(1099511628211);
+    }
+    s = (size_t)h & (OLA_EN_INTERN_SLOTS - 1);
+    while (tab[s] != NULL && (json_string_length(tab[s]) != len ||
+                              memcmp(json_string_value(tab[s]), str, len) != 0))
+        s = (s + 1) & (OLA_EN_INTERN_SLOTS - 1);
+    return s;
+}
+
+/* Drops the strings no user holds any more (the table's is the only reference). */
+static void ola_intern_sweep(struct ola_enricher *en)
+{
+    json_t **nt = calloc(OLA_EN_INTERN_SLOTS, sizeof(*nt));
+    size_t i;
+
+    if (nt == NULL)
+        return;
+    for (i = 0; i < OLA_EN_INTERN_SLOTS; i++) {
+        json_t *v = en->intern[i];
+
+        if (v == NULL)
+            continue;
+        if (v->refcount == 1) {
+            json_decref(v);
+            en->n_intern--;
+            continue;
+        }
+        nt[ola_intern_slot(nt, json_string_value(v), json_string_length(v))] = v;
+    }
+    free(en->intern);
+    en->intern = nt;
+}
+
+/*
+ * Replaces the string at key of obj with the enricher's one copy of the same
+ * text, kept from then on. Strings too long, and strings that find no room,
+ * stay as they are. Returns 0 / -1 (ENOMEM).
+ */
+static int ola_intern_member(struct ola_enricher *en, json_t *obj, const char *key)
+{
+    json_t *v = json_object_get(obj, key);
+    size_t len, s;
+
+    if (!json_is_string(v) || (len = json_string_length(v)) > OLA_EN_INTERN_LEN)
+        return 0;
+    if (en->intern == NULL) {
+        en->intern = calloc(OLA_EN_INTERN_SLOTS, sizeof(*en->intern));
+        if (en->intern == NULL)
+            return -1;
+    }
+    s = ola_intern_slot(en->intern, json_string_value(v), len);
+    if (en->intern[s] == v)
+        return 0;
+    if (en->intern[s] != NULL)
+        return json_object_set(obj, key, en->intern[s]);
+    if (en->n_intern >= OLA_EN_INTERN_MAX) {
+        ola_intern_sweep(en);
+        if (en->n_intern >= OLA_EN_INTERN_MAX)
+            return 0; /* many distinct values: not worth sharing */
+        s = ola_intern_slot(en->intern, json_string_value(v), len);
+    }
+    en->intern[s] = json_incref(v);
+    en->n_intern++;
+    return 0;
+}
+
 /* A user answer: parsed, cached, in the page. Returns 0, or -1 when unusable. */
 static int ola_take_user(struct ola_enricher *en, struct ola_pg_ent *p,
                          const json_t *body, int64_t now)
@@ -683,6 +794,14 @@ static int ola_take_user(struct ola_enricher *en, struct ola_pg_ent *p,
     facts = ola_enrich_user_facts(body, &ids, &n, &known);
     if (facts == NULL ||
         json_integer_value(json_object_get(facts, "id")) != ola_key_id(p->key)) {
+        json_decref(facts);
+        free(ids);
+        return -1;
+    }
+    if (ola_intern_member(en, facts, "status_name") != 0 ||
+        ola_intern_member(en, facts, "state_name") != 0 ||
+        ola_intern_member(en, facts, "department") != 0 ||
+        ola_intern_member(en, facts, "title") != 0) {
         json_decref(facts);
         free(ids);
         return -1;

@@ -71,6 +71,15 @@ int ola_enrich_batch(struct ola_enricher *en, struct ola_batch *b,
 
 void ola_enricher_stats(const struct ola_enricher *en, struct ola_enrich_stats *out);
 
+/*
+ * Gives back what the enricher keeps between pages only to reuse it: the page
+ * table and the lookup slots a big page grew, and shared strings no user
+ * holds any more. The cache stays. For a quiet moment (an empty page after a
+ * burst); the next page allocates what it needs again. @locality the agent
+ * thread.
+ */
+void ola_enricher_trim(struct ola_enricher *en);
+
 /* ---- the pure parts, for tests ------------------------------------------ */
 
 #define OLA_ENRICH_CHANGES_USER 1u /* the event changes its user_id's user */

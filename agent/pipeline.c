@@ -18,6 +18,7 @@
 
 #include "enrich.h"
 #include "filter.h"
+#include "format.h"
 #include "log.h"
 #include "pipeline.h"
 #include "stats.h"
@@ -63,6 +64,8 @@ enum ola_rc ola_pipeline_deliver(struct ola_pipeline *p, struct ola_batch *b,
     unsigned round = 0;
     size_t i;
 
+    if (p->enricher != NULL && b->n == 0)
+        ola_enricher_trim(p->enricher); /* a quiet poll: a burst's page tables go */
     if (p->enricher != NULL && b->n > 0 &&
         ola_enrich_batch(p->enricher, b, p->rules ? ola_rules_catalog(p->rules) : NULL,
                          ola_mono_ms()) != 0)
@@ -105,8 +108,11 @@ enum ola_rc ola_pipeline_deliver(struct ola_pipeline *p, struct ola_batch *b,
         }
         OLA_STAT_SET(outputs_ok, any_failed ? 0 : 1);
         OLA_STAT_SET(loop_alive_ms, ola_now_ms());
-        if (all_done)
+        if (all_done) {
+            /* what the batch's enrichment evicted: the json format's copies go too */
+            ola_format_json_trim();
             return OLA_OK;
+        }
         if (ola_pipeline_out_of_time(p))
             return OLA_RETRY;
         if (any_failed) {

@@ -51,5 +51,12 @@ static inline int ola_format_event(const struct ola_format_ops *f,
 
 /* The json format: original bytes with "olagent" spliced in (format_json.c). */
 extern const struct ola_format_ops ola_format_json;
+/*
+ * The json format keeps, per thread, the text of shared objects it copied
+ * (an enricher's user objects); this drops the calling thread's texts of
+ * objects nothing else holds any more. Called after each batch, so that an
+ * idle agent does not keep what its last burst evicted.
+ */
+void ola_format_json_trim(void);
 
 #endif

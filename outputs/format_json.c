@@ -15,7 +15,11 @@
  * keyed by the value's address, holding a reference so that no other object
  * can take that address while it is remembered. Shared values are read-only
  * (the enricher builds a new object when a user changes). The memo is per
- * thread and bounded; when full it starts over.
+ * thread and bounded; when full it starts over. An entry whose value nobody
+ * else holds any more (the enricher evicted or rebuilt the user, the events
+ * went out) is dead weight: the tree and its text. Every OLA_MEMO_SLACK new
+ * entries the memo sweeps those out, so it holds about what is alive, not
+ * every object ever dumped.
  */
 #include <stdint.h>
 #include <stdlib.h>
@@ -26,6 +30,7 @@
 #define OLA_MEMO_SLOTS 8192       /* power of two */
 #define OLA_MEMO_MAX   4096       /* entries before starting over */
 #define OLA_MEMO_BYTES (4u << 20) /* text before starting over */
+#define OLA_MEMO_SLACK 256        /* new entries between sweeps of dead ones */
 
 struct ola_memo_ent {
     json_t *v; /* a reference */
@@ -36,6 +41,7 @@ struct ola_memo_ent {
 struct ola_memo {
     struct ola_memo_ent *tab; /* OLA_MEMO_SLOTS, open addressing on the address */
     size_t n, bytes;
+    size_t sweep_at; /* n at which dead entries are swept out */
 };
 
 static _Thread_local struct ola_memo ola_memo;
@@ -47,34 +53,93 @@ static void ola_memo_reset(struct ola_memo *m)
     for (i = 0; m->tab != NULL && i < OLA_MEMO_SLOTS; i++) {
         json_decref(m->tab[i].v);
         free(m->tab[i].text);
-        m->tab[i].v = NULL;
-        m->tab[i].text = NULL;
+        memset(&m->tab[i], 0, sizeof(m->tab[i]));
     }
     m->n = 0;
     m->bytes = 0;
+    m->sweep_at = OLA_MEMO_SLACK;
+}
+
+/* The slot of v in tab: where it is, or the free slot where it goes. */
+static size_t ola_memo_slot(const struct ola_memo_ent *tab, const json_t *v)
+{
+    uint64_t k = (uint64_t)(uintptr_t)v;
+    size_t s;
+
+    k ^= k >> 33;
+    k *= UINT64_C(0xff51afd7ed558ccd);
+    k ^= k >> 33;
+    s = (size_t)k & (OLA_MEMO_SLOTS - 1);
+    while (tab[s].v != NULL && tab[s].v != v)
+        s = (s + 1) & (OLA_MEMO_SLOTS - 1);
+    return s;
+}
+
+/*
+ * Drops the entries whose value only the memo references (a count of 1 can
+ * only fall: nobody else can reach the value to take a new reference), then
+ * closes the gaps in the probe runs: going once round the table from a slot
+ * that was empty before (no run crosses it), each entry is taken out and put
+ * back at the first free slot from its home, as if inserted anew in that order.
+ */
+static void ola_memo_sweep(struct ola_memo *m)
+{
+    size_t i, k, start = 0, before = m->n;
+
+    if (m->tab == NULL)
+        return;
+    while (m->tab[start].v != NULL) /* there is one: n <= OLA_MEMO_MAX < slots */
+        start++;
+    for (i = 0; i < OLA_MEMO_SLOTS; i++) {
+        struct ola_memo_ent *e = &m->tab[i];
+
+        if (e->v == NULL || e->v->refcount > 1)
+            continue;
+        json_decref(e->v);
+        free(e->text);
+        m->n--;
+        m->bytes -= e->len;
+        memset(e, 0, sizeof(*e));
+    }
+    for (k = 1; m->n < before && k < OLA_MEMO_SLOTS; k++) {
+        struct ola_memo_ent e;
+
+        i = (start + k) & (OLA_MEMO_SLOTS - 1);
+        if (m->tab[i].v == NULL)
+            continue;
+        e = m->tab[i];
+        memset(&m->tab[i], 0, sizeof(m->tab[i]));
+        m->tab[ola_memo_slot(m->tab, e.v)] = e;
+    }
+    m->sweep_at =
+        m->n + OLA_MEMO_SLACK < OLA_MEMO_MAX ? m->n + OLA_MEMO_SLACK : OLA_MEMO_MAX;
+}
+
+void ola_format_json_trim(void)
+{
+    ola_memo_sweep(&ola_memo);
 }
 
 /* The text of shared value v, dumped on first use; NULL on failure. */
 static const struct ola_memo_ent *ola_memo_get(struct ola_memo *m, json_t *v)
 {
-    uint64_t k = (uint64_t)(uintptr_t)v;
     size_t s;
 
     if (m->tab == NULL) {
         m->tab = calloc(OLA_MEMO_SLOTS, sizeof(*m->tab));
         if (m->tab == NULL)
             return NULL;
+        m->sweep_at = OLA_MEMO_SLACK;
     }
-    k ^= k >> 33;
-    k *= UINT64_C(0xff51afd7ed558ccd);
-    k ^= k >> 33;
-    s = (size_t)k & (OLA_MEMO_SLOTS - 1);
-    while (m->tab[s].v != NULL && m->tab[s].v != v)
-        s = (s + 1) & (OLA_MEMO_SLOTS - 1);
+    s = ola_memo_slot(m->tab, v);
     if (m->tab[s].v == v)
         return &m->tab[s];
-    if (m->n >= OLA_MEMO_MAX || m->bytes >= OLA_MEMO_BYTES) {
-        ola_memo_reset(m);
+    if (m->n >= m->sweep_at || m->bytes >= OLA_MEMO_BYTES) {
+        ola_memo_sweep(m);
+        /* what is alive leaves too little room: start over rather than sweep often */
+        if (m->n + OLA_MEMO_SLACK > OLA_MEMO_MAX ||
+            m->bytes + OLA_MEMO_BYTES / 16 > OLA_MEMO_BYTES)
+            ola_memo_reset(m);
         return ola_memo_get(m, v);
     }
     m->tab[s].text = json_dumps(v, JSON_COMPACT | JSON_REAL_PRECISION(17));

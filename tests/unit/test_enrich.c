@@ -1002,6 +1002,11 @@ static void test_page_dedupe_concurrency_warm(void **state)
     }
     /* the same users shared one object: no copy per event */
     assert_ptr_equal(te_ola(&t->b.ev[0], "user"), te_ola(&t->b.ev[19], "user"));
+    /* strings users share are kept once: 1001 and 1008 are both in Dept0 */
+    assert_ptr_equal(json_object_get(te_ola(&t->b.ev[0], "user"), "department"),
+                     json_object_get(te_ola(&t->b.ev[7], "user"), "department"));
+    assert_ptr_equal(json_object_get(te_ola(&t->b.ev[0], "user"), "status_name"),
+                     json_object_get(te_ola(&t->b.ev[1], "user"), "status_name"));
 
     /* a second page with the same people: nothing goes over the wire */
     conns = t->srv.connections;
@@ -1129,6 +1134,71 @@ static void test_user_changing_event_evicts(void **state)
             json_array_get(json_object_get(te_ola(&t->b.ev[1], "user"), "roles"), 0),
             "name")),
         "Staff");
+}
+
+static void test_shared_strings_bounded(void **state)
+{
+    struct te *t = *state;
+    const json_t *u;
+    char want[32];
+    int i;
+
+    te_open(t);
+    /* a user updated over and over, a new department each time: more distinct
+       strings than the enricher shares at once; old ones must go, new ones stay
+       right */
+    for (i = 0; i < 700; i++) {
+        pthread_mutex_lock(&t->srv.mu);
+        snprintf(tn_user(&t->srv, 1001)->department, 32, "Dept-%d", i);
+        pthread_mutex_unlock(&t->srv.mu);
+        ola_batch_reset(&t->b);
+        te_event(t, 14, 1001, 0, 0); /* UPDATED_USER: evicts 1001 first */
+        te_event(t, 5, 1002 + i % 18, 0, 0);
+        t->now += 10;
+        te_run(t, NULL);
+        u = te_ola(&t->b.ev[0], "user");
+        snprintf(want, sizeof(want), "Dept-%d", i);
+        assert_string_equal(json_string_value(json_object_get(u, "department")), want);
+        te_check_user(te_ola(&t->b.ev[1], "user"), 1002 + i % 18,
+                      (1002 + i % 18) % 3 == 0 ? 2 : 1);
+    }
+}
+
+static void test_trim_between_pages(void **state)
+{
+    struct te *t = *state;
+    size_t i, mark;
+
+    te_open(t);
+    ola_enricher_trim(t->en); /* before any page: nothing to give back */
+    for (i = 0; i < 300; i++)
+        te_event(t, 5, 1001 + (long long)(i % 19), 1001 + (long long)((i * 3) % 19), 0);
+    te_run(t, NULL);
+    /* a quiet poll after the burst: tables go, the cache stays */
+    ola_batch_reset(&t->b);
+    ola_enricher_trim(t->en);
+    mark = tn_mark(&t->srv);
+    for (i = 0; i < 40; i++)
+        te_event(t, 8, 1001 + (long long)(i % 19), 0, i % 4 == 0 ? 501 : 0);
+    t->now += 1000;
+    te_run(t, NULL);
+    assert_int_equal(tn_mark(&t->srv), mark); /* all from the cache */
+    for (i = 0; i < t->b.n; i++) {
+        long long uid = 1001 + (long long)(i % 19);
+
+        te_check_user(te_ola(&t->b.ev[i], "user"), uid, uid % 3 == 0 ? 2 : 1);
+        assert_null(te_enrichment(&t->b.ev[i]));
+    }
+    /* and again, with a lookup to make after the trim */
+    ola_batch_reset(&t->b);
+    ola_enricher_trim(t->en);
+    te_event(t, 5, 1020, 1019, 503);
+    te_run(t, NULL);
+    assert_int_equal(tn_count(&t->srv, mark, "/api/2/users/1020"), 1);
+    assert_true(json_is_false(json_object_get(te_ola(&t->b.ev[0], "user"), "found")));
+    te_check_user(te_ola(&t->b.ev[0], "actor"), 1019, 1);
+    assert_string_equal(
+        json_string_value(json_object_get(te_ola(&t->b.ev[0], "role"), "name")), "Sales");
 }
 
 static void test_ttl_refetch(void **state)
@@ -1461,6 +1531,9 @@ int main(void)
         cmocka_unit_test(test_roles_of_user_shapes),
         cmocka_unit_test(test_role_answers),
         cmocka_unit_test(test_config_section),
+        cmocka_unit_test_setup_teardown(test_trim_between_pages, te_setup, te_teardown),
+        cmocka_unit_test_setup_teardown(test_shared_strings_bounded, te_setup,
+                                        te_teardown),
         cmocka_unit_test_setup_teardown(test_page_dedupe_concurrency_warm, te_setup,
                                         te_teardown),
         cmocka_unit_test_setup_teardown(test_user_changing_event_evicts, te_setup,

@@ -112,22 +112,115 @@ static void test_shared_values_from_the_memo(void **state)
 
 static void test_memo_starts_over_when_full(void **state)
 {
+    enum { LIVE = 5000 };
     struct ola_batch b;
     json_t *first = json_pack("{s:i, s:s}", "id", 1, "username", "first");
+    json_t **live = calloc(LIVE, sizeof(*live));
+    int i;
+
+    (void)state;
+    assert_non_null(live);
+    ola_batch_init(&b);
+    format_check(&b, first, NULL);
+    /* more distinct shared objects alive at once than the memo keeps (4096),
+       with dead ones in between, so that sweeps move entries before the memo
+       has to start over */
+    for (i = 0; i < LIVE; i++) {
+        json_t *u = json_pack("{s:i, s:s}", "id", -i, "pad", "dead");
+
+        format_check(&b, u, NULL);
+        json_decref(u);
+        live[i] = json_pack("{s:i, s:s}", "id", i + 100, "pad", "0123456789abcdef");
+        format_check(&b, live[i], NULL);
+        if (i % 500 == 0)
+            ola_format_json_trim();
+    }
+    format_check(&b, first, NULL);
+    for (i = 0; i < LIVE; i += 7)
+        format_check(&b, live[i], NULL);
+    ola_batch_reset(&b);
+    ola_format_json_trim();
+    for (i = 0; i < LIVE; i++) {
+        /* at most one memo entry each: the test's reference and maybe the memo's */
+        assert_true(live[i]->refcount <= 2);
+        json_decref(live[i]);
+    }
+    free(live);
+    json_decref(first);
+    ola_batch_free(&b);
+}
+
+static void test_memo_lets_dead_values_go(void **state)
+{
+    struct ola_batch b;
+    json_t *keep = json_pack("{s:i, s:s}", "id", 1, "username", "kept");
+    /* every value below holds a reference to probe: its count tells how many
+       of them are still alive */
+    json_t *probe = json_pack("{s:s}", "costcenter", "CC-1");
     int i;
 
     (void)state;
     ola_batch_init(&b);
-    format_check(&b, first, NULL);
-    /* more distinct shared objects than the memo keeps */
-    for (i = 0; i < 5000; i++) {
-        json_t *u = json_pack("{s:i, s:s}", "id", i + 100, "pad", "0123456789abcdef");
+    format_check(&b, keep, NULL);
+    /* users evicted and rebuilt: each object dies once its events went out */
+    for (i = 0; i < 3000; i++) {
+        json_t *u = json_pack("{s:i, s:O}", "id", i + 100, "custom_attributes", probe);
 
         format_check(&b, u, NULL);
         json_decref(u);
     }
-    format_check(&b, first, NULL);
-    json_decref(first);
+    /* the memo keeps at most a sweep's worth (256) of dead ones, not the 3000
+       (it used to keep up to 4096 before starting over) */
+    assert_true(probe->refcount - 1 <= 257);
+    format_check(&b, keep, NULL);
+    json_decref(keep);
+    json_decref(probe);
+    ola_batch_free(&b);
+}
+
+static void test_memo_sweep_keeps_the_live(void **state)
+{
+    enum { LIVE = 300, DEAD = 1500 };
+    struct ola_batch b;
+    json_t *live[LIVE], *probe = json_pack("{s:s}", "costcenter", "CC-2");
+    int i, j;
+
+    (void)state;
+    ola_batch_init(&b);
+    ola_format_json_trim();
+    /* dead ones first in some probe runs, live ones behind them */
+    for (i = 0; i < LIVE; i++) {
+        json_t *u = json_pack("{s:i, s:O}", "id", i + 1000, "custom_attributes", probe);
+
+        format_check(&b, u, NULL);
+        json_decref(u);
+        live[i] = json_pack("{s:i, s:s}", "id", i + 1, "username", "alive");
+        format_check(&b, live[i], NULL);
+    }
+    /* dead ones in between force sweeps; the live ones must stay findable */
+    for (i = 0; i < DEAD; i++) {
+        json_t *u = json_pack("{s:i, s:O}", "id", i + 5000, "custom_attributes", probe);
+
+        format_check(&b, u, NULL);
+        json_decref(u);
+        if (i % 97 == 0)
+            ola_format_json_trim();
+        if (i % 5 == 0)
+            for (j = i % 7; j < LIVE; j += 7)
+                format_check(&b, live[j], NULL);
+    }
+    ola_batch_reset(&b);
+    /* each live object: the test's reference and exactly one memo entry's */
+    for (i = 0; i < LIVE; i++)
+        assert_int_equal(live[i]->refcount, 2);
+    /* after a batch, what only the memo held is gone */
+    ola_format_json_trim();
+    assert_int_equal(probe->refcount, 1);
+    for (i = 0; i < LIVE; i++) {
+        format_check(&b, live[i], NULL);
+        json_decref(live[i]);
+    }
+    json_decref(probe);
     ola_batch_free(&b);
 }
 
@@ -137,6 +230,8 @@ int main(void)
         cmocka_unit_test(test_plain_and_no_olagent),
         cmocka_unit_test(test_shared_values_from_the_memo),
         cmocka_unit_test(test_memo_starts_over_when_full),
+        cmocka_unit_test(test_memo_lets_dead_values_go),
+        cmocka_unit_test(test_memo_sweep_keeps_the_live),
     };
 
     return cmocka_run_group_tests(tests, NULL, NULL);
