@@ -217,15 +217,16 @@ static void ola_agent_enrich_summary(const struct ola_agent *a)
     ola_log_info(
         OLA_AGENT_COMP,
         "enrichment: %llu lookups, %llu cache hits, %zu cache entries (peak %zu, "
-        "bound %zu), %llu evictions (%llu on user or role changes), %llu "
-        "expired, %llu not found, %llu deferred, %llu failed; events deferred "
-        "%llu, failed %llu; %llu type names learned",
+        "bound %zu), %llu evictions (%llu on user or role changes; %llu changes "
+        "older than the cached facts), %llu expired, %llu not found, %llu deferred, "
+        "%llu failed; events deferred %llu, failed %llu; %llu type names learned",
         (unsigned long long)es.misses, (unsigned long long)es.hits, es.entries,
         es.peak_entries, es.max_entries, (unsigned long long)es.evictions,
-        (unsigned long long)es.change_evictions, (unsigned long long)es.expired,
-        (unsigned long long)es.not_found, (unsigned long long)es.deferred,
-        (unsigned long long)es.failed, (unsigned long long)es.events_deferred,
-        (unsigned long long)es.events_failed, (unsigned long long)es.types_learned);
+        (unsigned long long)es.change_evictions, (unsigned long long)es.changes_seen,
+        (unsigned long long)es.expired, (unsigned long long)es.not_found,
+        (unsigned long long)es.deferred, (unsigned long long)es.failed,
+        (unsigned long long)es.events_deferred, (unsigned long long)es.events_failed,
+        (unsigned long long)es.types_learned);
 }
 
 /* Saves the checkpoint, retrying with backoff until it works or time is up. */

@@ -205,6 +205,15 @@ enum ola_cache_result ola_cache_peek(const struct ola_cache *c, uint64_t key,
     return OLA_CACHE_HIT;
 }
 
+int64_t ola_cache_stored_at(const struct ola_cache *c, uint64_t key, int64_t now_ms)
+{
+    const struct ola_cache_ent *e = ola_cache_find(c, key);
+
+    if (e == NULL || now_ms >= e->expires_ms)
+        return -1;
+    return e->expires_ms - (e->negative ? c->o.negative_ttl_ms : c->o.ttl_ms);
+}
+
 /* Stores key (val NULL: negative) from now_ms on; val is owned from the call on. */
 static int ola_cache_store(struct ola_cache *c, uint64_t key, void *val, bool negative,
                            int64_t now_ms)

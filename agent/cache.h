@@ -73,6 +73,12 @@ int ola_cache_put(struct ola_cache *c, uint64_t key, void *val, int64_t now_ms);
 /* Inserts or replaces key with a negative entry (negative_ttl_ms). Returns 0 / -1. */
 int ola_cache_put_negative(struct ola_cache *c, uint64_t key, int64_t now_ms);
 
+/*
+ * When key's entry was stored: the now_ms its put was given, or -1 when no
+ * live entry (positive or negative) is there at now_ms. Counts nothing.
+ */
+int64_t ola_cache_stored_at(const struct ola_cache *c, uint64_t key, int64_t now_ms);
+
 /* Drops key. Returns true when an entry (live or expired) was there. */
 bool ola_cache_remove(struct ola_cache *c, uint64_t key);
 

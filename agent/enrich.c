@@ -1,7 +1,8 @@
 /*
  * enrich.c - the enricher: a page's lookups, one round trip, shared facts.
  *
- * Per batch: (1) events that change a user or a role evict it from the cache;
+ * Per batch: (1) events that change a user or a role evict it from the cache
+ * (unless the cached facts were fetched after the change);
  * (2) unknown event-type ids are named from the catalog or the API's list;
  * (3) every user_id, actor_user_id and role_id of the page goes into a page
  * table, once: from the cache, or as a lookup to send; (4) the lookups go out
@@ -36,16 +37,17 @@
 #define OLA_K_ROLE       1u
 #define OLA_K_USER_ROLES 2u /* page only: GET /api/1/users/:id/roles */
 
-#define OLA_EN_PAUSE_MIN_MS  5000
-#define OLA_EN_PAUSE_MAX_MS  300000
-#define OLA_EN_TYPES_TTL_MS  (24 * 3600 * INT64_C(1000)) /* the docs: cache up to 24 h */
-#define OLA_EN_TYPES_GAP_MS  (10 * 60 * INT64_C(1000))   /* fetches at most this often */
-#define OLA_EN_TYPES_WAIT_MS 60000                       /* after a failed fetch */
-#define OLA_EN_MAX_ROUNDS    3 /* users; their role lists; the roles' names */
-#define OLA_EN_ID_MAX        (INT64_MAX >> 3)
-#define OLA_EN_INTERN_SLOTS  1024 /* power of two */
-#define OLA_EN_INTERN_MAX    512  /* strings kept at once */
-#define OLA_EN_INTERN_LEN    64   /* longer strings are not shared */
+#define OLA_EN_PAUSE_MIN_MS     5000
+#define OLA_EN_PAUSE_MAX_MS     300000
+#define OLA_EN_TYPES_TTL_MS     (24 * 3600 * INT64_C(1000)) /* the docs: cache up to 24 h */
+#define OLA_EN_TYPES_GAP_MS     (10 * 60 * INT64_C(1000)) /* fetches at most this often */
+#define OLA_EN_TYPES_WAIT_MS    60000                     /* after a failed fetch */
+#define OLA_EN_MAX_ROUNDS       3 /* users; their role lists; the roles' names */
+#define OLA_EN_ID_MAX           (INT64_MAX >> 3)
+#define OLA_EN_INTERN_SLOTS     1024  /* power of two */
+#define OLA_EN_INTERN_MAX       512   /* strings kept at once */
+#define OLA_EN_INTERN_LEN       64    /* longer strings are not shared */
+#define OLA_EN_CHANGE_MARGIN_MS 10000 /* a change this close to a fetch evicts anyway */
 
 /* A cache value: a user or a role, shared by the cache and page tables. */
 struct ola_val {
@@ -1433,6 +1435,30 @@ static int ola_attach(struct ola_enricher *en, struct ola_event *e, int64_t now)
     return json_object_set_new(ola, "enrichment", json_string("deferred"));
 }
 
+/*
+ * An event that changes a user or role (e) evicts key, unless the entry was
+ * fetched after the change: its facts already show it. That is the case for
+ * every change a backfill meets (the facts are the current state either
+ * way), so a backfill looks each user up once; a change that happens while
+ * tailing is newer than the entry and evicts it. The server-time margin
+ * covers the estimate of the server's clock and OneLogin's own lag between
+ * a change and its event. Returns true when an entry was evicted.
+ */
+static bool ola_change_evicts(struct ola_enricher *en, const struct ola_event *e,
+                              uint64_t key, int64_t now_mono)
+{
+    int64_t stored = ola_cache_stored_at(en->cache, key, now_mono), fetched;
+
+    if (stored >= 0) {
+        fetched = ola_ol_server_now_ms(en->client) - (now_mono - stored);
+        if (e->created_ms > 0 && e->created_ms < fetched - OLA_EN_CHANGE_MARGIN_MS) {
+            en->st.changes_seen++;
+            return false;
+        }
+    }
+    return ola_cache_remove(en->cache, key);
+}
+
 int ola_enrich_batch(struct ola_enricher *en, struct ola_batch *b,
                      struct ola_catalog *cat, int64_t now_mono_ms)
 {
@@ -1457,12 +1483,12 @@ int ola_enrich_batch(struct ola_enricher *en, struct ola_batch *b,
         ch = ola_enrich_changes(type);
         if ((ch & OLA_ENRICH_CHANGES_USER) && en->o.users) {
             id = ola_event_id_of(e, "user_id");
-            if (id != 0 && ola_cache_remove(en->cache, ola_key(id, OLA_K_USER)))
+            if (id != 0 && ola_change_evicts(en, e, ola_key(id, OLA_K_USER), now))
                 en->st.change_evictions++;
         }
         if ((ch & OLA_ENRICH_CHANGES_ROLE) && en->o.roles) {
             id = ola_event_id_of(e, "role_id");
-            if (id != 0 && ola_cache_remove(en->cache, ola_key(id, OLA_K_ROLE))) {
+            if (id != 0 && ola_change_evicts(en, e, ola_key(id, OLA_K_ROLE), now)) {
                 en->st.change_evictions++;
                 en->role_gen++; /* its name may have changed: rebuild users */
             }

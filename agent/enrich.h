@@ -37,6 +37,7 @@ struct ola_enrich_stats {
     uint64_t misses;    /* lookups sent to the API */
     uint64_t evictions; /* entries dropped: the size bound and user/role changes */
     uint64_t change_evictions; /* of those: an event changed the user or role */
+    uint64_t changes_seen;     /* changes older than the cached facts: no eviction */
     uint64_t expired;          /* entries dropped because their ttl was up */
     uint64_t deferred;         /* lookups put off to keep the polling reserve */
     uint64_t failed;           /* lookups that failed or were skipped while paused */

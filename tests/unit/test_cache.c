@@ -194,6 +194,28 @@ static void test_ttl(void **state)
     ola_cache_destroy(c);
 }
 
+static void test_stored_at(void **state)
+{
+    struct ola_cache *c = tc_new(10, 1000, 200);
+
+    (void)state;
+    assert_int_equal(ola_cache_stored_at(c, 1, 0), -1);
+    assert_int_equal(ola_cache_put(c, 1, tc_val(1), 500), 0);
+    assert_int_equal(ola_cache_put_negative(c, 2, 600), 0);
+    assert_int_equal(ola_cache_stored_at(c, 1, 900), 500);
+    assert_int_equal(ola_cache_stored_at(c, 2, 700), 600);
+    /* a hit does not move it; a put does; expired entries have none */
+    assert_int_equal(tc_get(c, 1, 1000), 1);
+    assert_int_equal(ola_cache_stored_at(c, 1, 1000), 500);
+    assert_int_equal(ola_cache_stored_at(c, 2, 800), -1);
+    assert_int_equal(ola_cache_put(c, 1, tc_val(1), 1200), 0);
+    assert_int_equal(ola_cache_stored_at(c, 1, 1300), 1200);
+    assert_int_equal(ola_cache_stored_at(c, 1, 2200), -1);
+    /* counts nothing */
+    assert_int_equal(ola_cache_stats(c)->misses, 0);
+    ola_cache_destroy(c);
+}
+
 static void test_dead_tail_is_not_an_eviction(void **state)
 {
     struct ola_cache *c = tc_new(2, 100, 100);
@@ -346,6 +368,7 @@ int main(void)
         cmocka_unit_test(test_hit_miss_replace),
         cmocka_unit_test(test_lru_bound),
         cmocka_unit_test(test_ttl),
+        cmocka_unit_test(test_stored_at),
         cmocka_unit_test(test_dead_tail_is_not_an_eviction),
         cmocka_unit_test(test_negative_ttl_zero),
         cmocka_unit_test(test_growth),

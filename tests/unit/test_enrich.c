@@ -1033,6 +1033,55 @@ static void test_page_dedupe_concurrency_warm(void **state)
     assert_int_equal(t->srv.connections, conns);
 }
 
+/*
+ * A change older than the cached facts does not evict: they were fetched
+ * after it and show it already (a backfill looks each user up once). A
+ * change newer than the fetch does.
+ */
+static void test_change_older_than_fetch_keeps_entry(void **state)
+{
+    struct te *t = *state;
+    struct ola_enrich_stats st;
+    struct ola_event *e;
+    size_t mark;
+    int64_t server_now;
+
+    te_open(t);
+    te_event(t, 5, 1004, 0, 0);
+    te_event(t, 5, 1005, 0, 700001);
+    te_run(t, NULL);
+    assert_int_equal(tn_count(&t->srv, 0, "/api/2/users/"), 2);
+    server_now = ola_ol_server_now_ms(t->client);
+
+    /* a backfill meets changes an hour old: no lookup */
+    mark = tn_mark(&t->srv);
+    ola_batch_reset(&t->b);
+    e = te_event(t, 4, 1004, 1005, 0); /* USER_ASSIGNED_ROLE */
+    e->created_ms = server_now - 3600000;
+    e = te_event(t, 9052, 1005, 0, 700001); /* role renamed */
+    e->created_ms = server_now - 3600000;
+    t->now += 1000;
+    te_run(t, NULL);
+    assert_int_equal(tn_mark(&t->srv), mark);
+    ola_enricher_stats(t->en, &st);
+    assert_int_equal(st.changes_seen, 2);
+    assert_int_equal(st.change_evictions, 0);
+    assert_int_equal(
+        json_integer_value(json_object_get(te_ola(&t->b.ev[0], "user"), "id")), 1004);
+
+    /* the same change happening now (tailing): evicted and fetched again */
+    mark = tn_mark(&t->srv);
+    ola_batch_reset(&t->b);
+    e = te_event(t, 4, 1004, 1005, 0);
+    e->created_ms = server_now + 1000;
+    t->now += 1000;
+    te_run(t, NULL);
+    assert_int_equal(tn_count(&t->srv, mark, "/api/2/users/1004"), 1);
+    ola_enricher_stats(t->en, &st);
+    assert_int_equal(st.change_evictions, 1);
+    assert_int_equal(st.changes_seen, 2);
+}
+
 static void test_user_changing_event_evicts(void **state)
 {
     struct te *t = *state;
@@ -1536,6 +1585,8 @@ int main(void)
                                         te_teardown),
         cmocka_unit_test_setup_teardown(test_page_dedupe_concurrency_warm, te_setup,
                                         te_teardown),
+        cmocka_unit_test_setup_teardown(test_change_older_than_fetch_keeps_entry,
+                                        te_setup, te_teardown),
         cmocka_unit_test_setup_teardown(test_user_changing_event_evicts, te_setup,
                                         te_teardown),
         cmocka_unit_test_setup_teardown(test_ttl_refetch, te_setup, te_teardown),
