@@ -246,6 +246,18 @@ backfill() {
     s=$(mem_sample "$pid")
     set -- $s
     hwm=$4
+    # API calls against their lower bound: the pages the events need plus
+    # one call per distinct user or role looked up
+    E2E_API=$(curl -sf "$SIM_URL/_sim/requests" | python3 -c '
+import json, math, sys
+n = int(sys.argv[1])
+reqs = json.load(sys.stdin)
+pages = sum(1 for r in reqs if r["path"] == "/api/1/events")
+lookups = [r["path"] for r in reqs if r["path"].startswith(("/api/2/users/", "/api/2/roles/",
+                                                            "/api/1/users/"))]
+lower = math.ceil(n / 1000) + len(set(lookups))
+print(len(reqs), pages, len(lookups), len(set(lookups)), lower, "%.3f" % (len(reqs) / lower))
+' "$n")
     # idle: tail mode with nothing new, after it settled
     sleep 10
     s=$(mem_sample "$pid")
@@ -278,7 +290,7 @@ say "run, before each backfill. Own is RSS minus the floor: what the agent's wor
 say ""
 say "| backlog | seconds | events/s | peak RSS | peak anon | idle RSS | idle anon | floor RSS | floor anon | own peak | own idle |"
 say "|---:|---:|---:|---:|---:|---:|---:|---:|---:|---:|---:|"
-mem_peak_anon=() mem_peak_rss=()
+mem_peak_anon=() mem_peak_rss=() api_rows=()
 for n in "$N_E2E_SMALL" "$N_E2E_BIG"; do
     lib_floor
     backfill "$n"
@@ -286,6 +298,18 @@ for n in "$N_E2E_SMALL" "$N_E2E_BIG"; do
     say "| $n | $E2E_SECS | $E2E_RATE | $E2E_HWM | $E2E_ANON | $1 | $2 | $FLOOR_RSS | $FLOOR_ANON | $((E2E_HWM - FLOOR_RSS)) | $(($1 - FLOOR_RSS)) |"
     mem_peak_anon+=("$E2E_ANON")
     mem_peak_rss+=("$E2E_HWM")
+    api_rows+=("$n $E2E_API")
+done
+say ""
+say "API calls (olsim's request log, every call: token, rate-limit probe, pages, lookups)"
+say "against the lower bound: the pages 1,000-event pages need plus one lookup per"
+say "distinct user or role."
+say ""
+say "| backlog | calls | event pages | lookups | distinct lookups | lower bound | calls / bound |"
+say "|---:|---:|---:|---:|---:|---:|---:|"
+for row in "${api_rows[@]}"; do
+    set -- $row
+    say "| $1 | $2 | $3 | $4 | $5 | $6 | $7 |"
 done
 say ""
 # The peak must not grow with the backlog: both backfills meet the same 2,000
