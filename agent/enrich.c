@@ -706,8 +706,6 @@ static int64_t ola_event_id_of(const struct ola_event *e, const char *key)
     return (int64_t)v;
 }
 
-/* ---- answers ----------------------------------------------------------------- */
-
 /* ---- shared strings ------------------------------------------------------------ */
 
 static size_t ola_intern_slot(json_t *const *tab, const char *str, size_t len)
@@ -782,6 +780,8 @@ static int ola_intern_member(struct ola_enricher *en, json_t *obj, const char *k
     en->n_intern++;
     return 0;
 }
+
+/* ---- answers ----------------------------------------------------------------- */
 
 /* A user answer: parsed, cached, in the page. Returns 0, or -1 when unusable. */
 static int ola_take_user(struct ola_enricher *en, struct ola_pg_ent *p,
