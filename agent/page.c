@@ -320,6 +320,44 @@ out:
     return which;
 }
 
+/*
+ * At the next member of an object (or its closing brace): *key and *klen get
+ * the member's name (raw bytes between the quotes) and s is left at its
+ * value. Returns 1, 0 at the closing brace (s past it), or -1 with *why.
+ */
+static int ola_scan_member(struct ola_scan *s, const char **key, size_t *klen,
+                           const char **why)
+{
+    ola_scan_ws(s);
+    if (s->p < s->end && *s->p == '}') {
+        s->p++;
+        return 0;
+    }
+    *why = "truncated or malformed envelope";
+    if (s->p >= s->end || *s->p != '"')
+        return -1;
+    *key = s->p + 1;
+    *why = "truncated envelope";
+    if (ola_scan_string(s) != 0)
+        return -1;
+    *klen = (size_t)(s->p - *key - 1);
+    ola_scan_ws(s);
+    *why = "malformed envelope";
+    if (s->p >= s->end || *s->p++ != ':')
+        return -1;
+    ola_scan_ws(s);
+    return 1;
+}
+
+/* After a member's value: 1 past a ',', 0 past the closing '}', -1 otherwise. */
+static int ola_scan_after_member(struct ola_scan *s)
+{
+    ola_scan_ws(s);
+    if (s->p < s->end && (*s->p == ',' || *s->p == '}'))
+        return *s->p++ == ',' ? 1 : 0;
+    return -1;
+}
+
 /* Adds key (raw bytes between the quotes, escapes allowed) = v to o. v: stolen. */
 static int ola_envelope_set(json_t *o, const char *key, size_t klen, json_t *v)
 {
@@ -345,28 +383,15 @@ json_t *ola_page_envelope(const char *body, size_t len)
 {
     struct ola_scan s = {body, body + len};
     json_t *env = json_object();
+    const char *key, *vstart, *why;
+    size_t klen;
+    int more;
 
     ola_scan_ws(&s);
     if (env == NULL || s.p >= s.end || *s.p != '{')
         goto fail;
     s.p++;
-    for (;;) {
-        const char *key, *vstart;
-        size_t klen;
-
-        ola_scan_ws(&s);
-        if (s.p < s.end && *s.p == '}')
-            break;
-        if (s.p >= s.end || *s.p != '"')
-            goto fail;
-        key = s.p + 1;
-        if (ola_scan_string(&s) != 0)
-            goto fail;
-        klen = (size_t)(s.p - key - 1);
-        ola_scan_ws(&s);
-        if (s.p >= s.end || *s.p++ != ':')
-            goto fail;
-        ola_scan_ws(&s);
+    while ((more = ola_scan_member(&s, &key, &klen, &why)) == 1) {
         vstart = s.p;
         if (ola_scan_value(&s) != 0)
             goto fail;
@@ -376,18 +401,11 @@ json_t *ola_page_envelope(const char *body, size_t len)
             if (v == NULL || ola_envelope_set(env, key, klen, v) != 0)
                 goto fail;
         }
-        ola_scan_ws(&s);
-        if (s.p < s.end && *s.p == ',') {
-            s.p++;
-            continue;
-        }
-        if (s.p < s.end && *s.p == '}')
+        if ((more = ola_scan_after_member(&s)) != 1)
             break;
-        goto fail;
     }
-    s.p++;
     ola_scan_ws(&s);
-    if (s.p == s.end)
+    if (more == 0 && s.p == s.end)
         return env;
 fail:
     json_decref(env);
@@ -400,6 +418,9 @@ int ola_page_parse(struct ola_batch *b, char *body, size_t len, struct ola_page 
     static const char *const names[] = {"", "data", "pagination", "status"};
     struct ola_scan s = {body, body + len};
     bool have_data = false, seen[4] = {false, false, false, false};
+    const char *key, *why = "";
+    size_t klen;
+    int more;
 
     memset(pg, 0, sizeof(*pg));
     free(b->body);
@@ -409,26 +430,10 @@ int ola_page_parse(struct ola_batch *b, char *body, size_t len, struct ola_page 
     if (s.p >= s.end || *s.p != '{')
         return ola_err_set(err, 0, "page: body is not a JSON object");
     s.p++;
-    for (;;) {
-        const char *key, *vstart;
-        size_t klen;
-        int which;
+    while ((more = ola_scan_member(&s, &key, &klen, &why)) == 1) {
+        const char *vstart = s.p;
+        int which = ola_page_key(key, klen);
 
-        ola_scan_ws(&s);
-        if (s.p < s.end && *s.p == '}')
-            break;
-        if (s.p >= s.end || *s.p != '"')
-            return ola_err_set(err, 0, "page: truncated or malformed envelope");
-        key = s.p + 1;
-        if (ola_scan_string(&s) != 0)
-            return ola_err_set(err, 0, "page: truncated envelope");
-        klen = (size_t)(s.p - key - 1);
-        ola_scan_ws(&s);
-        if (s.p >= s.end || *s.p++ != ':')
-            return ola_err_set(err, 0, "page: malformed envelope");
-        ola_scan_ws(&s);
-        vstart = s.p;
-        which = ola_page_key(key, klen);
         if (which != 0 && seen[which]) /* which one counts is anyone's guess */
             return ola_err_set(err, 0, "page: \"%s\" appears twice in the envelope",
                                names[which]);
@@ -446,16 +451,13 @@ int ola_page_parse(struct ola_batch *b, char *body, size_t len, struct ola_page 
             if (which == 3 && ola_page_status(vstart, (size_t)(s.p - vstart), err) != 0)
                 return -1;
         }
-        ola_scan_ws(&s);
-        if (s.p < s.end && *s.p == ',') {
-            s.p++;
-            continue;
-        }
-        if (s.p < s.end && *s.p == '}')
+        if ((more = ola_scan_after_member(&s)) != 1) {
+            why = "truncated or malformed envelope";
             break;
-        return ola_err_set(err, 0, "page: truncated or malformed envelope");
+        }
     }
-    s.p++;
+    if (more < 0)
+        return ola_err_set(err, 0, "page: %s", why);
     ola_scan_ws(&s);
     if (s.p != s.end)
         return ola_err_set(err, 0, "page: trailing bytes after the envelope");
