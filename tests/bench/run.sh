@@ -228,7 +228,9 @@ backfill() {
     # same size, so backlogs differ in length only
     start_sim "bf$n" --seed 7 --events "$n" --users 2000 --page-max 1000 \
         --span "$((n * 604800 / 1000000))s"
-    agent_cfg "$cfg" -8d 1s 1s "  - type: file
+    # the backfill starts an hour before the backlog's first event: earlier
+    # start times only add windows with nothing in them (one call each)
+    agent_cfg "$cfg" "-$((n * 604800 / 1000000 + 3600))s" 1s 1s "  - type: file
     path: $work/bf$n-out/events.ndjson
     compression: none"
     t0=$(date +%s%N)
