@@ -148,6 +148,7 @@ say "| pipeline | CPU s | events/s | ratio to (a) |"
 say "|---|---:|---:|---:|"
 floor_s=$(echo "$floor_line" | awk '{ print $6 }')
 say "| (a) Jansson parse only | $floor_s | $floor_rate | 1.00 |"
+floor_ratios=()
 for c in "true none" "true gzip 1" "true gzip 6" "false none"; do
     set -- $c
     log "replay: enrich $1, file output ${*:2}"
@@ -162,6 +163,7 @@ for c in "true none" "true gzip 1" "true gzip 6" "false none"; do
     fi
     r=$(rate "$N_FLOOR" "$s")
     say "| $what | $s | $r | $(ratio "$r" "$floor_rate") |"
+    [ "$1" = true ] && floor_ratios+=("${*:2}=$(ratio "$r" "$floor_rate")")
 done
 say ""
 kill -TERM "$FLOOR_SIM_PID"
@@ -292,7 +294,7 @@ say "run, before each backfill. Own is RSS minus the floor: what the agent's wor
 say ""
 say "| backlog | seconds | events/s | peak RSS | peak anon | idle RSS | idle anon | floor RSS | floor anon | own peak | own idle |"
 say "|---:|---:|---:|---:|---:|---:|---:|---:|---:|---:|---:|"
-mem_peak_anon=() mem_peak_rss=() api_rows=()
+mem_peak_anon=() mem_peak_rss=() mem_idle_rss=() mem_floor_rss=() api_rows=()
 for n in "$N_E2E_SMALL" "$N_E2E_BIG"; do
     lib_floor
     backfill "$n"
@@ -300,6 +302,8 @@ for n in "$N_E2E_SMALL" "$N_E2E_BIG"; do
     say "| $n | $E2E_SECS | $E2E_RATE | $E2E_HWM | $E2E_ANON | $1 | $2 | $FLOOR_RSS | $FLOOR_ANON | $((E2E_HWM - FLOOR_RSS)) | $(($1 - FLOOR_RSS)) |"
     mem_peak_anon+=("$E2E_ANON")
     mem_peak_rss+=("$E2E_HWM")
+    mem_idle_rss+=("$1")
+    mem_floor_rss+=("$FLOOR_RSS")
     api_rows+=("$n $E2E_API")
 done
 say ""
@@ -397,6 +401,27 @@ for tool in "$TOOLS"/ola_*_bench; do
     say ""
 done
 
+# ---- the targets of issue 8, read from this run ------------------------------
+met() { awk -v a="$1" -v b="$3" "BEGIN { exit !(a $2 b) }" && echo met || echo "not met"; }
+r_none=${floor_ratios[0]#*=} r_gz1=${floor_ratios[1]#*=} r_gz6=${floor_ratios[2]#*=}
+set -- ${api_rows[0]}
+api_n=$1 api_ratio=$7
+big_peak=${mem_peak_rss[1]} big_idle=${mem_idle_rss[1]} big_floor=${mem_floor_rss[1]}
+summary="$work/summary.md"
+{
+    echo "## Against the targets (issue 8)"
+    echo ""
+    echo "| target | measured in this run | |"
+    echo "|---|---|---|"
+    echo "| replay --enrich / bare parse >= 0.85 | $r_none plain file; $r_gz1 gzip 1, $r_gz6 gzip 6 | $(met "$r_none" ">=" 0.85) |"
+    echo "| tail p99 < 1.5 s (1 s poll) | p99 $p99 s, p50 $p50 s | $(met "$p99" "<" 1.5) |"
+    echo "| API calls / lower bound <= 1.05 ($api_n-event backfill, 2,000 users) | $api_ratio | $(met "$api_ratio" "<=" 1.05) |"
+    echo "| peak RSS < 15 MB ($N_E2E_BIG-event backfill) | $((big_peak / 1024)) MB ($(((big_peak - big_floor) / 1024)) MB over the $((big_floor / 1024)) MB library floor) | $(met "$big_peak" "<" 15360) |"
+    echo "| idle RSS < 8 MB | $((big_idle / 1024)) MB ($(((big_idle - big_floor) / 1024)) MB over the floor) | $(met "$big_idle" "<" 8192) |"
+    echo "| peak does not grow with the backlog | anonymous $growth%, $N_E2E_SMALL vs $N_E2E_BIG events | $(met "${growth#+}" "<=" 10) |"
+    echo ""
+} >"$summary"
+
 {
     echo "# Benchmarks"
     echo ""
@@ -407,6 +432,6 @@ done
     echo "Build: Release ($(cc --version | head -1)). The machine may be shared: ratios"
     echo "measured in the same run are the figures to compare, not absolute rates."
     echo ""
-    cat "$report"
+    cat "$summary" "$report"
 } >"$out"
 log "wrote $out"
