@@ -24,9 +24,10 @@
 #include "pipeline.h"
 #include "timeutil.h"
 
-#define OLA_REPLAY_LINES 1000 /* lines per batch, like a page of 1,000 */
-#define OLA_REPLAY_BLOCK                                                                 \
-    (64 << 10) /* read size; what a batch reads past its end is carried */
+/* replay: lines per batch (like a page of 1,000), and the read size (what a
+ * batch reads past its last line is carried to the next one) */
+#define OLA_REPLAY_LINES 1000
+#define OLA_REPLAY_BLOCK (64 << 10)
 
 struct ola_cmd_ctx {
     struct ola_cfg_doc *doc;
