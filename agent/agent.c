@@ -179,19 +179,24 @@ static int ola_agent_load_checkpoint(struct ola_agent *a)
     return OLA_EXIT_OK;
 }
 
+void ola_client_opts(const struct ola_settings *s, struct ola_ol_opts *o)
+{
+    memset(o, 0, sizeof(*o));
+    o->base_url = s->onelogin.base_url;
+    o->client_id = s->onelogin.client_id;
+    o->client_secret = s->onelogin.client_secret;
+    o->timeout_ms = s->onelogin.timeout_ms;
+    o->ca_file = s->onelogin.ca_file;
+    o->proxy = s->onelogin.proxy;
+    o->reserve = s->enrich_opts.reserve;
+}
+
 static int ola_agent_connect(struct ola_agent *a)
 {
     struct ola_err err = {0, ""};
     struct ola_ol_opts o;
 
-    memset(&o, 0, sizeof(o));
-    o.base_url = a->s.onelogin.base_url;
-    o.client_id = a->s.onelogin.client_id;
-    o.client_secret = a->s.onelogin.client_secret;
-    o.timeout_ms = a->s.onelogin.timeout_ms;
-    o.ca_file = a->s.onelogin.ca_file;
-    o.proxy = a->s.onelogin.proxy;
-    o.reserve = a->s.enrich_opts.reserve;
+    ola_client_opts(&a->s, &o);
     if (ola_ol_client_new(&o, &a->client, &err) != 0) {
         fprintf(stderr, "olagent: %s\n", err.msg);
         return OLA_EXIT_CONFIG;

@@ -13,6 +13,12 @@
 #define OLA_EXIT_RUNTIME 1
 #define OLA_EXIT_CONFIG  2
 
+struct ola_settings;
+struct ola_ol_opts;
+
+/* The API client's options from the settings (strings borrowed from s). */
+void ola_client_opts(const struct ola_settings *s, struct ola_ol_opts *o);
+
 /* Tails OneLogin until SIGTERM/SIGINT. */
 int ola_cmd_run(const char *config_path);
 /* Validates the configuration (and rule files); prints it with secrets masked. */

@@ -86,14 +86,7 @@ static int ola_cmd_online(struct ola_cmd_ctx *c)
     int failed = 0;
     size_t i;
 
-    memset(&o, 0, sizeof(o));
-    o.base_url = c->s.onelogin.base_url;
-    o.client_id = c->s.onelogin.client_id;
-    o.client_secret = c->s.onelogin.client_secret;
-    o.timeout_ms = c->s.onelogin.timeout_ms;
-    o.ca_file = c->s.onelogin.ca_file;
-    o.proxy = c->s.onelogin.proxy;
-    o.reserve = 0.2;
+    ola_client_opts(&c->s, &o);
     ola_ol_response_init(&r);
     if (ola_ol_client_new(&o, &client, &err) != 0) {
         printf("onelogin: FAILED: %s\n", err.msg);
@@ -355,14 +348,7 @@ static int ola_replay_enricher(const struct ola_settings *s,
                         "enrichment off\n");
         return OLA_EXIT_CONFIG;
     }
-    memset(&o, 0, sizeof(o));
-    o.base_url = s->onelogin.base_url;
-    o.client_id = s->onelogin.client_id;
-    o.client_secret = s->onelogin.client_secret;
-    o.timeout_ms = s->onelogin.timeout_ms;
-    o.ca_file = s->onelogin.ca_file;
-    o.proxy = s->onelogin.proxy;
-    o.reserve = s->enrich_opts.reserve;
+    ola_client_opts(s, &o);
     if (ola_ol_client_new(&o, client, &err) != 0 ||
         ola_enricher_new(&s->enrich_opts, *client, en, &err) != 0) {
         fprintf(stderr, "olagent: %s\n", err.msg);
