@@ -1329,6 +1329,24 @@ static void ola_mark_ent(const struct ola_enricher *en, const struct ola_pg_ent 
     ola_mark_state(en, p->state, p->lookup, m);
 }
 
+/* What a deleted user or role gets: {id, name (the event's), found: false}. */
+static json_t *ola_not_found(int64_t id, const char *name)
+{
+    return json_pack("{s:I, s:s?, s:b}", "id", (json_int_t)id, "name", name, "found", 0);
+}
+
+/* Sets olagent.<slot> = v, creating the olagent object first. v: stolen. */
+static int ola_attach_set(struct ola_event *e, json_t **ola, const char *slot, json_t *v)
+{
+    if (*ola == NULL)
+        *ola = ola_event_ola(e);
+    if (v == NULL || *ola == NULL) {
+        json_decref(v);
+        return -1;
+    }
+    return json_object_set_new(*ola, slot, v);
+}
+
 /* olagent.<slot> for the user id of member id_key; names from name_key on a 404. */
 static int ola_attach_user(struct ola_enricher *en, struct ola_event *e, json_t **ola,
                            const char *slot, const char *id_key, const char *name_key,
@@ -1356,19 +1374,12 @@ static int ola_attach_user(struct ola_enricher *en, struct ola_event *e, json_t 
         v = json_incref(p->val->out);
     } else if (p->state == OLA_PG_NOT_FOUND) {
         /* deleted (or never seen by the API): the names the event carries */
-        v = json_pack("{s:I, s:s?, s:b}", "id", (json_int_t)id, "name",
-                      ola_event_str(e, name_key), "found", 0);
+        v = ola_not_found(id, ola_event_str(e, name_key));
     } else {
         ola_mark_ent(en, p, m);
         return 0;
     }
-    if (*ola == NULL)
-        *ola = ola_event_ola(e);
-    if (v == NULL || *ola == NULL) {
-        json_decref(v);
-        return -1;
-    }
-    return json_object_set_new(*ola, slot, v);
+    return ola_attach_set(e, ola, slot, v);
 }
 
 static int ola_attach_role(struct ola_enricher *en, struct ola_event *e, json_t **ola,
@@ -1386,19 +1397,12 @@ static int ola_attach_role(struct ola_enricher *en, struct ola_event *e, json_t 
     if (p->state == OLA_PG_OK) {
         v = json_incref(p->val->facts);
     } else if (p->state == OLA_PG_NOT_FOUND) {
-        v = json_pack("{s:I, s:s?, s:b}", "id", (json_int_t)id, "name",
-                      ola_event_str(e, "role_name"), "found", 0);
+        v = ola_not_found(id, ola_event_str(e, "role_name"));
     } else {
         ola_mark_ent(en, p, m);
         return 0;
     }
-    if (*ola == NULL)
-        *ola = ola_event_ola(e);
-    if (v == NULL || *ola == NULL) {
-        json_decref(v);
-        return -1;
-    }
-    return json_object_set_new(*ola, "role", v);
+    return ola_attach_set(e, ola, "role", v);
 }
 
 static int ola_attach(struct ola_enricher *en, struct ola_event *e, int64_t now)
