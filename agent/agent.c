@@ -367,23 +367,25 @@ static int ola_agent_start_metrics(struct ola_agent *a)
     return OLA_EXIT_OK;
 }
 
-/* The main loop. Returns an exit code. */
 /*
  * Gives the pages freed by the last burst of batches back to the kernel when
- * the agent goes idle: a backfill's big pages leave free chunks all over
- * glibc's heap, which free() alone does not return, and an agent tailing
- * quietly for months should not keep its catch-up peak.
+ * the agent goes idle: the batch's arena is unmapped, and the rest of a
+ * backfill's big pages leave free chunks in glibc's heap, which free() alone
+ * does not return; an agent tailing quietly for months should not keep its
+ * catch-up peak.
  */
-static void ola_agent_trim(struct ola_agent *a)
+static void ola_agent_trim(struct ola_agent *a, struct ola_batch *b)
 {
     if (!a->trim_due)
         return;
     a->trim_due = false;
+    ola_batch_trim(b);
 #ifdef __GLIBC__
     malloc_trim(0);
 #endif
 }
 
+/* The main loop. Returns an exit code. */
 static int ola_agent_loop(struct ola_agent *a)
 {
     struct ola_batch b;
@@ -409,7 +411,7 @@ static int ola_agent_loop(struct ola_agent *a)
         }
         if (src_rc != OLA_SRC_BATCH) {
             if (wait > 0) /* really idle, not between two windows */
-                ola_agent_trim(a);
+                ola_agent_trim(a, &b);
             ola_wait(wait);
             continue;
         }

@@ -258,7 +258,10 @@ static int ola_replay_batch(struct ola_batch *b, char *body, size_t len, size_t 
         while (n > 0 && (body[off + n - 1] == '\r' || body[off + n - 1] == ' '))
             n--;
         if (n > 0) {
+            struct ola_arena *prev = ola_batch_parse_begin(b);
+
             ev = json_loadb(body + off, n, 0, NULL);
+            ola_batch_parse_end(prev);
             if (!json_is_object(ev) || body[off + n - 1] != '}') {
                 json_decref(ev);
                 (*bad)++;

@@ -9,6 +9,7 @@
 #include <stdlib.h>
 #include <string.h>
 
+#include "arena.h"
 #include "event.h"
 
 void ola_batch_init(struct ola_batch *b)
@@ -25,6 +26,7 @@ void ola_batch_reset(struct ola_batch *b)
         json_decref(b->ev[i].ola);
     }
     b->n = 0;
+    ola_arena_reset(b->arena);
     free(b->body);
     b->body = NULL;
     b->body_len = 0;
@@ -36,6 +38,26 @@ void ola_batch_free(struct ola_batch *b)
     free(b->ev);
     b->ev = NULL;
     b->cap = 0;
+    ola_arena_destroy(b->arena);
+    b->arena = NULL;
+}
+
+void ola_batch_trim(struct ola_batch *b)
+{
+    if (b->n == 0)
+        ola_arena_trim(b->arena);
+}
+
+struct ola_arena *ola_batch_parse_begin(struct ola_batch *b)
+{
+    if (b->arena == NULL)
+        b->arena = ola_arena_new(); /* NULL (no memory): parse with malloc */
+    return ola_arena_enter(b->arena);
+}
+
+void ola_batch_parse_end(struct ola_arena *prev)
+{
+    ola_arena_leave(prev);
 }
 
 struct ola_event *ola_batch_add(struct ola_batch *b, enum ola_record_kind kind,

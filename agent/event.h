@@ -7,7 +7,8 @@
  * sent, with the "olagent" object spliced in before the closing brace
  * (format_json.c). Records the agent makes itself (alerts) have no raw bytes
  * and are serialized from their tree. Filters and outputs borrow events; no
- * json_t of a batch ever crosses a thread.
+ * json_t of a batch ever crosses a thread. The trees parsed from the body
+ * live in the batch's arena (arena.h) and die all at once at reset.
  */
 #ifndef OLA_EVENT_H
 #define OLA_EVENT_H
@@ -47,12 +48,22 @@ struct ola_batch {
     char *body;   /* owned page body; raw pointers point into it */
     size_t body_len;
     int64_t fetched_mono_ms; /* when the page arrived, for batch latency */
+    struct ola_arena *arena; /* owned; the parsed events' memory, made on first use */
 };
 
 void ola_batch_init(struct ola_batch *b);
 /* Releases events, ola objects and the body; keeps the array for reuse. */
 void ola_batch_reset(struct ola_batch *b);
 void ola_batch_free(struct ola_batch *b);
+/* Returns the memory kept for the next batch to the system (idle times). */
+void ola_batch_trim(struct ola_batch *b);
+/*
+ * Brackets the parsing of b's events: Jansson values made in between are cut
+ * from b's arena and must not outlive the next reset (nothing of an event is
+ * kept past its batch). Returns what to pass to ola_batch_parse_end.
+ */
+struct ola_arena *ola_batch_parse_begin(struct ola_batch *b);
+void ola_batch_parse_end(struct ola_arena *prev);
 /*
  * Appends an event. ev: stolen (the batch owns the reference, also on
  * failure). raw may be NULL. Returns a pointer to the new slot or NULL (ENOMEM).

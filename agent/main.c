@@ -9,6 +9,7 @@
 #include <string.h>
 
 #include "agent.h"
+#include "arena.h"
 
 static void ola_usage(FILE *out)
 {
@@ -92,6 +93,7 @@ int main(int argc, char **argv)
         ola_usage(stderr);
         return OLA_EXIT_CONFIG;
     }
+    ola_arena_install(); /* before any thread uses Jansson */
     cmd = argv[1];
     if (strcmp(cmd, "--help") == 0 || strcmp(cmd, "-h") == 0 ||
         strcmp(cmd, "help") == 0) {

@@ -159,6 +159,7 @@ static int ola_page_element(struct ola_batch *b, char *raw, size_t len,
 {
     json_error_t jerr;
     json_t *ev, *idv;
+    struct ola_arena *prev;
     const char *created, *why = NULL;
     struct ola_event *e;
     int64_t created_ms;
@@ -171,7 +172,9 @@ static int ola_page_element(struct ola_batch *b, char *raw, size_t len,
         return ola_page_note_malformed(pg, raw, len, "contains a NUL byte");
     /* Parse the bytes as sent, squeeze only what parsed: squeezing first would
      * turn a malformed `1 2` into a valid 12. Malformed ones keep their bytes. */
+    prev = ola_batch_parse_begin(b);
     ev = json_loadb(raw, len, JSON_REJECT_DUPLICATES, &jerr);
+    ola_batch_parse_end(prev);
     if (ev == NULL) {
         if (snprintf(text, sizeof(text), "not valid JSON: %.100s", jerr.text) < 0)
             text[0] = '\0';

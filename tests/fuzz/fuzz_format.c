@@ -15,6 +15,7 @@
  */
 #include <string.h>
 
+#include "arena.h"
 #include "filter.h"
 #include "format.h"
 #include "log.h"
@@ -44,6 +45,7 @@ int LLVMFuzzerInitialize(int *argc, char ***argv)
 
     (void)argc;
     (void)argv;
+    ola_arena_install(); /* events parse as in the agent, poisoned under ASan */
     null = fopen("/dev/null", "w");
     if (null == NULL)
         abort();

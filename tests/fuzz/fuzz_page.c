@@ -17,6 +17,7 @@
 
 #include <jansson.h>
 
+#include "arena.h"
 #include "event.h"
 #include "format.h"
 #include "onelogin_classify.h"
@@ -28,6 +29,7 @@ int LLVMFuzzerInitialize(int *argc, char ***argv)
 {
     (void)argc;
     (void)argv;
+    ola_arena_install(); /* events parse as in the agent, poisoned under ASan */
     return 0;
 }
 

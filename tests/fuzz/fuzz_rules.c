@@ -17,6 +17,7 @@
 #include <string.h>
 #include <unistd.h>
 
+#include "arena.h"
 #include "config.h"
 #include "filter.h"
 #include "format.h"
@@ -143,6 +144,7 @@ int LLVMFuzzerInitialize(int *argc, char ***argv)
 
     (void)argc;
     (void)argv;
+    ola_arena_install(); /* events parse as in the agent, poisoned under ASan */
     null = fopen("/dev/null", "w");
     if (null == NULL)
         abort();
