@@ -6,9 +6,10 @@
  * header, a trip through the bins on the way back, and the batch's freed
  * trees scatter the heap between pages and through idle times. Here they are
  * cut from 1 MB chunks mapped straight from the system: allocation bumps a
- * pointer, freeing inside an arena does nothing, and ola_arena_reset() takes
- * back a whole page at once; ola_arena_trim() unmaps the chunks when the
- * agent is idle, so a quiet agent holds no page memory at all.
+ * pointer behind an 8-byte size, a freed small block waits on a list for the
+ * next allocation of its size (the parser's growing buffers), and
+ * ola_arena_reset() takes back a whole page at once; ola_arena_trim() unmaps
+ * the chunks when the agent is idle, so a quiet agent holds no page memory.
  *
  * Jansson's allocator pair is process-wide, so ours routes by thread: a
  * thread that entered an arena allocates from it, any other allocation is
@@ -23,6 +24,7 @@
 #include <stdbool.h>
 #include <stdint.h>
 #include <stdlib.h>
+#include <string.h>
 #include <sys/mman.h>
 
 #include <jansson.h>
@@ -43,14 +45,20 @@
 #define OLA_UNPOISON(p, n) ASAN_UNPOISON_MEMORY_REGION((p), (n))
 #define OLA_ARENA_HEAD     16u /* the allocation's size, before it */
 #define OLA_ARENA_RED      16u /* poisoned gap after it */
+#define OLA_ARENA_ALIGN    16u
 #else
 #define OLA_POISON(p, n)   ((void)(p), (void)(n))
 #define OLA_UNPOISON(p, n) ((void)(p), (void)(n))
-#define OLA_ARENA_HEAD     0u
+#define OLA_ARENA_HEAD     8u /* the block's size, before it */
 #define OLA_ARENA_RED      0u
+/* Jansson's values hold nothing wider than 8 bytes (no long double) */
+#define OLA_ARENA_ALIGN    8u
 #endif
 
-#define OLA_ARENA_ALIGN 16u
+/* freed blocks up to this size are reused by the next allocation of the same
+ * size: the lexer's growing token buffer and the tables of growing objects
+ * would otherwise leave a third of a page's arena dead */
+#define OLA_ARENA_REUSE 1024u
 #define OLA_ARENA_CHUNK ((size_t)1 << 20)
 /* an allocation above this gets a chunk of its own (a 100 KB string in a page) */
 #define OLA_ARENA_BIG (OLA_ARENA_CHUNK / 4)
@@ -71,8 +79,9 @@ struct ola_arena {
     struct ola_arena_chunk *live;  /* chunks holding allocations, newest first */
     struct ola_arena_chunk *spare; /* standard chunks kept for reuse */
     size_t n_spare;
-    size_t bytes;                  /* mapped bytes of all chunks */
-    struct ola_arena *prev, *next; /* the owning thread's arenas */
+    size_t bytes;                                       /* mapped bytes of all chunks */
+    void *reuse[OLA_ARENA_REUSE / OLA_ARENA_ALIGN + 1]; /* freed blocks by size */
+    struct ola_arena *prev, *next;                      /* the owning thread's arenas */
 };
 
 static atomic_bool ola_arena_installed;
@@ -170,6 +179,13 @@ static void *ola_arena_alloc(struct ola_arena *a, size_t n)
         return NULL;
     need = (OLA_ARENA_HEAD + n + OLA_ARENA_RED + OLA_ARENA_ALIGN - 1) &
            ~(size_t)(OLA_ARENA_ALIGN - 1);
+#ifndef OLA_ARENA_ASAN
+    if (need <= OLA_ARENA_REUSE && a->reuse[need / OLA_ARENA_ALIGN] != NULL) {
+        p = a->reuse[need / OLA_ARENA_ALIGN];
+        a->reuse[need / OLA_ARENA_ALIGN] = *(void **)(void *)p;
+        return p;
+    }
+#endif
     if (c == NULL || c->size - c->used < need) {
         c = ola_arena_grow(a, need);
         if (c == NULL)
@@ -181,22 +197,44 @@ static void *ola_arena_alloc(struct ola_arena *a, size_t n)
     OLA_UNPOISON(p, OLA_ARENA_HEAD + n);
     *(size_t *)(void *)p = n;
     OLA_POISON(p, OLA_ARENA_HEAD);
+#else
+    *(size_t *)(void *)p = need;
 #endif
     return p + OLA_ARENA_HEAD;
 }
 
-/* Whether p was cut from one of the calling thread's arenas. */
-static bool ola_arena_mine(const void *p)
+/* p, cut from a, is dead: kept for reuse, or (under ASan) poisoned. */
+static void ola_arena_dead(struct ola_arena *a, void *p)
+{
+    char *h = (char *)p - OLA_ARENA_HEAD;
+    size_t n;
+
+#ifdef OLA_ARENA_ASAN
+    (void)a;
+    OLA_UNPOISON(h, OLA_ARENA_HEAD);
+    n = *(size_t *)(void *)h;
+    OLA_POISON(h, OLA_ARENA_HEAD + n);
+#else
+    n = *(size_t *)(void *)h;
+    if (n <= OLA_ARENA_REUSE) {
+        *(void **)p = a->reuse[n / OLA_ARENA_ALIGN];
+        a->reuse[n / OLA_ARENA_ALIGN] = p;
+    }
+#endif
+}
+
+/* The calling thread's arena p was cut from, or NULL. */
+static struct ola_arena *ola_arena_mine(const void *p)
 {
     uintptr_t u = (uintptr_t)p;
-    const struct ola_arena *a;
+    struct ola_arena *a;
 
     if (u < ola_arena_lo || u >= ola_arena_hi)
-        return false;
+        return NULL;
     for (a = ola_arena_list; a != NULL; a = a->next)
         if (ola_arena_owns(a, p))
-            return true;
-    return false;
+            return a;
+    return NULL;
 }
 
 static void *ola_arena_malloc_fn(size_t n)
@@ -206,22 +244,15 @@ static void *ola_arena_malloc_fn(size_t n)
 
 static void ola_arena_free_fn(void *p)
 {
+    struct ola_arena *a;
+
     if (p == NULL)
         return;
-    if (!ola_arena_mine(p)) {
+    a = ola_arena_mine(p);
+    if (a != NULL)
+        ola_arena_dead(a, p);
+    else
         free(p);
-        return;
-    }
-#ifdef OLA_ARENA_ASAN
-    {
-        char *h = (char *)p - OLA_ARENA_HEAD;
-        size_t n;
-
-        OLA_UNPOISON(h, OLA_ARENA_HEAD);
-        n = *(size_t *)(void *)h;
-        OLA_POISON(h, OLA_ARENA_HEAD + n);
-    }
-#endif
 }
 
 void ola_arena_install(void)
@@ -248,6 +279,7 @@ static void ola_arena_release(struct ola_arena *a, size_t keep)
 {
     struct ola_arena_chunk *c, *next;
 
+    memset(a->reuse, 0, sizeof(a->reuse));
     for (c = a->live; c != NULL; c = next) {
         next = c->next;
         if (c->size != OLA_ARENA_CHUNK || a->n_spare >= keep) {

@@ -150,6 +150,27 @@ static void test_reuse_and_big(void **state)
     ola_arena_destroy(a);
 }
 
+/* Parsing and dropping events one at a time reuses their blocks: one chunk. */
+static void test_reuse_freed(void **state)
+{
+    struct ola_arena *a = ola_arena_new();
+    int i;
+
+    (void)state;
+    for (i = 0; i < 20000; i++) {
+        json_t *ev = parse_in(a, event_text, sizeof(event_text) - 1);
+
+        assert_non_null(ev);
+        json_decref(ev);
+    }
+#ifdef TEST_ASAN
+    assert_true(ola_arena_size(a) > (1 << 20)); /* freed memory stays poisoned */
+#else
+    assert_int_equal(ola_arena_size(a), 1 << 20);
+#endif
+    ola_arena_destroy(a);
+}
+
 static void test_two_arenas(void **state)
 {
     struct ola_arena *a = ola_arena_new(), *b = ola_arena_new(), *prev;
@@ -250,9 +271,9 @@ int main(void)
 {
     const struct CMUnitTest tests[] = {
         cmocka_unit_test(test_parse_in_arena), cmocka_unit_test(test_outside_is_malloc),
-        cmocka_unit_test(test_reuse_and_big),  cmocka_unit_test(test_two_arenas),
-        cmocka_unit_test(test_other_thread),   cmocka_unit_test(test_batch),
-        cmocka_unit_test(test_poisoned),
+        cmocka_unit_test(test_reuse_and_big),  cmocka_unit_test(test_reuse_freed),
+        cmocka_unit_test(test_two_arenas),     cmocka_unit_test(test_other_thread),
+        cmocka_unit_test(test_batch),          cmocka_unit_test(test_poisoned),
     };
 
     ola_arena_install();
