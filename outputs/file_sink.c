@@ -984,6 +984,16 @@ enum ola_rc ola_file_sink_flush(struct ola_output *o, int timeout_ms)
     return OLA_OK;
 }
 
+void ola_file_sink_trim(struct ola_output *o)
+{
+    struct ola_fsink *s = o->ctx;
+
+    if (s->pending.len > 0) /* not durable yet: the next flush needs it */
+        return;
+    ola_buf_free(&s->pending);
+    ola_buf_free(&s->member);
+}
+
 int ola_file_sink_reopen(struct ola_output *o, struct ola_err *err)
 {
     struct ola_fsink *s = o->ctx;

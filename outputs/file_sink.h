@@ -46,6 +46,8 @@ enum ola_rc ola_file_sink_write(struct ola_output *o, const struct ola_batch *b)
 enum ola_rc ola_file_sink_flush(struct ola_output *o, int timeout_ms);
 int ola_file_sink_reopen(struct ola_output *o, struct ola_err *err);
 void ola_file_sink_close(struct ola_output *o);
+/* Frees the batch buffers when nothing waits in them (a quiet poll). */
+void ola_file_sink_trim(struct ola_output *o);
 
 /* Path of the open file, or NULL when none is open. Borrowed. */
 const char *ola_file_sink_current(const struct ola_output *o);

@@ -58,5 +58,8 @@ extern const struct ola_format_ops ola_format_json;
  * idle agent does not keep what its last burst evicted.
  */
 void ola_format_json_trim(void);
+/* Drops all of the calling thread's texts and their table (a quiet poll): the
+ * next batch dumps its users again. */
+void ola_format_json_release(void);
 
 #endif

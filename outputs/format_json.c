@@ -115,6 +115,13 @@ static void ola_memo_sweep(struct ola_memo *m)
         m->n + OLA_MEMO_SLACK < OLA_MEMO_MAX ? m->n + OLA_MEMO_SLACK : OLA_MEMO_MAX;
 }
 
+void ola_format_json_release(void)
+{
+    ola_memo_reset(&ola_memo);
+    free(ola_memo.tab);
+    ola_memo.tab = NULL;
+}
+
 void ola_format_json_trim(void)
 {
     ola_memo_sweep(&ola_memo);

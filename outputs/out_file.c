@@ -73,4 +73,5 @@ const struct ola_output_ops ola_out_file = {
     .flush = ola_file_sink_flush,
     .reopen = ola_file_sink_reopen,
     .close = ola_file_sink_close,
+    .trim = ola_file_sink_trim,
 };

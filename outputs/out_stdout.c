@@ -110,6 +110,15 @@ static void ola_stdout_close(struct ola_output *o)
     o->ctx = NULL;
 }
 
+/* A quiet poll: the batch buffer goes, unless bytes still wait in it. */
+static void ola_stdout_trim(struct ola_output *o)
+{
+    struct ola_stdout *s = o->ctx;
+
+    if (s->pending.len == 0)
+        ola_buf_free(&s->pending);
+}
+
 const struct ola_output_ops ola_out_stdout = {
     .name = "stdout",
     .abi = OLA_OUTPUT_ABI,
@@ -118,4 +127,5 @@ const struct ola_output_ops ola_out_stdout = {
     .write = ola_stdout_write,
     .flush = ola_stdout_flush,
     .close = ola_stdout_close,
+    .trim = ola_stdout_trim,
 };

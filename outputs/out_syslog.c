@@ -977,6 +977,17 @@ static void ola_sl_close_stream(struct ola_syslog *s)
     }
     ola_sl_disconnect(s);
 }
+/* A quiet poll: the framing buffers go, unless messages still wait in them. */
+static void ola_syslog_trim(struct ola_output *o)
+{
+    struct ola_syslog *s = o->ctx;
+
+    if (s->pending.len > 0)
+        return;
+    ola_buf_free(&s->pending);
+    ola_buf_free(&s->msg);
+    ola_buf_free(&s->body);
+}
 
 static void ola_syslog_close(struct ola_output *o)
 {
@@ -1004,4 +1015,5 @@ const struct ola_output_ops ola_out_syslog = {
     .flush = ola_syslog_flush,
     .check = ola_syslog_check,
     .close = ola_syslog_close,
+    .trim = ola_syslog_trim,
 };

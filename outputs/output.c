@@ -169,6 +169,12 @@ int ola_output_check(struct ola_output *o, struct ola_err *err)
     return o->ops->check(o, err);
 }
 
+void ola_output_trim(struct ola_output *o)
+{
+    if (o->ops->trim != NULL)
+        o->ops->trim(o);
+}
+
 int ola_output_format(const struct ola_output *o, const struct ola_event *e,
                       struct ola_buf *out)
 {

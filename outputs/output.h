@@ -18,6 +18,7 @@
  *    acknowledgements but never sleeps for backoff and never loops retrying:
  *    the pipeline owns backoff.
  *  - close() accepts a half-initialised output.
+ *  - trim(), when the agent goes quiet, frees buffers kept for reuse.
  *
  * The checkpoint moves only after every output's flush answered OK.
  */
@@ -61,6 +62,9 @@ struct ola_output_ops {
     int (*reopen)(struct ola_output *o, struct ola_err *err); /* SIGHUP; may be NULL */
     int (*check)(struct ola_output *o, struct ola_err *err);  /* reachable? may be NULL */
     void (*close)(struct ola_output *o);
+    /* a quiet poll: free the buffers kept for the next batch, keeping any
+     * data not yet durable; may be NULL */
+    void (*trim)(struct ola_output *o);
 };
 
 struct ola_output {
@@ -107,6 +111,8 @@ static inline enum ola_rc ola_output_flush(struct ola_output *o, int timeout_ms)
 int ola_output_reopen(struct ola_output *o, struct ola_err *err);
 /* `check --online`: can the output reach its peer? */
 int ola_output_check(struct ola_output *o, struct ola_err *err);
+/* A quiet poll: buffers kept for reuse go. Outputs without trim keep theirs. */
+void ola_output_trim(struct ola_output *o);
 
 /* True when the record goes to this output. */
 static inline bool ola_output_takes(const struct ola_output *o, const struct ola_event *e)

@@ -224,6 +224,35 @@ static void test_memo_sweep_keeps_the_live(void **state)
     ola_batch_free(&b);
 }
 
+/* A quiet poll drops every text, live or not; the next batch dumps again. */
+static void test_memo_released_when_quiet(void **state)
+{
+    enum { N = 50 };
+    struct ola_batch b;
+    json_t *u[N];
+    int i;
+
+    (void)state;
+    ola_batch_init(&b);
+    for (i = 0; i < N; i++) {
+        u[i] = json_pack("{s:i, s:s}", "id", i + 1, "username", "quiet");
+        format_check(&b, u[i], NULL);
+    }
+    ola_batch_reset(&b);
+    assert_int_equal(u[0]->refcount, 2); /* the test's and the memo's */
+    ola_format_json_release();
+    for (i = 0; i < N; i++)
+        assert_int_equal(u[i]->refcount, 1);
+    ola_format_json_release(); /* twice, and on an empty memo: harmless */
+    for (i = 0; i < N; i++) {
+        format_check(&b, u[i], NULL);
+        format_check(&b, u[i], NULL); /* the second from the memo again */
+        json_decref(u[i]);
+    }
+    ola_batch_free(&b);
+    ola_format_json_release();
+}
+
 int main(void)
 {
     const struct CMUnitTest tests[] = {
@@ -232,6 +261,7 @@ int main(void)
         cmocka_unit_test(test_memo_starts_over_when_full),
         cmocka_unit_test(test_memo_lets_dead_values_go),
         cmocka_unit_test(test_memo_sweep_keeps_the_live),
+        cmocka_unit_test(test_memo_released_when_quiet),
     };
 
     return cmocka_run_group_tests(tests, NULL, NULL);

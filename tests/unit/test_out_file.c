@@ -257,6 +257,7 @@ static void test_member_per_flush(void **state)
         assert_int_equal(end, st.st_size);
         ola_gzip_t(path);
         assert_int_equal(ola_count_lines(path), 10 * ((size_t)i + 1));
+        ola_file_sink_trim(o); /* a quiet poll between batches changes nothing */
     }
     assert_non_null(strstr(path, "/a/2023/11/events-221320.ndjson.gz"));
     assert_int_equal(o->stats.emitted, 30);
@@ -536,6 +537,7 @@ static void test_write_failure_rolls_back(void **state)
     assert_int_equal(ola_file_sink_write(o, &b), OLA_OK);
     ola_batch_free(&b);
     assert_int_equal(ola_file_sink_flush(o, 0), OLA_RETRY);
+    ola_file_sink_trim(o); /* the batch is not durable: trim must keep it */
     assert_int_equal(ola_file_sink_flush(o, 0), OLA_RETRY);
     assert_non_null(strstr(o->last_error, "write"));
     assert_int_equal(stat(path, &st), 0);
