@@ -157,6 +157,7 @@ static int ola_agent_load_checkpoint(struct ola_agent *a)
     if (!found) {
         char start[OLA_ISO_MAX];
 
+        a->cp.start_ms = a->s.onelogin.start_ms; /* kept: later sweeps stop there */
         ola_time_format_iso(a->s.onelogin.start_ms, start, sizeof(start));
         ola_log_info(OLA_AGENT_COMP, "no checkpoint at %s: starting from %s (%s)",
                      a->s.checkpoint.path, start, a->s.onelogin.start);

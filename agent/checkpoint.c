@@ -2,6 +2,7 @@
  * checkpoint.c - the checkpoint file: versioned JSON, checksummed, atomic.
  *
  * The file is one compact JSON line: {"version":1,"watermark":ISO|null,
+ * "start":ISO|null (absent in files of olagent before 2026-11-23),
  * "window":{"kind":"head"|"sweep","since":ISO,"until":ISO,"cursor":S|null}|null,
  * "last_sweep":ISO|null,"delivered":N,"updated_at":ISO,"seen":[[first,last,
  * max_created_ms],...],"alerts":{...}|null,"checksum":"sha256:<hex>"}.
@@ -40,6 +41,7 @@ int ola_checkpoint_init(struct ola_checkpoint *cp)
 {
     memset(cp, 0, sizeof(*cp));
     cp->watermark_ms = -1;
+    cp->start_ms = -1;
     cp->last_sweep_ms = -1;
     cp->seen = ola_seen_new();
     return cp->seen == NULL ? -1 : 0;
@@ -54,6 +56,7 @@ void ola_checkpoint_free(struct ola_checkpoint *cp)
     json_decref(cp->alerts);
     memset(cp, 0, sizeof(*cp));
     cp->watermark_ms = -1;
+    cp->start_ms = -1;
     cp->last_sweep_ms = -1;
 }
 
@@ -184,7 +187,8 @@ static json_t *ola_cp_encode(const struct ola_checkpoint *cp, int64_t updated_ms
     if (obj == NULL || seen_value == NULL || cp->delivered > (uint64_t)INT64_MAX)
         goto fail;
     if (!ola_cp_set(obj, "version", json_integer(OLA_CHECKPOINT_VERSION)) ||
-        !ola_cp_set(obj, "watermark", ola_cp_time(cp->watermark_ms, true)))
+        !ola_cp_set(obj, "watermark", ola_cp_time(cp->watermark_ms, true)) ||
+        !ola_cp_set(obj, "start", ola_cp_time(cp->start_ms, true)))
         goto fail;
     if (cp->in_window) {
         window = json_object();
@@ -580,6 +584,9 @@ static int ola_cp_decode(const json_t *root, struct ola_checkpoint *cp, char *wh
 
     if (ola_cp_get_time(root, "watermark", true, &cp->watermark_ms) != 0)
         bad = "'watermark' is not an ISO-8601 time or null";
+    else if (json_object_get(root, "start") != NULL &&
+             ola_cp_get_time(root, "start", true, &cp->start_ms) != 0)
+        bad = "'start' is not an ISO-8601 time or null";
     else if (ola_cp_get_time(root, "last_sweep", true, &cp->last_sweep_ms) != 0)
         bad = "'last_sweep' is not an ISO-8601 time or null";
     else if (ola_cp_get_time(root, "updated_at", false, &cp->updated_ms) != 0)

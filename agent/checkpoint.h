@@ -3,7 +3,7 @@
  *
  * The checkpoint file is versioned JSON with a checksum, written atomically
  * (temp file, fsync, rename, fsync of the directory) after each batch is
- * delivered. It holds the watermark, the window in progress (bounds, cursor),
+ * delivered. It holds the start, the watermark, the window in progress (bounds, cursor),
  * the ids delivered inside the overlap and the window (dedupe across
  * restarts), when the overlap was last swept, and an opaque state object for
  * the alert rules. A missing file means "start from `start`"; a corrupt one
@@ -47,6 +47,8 @@ enum ola_window_kind {
 
 struct ola_checkpoint {
     int64_t watermark_ms; /* every event created before it was delivered; -1 none */
+    int64_t start_ms;     /* nothing created before it is read (the start the
+                             checkpoint was made with); -1 none (older files) */
     bool in_window;       /* a window is in progress */
     enum ola_window_kind window_kind;
     int64_t window_since_ms;

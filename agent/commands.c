@@ -225,6 +225,7 @@ int ola_cmd_checkpoint_set(const char *config_path, const char *since)
         }
     }
     cp.watermark_ms = ms;
+    cp.start_ms = ms; /* nothing before it, not even the first sweep's overlap */
     cp.in_window = false;
     ola_checkpoint_set_cursor(&cp, NULL);
     cp.last_sweep_ms = -1;

@@ -10,6 +10,9 @@
  *  - sweep windows, every late_sweep: since = watermark - overlap, which
  *    re-reads the recent past to find events that were created earlier but
  *    published late.
+ * No window reaches back before the start the checkpoint was made with
+ * (config `start`, or `checkpoint set --since`), so an agent started with
+ * `start: now` never delivers what happened before it.
  * While catching up, a window spans at most max_window (adapted to the event
  * rate so the per-window id set stays small) and the next one starts at
  * once. Every event is checked against the seen set (ids delivered inside
@@ -255,6 +258,9 @@ static enum ola_src_rc ola_source_open(struct ola_source *src, int64_t *wait_ms,
     since = sweep ? wm - s->onelogin.overlap_ms : wm - OLA_HEAD_SLACK_MS;
     if (since < s->onelogin.start_ms && cp->watermark_ms < 0)
         since = s->onelogin.start_ms;
+    /* `start: now` means now: a sweep never reaches back before it */
+    if (cp->start_ms >= 0 && since < cp->start_ms)
+        since = cp->start_ms;
     until = head;
     if (until - since > src->span_ms)
         until = since + src->span_ms;

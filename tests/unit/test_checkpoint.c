@@ -186,6 +186,7 @@ static void test_round_trip_full(void **state)
     assert_int_equal(ola_checkpoint_init(&a), 0);
     assert_int_equal(ola_checkpoint_init(&b), 0);
     a.watermark_ms = iso("2024-05-01T10:00:00.123Z");
+    a.start_ms = iso("2024-04-30T10:00:00.500Z");
     a.in_window = true;
     a.window_kind = OLA_WINDOW_SWEEP;
     a.window_since_ms = iso("2024-05-01T09:50:00.000Z");
@@ -206,6 +207,7 @@ static void test_round_trip_full(void **state)
     assert_int_equal(ola_checkpoint_load(f->path, &b, &found, &err), 0);
     assert_true(found);
     assert_int_equal(b.watermark_ms, a.watermark_ms);
+    assert_int_equal(b.start_ms, a.start_ms);
     assert_true(b.in_window);
     assert_int_equal(b.window_kind, OLA_WINDOW_SWEEP);
     assert_int_equal(b.window_since_ms, a.window_since_ms);
@@ -248,15 +250,16 @@ static void test_round_trip_nulls(void **state)
     text = read_file(f->path, &len);
     assert_true(
         strncmp(text,
-                "{\"version\":1,\"watermark\":null,\"window\":null,"
+                "{\"version\":1,\"watermark\":null,\"start\":null,\"window\":null,"
                 "\"last_sweep\":null,\"delivered\":0,\"updated_at\":\"",
-                strlen("{\"version\":1,\"watermark\":null,\"window\":null,"
+                strlen("{\"version\":1,\"watermark\":null,\"start\":null,\"window\":null,"
                        "\"last_sweep\":null,\"delivered\":0,\"updated_at\":\"")) == 0);
     assert_non_null(strstr(text, "\"seen\":[],\"alerts\":null,\"checksum\":\"sha256:"));
     free(text);
     assert_int_equal(ola_checkpoint_load(f->path, &b, &found, &err), 0);
     assert_true(found);
     assert_int_equal(b.watermark_ms, -1);
+    assert_int_equal(b.start_ms, -1);
     assert_false(b.in_window);
     assert_null(b.cursor);
     assert_int_equal(b.last_sweep_ms, -1);
@@ -584,6 +587,23 @@ static void test_flipped_byte(void **state)
     ola_checkpoint_free(&a);
 }
 
+/* A file from before "start" existed loads, with no start: nothing clamps. */
+static void test_file_without_start(void **state)
+{
+    struct fixture *f = *state;
+    struct ola_checkpoint cp;
+    struct ola_err err = {0};
+    bool found = false;
+
+    write_signed(f->path, valid_body());
+    assert_int_equal(ola_checkpoint_init(&cp), 0);
+    assert_int_equal(ola_checkpoint_load(f->path, &cp, &found, &err), 0);
+    assert_true(found);
+    assert_int_equal(cp.watermark_ms, iso("2024-05-01T10:00:00.000Z"));
+    assert_int_equal(cp.start_ms, -1);
+    ola_checkpoint_free(&cp);
+}
+
 static void test_wrong_version_and_types(void **state)
 {
     struct fixture *f = *state;
@@ -644,6 +664,11 @@ static void test_wrong_version_and_types(void **state)
     json_object_set_new(o, "watermark", json_string("yesterday"));
     write_signed(f->path, o);
     expect_bad(f, "'watermark'", true);
+
+    o = valid_body();
+    json_object_set_new(o, "start", json_integer(5));
+    write_signed(f->path, o);
+    expect_bad(f, "'start'", true);
 
     o = valid_body();
     json_object_del(o, "updated_at");
@@ -837,6 +862,7 @@ int main(void)
     const struct CMUnitTest tests[] = {
         cmocka_unit_test_setup_teardown(test_round_trip_full, setup, teardown),
         cmocka_unit_test_setup_teardown(test_round_trip_nulls, setup, teardown),
+        cmocka_unit_test_setup_teardown(test_file_without_start, setup, teardown),
         cmocka_unit_test_setup_teardown(test_file_format_and_runs, setup, teardown),
         cmocka_unit_test_setup_teardown(test_missing_and_directories, setup, teardown),
         cmocka_unit_test_setup_teardown(test_failed_saves_keep_old_file, setup, teardown),
