@@ -346,6 +346,11 @@ void ola_arena_leave(struct ola_arena *prev)
     ola_arena_cur = prev;
 }
 
+int ola_arena_contains(const void *p)
+{
+    return ola_arena_mine(p) != NULL;
+}
+
 size_t ola_arena_size(const struct ola_arena *a)
 {
     return a != NULL ? a->bytes : 0;

@@ -8,6 +8,7 @@
  * once by ola_arena_reset(), anything else goes to free(). So a json_t that
  * was parsed inside an arena must be released in the thread that owns the
  * arena and before its reset; values made outside it may be mixed in freely.
+ * An arena is created, used and destroyed by one thread.
  */
 #ifndef OLA_ARENA_H
 #define OLA_ARENA_H
@@ -39,6 +40,12 @@ void ola_arena_trim(struct ola_arena *a);
  */
 struct ola_arena *ola_arena_enter(struct ola_arena *a);
 void ola_arena_leave(struct ola_arena *prev);
+
+/*
+ * Whether p is memory of one of the calling thread's arenas: something that
+ * keeps a value past its batch (a cache keyed by address) must not keep it.
+ */
+int ola_arena_contains(const void *p);
 
 /* Bytes of chunks a holds (in use or kept for reuse). */
 size_t ola_arena_size(const struct ola_arena *a);

@@ -25,6 +25,7 @@
 #include <stdlib.h>
 #include <string.h>
 
+#include "arena.h"
 #include "format.h"
 
 #define OLA_MEMO_SLOTS 8192       /* power of two */
@@ -189,7 +190,10 @@ static int ola_json_dump_ola(json_t *ola, struct ola_buf *out)
             ola_buf_put_json_string(out, key, strlen(key)) != 0 || ola_buf_putc(out, ':'))
             return -1;
         first = false;
-        if ((json_is_object(v) || json_is_array(v)) && v->refcount > 1) {
+        /* a value of the event itself (its batch's arena) is no shared value:
+         * the memo would keep its address past the batch */
+        if ((json_is_object(v) || json_is_array(v)) && v->refcount > 1 &&
+            !ola_arena_contains(v)) {
             const struct ola_memo_ent *t = ola_memo_get(&ola_memo, v);
 
             if (t == NULL || ola_buf_append(out, t->text, t->len) != 0)

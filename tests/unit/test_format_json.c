@@ -14,6 +14,7 @@
 
 #include <cmocka.h>
 
+#include "arena.h"
 #include "buf.h"
 #include "event.h"
 #include "format.h"
@@ -253,6 +254,43 @@ static void test_memo_released_when_quiet(void **state)
     ola_format_json_release();
 }
 
+/*
+ * A value of the event itself (parsed into the batch's arena) set into
+ * "olagent" is shared too, but must not enter the memo: the memo would keep
+ * its address past the batch, whose arena then reuses it.
+ */
+static void test_event_values_stay_out_of_the_memo(void **state)
+{
+    static const char raw[] = "{\"id\":8,\"geo\":{\"country\":\"DE\"}}";
+    static const char want[] = "{\"id\":8,\"geo\":{\"country\":\"DE\"},\"olagent\":{"
+                               "\"geo\":{\"country\":\"DE\"}}}";
+    struct ola_buf out = OLA_BUF_INIT;
+    struct ola_batch b;
+    struct ola_arena *prev;
+    struct ola_event *e;
+    json_t *ev, *geo;
+
+    (void)state;
+    ola_batch_init(&b);
+    prev = ola_batch_parse_begin(&b);
+    ev = json_loads(raw, 0, NULL);
+    ola_batch_parse_end(prev);
+    assert_non_null(ev);
+    assert_true(ola_arena_contains(ev));
+    e = ola_batch_add(&b, OLA_REC_EVENT, ev, raw, strlen(raw));
+    assert_non_null(e);
+    geo = json_object_get(ev, "geo");
+    assert_int_equal(json_object_set(ola_event_ola(e), "geo", geo), 0);
+    assert_int_equal(geo->refcount, 2);
+    assert_int_equal(ola_format_event(&ola_format_json, e, NULL, &out), 0);
+    assert_int_equal(out.len, strlen(want));
+    assert_memory_equal(out.data, want, out.len);
+    assert_int_equal(geo->refcount, 2); /* no reference went to the memo */
+    ola_buf_free(&out);
+    ola_batch_free(&b);
+    ola_format_json_release();
+}
+
 int main(void)
 {
     const struct CMUnitTest tests[] = {
@@ -262,7 +300,9 @@ int main(void)
         cmocka_unit_test(test_memo_lets_dead_values_go),
         cmocka_unit_test(test_memo_sweep_keeps_the_live),
         cmocka_unit_test(test_memo_released_when_quiet),
+        cmocka_unit_test(test_event_values_stay_out_of_the_memo),
     };
 
+    ola_arena_install(); /* events parse into their batch's arena, as in the agent */
     return cmocka_run_group_tests(tests, NULL, NULL);
 }
