@@ -284,7 +284,7 @@ say "olsim and olagent share the machine. Time from olagent's start to the check
 say "that covers the last event; plain file output with fsync per batch; 2,000 users,"
 say "default enrichment; events at one rate for every size (1,000,000 over 7 days), so"
 say "the backlogs differ in length only. RSS in kB: peak is the kernel's high-water mark (VmHWM);"
-say "anonymous is the peak of RssAnon sampled every 100 ms (olagent's heap and stacks,"
+say "anonymous is the peak of RssAnon sampled every 100 ms (olagent's heap, batch arena, stacks,"
 say "and the libraries' relocated data); the rest is mapped library pages. Idle is 10 s"
 say "after the backlog was done, in tail mode (1 s polls). The floor is ola_lib_floor,"
 say "linked like olagent (the same shared libraries: libcrypto, libcurl and its TLS and"
