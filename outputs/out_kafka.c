@@ -7,8 +7,11 @@
  * opaque is its slot number) and serves delivery reports until every entry
  * is delivered or the timeout passes. Only then does flush answer OK and the
  * table is emptied, so a message that librdkafka merely queued never counts.
- * A retriable failure (broker down past message.timeout.ms, purge) puts the
- * entry back to be produced again on the next flush; a record the broker will
+ * librdkafka is told never to give up on a message (message.timeout.ms 0,
+ * unless configured): with the idempotent producer its own retries across a
+ * broker outage of any length store each message once. A retriable failure
+ * (a configured timeout passed, purge) puts the entry back to be produced
+ * again on the next flush; a record the broker will
  * never take goes to the dead-letter file; a fatal producer error (idempotence
  * fencing) rebuilds the producer and re-sends every unacknowledged entry.
  * Callbacks run in the thread that calls flush (rd_kafka_flush), never with a
@@ -919,7 +922,7 @@ void ola_kafka_settings_defaults(struct ola_kafka_settings *ks)
     ks->compression = "none";
     ks->acks = "all";
     ks->idempotence = true;
-    ks->message_timeout_ms = 30000;
+    ks->message_timeout_ms = 0; /* never give up: no re-produce, no duplicate */
     ks->queue_max_messages = 100000;
     ks->queue_max_bytes = 64u * 1024 * 1024;
 }
@@ -1076,7 +1079,7 @@ static int ola_kafka_init(struct ola_output *o, const struct ola_cfg *node,
         ola_cfg_enum(node, "compression", ola_kafka_compressions, 0, &comp, err) ||
         ola_cfg_enum(node, "acks", acks_names, 0, &acks, err) ||
         ola_cfg_bool(node, "idempotence", true, &ks.idempotence, err) ||
-        ola_cfg_duration(node, "message_timeout", ks.message_timeout_ms, 1000, INT32_MAX,
+        ola_cfg_duration(node, "message_timeout", ks.message_timeout_ms, 0, INT32_MAX,
                          &ks.message_timeout_ms, err) ||
         ola_cfg_int(node, "queue_max_messages", ks.queue_max_messages, 1, 10000000, &qmax,
                     err) ||
@@ -1086,6 +1089,11 @@ static int ola_kafka_init(struct ola_output *o, const struct ola_cfg *node,
     ks.acks = acks_names[acks];
     ks.queue_max_messages = qmax;
     ks.queue_max_bytes = qsize;
+    if (ks.message_timeout_ms > 0 && ks.message_timeout_ms < 1000) {
+        ola_cfg_errf(err, ola_cfg_get(node, "message_timeout"),
+                     "message_timeout: 0 (never give up) or at least 1s");
+        goto fail;
+    }
     if (acks == 3) {
         ola_cfg_errf(err, ola_cfg_get(node, "acks"),
                      "acks: 0 gives no delivery report; use all or 1");

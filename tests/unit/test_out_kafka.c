@@ -585,6 +585,9 @@ static void test_config_errors(void **state)
                            "test.yaml:5: properties.no.such.property: librdkafka says");
     ola_t_expect_cfg_error(t, "type: kafka\nbrokers: h:1\nbogus: 1\n",
                            "unknown key 'bogus'");
+    ola_t_expect_cfg_error(
+        t, "type: kafka\nbrokers: h:1\nmessage_timeout: 500ms\n",
+        "test.yaml:3: message_timeout: 0 (never give up) or at least 1s");
     /* What olagent sets itself cannot be overridden (acks 0 would void the guarantee). */
     ola_t_expect_cfg_error(
         t, "type: kafka\nbrokers: h:1\nproperties:\n  acks: 0\n",
