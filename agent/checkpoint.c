@@ -2,7 +2,7 @@
  * checkpoint.c - the checkpoint file: versioned JSON, checksummed, atomic.
  *
  * The file is one compact JSON line: {"version":1,"watermark":ISO|null,
- * "start":ISO|null (absent in files of olagent before 2026-11-23),
+ * "start":ISO|null (absent in older files: no start),
  * "window":{"kind":"head"|"sweep","since":ISO,"until":ISO,"cursor":S|null}|null,
  * "last_sweep":ISO|null,"delivered":N,"updated_at":ISO,"seen":[[first,last,
  * max_created_ms],...],"alerts":{...}|null,"checksum":"sha256:<hex>"}.
