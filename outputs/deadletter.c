@@ -8,6 +8,9 @@
  * stored as a JSON string when it is UTF-8 (control bytes escaped); bytes
  * that are not UTF-8 cannot be a JSON string, so such a record is stored as
  * "record_base64" instead, and every line of the file stays valid JSON.
+ * A write that fails part-way is cut off again; a line a crash left without
+ * its newline (a kill can stop a write at a page boundary) gets one before
+ * the next letter, so a torn line never swallows a whole one.
  */
 #include <errno.h>
 #include <fcntl.h>
@@ -117,12 +120,30 @@ static int ola_deadletter_record(struct ola_buf *line, const char *record, size_
     return ola_buf_putc(line, '"');
 }
 
+/* Writes all of p; 0, or -1 with errno set. */
+static int ola_deadletter_put(int fd, const char *p, size_t n)
+{
+    size_t off = 0;
+
+    while (off < n) {
+        ssize_t w = write(fd, p + off, n - off);
+
+        if (w < 0 && errno == EINTR)
+            continue;
+        if (w < 0)
+            return -1;
+        off += (size_t)w;
+    }
+    return 0;
+}
+
 int ola_deadletter_write(const char *path, const char *output, const char *reason,
                          const char *record, size_t len, struct ola_err *err)
 {
     struct ola_buf line = OLA_BUF_INIT;
-    char ts[OLA_ISO_MAX];
-    size_t off = 0;
+    char ts[OLA_ISO_MAX], last;
+    struct stat st;
+    bool torn;
     int fd = -1, rc = -1;
 
     if (path == NULL)
@@ -137,23 +158,25 @@ int ola_deadletter_write(const char *path, const char *output, const char *reaso
         ola_err_set(err, ENOMEM, "dead letter: out of memory");
         goto fail;
     }
-    fd = open(path, O_WRONLY | O_CREAT | O_APPEND | O_CLOEXEC, 0640);
+    fd = open(path, O_RDWR | O_CREAT | O_APPEND | O_CLOEXEC, 0640);
     if (fd < 0 && errno == ENOENT && ola_deadletter_mkdirs(path) == 0)
-        fd = open(path, O_WRONLY | O_CREAT | O_APPEND | O_CLOEXEC, 0640);
-    if (fd < 0) {
+        fd = open(path, O_RDWR | O_CREAT | O_APPEND | O_CLOEXEC, 0640);
+    if (fd < 0 || fstat(fd, &st) != 0) {
         ola_err_set(err, errno, "dead letter %s: %s", path, strerror(errno));
         goto fail;
     }
-    while (off < line.len) {
-        ssize_t w = write(fd, line.data + off, line.len - off);
+    torn = st.st_size > 0 && pread(fd, &last, 1, st.st_size - 1) == 1 && last != '\n';
+    if ((torn && ola_deadletter_put(fd, "\n", 1) != 0) ||
+        ola_deadletter_put(fd, line.data, line.len) != 0) {
+        int e = errno;
 
-        if (w < 0 && errno == EINTR)
-            continue;
-        if (w < 0) {
-            ola_err_set(err, errno, "dead letter %s: %s", path, strerror(errno));
-            goto fail;
-        }
-        off += (size_t)w;
+        /* no half line stays behind to swallow the next one */
+        if (ftruncate(fd, st.st_size) != 0)
+            ola_err_set(err, e, "dead letter %s: %s (and cutting the partial line: %s)",
+                        path, strerror(e), strerror(errno));
+        else
+            ola_err_set(err, e, "dead letter %s: %s", path, strerror(e));
+        goto fail;
     }
     if (fsync(fd) != 0) {
         ola_err_set(err, errno, "dead letter %s: fsync: %s", path, strerror(errno));

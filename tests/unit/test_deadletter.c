@@ -140,6 +140,52 @@ static void test_missing_directory_created(void **state)
     assert_non_null(strstr(err.msg, "dead letter"));
 }
 
+/* A line a crash cut short stays a line of its own: the next letter is whole. */
+static void test_after_a_torn_line(void **state)
+{
+    char path[512];
+    struct ola_err err;
+    json_t *line;
+    char text[4096];
+    FILE *f;
+    size_t n;
+
+    (void)state;
+    snprintf(path, sizeof(path), "%s/torn.ndjson", tmpdir);
+    f = fopen(path, "w");
+    assert_non_null(f);
+    fputs("{\"time\":\"2026-11-23T10:00:00.000Z\",\"output\":\"kafka\",\"rea", f);
+    assert_int_equal(fclose(f), 0);
+    assert_int_equal(
+        ola_deadletter_write(path, "kafka", "too large", "{\"id\":5}", 8, &err), 0);
+    assert_int_equal(ola_deadletter_write(path, "kafka", "again", "{\"id\":6}", 8, &err),
+                     0);
+    f = fopen(path, "r");
+    assert_non_null(f);
+    n = fread(text, 1, sizeof(text) - 1, f);
+    fclose(f);
+    text[n] = '\0';
+    /* line 1 the fragment, lines 2 and 3 whole letters, nothing else */
+    {
+        char *l2 = strchr(text, '\n'), *l3;
+
+        assert_non_null(l2);
+        l3 = strchr(l2 + 1, '\n');
+        assert_non_null(l3);
+        *l3 = '\0';
+        line = json_loads(l2 + 1, 0, NULL);
+        assert_non_null(line);
+        assert_string_equal(json_string_value(json_object_get(line, "reason")),
+                            "too large");
+        json_decref(line);
+        assert_true(strlen(l3 + 1) > 0);
+        line = json_loads(l3 + 1, 0, NULL);
+        assert_non_null(line);
+        assert_string_equal(json_string_value(json_object_get(line, "reason")), "again");
+        json_decref(line);
+    }
+}
+
 static int group_setup(void **state)
 {
     char path[512];
@@ -169,6 +215,7 @@ int main(void)
     const struct CMUnitTest tests[] = {
         cmocka_unit_test(test_any_bytes_one_json_line),
         cmocka_unit_test(test_missing_directory_created),
+        cmocka_unit_test(test_after_a_torn_line),
     };
 
     return cmocka_run_group_tests(tests, group_setup, group_teardown);
