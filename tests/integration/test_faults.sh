@@ -7,7 +7,7 @@
 # ctest-cost: 70
 . "$(dirname "$0")/../lib/common.sh"
 
-PARALLEL=${PARALLEL:-4}
+PARALLEL=${PARALLEL:-5}
 
 run_case() {
     local name=$1
@@ -47,6 +47,11 @@ spawn() {
     done
 }
 
+# the long cases first (mixed ~90 s, the limit styles ~45 s: they wait out
+# rate-limit windows), the short ones share the other slots meanwhile
+WANT_RETRY_LOG=1 spawn mixed --page-max 20 --fault-rate 0.3 --seed 99
+EVENTS=150 spawn "limit-style 400" --page-max 20 --limit-style 400 --rate-limit 5
+EVENTS=150 spawn "limit-style 429html" --page-max 20 --limit-style 429html --rate-limit 5
 # a 429 without headers backs off from 5 s (never hammer OneLogin): one is enough
 spawn 429html --page-max 20 --fault 429html:1
 for kind in 429 ratelimit400 500 502 503 truncate garbage unsorted short reset; do
@@ -56,9 +61,6 @@ done
 # a row would be a credential problem and stops the agent by design)
 spawn 401 --page-max 20 --fault 401:1
 spawn stall --page-max 20 --fault stall:2 --stall 4s
-EVENTS=150 spawn "limit-style 400" --page-max 20 --limit-style 400 --rate-limit 5
-EVENTS=150 spawn "limit-style 429html" --page-max 20 --limit-style 429html --rate-limit 5
-WANT_RETRY_LOG=1 spawn mixed --page-max 20 --fault-rate 0.3 --seed 99
 
 bad=0
 for i in "${!pids[@]}"; do
