@@ -25,6 +25,7 @@
 #include <openssl/evp.h>
 
 #include "checkpoint.h"
+#include "fileio.h"
 #include "timeutil.h"
 
 #define OLA_CP_MAX_RUN   10000000 /* ids in one run of `seen` */
@@ -298,26 +299,6 @@ static char *ola_cp_dirname(const char *path)
     return dir;
 }
 
-/* Writes all of buf, resuming after short or interrupted writes. 0 / -1 errno. */
-static int ola_cp_write_all(int fd, const char *buf, size_t len)
-{
-    while (len > 0) {
-        ssize_t w = write(fd, buf, len);
-
-        if (w < 0 && errno == EINTR)
-            continue;
-        if (w < 0)
-            return -1;
-        if (w == 0) {
-            errno = EIO;
-            return -1;
-        }
-        buf += w;
-        len -= (size_t)w;
-    }
-    return 0;
-}
-
 /*
  * The file bytes: the compact dump of obj (no checksum yet), with
  * ,"checksum":"sha256:<hex>"} spliced in for its closing brace, plus "\n".
@@ -371,7 +352,7 @@ static int ola_cp_install(const char *path, const char *tmp, char *dir, const ch
     if (fd < 0)
         goto fail;
     *step = "cannot write";
-    if (ola_cp_write_all(fd, data, len) != 0)
+    if (ola_write_all(fd, data, len) != 0)
         goto fail;
     *step = "cannot fsync";
     if (fsync(fd) != 0)

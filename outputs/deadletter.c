@@ -24,6 +24,7 @@
 #include <openssl/evp.h>
 
 #include "buf.h"
+#include "fileio.h"
 #include "output.h"
 #include "timeutil.h"
 
@@ -120,30 +121,12 @@ static int ola_deadletter_record(struct ola_buf *line, const char *record, size_
     return ola_buf_putc(line, '"');
 }
 
-/* Writes all of p; 0, or -1 with errno set. */
-static int ola_deadletter_put(int fd, const char *p, size_t n)
-{
-    size_t off = 0;
-
-    while (off < n) {
-        ssize_t w = write(fd, p + off, n - off);
-
-        if (w < 0 && errno == EINTR)
-            continue;
-        if (w < 0)
-            return -1;
-        off += (size_t)w;
-    }
-    return 0;
-}
-
 int ola_deadletter_write(const char *path, const char *output, const char *reason,
                          const char *record, size_t len, struct ola_err *err)
 {
     struct ola_buf line = OLA_BUF_INIT;
-    char ts[OLA_ISO_MAX], last;
+    char ts[OLA_ISO_MAX];
     struct stat st;
-    bool torn;
     int fd = -1, rc = -1;
 
     if (path == NULL)
@@ -158,16 +141,15 @@ int ola_deadletter_write(const char *path, const char *output, const char *reaso
         ola_err_set(err, ENOMEM, "dead letter: out of memory");
         goto fail;
     }
-    fd = open(path, O_RDWR | O_CREAT | O_APPEND | O_CLOEXEC, 0640);
+    fd = open(path, O_WRONLY | O_CREAT | O_APPEND | O_CLOEXEC, 0640);
     if (fd < 0 && errno == ENOENT && ola_deadletter_mkdirs(path) == 0)
-        fd = open(path, O_RDWR | O_CREAT | O_APPEND | O_CLOEXEC, 0640);
+        fd = open(path, O_WRONLY | O_CREAT | O_APPEND | O_CLOEXEC, 0640);
     if (fd < 0 || fstat(fd, &st) != 0) {
         ola_err_set(err, errno, "dead letter %s: %s", path, strerror(errno));
         goto fail;
     }
-    torn = st.st_size > 0 && pread(fd, &last, 1, st.st_size - 1) == 1 && last != '\n';
-    if ((torn && ola_deadletter_put(fd, "\n", 1) != 0) ||
-        ola_deadletter_put(fd, line.data, line.len) != 0) {
+    if ((ola_fd_torn_end(fd) && ola_write_all(fd, "\n", 1) != 0) ||
+        ola_write_all(fd, line.data, line.len) != 0) {
         int e = errno;
 
         /* no half line stays behind to swallow the next one */

@@ -25,6 +25,7 @@
 #include <zlib.h>
 
 #include "file_sink.h"
+#include "fileio.h"
 #include "manifest.h"
 
 struct ola_fstats {
@@ -194,31 +195,6 @@ static bool ola_has_suffix(const char *s, const char *suffix)
     return a >= b && memcmp(s + a - b, suffix, b) == 0;
 }
 
-/* fsyncs the directory holding path. Returns 0 / -1 (errno). */
-static int ola_fsync_parent(const char *path)
-{
-    char dir[PATH_MAX];
-    const char *slash = strrchr(path, '/');
-    size_t n = slash == NULL ? 0 : (size_t)(slash - path);
-    int fd, rc;
-
-    if (slash == NULL)
-        n = snprintf(dir, sizeof(dir), ".") > 0 ? 1 : 0;
-    else if (n == 0)
-        n = snprintf(dir, sizeof(dir), "/") > 0 ? 1 : 0;
-    else if (n < sizeof(dir))
-        memcpy(dir, path, n);
-    else
-        return errno = ENAMETOOLONG, -1;
-    dir[n] = '\0';
-    fd = open(dir, O_RDONLY | O_DIRECTORY | O_CLOEXEC);
-    if (fd < 0)
-        return -1;
-    rc = fsync(fd);
-    close(fd);
-    return rc;
-}
-
 /* Creates the directories above path, fsyncing the parent of each new one. */
 static int ola_mkdir_parents(const char *path, struct ola_err *err)
 {
@@ -233,7 +209,7 @@ static int ola_mkdir_parents(const char *path, struct ola_err *err)
             continue;
         dir[i] = '\0';
         if (mkdir(dir, 0750) == 0) {
-            if (ola_fsync_parent(dir) != 0)
+            if (ola_fsync_dir_of(dir) != 0)
                 return ola_err_set(err, errno, "%s: fsync: %s", dir, strerror(errno));
         } else if (errno != EEXIST) {
             return ola_err_set(err, errno, "%s: %s", dir, strerror(errno));
@@ -284,7 +260,7 @@ static int ola_fsink_open_file(struct ola_output *o, struct ola_err *err)
     }
     if (fd < 0)
         return ola_err_set(err, EEXIST, "%s: 1000 files of that name exist", name);
-    if (ola_fsync_parent(cand) != 0) {
+    if (ola_fsync_dir_of(cand) != 0) {
         int e = errno;
 
         close(fd);
@@ -358,7 +334,7 @@ static int ola_fsink_close_file(struct ola_output *o, const char *why,
         s->fd = -1;
         ola_sha256_run_drop(&s->hash);
         unlink(s->path);
-        ola_fsync_parent(s->path);
+        ola_fsync_dir_of(s->path);
         return 0;
     }
     if (fsync(s->fd) != 0 && s->opts.fsync)
@@ -535,7 +511,7 @@ static void ola_fsink_keep(struct ola_output *o)
         if (snprintf(man, sizeof(man), "%s%s", it->path, OLA_MANIFEST_SUFFIX) <
             (int)sizeof(man))
             unlink(man);
-        ola_fsync_parent(it->path);
+        ola_fsync_dir_of(it->path);
         ola_plg_log(OLA_LOG_INFO, o, "keep: deleted %s", it->path);
     }
     ola_scan_free(&sc);
@@ -761,7 +737,7 @@ static int ola_fsink_startup(struct ola_output *o, struct ola_err *err)
             goto fail;
         if (m.bytes == 0) {
             /* Created, then killed before its first member: nothing to keep. */
-            if (unlink(sc.v[i].path) != 0 || ola_fsync_parent(sc.v[i].path) != 0) {
+            if (unlink(sc.v[i].path) != 0 || ola_fsync_dir_of(sc.v[i].path) != 0) {
                 ola_err_set(err, errno, "%s: %s", sc.v[i].path, strerror(errno));
                 goto fail;
             }
@@ -926,7 +902,7 @@ enum ola_rc ola_file_sink_flush(struct ola_output *o, int timeout_ms)
     struct ola_fsink *s = o->ctx;
     struct ola_err err;
     const char *data;
-    size_t len, off = 0;
+    size_t len;
     uint64_t before;
 
     (void)timeout_ms;
@@ -948,20 +924,13 @@ enum ola_rc ola_file_sink_flush(struct ola_output *o, int timeout_ms)
         len = s->pending.len;
     }
     before = s->size;
-    while (off < len) {
-        ssize_t w = write(s->fd, data + off, len - off);
+    if (ola_write_all(s->fd, data, len) != 0) {
+        int e = errno;
 
-        if (w < 0 && errno == EINTR)
-            continue;
-        if (w < 0) {
-            int e = errno;
-
-            if (ftruncate(s->fd, (off_t)before) != 0)
-                return ola_fsink_fail(o, OLA_ERR, errno, "write failed and truncate too");
-            return ola_fsink_fail(o, e == EBADF || e == EINVAL ? OLA_ERR : OLA_RETRY, e,
-                                  "write");
-        }
-        off += (size_t)w;
+        if (ftruncate(s->fd, (off_t)before) != 0)
+            return ola_fsink_fail(o, OLA_ERR, errno, "write failed and truncate too");
+        return ola_fsink_fail(o, e == EBADF || e == EINVAL ? OLA_ERR : OLA_RETRY, e,
+                              "write");
     }
     if (s->opts.fsync && fdatasync(s->fd) != 0) {
         int e = errno;

@@ -21,6 +21,7 @@
 #include <jansson.h>
 #include <openssl/evp.h>
 
+#include "fileio.h"
 #include "manifest.h"
 
 static void ola_hex(const unsigned char *md, unsigned n, char *hex)
@@ -243,51 +244,6 @@ static json_t *ola_manifest_json(const struct ola_manifest *m)
         return NULL;
     }
     return o;
-}
-
-/* Writes all of p to fd. Returns 0 / -1 (errno set). */
-static int ola_write_all(int fd, const char *p, size_t n)
-{
-    while (n > 0) {
-        ssize_t w = write(fd, p, n);
-
-        if (w < 0 && errno == EINTR)
-            continue;
-        if (w < 0)
-            return -1;
-        p += w;
-        n -= (size_t)w;
-    }
-    return 0;
-}
-
-static int ola_fsync_dir_of(const char *path)
-{
-    char dir[PATH_MAX];
-    const char *slash = strrchr(path, '/');
-    int fd, rc;
-
-    if (slash == NULL) {
-        dir[0] = '.';
-        dir[1] = '\0';
-    } else {
-        size_t n = (size_t)(slash - path);
-
-        if (n >= sizeof(dir)) {
-            errno = ENAMETOOLONG;
-            return -1;
-        }
-        memcpy(dir, path, n);
-        dir[n ? n : 1] = '\0';
-        if (n == 0)
-            dir[0] = '/';
-    }
-    fd = open(dir, O_RDONLY | O_DIRECTORY | O_CLOEXEC);
-    if (fd < 0)
-        return -1;
-    rc = fsync(fd);
-    close(fd);
-    return rc;
 }
 
 int ola_manifest_write(const char *data_path, const struct ola_manifest *m,

@@ -11,20 +11,15 @@
  * run was killed in the middle of a write: the kernel may stop a large
  * write(2) at a fatal signal), the first flush starts with a newline, so the
  * torn fragment stays a line of its own and the records after it are whole.
- * Stdout is usually opened write-only (`>> file`), so the last byte is read
- * through /proc/self/fd/1; when it cannot be read at all, the newline goes
- * first anyway: an empty line is harmless, a record glued to a fragment is
- * lost to every line reader.
+ * (ola_fd_torn_end reads the last byte even through a write-only `>> file`.)
  */
 #include <errno.h>
-#include <fcntl.h>
-#include <stdbool.h>
-#include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 #include <sys/stat.h>
 #include <unistd.h>
 
+#include "fileio.h"
 #include "output.h"
 
 struct ola_stdout {
@@ -34,30 +29,6 @@ struct ola_stdout {
 };
 
 static const char *const ola_stdout_keys[] = {NULL};
-
-/* Whether the regular file fd writes to needs a newline before the next record. */
-static bool ola_stdout_torn(int fd)
-{
-    struct stat st;
-    char last, path[64];
-    int rfd, n;
-    bool torn = true; /* unknown: assume the worst */
-
-    if (fstat(fd, &st) != 0 || !S_ISREG(st.st_mode) || st.st_size == 0)
-        return false;
-    if (pread(fd, &last, 1, st.st_size - 1) == 1)
-        return last != '\n';
-    n = snprintf(path, sizeof(path), "/proc/self/fd/%d", fd);
-    if (n < 0 || (size_t)n >= sizeof(path))
-        return true;
-    rfd = open(path, O_RDONLY | O_CLOEXEC);
-    if (rfd < 0)
-        return true;
-    if (pread(rfd, &last, 1, st.st_size - 1) == 1)
-        torn = last != '\n';
-    close(rfd);
-    return torn;
-}
 
 static int ola_stdout_init(struct ola_output *o, const struct ola_cfg *node,
                            struct ola_err *err)
@@ -69,7 +40,7 @@ static int ola_stdout_init(struct ola_output *o, const struct ola_cfg *node,
         return ola_err_set(err, ENOMEM, "out of memory");
     s->fd = STDOUT_FILENO;
     o->ctx = s;
-    if (ola_stdout_torn(s->fd) && ola_buf_putc(&s->pending, '\n') != 0)
+    if (ola_fd_torn_end(s->fd) && ola_buf_putc(&s->pending, '\n') != 0)
         return ola_err_set(err, ENOMEM, "out of memory");
     return 0;
 }
