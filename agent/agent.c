@@ -48,7 +48,7 @@ struct ola_agent {
     struct ola_enricher *enricher; /* NULL when enrichment is off */
     struct ola_checkpoint cp;
     bool cp_ready;
-    bool trim_due; /* batches went through since the heap was last trimmed */
+    bool trim_due; /* batches went through since the agent last trimmed */
     struct ola_source *src;
     struct ola_pipeline pipe;
     struct ola_metrics *metrics;
@@ -369,11 +369,12 @@ static int ola_agent_start_metrics(struct ola_agent *a)
 }
 
 /*
- * Gives the pages freed by the last burst of batches back to the kernel when
- * the agent goes idle: the batch's arena is unmapped, and the rest of a
- * backfill's big pages leave free chunks in glibc's heap, which free() alone
- * does not return; an agent tailing quietly for months should not keep its
- * catch-up peak.
+ * Gives what the last batches grew back to the kernel when the agent waits
+ * for the next poll: the batch's arena is unmapped, the pipeline drops the
+ * buffers it keeps for reuse, and glibc's heap, where a backfill's big pages
+ * left free chunks that free() alone does not return, is trimmed. After every
+ * batch, quiet polls included (trimming a small heap is cheap): an agent
+ * tailing quietly for months should not keep its catch-up peak.
  */
 static void ola_agent_trim(struct ola_agent *a, struct ola_batch *b)
 {
@@ -381,6 +382,7 @@ static void ola_agent_trim(struct ola_agent *a, struct ola_batch *b)
         return;
     a->trim_due = false;
     ola_batch_trim(b);
+    ola_pipeline_trim(&a->pipe);
 #ifdef __GLIBC__
     malloc_trim(0);
 #endif

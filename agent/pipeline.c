@@ -57,6 +57,17 @@ static void ola_pipeline_note(struct ola_output *o, bool *failing, enum ola_rc r
     *failing = true;
 }
 
+void ola_pipeline_trim(struct ola_pipeline *p)
+{
+    size_t i;
+
+    if (p->enricher != NULL)
+        ola_enricher_trim(p->enricher);
+    for (i = 0; i < p->n_outputs; i++)
+        ola_output_trim(p->outputs[i]);
+    ola_format_json_release();
+}
+
 enum ola_rc ola_pipeline_deliver(struct ola_pipeline *p, struct ola_batch *b,
                                  int64_t now_ms)
 {
@@ -64,13 +75,6 @@ enum ola_rc ola_pipeline_deliver(struct ola_pipeline *p, struct ola_batch *b,
     unsigned round = 0;
     size_t i;
 
-    if (b->n == 0) { /* a quiet poll: a burst's page tables and buffers go */
-        if (p->enricher != NULL)
-            ola_enricher_trim(p->enricher);
-        for (i = 0; i < p->n_outputs; i++)
-            ola_output_trim(p->outputs[i]);
-        ola_format_json_release();
-    }
     if (p->enricher != NULL && b->n > 0 &&
         ola_enrich_batch(p->enricher, b, p->rules ? ola_rules_catalog(p->rules) : NULL,
                          ola_mono_ms()) != 0)

@@ -40,6 +40,13 @@ struct ola_pipeline {
 enum ola_rc ola_pipeline_deliver(struct ola_pipeline *p, struct ola_batch *b,
                                  int64_t now_ms);
 
+/*
+ * The agent went quiet after a burst: what the enricher, the outputs and the
+ * json format keep between batches only to reuse it goes (the cache and data
+ * not yet durable stay). @locality the agent thread.
+ */
+void ola_pipeline_trim(struct ola_pipeline *p);
+
 /* True once a stop was requested and the shutdown deadline passed (starts the clock). */
 bool ola_pipeline_out_of_time(struct ola_pipeline *p);
 
