@@ -43,7 +43,7 @@
 #include <sanitizer/asan_interface.h>
 #define OLA_POISON(p, n)   ASAN_POISON_MEMORY_REGION((p), (n))
 #define OLA_UNPOISON(p, n) ASAN_UNPOISON_MEMORY_REGION((p), (n))
-#define OLA_ARENA_HEAD     16u /* the allocation's size, before it */
+#define OLA_ARENA_HEAD     16u /* the block's size, before it */
 #define OLA_ARENA_RED      16u /* poisoned gap after it */
 #define OLA_ARENA_ALIGN    16u
 #else
@@ -179,13 +179,11 @@ static void *ola_arena_alloc(struct ola_arena *a, size_t n)
         return NULL;
     need = (OLA_ARENA_HEAD + n + OLA_ARENA_RED + OLA_ARENA_ALIGN - 1) &
            ~(size_t)(OLA_ARENA_ALIGN - 1);
-#ifndef OLA_ARENA_ASAN
     if (need <= OLA_ARENA_REUSE && a->reuse[need / OLA_ARENA_ALIGN] != NULL) {
-        p = a->reuse[need / OLA_ARENA_ALIGN];
+        p = a->reuse[need / OLA_ARENA_ALIGN]; /* never under ASan: none are kept */
         a->reuse[need / OLA_ARENA_ALIGN] = *(void **)(void *)p;
         return p;
     }
-#endif
     if (c == NULL || c->size - c->used < need) {
         c = ola_arena_grow(a, need);
         if (c == NULL)
@@ -193,13 +191,9 @@ static void *ola_arena_alloc(struct ola_arena *a, size_t n)
     }
     p = (char *)c + c->used;
     c->used += need;
-#ifdef OLA_ARENA_ASAN
     OLA_UNPOISON(p, OLA_ARENA_HEAD + n);
-    *(size_t *)(void *)p = n;
-    OLA_POISON(p, OLA_ARENA_HEAD);
-#else
     *(size_t *)(void *)p = need;
-#endif
+    OLA_POISON(p, OLA_ARENA_HEAD);
     return p + OLA_ARENA_HEAD;
 }
 
@@ -207,18 +201,17 @@ static void *ola_arena_alloc(struct ola_arena *a, size_t n)
 static void ola_arena_dead(struct ola_arena *a, void *p)
 {
     char *h = (char *)p - OLA_ARENA_HEAD;
-    size_t n;
+    size_t need;
 
+    OLA_UNPOISON(h, sizeof(need));
+    need = *(size_t *)(void *)h;
 #ifdef OLA_ARENA_ASAN
     (void)a;
-    OLA_UNPOISON(h, OLA_ARENA_HEAD);
-    n = *(size_t *)(void *)h;
-    OLA_POISON(h, OLA_ARENA_HEAD + n);
+    OLA_POISON(h, need); /* the whole block: a later use is reported */
 #else
-    n = *(size_t *)(void *)h;
-    if (n <= OLA_ARENA_REUSE) {
-        *(void **)p = a->reuse[n / OLA_ARENA_ALIGN];
-        a->reuse[n / OLA_ARENA_ALIGN] = p;
+    if (need <= OLA_ARENA_REUSE) {
+        *(void **)p = a->reuse[need / OLA_ARENA_ALIGN];
+        a->reuse[need / OLA_ARENA_ALIGN] = p;
     }
 #endif
 }
@@ -346,7 +339,7 @@ void ola_arena_leave(struct ola_arena *prev)
     ola_arena_cur = prev;
 }
 
-int ola_arena_contains(const void *p)
+bool ola_arena_contains(const void *p)
 {
     return ola_arena_mine(p) != NULL;
 }
@@ -356,15 +349,15 @@ size_t ola_arena_size(const struct ola_arena *a)
     return a != NULL ? a->bytes : 0;
 }
 
-int ola_arena_owns(const struct ola_arena *a, const void *p)
+bool ola_arena_owns(const struct ola_arena *a, const void *p)
 {
     const struct ola_arena_chunk *c;
     uintptr_t u = (uintptr_t)p;
 
     if (a == NULL)
-        return 0;
+        return false;
     for (c = a->live; c != NULL; c = c->next)
         if (u >= (uintptr_t)c + OLA_ARENA_HDR && u < (uintptr_t)c + c->size)
-            return 1;
-    return 0;
+            return true;
+    return false;
 }

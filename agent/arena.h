@@ -13,6 +13,7 @@
 #ifndef OLA_ARENA_H
 #define OLA_ARENA_H
 
+#include <stdbool.h>
 #include <stddef.h>
 
 struct ola_arena;
@@ -45,11 +46,11 @@ void ola_arena_leave(struct ola_arena *prev);
  * Whether p is memory of one of the calling thread's arenas: something that
  * keeps a value past its batch (a cache keyed by address) must not keep it.
  */
-int ola_arena_contains(const void *p);
+bool ola_arena_contains(const void *p);
 
 /* Bytes of chunks a holds (in use or kept for reuse). */
 size_t ola_arena_size(const struct ola_arena *a);
 /* Whether p lies in one of a's chunks. */
-int ola_arena_owns(const struct ola_arena *a, const void *p);
+bool ola_arena_owns(const struct ola_arena *a, const void *p);
 
 #endif
