@@ -154,10 +154,13 @@ static int ola_agent_load_checkpoint(struct ola_agent *a)
         ola_log_err(OLA_AGENT_COMP, "%s", err.msg);
         return OLA_EXIT_RUNTIME;
     }
+    /* nothing read yet (no file, or one saved before the first window ended, or
+     * by an olagent that kept no start): the configured start, kept from now on */
+    if (a->cp.watermark_ms < 0 && a->cp.start_ms < 0)
+        a->cp.start_ms = a->s.onelogin.start_ms;
     if (!found) {
         char start[OLA_ISO_MAX];
 
-        a->cp.start_ms = a->s.onelogin.start_ms; /* kept: later sweeps stop there */
         ola_time_format_iso(a->s.onelogin.start_ms, start, sizeof(start));
         ola_log_info(OLA_AGENT_COMP, "no checkpoint at %s: starting from %s (%s)",
                      a->s.checkpoint.path, start, a->s.onelogin.start);

@@ -251,14 +251,12 @@ static enum ola_src_rc ola_source_open(struct ola_source *src, int64_t *wait_ms,
     }
     server_now = ola_ol_server_now_ms(src->client);
     head = server_now - s->onelogin.settle_ms;
-    wm = cp->watermark_ms >= 0 ? cp->watermark_ms : s->onelogin.start_ms;
+    wm = cp->watermark_ms >= 0 ? cp->watermark_ms : cp->start_ms;
     sweep = cp->watermark_ms >= 0 &&
             (cp->last_sweep_ms < 0 ||
              server_now - cp->last_sweep_ms >= s->onelogin.late_sweep_ms);
     since = sweep ? wm - s->onelogin.overlap_ms : wm - OLA_HEAD_SLACK_MS;
-    if (since < s->onelogin.start_ms && cp->watermark_ms < 0)
-        since = s->onelogin.start_ms;
-    /* `start: now` means now: a sweep never reaches back before it */
+    /* `start: now` means now: no window reaches back before it */
     if (cp->start_ms >= 0 && since < cp->start_ms)
         since = cp->start_ms;
     until = head;
