@@ -24,6 +24,7 @@
 #include "config.h"
 #include "enrich.h"
 #include "filter.h"
+#include "lock.h"
 #include "log.h"
 #include "metrics.h"
 #include "onelogin.h"
@@ -38,6 +39,7 @@
 #define OLA_AGENT_COMP "agent"
 
 struct ola_agent {
+    struct ola_lock *lock; /* one agent per checkpoint, held until the end */
     struct ola_cfg_doc *doc;
     struct ola_settings s;
     struct ola_output *outputs[OLA_MAX_OUTPUTS];
@@ -137,6 +139,7 @@ static void ola_agent_free(struct ola_agent *a)
     if (a->cp_ready)
         ola_checkpoint_free(&a->cp);
     ola_cfg_doc_destroy(a->doc);
+    ola_lock_release(a->lock); /* last: outputs close and the checkpoint saves under it */
 }
 
 /* Loads the checkpoint (or starts fresh) and restores the alert state. */
@@ -150,6 +153,8 @@ static int ola_agent_load_checkpoint(struct ola_agent *a)
         return OLA_EXIT_RUNTIME;
     }
     a->cp_ready = true;
+    /* over its bound, the seen set loses the ids older than the overlap first */
+    a->cp.overlap_ms = a->s.onelogin.overlap_ms;
     if (ola_checkpoint_load(a->s.checkpoint.path, &a->cp, &found, &err) != 0) {
         ola_log_err(OLA_AGENT_COMP, "%s", err.msg);
         return OLA_EXIT_RUNTIME;
@@ -456,6 +461,13 @@ int ola_cmd_run(const char *config_path)
     rc = ola_agent_load_config(&a, config_path);
     if (rc != OLA_EXIT_OK)
         goto out;
+    /* before anything touches the checkpoint or the outputs' files */
+    a.lock = ola_lock_acquire(a.s.checkpoint.path, &err);
+    if (a.lock == NULL) {
+        fprintf(stderr, "olagent: %s\n", err.msg);
+        rc = OLA_EXIT_RUNTIME;
+        goto out;
+    }
     ola_agent_setup_logging(&a.s);
     rc = ola_agent_build_outputs(&a);
     if (rc != OLA_EXIT_OK)

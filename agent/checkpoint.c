@@ -10,9 +10,13 @@
  * id the run's newest created_ms, so a prune never drops an id too early.
  * The checksum is SHA-256 over json_dumps(object without "checksum",
  * JSON_COMPACT) with keys in insertion order; load verifies it the same way
- * (parse, remove "checksum", dump, hash). Save writes PATH.tmp, fsyncs it,
- * renames it over PATH and fsyncs the directory; a bad file is an error.
+ * (parse, remove "checksum", dump, hash). Save writes a fresh mkstemp file
+ * PATH.tmp.XXXXXX (O_EXCL: a name nobody could plant a symlink at), fsyncs
+ * it, renames it over PATH and fsyncs the directory; a bad file is an error.
+ * The loader's bounds (ids in `seen`, file size) are the saver's: save trims
+ * `seen` first and refuses an oversized file, so a saved checkpoint loads.
  */
+#include <dirent.h>
 #include <errno.h>
 #include <fcntl.h>
 #include <stdarg.h>
@@ -26,24 +30,39 @@
 
 #include "checkpoint.h"
 #include "fileio.h"
+#include "log.h"
 #include "timeutil.h"
 
-#define OLA_CP_MAX_RUN   10000000 /* ids in one run of `seen` */
-#define OLA_CP_MAX_IDS   10000000 /* ids in the whole `seen` list */
-#define OLA_CP_MAX_BYTES ((size_t)1 << 30)
-#define OLA_CP_SUM_PFX   "sha256:"
-#define OLA_CP_SUM_HEX   64
+#define OLA_CP_COMP    "checkpoint"
+#define OLA_CP_SUM_PFX "sha256:"
+#define OLA_CP_SUM_HEX 64
 
 #define OLA_CP_FIX                                                                       \
     "; inspect it with 'olagent checkpoint show -c CONFIG', or move it away and set a "  \
     "new start with 'olagent checkpoint set -c CONFIG --since TIME'"
 
-int ola_checkpoint_init(struct ola_checkpoint *cp)
+/* What the log last said about the `seen` bound (cp->bound_state). */
+enum ola_cp_bound {
+    OLA_CP_BOUND_OK = 0,  /* under max_seen */
+    OLA_CP_BOUND_OUTSIDE, /* over it: ids older than the overlap dropped */
+    OLA_CP_BOUND_INSIDE,  /* still over it: the oldest ids inside the overlap dropped */
+};
+
+/* The empty checkpoint's fields (no seen set). */
+static void ola_cp_defaults(struct ola_checkpoint *cp)
 {
     memset(cp, 0, sizeof(*cp));
     cp->watermark_ms = -1;
     cp->start_ms = -1;
     cp->last_sweep_ms = -1;
+    cp->max_seen = OLA_CHECKPOINT_MAX_SEEN;
+    cp->max_bytes = OLA_CHECKPOINT_MAX_BYTES;
+    cp->overlap_ms = -1;
+}
+
+int ola_checkpoint_init(struct ola_checkpoint *cp)
+{
+    ola_cp_defaults(cp);
     cp->seen = ola_seen_new();
     return cp->seen == NULL ? -1 : 0;
 }
@@ -55,10 +74,7 @@ void ola_checkpoint_free(struct ola_checkpoint *cp)
     free(cp->cursor);
     ola_seen_destroy(cp->seen);
     json_decref(cp->alerts);
-    memset(cp, 0, sizeof(*cp));
-    cp->watermark_ms = -1;
-    cp->start_ms = -1;
-    cp->last_sweep_ms = -1;
+    ola_cp_defaults(cp);
 }
 
 int ola_checkpoint_set_cursor(struct ola_checkpoint *cp, const char *cursor)
@@ -254,33 +270,6 @@ static int ola_cp_sha256(const char *data, size_t len, char *hex)
 
 /* ---- saving -------------------------------------------------------------------- */
 
-/* mkdir -p for dir (mode 0700 for what it creates). Returns 0 / -1 with errno. */
-static int ola_cp_mkdirs(char *dir)
-{
-    struct stat st;
-    char *p;
-
-    if (stat(dir, &st) == 0) {
-        if (S_ISDIR(st.st_mode))
-            return 0;
-        errno = ENOTDIR;
-        return -1;
-    }
-    for (p = dir + 1; *p != '\0'; p++) {
-        if (*p != '/')
-            continue;
-        *p = '\0';
-        if (mkdir(dir, 0700) != 0 && errno != EEXIST) {
-            *p = '/';
-            return -1;
-        }
-        *p = '/';
-    }
-    if (mkdir(dir, 0700) != 0 && errno != EEXIST)
-        return -1;
-    return 0;
-}
-
 /* The directory part of path ("." if none). Malloc'd or NULL. */
 static char *ola_cp_dirname(const char *path)
 {
@@ -332,25 +321,26 @@ fail:
 }
 
 /*
- * Writes data to tmp, makes it durable and renames it over path, then fsyncs
+ * Writes data to a fresh temp file beside path (*tmp gets its name, for the
+ * caller to free), makes it durable and renames it over path, then fsyncs
  * dir. On failure *step and *what say which step failed on which file, errno
- * is kept, and tmp is gone. Returns 0 / -1.
+ * is kept, and the temp file is gone. Returns 0 / -1.
  */
-static int ola_cp_install(const char *path, const char *tmp, char *dir, const char *data,
-                          size_t len, const char **step, const char **what)
+static int ola_cp_install(const char *path, const char *dir, const char *data, size_t len,
+                          char **tmp, const char **step, const char **what)
 {
     bool renamed = false;
     int fd = -1, dfd = -1, e;
 
     *step = "cannot create directory";
     *what = dir;
-    if (ola_cp_mkdirs(dir) != 0)
+    if (ola_mkdirs(dir) != 0)
         goto fail;
-    *step = "cannot create";
-    *what = tmp;
-    fd = open(tmp, O_WRONLY | O_CREAT | O_TRUNC | O_CLOEXEC, 0600);
+    *step = "cannot create a temp file in";
+    fd = ola_tmpfile_beside(path, tmp);
     if (fd < 0)
         goto fail;
+    *what = *tmp;
     *step = "cannot write";
     if (ola_write_all(fd, data, len) != 0)
         goto fail;
@@ -363,7 +353,7 @@ static int ola_cp_install(const char *path, const char *tmp, char *dir, const ch
     if (e != 0)
         goto fail;
     *step = "cannot rename into place";
-    if (rename(tmp, path) != 0)
+    if (rename(*tmp, path) != 0)
         goto fail;
     renamed = true;
     /* The new file is in place; its directory entry is durable after this. */
@@ -383,10 +373,84 @@ fail:
         close(fd);
     if (dfd >= 0)
         close(dfd);
-    if (!renamed)
-        unlink(tmp);
+    if (!renamed && *tmp != NULL)
+        unlink(*tmp);
     errno = e;
     return -1;
+}
+
+/* Where the overlap begins: ids created before it are read by no window again. */
+static int64_t ola_cp_overlap_start(const struct ola_checkpoint *cp)
+{
+    int64_t t = cp->watermark_ms - cp->overlap_ms; /* both >= 0: no overflow */
+
+    if (cp->in_window && cp->window_since_ms < t)
+        t = cp->window_since_ms;
+    return t;
+}
+
+/*
+ * Holds cp->seen to cp->max_seen, the loader's bound, before a save. First
+ * the ids created before the overlap go: no window reads them again, so
+ * nothing is lost (the source prunes them after each window anyway, with a
+ * margin). If the ids inside the overlap are still too many, the oldest of
+ * them go too, with a warning. That is the least bad of the choices: refusing
+ * to save would stop delivery until an operator steps in; saving anyway would
+ * write a file the next start refuses; an unbounded loader would have no
+ * memory bound. Dropping an id only matters if a later window reads its event
+ * again: then dedupe lets it through once more (it is counted as a late
+ * event, behind the watermark). The oldest ids are the first to leave the
+ * overlap, so they are the least likely to be read again. The log says so
+ * once per change of state, not at each save. Returns 0 / -1 (ENOMEM).
+ */
+static int ola_cp_bound_seen(const char *path, struct ola_checkpoint *cp,
+                             struct ola_err *err)
+{
+    size_t n = ola_seen_count(cp->seen), outside = 0, inside = 0;
+    enum ola_cp_bound state = OLA_CP_BOUND_OK;
+
+    if (n > cp->max_seen) {
+        state = OLA_CP_BOUND_OUTSIDE;
+        if (cp->overlap_ms >= 0 && cp->watermark_ms >= 0)
+            outside = ola_seen_prune(cp->seen, ola_cp_overlap_start(cp));
+        if (ola_seen_count(cp->seen) > cp->max_seen) {
+            state = OLA_CP_BOUND_INSIDE;
+            if (ola_seen_trim(cp->seen, cp->max_seen, false, 0, &inside) != 0) {
+                cp->trimmed_outside += outside;
+                return ola_err_set(err, ENOMEM,
+                                   "checkpoint %s: out of memory trimming %zu seen ids "
+                                   "to the bound of %zu",
+                                   path, n, cp->max_seen);
+            }
+        }
+    }
+    cp->trimmed_outside += outside;
+    cp->trimmed_inside += inside;
+    if ((int)state == cp->bound_state)
+        return 0;
+    if (state == OLA_CP_BOUND_OUTSIDE)
+        ola_log_warn(OLA_CP_COMP,
+                     "checkpoint %s: %zu seen ids, over the bound of %zu: dropped the "
+                     "%zu created before the overlap (no window reads them again)",
+                     path, n, cp->max_seen, outside);
+    else if (state == OLA_CP_BOUND_INSIDE)
+        ola_log_warn(OLA_CP_COMP,
+                     "checkpoint %s: %zu seen ids, over the bound of %zu even without "
+                     "those older than the overlap (%zu dropped): dropped the %zu oldest "
+                     "inside the overlap; an event among them that a late sweep reads "
+                     "again is delivered a second time (counted as late)",
+                     path, n, cp->max_seen, outside, inside);
+    else {
+        ola_log_info(OLA_CP_COMP,
+                     "checkpoint %s: the seen ids are back under the bound of %zu; "
+                     "%llu were dropped while over it (%llu inside the overlap)",
+                     path, cp->max_seen,
+                     (unsigned long long)(cp->trimmed_outside + cp->trimmed_inside),
+                     (unsigned long long)cp->trimmed_inside);
+        cp->trimmed_outside = cp->trimmed_inside = 0;
+    }
+    cp->bound_state = (int)state;
+    return 0;
 }
 
 int ola_checkpoint_save(const char *path, struct ola_checkpoint *cp, struct ola_err *err)
@@ -395,23 +459,30 @@ int ola_checkpoint_save(const char *path, struct ola_checkpoint *cp, struct ola_
     json_t *obj;
     char *data = NULL, *tmp = NULL, *dir = NULL;
     const char *step = "", *what = "";
-    size_t len = 0, tlen = strlen(path) + sizeof(".tmp");
+    size_t len = 0;
     int rc = -1;
 
+    if (ola_cp_bound_seen(path, cp, err) != 0)
+        return -1;
     obj = ola_cp_encode(cp, now, ola_cp_seen_runs(cp->seen), false);
     if (obj != NULL)
         data = ola_cp_serialize(obj, &len);
     json_decref(obj);
-    tmp = malloc(tlen);
     dir = ola_cp_dirname(path);
-    if (data == NULL || tmp == NULL || dir == NULL) {
+    if (data == NULL || dir == NULL) {
         ola_err_set(
             err, ENOMEM,
             "checkpoint %s: cannot encode (a time out of range, or out of memory)", path);
         goto fail;
     }
-    snprintf(tmp, tlen, "%s.tmp", path); /* tlen fits it exactly */
-    if (ola_cp_install(path, tmp, dir, data, len, &step, &what) != 0) {
+    if (len >= cp->max_bytes) {
+        ola_err_set(err, EFBIG,
+                    "checkpoint %s: %zu bytes, over the %zu a checkpoint may have (the "
+                    "alert state is too big?); not written, the last one stays",
+                    path, len, cp->max_bytes);
+        goto fail;
+    }
+    if (ola_cp_install(path, dir, data, len, &tmp, &step, &what) != 0) {
         int e = errno;
 
         ola_err_set(err, e, "checkpoint %s: %s %s: %s", path, step, what, strerror(e));
@@ -424,6 +495,38 @@ fail:
     free(tmp);
     free(dir);
     return rc;
+}
+
+size_t ola_checkpoint_remove_temps(const char *path)
+{
+    const char *slash = strrchr(path, '/'), *base = slash ? slash + 1 : path;
+    char *dir = ola_cp_dirname(path), name[4096];
+    size_t blen = strlen(base), slen = strlen(OLA_TMP_SUFFIX), removed = 0;
+    struct dirent *de;
+    DIR *d;
+
+    if (dir == NULL)
+        return 0;
+    d = opendir(dir);
+    while (d != NULL) {
+        int n;
+
+        de = readdir(d);
+        if (de == NULL)
+            break;
+        /* exactly base + ".tmp." + the six characters mkstemp chose */
+        if (strlen(de->d_name) != blen + slen + 6 ||
+            strncmp(de->d_name, base, blen) != 0 ||
+            strncmp(de->d_name + blen, OLA_TMP_SUFFIX, slen) != 0)
+            continue;
+        n = snprintf(name, sizeof(name), "%s/%s", dir, de->d_name);
+        if (n > 0 && (size_t)n < sizeof(name) && unlink(name) == 0)
+            removed++;
+    }
+    if (d != NULL)
+        closedir(d);
+    free(dir);
+    return removed;
 }
 
 /* ---- loading ------------------------------------------------------------------- */
@@ -447,8 +550,11 @@ static int ola_cp_bad(struct ola_err *err, const char *path, const char *fmt, ..
     return ola_err_set(err, EINVAL, "checkpoint %s: %s" OLA_CP_FIX, path, what);
 }
 
-/* Reads the whole file from fd. Malloc'd (NUL-terminated) or NULL with errno. */
-static char *ola_cp_read_all(int fd, size_t *len)
+/*
+ * Reads the whole file from fd: under max bytes, or EFBIG. Malloc'd
+ * (NUL-terminated) or NULL with errno.
+ */
+static char *ola_cp_read_all(int fd, size_t max, size_t *len)
 {
     size_t cap = 4096, n = 0;
     char *buf = malloc(cap), *bigger;
@@ -456,7 +562,7 @@ static char *ola_cp_read_all(int fd, size_t *len)
 
     if (buf == NULL)
         return NULL;
-    if (fstat(fd, &st) == 0 && st.st_size > 0 && (size_t)st.st_size < OLA_CP_MAX_BYTES) {
+    if (fstat(fd, &st) == 0 && st.st_size > 0 && (size_t)st.st_size < max) {
         cap = (size_t)st.st_size + 1;
         bigger = realloc(buf, cap);
         if (bigger == NULL)
@@ -467,15 +573,16 @@ static char *ola_cp_read_all(int fd, size_t *len)
         ssize_t r;
 
         if (n + 1 >= cap) {
-            if (cap >= OLA_CP_MAX_BYTES) {
+            /* a buffer of max + 1 holds every file under max bytes and its NUL */
+            if (n >= max) {
                 errno = EFBIG;
                 goto fail;
             }
-            bigger = realloc(buf, cap * 2);
+            cap = cap > (max + 1) / 2 ? max + 1 : cap * 2;
+            bigger = realloc(buf, cap);
             if (bigger == NULL)
                 goto fail;
             buf = bigger;
-            cap *= 2;
         }
         r = read(fd, buf + n, cap - 1 - n);
         if (r < 0 && errno == EINTR)
@@ -485,6 +592,10 @@ static char *ola_cp_read_all(int fd, size_t *len)
         if (r == 0)
             break;
         n += (size_t)r;
+    }
+    if (n >= max) {
+        errno = EFBIG;
+        goto fail;
     }
     buf[n] = '\0';
     *len = n;
@@ -508,9 +619,9 @@ static int ola_cp_get_time(const json_t *obj, const char *key, bool nullable, in
     return ola_time_parse_iso(json_string_value(v), ms);
 }
 
-/* Expands the `seen` runs into s. Returns 0, or -1 with why filled. */
-static int ola_cp_decode_seen(const json_t *arr, struct ola_seen *s, char *why,
-                              size_t whylen)
+/* Expands the `seen` runs into s, at most max ids. Returns 0, or -1 with why filled. */
+static int ola_cp_decode_seen(const json_t *arr, struct ola_seen *s, size_t max,
+                              char *why, size_t whylen)
 {
     uint64_t total = 0;
     size_t i;
@@ -534,14 +645,14 @@ static int ola_cp_decode_seen(const json_t *arr, struct ola_seen *s, char *why,
         first = json_integer_value(json_array_get(run, 0));
         last = json_integer_value(json_array_get(run, 1));
         created = json_integer_value(json_array_get(run, 2));
-        if (last < first || (uint64_t)last - (uint64_t)first > OLA_CP_MAX_RUN) {
+        if (last < first || (uint64_t)last - (uint64_t)first >= max) {
             snprintf(why, whylen, "'seen' run %zu [%lld,%lld] is corrupt", i,
                      (long long)first, (long long)last);
             return -1;
         }
         total += (uint64_t)last - (uint64_t)first + 1;
-        if (total > OLA_CP_MAX_IDS) {
-            snprintf(why, whylen, "'seen' holds more than %d ids", OLA_CP_MAX_IDS);
+        if (total > max) {
+            snprintf(why, whylen, "'seen' holds more than %zu ids", max);
             return -1;
         }
         for (id = first;; id++) {
@@ -618,7 +729,8 @@ static int ola_cp_decode(const json_t *root, struct ola_checkpoint *cp, char *wh
         bad = "'alerts' is not an object or null";
         goto fail;
     }
-    return ola_cp_decode_seen(json_object_get(root, "seen"), cp->seen, why, whylen);
+    return ola_cp_decode_seen(json_object_get(root, "seen"), cp->seen, cp->max_seen, why,
+                              whylen);
 fail:
     snprintf(why, whylen, "%s", bad);
     return -1;
@@ -638,13 +750,26 @@ int ola_checkpoint_load(const char *path, struct ola_checkpoint *cp, bool *found
     *found = false;
     if (ola_checkpoint_init(&fresh) != 0)
         return ola_err_set(err, ENOMEM, "checkpoint %s: out of memory", path);
-    fd = open(path, O_RDONLY | O_CLOEXEC);
+    fresh.max_seen = cp->max_seen;
+    fresh.max_bytes = cp->max_bytes;
+    fresh.overlap_ms = cp->overlap_ms;
+    fresh.bound_state = cp->bound_state;
+    /* O_NOFOLLOW: a symlink here would be replaced, not written, by the next save */
+    fd = open(path, O_RDONLY | O_CLOEXEC | O_NOFOLLOW);
     if (fd < 0 && errno == ENOENT) {
         rc = 0;
         goto done;
     }
+    if (fd < 0 && errno == ELOOP) {
+        *found = true;
+        ola_err_set(err, ELOOP,
+                    "checkpoint %s: is a symbolic link; olagent does not follow links "
+                    "for its state files: set checkpoint.path to the real file",
+                    path);
+        goto done;
+    }
     if (fd >= 0) {
-        data = ola_cp_read_all(fd, &len);
+        data = ola_cp_read_all(fd, cp->max_bytes, &len);
         e = errno;
         close(fd);
         errno = e;

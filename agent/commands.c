@@ -14,6 +14,7 @@
 
 #include "agent.h"
 #include "checkpoint.h"
+#include "lock.h"
 #include "config.h"
 #include "enrich.h"
 #include "filter.h"
@@ -185,6 +186,7 @@ int ola_cmd_checkpoint_set(const char *config_path, const char *since)
     struct ola_cmd_ctx c;
     struct ola_checkpoint cp;
     struct ola_err err = {0, ""};
+    struct ola_lock *lock = NULL;
     char iso[OLA_ISO_MAX];
     bool found = false;
     int64_t ms;
@@ -202,14 +204,27 @@ int ola_cmd_checkpoint_set(const char *config_path, const char *since)
         ola_cmd_free(&c);
         return OLA_EXIT_CONFIG;
     }
-    if (ola_checkpoint_init(&cp) != 0) {
+    /* a running agent would overwrite the new position with its next save */
+    lock = ola_lock_acquire(c.s.checkpoint.path, &err);
+    if (lock == NULL) {
+        fprintf(stderr, "olagent: %s; stop it first\n", err.msg);
         ola_cmd_free(&c);
         return OLA_EXIT_RUNTIME;
+    }
+    if (ola_checkpoint_init(&cp) != 0) {
+        rc = OLA_EXIT_RUNTIME;
+        goto out_cfg;
     }
     if (ola_checkpoint_load(c.s.checkpoint.path, &cp, &found, &err) != 0) {
         /* an explicit set replaces a damaged file, but keeps it for inspection */
         char aside[4096];
         int n = snprintf(aside, sizeof(aside), "%s.damaged", c.s.checkpoint.path);
+
+        if (err.code == ELOOP) { /* a symlink is not damage: it stays, refused */
+            fprintf(stderr, "olagent: %s\n", err.msg);
+            rc = OLA_EXIT_RUNTIME;
+            goto out;
+        }
 
         if (n < 0 || (size_t)n >= sizeof(aside) ||
             rename(c.s.checkpoint.path, aside) != 0) {
@@ -239,6 +254,7 @@ int ola_cmd_checkpoint_set(const char *config_path, const char *since)
 out:
     ola_checkpoint_free(&cp);
 out_cfg:
+    ola_lock_release(lock);
     ola_cmd_free(&c);
     return rc;
 }

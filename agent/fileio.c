@@ -4,12 +4,15 @@
  * Each of the checkpoint, the file output, its manifests, the dead-letter
  * file and stdout needs the same three things: a write that resumes after a
  * short or interrupted write(2), a look at whether an appended file ends in
- * a torn line, and an fsync of the directory that holds a new name.
+ * a torn line, and an fsync of the directory that holds a new name. The
+ * checkpoint and the instance lock also share mkdir -p and a temp file with
+ * a fresh (mkstemp) name beside the file it is going to replace.
  */
 #include <errno.h>
 #include <fcntl.h>
 #include <limits.h>
 #include <stdio.h>
+#include <stdlib.h>
 #include <string.h>
 #include <sys/stat.h>
 #include <unistd.h>
@@ -80,4 +83,69 @@ int ola_fsync_dir_of(const char *path)
     rc = fsync(fd);
     close(fd);
     return rc;
+}
+
+int ola_mkdirs(const char *dir)
+{
+    struct stat st;
+    char *copy, *p;
+    int rc = -1, e;
+
+    if (stat(dir, &st) == 0) {
+        if (S_ISDIR(st.st_mode))
+            return 0;
+        errno = ENOTDIR;
+        return -1;
+    }
+    copy = strdup(dir);
+    if (copy == NULL)
+        return -1;
+    for (p = copy + 1; *p != '\0'; p++) {
+        if (*p != '/')
+            continue;
+        *p = '\0';
+        if (mkdir(copy, 0700) != 0 && errno != EEXIST)
+            goto fail;
+        *p = '/';
+    }
+    if (mkdir(copy, 0700) != 0 && errno != EEXIST)
+        goto fail;
+    rc = 0;
+fail:
+    e = errno;
+    free(copy);
+    errno = e;
+    return rc;
+}
+
+int ola_tmpfile_beside(const char *path, char **tmp)
+{
+    size_t n = strlen(path) + sizeof(OLA_TMP_SUFFIX "XXXXXX");
+    char *name = malloc(n);
+    int fd, e;
+
+    *tmp = NULL;
+    if (name == NULL)
+        return -1;
+    snprintf(name, n, "%s" OLA_TMP_SUFFIX "XXXXXX", path); /* n fits it exactly */
+    fd = mkstemp(name);
+    if (fd < 0 || fcntl(fd, F_SETFD, FD_CLOEXEC) != 0) {
+        e = errno;
+        if (fd >= 0) {
+            close(fd);
+            unlink(name);
+        }
+        free(name);
+        errno = e;
+        return -1;
+    }
+    *tmp = name;
+    return fd;
+}
+
+bool ola_is_symlink(const char *path)
+{
+    struct stat st;
+
+    return lstat(path, &st) == 0 && S_ISLNK(st.st_mode);
 }

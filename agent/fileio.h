@@ -24,4 +24,27 @@ bool ola_fd_torn_end(int fd);
 /* fsyncs the directory that holds path ("." if none). 0 / -1 (errno). */
 int ola_fsync_dir_of(const char *path);
 
+/*
+ * mkdir -p: creates dir and its missing parents (mode 0700 for what it
+ * creates). An existing directory is fine; an existing non-directory is
+ * ENOTDIR. Returns 0 / -1 (errno).
+ */
+int ola_mkdirs(const char *dir);
+
+/*
+ * Creates a new, empty temp file beside path for an atomic replace:
+ * "<path>.tmp.XXXXXX" from mkstemp(3), mode 0600, close-on-exec. mkstemp opens
+ * with O_CREAT | O_EXCL, so the name is fresh: never an existing file and
+ * never a symlink someone planted. *tmp gets the name (malloc'd, the caller
+ * frees it and unlinks the file if it does not rename it). Returns the open
+ * fd, or -1 with errno (*tmp NULL).
+ */
+int ola_tmpfile_beside(const char *path, char **tmp);
+
+/* Whether path itself (not what it points to) is a symbolic link. */
+bool ola_is_symlink(const char *path);
+
+/* The suffix ola_tmpfile_beside puts after path (then six random characters). */
+#define OLA_TMP_SUFFIX ".tmp."
+
 #endif

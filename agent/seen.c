@@ -8,7 +8,9 @@
  * backward-shift (no tombstones), so lookups stay short after heavy pruning.
  * foreach sorts a copy of the entries (it runs at checkpoint save); without
  * memory for the copy it falls back to passes that each pick the next chunk
- * of smallest ids, so the order promise holds even then.
+ * of smallest ids, so the order promise holds even then. trim (the bound the
+ * checkpoint enforces) finds the k-th oldest entry by quickselect on a copy
+ * and removes it and everything older in one walk, like prune.
  */
 #include <errno.h>
 #include <stdlib.h>
@@ -177,13 +179,24 @@ static void ola_seen_delete_at(struct ola_seen *s, size_t i)
     s->used--;
 }
 
-size_t ola_seen_prune(struct ola_seen *s, int64_t before_ms)
+/*
+ * Removes every entry (the side slot included) for which pred(e, arg) is true, then
+ * gives memory back if the table is left mostly empty. Returns how many went.
+ */
+static size_t ola_seen_remove_where(struct ola_seen *s,
+                                    bool (*pred)(const struct ola_seen_slot *e,
+                                                 const void *arg),
+                                    const void *arg)
 {
     size_t removed = 0, start, step, i, mask, target;
 
-    if (s->has_min && s->min_created_ms < before_ms) {
-        s->has_min = false;
-        removed++;
+    if (s->has_min) {
+        struct ola_seen_slot side = {OLA_SEEN_EMPTY, s->min_created_ms};
+
+        if (pred(&side, arg)) {
+            s->has_min = false;
+            removed++;
+        }
     }
     if (s->used == 0)
         return removed;
@@ -198,7 +211,7 @@ size_t ola_seen_prune(struct ola_seen *s, int64_t before_ms)
         start++;
     i = (start + 1) & mask;
     for (step = 1; step < s->cap; step++) {
-        while (s->slots[i].id != OLA_SEEN_EMPTY && s->slots[i].created_ms < before_ms) {
+        while (s->slots[i].id != OLA_SEEN_EMPTY && pred(&s->slots[i], arg)) {
             ola_seen_delete_at(s, i);
             removed++;
         }
@@ -211,6 +224,114 @@ size_t ola_seen_prune(struct ola_seen *s, int64_t before_ms)
     if (target != s->cap)
         (void)ola_seen_rehash(s, target); /* on failure the bigger table stays */
     return removed;
+}
+
+static bool ola_seen_created_before(const struct ola_seen_slot *e, const void *arg)
+{
+    return e->created_ms < *(const int64_t *)arg;
+}
+
+size_t ola_seen_prune(struct ola_seen *s, int64_t before_ms)
+{
+    return ola_seen_remove_where(s, ola_seen_created_before, &before_ms);
+}
+
+/* Age order: created_ms, then id (ids ascend with time at OneLogin). */
+static int ola_seen_age_cmp(const struct ola_seen_slot *a, const struct ola_seen_slot *b)
+{
+    if (a->created_ms != b->created_ms)
+        return a->created_ms < b->created_ms ? -1 : 1;
+    return (a->id > b->id) - (a->id < b->id);
+}
+
+static bool ola_seen_not_younger(const struct ola_seen_slot *e, const void *arg)
+{
+    return ola_seen_age_cmp(e, arg) <= 0;
+}
+
+/*
+ * Quickselect: reorders v[0..n) so that v[k] is the entry of age rank k.
+ * Keys are unique (ids are), so a two-way partition around a pivot drawn
+ * from a fixed pseudo-random stream is expected linear whatever the input.
+ */
+static void ola_seen_select(struct ola_seen_slot *v, size_t n, size_t k)
+{
+    size_t lo = 0, hi = n - 1;
+    uint64_t r = UINT64_C(0x9e3779b97f4a7c15);
+
+    while (lo < hi) {
+        struct ola_seen_slot pivot, t;
+        size_t i, store;
+
+        r ^= r << 13;
+        r ^= r >> 7;
+        r ^= r << 17;
+        i = lo + (size_t)(r % (uint64_t)(hi - lo + 1));
+        pivot = v[i];
+        v[i] = v[hi];
+        v[hi] = pivot;
+        for (store = lo, i = lo; i < hi; i++) {
+            if (ola_seen_age_cmp(&v[i], &pivot) < 0) {
+                t = v[i];
+                v[i] = v[store];
+                v[store++] = t;
+            }
+        }
+        v[hi] = v[store];
+        v[store] = pivot;
+        if (store == k)
+            return;
+        if (k < store)
+            hi = store - 1;
+        else
+            lo = store + 1;
+    }
+}
+
+int ola_seen_trim(struct ola_seen *s, size_t keep, bool bounded, int64_t before_ms,
+                  size_t *removed)
+{
+    struct ola_seen_slot *v, kth;
+    size_t n = ola_seen_count(s), eligible = 0, k, i;
+
+    *removed = 0;
+    if (n <= keep)
+        return 0;
+    k = n - keep;
+    for (i = 0; i < s->cap; i++)
+        if (s->slots[i].id != OLA_SEEN_EMPTY &&
+            (!bounded || s->slots[i].created_ms < before_ms))
+            eligible++;
+    if (s->has_min && (!bounded || s->min_created_ms < before_ms))
+        eligible++;
+    if (k >= eligible) { /* every eligible entry goes */
+        if (bounded) {
+            *removed = ola_seen_prune(s, before_ms);
+        } else {
+            ola_seen_clear(s);
+            *removed = n;
+        }
+        return 0;
+    }
+    /* The k oldest eligible entries are the k oldest of all: eligible ones are
+     * older than the rest. Find the k-th and remove it and everything older. */
+    v = malloc(eligible * sizeof(*v));
+    if (v == NULL) {
+        errno = ENOMEM;
+        return -1;
+    }
+    eligible = 0;
+    for (i = 0; i < s->cap; i++)
+        if (s->slots[i].id != OLA_SEEN_EMPTY &&
+            (!bounded || s->slots[i].created_ms < before_ms))
+            v[eligible++] = s->slots[i];
+    if (s->has_min && (!bounded || s->min_created_ms < before_ms))
+        v[eligible++] = (struct ola_seen_slot){OLA_SEEN_EMPTY, s->min_created_ms};
+    ola_seen_select(v, eligible, k - 1);
+    kth = v[k - 1];
+    free(v);
+    *removed = ola_seen_remove_where(s, ola_seen_not_younger, &kth);
+    return 0;
 }
 
 size_t ola_seen_count(const struct ola_seen *s)

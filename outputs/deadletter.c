@@ -141,9 +141,15 @@ int ola_deadletter_write(const char *path, const char *output, const char *reaso
         ola_err_set(err, ENOMEM, "dead letter: out of memory");
         goto fail;
     }
-    fd = open(path, O_WRONLY | O_CREAT | O_APPEND | O_CLOEXEC, 0640);
+    /* O_NOFOLLOW: a symlink planted in the state folder cannot redirect the write */
+    fd = open(path, O_WRONLY | O_CREAT | O_APPEND | O_CLOEXEC | O_NOFOLLOW, 0640);
     if (fd < 0 && errno == ENOENT && ola_deadletter_mkdirs(path) == 0)
-        fd = open(path, O_WRONLY | O_CREAT | O_APPEND | O_CLOEXEC, 0640);
+        fd = open(path, O_WRONLY | O_CREAT | O_APPEND | O_CLOEXEC | O_NOFOLLOW, 0640);
+    if (fd < 0 && errno == ELOOP) {
+        ola_err_set(err, errno, "dead letter %s: is a symbolic link; not written through",
+                    path);
+        goto fail;
+    }
     if (fd < 0 || fstat(fd, &st) != 0) {
         ola_err_set(err, errno, "dead letter %s: %s", path, strerror(errno));
         goto fail;

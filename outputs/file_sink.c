@@ -254,7 +254,12 @@ static int ola_fsink_open_file(struct ola_output *o, struct ola_err *err)
             return ola_err_set(err, ENAMETOOLONG, "%s: path too long", name);
         if (access(man, F_OK) == 0)
             continue; /* a manifest without its file: never overwrite evidence */
-        fd = open(cand, O_RDWR | O_CREAT | O_EXCL | O_APPEND | O_CLOEXEC, 0640);
+        /* O_EXCL never follows a symlink; one planted at the name is refused */
+        fd = open(cand, O_RDWR | O_CREAT | O_EXCL | O_APPEND | O_CLOEXEC | O_NOFOLLOW,
+                  0640);
+        if (fd < 0 && errno == EEXIST && ola_is_symlink(cand))
+            return ola_err_set(err, ELOOP, "%s: is a symbolic link; not written through",
+                               cand);
         if (fd < 0 && errno != EEXIST)
             return ola_err_set(err, errno, "%s: %s", cand, strerror(errno));
     }
@@ -679,7 +684,11 @@ int ola_file_recover(const char *path, bool gzip, struct ola_manifest *m,
         ola_err_set(err, ENOMEM, "out of memory");
         goto fail;
     }
-    fd = open(path, O_RDWR | O_CLOEXEC);
+    fd = open(path, O_RDWR | O_CLOEXEC | O_NOFOLLOW); /* never cut a link's target */
+    if (fd < 0 && errno == ELOOP) {
+        ola_err_set(err, errno, "%s: is a symbolic link; not recovered through", path);
+        goto fail;
+    }
     if (fd < 0 || fstat(fd, &st) != 0) {
         ola_err_set(err, errno, "%s: %s", path, strerror(errno));
         goto fail;

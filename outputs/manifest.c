@@ -276,7 +276,12 @@ int ola_manifest_write(const char *data_path, const struct ola_manifest *m,
     }
     len = strlen(text);
     text[len] = '\0';
-    fd = open(tmp, O_WRONLY | O_CREAT | O_TRUNC | O_CLOEXEC, 0640);
+    /* O_NOFOLLOW: a symlink planted at the temp name cannot redirect the write */
+    fd = open(tmp, O_WRONLY | O_CREAT | O_TRUNC | O_CLOEXEC | O_NOFOLLOW, 0640);
+    if (fd < 0 && errno == ELOOP) {
+        ola_err_set(err, errno, "%s: is a symbolic link; not written through", tmp);
+        goto fail;
+    }
     if (fd < 0) {
         ola_err_set(err, errno, "%s: %s", tmp, strerror(errno));
         goto fail;

@@ -1,6 +1,7 @@
 /*
  * test_checkpoint.c - the checkpoint file: round trips, the on-disk format,
- * and every way a file can be bad or a save can fail.
+ * every way a file can be bad or a save can fail, symlinks in the state
+ * folder, and the bounds: whatever the saver writes, the loader reads.
  *
  * Each test works in its own mkdtemp directory. Files with a hand-made body
  * get their checksum from an independent computation here (dump without the
@@ -23,6 +24,7 @@
 #include <unistd.h>
 
 #include <cmocka.h>
+#include <dirent.h>
 #include <openssl/evp.h>
 
 #include "checkpoint.h"
@@ -33,7 +35,7 @@
 struct fixture {
     char dir[64];
     char path[128]; /* dir/cp.json */
-    char tmp[160];  /* dir/cp.json.tmp */
+    char tmp[160];  /* dir/cp.json.tmp: the prefix of every temp file */
 };
 
 static int rm_entry(const char *p, const struct stat *st, int flag, struct FTW *ftw)
@@ -103,6 +105,22 @@ static bool exists(const char *path)
     struct stat st;
 
     return stat(path, &st) == 0;
+}
+
+/* How many entries of dir begin with prefix (a path in dir). */
+static size_t count_prefixed(const char *dir, const char *prefix)
+{
+    const char *base = strrchr(prefix, '/') + 1;
+    struct dirent *de;
+    size_t n = 0;
+    DIR *d = opendir(dir);
+
+    assert_non_null(d);
+    for (de = readdir(d); de != NULL; de = readdir(d))
+        if (strncmp(de->d_name, base, strlen(base)) == 0)
+            n++;
+    closedir(d);
+    return n;
 }
 
 static void sha256_hex(const char *data, char *hex)
@@ -414,7 +432,7 @@ static void check_old_intact(const struct fixture *f, const char *old_text)
 
     assert_string_equal(now, old_text);
     free(now);
-    assert_false(exists(f->tmp));
+    assert_int_equal(count_prefixed(f->dir, f->tmp), 0);
 }
 
 static void test_failed_saves_keep_old_file(void **state)
@@ -429,7 +447,7 @@ static void test_failed_saves_keep_old_file(void **state)
     assert_int_equal(ola_checkpoint_init(&a), 0);
     a.watermark_ms = 1;
     assert_int_equal(ola_checkpoint_save(f->path, &a, &err), 0);
-    assert_false(exists(f->tmp));
+    assert_int_equal(count_prefixed(f->dir, f->tmp), 0);
     old_text = read_file(f->path, &len);
     a.watermark_ms = 2;
     for (i = 0; i < 5000; i++)
@@ -445,16 +463,27 @@ static void test_failed_saves_keep_old_file(void **state)
     assert_int_equal(setrlimit(RLIMIT_FSIZE, &old), 0);
     signal(SIGXFSZ, SIG_DFL);
     assert_non_null(strstr(err.msg, "cannot write"));
-    assert_non_null(strstr(err.msg, f->tmp));
+    assert_non_null(strstr(err.msg, f->tmp)); /* the temp file: cp.json.tmp.XXXXXX */
     assert_non_null(strstr(err.msg, strerror(EFBIG)));
     check_old_intact(f, old_text);
 
-    /* The temp file cannot be created (a directory sits at its name). */
-    assert_int_equal(mkdir(f->tmp, 0700), 0);
-    assert_int_equal(ola_checkpoint_save(f->path, &a, &err), -1);
-    assert_non_null(strstr(err.msg, "cannot create"));
-    assert_int_equal(rmdir(f->tmp), 0);
-    check_old_intact(f, old_text);
+    /* The temp file cannot be created (no descriptor left for it). */
+    {
+        struct rlimit nofile, few;
+        int lowest = dup(0);
+
+        assert_true(lowest >= 0);
+        close(lowest);
+        assert_int_equal(getrlimit(RLIMIT_NOFILE, &nofile), 0);
+        few = nofile;
+        few.rlim_cur = (rlim_t)lowest; /* every open() now fails with EMFILE */
+        assert_int_equal(setrlimit(RLIMIT_NOFILE, &few), 0);
+        assert_int_equal(ola_checkpoint_save(f->path, &a, &err), -1);
+        assert_int_equal(setrlimit(RLIMIT_NOFILE, &nofile), 0);
+        assert_non_null(strstr(err.msg, "cannot create a temp file in"));
+        assert_non_null(strstr(err.msg, strerror(EMFILE)));
+        check_old_intact(f, old_text);
+    }
 
     /* The directory is not writable (meaningless for root, who may write anyway). */
     if (geteuid() != 0) {
@@ -475,11 +504,254 @@ static void test_failed_saves_keep_old_file(void **state)
     assert_int_equal(ola_checkpoint_save(sub, &a, &err), -1);
     assert_non_null(strstr(err.msg, "cannot rename"));
     snprintf(sub, sizeof(sub), "%s/dir.json.tmp", f->dir);
-    assert_false(exists(sub));
+    assert_int_equal(count_prefixed(f->dir, sub), 0);
 
     /* And the next save works. */
     assert_int_equal(ola_checkpoint_save(f->path, &a, &err), 0);
-    assert_false(exists(f->tmp));
+    assert_int_equal(count_prefixed(f->dir, f->tmp), 0);
+    ola_checkpoint_free(&a);
+}
+
+/*
+ * Symlinks planted in the state folder: at the old fixed temp name the save
+ * writes through nothing (its temp file has a fresh mkstemp name); at the
+ * checkpoint's own name the load refuses, naming the link, and reads
+ * nothing through it.
+ */
+static void test_symlinks_planted(void **state)
+{
+    struct fixture *f = *state;
+    struct ola_checkpoint a, b;
+    struct ola_err err = {0};
+    char target[192], *text;
+    bool found = false;
+    size_t len;
+
+    snprintf(target, sizeof(target), "%s/precious", f->dir);
+    write_file(target, "precious\n", 9);
+    assert_int_equal(symlink(target, f->tmp), 0);
+    assert_int_equal(ola_checkpoint_init(&a), 0);
+    a.watermark_ms = 1;
+    assert_int_equal(ola_checkpoint_save(f->path, &a, &err), 0);
+    assert_int_equal(ola_checkpoint_save(f->path, &a, &err), 0);
+    text = read_file(target, &len);
+    assert_string_equal(text, "precious\n");
+    free(text);
+    assert_int_equal(unlink(f->tmp), 0);
+
+    /* A symlink at the checkpoint's name: refused, whether its target exists or not. */
+    assert_int_equal(unlink(f->path), 0);
+    assert_int_equal(symlink(target, f->path), 0);
+    assert_int_equal(ola_checkpoint_init(&b), 0);
+    assert_int_equal(ola_checkpoint_load(f->path, &b, &found, &err), -1);
+    assert_true(found);
+    assert_int_equal(err.code, ELOOP);
+    assert_non_null(strstr(err.msg, f->path));
+    assert_non_null(strstr(err.msg, "symbolic link"));
+    assert_int_equal(unlink(target), 0);
+    assert_int_equal(ola_checkpoint_load(f->path, &b, &found, &err), -1);
+    assert_non_null(strstr(err.msg, "symbolic link"));
+    assert_false(exists(target));
+    ola_checkpoint_free(&a);
+    ola_checkpoint_free(&b);
+}
+
+/* Temp files a killed save left go; nothing else does. */
+static void test_remove_temps(void **state)
+{
+    struct fixture *f = *state;
+    char p[4][192];
+    int i;
+
+    snprintf(p[0], sizeof(p[0]), "%s/cp.json.tmp.Ab3xYz", f->dir);    /* ours */
+    snprintf(p[1], sizeof(p[1]), "%s/cp.json.tmp.Ab3", f->dir);       /* not mkstemp's */
+    snprintf(p[2], sizeof(p[2]), "%s/other.json.tmp.Ab3xYz", f->dir); /* another file's */
+    snprintf(p[3], sizeof(p[3]), "%s/cp.json", f->dir);
+    for (i = 0; i < 4; i++)
+        write_file(p[i], "x", 1);
+    assert_int_equal(ola_checkpoint_remove_temps(f->path), 1);
+    assert_false(exists(p[0]));
+    for (i = 1; i < 4; i++)
+        assert_true(exists(p[i]));
+}
+
+/* Loads path with the given bounds into a fresh checkpoint; asserts success. */
+static void load_bounded(const char *path, size_t max_seen, struct ola_checkpoint *cp)
+{
+    struct ola_err err = {0};
+    bool found = false;
+
+    assert_int_equal(ola_checkpoint_init(cp), 0);
+    cp->max_seen = max_seen;
+    if (ola_checkpoint_load(path, cp, &found, &err) != 0)
+        fail_msg("a saved checkpoint does not load: %s", err.msg);
+    assert_true(found);
+}
+
+/*
+ * The saver holds `seen` to the loader's bound (lowered to 1,000 here, the
+ * same code path as the real 10,000,000): at the bound everything is kept;
+ * over it the ids older than the overlap go first, then the oldest inside it.
+ * Every saved file loads.
+ */
+static void test_seen_bound(void **state)
+{
+    struct fixture *f = *state;
+    const size_t max = 1000;
+    const int64_t wm = 100000000, overlap = 60000;
+    struct ola_checkpoint a, b;
+    struct ola_err err = {0};
+    size_t i;
+
+    assert_int_equal(ola_checkpoint_init(&a), 0);
+    a.max_seen = max;
+    a.watermark_ms = wm;
+    a.overlap_ms = overlap;
+    /* Exactly at the bound, all inside the overlap: saved and loaded whole. */
+    for (i = 1; i <= max; i++)
+        assert_int_equal(ola_seen_add(a.seen, (int64_t)i * 2, wm - 5000 + (int64_t)i), 0);
+    assert_int_equal(ola_checkpoint_save(f->path, &a, &err), 0);
+    assert_int_equal(ola_seen_count(a.seen), max);
+    load_bounded(f->path, max, &b);
+    assert_int_equal(ola_seen_count(b.seen), max);
+    ola_checkpoint_free(&b);
+
+    /* One over, nothing outside the overlap: the oldest goes. */
+    assert_int_equal(ola_seen_add(a.seen, 5000, wm), 0);
+    assert_int_equal(ola_checkpoint_save(f->path, &a, &err), 0);
+    assert_int_equal(ola_seen_count(a.seen), max);
+    assert_false(ola_seen_has(a.seen, 2));
+    load_bounded(f->path, max, &b);
+    assert_int_equal(ola_seen_count(b.seen), max);
+    assert_false(ola_seen_has(b.seen, 2));
+    assert_true(ola_seen_has(b.seen, 4));
+    assert_true(ola_seen_has(b.seen, 5000));
+    ola_checkpoint_free(&b);
+
+    /* 500 over, all of them older than the overlap: those go, and only they. */
+    for (i = 0; i < 500; i++)
+        assert_int_equal(ola_seen_add(a.seen, 100000 + (int64_t)i, wm - overlap - 1), 0);
+    assert_int_equal(ola_checkpoint_save(f->path, &a, &err), 0);
+    assert_int_equal(ola_seen_count(a.seen), max);
+    assert_false(ola_seen_has(a.seen, 100000));
+    assert_true(ola_seen_has(a.seen, 4));
+    load_bounded(f->path, max, &b);
+    assert_int_equal(ola_seen_count(b.seen), max);
+    ola_checkpoint_free(&b);
+
+    /* Over even without them: the outside ones and the oldest inside go. */
+    for (i = 0; i < 100; i++)
+        assert_int_equal(ola_seen_add(a.seen, 200000 + (int64_t)i, wm - overlap - 1), 0);
+    for (i = 0; i < 50; i++)
+        assert_int_equal(ola_seen_add(a.seen, 300000 + (int64_t)i, wm + 1), 0);
+    assert_int_equal(ola_checkpoint_save(f->path, &a, &err), 0);
+    assert_int_equal(ola_seen_count(a.seen), max);
+    assert_false(ola_seen_has(a.seen, 200000));
+    assert_false(ola_seen_has(a.seen, 102)); /* 4..102 were the 50 oldest inside */
+    assert_true(ola_seen_has(a.seen, 104));
+    assert_true(ola_seen_has(a.seen, 300049));
+    load_bounded(f->path, max, &b);
+    assert_int_equal(ola_seen_count(b.seen), max);
+    ola_checkpoint_free(&b);
+
+    /* Back under the bound: nothing is dropped. */
+    assert_int_equal(ola_seen_prune(a.seen, wm), max - 51);
+    assert_int_equal(ola_checkpoint_save(f->path, &a, &err), 0);
+    assert_int_equal(ola_seen_count(a.seen), 51);
+    ola_checkpoint_free(&a);
+}
+
+/*
+ * Random sets around the bound, with consecutive runs (a run loads with its
+ * newest time for every id) and an unknown overlap: each save loads, under a
+ * bound of a few hundred ids.
+ */
+static void test_saved_always_loads(void **state)
+{
+    struct fixture *f = *state;
+    uint64_t r = 12345;
+    int round;
+
+    for (round = 0; round < 60; round++) {
+        struct ola_checkpoint a, b;
+        struct ola_err err = {0};
+        size_t max = 200 + (size_t)round * 7, n, i;
+
+        assert_int_equal(ola_checkpoint_init(&a), 0);
+        a.max_seen = max;
+        a.watermark_ms = 1000000;
+        a.overlap_ms = round % 3 == 0 ? -1 : 60000;
+        n = max - 3 + (size_t)round % 7; /* at, under and just over the bound */
+        if (round % 5 == 0)
+            n = max * 3;
+        for (i = 0; i < n; i++) {
+            r ^= r << 13;
+            r ^= r >> 7;
+            r ^= r << 17;
+            /* mostly consecutive ids (runs) with random times across the overlap */
+            assert_int_equal(ola_seen_add(a.seen, (int64_t)(i + (r % 4 == 0 ? i : 0)),
+                                          900000 + (int64_t)(r % 200000)),
+                             0);
+        }
+        assert_int_equal(ola_checkpoint_save(f->path, &a, &err), 0);
+        load_bounded(f->path, max, &b);
+        assert_true(ola_seen_count(a.seen) <= max);
+        assert_int_equal(ola_seen_count(b.seen), ola_seen_count(a.seen));
+        ola_checkpoint_free(&a);
+        ola_checkpoint_free(&b);
+    }
+}
+
+/* The loader's bounds, at and just over them. */
+static void test_load_bounds(void **state)
+{
+    struct fixture *f = *state;
+    struct ola_checkpoint a, b;
+    struct ola_err err = {0};
+    bool found = false;
+    json_t *o;
+    char *text;
+    size_t len;
+
+    o = valid_body();
+    json_object_set_new(
+        o, "seen",
+        json_pack("[[i,i,i],[i,i,i],[i,i,i]]", 1, 1, 100, 3, 3, 100, 5, 5, 100));
+    write_signed(f->path, o);
+    load_bounded(f->path, 3, &b);
+    ola_checkpoint_free(&b);
+    assert_int_equal(ola_checkpoint_init(&b), 0);
+    b.max_seen = 2;
+    assert_int_equal(ola_checkpoint_load(f->path, &b, &found, &err), -1);
+    assert_non_null(strstr(err.msg, "more than 2 ids"));
+    ola_checkpoint_free(&b);
+
+    /* Bytes: a file of max_bytes - 1 loads, one of max_bytes does not. */
+    text = read_file(f->path, &len);
+    free(text);
+    assert_int_equal(ola_checkpoint_init(&b), 0);
+    b.max_bytes = len + 1;
+    assert_int_equal(ola_checkpoint_load(f->path, &b, &found, &err), 0);
+    b.max_bytes = len;
+    assert_int_equal(ola_checkpoint_load(f->path, &b, &found, &err), -1);
+    assert_non_null(strstr(err.msg, strerror(EFBIG)));
+    ola_checkpoint_free(&b);
+
+    /* The saver refuses what the loader would: the last file stays. */
+    assert_int_equal(ola_checkpoint_init(&a), 0);
+    a.max_bytes = 300;
+    a.watermark_ms = 5;
+    assert_int_equal(ola_checkpoint_save(f->path, &a, &err), 0);
+    load_bounded(f->path, OLA_CHECKPOINT_MAX_SEEN, &b);
+    ola_checkpoint_free(&b);
+    text = read_file(f->path, &len);
+    for (len = 0; len < 100; len++)
+        assert_int_equal(ola_seen_add(a.seen, (int64_t)len * 10, 1), 0);
+    a.watermark_ms = 6;
+    assert_int_equal(ola_checkpoint_save(f->path, &a, &err), -1);
+    assert_non_null(strstr(err.msg, "not written"));
+    check_old_intact(f, text);
+    free(text);
     ola_checkpoint_free(&a);
 }
 
@@ -871,6 +1143,11 @@ int main(void)
         cmocka_unit_test_setup_teardown(test_wrong_version_and_types, setup, teardown),
         cmocka_unit_test_setup_teardown(test_bogus_runs, setup, teardown),
         cmocka_unit_test_setup_teardown(test_large_seen_round_trip, setup, teardown),
+        cmocka_unit_test_setup_teardown(test_symlinks_planted, setup, teardown),
+        cmocka_unit_test_setup_teardown(test_remove_temps, setup, teardown),
+        cmocka_unit_test_setup_teardown(test_seen_bound, setup, teardown),
+        cmocka_unit_test_setup_teardown(test_saved_always_loads, setup, teardown),
+        cmocka_unit_test_setup_teardown(test_load_bounds, setup, teardown),
         cmocka_unit_test(test_to_json),
     };
 

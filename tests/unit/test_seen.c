@@ -3,7 +3,8 @@
  *
  * A randomized run checks the set against a plain array model through many
  * adds and prunes in a small id range, where clusters and backward shifts
- * are common; the large tests grow the set to a million ids.
+ * are common; the large tests grow the set to a million ids. trim (the
+ * checkpoint's bound) is checked against a model that sorts by age.
  */
 #include <setjmp.h>
 #include <stdarg.h>
@@ -206,6 +207,67 @@ static void test_random_against_model(void **state)
     ola_seen_destroy(s);
 }
 
+struct aged {
+    int64_t id, created;
+};
+
+static int aged_cmp(const void *a, const void *b)
+{
+    const struct aged *x = a, *y = b;
+
+    if (x->created != y->created)
+        return x->created < y->created ? -1 : 1;
+    return (x->id > y->id) - (x->id < y->id);
+}
+
+/*
+ * trim against a model: the set keeps exactly the youngest entries (by
+ * created_ms, then id); bounded, nothing created at or after the bound goes.
+ * Many equal times (as loaded runs have), the side-slot id INT64_MIN, and
+ * every keep from 0 to all.
+ */
+static void test_trim_against_model(void **state)
+{
+    enum { N = 700 };
+    struct aged *m = malloc(N * sizeof(*m));
+    uint64_t seed = 77;
+    size_t round;
+
+    (void)state;
+    assert_non_null(m);
+    for (round = 0; round < 200; round++) {
+        struct ola_seen *s = ola_seen_new();
+        bool bounded = round % 2 == 1;
+        int64_t before = (int64_t)(rnd(&seed) % 60);
+        size_t keep = round < 10 ? round * N / 9 : (size_t)(rnd(&seed) % (N + 50));
+        size_t removed = 0, want_removed, eligible = 0, i;
+
+        assert_non_null(s);
+        for (i = 0; i < N; i++) {
+            m[i].id =
+                i == 0 ? INT64_MIN : (int64_t)(rnd(&seed) % 100000) * N + (int64_t)i;
+            m[i].created = (int64_t)(rnd(&seed) % 50); /* many ties */
+            assert_int_equal(ola_seen_add(s, m[i].id, m[i].created), 0);
+            if (m[i].created < before)
+                eligible++;
+        }
+        qsort(m, N, sizeof(*m), aged_cmp);
+        want_removed = keep >= N ? 0 : N - keep;
+        if (bounded && want_removed > eligible)
+            want_removed = eligible;
+        assert_int_equal(ola_seen_trim(s, keep, bounded, before, &removed), 0);
+        assert_int_equal(removed, want_removed);
+        assert_int_equal(ola_seen_count(s), N - want_removed);
+        for (i = 0; i < N; i++)
+            if (ola_seen_has(s, m[i].id) != (i >= want_removed))
+                fail_msg("round %zu: entry %zu (id %lld, created %lld) %s", round, i,
+                         (long long)m[i].id, (long long)m[i].created,
+                         i >= want_removed ? "lost" : "kept");
+        ola_seen_destroy(s);
+    }
+    free(m);
+}
+
 /* The id of the i-th entry in the big tests: scattered, some negative. */
 static int64_t big_id(size_t i)
 {
@@ -361,6 +423,7 @@ int main(void)
         cmocka_unit_test(test_add_has_count),
         cmocka_unit_test(test_extreme_ids_and_order),
         cmocka_unit_test(test_random_against_model),
+        cmocka_unit_test(test_trim_against_model),
         cmocka_unit_test(test_million),
         cmocka_unit_test(test_consecutive_ids),
         cmocka_unit_test(test_foreach_without_memory),
