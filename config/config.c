@@ -921,6 +921,38 @@ static const char *ola_shown(const struct ola_cfg *n, char *buf, size_t size)
     return buf;
 }
 
+/* The readers' trace hook (tests only; see config.h). */
+static ola_cfg_trace_fn *ola_trace_fn;
+static void *ola_trace_arg;
+
+void ola_cfg_set_trace(ola_cfg_trace_fn *fn, void *arg)
+{
+    ola_trace_fn = fn;
+    ola_trace_arg = arg;
+}
+
+/* Tells the hook what a reader answered for key: n is the node read, NULL
+ * when the default was used. */
+static void ola_traced(const struct ola_cfg *map, const char *key,
+                       const struct ola_cfg *n, const char *fmt, ...)
+    __attribute__((format(printf, 4, 5)));
+
+static void ola_traced(const struct ola_cfg *map, const char *key,
+                       const struct ola_cfg *n, const char *fmt, ...)
+{
+    char value[256];
+    va_list ap;
+
+    if (ola_trace_fn == NULL)
+        return;
+    va_start(ap, fmt);
+    vsnprintf(value, sizeof(value), fmt, ap);
+    va_end(ap);
+    if (n != NULL && n->secret)
+        snprintf(value, sizeof(value), "(secret)");
+    ola_trace_fn(ola_trace_arg, ola_cfg_path(map), key, n != NULL ? n->line : 0, value);
+}
+
 /*
  * Finds key in map. Returns 1 with *node set for a scalar, 0 when absent or
  * null, -1 (error set) when the value is a map or a list.
@@ -949,6 +981,7 @@ int ola_cfg_str(const struct ola_cfg *map, const char *key, const char *def,
     if (r < 0)
         return -1;
     *out = r ? n->text : def;
+    ola_traced(map, key, n, "%s", *out != NULL ? *out : "(none)");
     return 0;
 }
 
@@ -976,8 +1009,10 @@ int ola_cfg_int(const struct ola_cfg *map, const char *key, long long def, long 
     int r = ola_reader(map, key, "an integer", &n, err);
 
     if (r <= 0) {
-        if (r == 0)
+        if (r == 0) {
             *out = def;
+            ola_traced(map, key, NULL, "%lld", def);
+        }
         return r;
     }
     r = ola_parse_ll(n->text, &v);
@@ -988,6 +1023,7 @@ int ola_cfg_int(const struct ola_cfg *map, const char *key, long long def, long 
         return ola_cfg_errf(err, n, "%s: must be between %lld and %lld, got %s", n->path,
                             min, max, ola_shown(n, shown, sizeof(shown)));
     *out = v;
+    ola_traced(map, key, n, "%lld", v);
     return 0;
 }
 
@@ -1020,14 +1056,17 @@ int ola_cfg_double(const struct ola_cfg *map, const char *key, double def, doubl
     int r = ola_reader(map, key, "a number", &n, err);
 
     if (r <= 0) {
-        if (r == 0)
+        if (r == 0) {
             *out = def;
+            ola_traced(map, key, NULL, "%g", def);
+        }
         return r;
     }
     if (!ola_parse_finite(n->text, '\0', &v, NULL))
         return ola_cfg_errf(err, n, "%s: expected a number, got %s", n->path,
                             ola_shown(n, shown, sizeof(shown)));
     *out = v;
+    ola_traced(map, key, n, "%g", v);
     return 0;
 }
 
@@ -1042,17 +1081,16 @@ int ola_cfg_bool(const struct ola_cfg *map, const char *key, bool def, bool *out
     int r = ola_reader(map, key, "true or false", &n, err);
 
     if (r <= 0) {
-        if (r == 0)
+        if (r == 0) {
             *out = def;
+            ola_traced(map, key, NULL, "%s", def ? "true" : "false");
+        }
         return r;
     }
     for (i = 0; yes[i] != NULL; i++) {
-        if (strcasecmp(n->text, yes[i]) == 0) {
-            *out = true;
-            return 0;
-        }
-        if (strcasecmp(n->text, no[i]) == 0) {
-            *out = false;
+        if (strcasecmp(n->text, yes[i]) == 0 || strcasecmp(n->text, no[i]) == 0) {
+            *out = strcasecmp(n->text, yes[i]) == 0;
+            ola_traced(map, key, n, "%s", *out ? "true" : "false");
             return 0;
         }
     }
@@ -1076,8 +1114,10 @@ int ola_cfg_duration(const struct ola_cfg *map, const char *key, int64_t def, in
     int r = ola_reader(map, key, "a duration", &n, err);
 
     if (r <= 0) {
-        if (r == 0)
+        if (r == 0) {
             *out = def;
+            ola_traced(map, key, NULL, "%" PRId64 "ms", def);
+        }
         return r;
     }
     if (ola_duration_parse(n->text, &v) != 0)
@@ -1094,6 +1134,7 @@ int ola_cfg_duration(const struct ola_cfg *map, const char *key, int64_t def, in
                             ola_shown(n, shown, sizeof(shown)));
     }
     *out = v;
+    ola_traced(map, key, n, "%" PRId64 "ms", v);
     return 0;
 }
 
@@ -1147,8 +1188,10 @@ int ola_cfg_size(const struct ola_cfg *map, const char *key, uint64_t def, uint6
     int r = ola_reader(map, key, "a size", &n, err);
 
     if (r <= 0) {
-        if (r == 0)
+        if (r == 0) {
             *out = def;
+            ola_traced(map, key, NULL, "%" PRIu64 " bytes", def);
+        }
         return r;
     }
     r = ola_parse_size(n->text, &v);
@@ -1160,6 +1203,7 @@ int ola_cfg_size(const struct ola_cfg *map, const char *key, uint64_t def, uint6
         return ola_cfg_errf(err, n, "%s: size %s is too large", n->path,
                             ola_shown(n, shown, sizeof(shown)));
     *out = v;
+    ola_traced(map, key, n, "%" PRIu64 " bytes", v);
     return 0;
 }
 
@@ -1173,8 +1217,10 @@ int ola_cfg_percent(const struct ola_cfg *map, const char *key, double def, doub
     int r = ola_reader(map, key, "a percentage", &n, err);
 
     if (r <= 0) {
-        if (r == 0)
+        if (r == 0) {
             *out = def;
+            ola_traced(map, key, NULL, "%g", def);
+        }
         return r;
     }
     if (!ola_parse_finite(n->text, '%', &v, &pct))
@@ -1186,6 +1232,7 @@ int ola_cfg_percent(const struct ola_cfg *map, const char *key, double def, doub
         return ola_cfg_errf(err, n, "%s: must be between 0%% and 100%% (0 and 1), got %s",
                             n->path, ola_shown(n, shown, sizeof(shown)));
     *out = v;
+    ola_traced(map, key, n, "%g", v);
     return 0;
 }
 
@@ -1245,13 +1292,16 @@ int ola_cfg_enum(const struct ola_cfg *map, const char *key, const char *const *
     int r = ola_reader(map, key, "a name", &n, err), i;
 
     if (r <= 0) {
-        if (r == 0)
+        if (r == 0) {
             *out = def;
+            ola_traced(map, key, NULL, "%s", names[def]);
+        }
         return r;
     }
     for (i = 0; names[i] != NULL; i++) {
         if (strcmp(n->text, names[i]) == 0) {
             *out = i;
+            ola_traced(map, key, n, "%s", names[i]);
             return 0;
         }
     }

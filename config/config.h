@@ -94,6 +94,17 @@ int ola_cfg_enum(const struct ola_cfg *map, const char *key, const char *const *
  */
 int ola_cfg_secret(const struct ola_cfg *map, const char *key, const char **out,
                    struct ola_err *err);
+/*
+ * For tests (the example config's defaults are the built-in ones): when set,
+ * every typed reader but ola_cfg_secret calls fn with the map's path, the key,
+ * the line it was read from (0: absent, the default was used) and the value it
+ * answered as canonical text: integers as is, durations in ms ("30000ms"),
+ * sizes in bytes ("65536 bytes"), booleans true/false, enums by name, strings
+ * as is. NULL turns it off. Set it from the loading thread only.
+ */
+typedef void ola_cfg_trace_fn(void *arg, const char *path, const char *key, int line,
+                              const char *value);
+void ola_cfg_set_trace(ola_cfg_trace_fn *fn, void *arg);
 /* An unknown key in map (not in allowed[], NULL-terminated) is an error. */
 int ola_cfg_check_keys(const struct ola_cfg *map, const char *const *allowed,
                        struct ola_err *err);

@@ -33,6 +33,15 @@ for want in DynamicUser=yes StateDirectory=olagent ProtectSystem=strict NoNewPri
     Restart=on-failure RestartPreventExitStatus=2; do
     grep -q "^$want" "$unit" || fail "unit lacks $want"
 done
+# RestartPreventExitStatus= applies to the main process's exit status only
+# (systemd's service_shall_restart tests main_exec_status): a configuration
+# check in ExecStartPre failing with 2 would be restarted every RestartSec, so
+# "exit 2 does not restart" holds only when `run` itself is what exits 2
+! grep -q '^ExecStartPre=.*olagent' "$unit" ||
+    fail "unit checks the config in ExecStartPre: its exit 2 would be restarted"
+grep -q "^ExecStart=$prefix/bin/olagent run " "$unit" || fail "ExecStart is not olagent run"
+grep -A1 "^ExecReload=$prefix/bin/olagent check -c " "$unit" | grep -q '^ExecReload=.*kill -HUP' ||
+    fail "reload does not check the configuration before SIGHUP"
 if command -v systemd-analyze >/dev/null; then
     # verify checks that the commands exist: point them at the staged binary
     sed "s|$prefix/bin/olagent|$bin|g" "$unit" >"$T_DIR/olagent.service"
