@@ -41,13 +41,6 @@ fail() {
     exit 1
 }
 
-# t_olsim_up PORTFILE: olsim wrote its port (fails the test if olsim exited).
-t_olsim_up() {
-    [ -s "$1" ] && return 0
-    kill -0 "$OLSIM_PID" 2>/dev/null || fail "olsim exited: $(cat "$T_DIR/olsim.err")"
-    return 1
-}
-
 # start_olsim [olsim options...]: sets OLSIM_PID, OLSIM_PORT, OLSIM_URL.
 start_olsim() {
     local portfile="$T_DIR/olsim.port"
@@ -180,6 +173,13 @@ wait_until() {
         t_before "$end" || return 1
         sleep "${WAIT_EVERY:-0.1}"
     done
+}
+
+# t_olsim_up PORTFILE: olsim wrote its port (fails the test if olsim exited).
+t_olsim_up() {
+    [ -s "$1" ] && return 0
+    kill -0 "$OLSIM_PID" 2>/dev/null || fail "olsim exited: $(cat "$T_DIR/olsim.err")"
+    return 1
 }
 
 # t_has_lines FILE N: FILE has at least N lines.
