@@ -89,15 +89,15 @@ met() { awk -v a="$1" -v b="$3" "BEGIN { exit !(a $2 b) }" && echo met || echo "
 
 # start_sim NAME OPTIONS...: sets SIM_URL
 start_sim() {
-    local name=$1 i
+    local name=$1 end
     shift
     rm -f "$work/$name.port"
     "$OLSIM" --listen 127.0.0.1:0 --port-file "$work/$name.port" \
         --catalog "$top/config/event-types.json" "$@" >"$work/$name.sim.log" 2>&1 &
     SIM_PID=$!
     pids+=("$SIM_PID")
-    for i in $(seq 1 600); do
-        [ -s "$work/$name.port" ] && break
+    end=$(($(date +%s) + 60)) # wall-clock seconds, not a count of rounds
+    until [ -s "$work/$name.port" ] || [ "$(date +%s)" -gt "$end" ]; do
         sleep 0.1
     done
     SIM_URL="http://127.0.0.1:$(cat "$work/$name.port")"
@@ -208,12 +208,12 @@ mem_sample() {
 
 # lib_floor: the RSS of ola_lib_floor once set up; sets FLOOR_RSS, FLOOR_ANON (kB).
 lib_floor() {
-    local pid i s
+    local pid end s
     "$TOOLS/ola_lib_floor" >"$work/floor.out" 2>&1 &
     pid=$!
     pids+=("$pid")
-    for i in $(seq 1 100); do
-        grep -q ready "$work/floor.out" 2>/dev/null && break
+    end=$(($(date +%s) + 10))
+    until grep -q ready "$work/floor.out" 2>/dev/null || [ "$(date +%s)" -gt "$end" ]; do
         sleep 0.1
     done
     sleep 1

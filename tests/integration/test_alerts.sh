@@ -115,8 +115,8 @@ half_bursts() {
 half_bursts 2
 wait_for_truth "$T_DIR/b.ndjson" 30 || fail "first halves not delivered"
 want=$(wc -l <"$T_DIR/truth.ids")
-for i in $(seq 1 50); do
-    [ "$(delivered_count "$T_DIR/b.yaml")" -ge "$want" ] && break
+end=$(t_deadline 10)
+until [ "$(delivered_count "$T_DIR/b.yaml")" -ge "$want" ] || ! t_before "$end"; do
     sleep 0.1
 done
 [ "$(delivered_count "$T_DIR/b.yaml")" -ge "$want" ] || fail "checkpoint did not reach the first halves"

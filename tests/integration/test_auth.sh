@@ -10,8 +10,8 @@ start=$(date +%s%N)
 "$OLAGENT" run -c "$T_DIR/olagent.yaml" >"$T_DIR/out" 2>"$T_DIR/err" &
 AGENT_PID=$!
 T_PIDS+=("$AGENT_PID")
-for i in $(seq 1 60); do
-    kill -0 "$AGENT_PID" 2>/dev/null || break
+end=$(t_deadline 6)
+while kill -0 "$AGENT_PID" 2>/dev/null && t_before "$end"; do
     sleep 0.1
 done
 kill -0 "$AGENT_PID" 2>/dev/null && fail "still running 6 s after a rejected credential"

@@ -95,9 +95,9 @@ for round in 1 2 3 4 5 6; do
         "$WRITER" -b 50 -s 40000 "$PATTERN" > "$TMP/acked.$round" 2> "$TMP/writer.$round" &
     pid=$!
     # Let it get going (slow under sanitizers), then kill at a random instant.
-    for _ in $(seq 300); do
-        grep -q acked "$TMP/acked.$round" 2>/dev/null && break
-        kill -0 "$pid" 2>/dev/null || break
+    end=$(($(date +%s) + 30)) # wall-clock seconds, not a count of rounds
+    until grep -q acked "$TMP/acked.$round" 2>/dev/null || ! kill -0 "$pid" 2>/dev/null ||
+        [ "$(date +%s)" -gt "$end" ]; do
         sleep 0.1
     done
     sleep "0.$((RANDOM % 6))$((RANDOM % 9 + 1))"

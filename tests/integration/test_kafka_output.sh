@@ -48,13 +48,14 @@ make_events() {
 
 # Starts the mock cluster; sets BOOTSTRAP and keeps fd 7 as its command pipe.
 start_mock() {
+    local end
     rm -f "$WORK/mock.in"
     mkfifo "$WORK/mock.in"
     "$MOCK" --brokers 3 "$@" <"$WORK/mock.in" >"$WORK/mock.out" 2>"$WORK/mock.err" &
     MOCK_PID=$!
     exec 7>"$WORK/mock.in"
-    for _ in $(seq 1 100); do
-        grep -q '^BOOTSTRAP ' "$WORK/mock.out" 2>/dev/null && break
+    end=$(($(date +%s) + 10)) # a deadline in wall-clock seconds, not a count of rounds
+    until grep -q '^BOOTSTRAP ' "$WORK/mock.out" 2>/dev/null || [ "$(date +%s)" -gt "$end" ]; do
         sleep 0.1
     done
     BOOTSTRAP=$(awk '/^BOOTSTRAP /{print $2}' "$WORK/mock.out")
@@ -117,8 +118,8 @@ mkfifo "$WORK/w.in"
 WRITER_PID=$!
 exec 8>"$WORK/w.in"
 head -n 1000 "$WORK/events.ndjson" >&8
-for _ in $(seq 1 300); do
-    [ "$(tail -1 "$WORK/w2.out" 2>/dev/null)" = "acked 1000" ] && break
+end=$(($(date +%s) + 30))
+until [ "$(tail -1 "$WORK/w2.out" 2>/dev/null)" = "acked 1000" ] || [ "$(date +%s)" -gt "$end" ]; do
     sleep 0.1
 done
 [ "$(tail -1 "$WORK/w2.out")" = "acked 1000" ] || fail "first half not acknowledged"

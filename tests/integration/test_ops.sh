@@ -16,10 +16,12 @@
 METRICS_PORT=
 # metrics_port: the port the agent logged (it binds port 0).
 metrics_port() {
-    local i
-    for i in $(seq 1 100); do
+    local end
+    end=$(t_deadline 10)
+    while :; do
         METRICS_PORT=$(sed -n 's/.*metrics on .*(port \([0-9]*\)).*/\1/p' "$T_DIR/agent.err" | tail -1)
         [ -n "$METRICS_PORT" ] && return 0
+        t_before "$end" || break
         sleep 0.1
     done
     fail "the agent never logged its metrics port"
@@ -92,7 +94,8 @@ code=$(curl -s -o /dev/null -w '%{http_code}' "http://127.0.0.1:$METRICS_PORT/re
 sim POST /_sim/faults '[{"kind":"stall","count":1,"path":"/auth/oauth2/v2/token"},
                         {"kind":"401","count":1,"path":"/api/1/events"}]' >/dev/null
 seen_unready=0
-for i in $(seq 1 100); do
+end=$(t_deadline 10)
+while t_before "$end"; do
     body=$(curl -s -w ' %{http_code}' "http://127.0.0.1:$METRICS_PORT/readyz")
     case "$body" in
     *" 503") seen_unready=1 ;;
@@ -160,10 +163,7 @@ rules:
     tags: [canary_v2]
 YAML
 kill -HUP "$AGENT_PID"
-for i in $(seq 1 50); do
-    grep -q 'rules not reloaded' "$T_DIR/agent.err" && break
-    sleep 0.1
-done
+wait_until 10 grep -q 'rules not reloaded' "$T_DIR/agent.err"
 grep 'rules not reloaded' "$T_DIR/agent.err" | grep -q 'rules.yaml:3: bad regex' ||
     fail "no file:line rejection logged: $(tail -2 "$T_DIR/agent.err")"
 sim POST /_sim/events '{"count":3}' >/dev/null
@@ -171,10 +171,7 @@ wait_for_truth "$T_DIR/c.ndjson" 30 || fail "events after the bad reload missing
 kill -0 "$AGENT_PID" || fail "the agent died on a bad rule file"
 sed -i 's/(unclosed/^[0-9]/; s/canary_v2/canary_v3/' "$T_DIR/rules.yaml"
 kill -HUP "$AGENT_PID"
-for i in $(seq 1 50); do
-    grep -q 'rules reloaded' "$T_DIR/agent.err" && break
-    sleep 0.1
-done
+wait_until 10 grep -q 'rules reloaded' "$T_DIR/agent.err"
 grep -q 'rules reloaded' "$T_DIR/agent.err" || fail "the fixed rule file was not loaded"
 sim POST /_sim/events '{"count":3}' >/dev/null
 wait_for_truth "$T_DIR/c.ndjson" 30 || fail "events after the good reload missing"

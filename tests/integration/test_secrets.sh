@@ -44,9 +44,11 @@ run_cmd --version
 # a full pipeline run, scraped while it runs
 : >"$T_DIR/run.ndjson"
 start_agent "$T_DIR/file.yaml" "$T_DIR/run.ndjson"
-for i in $(seq 1 100); do
+end=$(t_deadline 10)
+while :; do
     port=$(sed -n 's/.*metrics on .*(port \([0-9]*\)).*/\1/p' "$T_DIR/agent.err" | tail -1)
     [ -n "$port" ] && break
+    t_before "$end" || break
     sleep 0.1
 done
 [ -n "$port" ] || fail "no metrics port logged"

@@ -79,7 +79,8 @@ ARGS=("--app ola-json --format json"
     "--app ola-leef --format leef"
     "--app ola-ocsf --format ocsf")
 # every output, until it has all of olsim's events (or 60 s)
-for i in $(seq 1 60); do
+end=$(t_deadline 60)
+while :; do
     done_all=1
     for k in 0 1 2 3; do
         # shellcheck disable=SC2086
@@ -87,6 +88,7 @@ for i in $(seq 1 60); do
             ${ARGS[$k]} >/dev/null 2>&1 || done_all=0
     done
     [ "$done_all" = 1 ] && break
+    t_before "$end" || break
     sleep 1
 done
 stop_agent || fail "olagent exited $? after SIGTERM"

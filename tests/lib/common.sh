@@ -43,7 +43,7 @@ fail() {
 
 # start_olsim [olsim options...]: sets OLSIM_PID, OLSIM_PORT, OLSIM_URL.
 start_olsim() {
-    local portfile="$T_DIR/olsim.port" i
+    local portfile="$T_DIR/olsim.port"
     rm -f "$portfile"
     "$OLSIM" --listen 127.0.0.1:0 --port-file "$portfile" \
         --catalog "$OLA_SOURCE_DIR/config/event-types.json" \
@@ -51,12 +51,7 @@ start_olsim() {
         "$@" >"$T_DIR/olsim.out" 2>"$T_DIR/olsim.err" &
     OLSIM_PID=$!
     T_PIDS+=("$OLSIM_PID")
-    for i in $(seq 1 300); do
-        [ -s "$portfile" ] && break
-        kill -0 "$OLSIM_PID" 2>/dev/null || fail "olsim exited: $(cat "$T_DIR/olsim.err")"
-        sleep 0.05
-    done
-    [ -s "$portfile" ] || fail "olsim did not start"
+    WAIT_EVERY=0.05 wait_until 15 t_olsim_up "$portfile" || fail "olsim did not start"
     OLSIM_PORT=$(cat "$portfile")
     OLSIM_URL="http://127.0.0.1:$OLSIM_PORT"
 }
@@ -152,28 +147,65 @@ open(sys.argv[2], "w").write("%d\n" % torn)
 ' "$1" "$T_DIR/torn.count"
 }
 
-# wait_for_count FILE N SECONDS: waits until FILE has at least N lines.
-wait_for_count() {
-    local file=$1 want=$2 secs=$3 i have
-    for i in $(seq 1 $((secs * 10))); do
-        have=$(wc -l <"$file" 2>/dev/null || echo 0)
-        [ "$have" -ge "$want" ] && return 0
-        sleep 0.1
+# Every wait is a deadline in wall-clock seconds, never a count of loop
+# rounds: on a slow or loaded machine each round takes longer, so "N rounds
+# of sleep 1" is far more than N seconds (tests/tools/waits.sh checks this).
+# t_deadline SECS: the wall-clock deadline SECS seconds from now (epoch ms;
+# SECS may have a fraction, e.g. 0.5).
+t_deadline() {
+    local ms
+    ms=$(awk -v s="$1" 'BEGIN { printf "%d", s * 1000 }')
+    echo $(($(date +%s%3N) + ms))
+}
+
+# t_before DEADLINE: true while DEADLINE (from t_deadline) has not passed.
+t_before() { [ "$(date +%s%3N)" -lt "$1" ]; }
+
+# wait_until SECS CMD...: runs CMD every WAIT_EVERY seconds (default 0.1)
+# until it succeeds (returns 0) or SECS wall-clock seconds have passed
+# (returns 1; CMD ran once more after the last sleep).
+wait_until() {
+    local end
+    end=$(t_deadline "$1")
+    shift
+    while :; do
+        "$@" && return 0
+        t_before "$end" || return 1
+        sleep "${WAIT_EVERY:-0.1}"
     done
+}
+
+# t_olsim_up PORTFILE: olsim wrote its port (fails the test if olsim exited).
+t_olsim_up() {
+    [ -s "$1" ] && return 0
+    kill -0 "$OLSIM_PID" 2>/dev/null || fail "olsim exited: $(cat "$T_DIR/olsim.err")"
     return 1
 }
 
-# wait_for_truth OUTFILE SECONDS: waits until the delivered id set covers olsim's truth.
+# t_has_lines FILE N: FILE has at least N lines.
+t_has_lines() { [ "$(wc -l <"$1" 2>/dev/null || echo 0)" -ge "$2" ]; }
+
+# wait_for_count FILE N SECONDS: waits until FILE has at least N lines.
+wait_for_count() { wait_until "$3" t_has_lines "$1" "$2"; }
+
+# t_truth_covered OUTFILE: the delivered ids in OUTFILE cover olsim's truth;
+# TRUTH_PROGRESS says "X of Y events delivered".
+t_truth_covered() {
+    local want got
+    truth_ids "$T_DIR/truth.ids"
+    ids_of_lenient "$1" | sort -n -u >"$T_DIR/got.ids"
+    want=$(wc -l <"$T_DIR/truth.ids")
+    got=$(comm -12 "$T_DIR/truth.ids" "$T_DIR/got.ids" | wc -l)
+    TRUTH_PROGRESS="$got of $want events delivered"
+    [ "$got" -eq "$want" ]
+}
+
+# wait_for_truth OUTFILE SECONDS: waits until the delivered id set covers
+# olsim's truth; on timeout says how far it got (also in TRUTH_PROGRESS).
 wait_for_truth() {
-    local out=$1 secs=$2 i
-    for i in $(seq 1 "$secs"); do
-        truth_ids "$T_DIR/truth.ids"
-        ids_of_lenient "$out" | sort -n -u >"$T_DIR/got.ids"
-        if [ -z "$(comm -23 "$T_DIR/truth.ids" "$T_DIR/got.ids")" ]; then
-            return 0
-        fi
-        sleep 1
-    done
+    WAIT_EVERY=1 wait_until "$2" t_truth_covered "$1" && return 0
+    TRUTH_PROGRESS="$TRUTH_PROGRESS after $2 s"
+    echo "wait_for_truth: $TRUTH_PROGRESS" >&2
     return 1
 }
 

@@ -29,10 +29,7 @@ start_mock() {
     MOCK_PID=$!
     T_PIDS+=("$MOCK_PID")
     exec 7>"$T_DIR/mock.in"
-    for _ in $(seq 1 100); do
-        grep -q '^BOOTSTRAP ' "$T_DIR/mock.out" 2>/dev/null && break
-        sleep 0.1
-    done
+    wait_until 10 grep -q '^BOOTSTRAP ' "$T_DIR/mock.out" 2>/dev/null
     BOOTSTRAP=$(awk '/^BOOTSTRAP /{print $2}' "$T_DIR/mock.out")
     [ -n "$BOOTSTRAP" ] || fail "mock cluster did not start: $(cat "$T_DIR/mock.err")"
 }
@@ -42,13 +39,13 @@ mock() {
     local n0
     n0=$(grep -c 'ola_kafka_mock: ' "$T_DIR/mock.err")
     echo "$*" >&7
-    for _ in $(seq 1 50); do
-        [ "$(grep -c 'ola_kafka_mock: ' "$T_DIR/mock.err")" -gt "$n0" ] && break
-        sleep 0.05
-    done
+    WAIT_EVERY=0.05 wait_until 10 mock_answered "$n0"
     grep 'ola_kafka_mock: ' "$T_DIR/mock.err" | tail -n 1 | grep -q ' done$' ||
         fail "mock '$*': $(grep 'ola_kafka_mock: ' "$T_DIR/mock.err" | tail -n 1)"
 }
+
+# mock_answered N0: the mock has answered more than N0 commands.
+mock_answered() { [ "$(grep -c 'ola_kafka_mock: ' "$T_DIR/mock.err")" -gt "$1" ]; }
 
 # kafka_outputs TOPIC [with_stdout]: the outputs section of a config.
 kafka_outputs() {
@@ -75,15 +72,16 @@ consume() {
 # wait_consumed TOPIC SECONDS: until the topic holds every truth id (read
 # back into $T_DIR/consumed.tsv).
 wait_consumed() {
-    local i
     truth_ids "$T_DIR/truth.ids"
-    for i in $(seq 1 "$2"); do
-        consume "$1" "$T_DIR/consumed.tsv"
-        cut -f3 "$T_DIR/consumed.tsv" | sort -n -u >"$T_DIR/consumed.ids"
-        [ -z "$(comm -23 "$T_DIR/truth.ids" "$T_DIR/consumed.ids")" ] && return 0
-        sleep 1
-    done
-    return 1
+    WAIT_EVERY=1 wait_until "$2" topic_covers "$1"
+}
+
+# topic_covers TOPIC: the topic (read into $T_DIR/consumed.tsv) holds every
+# id of $T_DIR/truth.ids.
+topic_covers() {
+    consume "$1" "$T_DIR/consumed.tsv"
+    cut -f3 "$T_DIR/consumed.tsv" | sort -n -u >"$T_DIR/consumed.ids"
+    [ -z "$(comm -23 "$T_DIR/truth.ids" "$T_DIR/consumed.ids")" ]
 }
 
 # check_records MODE CONSUMED [WITNESS]: checks what kcat read against olsim's

@@ -27,13 +27,13 @@ log_mark() { wc -l <"$T_DIR/agent.err"; }
 log_count() { tail -n +"$(($1 + 1))" "$T_DIR/agent.err" | grep -c -- "$2"; }
 
 # wait_log MARK REGEX SECONDS: until a line matching REGEX was logged after MARK.
-wait_log() {
-    local i
-    for i in $(seq 1 $(($3 * 10))); do
-        [ "$(log_count "$1" "$2")" -gt 0 ] && return 0
-        kill -0 "$AGENT_PID" 2>/dev/null || fail "the agent died: $(tail -3 "$T_DIR/agent.err")"
-        sleep 0.1
-    done
+wait_log() { wait_until "$3" logged_alive "$1" "$2"; }
+
+# logged_alive MARK REGEX: a line matching REGEX was logged after MARK (fails
+# the test if the agent died).
+logged_alive() {
+    [ "$(log_count "$1" "$2")" -gt 0 ] && return 0
+    kill -0 "$AGENT_PID" 2>/dev/null || fail "the agent died: $(tail -3 "$T_DIR/agent.err")"
     return 1
 }
 

@@ -141,23 +141,25 @@ CONF
 # rs_start: rsyslogd in the foreground (as a child), ready when its ports accept.
 # It does not inherit fd 3, which tests use to feed a fifo (the reader must see EOF).
 rs_start() {
-    local i
     rsyslogd -n -f "$RS_DIR/rsyslog.conf" -i "$RS_DIR/rsyslogd.pid" \
         2>>"$RS_DIR/rsyslogd.err" 3>&- &
     RS_PID=$!
     T_PIDS+=("$RS_PID")
-    for i in $(seq 1 100); do
-        if python3 - "$RS_TCP" "$RS_TLS" "$RS_MTLS" 2>/dev/null <<'PY'; then
+    wait_until 10 rs_ready || fail "rsyslogd did not start: $(cat "$RS_DIR/rsyslogd.err")"
+}
+
+# rs_ready: rsyslogd's ports accept and its unix socket exists (fails the
+# test if rsyslogd exited).
+rs_ready() {
+    if python3 - "$RS_TCP" "$RS_TLS" "$RS_MTLS" 2>/dev/null <<'PY'; then
 import socket, sys
 for p in sys.argv[1:]:
     socket.create_connection(("127.0.0.1", int(p)), 0.2).close()
 PY
-            [ -S "$RS_SOCK" ] && return 0
-        fi
-        kill -0 "$RS_PID" 2>/dev/null || fail "rsyslogd exited: $(cat "$RS_DIR/rsyslogd.err")"
-        sleep 0.1
-    done
-    fail "rsyslogd did not start: $(cat "$RS_DIR/rsyslogd.err")"
+        [ -S "$RS_SOCK" ] && return 0
+    fi
+    kill -0 "$RS_PID" 2>/dev/null || fail "rsyslogd exited: $(cat "$RS_DIR/rsyslogd.err")"
+    return 1
 }
 
 # rs_stop: SIGTERM and wait (rsyslogd writes what it has queued first).
@@ -189,14 +191,10 @@ rs_lines() {
 
 # rs_wait FILE N SECONDS: until FILE holds at least N messages (rsyslogd writes
 # asynchronously); returns 1 on timeout.
-rs_wait() {
-    local i
-    for i in $(seq 1 $(($3 * 10))); do
-        [ "$(rs_lines "$1")" -ge "$2" ] && return 0
-        sleep 0.1
-    done
-    return 1
-}
+rs_wait() { wait_until "$3" rs_has "$1" "$2"; }
+
+# rs_has FILE N: FILE holds at least N messages.
+rs_has() { [ "$(rs_lines "$1")" -ge "$2" ]; }
 
 # rs_check ARGS...: tests/lib/syslog_check.py (see there).
 rs_check() {

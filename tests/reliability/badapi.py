@@ -274,8 +274,9 @@ class Handler(BaseHTTPRequestHandler):
 
     def hang(self, tick, every=1.0):
         """Keeps the answer open (calling tick) until the client gives up."""
+        end = time.monotonic() + 60  # wall-clock seconds, not a count of ticks
         try:
-            for _ in range(int(60 / every)):
+            while time.monotonic() < end:
                 time.sleep(every)
                 tick()
         except (BrokenPipeError, ConnectionResetError):

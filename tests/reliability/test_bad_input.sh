@@ -16,10 +16,7 @@ portfile="$T_DIR/badapi.port"
 python3 "$BADAPI" --port-file "$portfile" --events 20 \
     >"$T_DIR/badapi.out" 2>"$T_DIR/badapi.err" &
 T_PIDS+=("$!")
-for i in $(seq 1 100); do
-    [ -s "$portfile" ] && break
-    sleep 0.05
-done
+WAIT_EVERY=0.05 wait_until 10 test -s "$portfile"
 [ -s "$portfile" ] || fail "badapi did not start: $(cat "$T_DIR/badapi.err")"
 API="http://127.0.0.1:$(cat "$portfile")"
 
@@ -122,19 +119,21 @@ stop_checked() {
 # case MODE LOG_REGEX [SECONDS]: one agent run against a mode until everything
 # expected arrived; the log must say what was wrong (LOG_REGEX).
 case_mode() {
-    local mode=$1 pattern=$2 secs=${3:-40} d="$T_DIR/$1" i ok=0
+    local mode=$1 pattern=$2 secs=${3:-40} d="$T_DIR/$1" end ok=0
     mkdir -p "$d"
     api POST "/_mode/$mode" >/dev/null || fail "badapi refused mode $mode"
     api GET /_expect >"$d/expect.json" || fail "badapi /_expect"
     agent_conf "$d"
     t_log "$mode"
     run_agent "$d"
-    for i in $(seq 1 $((secs * 5))); do
+    end=$(t_deadline "$secs")
+    while :; do
         if python3 "$T_DIR/check.py" "$mode" "$d" progress 2>/dev/null; then
             ok=1
             break
         fi
         kill -0 "$AGENT_PID" 2>/dev/null || break
+        t_before "$end" || break
         sleep 0.2
     done
     stop_checked "$d"
@@ -183,10 +182,7 @@ PY
 api POST /_mode/good >/dev/null
 api GET /_expect >"$d/expect.json"
 run_agent "$d"
-for i in $(seq 1 150); do
-    python3 "$T_DIR/check.py" forever "$d" progress 2>/dev/null && break
-    sleep 0.2
-done
+WAIT_EVERY=0.2 wait_until 30 python3 "$T_DIR/check.py" forever "$d" progress 2>/dev/null
 stop_checked "$d"
 python3 "$T_DIR/check.py" forever "$d" final || fail "forever: after the fix"
 echo "bad input: every case reported, nothing lost, nothing twice, no crash"

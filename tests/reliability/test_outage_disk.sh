@@ -31,10 +31,7 @@ outputs:
     rotate: {size: 400KB}"
 : >"$T_DIR/out.ndjson"
 start_agent "$T_DIR/olagent.yaml" "$T_DIR/out.ndjson"
-for i in $(seq 1 300); do
-    grep -qi 'no space' "$T_DIR/agent.err" && break
-    sleep 0.1
-done
+wait_until 30 grep -qi 'no space' "$T_DIR/agent.err"
 grep -qi 'no space' "$T_DIR/agent.err" || fail "the agent never said the disk was full: $(tail -3 "$T_DIR/agent.err")"
 sleep 3 # several retry rounds
 kill -0 "$AGENT_PID" || fail "the agent died on a full disk"

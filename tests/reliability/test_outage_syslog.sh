@@ -97,14 +97,7 @@ wait_stalled() {
 }
 
 # wait_rs_truth SECONDS
-wait_rs_truth() {
-    local i
-    for i in $(seq 1 "$1"); do
-        rs_holds_truth && return 0
-        sleep 1
-    done
-    return 1
-}
+wait_rs_truth() { WAIT_EVERY=1 wait_until "$1" rs_holds_truth; }
 
 rs_setup
 rs_start

@@ -70,8 +70,8 @@ T0=$(ms)
     --scenario mfa_fatigue --scenario superuser --scenario privilege \
     >"$TMP/stdout" 2>"$TMP/stderr" &
 PID=$!
-for _ in $(seq 100); do
-    [ -s "$TMP/port" ] && break
+END=$(($(ms) + 10000)) # a deadline in wall-clock time, not a count of rounds
+until [ -s "$TMP/port" ] || [ "$(ms)" -gt "$END" ]; do
     sleep 0.1
 done
 PORT=$(cat "$TMP/port" 2>/dev/null)

@@ -97,7 +97,7 @@ static int bench_start_olsim(struct bench *b)
                           "--catalog",
                           b->catalog,
                           NULL};
-    int i;
+    int64_t end;
 
     snprintf(users, sizeof(users), "%lld", b->n_users);
     snprintf(events, sizeof(events), "%lld", b->n_events);
@@ -107,7 +107,8 @@ static int bench_start_olsim(struct bench *b)
         fprintf(stderr, "cannot start %s: %s\n", b->olsim, strerror(errno));
         return -1;
     }
-    for (i = 0; i < 600; i++) {
+    end = ola_mono_ms() + 30000; /* a deadline on the monotonic clock, not a count */
+    while (ola_mono_ms() < end) {
         FILE *f = fopen(portfile, "r");
 
         if (f != NULL) {

@@ -23,6 +23,7 @@
 #include <librdkafka/rdkafka_mock.h>
 
 #include "out_kafka.h"
+#include "timeutil.h"
 
 #define OLA_T_MAX 512
 
@@ -128,12 +129,15 @@ static struct ola_event *ola_t_add(struct ola_t *t, long long id, size_t size)
     return e;
 }
 
-/* Flushes until OK, at most `tries` times (1 s each). Returns the last answer. */
-static enum ola_rc ola_t_flush_until_ok(struct ola_t *t, int tries)
+/* Flushes (1 s each) until OK or `secs` seconds have passed on the monotonic
+ * clock (a deadline, not a count of calls: a flush may return early). Returns
+ * the last answer. */
+static enum ola_rc ola_t_flush_until_ok(struct ola_t *t, int secs)
 {
-    enum ola_rc rc = OLA_RETRY;
+    int64_t end = ola_mono_ms() + (int64_t)secs * 1000;
+    enum ola_rc rc;
 
-    while (tries-- > 0 && (rc = ola_output_flush(t->out, 1000)) == OLA_RETRY)
+    while ((rc = ola_output_flush(t->out, 1000)) == OLA_RETRY && ola_mono_ms() < end)
         ;
     return rc;
 }
@@ -145,7 +149,7 @@ static void ola_t_consume(struct ola_t *t, const char *topic)
     rd_kafka_topic_partition_list_t *parts = rd_kafka_topic_partition_list_new(1);
     char errstr[256];
     rd_kafka_t *c;
-    int idle = 0;
+    int64_t quiet_until = ola_mono_ms() + 30000; /* 30 s without a message: done */
 
     t->n_got = 0;
     assert_int_equal(rd_kafka_conf_set(conf, "bootstrap.servers", t->bootstrap, errstr,
@@ -159,13 +163,12 @@ static void ola_t_consume(struct ola_t *t, const char *topic)
     rd_kafka_topic_partition_list_add(parts, topic, 0)->offset =
         RD_KAFKA_OFFSET_BEGINNING;
     assert_int_equal(rd_kafka_assign(c, parts), 0);
-    while (idle < 30) {
+    while (ola_mono_ms() < quiet_until) {
         rd_kafka_message_t *m = rd_kafka_consumer_poll(c, 1000);
 
-        if (m == NULL) {
-            idle++;
+        if (m == NULL)
             continue;
-        }
+        quiet_until = ola_mono_ms() + 30000;
         if (m->err == RD_KAFKA_RESP_ERR__PARTITION_EOF) {
             rd_kafka_message_destroy(m);
             break;
@@ -256,7 +259,7 @@ static void test_message_timeout_reproduced(void **state)
 {
     struct ola_t *t = *state;
     size_t i;
-    int r;
+    int64_t end;
 
     ola_t_open_ok(t, "message_timeout: 1s\n");
     for (i = 0; i < 5; i++)
@@ -269,9 +272,12 @@ static void test_message_timeout_reproduced(void **state)
     for (i = 0; i < 20; i++)
         ola_t_add(t, 6 + (long long)i, 20);
     assert_int_equal(ola_output_write(t->out, &t->b), OLA_OK);
-    /* Long enough for every message to time out inside librdkafka. */
-    for (r = 0; r < 4; r++)
+    /* Long enough for every message to time out inside librdkafka: 4 s on the
+     * monotonic clock, however quickly each flush returns. */
+    end = ola_mono_ms() + 4000;
+    do
         assert_int_equal(ola_output_flush(t->out, 1000), OLA_RETRY);
+    while (ola_mono_ms() < end);
     assert_non_null(strstr(t->out->last_error, "not delivered yet"));
     assert_int_equal(ola_kafka_pending(t->out), 20);
     assert_int_equal(rd_kafka_mock_broker_set_up(t->mc, 1), 0);

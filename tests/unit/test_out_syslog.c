@@ -27,6 +27,7 @@
 #include <cmocka.h>
 
 #include "output.h"
+#include "timeutil.h"
 
 static int ola_listen(int type, int *port)
 {
@@ -371,7 +372,8 @@ static void test_partial_message_resent_whole(void **state)
     struct ola_output *o;
     struct ola_batch b;
     struct ola_buf got = OLA_BUF_INIT;
-    int port, lfd, cfd, small = 4096, i, rounds = 0;
+    int port, lfd, cfd, small = 4096, i;
+    int64_t end;
     long long first = -1, prev = -1;
     size_t off = 0, frames = 0;
     enum ola_rc rc;
@@ -399,12 +401,15 @@ static void test_partial_message_resent_whole(void **state)
     assert_true(cfd >= 0);
     close(cfd); /* unread data: the peer resets the connection */
     assert_int_equal(fcntl(lfd, F_SETFL, O_NONBLOCK), 0);
+    /* waits are deadlines on the monotonic clock, not counts of rounds */
+    end = ola_mono_ms() + 10000;
     do {
         rc = ola_output_flush(o, 100);
         cfd = accept(lfd, NULL, NULL);
-    } while (cfd < 0 && errno == EAGAIN && ++rounds < 100);
+    } while (cfd < 0 && errno == EAGAIN && ola_mono_ms() < end);
     assert_true(cfd >= 0);
-    for (rounds = 0; rc != OLA_OK && rounds < 1000; rounds++) {
+    end = ola_mono_ms() + 20000;
+    while (rc != OLA_OK && ola_mono_ms() < end) {
         ola_drain(cfd, &got);
         rc = ola_output_flush(o, 20);
     }
@@ -412,7 +417,8 @@ static void test_partial_message_resent_whole(void **state)
     assert_int_equal(o->stats.emitted, N);
     close(lfd);
     /* read to the end: until the last message (id N) is whole */
-    for (rounds = 0; rounds < 500; rounds++) {
+    end = ola_mono_ms() + 5000;
+    while (ola_mono_ms() < end) {
         const char *last = got.len > 0 ? strstr(got.data, "eventId=\"1500\"") : NULL;
 
         ola_drain(cfd, &got);
@@ -467,6 +473,7 @@ static void test_close_keeps_unread_messages(void **state)
     struct ola_batch b;
     struct ola_buf got = OLA_BUF_INIT;
     int port, lfd = ola_listen(SOCK_STREAM, &port), cfd, i;
+    int64_t end;
     char pad[1001];
 
     (void)state;
@@ -490,7 +497,8 @@ static void test_close_keeps_unread_messages(void **state)
     nanosleep(&(struct timespec){0, 50000000}, NULL);
     ola_output_destroy(o); /* lingers until the receiver closes, at most 2 s */
     ola_drain(cfd, &got);
-    for (i = 0; i < 100 && ola_count_msgs(got.data, got.len, true) < N; i++) {
+    end = ola_mono_ms() + 5000; /* a deadline on the monotonic clock */
+    while (ola_count_msgs(got.data, got.len, true) < N && ola_mono_ms() < end) {
         nanosleep(&(struct timespec){0, 10000000}, NULL);
         ola_drain(cfd, &got);
     }
