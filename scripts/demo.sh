@@ -18,7 +18,9 @@ export ONELOGIN_CLIENT_ID=demo-client ONELOGIN_CLIENT_SECRET=demo-secret
     >"$work/olsim.log" 2>&1 &
 sim=$!
 trap 'kill $sim 2>/dev/null; wait $sim 2>/dev/null; rm -rf "$work"' EXIT
-for _ in $(seq 100); do [ -s "$work/port" ] && break; sleep 0.1; done
+deadline=$((SECONDS + 10))
+while [ ! -s "$work/port" ] && [ "$SECONDS" -lt "$deadline" ]; do sleep 0.1; done
+[ -s "$work/port" ] || { echo "olsim did not start: $(cat "$work/olsim.log")" >&2; exit 1; }
 port=$(cat "$work/port")
 cp "$top/config/event-types.json" "$work/"
 cat >"$work/olagent.yaml" <<YAML
