@@ -781,14 +781,14 @@ static struct ola_expr *ola_x_condition(struct ola_expr_env *env,
 
         if (ola_x_operands(x, opn, opname, false, err) != 0)
             goto fail;
-        /* a long pattern shows its start, so that the reason still fits */
+        /* costly shapes and backreferences never reach regcomp */
         rc = ola_regex_guard(x->vals[0].s, why, sizeof(why));
         if (rc == 0) {
             rc = regcomp(&x->re, x->vals[0].s, flags);
             if (rc != 0)
                 regerror(rc, &x->re, why, sizeof(why));
         }
-        if (rc != 0) {
+        if (rc != 0) { /* a long pattern shows its start, so the reason still fits */
             ola_cfg_errf(err, opn, "bad regex '%.48s%s': %s", x->vals[0].s,
                          x->vals[0].len > 48 ? "..." : "", why);
             goto fail;
