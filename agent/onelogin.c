@@ -3,8 +3,9 @@
  *
  * A GET asks the governor first (it may say wait or defer: nothing is sent),
  * makes sure a v2 token is held (POST /auth/oauth2/v2/token with HTTP Basic;
- * expiry is created_at + expires_in on the server's clock, minus a 60 s
- * margin), sends the call with the bearer and classifies the answer with the
+ * expiry is created_at + expires_in on the server's clock, expires_in taken
+ * up to 24 h, renewed a margin early: 60 s, or a tenth of a shorter lifetime),
+ * sends the call with the bearer and classifies the answer with the
  * pure ola_ol_classify(). A plain 401 drops the token, fetches one more and
  * retries once; a second 401 is a configuration error. A failed token request
  * arms a backoff during which no token request is sent, so a caller's loop
@@ -38,6 +39,7 @@
 
 #define OLA_OL_TOKEN_PATH        "/auth/oauth2/v2/token"
 #define OLA_OL_TOKEN_MARGIN_MS   60000  /* expiring within this counts as expired */
+#define OLA_OL_TOKEN_LIFE_MAX_S  86400  /* a longer expires_in counts as 24 h */
 #define OLA_OL_TOKEN_BACKOFF_MS  5000   /* after a failed token request: 5 s, 10 s, ... */
 #define OLA_OL_TOKEN_BACKOFF_MAX 300000 /* ... up to 5 min */
 #define OLA_OL_DEFAULT_RESERVE   0.2
@@ -52,6 +54,7 @@ struct ola_ol_client {
     char *client_secret;
     char *token;             /* secret; NULL when none */
     int64_t token_expiry_ms; /* server clock */
+    int64_t token_life_ms;   /* expires_in, at most 24 h: sets the margin */
     /* token backoff */
     unsigned token_fail_n;
     int64_t token_next_ms; /* monotonic: no token request before */
@@ -402,6 +405,7 @@ static void ola_ol_drop_token(struct ola_ol_client *c)
     ola_ol_wipe_free(c->token);
     c->token = NULL;
     c->token_expiry_ms = 0;
+    c->token_life_ms = 0;
     OLA_STAT_SET(token_ok, 0); /* /readyz: unready until a new token arrives */
 }
 
@@ -484,8 +488,12 @@ const struct ola_ol_counters *ola_ol_counters(const struct ola_ol_client *c)
 
 bool ola_ol_token_valid(const struct ola_ol_client *c)
 {
-    return c->token != NULL &&
-           c->token_expiry_ms - OLA_OL_TOKEN_MARGIN_MS > ola_ol_server_now_ms(c);
+    /* a 30 s token is renewed 3 s early, not fetched anew for every call */
+    int64_t margin = c->token_life_ms / 10 < OLA_OL_TOKEN_MARGIN_MS
+                         ? c->token_life_ms / 10
+                         : OLA_OL_TOKEN_MARGIN_MS;
+
+    return c->token != NULL && c->token_expiry_ms - margin > ola_ol_server_now_ms(c);
 }
 
 /*
@@ -587,6 +595,8 @@ static int ola_ol_take_token(struct ola_ol_client *c, const struct ola_http_resp
         goto fail;
     }
     expires_s = (int64_t)json_integer_value(exp);
+    if (expires_s > OLA_OL_TOKEN_LIFE_MAX_S)
+        expires_s = OLA_OL_TOKEN_LIFE_MAX_S; /* and base + expires_s * 1000 cannot wrap */
     if (created == NULL || ola_time_parse_iso(created, &base) != 0) {
         /* no usable created_at: count from receipt, on the server's clock */
         if (rs->date[0] != '\0' && ola_time_parse_http(rs->date, &date) == 0)
@@ -601,7 +611,8 @@ static int ola_ol_take_token(struct ola_ol_client *c, const struct ola_http_resp
         ola_ol_reason(v->reason, sizeof(v->reason), "out of memory storing the token");
         goto fail;
     }
-    c->token_expiry_ms = base + expires_s * 1000;
+    c->token_life_ms = expires_s * 1000;
+    c->token_expiry_ms = base + c->token_life_ms;
     OLA_STAT_SET(token_ok, 1);
     ola_log_debug("onelogin", "token fetched, valid for %llds more",
                   (long long)((c->token_expiry_ms - ola_ol_server_now_ms(c)) / 1000));

@@ -5,8 +5,11 @@
  * arithmetic (no timegm, no TZ environment), so parsing is pure and
  * thread-safe. ISO-8601 accepts any number of fraction digits (truncated to
  * ms), 'Z' or a numeric offset; HTTP dates accept the three RFC 7231 forms.
+ * Durations are summed with overflow checks and capped at OLA_DURATION_MAX_MS,
+ * so no operator's typo wraps into a negative or tiny interval.
  */
 #include <ctype.h>
+#include <errno.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -229,12 +232,13 @@ int ola_duration_parse(const char *s, int64_t *ms)
     while (*p != '\0') {
         char *end;
         long long v;
-        int64_t unit;
+        int64_t unit, part;
 
         if (!isdigit((unsigned char)*p))
             return -1;
+        errno = 0;
         v = strtoll(p, &end, 10);
-        if (end == p || v < 0 || v > (1LL << 40))
+        if (end == p)
             return -1;
         p = end;
         if (strncmp(p, "ms", 2) == 0) {
@@ -257,7 +261,10 @@ int ola_duration_parse(const char *s, int64_t *ms)
         } else {
             return -1;
         }
-        total += (int64_t)v * unit;
+        /* the syntax is sound: now only the size can be wrong */
+        if (errno == ERANGE || __builtin_mul_overflow((int64_t)v, unit, &part) ||
+            __builtin_add_overflow(total, part, &total) || total > OLA_DURATION_MAX_MS)
+            return 1;
         parts++;
     }
     *ms = total;
@@ -271,6 +278,7 @@ int ola_duration_format(int64_t ms, char *buf, size_t n)
         const char *suffix;
     } units[] = {{86400000, "d"}, {3600000, "h"}, {60000, "m"}, {1000, "s"}, {1, "ms"}};
     size_t used = 0, i;
+    uint64_t left;
 
     if (n == 0)
         return -1;
@@ -284,16 +292,18 @@ int ola_duration_format(int64_t ms, char *buf, size_t n)
             return -1;
         buf[used++] = '-';
         buf[used] = '\0';
-        ms = -ms;
     }
+    /* the magnitude as unsigned: -INT64_MIN does not fit an int64_t */
+    left = ms < 0 ? (uint64_t)0 - (uint64_t)ms : (uint64_t)ms;
     for (i = 0; i < sizeof(units) / sizeof(units[0]); i++) {
-        int64_t q = ms / units[i].ms;
+        uint64_t q = left / (uint64_t)units[i].ms;
         int w;
 
         if (q == 0)
             continue;
-        ms -= q * units[i].ms;
-        w = snprintf(buf + used, n - used, "%lld%s", (long long)q, units[i].suffix);
+        left -= q * (uint64_t)units[i].ms;
+        w = snprintf(buf + used, n - used, "%llu%s", (unsigned long long)q,
+                     units[i].suffix);
         if (w < 0 || (size_t)w >= n - used)
             return -1;
         used += (size_t)w;
@@ -312,9 +322,8 @@ int ola_time_parse_start(const char *s, int64_t now_ms, int64_t *ms)
         return 0;
     }
     if (s[0] == '-') {
-        if (ola_duration_parse(s + 1, &d) != 0)
+        if (ola_duration_parse(s + 1, &d) != 0 || __builtin_sub_overflow(now_ms, d, ms))
             return -1;
-        *ms = now_ms - d;
         return 0;
     }
     return ola_time_parse_iso(s, ms);

@@ -31,14 +31,21 @@ int ola_time_format_iso(int64_t ms, char *buf, size_t n);
 /* Parses an HTTP Date header (IMF-fixdate; RFC 850 and asctime accepted). */
 int ola_time_parse_http(const char *s, int64_t *ms);
 
-/* "500ms", "10s", "5m", "1h", "2d", "1h30m", a bare number means seconds. */
+/* The longest duration accepted: 36,500 days (100 years). */
+#define OLA_DURATION_MAX_MS (INT64_C(36500) * 86400000)
+
+/*
+ * "500ms", "10s", "5m", "1h", "2d", "1h30m", a bare number means seconds.
+ * Returns 0, -1 (syntax, including a sign) or 1 (over OLA_DURATION_MAX_MS,
+ * e.g. "9999999999999999h"); *ms is set only on 0.
+ */
 int ola_duration_parse(const char *s, int64_t *ms);
-/* Writes the shortest exact form ("90s" -> "1m30s"). */
+/* Writes the shortest exact form ("90s" -> "1m30s"); any int64_t, INT64_MIN too. */
 int ola_duration_format(int64_t ms, char *buf, size_t n);
 
 /*
  * A start instant: "now", "-24h" (relative to now_ms), or ISO-8601.
- * Returns 0 / -1.
+ * Returns 0 / -1 (also for a duration over OLA_DURATION_MAX_MS).
  */
 int ola_time_parse_start(const char *s, int64_t now_ms, int64_t *ms);
 

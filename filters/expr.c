@@ -6,7 +6,8 @@
  * event_type); several keys in one map are an implicit `all`. Everything
  * that can be decided at load time is: operands are parsed as numbers once,
  * integer `in` lists are sorted for binary search, regexes are compiled
- * (POSIX ERE, REG_NOSUB), category names become bits. Paths are interned in
+ * (POSIX ERE, REG_NOSUB, after regex_guard.c refused costly shapes and
+ * backreferences), category names become bits. Paths are interned in
  * the environment; lookups in the event (immutable while rules run) are
  * cached per event, lookups in the olagent object (which rules change) are not.
  */
@@ -20,6 +21,7 @@
 
 #include "expr.h"
 #include "filter_priv.h"
+#include "regex_guard.h"
 
 enum ola_xop {
     OLA_X_ALL,
@@ -775,15 +777,20 @@ static struct ola_expr *ola_x_condition(struct ola_expr_env *env,
         break;
     case OLA_X_REGEX: {
         int rc, flags = REG_EXTENDED | REG_NOSUB | (x->icase ? REG_ICASE : 0);
+        char why[160];
 
         if (ola_x_operands(x, opn, opname, false, err) != 0)
             goto fail;
-        rc = regcomp(&x->re, x->vals[0].s, flags);
-        if (rc != 0) {
-            char msg[128];
-
-            regerror(rc, &x->re, msg, sizeof(msg));
-            ola_cfg_errf(err, opn, "bad regex '%s': %s", x->vals[0].s, msg);
+        /* costly shapes and backreferences never reach regcomp */
+        rc = ola_regex_guard(x->vals[0].s, why, sizeof(why));
+        if (rc == 0) {
+            rc = regcomp(&x->re, x->vals[0].s, flags);
+            if (rc != 0)
+                regerror(rc, &x->re, why, sizeof(why));
+        }
+        if (rc != 0) { /* a long pattern shows its start, so the reason still fits */
+            ola_cfg_errf(err, opn, "bad regex '%.48s%s': %s", x->vals[0].s,
+                         x->vals[0].len > 48 ? "..." : "", why);
             goto fail;
         }
         x->has_re = true;

@@ -39,6 +39,18 @@ else
     mkdir "$T_DIR/unreadable.yaml"
     expect_bad unreadable "unreadable.yaml: "
 fi
+# a backreference passes glibc's regcomp and then crashes regexec (CVE-2019-9192:
+# `replay` of one event died of SIGSEGV before the guard); refused at load now
+printf 'rules:\n  - name: backref\n    match: {field: user_name, regex: "(|)(\\\\1\\\\1)*"}\n    tags: [x]\n' \
+    >"$T_DIR/backref-rules.yaml"
+write_config "$T_DIR/backref.yaml" "rules: [backref-rules.yaml]
+outputs:
+  - type: stdout"
+expect_bad backref 'backref-rules.yaml:3: bad regex .*backreference \\1 at character 5'
+echo '{"id":1,"created_at":"2026-11-23T10:00:00.000Z","event_type_id":5,"user_name":"a"}' |
+    "$OLAGENT" replay -c "$T_DIR/backref.yaml" - >/dev/null 2>"$T_DIR/backref-replay.err"
+rc=$?
+[ "$rc" -eq 2 ] || fail "replay with a backreference: exit $rc, want 2 ($(tail -2 "$T_DIR/backref-replay.err"))"
 "$OLAGENT" check -c "$T_DIR/does-not-exist.yaml" >"$T_DIR/missing.out" 2>&1
 [ $? -eq 2 ] || fail "a missing file should exit 2"
 "$OLAGENT" frobnicate >/dev/null 2>&1

@@ -201,6 +201,19 @@ static void test_regex(void **state)
     /* a bad regex is a load error with file:line */
     assert_null(compile(f, "# comment\nx:\n  field: a\n  regex: \"([a-z\"\n"));
     assert_non_null(strstr(f->err.msg, "rule.yaml:4: bad regex '([a-z'"));
+    /* refused before regcomp (only shapes regcomp would compile cheaply here) */
+    assert_null(compile(f, "x:\n  field: a\n  regex: '(|)(\\1\\1)*'\n"));
+    assert_non_null(strstr(f->err.msg, "rule.yaml:3: bad regex '(|)(\\1\\1)*': "
+                                       "backreference \\1 at character 5"));
+    assert_null(compile(f, "x: {field: a, regex: 'x{0,101}'}\n"));
+    assert_non_null(strstr(f->err.msg, "rule.yaml:1: bad regex 'x{0,101}': "
+                                       "'{0,101}' at character 2: counts above 100"));
+    /* a long pattern shows its start and the whole reason */
+    assert_null(compile(
+        f, "x: {field: a, regex: 'aaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaa"
+           "aaaaaaaaaaaaaaaaaaaaaaaaaaa(x*)*'}\n"));
+    assert_non_null(
+        strstr(f->err.msg, "aaaaaaaa...': '*' at character 80 repeats a part"));
 }
 
 static void test_numeric(void **state)

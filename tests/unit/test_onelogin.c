@@ -168,6 +168,20 @@ static char *fx_token(const char *token, int64_t created_rel_ms, bool drop_creat
     return s;
 }
 
+/* fx_token with expires_in replaced by life_s. */
+static char *fx_token_life(const char *token, int64_t created_rel_ms, json_int_t life_s)
+{
+    char *body = fx_token(token, created_rel_ms, false), *s;
+    json_t *j = json_loads(body, 0, NULL);
+
+    assert_non_null(j);
+    assert_int_equal(json_object_set_new(j, "expires_in", json_integer(life_s)), 0);
+    s = fx_dump(j);
+    json_decref(j);
+    free(body);
+    return s;
+}
+
 static char *ts_strdup(const char *s)
 {
     char *p = strdup(s);
@@ -487,6 +501,55 @@ static void test_token_expiring_within_margin(void **state)
     assert_int_equal(fix_get(f, "/api/1/events", OLA_OL_PRIO_POLL), OLA_OL_OK);
     assert_int_equal(TS_TOKENS(f), 2);
     assert_string_equal(f->srv.last_bearer, "Bearer tok-b");
+}
+
+static void test_token_short_lifetime(void **state)
+{
+    struct ts_fix *f = *state;
+    int i;
+
+    /* expires_in 30: renewed 3 s early (a tenth), not on every call (60 s margin) */
+    ts_push(&f->srv, true, 200, fx_token_life("tok-a", 0, 30), NULL);
+    for (i = 0; i < 3; i++) {
+        ts_push(&f->srv, false, 200, fx_body("events-page-200.json"), NULL);
+        assert_int_equal(fix_get(f, "/api/1/events", OLA_OL_PRIO_POLL), OLA_OL_OK);
+    }
+    assert_int_equal(TS_TOKENS(f), 1);
+    assert_int_equal(TS_CALLS(f), 3);
+    assert_true(ola_ol_token_valid(f->c));
+    /* 24 s into its 30: still good; 28 s in: inside the 3 s margin */
+    ts_push(&f->srv, true, 200, fx_token_life("tok-b", -24000, 30), NULL);
+    assert_int_equal(ola_ol_authenticate(f->c, &f->r), OLA_OL_OK);
+    assert_true(ola_ol_token_valid(f->c));
+    ts_push(&f->srv, true, 200, fx_token_life("tok-c", -28000, 30), NULL);
+    assert_int_equal(ola_ol_authenticate(f->c, &f->r), OLA_OL_OK);
+    assert_false(ola_ol_token_valid(f->c));
+    /* an expiring token is fetched once per call, and that call uses it */
+    ts_push(&f->srv, true, 200, fx_token_life("tok-d", -28000, 30), NULL);
+    ts_push(&f->srv, false, 200, fx_body("events-page-200.json"), NULL);
+    assert_int_equal(fix_get(f, "/api/1/events", OLA_OL_PRIO_POLL), OLA_OL_OK);
+    assert_string_equal(f->srv.last_bearer, "Bearer tok-d");
+    assert_int_equal(TS_TOKENS(f), 4);
+}
+
+static void test_token_lifetime_clamped(void **state)
+{
+    struct ts_fix *f = *state;
+
+    /* a lifetime of 31,000 years counts as 24 h: created 25 h ago, so expired */
+    ts_push(&f->srv, true, 200,
+            fx_token_life("tok-a", -25 * 3600 * 1000LL, 1000000000000LL), NULL);
+    assert_int_equal(ola_ol_authenticate(f->c, &f->r), OLA_OL_OK);
+    assert_false(ola_ol_token_valid(f->c));
+    /* the largest expires_in does not wrap the expiry into the past */
+    ts_push(&f->srv, true, 200, fx_token_life("tok-b", 0, INT64_MAX), NULL);
+    assert_int_equal(ola_ol_authenticate(f->c, &f->r), OLA_OL_OK);
+    assert_true(ola_ol_token_valid(f->c));
+    /* zero or negative: not a token */
+    ts_push(&f->srv, true, 200, fx_token_life("tok-c", 0, 0), NULL);
+    assert_int_equal(ola_ol_authenticate(f->c, &f->r), OLA_OL_RETRY);
+    assert_non_null(strstr(f->r.reason, "expires_in"));
+    assert_int_equal(TS_TOKENS(f), 3);
 }
 
 static void test_token_recorded_created_at(void **state)
@@ -1111,6 +1174,10 @@ int main(void)
         cmocka_unit_test_setup_teardown(test_token_reused_until_expiry, fix_setup,
                                         fix_teardown),
         cmocka_unit_test_setup_teardown(test_token_expiring_within_margin, fix_setup,
+                                        fix_teardown),
+        cmocka_unit_test_setup_teardown(test_token_short_lifetime, fix_setup,
+                                        fix_teardown),
+        cmocka_unit_test_setup_teardown(test_token_lifetime_clamped, fix_setup,
                                         fix_teardown),
         cmocka_unit_test_setup_teardown(test_token_recorded_created_at, fix_setup,
                                         fix_teardown),

@@ -99,6 +99,42 @@ static void test_durations(void **state)
     assert_string_equal(buf, "0s");
 }
 
+static void test_duration_limits(void **state)
+{
+    char buf[48];
+    int64_t ms = 7;
+
+    (void)state;
+    /* 100 years is the most; beyond, 1 (too large), never a wrapped value */
+    assert_int_equal(ola_duration_parse("36500d", &ms), 0);
+    assert_int_equal(ms, OLA_DURATION_MAX_MS);
+    ms = 7;
+    assert_int_equal(ola_duration_parse("36500d1ms", &ms), 1);
+    assert_int_equal(ola_duration_parse("36501d", &ms), 1);
+    assert_int_equal(ola_duration_parse("200000000000d", &ms), 1); /* wrapped before */
+    assert_int_equal(ola_duration_parse("106751991167d", &ms), 1);
+    assert_int_equal(ola_duration_parse("9999999999999999h", &ms), 1);
+    assert_int_equal(ola_duration_parse("99999999999999999999s", &ms), 1);
+    assert_int_equal(ola_duration_parse("30000d30000d", &ms), 1);
+    assert_int_equal(ola_duration_parse("3153600000001ms", &ms), 1);
+    assert_int_equal(ms, 7); /* untouched on failure */
+    assert_int_equal(ola_duration_parse("-1s", &ms), -1);
+    assert_int_equal(ola_duration_parse("+1s", &ms), -1);
+    assert_int_equal(ola_duration_parse("1s-1s", &ms), -1);
+    /* formatting covers the whole int64_t range */
+    assert_int_equal(ola_duration_format(INT64_MIN, buf, sizeof(buf)), 0);
+    assert_string_equal(buf, "-106751991167d7h12m55s808ms");
+    assert_int_equal(ola_duration_format(INT64_MAX, buf, sizeof(buf)), 0);
+    assert_string_equal(buf, "106751991167d7h12m55s807ms");
+    assert_int_equal(ola_duration_format(-90000, buf, sizeof(buf)), 0);
+    assert_string_equal(buf, "-1m30s");
+    /* a start too far back for the clock is refused, not wrapped */
+    assert_int_equal(ola_time_parse_start("-36501d", INT64_C(1700000000000), &ms), -1);
+    assert_int_equal(ola_time_parse_start("-1d", INT64_MIN + 1000, &ms), -1);
+    assert_int_equal(ola_time_parse_start("-1s", INT64_MIN + 1000, &ms), 0);
+    assert_int_equal(ms, INT64_MIN);
+}
+
 static void test_start(void **state)
 {
     int64_t now = INT64_C(1700000000000), ms;
@@ -121,6 +157,7 @@ int main(void)
         cmocka_unit_test(test_iso_offsets_and_errors),
         cmocka_unit_test(test_http_date),
         cmocka_unit_test(test_durations),
+        cmocka_unit_test(test_duration_limits),
         cmocka_unit_test(test_start),
     };
 
