@@ -472,6 +472,7 @@ int ola_cmd_run(const char *config_path)
     rc = ola_agent_build_outputs(&a);
     if (rc != OLA_EXIT_OK)
         goto out;
+    ola_cfg_log_warnings(a.doc); /* settings that weaken security, once */
     rc = ola_agent_connect(&a);
     if (rc != OLA_EXIT_OK)
         goto out;

@@ -21,8 +21,13 @@ void ola_client_opts(const struct ola_settings *s, struct ola_ol_opts *o);
 
 /* Tails OneLogin until SIGTERM/SIGINT. */
 int ola_cmd_run(const char *config_path);
-/* Validates the configuration (and rule files); prints it with secrets masked. */
-int ola_cmd_check(const char *config_path, bool online);
+/*
+ * Validates the configuration (and rule files); prints it with secrets masked,
+ * the catalog and rules in force, and the warnings (on stderr). strict: a
+ * warning fails the check (OLA_EXIT_CONFIG).
+ */
+int ola_cmd_check_opts(const char *config_path, bool online, bool strict);
+int ola_cmd_check(const char *config_path, bool online); /* not strict */
 int ola_cmd_checkpoint_show(const char *config_path);
 /* Sets the watermark to `since` (ISO-8601, "now", or "-24h"), clearing the window. */
 int ola_cmd_checkpoint_set(const char *config_path, const char *since);

@@ -124,14 +124,46 @@ static int ola_cmd_online(struct ola_cmd_ctx *c)
     return failed;
 }
 
+/* Which catalog and rule files are in force: built-in, file paths. */
+static void ola_cmd_print_sources(const struct ola_settings *s)
+{
+    size_t i;
+
+    printf("catalog: %s\nrules: %s",
+           s->catalog_path != NULL ? s->catalog_path : "built-in",
+           s->default_rules ? "built-in default pack"
+                            : (s->n_rule_files == 0 ? "none" : ""));
+    for (i = 0; i < s->n_rule_files; i++)
+        printf("%s%s", i > 0 ? ", " : (s->default_rules ? ", then " : ""),
+               s->rule_files[i]);
+    putchar('\n');
+}
+
 int ola_cmd_check(const char *config_path, bool online)
 {
+    return ola_cmd_check_opts(config_path, online, false);
+}
+
+int ola_cmd_check_opts(const char *config_path, bool online, bool strict)
+{
     struct ola_cmd_ctx c;
+    size_t i, n_warn;
     int rc = ola_cmd_load(&c, config_path, true);
 
     if (rc != OLA_EXIT_OK)
         goto out;
     ola_cfg_dump(c.doc, stdout);
+    ola_cmd_print_sources(&c.s);
+    n_warn = ola_cfg_warning_count(c.doc);
+    for (i = 0; i < n_warn; i++)
+        fprintf(stderr, "%s: %s\n", strict ? "error" : "warning",
+                ola_cfg_warning(c.doc, i));
+    if (strict && n_warn > 0) {
+        fprintf(stderr, "olagent: %zu warning(s), and --strict turns them into errors\n",
+                n_warn);
+        rc = OLA_EXIT_CONFIG;
+        goto out;
+    }
     if (online && ola_cmd_online(&c) != 0) {
         printf("online checks failed\n");
         rc = OLA_EXIT_RUNTIME;

@@ -10,6 +10,7 @@
 
 #include "agent.h"
 #include "arena.h"
+#include "secret.h"
 
 static void ola_usage(FILE *out)
 {
@@ -17,9 +18,10 @@ static void ola_usage(FILE *out)
           "\n"
           "commands:\n"
           "  run -c FILE                         tail OneLogin and deliver events\n"
-          "  check -c FILE [--online]            validate the configuration and rules;\n"
+          "  check -c FILE [--online] [--strict] validate the configuration and rules;\n"
           "                                      print it with secrets masked; --online\n"
-          "                                      also tests the credential and outputs\n"
+          "                                      also tests the credential and outputs;\n"
+          "                                      --strict fails on warnings\n"
           "  checkpoint show -c FILE             print the saved position\n"
           "  checkpoint set -c FILE --since T    resume from T (ISO-8601, now, -24h)\n"
           "  replay -c FILE [--enrich] EVENTS.ndjson\n"
@@ -93,6 +95,12 @@ int main(int argc, char **argv)
         ola_usage(stderr);
         return OLA_EXIT_CONFIG;
     }
+#ifdef __linux__
+    /* before any secret is read: no core file, no ptrace or /proc/PID/mem
+     * reads by other users (docs/security.md) */
+    if (ola_secret_nodump() != 0)
+        perror("olagent: prctl(PR_SET_DUMPABLE)");
+#endif
     ola_arena_install(); /* before any thread uses Jansson */
     cmd = argv[1];
     if (strcmp(cmd, "--help") == 0 || strcmp(cmd, "-h") == 0 ||
@@ -113,7 +121,8 @@ int main(int argc, char **argv)
     if (strcmp(cmd, "check") == 0) {
         if (ola_need_config(cmd, cfg) != 0)
             return OLA_EXIT_CONFIG;
-        return ola_cmd_check(cfg, ola_has_flag(argc, argv, 2, "--online"));
+        return ola_cmd_check_opts(cfg, ola_has_flag(argc, argv, 2, "--online"),
+                                  ola_has_flag(argc, argv, 2, "--strict"));
     }
     if (strcmp(cmd, "checkpoint") == 0 && argc >= 3) {
         if (ola_need_config("checkpoint", cfg) != 0)

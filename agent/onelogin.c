@@ -33,6 +33,7 @@
 #include "onelogin_classify.h"
 #include "page.h"
 #include "ratelimit.h"
+#include "secret.h"
 #include "srvclock.h"
 #include "stats.h"
 #include "timeutil.h"
@@ -338,14 +339,6 @@ fail:
     return rc;
 }
 
-static void ola_ol_wipe_free(char *s)
-{
-    if (s == NULL)
-        return;
-    explicit_bzero(s, strlen(s));
-    free(s);
-}
-
 int ola_ol_client_new(const struct ola_ol_opts *opts, struct ola_ol_client **out,
                       struct ola_err *err)
 {
@@ -402,7 +395,7 @@ fail:
 
 static void ola_ol_drop_token(struct ola_ol_client *c)
 {
-    ola_ol_wipe_free(c->token);
+    ola_secret_free(c->token);
     c->token = NULL;
     c->token_expiry_ms = 0;
     c->token_life_ms = 0;
@@ -412,7 +405,7 @@ static void ola_ol_drop_token(struct ola_ol_client *c)
 static void ola_ol_wipe_buf(struct ola_buf *b)
 {
     if (b->data != NULL)
-        explicit_bzero(b->data, b->cap);
+        ola_secret_wipe(b->data, b->cap);
     ola_buf_reset(b);
 }
 
@@ -425,7 +418,7 @@ void ola_ol_client_destroy(struct ola_ol_client *c)
     free(c->ca_file);
     free(c->proxy);
     ola_ol_drop_token(c);
-    ola_ol_wipe_free(c->client_secret);
+    ola_secret_free(c->client_secret);
     ola_ol_wipe_buf(&c->token_body);
     ola_buf_free(&c->token_body);
     free(c->client_id);

@@ -29,6 +29,7 @@
 #include "config.h"
 #include "config_priv.h"
 #include "log.h"
+#include "secret.h"
 #include "timeutil.h"
 
 #define OLA_CFG_MAX_DEPTH  64
@@ -39,6 +40,7 @@
 /* One extra allocation owned by a document. */
 struct ola_cfg_blob {
     struct ola_cfg_blob *next;
+    size_t size;
     max_align_t data[];
 };
 
@@ -46,6 +48,8 @@ struct ola_cfg_blob {
 struct ola_cfg_store {
     char *name;
     struct ola_cfg_blob *blobs;
+    char **warnings; /* "file:line: what", in the order found (ola_cfg_warn) */
+    size_t n_warnings;
 };
 
 struct ola_cfg_entry {
@@ -91,6 +95,7 @@ static void *ola_store_alloc(struct ola_cfg_store *st, size_t size)
     if (b == NULL)
         return NULL;
     b->next = st->blobs;
+    b->size = size;
     st->blobs = b;
     return b->data;
 }
@@ -127,13 +132,19 @@ char *ola_cfg_node_strndup(const struct ola_cfg *n, const char *s, size_t len)
 static void ola_store_free(struct ola_cfg_store *st)
 {
     struct ola_cfg_blob *b, *next;
+    size_t i;
 
     if (st == NULL)
         return;
     for (b = st->blobs; b != NULL; b = next) {
         next = b->next;
+        /* a *_file secret's content lives in a blob: wipe every one */
+        ola_secret_wipe(b->data, b->size);
         free(b);
     }
+    for (i = 0; i < st->n_warnings; i++)
+        free(st->warnings[i]);
+    free(st->warnings);
     free(st->name);
     free(st);
 }
@@ -151,7 +162,10 @@ static void ola_node_free(struct ola_cfg *n)
         ola_node_free(n->ents[i].val);
     }
     free(n->ents);
-    free(n->text);
+    if (n->secret)
+        ola_secret_free(n->text);
+    else
+        free(n->text);
     free(n->path);
     free(n);
 }
@@ -285,6 +299,52 @@ int ola_cfg_errf(struct ola_err *err, const struct ola_cfg *n, const char *fmt, 
     ola_errf_at(err, n ? n->store->name : NULL, n ? n->line : 0, fmt, ap);
     va_end(ap);
     return -1;
+}
+
+/* ---- warnings ------------------------------------------------------------- */
+
+int ola_cfg_warn(const struct ola_cfg *n, const char *fmt, ...)
+{
+    struct ola_cfg_store *st;
+    struct ola_buf b = OLA_BUF_INIT;
+    char **v;
+    va_list ap;
+    int r;
+
+    if (n == NULL)
+        return -1;
+    st = n->store;
+    va_start(ap, fmt);
+    r = ola_buf_printf(&b, "%s:%d: ", st->name, n->line) == 0
+            ? ola_buf_vprintf(&b, fmt, ap)
+            : -1;
+    va_end(ap);
+    v = r == 0 ? realloc(st->warnings, (st->n_warnings + 1) * sizeof(*v)) : NULL;
+    if (v == NULL) {
+        ola_buf_free(&b);
+        return -1;
+    }
+    st->warnings = v;
+    st->warnings[st->n_warnings++] = ola_buf_steal(&b, NULL);
+    return 0;
+}
+
+size_t ola_cfg_warning_count(const struct ola_cfg_doc *doc)
+{
+    return doc != NULL ? doc->store->n_warnings : 0;
+}
+
+const char *ola_cfg_warning(const struct ola_cfg_doc *doc, size_t i)
+{
+    return doc != NULL && i < doc->store->n_warnings ? doc->store->warnings[i] : NULL;
+}
+
+void ola_cfg_log_warnings(const struct ola_cfg_doc *doc)
+{
+    size_t i;
+
+    for (i = 0; i < ola_cfg_warning_count(doc); i++)
+        ola_log_warn(OLA_CFG_COMP, "%s", ola_cfg_warning(doc, i));
 }
 
 /* ---- ${VAR} substitution -------------------------------------------------- */
@@ -798,6 +858,7 @@ int ola_cfg_load_file(const char *path, struct ola_cfg_doc **out, struct ola_err
     }
     close(fd);
     rc = ola_cfg_load_string(path, data, len, out, err);
+    ola_secret_wipe(data, len); /* the text may hold literal secrets */
     free(data);
     if (rc != 0)
         return -1;
@@ -1394,7 +1455,7 @@ static int ola_read_secret_file(const struct ola_cfg *fnode, const char **out,
                      fnode->store->name, fnode->line, fnode->path, path);
     copy = ola_store_strndup(fnode->store, data, len);
     /* Do not leave the secret lying around in freed memory. */
-    memset(data, 0, len);
+    ola_secret_wipe(data, len);
     free(data);
     if (copy == NULL)
         return ola_err_set(err, ENOMEM, "out of memory");

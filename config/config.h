@@ -63,6 +63,21 @@ int ola_cfg_errf(struct ola_err *err, const struct ola_cfg *n, const char *fmt, 
     __attribute__((format(printf, 3, 4)));
 
 /*
+ * Warnings: settings that are valid but weaken security (TLS checks off, a
+ * password sent in clear). ola_cfg_warn records "file:line: message" for node
+ * n in its document (never put a secret's value in it); `olagent check`
+ * prints them (`--strict` fails on them) and `olagent run` logs them once
+ * outputs are built. Returns 0 / -1 (no memory: the warning is lost).
+ */
+int ola_cfg_warn(const struct ola_cfg *n, const char *fmt, ...)
+    __attribute__((format(printf, 2, 3)));
+size_t ola_cfg_warning_count(const struct ola_cfg_doc *doc);
+/* Warning i, "file:line: message"; borrowed from doc. NULL when out of range. */
+const char *ola_cfg_warning(const struct ola_cfg_doc *doc, size_t i);
+/* Logs every warning of doc at level warn (for `olagent run`). */
+void ola_cfg_log_warnings(const struct ola_cfg_doc *doc);
+
+/*
  * Typed readers. An absent key (or null value) gives the default and 0. A
  * present key with a wrong type or out-of-range value gives -1 and
  * "file:line: key: what is wrong". `map` may be NULL (everything absent).
@@ -177,7 +192,9 @@ struct ola_settings {
     const struct ola_cfg *rules;   /* rules: list of files */
     const char *const *rule_files; /* rules resolved against the config's directory */
     size_t n_rule_files;
-    const char *catalog_path;     /* catalog: resolved like rules (event-types.json) */
+    const char *catalog_path; /* catalog: resolved like rules; NULL: not set */
+    bool catalog_builtin;     /* no catalog_path: the compiled-in one (loader: true) */
+    bool default_rules;       /* the compiled-in rule pack first (true) */
     const struct ola_cfg *alerts; /* alerts settings */
     int64_t shutdown_timeout_ms;  /* 10s */
     size_t n_outputs;

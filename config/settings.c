@@ -24,8 +24,8 @@
 #define OLA_DAY  (24 * OLA_HOUR)
 
 static const char *const ola_top_keys[] = {
-    "onelogin", "checkpoint", "outputs",          "log",     "metrics", "enrich",
-    "rules",    "alerts",     "shutdown_timeout", "catalog", NULL,
+    "onelogin", "checkpoint", "outputs",          "log",     "metrics",       "enrich",
+    "rules",    "alerts",     "shutdown_timeout", "catalog", "default_rules", NULL,
 };
 
 static const char *const ola_onelogin_keys[] = {
@@ -477,15 +477,22 @@ static int ola_load_rules(const struct ola_cfg_doc *doc, const struct ola_cfg *r
     return 0;
 }
 
-/* catalog: the event-type catalog file, event-types.json beside the config by default. */
+/*
+ * catalog: an event-type catalog file used instead of the built-in one (none
+ * by default). default_rules: the built-in rule pack, on unless false.
+ */
 static int ola_load_catalog(const struct ola_cfg_doc *doc, const struct ola_cfg *root,
                             struct ola_settings *s, struct ola_err *err)
 {
     const char *f = NULL;
 
-    if (ola_cfg_str(root, "catalog", "event-types.json", &f, err) != 0)
+    s->catalog_builtin = true;
+    if (ola_cfg_bool(root, "default_rules", true, &s->default_rules, err) != 0 ||
+        ola_cfg_str(root, "catalog", NULL, &f, err) != 0)
         return -1;
-    if (f == NULL || f[0] == '\0')
+    if (f == NULL)
+        return 0;
+    if (f[0] == '\0')
         return ola_cfg_errf(err, ola_cfg_get(root, "catalog"),
                             "catalog: expected a file name");
     if (ola_resolve_path(doc, ola_cfg_file(root), f, &s->catalog_path) != 0)

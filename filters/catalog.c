@@ -8,12 +8,14 @@
  * object of each type is built once and shared (read-only, reference-counted)
  * by every event of that type: classification allocates nothing. Learning a type
  * from the API inserts it in order or renames it; categories are the
- * project's own and are never learned.
+ * project's own and are never learned. The catalog compiled in (builtin.h,
+ * from config/event-types.json) is the default; a `catalog:` file replaces it.
  */
 #include <errno.h>
 #include <stdlib.h>
 #include <string.h>
 
+#include "builtin.h"
 #include "filter.h"
 #include "filter_priv.h"
 
@@ -102,12 +104,78 @@ static int ola_cat_reserve(struct ola_catalog *c)
     return 0;
 }
 
+/*
+ * Fills c from root (a JSON array of {id, name, categories}); `what` names
+ * the source in errors. Returns 0 / -1.
+ */
+static int ola_cat_fill(struct ola_catalog *c, const json_t *root, const char *what,
+                        struct ola_err *err)
+{
+    json_t *item;
+    size_t i;
+
+    if (!json_is_array(root))
+        return ola_err_set(err, EINVAL, "%s: expected an array of event types", what);
+    json_array_foreach(root, i, item)
+    {
+        json_t *id = json_object_get(item, "id");
+        json_t *name = json_object_get(item, "name");
+        json_t *cats = json_object_get(item, "categories");
+        struct ola_cat_entry *e;
+        json_t *cat;
+        size_t k;
+
+        if (!json_is_integer(id) || !json_is_string(name) ||
+            (cats != NULL && !json_is_array(cats)))
+            return ola_err_set(err, EINVAL,
+                               "%s: entry %zu: needs integer id, string name, "
+                               "array categories",
+                               what, i);
+        if (ola_cat_reserve(c) != 0)
+            return ola_err_set(err, ENOMEM, "out of memory");
+        e = &c->v[c->n];
+        memset(e, 0, sizeof(*e));
+        e->id = json_integer_value(id);
+        e->name = strdup(json_string_value(name));
+        e->cats = json_array();
+        if (e->name == NULL || e->cats == NULL) {
+            free(e->name);
+            json_decref(e->cats);
+            return ola_err_set(err, ENOMEM, "out of memory");
+        }
+        c->n++;
+        json_array_foreach(cats, k, cat)
+        {
+            int bit;
+
+            if (!json_is_string(cat))
+                return ola_err_set(err, EINVAL,
+                                   "%s: type %lld: categories must be strings", what,
+                                   e->id);
+            bit = ola_cat_bit_add(c, json_string_value(cat));
+            if (bit < 0)
+                return ola_err_set(err, EINVAL, "%s: more than %d categories", what,
+                                   OLA_CAT_MAX);
+            if ((e->mask & (UINT32_C(1) << bit)) != 0)
+                continue;
+            e->mask |= UINT32_C(1) << bit;
+            if (json_array_append_new(e->cats, json_string(json_string_value(cat))) != 0)
+                return ola_err_set(err, ENOMEM, "out of memory");
+        }
+    }
+    qsort(c->v, c->n, sizeof(*c->v), ola_cat_cmp);
+    for (i = 1; i < c->n; i++)
+        if (c->v[i].id == c->v[i - 1].id)
+            return ola_err_set(err, EINVAL, "%s: duplicate event type id %lld", what,
+                               c->v[i].id);
+    return 0;
+}
+
 struct ola_catalog *ola_catalog_load(const char *path, struct ola_err *err)
 {
     struct ola_catalog *c = calloc(1, sizeof(*c));
     json_error_t jerr;
-    json_t *root = NULL, *item;
-    size_t i;
+    json_t *root = NULL;
 
     if (c == NULL) {
         ola_err_set(err, ENOMEM, "out of memory");
@@ -123,76 +191,34 @@ struct ola_catalog *ola_catalog_load(const char *path, struct ola_err *err)
                         "event-type catalog: %s (set catalog: in the config)", jerr.text);
         goto fail;
     }
-    if (!json_is_array(root)) {
-        ola_err_set(err, EINVAL, "%s: expected an array of event types", path);
+    if (ola_cat_fill(c, root, path, err) != 0)
+        goto fail;
+    json_decref(root);
+    return c;
+fail:
+    json_decref(root);
+    ola_catalog_destroy(c);
+    return NULL;
+}
+
+struct ola_catalog *ola_catalog_builtin(struct ola_err *err)
+{
+    struct ola_catalog *c = calloc(1, sizeof(*c));
+    json_error_t jerr;
+    json_t *root = NULL;
+
+    if (c == NULL) {
+        ola_err_set(err, ENOMEM, "out of memory");
         goto fail;
     }
-    json_array_foreach(root, i, item)
-    {
-        json_t *id = json_object_get(item, "id");
-        json_t *name = json_object_get(item, "name");
-        json_t *cats = json_object_get(item, "categories");
-        struct ola_cat_entry *e;
-        json_t *cat;
-        size_t k;
-
-        if (!json_is_integer(id) || !json_is_string(name) ||
-            (cats != NULL && !json_is_array(cats))) {
-            ola_err_set(err, EINVAL,
-                        "%s: entry %zu: needs integer id, string name, "
-                        "array categories",
-                        path, i);
-            goto fail;
-        }
-        if (ola_cat_reserve(c) != 0) {
-            ola_err_set(err, ENOMEM, "out of memory");
-            goto fail;
-        }
-        e = &c->v[c->n];
-        memset(e, 0, sizeof(*e));
-        e->id = json_integer_value(id);
-        e->name = strdup(json_string_value(name));
-        e->cats = json_array();
-        if (e->name == NULL || e->cats == NULL) {
-            free(e->name);
-            json_decref(e->cats);
-            ola_err_set(err, ENOMEM, "out of memory");
-            goto fail;
-        }
-        c->n++;
-        json_array_foreach(cats, k, cat)
-        {
-            int bit;
-
-            if (!json_is_string(cat)) {
-                ola_err_set(err, EINVAL, "%s: type %lld: categories must be strings",
-                            path, e->id);
-                goto fail;
-            }
-            bit = ola_cat_bit_add(c, json_string_value(cat));
-            if (bit < 0) {
-                ola_err_set(err, EINVAL, "%s: more than %d categories", path,
-                            OLA_CAT_MAX);
-                goto fail;
-            }
-            if ((e->mask & (UINT32_C(1) << bit)) != 0)
-                continue;
-            e->mask |= UINT32_C(1) << bit;
-            if (json_array_append_new(e->cats, json_string(json_string_value(cat))) !=
-                0) {
-                ola_err_set(err, ENOMEM, "out of memory");
-                goto fail;
-            }
-        }
+    root = json_loadb(ola_builtin_event_types, ola_builtin_event_types_len, 0, &jerr);
+    if (root == NULL) {
+        ola_err_set(err, EINVAL, "%s:%d: %s", OLA_BUILTIN_CATALOG_NAME, jerr.line,
+                    jerr.text);
+        goto fail;
     }
-    qsort(c->v, c->n, sizeof(*c->v), ola_cat_cmp);
-    for (i = 1; i < c->n; i++) {
-        if (c->v[i].id == c->v[i - 1].id) {
-            ola_err_set(err, EINVAL, "%s: duplicate event type id %lld", path,
-                        c->v[i].id);
-            goto fail;
-        }
-    }
+    if (ola_cat_fill(c, root, OLA_BUILTIN_CATALOG_NAME, err) != 0)
+        goto fail;
     json_decref(root);
     return c;
 fail:

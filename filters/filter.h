@@ -30,6 +30,8 @@ struct ola_catalog;
 
 /* Loads a JSON array of {id, name, categories}. Returns a new catalog or NULL. */
 struct ola_catalog *ola_catalog_load(const char *path, struct ola_err *err);
+/* The built-in catalog (config/event-types.json, compiled in): new, or NULL. */
+struct ola_catalog *ola_catalog_builtin(struct ola_err *err);
 void ola_catalog_destroy(struct ola_catalog *c);
 /* Borrowed name or NULL if unknown. */
 const char *ola_catalog_name(const struct ola_catalog *c, long long id);

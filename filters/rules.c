@@ -1,8 +1,11 @@
 /*
  * rules.c - the rule set: classify, tag, set severity, drop, route, alert.
  *
- * ola_rules_new loads the catalog and the rule files listed under `rules:`
- * (paths relative to the config file, globs allowed), compiles every
+ * ola_rules_new loads the catalog (the `catalog:` file, else the one compiled
+ * in) and the rules: the built-in default pack unless
+ * `default_rules: false`, then the files listed under `rules:` (paths
+ * relative to the config file, globs allowed; a rule named like a built-in
+ * one replaces it), compiles every
  * expression once, and compiles each output's `when:`. ola_rules_apply then
  * makes one pass over a batch: per event, classification from the catalog,
  * the action rules in file order (later rules see earlier rules' tags), the
@@ -17,6 +20,7 @@
 #include <unistd.h>
 
 #include "alerts.h"
+#include "builtin.h"
 #include "expr.h"
 #include "filter.h"
 #include "filter_priv.h"
@@ -339,7 +343,9 @@ static int ola_add_rule(struct ola_rules *r, const struct ola_cfg *entry,
         ola_err_set(err, ENOMEM, "out of memory");
         goto fail;
     }
-    if (rule.n_tags == 0 && rule.severity < 0 && !rule.drop && !rule.has_route) {
+    /* `- {name: X, enabled: false}` turns off the built-in rule X */
+    if (enabled && rule.n_tags == 0 && rule.severity < 0 && !rule.drop &&
+        !rule.has_route) {
         ola_cfg_errf(err, entry,
                      "rule '%s' does nothing: give it tags, severity, drop, "
                      "route or alert",
@@ -363,48 +369,62 @@ fail:
     return -1;
 }
 
-static int ola_load_rule_file(struct ola_rules *r, const char *path,
-                              const char *const *outs, size_t n_outs,
-                              struct ola_rule_names *names, struct ola_err *err)
-{
-    struct ola_cfg_doc *doc = NULL;
-    const struct ola_cfg *root, *list;
-    size_t i;
-    int rc = -1;
+/* The rule documents of one load: the built-in pack's, then each listed file's. */
+struct ola_rule_docs {
+    struct ola_cfg_doc **doc;
+    size_t n;
+};
 
-    if (ola_cfg_load_file(path, &doc, err) != 0)
-        return -1;
-    root = ola_cfg_root(doc);
+static void ola_rule_docs_free(struct ola_rule_docs *d)
+{
+    size_t i;
+
+    for (i = 0; i < d->n; i++)
+        ola_cfg_doc_destroy(d->doc[i]);
+    free(d->doc);
+}
+
+/* Appends doc (taken: destroyed on failure). Returns 0 / -1. */
+static int ola_rule_docs_push(struct ola_rule_docs *d, struct ola_cfg_doc *doc,
+                              struct ola_err *err)
+{
+    struct ola_cfg_doc **v = realloc(d->doc, (d->n + 1) * sizeof(*v));
+
+    if (v == NULL) {
+        ola_cfg_doc_destroy(doc);
+        return ola_err_set(err, ENOMEM, "out of memory");
+    }
+    d->doc = v;
+    d->doc[d->n++] = doc;
+    return 0;
+}
+
+/* The list of rules of a rule document: *list NULL for an empty file. */
+static int ola_rule_list(const struct ola_cfg_doc *doc, const struct ola_cfg **list,
+                         struct ola_err *err)
+{
+    const struct ola_cfg *root = ola_cfg_root(doc);
+
+    *list = root;
     if (ola_cfg_type(root) == OLA_CFG_MAP) {
         static const char *const keys[] = {"rules", "description", NULL};
 
         if (ola_cfg_check_keys(root, keys, err) != 0)
-            goto fail;
-        list = ola_cfg_get(root, "rules");
-    } else {
-        list = root;
+            return -1;
+        *list = ola_cfg_get(root, "rules");
     }
-    if (ola_cfg_type(list) == OLA_CFG_NULL || list == NULL) {
-        rc = 0; /* an empty rule file */
-        goto fail;
+    if (ola_cfg_type(*list) == OLA_CFG_NULL) {
+        *list = NULL; /* an empty rule file */
+        return 0;
     }
-    if (ola_cfg_type(list) != OLA_CFG_SEQ) {
-        ola_cfg_errf(err, list, "rules: expected a list of rules");
-        goto fail;
-    }
-    for (i = 0; i < ola_cfg_len(list); i++)
-        if (ola_add_rule(r, ola_cfg_at(list, i), outs, n_outs, names, err) != 0)
-            goto fail;
-    rc = 0;
-fail:
-    ola_cfg_doc_destroy(doc);
-    return rc;
+    if (ola_cfg_type(*list) != OLA_CFG_SEQ)
+        return ola_cfg_errf(err, *list, "rules: expected a list of rules");
+    return 0;
 }
 
 /* A listed path: relative to the file that lists it, else to the cwd; globs allowed. */
-static int ola_load_rule_entry(struct ola_rules *r, const struct ola_cfg *item,
-                               const char *const *outs, size_t n_outs,
-                               struct ola_rule_names *names, struct ola_err *err)
+static int ola_open_rule_entry(const struct ola_cfg *item, struct ola_rule_docs *docs,
+                               struct ola_err *err)
 {
     const char *s = ola_cfg_scalar(item), *from = ola_cfg_file(item);
     char path[4096];
@@ -437,7 +457,10 @@ static int ola_load_rule_entry(struct ola_rules *r, const struct ola_cfg *item,
         return ola_cfg_errf(err, item, "rules: no rule file matches '%s'", s);
     }
     for (i = 0; i < g.gl_pathc; i++) {
-        if (ola_load_rule_file(r, g.gl_pathv[i], outs, n_outs, names, err) != 0) {
+        struct ola_cfg_doc *doc = NULL;
+
+        if (ola_cfg_load_file(g.gl_pathv[i], &doc, err) != 0 ||
+            ola_rule_docs_push(docs, doc, err) != 0) {
             globfree(&g);
             return -1;
         }
@@ -446,27 +469,82 @@ static int ola_load_rule_entry(struct ola_rules *r, const struct ola_cfg *item,
     return 0;
 }
 
-static int ola_load_rules(struct ola_rules *r, const struct ola_cfg *list,
+/* True when a rule of docs[from..] is called name: it replaces a built-in rule. */
+static bool ola_rule_named(const struct ola_rule_docs *docs, size_t from,
+                           const char *name)
+{
+    const struct ola_cfg *list;
+    size_t i, k;
+
+    for (i = from; i < docs->n; i++) {
+        if (ola_rule_list(docs->doc[i], &list, NULL) != 0)
+            continue;
+        for (k = 0; k < ola_cfg_len(list); k++) {
+            const char *n = ola_cfg_scalar(ola_cfg_get(ola_cfg_at(list, k), "name"));
+
+            if (n != NULL && strcmp(n, name) == 0)
+                return true;
+        }
+    }
+    return false;
+}
+
+/*
+ * The built-in pack (unless s->default_rules is off), then the files listed
+ * under `rules:` in order. A rule in a listed file named like a built-in rule
+ * replaces it (`enabled: false` turns it off); other duplicate names are
+ * errors.
+ */
+static int ola_load_rules(struct ola_rules *r, const struct ola_settings *s,
                           const char *const *outs, size_t n_outs, struct ola_err *err)
 {
+    const struct ola_cfg *list = s->rules;
     struct ola_rule_names names = {NULL, NULL, 0};
-    size_t i, count;
+    struct ola_rule_docs docs = {NULL, 0};
+    size_t i, k, count, user = 0;
     int rc = -1;
 
-    if (list == NULL || ola_cfg_type(list) == OLA_CFG_NULL)
-        return 0;
-    if (ola_cfg_type(list) != OLA_CFG_SEQ && ola_cfg_type(list) != OLA_CFG_SCALAR)
-        return ola_cfg_errf(err, list, "rules: expected a list of rule files");
-    count = ola_cfg_type(list) == OLA_CFG_SEQ ? ola_cfg_len(list) : 1;
-    for (i = 0; i < count; i++) {
-        const struct ola_cfg *item =
-            ola_cfg_type(list) == OLA_CFG_SEQ ? ola_cfg_at(list, i) : list;
+    if (s->default_rules) {
+        struct ola_cfg_doc *doc = NULL;
 
-        if (ola_load_rule_entry(r, item, outs, n_outs, &names, err) != 0)
+        if (ola_cfg_load_string(OLA_BUILTIN_RULES_NAME, ola_builtin_rules,
+                                ola_builtin_rules_len, &doc, err) != 0 ||
+            ola_rule_docs_push(&docs, doc, err) != 0)
             goto fail;
+        user = 1;
+    }
+    if (list != NULL && ola_cfg_type(list) != OLA_CFG_NULL) {
+        if (ola_cfg_type(list) != OLA_CFG_SEQ && ola_cfg_type(list) != OLA_CFG_SCALAR) {
+            ola_cfg_errf(err, list, "rules: expected a list of rule files");
+            goto fail;
+        }
+        count = ola_cfg_type(list) == OLA_CFG_SEQ ? ola_cfg_len(list) : 1;
+        for (i = 0; i < count; i++) {
+            const struct ola_cfg *item =
+                ola_cfg_type(list) == OLA_CFG_SEQ ? ola_cfg_at(list, i) : list;
+
+            if (ola_open_rule_entry(item, &docs, err) != 0)
+                goto fail;
+        }
+    }
+    for (i = 0; i < docs.n; i++) {
+        const struct ola_cfg *rules;
+
+        if (ola_rule_list(docs.doc[i], &rules, err) != 0)
+            goto fail;
+        for (k = 0; k < ola_cfg_len(rules); k++) {
+            const struct ola_cfg *entry = ola_cfg_at(rules, k);
+            const char *name = ola_cfg_scalar(ola_cfg_get(entry, "name"));
+
+            if (i < user && name != NULL && ola_rule_named(&docs, user, name))
+                continue;
+            if (ola_add_rule(r, entry, outs, n_outs, &names, err) != 0)
+                goto fail;
+        }
     }
     rc = 0;
 fail:
+    ola_rule_docs_free(&docs);
     ola_strv_free(names.name, names.n);
     ola_strv_free(names.where, names.n);
     return rc;
@@ -500,7 +578,11 @@ struct ola_rules *ola_rules_new(const struct ola_settings *s, const char *catalo
                     OLA_MAX_OUTPUTS);
         goto fail;
     }
-    if (catalog_path != NULL && (r->cat = ola_catalog_load(catalog_path, err)) == NULL)
+    if (catalog_path != NULL)
+        r->cat = ola_catalog_load(catalog_path, err);
+    else if (s->catalog_builtin)
+        r->cat = ola_catalog_builtin(err);
+    if ((catalog_path != NULL || s->catalog_builtin) && r->cat == NULL)
         goto fail;
     for (i = 0; i < 11; i++) {
         r->sev_num[i] = json_integer((json_int_t)i);
@@ -519,7 +601,7 @@ struct ola_rules *ola_rules_new(const struct ola_settings *s, const char *catalo
     r->alerts = ola_alerts_new(r->env, s->alerts, err);
     if (r->alerts == NULL)
         goto fail;
-    if (ola_load_rules(r, s->rules, output_names, n_outputs, err) != 0)
+    if (ola_load_rules(r, s, output_names, n_outputs, err) != 0)
         goto fail;
     r->n_outputs = n_outputs;
     r->all_outputs = n_outputs >= 32 ? UINT32_MAX : (UINT32_C(1) << n_outputs) - 1;

@@ -24,6 +24,7 @@
 #include <strings.h>
 
 #include "out_kafka.h"
+#include "secret.h"
 #include "timeutil.h"
 
 #define OLA_KAFKA_POLL_SLICE_MS 100
@@ -302,13 +303,8 @@ static void ola_kafka_free_secrets(struct ola_kafka *k)
 {
     size_t i;
 
-    for (i = 0; i < k->n_secrets; i++) {
-        volatile char *v = k->secrets[i];
-
-        while (*v != '\0')
-            *v++ = '\0'; /* not left lying around in freed memory */
-        free(k->secrets[i]);
-    }
+    for (i = 0; i < k->n_secrets; i++)
+        ola_secret_free(k->secrets[i]); /* not left lying around in freed memory */
     free(k->secrets);
     k->secrets = NULL;
     k->n_secrets = 0;
@@ -900,6 +896,35 @@ static bool ola_kafka_verify_off(const char *name, const char *value)
     return false;
 }
 
+/*
+ * sasl.mechanism PLAIN over security.protocol sasl_plaintext sends the
+ * password in clear text: a config warning on the mechanism's node.
+ */
+static void ola_kafka_warn_plain(const char *const *names, const char *const *values,
+                                 const struct ola_cfg *const *nodes, size_t n)
+{
+    const struct ola_cfg *mech = NULL;
+    bool clear = false;
+    size_t i;
+
+    for (i = 0; i < n; i++) {
+        if (strcmp(names[i], "security.protocol") == 0)
+            clear = strcasecmp(values[i], "sasl_plaintext") == 0;
+        else if ((strcmp(names[i], "sasl.mechanism") == 0 ||
+                  strcmp(names[i], "sasl.mechanisms") == 0) &&
+                 strcasecmp(values[i], "PLAIN") == 0)
+            mech = nodes[i];
+        else if (strcmp(names[i], "sasl.mechanism") == 0 ||
+                 strcmp(names[i], "sasl.mechanisms") == 0)
+            mech = NULL;
+    }
+    if (clear && mech != NULL)
+        ola_cfg_warn(mech,
+                     "%s is PLAIN over security.protocol sasl_plaintext: the SASL "
+                     "password crosses the network in clear text (use sasl_ssl)",
+                     ola_cfg_path(mech));
+}
+
 /* Puts the property's file:line (or "properties.") before the message in err. */
 static void ola_kafka_prop_error(struct ola_err *err, const struct ola_kafka_settings *ks,
                                  size_t i)
@@ -1166,12 +1191,12 @@ static int ola_kafka_init(struct ola_output *o, const struct ola_cfg *node,
         }
         for (i = 0; i < n; i++)
             if (ola_kafka_verify_off(names[i], values[i]))
-                ola_plg_log(
-                    OLA_LOG_WARN, o,
-                    "%s:%d: properties.%s: %s turns off the check of the brokers' "
-                    "certificates: anyone on the path can read and change the "
-                    "audit trail",
-                    ola_cfg_file(nodes[i]), ola_cfg_line(nodes[i]), names[i], values[i]);
+                ola_cfg_warn(nodes[i],
+                             "properties.%s: %s turns off the check of the brokers' "
+                             "certificates: anyone on the path can read and change the "
+                             "audit trail",
+                             names[i], values[i]);
+        ola_kafka_warn_plain(names, values, nodes, n);
     }
     ks.n_props = n;
     ks.prop_names = names;

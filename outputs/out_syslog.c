@@ -694,6 +694,11 @@ static int ola_syslog_init(struct ola_output *o, const struct ola_cfg *node,
         ola_cfg_str(tls, "server_name", NULL, &s->server_name, err) != 0 ||
         ola_cfg_bool(tls, "verify", true, &s->verify, err) != 0)
         return -1;
+    if (s->transport == OLA_SL_TLS && !s->verify)
+        ola_cfg_warn(ola_cfg_get(tls, "verify"),
+                     "%s is false: the syslog server is not authenticated (anyone on "
+                     "the path can read and alter the messages)",
+                     ola_cfg_path(ola_cfg_get(tls, "verify")));
     if (s->transport == OLA_SL_TLS && ola_sl_tls_init(s, err) != 0)
         return -1;
     return 0;

@@ -1105,7 +1105,9 @@ static void test_settings_rules_and_secret_file(void **state)
                  &doc) != 0)
         fail_msg("%s", err.msg);
     assert_string_equal(s.rule_files[0], "r.yaml");
-    assert_string_equal(s.catalog_path, "event-types.json"); /* the default */
+    assert_null(s.catalog_path); /* the built-in catalog alone */
+    assert_true(s.catalog_builtin);
+    assert_true(s.default_rules);
     ola_cfg_doc_destroy(doc);
 }
 
