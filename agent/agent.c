@@ -193,6 +193,7 @@ void ola_client_opts(const struct ola_settings *s, struct ola_ol_opts *o)
     o->ca_file = s->onelogin.ca_file;
     o->proxy = s->onelogin.proxy;
     o->reserve = s->enrich_opts.reserve;
+    o->backoff_max_ms = s->onelogin.backoff_max_ms;
 }
 
 static int ola_agent_connect(struct ola_agent *a)

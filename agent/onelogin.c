@@ -247,6 +247,7 @@ void ola_ol_classify(long http_status, const char *content_type, const char *bod
     }
     ola_ol_classify_error(http_status, "HTTP", msg, call, v);
 done:
+    v->from_api = v->rate_limited && root != NULL;
     json_decref(root);
 }
 
@@ -388,6 +389,7 @@ int ola_ol_client_new(const struct ola_ol_opts *opts, struct ola_ol_client **out
         (opts->proxy != NULL && c->proxy == NULL))
         goto nomem;
     ola_rl_init(&c->rl, reserve, (uint64_t)ola_now_ms() ^ ((uint64_t)(uintptr_t)c << 16));
+    ola_rl_set_backoff_max(&c->rl, opts->backoff_max_ms);
     *out = c;
     return 0;
 nomem:
@@ -506,8 +508,8 @@ static void ola_ol_absorb(struct ola_ol_client *c, const struct ola_http_resp *r
     r->rate_limited = v->rate_limited;
     if (v->rate_limited) {
         c->ctr.rate_limited++;
-        r->retry_after_ms =
-            ola_rl_limited(&c->rl, rs->rl_reset, rs->retry_after, mono, ola_now_ms());
+        r->retry_after_ms = ola_rl_limited(&c->rl, rs->rl_reset, rs->retry_after,
+                                           v->from_api, mono, ola_now_ms());
     } else {
         if (rs->status > 0)
             ola_rl_ok(&c->rl);

@@ -30,6 +30,7 @@ struct ola_ol_opts {
     const char *ca_file;       /* NULL: system store */
     const char *proxy;         /* NULL: libcurl's environment handling */
     double reserve;            /* share of the limit kept for polling (0.2) */
+    int64_t backoff_max_ms;    /* cap of the backoff after a hintless 429; 0: 60 s */
 };
 
 enum ola_ol_status {

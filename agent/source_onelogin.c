@@ -140,7 +140,12 @@ static int ola_source_query(const struct ola_source *src, struct ola_buf *q)
     return 0;
 }
 
-/* Capped exponential backoff with jitter; a rate-limit reset wins when longer. */
+/*
+ * Capped exponential backoff with jitter. An advised wait (the governor's
+ * block until a rate-limit reset, which carries its own jitter when it had
+ * no hint, or a Retry-After) replaces it, plus at most 100 ms: the reset is
+ * the moment to resume, not a second after it.
+ */
 static int64_t ola_source_backoff(struct ola_source *src, int64_t advised_ms)
 {
     int64_t cap = 1000, wait;
@@ -152,7 +157,7 @@ static int64_t ola_source_backoff(struct ola_source *src, int64_t advised_ms)
         cap = src->s->onelogin.backoff_max_ms;
     wait = cap / 2 + (int64_t)(ola_src_rand(src) % (unsigned)(cap / 2 + 1));
     if (advised_ms > 0)
-        wait = advised_ms + (int64_t)(ola_src_rand(src) % 1000);
+        wait = advised_ms + (int64_t)(ola_src_rand(src) % 101);
     return wait;
 }
 
