@@ -324,6 +324,7 @@ static void ola_agent_publish(struct ola_agent *a)
     sn->api_rate_limited = ctr->rate_limited;
     sn->api_retries = ctr->retries;
     sn->api_paced_ms = ctr->paced_ms;
+    sn->api_clock_rejected = ctr->clock_rejected;
     memcpy(sn->api_by_endpoint, ctr->by_endpoint, sizeof(sn->api_by_endpoint));
     ola_ol_rate(a->client, &rate);
     sn->rate_limit = rate.limit;

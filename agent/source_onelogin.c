@@ -468,6 +468,7 @@ int ola_source_commit(struct ola_source *src, const struct ola_batch *b)
     struct ola_checkpoint *cp = src->cp;
     size_t i;
     uint64_t events = 0;
+    int64_t wm;
 
     if (!src->have_pending)
         return 0;
@@ -491,9 +492,15 @@ int ola_source_commit(struct ola_source *src, const struct ola_batch *b)
             return -1;
         return 0;
     }
-    /* the window is complete: everything created before `until` is delivered */
-    if (cp->window_until_ms > cp->watermark_ms)
-        cp->watermark_ms = cp->window_until_ms;
+    /* the window is complete: everything created before `until` is delivered;
+     * but the watermark never passes the server time estimated now minus settle
+     * (a window opened under another estimate, or resumed from the checkpoint
+     * of one, is re-read above that: dedupe skips what it delivered) */
+    wm = cp->window_until_ms;
+    if (wm > ola_ol_server_now_ms(src->client) - src->s->onelogin.settle_ms)
+        wm = ola_ol_server_now_ms(src->client) - src->s->onelogin.settle_ms;
+    if (wm > cp->watermark_ms)
+        cp->watermark_ms = wm;
     if (cp->window_kind == OLA_WINDOW_SWEEP) {
         cp->last_sweep_ms = ola_ol_server_now_ms(src->client);
         OLA_STAT_ADD(sweeps, 1);
