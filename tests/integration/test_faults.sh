@@ -47,7 +47,7 @@ spawn() {
     done
 }
 
-# the long cases first (mixed ~90 s, the limit styles ~45 s: they wait out
+# the long cases first (mixed ~50 s, the limit styles ~40 s: they wait out
 # rate-limit windows), the short ones share the other slots meanwhile
 WANT_RETRY_LOG=1 spawn mixed --page-max 20 --fault-rate 0.3 --seed 99
 EVENTS=150 spawn "limit-style 400" --page-max 20 --limit-style 400 --rate-limit 5
