@@ -468,7 +468,7 @@ int ola_source_commit(struct ola_source *src, const struct ola_batch *b)
     struct ola_checkpoint *cp = src->cp;
     size_t i;
     uint64_t events = 0;
-    int64_t wm;
+    int64_t wm, head;
 
     if (!src->have_pending)
         return 0;
@@ -496,9 +496,8 @@ int ola_source_commit(struct ola_source *src, const struct ola_batch *b)
      * but the watermark never passes the server time estimated now minus settle
      * (a window opened under another estimate, or resumed from the checkpoint
      * of one, is re-read above that: dedupe skips what it delivered) */
-    wm = cp->window_until_ms;
-    if (wm > ola_ol_server_now_ms(src->client) - src->s->onelogin.settle_ms)
-        wm = ola_ol_server_now_ms(src->client) - src->s->onelogin.settle_ms;
+    head = ola_ol_server_now_ms(src->client) - src->s->onelogin.settle_ms;
+    wm = cp->window_until_ms < head ? cp->window_until_ms : head;
     if (wm > cp->watermark_ms)
         cp->watermark_ms = wm;
     if (cp->window_kind == OLA_WINDOW_SWEEP) {
