@@ -198,6 +198,7 @@ void ola_client_opts(const struct ola_settings *s, struct ola_ol_opts *o)
     o->ca_file = s->onelogin.ca_file;
     o->proxy = s->onelogin.proxy;
     o->reserve = s->enrich_opts.reserve;
+    o->backoff_max_ms = s->onelogin.backoff_max_ms;
 }
 
 static int ola_agent_connect(struct ola_agent *a)
@@ -328,6 +329,7 @@ static void ola_agent_publish(struct ola_agent *a)
     sn->api_rate_limited = ctr->rate_limited;
     sn->api_retries = ctr->retries;
     sn->api_paced_ms = ctr->paced_ms;
+    sn->api_clock_rejected = ctr->clock_rejected;
     memcpy(sn->api_by_endpoint, ctr->by_endpoint, sizeof(sn->api_by_endpoint));
     ola_ol_rate(a->client, &rate);
     sn->rate_limit = rate.limit;

@@ -296,6 +296,10 @@ static void ola_render_api(struct ola_mw *w, const struct ola_metrics_snapshot *
                    "Answers that were 429 or rate_limit_exceeded.", s->api_rate_limited);
     ola_mw_counter(w, "olagent_api_retries_total",
                    "API answers classified as transient (retried).", s->api_retries);
+    ola_mw_counter(w, "olagent_server_clock_rejected_total",
+                   "Answers whose Date header was ignored: far off the server time "
+                   "estimated so far.",
+                   s->api_clock_rejected);
     ola_mw_family(w, "olagent_api_paced_seconds_total", "counter",
                   "Waiting advised by the rate-limit governor.");
     ola_mw_ms(w, "olagent_api_paced_seconds_total", NULL, 0,

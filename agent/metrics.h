@@ -25,6 +25,7 @@ struct ola_metrics_snapshot {
     } outputs[OLA_METRICS_MAX_OUTPUTS];
     uint64_t api_requests, api_token_requests, api_rate_limited, api_retries;
     uint64_t api_paced_ms;
+    uint64_t api_clock_rejected; /* answers whose Date was ignored */
     /* requests by endpoint and status class (onelogin.h's enums) */
     uint64_t api_by_endpoint[OLA_OL_EP_MAX][OLA_OL_SC_MAX];
     long rate_limit, rate_remaining;

@@ -10,8 +10,10 @@
  * retries once; a second 401 is a configuration error. A failed token request
  * arms a backoff during which no token request is sent, so a caller's loop
  * cannot hammer the endpoint. Every answer feeds the governor (X-RateLimit-*)
- * and the server clock (srvclock.c, from Date). Nothing here sleeps or logs above
- * debug; the token and the secret never reach a reason, log line or error.
+ * and the server clock (srvclock.c, from Date, on the monotonic clock: a Date
+ * far off the estimate is ignored until several agree, and each change of
+ * that state is logged once). Nothing else here sleeps or logs above debug;
+ * the token and the secret never reach a reason, log line or error.
  * Lookups (ola_ol_get_many) go out several at once on a libcurl multi handle
  * of their own, each admitted by the same governor just before it is sent.
  */
@@ -65,7 +67,8 @@ struct ola_ol_client {
     struct ola_buf token_body; /* wiped after each token answer */
     struct ola_rl rl;
     struct ola_ol_counters ctr;
-    struct ola_srvclock clock; /* the server's clock, from Date headers */
+    struct ola_srvclock clock;  /* the server's clock, from Date headers (monotonic) */
+    uint64_t clock_streak_from; /* clock.rejected when the current outlier streak began */
     /* concurrent lookups (ola_ol_get_many) */
     struct ola_http_multi *multi; /* NULL until the first use or ola_ol_lookups_setup */
     int64_t timeout_ms;
@@ -251,6 +254,7 @@ void ola_ol_classify(long http_status, const char *content_type, const char *bod
     }
     ola_ol_classify_error(http_status, "HTTP", msg, call, v);
 done:
+    v->from_api = v->rate_limited && root != NULL;
     json_decref(root);
 }
 
@@ -384,6 +388,7 @@ int ola_ol_client_new(const struct ola_ol_opts *opts, struct ola_ol_client **out
         (opts->proxy != NULL && c->proxy == NULL))
         goto nomem;
     ola_rl_init(&c->rl, reserve, (uint64_t)ola_now_ms() ^ ((uint64_t)(uintptr_t)c << 16));
+    ola_rl_set_backoff_max(&c->rl, opts->backoff_max_ms);
     *out = c;
     return 0;
 nomem:
@@ -454,7 +459,9 @@ static void ola_ol_response_reset(struct ola_ol_response *r)
 
 int64_t ola_ol_server_now_ms(const struct ola_ol_client *c)
 {
-    return ola_srvclock_now(&c->clock, ola_now_ms());
+    if (!c->clock.known)
+        return ola_now_ms();
+    return ola_srvclock_now(&c->clock, ola_mono_ms());
 }
 
 bool ola_ol_has_server_time(const struct ola_ol_client *c)
@@ -464,7 +471,9 @@ bool ola_ol_has_server_time(const struct ola_ol_client *c)
 
 int64_t ola_ol_clock_probe_delay(struct ola_ol_client *c, int64_t due_ms)
 {
-    return ola_srvclock_probe_delay(&c->clock, due_ms, OLA_OL_CLOCK_TIGHT_MS);
+    /* the estimate lives on the monotonic clock */
+    return ola_srvclock_probe_delay(&c->clock, due_ms - ola_now_ms() + ola_mono_ms(),
+                                    OLA_OL_CLOCK_TIGHT_MS);
 }
 
 void ola_ol_rate(const struct ola_ol_client *c, struct ola_ol_rate *out)
@@ -490,6 +499,47 @@ bool ola_ol_token_valid(const struct ola_ol_client *c)
 }
 
 /*
+ * Feeds one Date to the server clock (sent_wall_ms: the local wall clock when
+ * the request went out, -1 unknown) and logs a change in whether Dates are
+ * trusted: one line when outliers start being ignored, one when they stop or
+ * are followed, never one per answer.
+ */
+static void ola_ol_learn_date(struct ola_ol_client *c, int64_t date, int64_t sent_wall_ms)
+{
+    int64_t mono = ola_mono_ms(), wall = ola_now_ms();
+    int64_t sent = sent_wall_ms >= 0 ? sent_wall_ms - wall + mono : -1;
+    struct ola_srvclock *ck = &c->clock;
+
+    switch (ola_srvclock_learn(ck, date, sent, mono)) {
+    case OLA_SRVCLOCK_OUTLIER_START:
+        c->clock_streak_from = ck->rejected - 1;
+        ola_log_warn("onelogin",
+                     "ignoring the server's Date: %+llds off the server time estimated "
+                     "so far; the estimate moves only if %d answers in a row over %ds "
+                     "agree on it",
+                     (long long)(ck->jump_ms / 1000), OLA_SRVCLOCK_AGREE_N,
+                     OLA_SRVCLOCK_AGREE_MS / 1000);
+        break;
+    case OLA_SRVCLOCK_OUTLIER_END:
+        ola_log_info("onelogin",
+                     "the server's Date agrees with the estimate again (%llu answer(s) "
+                     "ignored)",
+                     (unsigned long long)(ck->rejected - c->clock_streak_from));
+        break;
+    case OLA_SRVCLOCK_MOVED:
+        ola_log_warn("onelogin",
+                     "the server's clock moved by %+llds: %d answers over %ds agreed; "
+                     "following it",
+                     (long long)(ck->jump_ms / 1000), OLA_SRVCLOCK_AGREE_N,
+                     OLA_SRVCLOCK_AGREE_MS / 1000);
+        break;
+    case OLA_SRVCLOCK_SAME:
+        break;
+    }
+    c->ctr.clock_rejected = ck->rejected;
+}
+
+/*
  * Learns from a complete or partial answer: server clock (Date), governor
  * (X-RateLimit-*), and a rate-limit block when v says so.
  */
@@ -501,14 +551,14 @@ static void ola_ol_absorb(struct ola_ol_client *c, const struct ola_http_resp *r
     r->http_status = rs->status;
     if (rs->date[0] != '\0' && ola_time_parse_http(rs->date, &date) == 0) {
         r->server_date_ms = date;
-        ola_srvclock_learn(&c->clock, date, rs->sent_ms, ola_now_ms());
+        ola_ol_learn_date(c, date, rs->sent_ms);
     }
     ola_rl_update(&c->rl, rs->rl_limit, rs->rl_remaining, rs->rl_reset, mono);
     r->rate_limited = v->rate_limited;
     if (v->rate_limited) {
         c->ctr.rate_limited++;
-        r->retry_after_ms =
-            ola_rl_limited(&c->rl, rs->rl_reset, rs->retry_after, mono, ola_now_ms());
+        r->retry_after_ms = ola_rl_limited(&c->rl, rs->rl_reset, rs->retry_after,
+                                           v->from_api, mono, ola_now_ms());
     } else {
         if (rs->status > 0)
             ola_rl_ok(&c->rl);

@@ -30,6 +30,7 @@ struct ola_ol_opts {
     const char *ca_file;       /* NULL: system store */
     const char *proxy;         /* NULL: libcurl's environment handling */
     double reserve;            /* share of the limit kept for polling (0.2) */
+    int64_t backoff_max_ms;    /* cap of the backoff after a hintless 429; 0: 60 s */
 };
 
 enum ola_ol_status {
@@ -89,9 +90,10 @@ extern const char *const ola_ol_status_class_names[OLA_OL_SC_MAX];
 struct ola_ol_counters {
     uint64_t requests; /* HTTP requests sent, token requests included */
     uint64_t token_requests;
-    uint64_t rate_limited; /* 429 and rate_limit_exceeded answers */
-    uint64_t retries;      /* RETRY answers */
-    uint64_t paced_ms;     /* total wait advised by pacing */
+    uint64_t rate_limited;   /* 429 and rate_limit_exceeded answers */
+    uint64_t retries;        /* RETRY answers */
+    uint64_t paced_ms;       /* total wait advised by pacing */
+    uint64_t clock_rejected; /* answers whose Date was ignored (far off the estimate) */
     uint64_t by_endpoint[OLA_OL_EP_MAX][OLA_OL_SC_MAX]; /* requests by endpoint, status */
 };
 
@@ -116,7 +118,11 @@ enum ola_ol_status ola_ol_authenticate(struct ola_ol_client *c,
 void ola_ol_response_init(struct ola_ol_response *r);
 void ola_ol_response_free(struct ola_ol_response *r);
 
-/* Server time estimate: local wall clock plus the offset learned from Date. */
+/*
+ * Server time estimate: the monotonic clock plus the offset learned from Date
+ * (a Date far off is ignored until several agree: srvclock.h); the local wall
+ * clock until a Date was seen.
+ */
 int64_t ola_ol_server_now_ms(const struct ola_ol_client *c);
 /* True once a Date header has been seen. */
 bool ola_ol_has_server_time(const struct ola_ol_client *c);

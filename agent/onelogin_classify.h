@@ -25,6 +25,7 @@ enum ola_ol_call {
 struct ola_ol_verdict {
     enum ola_ol_status status;
     bool rate_limited;   /* 429 or rate_limit_exceeded */
+    bool from_api;       /* ... in OneLogin's JSON, not a proxy's page */
     bool token_rejected; /* plain 401 on a resource call: refresh once, retry once */
     char reason[256];    /* never holds a credential: only status and server message */
 };

@@ -8,6 +8,11 @@
  * last `reserve` share of the limit: they are deferred instead. After a 429
  * everything waits for the reset (header hints, else a jittered exponential
  * backoff). Pure arithmetic on the caller's clock: no sleeping, no clock reads.
+ *
+ * The reset comes in whole seconds ("X-RateLimit-Reset: 3" means the window
+ * ends within the next 3 s), so one answer can put the reset up to a second
+ * late; several answers of one window, each cut at another phase, bound it
+ * tighter: the governor keeps the earliest, and resumes right at it.
  */
 #include <errno.h>
 #include <limits.h>
@@ -25,8 +30,15 @@ void ola_rl_init(struct ola_rl *rl, double reserve, uint64_t seed)
     rl->blocked_until_ms = 0;
     rl->last_go_ms = -1;
     rl->backoff_n = 0;
+    rl->backoff_max_ms = OLA_RL_BACKOFF_MAX_MS;
     rl->reserve = (reserve >= 0 && reserve < 1) ? reserve : 0;
     rl->rng = seed ? seed : 0x9e3779b97f4a7c15ull;
+}
+
+void ola_rl_set_backoff_max(struct ola_rl *rl, int64_t ms)
+{
+    if (ms > 0)
+        rl->backoff_max_ms = ms;
 }
 
 static uint64_t ola_rl_rand(struct ola_rl *rl)
@@ -76,6 +88,21 @@ int ola_rl_parse_seconds(const char *s, int64_t *ms)
     return 0;
 }
 
+/*
+ * Learns that the window resets within ms of now. Within one window every
+ * answer's bound lies in the same second (the reset cut to whole seconds,
+ * plus the answer's travel): the earliest is the tightest. A bound more than
+ * that second later belongs to a window that started since.
+ */
+static void ola_rl_learn_reset(struct ola_rl *rl, int64_t ms, int64_t now_mono_ms)
+{
+    int64_t at = now_mono_ms + ms;
+
+    if (rl->reset_at_ms < 0 || now_mono_ms >= rl->reset_at_ms || at < rl->reset_at_ms ||
+        at > rl->reset_at_ms + OLA_RL_RESET_GRAIN_MS)
+        rl->reset_at_ms = at;
+}
+
 void ola_rl_update(struct ola_rl *rl, const char *limit, const char *remaining,
                    const char *reset, int64_t now_mono_ms)
 {
@@ -87,7 +114,7 @@ void ola_rl_update(struct ola_rl *rl, const char *limit, const char *remaining,
     if (ola_rl_parse_long(remaining, &v) == 0)
         rl->remaining = v;
     if (ola_rl_parse_seconds(reset, &ms) == 0)
-        rl->reset_at_ms = now_mono_ms + ms;
+        ola_rl_learn_reset(rl, ms, now_mono_ms);
 }
 
 void ola_rl_ok(struct ola_rl *rl)
@@ -95,36 +122,52 @@ void ola_rl_ok(struct ola_rl *rl)
     rl->backoff_n = 0;
 }
 
-int64_t ola_rl_limited(struct ola_rl *rl, const char *reset, const char *retry_after,
-                       int64_t now_mono_ms, int64_t now_wall_ms)
+/* base doubled for each rate-limited answer in a row before this one, capped. */
+static int64_t ola_rl_doubled(const struct ola_rl *rl, int64_t base)
 {
-    int64_t wait = -1, at;
+    unsigned i;
+
+    for (i = 0; i < rl->backoff_n && base < rl->backoff_max_ms; i++)
+        base *= 2;
+    return base < rl->backoff_max_ms ? base : rl->backoff_max_ms;
+}
+
+int64_t ola_rl_limited(struct ola_rl *rl, const char *reset, const char *retry_after,
+                       bool from_api, int64_t now_mono_ms, int64_t now_wall_ms)
+{
+    int64_t wait = -1, at, floor_ms;
 
     if (ola_rl_parse_seconds(reset, &wait) == 0) {
-        rl->reset_at_ms = now_mono_ms + wait;
+        ola_rl_learn_reset(rl, wait, now_mono_ms);
+        wait = rl->reset_at_ms - now_mono_ms;
     } else if (ola_rl_parse_seconds(retry_after, &wait) == 0) {
         /* seconds */
     } else if (retry_after != NULL && ola_time_parse_http(retry_after, &at) == 0) {
         wait = at - now_wall_ms;
         if (wait > OLA_RL_MAX_HINT_MS)
             wait = OLA_RL_MAX_HINT_MS;
+    } else if (from_api && rl->reset_at_ms > now_mono_ms) {
+        /* OneLogin said the budget is spent; the last headers said when it returns */
+        wait = rl->reset_at_ms - now_mono_ms;
     } else {
-        int64_t b = OLA_RL_BACKOFF_BASE_MS;
-        unsigned i;
+        int64_t b = ola_rl_doubled(rl, OLA_RL_BACKOFF_BASE_MS);
 
-        for (i = 0; i < rl->backoff_n && b < OLA_RL_BACKOFF_MAX_MS; i++)
-            b *= 2;
-        if (b > OLA_RL_BACKOFF_MAX_MS)
-            b = OLA_RL_BACKOFF_MAX_MS;
-        /* equal jitter: [0.75b, 1.25b], then the cap */
-        wait = b * 3 / 4 + (int64_t)(ola_rl_rand(rl) % (uint64_t)(b / 2 + 1));
-        if (wait > OLA_RL_BACKOFF_MAX_MS)
-            wait = OLA_RL_BACKOFF_MAX_MS;
-        rl->backoff_n++;
+        /* no hint at all (a proxy's page): jitter over [0.5b, 1.5b], then the cap */
+        wait = b / 2 + (int64_t)(ola_rl_rand(rl) % (uint64_t)(b + 1));
+        if (wait > rl->backoff_max_ms)
+            wait = rl->backoff_max_ms;
     }
-    if (wait < 1000)
-        wait = 1000; /* "0 s left" still means: not now */
-    rl->remaining = 0;
+    /* "0 s left" still means: not now; a server that keeps saying so is asked
+     * less and less often */
+    floor_ms = ola_rl_doubled(rl, OLA_RL_MIN_WAIT_MS);
+    if (wait < floor_ms)
+        wait = floor_ms;
+    /* answers to calls that were in flight when a block began count once */
+    if (rl->blocked_until_ms <= now_mono_ms)
+        rl->backoff_n++;
+    /* OneLogin said the budget is spent; a proxy's page says nothing about it */
+    if (from_api)
+        rl->remaining = 0;
     if (now_mono_ms + wait > rl->blocked_until_ms)
         rl->blocked_until_ms = now_mono_ms + wait;
     return rl->blocked_until_ms - now_mono_ms;

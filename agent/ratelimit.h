@@ -5,7 +5,8 @@
  * learns limit, remaining and reset from every response, and before each call
  * answers go, wait (pacing, or blocked after a 429) or defer (a lookup that
  * would eat into the reserve kept for polling). It never sleeps and never
- * reads a clock: every decision takes now_mono_ms, so tests drive time.
+ * reads a clock: every decision takes now_mono_ms (the monotonic clock, which
+ * neither the server's nor the local wall clock moves), so tests drive time.
  * @locality one thread (the client's owner).
  */
 #ifndef OLA_RATELIMIT_H
@@ -15,8 +16,10 @@
 #include <stdint.h>
 
 #define OLA_RL_LOW_WATER       0.10    /* pace below this share of the limit */
-#define OLA_RL_BACKOFF_BASE_MS 5000    /* first wait after a 429 without hints */
-#define OLA_RL_BACKOFF_MAX_MS  60000   /* cap of that backoff */
+#define OLA_RL_BACKOFF_BASE_MS 1000    /* first wait after a 429 without hints */
+#define OLA_RL_BACKOFF_MAX_MS  60000   /* cap of that backoff unless set */
+#define OLA_RL_MIN_WAIT_MS     500     /* floor of a hinted wait ("0 s" left) */
+#define OLA_RL_RESET_GRAIN_MS  1000    /* X-RateLimit-Reset counts whole seconds */
 #define OLA_RL_DEFER_MS        60000   /* lookup deferral when the reset is unknown */
 #define OLA_RL_MAX_HINT_MS     3600000 /* a reset/Retry-After beyond 1h is clamped */
 
@@ -34,10 +37,11 @@ enum ola_rl_prio {
 struct ola_rl {
     long limit;               /* -1 unknown */
     long remaining;           /* -1 unknown */
-    int64_t reset_at_ms;      /* monotonic; -1 unknown */
+    int64_t reset_at_ms;      /* monotonic, the earliest bound answers gave; -1 unknown */
     int64_t blocked_until_ms; /* after a 429; 0 when not blocked */
     int64_t last_go_ms;       /* when the last call was let through; -1 never */
-    unsigned backoff_n;       /* 429s in a row without a reset hint */
+    unsigned backoff_n;       /* rate-limited answers in a row */
+    int64_t backoff_max_ms;   /* cap of the backoff without hints */
     double reserve;           /* share of the limit lookups leave to polling */
     uint64_t rng;             /* xorshift state for jitter */
 };
@@ -45,22 +49,32 @@ struct ola_rl {
 /* reserve: 0 <= reserve < 1; seed: any value (jitter). */
 void ola_rl_init(struct ola_rl *rl, double reserve, uint64_t seed);
 
+/* Caps the backoff after hintless 429s (config onelogin.backoff_max); ms > 0. */
+void ola_rl_set_backoff_max(struct ola_rl *rl, int64_t ms);
+
 /*
  * Learns from one response's headers (the raw strings; NULL or "" when
- * absent, which keeps what was known). reset is seconds until the window
- * resets. Call on every response, including 429s.
+ * absent, which keeps what was known). reset is whole seconds until the
+ * window resets, so each answer bounds the reset instant from above (now +
+ * reset); answers of one window keep the earliest bound, and one more than a
+ * second later starts a new window. Call on every response, including 429s.
  */
 void ola_rl_update(struct ola_rl *rl, const char *limit, const char *remaining,
                    const char *reset, int64_t now_mono_ms);
 
 /*
  * Records a 429 / rate_limit_exceeded answer: blocks every call until the
- * reset (X-RateLimit-Reset seconds, else Retry-After as seconds or an HTTP
- * date compared with now_wall_ms, else an exponential backoff from 5 s,
- * jittered, capped at 60 s). Returns the wait in ms (> 0).
+ * reset: X-RateLimit-Reset seconds, else Retry-After (seconds, or an HTTP
+ * date compared with now_wall_ms), else, when from_api (OneLogin's own JSON
+ * answer, e.g. a 400 rate_limit_exceeded whose body carries no reset), the
+ * reset the last headers gave if it is still ahead; else (an HTML 429 from a
+ * proxy) an exponential backoff from 1 s, jittered to [0.5, 1.5] times,
+ * doubling with each rate-limited answer in a row, capped at backoff_max. A
+ * hinted wait is at least 500 ms, doubling likewise. A later answer never
+ * shortens the block. Returns the wait in ms (> 0).
  */
 int64_t ola_rl_limited(struct ola_rl *rl, const char *reset, const char *retry_after,
-                       int64_t now_mono_ms, int64_t now_wall_ms);
+                       bool from_api, int64_t now_mono_ms, int64_t now_wall_ms);
 
 /* A response that was not rate limited: the 429 backoff starts over. */
 void ola_rl_ok(struct ola_rl *rl);

@@ -140,7 +140,12 @@ static int ola_source_query(const struct ola_source *src, struct ola_buf *q)
     return 0;
 }
 
-/* Capped exponential backoff with jitter; a rate-limit reset wins when longer. */
+/*
+ * Capped exponential backoff with jitter. An advised wait (the governor's
+ * block until a rate-limit reset, which carries its own jitter when it had
+ * no hint, or a Retry-After) replaces it, plus at most 100 ms: the reset is
+ * the moment to resume, not a second after it.
+ */
 static int64_t ola_source_backoff(struct ola_source *src, int64_t advised_ms)
 {
     int64_t cap = 1000, wait;
@@ -152,7 +157,7 @@ static int64_t ola_source_backoff(struct ola_source *src, int64_t advised_ms)
         cap = src->s->onelogin.backoff_max_ms;
     wait = cap / 2 + (int64_t)(ola_src_rand(src) % (unsigned)(cap / 2 + 1));
     if (advised_ms > 0)
-        wait = advised_ms + (int64_t)(ola_src_rand(src) % 1000);
+        wait = advised_ms + (int64_t)(ola_src_rand(src) % 101);
     return wait;
 }
 
@@ -463,6 +468,7 @@ int ola_source_commit(struct ola_source *src, const struct ola_batch *b)
     struct ola_checkpoint *cp = src->cp;
     size_t i;
     uint64_t events = 0;
+    int64_t wm, head;
 
     if (!src->have_pending)
         return 0;
@@ -486,9 +492,14 @@ int ola_source_commit(struct ola_source *src, const struct ola_batch *b)
             return -1;
         return 0;
     }
-    /* the window is complete: everything created before `until` is delivered */
-    if (cp->window_until_ms > cp->watermark_ms)
-        cp->watermark_ms = cp->window_until_ms;
+    /* the window is complete: everything created before `until` is delivered;
+     * but the watermark never passes the server time estimated now minus settle
+     * (a window opened under another estimate, or resumed from the checkpoint
+     * of one, is re-read above that: dedupe skips what it delivered) */
+    head = ola_ol_server_now_ms(src->client) - src->s->onelogin.settle_ms;
+    wm = cp->window_until_ms < head ? cp->window_until_ms : head;
+    if (wm > cp->watermark_ms)
+        cp->watermark_ms = wm;
     if (cp->window_kind == OLA_WINDOW_SWEEP) {
         cp->last_sweep_ms = ola_ol_server_now_ms(src->client);
         OLA_STAT_ADD(sweeps, 1);

@@ -354,6 +354,9 @@ struct olsim {
     FILE *log_file;
     unsigned long route_count[OLSIM_R_COUNT];
     unsigned long status_count[600];
+    /* POST /_sim/clock: OneLogin answers carry a Date skewed by this until then */
+    int64_t date_skew_ms;
+    int64_t date_skew_until_ms;
 };
 
 /* A request as the handlers see it; every string is borrowed and NUL-terminated. */
@@ -377,6 +380,7 @@ struct olsim_resp {
     long rl_remaining;
     long rl_reset;
     int reset_conn;
+    int64_t date_ms; /* > 0: send this Date instead of the real one */
     int64_t stall_ms;
     enum olsim_fault_kind fault;
     enum olsim_route route;

@@ -456,6 +456,33 @@ fail:
     json_decref(root);
 }
 
+/* POST /_sim/clock {"skew_ms":N,"for_ms":D}: Date skewed by N for the next D ms. */
+static void olsim_ctl_clock(struct olsim *sim, const struct olsim_req *rq,
+                            struct olsim_resp *rs)
+{
+    json_t *root = olsim_body_json(rq, rs);
+    long long skew = 0, for_ms = -1;
+    int64_t now = olsim_now_ms();
+
+    if (!root)
+        return;
+    if (!json_is_object(root) ||
+        olsim_json_int_opt(root, "skew_ms", -100LL * 86400000, 100LL * 86400000, &skew) <
+            0 ||
+        olsim_json_int_opt(root, "for_ms", 0, 100LL * 86400000, &for_ms) < 0 ||
+        for_ms < 0) {
+        olsim_ctl_error(rs, 400, "expected {\"skew_ms\":N,\"for_ms\":D}");
+        goto fail;
+    }
+    sim->date_skew_ms = skew;
+    sim->date_skew_until_ms = now + for_ms;
+    rs->status = 200;
+    olsim_buf_printf(&rs->body, "{\"skew_ms\":%lld,\"until_ms\":%lld}", skew,
+                     (long long)sim->date_skew_until_ms);
+fail:
+    json_decref(root);
+}
+
 static void olsim_ctl_stats(struct olsim *sim, struct olsim_resp *rs)
 {
     int64_t now = olsim_now_ms();
@@ -535,6 +562,8 @@ void olsim_control_handle(struct olsim *sim, const struct olsim_req *rq,
         olsim_ctl_faults(sim, rq, rs);
     } else if (post && strcmp(p, "rate_limit") == 0) {
         olsim_ctl_rate_limit(sim, rq, rs);
+    } else if (post && strcmp(p, "clock") == 0) {
+        olsim_ctl_clock(sim, rq, rs);
     } else if (post && strcmp(p, "token/revoke") == 0) {
         sim->token_created_ms = 0;
         rs->status = 200;

@@ -441,6 +441,16 @@ static struct MHD_Response *olsim_make_response(struct olsim *sim, struct olsim_
                             rs->ctype ? rs->ctype : "application/json; charset=utf-8");
     if (rs->status >= 400)
         MHD_add_response_header(r, MHD_HTTP_HEADER_CACHE_CONTROL, "no-cache");
+    if (rs->date_ms > 0) {
+        /* a skewed clock (/_sim/clock); libmicrohttpd adds the real Date otherwise */
+        char date[64];
+        time_t secs = (time_t)(rs->date_ms / 1000);
+        struct tm tm;
+
+        if (gmtime_r(&secs, &tm) &&
+            strftime(date, sizeof(date), "%a, %d %b %Y %H:%M:%S GMT", &tm) > 0)
+            MHD_add_response_header(r, MHD_HTTP_HEADER_DATE, date);
+    }
     if (rs->rl_headers) {
         snprintf(v, sizeof(v), "%ld", rs->rl_limit);
         MHD_add_response_header(r, "X-RateLimit-Limit", v);
@@ -500,8 +510,12 @@ static enum MHD_Result olsim_handler(void *cls, struct MHD_Connection *con,
     if (control) {
         olsim_control_handle(sim, &rq, &rs);
     } else {
+        int64_t now = olsim_now_ms();
+
         olsim_api_handle(sim, &rq, &rs);
         olsim_log_request(sim, &rq, &rs);
+        if (now < sim->date_skew_until_ms)
+            rs.date_ms = now + sim->date_skew_ms;
     }
     pthread_mutex_unlock(&sim->lock);
     if (rs.stall_ms > 0)

@@ -660,7 +660,7 @@ static void test_429_html_no_headers(void **state)
     assert_true(f->r.rate_limited);
     assert_int_equal(f->r.http_status, 429);
     first = f->r.retry_after_ms;
-    assert_in_range(first, 3750, 6250); /* 5 s backoff, jittered */
+    assert_in_range(first, 500, 1500); /* 1 s backoff, jittered */
     assert_int_equal(ola_ol_counters(f->c)->rate_limited, 1);
     assert_int_equal(ola_ol_counters(f->c)->retries, 1);
     /* until then nothing goes out: polls get RETRY, lookups DEFERRED */
@@ -703,6 +703,25 @@ static void test_400_rate_limit_exceeded(void **state)
     assert_in_range(f->r.retry_after_ms, 11000, 12000);
     assert_non_null(strstr(f->r.reason, "rate_limit_exceeded"));
     assert_int_equal(ola_ol_counters(f->c)->rate_limited, 1);
+}
+
+/* The 400's body carries no reset: the last headers said when the window ends. */
+static void test_400_rate_limit_exceeded_last_reset(void **state)
+{
+    struct ts_fix *f = *state;
+    int64_t before = ola_mono_ms();
+
+    ts_push(&f->srv, true, 200, fx_token("tok-1", -1000, false), NULL);
+    ts_push(&f->srv, false, 200, fx_body("events-page-200.json"), "X-RateLimit-Limit",
+            "5000", "X-RateLimit-Remaining", "3000", "X-RateLimit-Reset", "40", NULL);
+    ts_push(&f->srv, false, 400,
+            ts_strdup("{\"status\":{\"error\":true,\"code\":400,\"type\":\"bad request\","
+                      "\"message\":\"rate_limit_exceeded\"}}"),
+            NULL);
+    assert_int_equal(fix_get(f, "/api/1/events", OLA_OL_PRIO_POLL), OLA_OL_OK);
+    assert_int_equal(fix_get(f, "/api/1/events", OLA_OL_PRIO_POLL), OLA_OL_RETRY);
+    assert_true(f->r.rate_limited);
+    assert_in_range(f->r.retry_after_ms, 40000 - (ola_mono_ms() - before) - 10, 40000);
 }
 
 static void test_rate_headers_and_reserve(void **state)
@@ -1191,6 +1210,8 @@ int main(void)
         cmocka_unit_test_setup_teardown(test_429_html_no_headers, fix_setup,
                                         fix_teardown),
         cmocka_unit_test_setup_teardown(test_429_with_reset, fix_setup, fix_teardown),
+        cmocka_unit_test_setup_teardown(test_400_rate_limit_exceeded_last_reset,
+                                        fix_setup, fix_teardown),
         cmocka_unit_test_setup_teardown(test_400_rate_limit_exceeded, fix_setup,
                                         fix_teardown),
         cmocka_unit_test_setup_teardown(test_rate_headers_and_reserve, fix_setup,

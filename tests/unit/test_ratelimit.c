@@ -3,9 +3,12 @@
  *
  * The governor reads no clock: each case feeds header strings and instants
  * and checks the verdicts, so pacing, reserve, 429 blocks and the jittered
- * backoff are exercised over simulated hours without sleeping.
+ * backoff are exercised over simulated hours without sleeping. A simulated
+ * server cuts the time to its reset to whole seconds as the real one does, so
+ * the cases can check that a block ends within a second after the reset.
  */
 #include <stdarg.h>
+#include <stdbool.h>
 #include <stddef.h>
 #include <setjmp.h>
 #include <stdint.h>
@@ -152,27 +155,32 @@ static void test_limited_hints(void **state)
     (void)state;
     ola_rl_init(&rl, 0.2, 1);
     /* X-RateLimit-Reset wins over Retry-After */
-    assert_int_equal(ola_rl_limited(&rl, "7", "100", T0, 0), 7000);
+    assert_int_equal(ola_rl_limited(&rl, "7", "100", true, T0, 0), 7000);
     assert_int_equal(ola_rl_admit(&rl, OLA_RL_POLL, T0 + 6999, &wait), OLA_RL_WAIT);
     assert_int_equal(wait, 1);
     assert_int_equal(ola_rl_admit(&rl, OLA_RL_LOOKUP, T0 + 100, &wait), OLA_RL_WAIT);
     assert_int_equal(ola_rl_admit(&rl, OLA_RL_POLL, T0 + 7000, &wait), OLA_RL_GO);
     /* Retry-After in seconds */
     ola_rl_init(&rl, 0.2, 1);
-    assert_int_equal(ola_rl_limited(&rl, NULL, "12", T0, 0), 12000);
+    assert_int_equal(ola_rl_limited(&rl, NULL, "12", false, T0, 0), 12000);
     /* Retry-After as an HTTP date, against the wall clock given */
     ola_rl_init(&rl, 0.2, 1);
-    assert_int_equal(ola_rl_limited(&rl, "", "Mon, 28 Feb 2022 22:04:38 GMT", T0,
+    assert_int_equal(ola_rl_limited(&rl, "", "Mon, 28 Feb 2022 22:04:38 GMT", false, T0,
                                     1646085878000LL - 20000),
                      20000);
-    /* "0" or a date in the past still means: not now */
+    /* "0" or a date in the past still means: not now (half a second) */
     ola_rl_init(&rl, 0.2, 1);
-    assert_int_equal(ola_rl_limited(&rl, "0", NULL, T0, 0), 1000);
+    assert_int_equal(ola_rl_limited(&rl, "0", NULL, true, T0, 0), OLA_RL_MIN_WAIT_MS);
+    /* a server that keeps saying "0" is asked less and less often */
+    assert_int_equal(ola_rl_limited(&rl, "0", NULL, true, T0 + 500, 0),
+                     2 * OLA_RL_MIN_WAIT_MS);
     /* a later 429 never shortens an earlier block */
-    assert_int_equal(ola_rl_limited(&rl, "60", NULL, T0, 0), 60000);
-    assert_int_equal(ola_rl_limited(&rl, "1", NULL, T0 + 1000, 0), 59000);
+    ola_rl_init(&rl, 0.2, 1);
+    assert_int_equal(ola_rl_limited(&rl, "60", NULL, true, T0, 0), 60000);
+    assert_int_equal(ola_rl_limited(&rl, "1", NULL, true, T0 + 1000, 0), 59000);
 }
 
+/* An HTML 429 (a proxy's page: no headers): from about a second, doubling. */
 static void test_backoff_without_hints(void **state)
 {
     struct ola_rl rl;
@@ -182,20 +190,100 @@ static void test_backoff_without_hints(void **state)
 
     (void)state;
     ola_rl_init(&rl, 0.2, 42);
-    for (i = 0; i < 8; i++) {
-        w = ola_rl_limited(&rl, NULL, NULL, now, 0);
-        assert_in_range(w, base * 3 / 4,
-                        base * 5 / 4 > OLA_RL_BACKOFF_MAX_MS ? OLA_RL_BACKOFF_MAX_MS
-                                                             : base * 5 / 4);
+    ola_rl_update(&rl, "5000", "4000", "1800", now);
+    for (i = 0; i < 10; i++) {
+        w = ola_rl_limited(&rl, NULL, NULL, false, now, 0);
+        if (i == 0)
+            assert_in_range(w, 500, 1500);
+        assert_in_range(w, base / 2,
+                        base * 3 / 2 > OLA_RL_BACKOFF_MAX_MS ? OLA_RL_BACKOFF_MAX_MS
+                                                             : base * 3 / 2);
         assert_int_equal(ola_rl_admit(&rl, OLA_RL_POLL, now, &wait), OLA_RL_WAIT);
         assert_int_equal(wait, w);
         now += w;
         base = base * 2 > OLA_RL_BACKOFF_MAX_MS ? OLA_RL_BACKOFF_MAX_MS : base * 2;
+        /* a proxy's page says nothing about the budget: once the backoff is over,
+         * the call goes, not a wait for the reset half an hour away */
+        assert_int_equal(ola_rl_admit(&rl, OLA_RL_POLL, now, &wait), OLA_RL_GO);
     }
     /* a good answer starts the backoff over */
     ola_rl_ok(&rl);
-    w = ola_rl_limited(&rl, NULL, NULL, now, 0);
-    assert_in_range(w, OLA_RL_BACKOFF_BASE_MS * 3 / 4, OLA_RL_BACKOFF_BASE_MS * 5 / 4);
+    w = ola_rl_limited(&rl, NULL, NULL, false, now, 0);
+    assert_in_range(w, 500, 1500);
+    /* the cap is onelogin.backoff_max */
+    ola_rl_init(&rl, 0.2, 7);
+    ola_rl_set_backoff_max(&rl, 2000);
+    for (i = 0; i < 10; i++) {
+        w = ola_rl_limited(&rl, NULL, NULL, false, now, 0);
+        assert_in_range(w, 500, 2000);
+        now += w;
+    }
+    assert_int_equal(w, 2000);
+    /* answers of calls in flight when the block began do not double it again */
+    ola_rl_init(&rl, 0.2, 9);
+    w = ola_rl_limited(&rl, NULL, NULL, false, now, 0);
+    ola_rl_limited(&rl, NULL, NULL, false, now + 1, 0);
+    ola_rl_limited(&rl, NULL, NULL, false, now + 2, 0);
+    w = ola_rl_limited(&rl, NULL, NULL, false, now + w, 0);
+    assert_in_range(w, 1000, 3000);
+}
+
+/*
+ * A server whose window resets at `reset`: the header it sends at t is the
+ * time left cut to whole seconds (rounded up, as olsim does; rounded down
+ * makes the agent ask once early and get "0").
+ */
+static const char *sim_reset(char *buf, size_t cap, int64_t reset, int64_t t)
+{
+    snprintf(buf, cap, "%lld", (long long)((reset - t + 999) / 1000));
+    return buf;
+}
+
+/* The block after a rate-limited answer ends within a second after the reset. */
+static void test_resume_at_reset(void **state)
+{
+    static const int64_t phase[] = {0, 1, 137, 499, 500, 501, 999};
+    char h[32];
+    size_t k;
+
+    (void)state;
+    for (k = 0; k < sizeof(phase) / sizeof(phase[0]); k++) {
+        int64_t reset = T0 + 3000 + phase[k], t, w, wait;
+        struct ola_rl rl;
+
+        /* one answer, a 429 with the header */
+        ola_rl_init(&rl, 0.2, 1);
+        t = T0 + 50;
+        w = ola_rl_limited(&rl, sim_reset(h, sizeof(h), reset, t), NULL, true, t, 0);
+        assert_true(t + w >= reset);
+        assert_true(t + w < reset + 1000);
+        assert_int_equal(ola_rl_admit(&rl, OLA_RL_POLL, t + w - 1, &wait), OLA_RL_WAIT);
+        assert_int_equal(ola_rl_admit(&rl, OLA_RL_POLL, t + w, &wait), OLA_RL_GO);
+
+        /* a 400 rate_limit_exceeded: its body has no reset, the last headers do;
+         * answers at several phases of the window bound it to a few ms */
+        ola_rl_init(&rl, 0.2, 1);
+        for (t = T0; t < T0 + 2000; t += 333) {
+            ola_rl_update(&rl, "5", "1", sim_reset(h, sizeof(h), reset, t), t);
+            ola_rl_ok(&rl);
+        }
+        w = ola_rl_limited(&rl, NULL, NULL, true, t, 0);
+        assert_true(t + w >= reset);
+        assert_true(t + w < reset + 340);
+
+        /* budget spent (Remaining 0): pacing holds the call until the reset */
+        ola_rl_init(&rl, 0.2, 1);
+        t = T0 + 10;
+        ola_rl_update(&rl, "5", "0", sim_reset(h, sizeof(h), reset, t), t);
+        assert_int_equal(ola_rl_admit(&rl, OLA_RL_POLL, t, &wait), OLA_RL_WAIT);
+        assert_true(t + wait >= reset);
+        assert_true(t + wait < reset + 1000);
+        /* the next window: a bound more than a second later is a new window */
+        t = t + wait;
+        assert_int_equal(ola_rl_admit(&rl, OLA_RL_POLL, t, &wait), OLA_RL_GO);
+        ola_rl_update(&rl, "5", "4", "3", t + 20);
+        assert_int_equal(rl.reset_at_ms, t + 3020);
+    }
 }
 
 /* Jitter: two governors with different seeds do not march in step. */
@@ -208,8 +296,8 @@ static void test_backoff_jitter(void **state)
     for (i = 0; i < 16; i++) {
         ola_rl_init(&a, 0.2, (uint64_t)i + 1);
         ola_rl_init(&b, 0.2, (uint64_t)i + 1001);
-        if (ola_rl_limited(&a, NULL, NULL, T0, 0) !=
-            ola_rl_limited(&b, NULL, NULL, T0, 0))
+        if (ola_rl_limited(&a, NULL, NULL, false, T0, 0) !=
+            ola_rl_limited(&b, NULL, NULL, false, T0, 0))
             differ++;
     }
     assert_true(differ >= 12);
@@ -225,6 +313,7 @@ int main(void)
         cmocka_unit_test(test_lookup_reserve),
         cmocka_unit_test(test_limited_hints),
         cmocka_unit_test(test_backoff_without_hints),
+        cmocka_unit_test(test_resume_at_reset),
         cmocka_unit_test(test_backoff_jitter),
     };
 

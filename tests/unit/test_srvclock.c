@@ -3,6 +3,9 @@
  * bounds always hold the truth, probes tighten them to about two round trips
  * in a few polls, and a stepped clock restarts the estimate.
  *
+ * A Date far off the estimate (hours ahead or behind) is ignored and counted
+ * until several answers in a row, over some seconds, agree on it.
+ *
  * A simulated server with a known offset stamps each answer a little after
  * the request left (one-way time), cut down to the second, as HTTP does.
  */
@@ -136,6 +139,103 @@ static void test_clock_step_restarts(void **state)
     assert_in_range(s.offset - ck.lower_ms, 0, 1000);
 }
 
+/* One answer at `sent` from a server `offset` off; returns what it changed. */
+static enum ola_srvclock_change sim_answer(struct ola_srvclock *ck, int64_t offset,
+                                           int64_t sent)
+{
+    int64_t stamp = sent + 1 + offset;
+
+    return ola_srvclock_learn(ck, stamp - stamp % 1000, sent, sent + 2);
+}
+
+static void test_outliers_ignored(void **state)
+{
+    static const int64_t lies[] = {7200000, -7200000, 300000 + 2000, -86400000};
+    struct sim s = {1234, 2};
+    size_t k;
+
+    (void)state;
+    for (k = 0; k < sizeof(lies) / sizeof(lies[0]); k++) {
+        struct ola_srvclock ck;
+        int64_t t, end, lower, upper;
+        int i;
+
+        ola_srvclock_init(&ck);
+        sim_poll(&s, &ck, 1700000000000, 12, &end);
+        lower = ck.lower_ms;
+        upper = ck.upper_ms;
+        /* a few seconds of answers that lie, all agreeing with each other: four
+         * (fewer than needed), then more over less than the span */
+        t = end;
+        assert_int_equal(sim_answer(&ck, s.offset + lies[k], t),
+                         OLA_SRVCLOCK_OUTLIER_START);
+        assert_true(ck.jump_ms > 0 ? lies[k] > 0 : lies[k] < 0);
+        for (i = 1; i < 8; i++) {
+            t += 1000;
+            assert_int_equal(sim_answer(&ck, s.offset + lies[k], t), OLA_SRVCLOCK_SAME);
+        }
+        /* the estimate never moved: the server's time is still the truth */
+        assert_int_equal(ck.lower_ms, lower);
+        assert_int_equal(ck.upper_ms, upper);
+        assert_in_range(s.offset - ola_srvclock_now(&ck, t) + t, 0, 50);
+        assert_int_equal(ck.rejected, 8);
+        /* a true answer: the streak is over (told once) */
+        t += 1000;
+        assert_int_equal(sim_answer(&ck, s.offset, t), OLA_SRVCLOCK_OUTLIER_END);
+        assert_int_equal(sim_answer(&ck, s.offset, t + 1000), OLA_SRVCLOCK_SAME);
+        assert_int_equal(ck.rejected, 8);
+        /* lies interleaved with true answers never add up */
+        for (i = 0; i < 20; i++) {
+            t += 1000;
+            sim_answer(&ck, s.offset + lies[k], t);
+            sim_answer(&ck, s.offset, t + 500);
+        }
+        assert_int_equal(ck.lower_ms, lower);
+        assert_int_equal(ck.rejected, 28);
+        /* lies that disagree with each other never add up either */
+        for (i = 0; i < 20; i++) {
+            t += 1000;
+            sim_answer(&ck, s.offset + lies[k] + (i % 2) * 3600000, t);
+        }
+        assert_int_equal(ck.lower_ms, lower);
+    }
+}
+
+static void test_consistent_outliers_accepted(void **state)
+{
+    /* the server's clock really moved 2 h: followed once 5 answers over 10 s agree */
+    struct sim s = {1234, 2};
+    struct ola_srvclock ck;
+    int64_t t, end, moved = s.offset + 7200000;
+    int i;
+
+    (void)state;
+    ola_srvclock_init(&ck);
+    sim_poll(&s, &ck, 1700000000000, 12, &end);
+    t = end;
+    assert_int_equal(sim_answer(&ck, moved, t), OLA_SRVCLOCK_OUTLIER_START);
+    /* five answers within a second are not enough */
+    for (i = 1; i < 5; i++)
+        assert_int_equal(sim_answer(&ck, moved, t + i * 100), OLA_SRVCLOCK_SAME);
+    assert_true(ck.lower_ms < s.offset + 1000);
+    /* answers every 2.5 s: the one 10 s after the first moves it */
+    for (i = 1; i < 4; i++)
+        assert_int_equal(sim_answer(&ck, moved, t + i * 2500), OLA_SRVCLOCK_SAME);
+    assert_int_equal(sim_answer(&ck, moved, t + 10000), OLA_SRVCLOCK_MOVED);
+    assert_in_range(moved - ck.lower_ms, 0, 1000);
+    assert_true(moved < ck.upper_ms);
+    assert_in_range(ck.jump_ms, 7200000 - 2000, 7200000);
+    /* from here the new time is the estimate, and the old one is the outlier */
+    assert_int_equal(sim_answer(&ck, moved, t + 11000), OLA_SRVCLOCK_SAME);
+    assert_int_equal(sim_answer(&ck, s.offset, t + 12000), OLA_SRVCLOCK_OUTLIER_START);
+    /* a small step (under 5 min) is followed at once, as before */
+    ola_srvclock_init(&ck);
+    sim_poll(&s, &ck, 1700000000000, 12, &end);
+    assert_int_equal(sim_answer(&ck, s.offset + 240000, end), OLA_SRVCLOCK_SAME);
+    assert_in_range(s.offset + 240000 - ck.lower_ms, 0, 1000);
+    assert_int_equal(ck.rejected, 0);
+}
+
 static void test_unknown_send_time(void **state)
 {
     /* answers without a send time (none in practice) move only the lower bound */
@@ -162,6 +262,8 @@ int main(void)
         cmocka_unit_test(test_slow_round_trips_stop_probing),
         cmocka_unit_test(test_clock_step_restarts),
         cmocka_unit_test(test_unknown_send_time),
+        cmocka_unit_test(test_outliers_ignored),
+        cmocka_unit_test(test_consistent_outliers_accepted),
     };
 
     return cmocka_run_group_tests(tests, NULL, NULL);
