@@ -72,6 +72,8 @@ truth_ids() { sim GET /_sim/truth/ids | sort -n >"$1"; }
 
 # write_config FILE [extra YAML appended at the top level]: a config for olsim.
 # Tunables through variables: POLL SETTLE OVERLAP SWEEP START PAGE BACKOFF.
+# The built-in rule pack is off (DEFAULT_RULES=true turns it on): delivery
+# tests compare records with olsim's events, and alert records are not events.
 write_config() {
     local file=$1 extra=${2:-}
     cat >"$file" <<YAML
@@ -93,6 +95,7 @@ log:
   level: ${LOGLEVEL:-info}
 metrics: false
 shutdown_timeout: 5s
+default_rules: ${DEFAULT_RULES:-false}
 ${extra:-outputs:
   - type: stdout}
 YAML

@@ -90,6 +90,7 @@ checkpoint:
   path: $1/state/checkpoint.json
 metrics: false
 shutdown_timeout: 5s
+default_rules: false
 outputs:
   - type: stdout
 YAML
