@@ -725,6 +725,10 @@ static enum ola_rc ola_kafka_write(struct ola_output *o, const struct ola_batch 
         m->state = OLA_KMSG_STAGED;
         k->n_msgs++;
     }
+    if (k->n_msgs == n0) { /* every record refused */
+        ola_buf_free(&chunk);
+        return OLA_OK;
+    }
     data = ola_buf_steal(&chunk, NULL);
     if (data == NULL || ola_kafka_add_chunk(k, data) != 0) {
         free(data);
