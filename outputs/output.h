@@ -73,7 +73,7 @@ struct ola_output;
 
 struct ola_output_stats {
     uint64_t emitted;      /* records durably accepted */
-    uint64_t errors;       /* write/flush calls that answered RETRY or ERR */
+    uint64_t errors;       /* write/flush calls that answered RETRY or FATAL */
     uint64_t dead_letters; /* records sent to the dead-letter file */
     uint64_t truncated;    /* records cut to fit a size limit */
 };

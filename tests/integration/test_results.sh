@@ -13,7 +13,7 @@
 #      `olagent run` exits 1 within a deadline with one line naming the
 #      output, and no checkpoint covers the undelivered events.
 #   3. FATAL: stdout whose reader went away (EPIPE): exit 1, not a wedge.
-# ctest-cost: 40
+# ctest-cost: 55
 . "$(dirname "$0")/../lib/common.sh"
 . "$(dirname "$0")/../lib/rsyslog.sh"
 . "$(dirname "$0")/../lib/kafka.sh"
