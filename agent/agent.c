@@ -122,6 +122,10 @@ static int ola_agent_build_outputs(struct ola_agent *a)
     a->pipe.backoff_max_ms = a->s.onelogin.backoff_max_ms;
     a->pipe.flush_timeout_ms = 1000;
     a->pipe.shutdown_timeout_ms = a->s.shutdown_timeout_ms;
+    if (ola_pipeline_dead_letters(&a->pipe, a->s.checkpoint.path, &err) != 0) {
+        fprintf(stderr, "olagent: %s\n", err.msg);
+        return OLA_EXIT_CONFIG;
+    }
     return OLA_EXIT_OK;
 }
 

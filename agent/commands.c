@@ -423,6 +423,7 @@ int ola_cmd_replay_opts(const char *config_path, const char *events_path, bool e
     struct ola_enricher *en = NULL;
     FILE *in = NULL;
     struct ola_buf carry = OLA_BUF_INIT;
+    struct ola_err err = {0, ""};
     size_t bad = 0, total = 0, len = 0;
     int rc = ola_cmd_load(&c, config_path, true);
 
@@ -448,6 +449,11 @@ int ola_cmd_replay_opts(const char *config_path, const char *events_path, bool e
     p.backoff_max_ms = c.s.onelogin.backoff_max_ms;
     p.flush_timeout_ms = 1000;
     p.shutdown_timeout_ms = c.s.shutdown_timeout_ms;
+    if (ola_pipeline_dead_letters(&p, c.s.checkpoint.path, &err) != 0) {
+        fprintf(stderr, "olagent: %s\n", err.msg);
+        rc = OLA_EXIT_CONFIG;
+        goto out;
+    }
     for (;;) {
         char *data;
 

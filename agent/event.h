@@ -36,6 +36,7 @@ struct ola_event {
     int64_t created_ms; /* created_at, ms since the epoch */
     json_t *ola;        /* the "olagent" object to splice in, owned; NULL if none */
     uint32_t routes;    /* bit i: output with index i takes this record */
+    uint32_t refused;   /* bit i: output i refused it for good (dead-lettered) */
     int severity;       /* OLA_SEVERITY_UNSET or 0..10 */
     bool dropped;       /* dropped by a rule (counted, never emitted) */
 };

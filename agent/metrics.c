@@ -365,7 +365,8 @@ static void ola_render_outputs(struct ola_mw *w, const struct ola_metrics_snapsh
         ola_mw_u64(w, "olagent_output_errors_total", kv, 1, s->outputs[i].errors);
     }
     ola_mw_family(w, "olagent_output_dead_letters_total", "counter",
-                  "Records an output could not take and sent to the dead-letter file.");
+                  "Records an output refused for good (too large, invalid for the "
+                  "destination, not renderable), written to its dead-letter file.");
     for (i = 0; i < s->n_outputs; i++) {
         kv[1] = s->outputs[i].name;
         ola_mw_u64(w, "olagent_output_dead_letters_total", kv, 1,

@@ -5,7 +5,13 @@
  * mark the events), then the rules, so rules can match olagent.user.* facts.
  * Each output moves through two steps per batch: write (it takes its records
  * into its own buffers) and flush (it makes them durable). Outputs answer OK,
- * RETRY or ERR and never sleep; this loop owns the backoff: a round calls
+ * RETRY or FATAL and never sleep; a record an output refuses for good it
+ * notes with ola_output_refuse, and after every call this loop writes those
+ * to the output's dead-letter file (ola_output_bury): a batch is done for an
+ * output once its flush answered OK and no refusal waits for its letter (a
+ * letter that cannot be written is retried like a RETRY). FATAL (or an ERR
+ * answer, which names no record to dead-letter) ends delivery: the agent
+ * stops and the batch is not committed. This loop owns the backoff: a round calls
  * every output that still has a step to do, and when any of them failed it
  * waits (capped exponential with jitter, cut short by signals) before the
  * next round. Outputs that already acknowledged are not called again, so a
@@ -13,6 +19,8 @@
  * on until the shutdown deadline; a batch not acknowledged by then is simply
  * not committed and will be read again after restart.
  */
+#include <errno.h>
+#include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 
@@ -57,6 +65,45 @@ static void ola_pipeline_note(struct ola_output *o, bool *failing, enum ola_rc r
     *failing = true;
 }
 
+/*
+ * Dead-letters what o refused during its last call. Returns true when none
+ * waits; false when a letter could not be written (o->last_error says why).
+ */
+static bool ola_pipeline_bury(struct ola_output *o, struct ola_batch *b)
+{
+    struct ola_err err = {0, ""};
+
+    if (o->n_refused == 0 || ola_output_bury(o, b, &err) == 0)
+        return true;
+    snprintf(o->last_error, sizeof(o->last_error), "%s", err.msg);
+    o->stats.errors++;
+    return false;
+}
+
+int ola_pipeline_dead_letters(struct ola_pipeline *p, const char *checkpoint_path,
+                              struct ola_err *err)
+{
+    char dir[4096];
+    const char *slash = checkpoint_path ? strrchr(checkpoint_path, '/') : NULL;
+    size_t i;
+    int n;
+
+    if (slash == NULL)
+        n = snprintf(dir, sizeof(dir), ".");
+    else if (slash == checkpoint_path)
+        n = snprintf(dir, sizeof(dir), "/");
+    else
+        n = snprintf(dir, sizeof(dir), "%.*s", (int)(slash - checkpoint_path),
+                     checkpoint_path);
+    if (n < 0 || (size_t)n >= sizeof(dir))
+        return ola_err_set(err, ENAMETOOLONG, "checkpoint.path too long");
+    for (i = 0; i < p->n_outputs; i++)
+        if (ola_output_default_dead_letter(p->outputs[i], strcmp(dir, "/") ? dir : "",
+                                           err) != 0)
+            return -1;
+    return 0;
+}
+
 void ola_pipeline_trim(struct ola_pipeline *p)
 {
     size_t i;
@@ -72,6 +119,7 @@ enum ola_rc ola_pipeline_deliver(struct ola_pipeline *p, struct ola_batch *b,
                                  int64_t now_ms)
 {
     enum ola_step step[32];
+    enum ola_rc frc = OLA_FATAL;
     unsigned round = 0;
     size_t i;
 
@@ -93,24 +141,35 @@ enum ola_rc ola_pipeline_deliver(struct ola_pipeline *p, struct ola_batch *b,
         for (i = 0; i < p->n_outputs; i++) {
             struct ola_output *o = p->outputs[i];
             enum ola_rc rc;
+            bool buried = ola_pipeline_bury(o, b);
 
             if (step[i] == OLA_STEP_WRITE) {
                 rc = ola_output_write(o, b);
-                if (rc == OLA_FATAL)
+                if (rc == OLA_FATAL || rc == OLA_ERR) {
+                    frc = rc;
                     goto fatal;
-                ola_pipeline_note(o, &p->failing[i], rc, "write");
+                }
+                buried = ola_pipeline_bury(o, b);
+                ola_pipeline_note(o, &p->failing[i], buried ? rc : OLA_RETRY,
+                                  buried ? "write" : "dead letter");
                 if (rc == OLA_OK)
                     step[i] = OLA_STEP_FLUSH;
             }
             if (step[i] == OLA_STEP_FLUSH) {
                 rc = ola_output_flush(o, (int)p->flush_timeout_ms);
-                if (rc == OLA_FATAL)
+                if (rc == OLA_FATAL || rc == OLA_ERR) {
+                    frc = rc;
                     goto fatal;
-                ola_pipeline_note(o, &p->failing[i], rc, "delivery");
+                }
+                buried = ola_pipeline_bury(o, b);
+                ola_pipeline_note(o, &p->failing[i], buried ? rc : OLA_RETRY,
+                                  buried ? "delivery" : "dead letter");
                 if (rc == OLA_OK)
                     step[i] = OLA_STEP_DONE;
+            } else if (step[i] == OLA_STEP_DONE && !buried) {
+                ola_pipeline_note(o, &p->failing[i], OLA_RETRY, "dead letter");
             }
-            if (step[i] != OLA_STEP_DONE) {
+            if (step[i] != OLA_STEP_DONE || !buried) {
                 all_done = false;
                 any_failed = true;
             }
@@ -142,7 +201,13 @@ enum ola_rc ola_pipeline_deliver(struct ola_pipeline *p, struct ola_batch *b,
         }
     }
 fatal:
-    ola_log_err("pipeline", "output %s cannot go on: %s", p->outputs[i]->name,
-                p->outputs[i]->last_error);
+    /* one line, naming the output: the agent exits 1 after it */
+    ola_log_err("pipeline", "output %s (%s) can never deliver, stopping: %s%s",
+                p->outputs[i]->name, p->outputs[i]->ops->name,
+                p->outputs[i]->last_error[0] ? p->outputs[i]->last_error
+                                             : "no reason given",
+                frc == OLA_ERR ? " (it answered ERR for a whole call, which names no "
+                                 "record to dead-letter)"
+                               : "");
     return OLA_FATAL;
 }

@@ -31,14 +31,26 @@ struct ola_pipeline {
  * .role), runs it through the rules (when any) and every output: write until each
  * output accepted it, then flush until each made it durable, backing off
  * between failing rounds (one log line when an output starts failing, one
- * when it recovers). Returns OLA_OK when every output acknowledged the
- * batch: only then may the checkpoint move. Returns OLA_RETRY when a stop
- * was requested and the deadline passed first (nothing to commit), and
- * OLA_FATAL when an output can never accept data. b: borrowed, mutated by
- * rules. @locality the agent thread.
+ * when it recovers). Records an output refuses for good go to its
+ * dead-letter file and count as handled (see output.h). Returns OLA_OK when
+ * every output acknowledged the batch and every refused record is in its
+ * dead-letter file: only then may the checkpoint move. Returns OLA_RETRY
+ * when a stop was requested and the deadline passed first (nothing to
+ * commit), and OLA_FATAL (one error line naming the output logged) when an
+ * output can never accept data: the caller stops with exit code 1 and does
+ * not commit. b: borrowed, mutated by rules and the refusal marks.
+ * @locality the agent thread.
  */
 enum ola_rc ola_pipeline_deliver(struct ola_pipeline *p, struct ola_batch *b,
                                  int64_t now_ms);
+
+/*
+ * Gives every output without a `dead_letter:` file the default one beside the
+ * checkpoint: "<dir of checkpoint_path>/dead-letter.<output name>.ndjson".
+ * Returns 0 / -1 with err. Called once after the outputs are built.
+ */
+int ola_pipeline_dead_letters(struct ola_pipeline *p, const char *checkpoint_path,
+                              struct ola_err *err);
 
 /*
  * The agent went quiet after a burst: what the enricher, the outputs and the

@@ -11,6 +11,16 @@
  * runs over each member once it is durable, so closing reads nothing back). At
  * startup a file a crash left without a manifest is cut after its last
  * complete member and manifested, and the `keep` policy runs.
+ *
+ * RETRY or FATAL: a directory that cannot be created or written, a full disk,
+ * EIO are RETRY, even when they last: an operator fixes permissions, mounts
+ * and space without restarting the agent, the events wait in OneLogin, the
+ * checkpoint waits, /readyz says why, and stopping would only trade that for
+ * a restart loop that meets the same directory. FATAL is kept for a file this
+ * process cannot repair: a failed write or fsync whose partial member cannot
+ * be truncated away again (the next member would land after torn bytes), or
+ * a descriptor the kernel calls unusable (EBADF, EINVAL). A restart's crash
+ * recovery cuts such a file after its last complete member.
  */
 #include <errno.h>
 #include <fcntl.h>
@@ -816,6 +826,7 @@ enum ola_rc ola_file_sink_write(struct ola_output *o, const struct ola_batch *b)
     struct ola_fsink *s = o->ctx;
     size_t mark = s->pending.len, i;
     struct ola_fstats add;
+    int rc;
 
     ola_fstats_init(&add);
     for (i = 0; i < b->n; i++) {
@@ -823,19 +834,24 @@ enum ola_rc ola_file_sink_write(struct ola_output *o, const struct ola_batch *b)
 
         if (!ola_output_takes(o, e))
             continue;
-        /* ola_output_format(), inline: the engine needs no config code. */
-        if (ola_format_event(o->fmt, e, &o->fmt_opts, &s->pending) != 0 ||
-            ola_buf_putc(&s->pending, '\n') != 0) {
-            snprintf(o->last_error, sizeof(o->last_error), "cannot format event %lld",
-                     (long long)e->id);
-            ola_buf_truncate(&s->pending, mark);
-            o->stats.errors++;
-            return OLA_ERR;
+        rc = ola_output_format(o, e, &s->pending);
+        if (rc == OLA_FORMAT_UNUSABLE) {
+            if (ola_output_refuse(o, i, NULL, 0, "format %s cannot render this record",
+                                  o->fmt->name) != 0)
+                goto nomem;
+            continue;
         }
+        if (rc != 0 || ola_buf_putc(&s->pending, '\n') != 0)
+            goto nomem;
         ola_fstats_note(&add, e->kind == OLA_REC_ALERT ? 0 : e->id, e->created_ms);
     }
     ola_fstats_add(&s->p, &add);
     return OLA_OK;
+nomem:
+    snprintf(o->last_error, sizeof(o->last_error), "out of memory");
+    ola_buf_truncate(&s->pending, mark);
+    o->stats.errors++;
+    return OLA_RETRY;
 }
 
 /* Compresses pending into one gzip member in s->member. Returns 0 / -1. */
@@ -925,7 +941,7 @@ enum ola_rc ola_file_sink_flush(struct ola_output *o, int timeout_ms)
     }
     if (s->opts.gzip) {
         if (ola_fsink_deflate(s) != 0)
-            return ola_fsink_fail(o, OLA_ERR, ENOMEM, "deflate");
+            return ola_fsink_fail(o, OLA_RETRY, ENOMEM, "deflate");
         data = s->member.data;
         len = s->member.len;
     } else {
@@ -937,15 +953,15 @@ enum ola_rc ola_file_sink_flush(struct ola_output *o, int timeout_ms)
         int e = errno;
 
         if (ftruncate(s->fd, (off_t)before) != 0)
-            return ola_fsink_fail(o, OLA_ERR, errno, "write failed and truncate too");
-        return ola_fsink_fail(o, e == EBADF || e == EINVAL ? OLA_ERR : OLA_RETRY, e,
+            return ola_fsink_fail(o, OLA_FATAL, errno, "write failed and truncate too");
+        return ola_fsink_fail(o, e == EBADF || e == EINVAL ? OLA_FATAL : OLA_RETRY, e,
                               "write");
     }
     if (s->opts.fsync && fdatasync(s->fd) != 0) {
         int e = errno;
 
         if (ftruncate(s->fd, (off_t)before) != 0)
-            return ola_fsink_fail(o, OLA_ERR, errno, "fsync failed and truncate too");
+            return ola_fsink_fail(o, OLA_FATAL, errno, "fsync failed and truncate too");
         return ola_fsink_fail(o, OLA_RETRY, e, "fsync");
     }
     s->size += len;

@@ -16,6 +16,9 @@
 
 #define OLA_CEF_LABELS 9 /* cs1..cs6, cn1..cn3 */
 
+/* A format's answer for an event it can never render (the output refuses it). */
+#define OLA_FORMAT_UNUSABLE 1
+
 struct ola_format_opts {
     char leef_delim;             /* LEEF 2.0 attribute delimiter, default '\t' */
     const char *vendor;          /* "OneLogin" */
@@ -29,7 +32,8 @@ struct ola_format_opts {
 
 struct ola_format_ops {
     const char *name; /* "json", "cef", "leef", "ocsf" */
-    /* e: borrowed. Appends to out. Returns 0 / -1 (ENOMEM or an unusable event). */
+    /* e: borrowed. Appends to out. Returns 0, -1 (ENOMEM) or OLA_FORMAT_UNUSABLE
+     * (this event can never be rendered in this format; out is left as it was). */
     int (*format)(const struct ola_event *e, const struct ola_format_opts *o,
                   struct ola_buf *out);
 };

@@ -303,7 +303,7 @@ static int ola_format_cef_fn(const struct ola_event *e, const struct ola_format_
              : tid >= 0 ? snprintf(name, sizeof(name), "event type %lld", tid)
                         : snprintf(name, sizeof(name), "OneLogin event");
     } else
-        return -1;
+        return OLA_FORMAT_UNUSABLE;
     if (w1 < 0 || w2 < 0)
         return -1;
     /* snprintf cut long rule names: acceptable in a header field, but keep UTF-8 whole */

@@ -213,7 +213,7 @@ static int ola_json_splice(const char *src, size_t len, json_t *ola, struct ola_
     size_t close, before;
 
     if (len < 2 || src[len - 1] != '}')
-        return -1;
+        return OLA_FORMAT_UNUSABLE;
     close = len - 1;
     if (ola == NULL || json_object_size(ola) == 0)
         return ola_buf_append(out, src, len);
@@ -222,7 +222,7 @@ static int ola_json_splice(const char *src, size_t len, json_t *ola, struct ola_
                           src[before - 1] == '\n' || src[before - 1] == '\r'))
         before--;
     if (before == 0)
-        return -1;
+        return OLA_FORMAT_UNUSABLE;
     if (ola_buf_append(out, src, before) != 0)
         return -1;
     if (src[before - 1] != '{' && ola_buf_putc(out, ',') != 0)
@@ -242,7 +242,7 @@ static int ola_format_json_fn(const struct ola_event *e, const struct ola_format
     if (e->raw != NULL)
         return ola_json_splice(e->raw, e->raw_len, e->ola, out);
     if (e->ev == NULL || !json_is_object(e->ev))
-        return -1;
+        return OLA_FORMAT_UNUSABLE;
     if (ola_json_dump_into(e->ev, &tmp) != 0)
         goto fail;
     rc = ola_json_splice(tmp.data, tmp.len, e->ola, out);

@@ -223,7 +223,7 @@ static int ola_format_leef_fn(const struct ola_event *e, const struct ola_format
         else
             snprintf(id, sizeof(id), "unknown");
     } else
-        return -1;
+        return OLA_FORMAT_UNUSABLE;
     id[ola_utf8_cut(id, strlen(id), sizeof(id) - 1)] = '\0';
     if (dc > 0x20 && dc < 0x7f && dc != '|' && dc != '\\')
         snprintf(dspec, sizeof(dspec), "%c", dc);

@@ -500,7 +500,7 @@ static int ola_format_ocsf_fn(const struct ola_event *e, const struct ola_format
     else if (e->ev != NULL && json_is_object(e->ev))
         j = ola_ocsf_event(e, o);
     else
-        return -1;
+        return OLA_FORMAT_UNUSABLE;
     if (j == NULL)
         return -1;
     rc = json_dump_callback(j, ola_ocsf_dump_cb, out,

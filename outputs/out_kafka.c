@@ -11,9 +11,15 @@
  * unless configured): with the idempotent producer its own retries across a
  * broker outage of any length store each message once. A retriable failure
  * (a configured timeout passed, purge) puts the entry back to be produced
- * again on the next flush; a record the broker will
- * never take goes to the dead-letter file; a fatal producer error (idempotence
- * fencing) rebuilds the producer and re-sends every unacknowledged entry.
+ * again on the next flush; a record the broker will never take (too large,
+ * invalid) is refused (ola_output_refuse: the pipeline dead-letters it); a
+ * fatal producer error (idempotence fencing) rebuilds the producer and
+ * re-sends every unacknowledged entry. An error no retry can mend answers
+ * FATAL: rejected credentials or cluster rights, and a fixed topic that does
+ * not exist (auto-creation off: librdkafka's __UNKNOWN_TOPIC once
+ * topic.metadata.propagation.max.ms passed) or may not be written. With a
+ * topic template the same topic errors refuse only the records routed to
+ * that topic: the other topics work, and one new category must not stop all.
  * Callbacks run in the thread that calls flush (rd_kafka_flush), never with a
  * json_t: librdkafka only ever sees bytes.
  */
@@ -34,9 +40,9 @@ enum ola_kmsg_state {
     OLA_KMSG_STAGED = 0, /* to be produced on this flush */
     OLA_KMSG_INFLIGHT,   /* produced, waiting for its delivery report */
     OLA_KMSG_LATER,      /* failed retriably: produced again on the next flush */
-    OLA_KMSG_REJECTED,   /* failed for good: waiting for the dead-letter file */
+    OLA_KMSG_REJECTED,   /* failed for good: to be refused (dead-lettered) */
     OLA_KMSG_DONE,       /* delivered */
-    OLA_KMSG_DEAD,       /* written to the dead-letter file */
+    OLA_KMSG_DEAD,       /* refused: the pipeline dead-letters it */
 };
 
 struct ola_kmsg {
@@ -47,6 +53,7 @@ struct ola_kmsg {
     size_t key_len;
     bool has_key;
     unsigned topic; /* index in ola_kafka.topics */
+    size_t rec;     /* index of the record in the batch in flight */
     int64_t id;
     int64_t ts_ms;
     enum ola_kmsg_state state;
@@ -77,9 +84,10 @@ struct ola_kafka {
     size_t n_topics, cap_topics;
 
     /* Set by callbacks (flush's thread), reported by flush once per change. */
-    bool fatal;
-    bool trouble;        /* error_cb since the last successful delivery */
-    bool trouble_logged; /* "broker down" logged, waiting for "resumed" */
+    bool fatal;                   /* rebuild the producer */
+    rd_kafka_resp_err_t stop_err; /* the output can never work (0: none) */
+    bool trouble;                 /* error_cb since the last successful delivery */
+    bool trouble_logged;          /* "broker down" logged, waiting for "resumed" */
     char trouble_msg[200];
     uint64_t rebuilds;
 
@@ -245,14 +253,26 @@ enum ola_kafka_errclass ola_kafka_errclass(rd_kafka_resp_err_t err)
     case RD_KAFKA_RESP_ERR_INVALID_TIMESTAMP:
     case RD_KAFKA_RESP_ERR_UNSUPPORTED_FOR_MESSAGE_FORMAT:
     case RD_KAFKA_RESP_ERR_INVALID_RECORD:
+    case RD_KAFKA_RESP_ERR_TOPIC_EXCEPTION: /* a name the broker calls invalid */
         return OLA_KAFKA_DEAD;
     case RD_KAFKA_RESP_ERR__FATAL:
-        return OLA_KAFKA_FATAL;
+        return OLA_KAFKA_REBUILD;
+    case RD_KAFKA_RESP_ERR__UNKNOWN_TOPIC:
+    case RD_KAFKA_RESP_ERR_TOPIC_AUTHORIZATION_FAILED:
+        return OLA_KAFKA_TOPIC;
+    case RD_KAFKA_RESP_ERR__AUTHENTICATION:
+    case RD_KAFKA_RESP_ERR_SASL_AUTHENTICATION_FAILED:
+    case RD_KAFKA_RESP_ERR_CLUSTER_AUTHORIZATION_FAILED:
+        /* the credentials come from the config, read at start: a restart
+         * with a mended config is the only way out */
+        return OLA_KAFKA_STOP;
     default:
         /*
          * Everything else is about the path, not the record: broker down,
-         * timeouts, purges, leader changes, also authorization and unknown
-         * topics (an operator fixes those; the records wait, nothing drops).
+         * timeouts, purges, leader changes (the records wait, nothing drops).
+         * The broker's UNKNOWN_TOPIC_OR_PART stays here: it also answers
+         * while a new topic's metadata spreads; librdkafka turns a topic that
+         * stays unknown into __UNKNOWN_TOPIC.
          */
         return OLA_KAFKA_RETRY;
     }
@@ -312,6 +332,39 @@ static void ola_kafka_free_secrets(struct ola_kafka *k)
 
 /* ---- callbacks (run inside rd_kafka_poll/flush, in flush's thread) ---------- */
 
+/*
+ * Files a failed entry by its error's class. Returns true when the producer
+ * must be rebuilt (the entry is then STAGED, to go again on the new one).
+ */
+static bool ola_kafka_failed(struct ola_kafka *k, struct ola_kmsg *m,
+                             rd_kafka_resp_err_t err)
+{
+    m->err = err;
+    switch (ola_kafka_errclass(err)) {
+    case OLA_KAFKA_DEAD:
+        m->state = OLA_KMSG_REJECTED;
+        return false;
+    case OLA_KAFKA_REBUILD:
+        k->fatal = true;
+        m->state = OLA_KMSG_STAGED;
+        return true;
+    case OLA_KAFKA_TOPIC:
+        if (!k->topic_fixed) {
+            m->state = OLA_KMSG_REJECTED;
+            return false;
+        }
+        k->stop_err = err;
+        break;
+    case OLA_KAFKA_STOP:
+        k->stop_err = err;
+        break;
+    case OLA_KAFKA_RETRY:
+        break;
+    }
+    m->state = OLA_KMSG_LATER;
+    return false;
+}
+
 static void ola_kafka_dr_cb(rd_kafka_t *rk, const rd_kafka_message_t *m, void *opaque)
 {
     struct ola_output *o = opaque;
@@ -332,19 +385,7 @@ static void ola_kafka_dr_cb(rd_kafka_t *rk, const rd_kafka_message_t *m, void *o
         k->trouble = false;
         return;
     }
-    msg->err = m->err;
-    switch (ola_kafka_errclass(m->err)) {
-    case OLA_KAFKA_DEAD:
-        msg->state = OLA_KMSG_REJECTED;
-        break;
-    case OLA_KAFKA_FATAL:
-        k->fatal = true;
-        msg->state = OLA_KMSG_STAGED;
-        break;
-    case OLA_KAFKA_RETRY:
-        msg->state = OLA_KMSG_LATER;
-        break;
-    }
+    (void)ola_kafka_failed(k, msg, m->err);
 }
 
 static void ola_kafka_error_cb(rd_kafka_t *rk, int err, const char *reason, void *opaque)
@@ -354,8 +395,20 @@ static void ola_kafka_error_cb(rd_kafka_t *rk, int err, const char *reason, void
     char clean[sizeof(k->trouble_msg)];
 
     (void)rk;
-    if (err == RD_KAFKA_RESP_ERR__FATAL)
+    switch (ola_kafka_errclass((rd_kafka_resp_err_t)err)) {
+    case OLA_KAFKA_REBUILD:
         k->fatal = true;
+        break;
+    case OLA_KAFKA_STOP:
+        k->stop_err = (rd_kafka_resp_err_t)err;
+        break;
+    case OLA_KAFKA_TOPIC:
+        if (k->topic_fixed)
+            k->stop_err = (rd_kafka_resp_err_t)err;
+        break;
+    default:
+        break;
+    }
     k->trouble = true;
     snprintf(k->trouble_msg, sizeof(k->trouble_msg), "%s",
              ola_kafka_scrub(k, reason, clean, sizeof(clean)));
@@ -536,18 +589,10 @@ static int ola_kafka_produce_staged(struct ola_output *o)
             continue;
         if (rc == RD_KAFKA_RESP_ERR__QUEUE_FULL)
             return 1;
-        m->err = rc;
-        switch (ola_kafka_errclass(rc)) {
-        case OLA_KAFKA_DEAD:
-            m->state = OLA_KMSG_REJECTED;
-            break;
-        case OLA_KAFKA_FATAL:
-            k->fatal = true;
+        if (ola_kafka_failed(k, m, rc))
             return -1;
-        case OLA_KAFKA_RETRY:
-            m->state = OLA_KMSG_LATER;
-            break;
-        }
+        if (k->stop_err != RD_KAFKA_RESP_ERR_NO_ERROR)
+            return 0;
     }
     return 0;
 }
@@ -612,6 +657,7 @@ static enum ola_rc ola_kafka_write(struct ola_output *o, const struct ola_batch 
     struct ola_buf chunk = OLA_BUF_INIT;
     size_t n0 = k->n_msgs, routed = 0, i;
     char *data;
+    int rc;
 
     for (i = 0; i < b->n; i++)
         if (ola_output_takes(o, &b->ev[i]))
@@ -636,14 +682,20 @@ static enum ola_rc ola_kafka_write(struct ola_output *o, const struct ola_batch 
         m = &k->msgs[k->n_msgs];
         memset(m, 0, sizeof(*m));
         m->chunk = k->n_chunks;
+        m->rec = i;
         m->id = e->id;
         m->ts_ms = e->created_ms;
         m->val_off = chunk.len;
-        if (ola_output_format(o, e, &chunk) != 0) {
-            snprintf(o->last_error, sizeof(o->last_error), "cannot format event %lld",
-                     (long long)e->id);
-            goto fail;
+        rc = ola_output_format(o, e, &chunk);
+        if (rc == OLA_FORMAT_UNUSABLE) {
+            /* noted at once, kept by the pipeline even if this write fails later */
+            if (ola_output_refuse(o, i, NULL, 0, "format %s cannot render this record",
+                                  o->fmt->name) != 0)
+                goto nomem;
+            continue;
         }
+        if (rc != 0)
+            goto nomem;
         m->val_len = chunk.len - mark;
         if (k->key_tmpl[0] != '\0') {
             m->key_off = chunk.len;
@@ -669,6 +721,10 @@ static enum ola_rc ola_kafka_write(struct ola_output *o, const struct ola_batch 
         m->state = OLA_KMSG_STAGED;
         k->n_msgs++;
     }
+    if (k->n_msgs == n0) { /* every record refused */
+        ola_buf_free(&chunk);
+        return OLA_OK;
+    }
     data = ola_buf_steal(&chunk, NULL);
     if (data == NULL || ola_kafka_add_chunk(k, data) != 0) {
         free(data);
@@ -677,43 +733,31 @@ static enum ola_rc ola_kafka_write(struct ola_output *o, const struct ola_batch 
     return OLA_OK;
 nomem:
     snprintf(o->last_error, sizeof(o->last_error), "out of memory");
-fail:
     k->n_msgs = n0;
     ola_buf_free(&chunk);
     o->stats.errors++;
-    return OLA_ERR;
+    return OLA_RETRY;
 }
 
-/* Writes REJECTED entries to the dead-letter file. Returns 0 / -1 (then ERR). */
-static int ola_kafka_bury(struct ola_output *o)
+/* Refuses REJECTED entries (the pipeline dead-letters them). Returns 0 / -1 (ENOMEM). */
+static int ola_kafka_refuse(struct ola_output *o)
 {
     struct ola_kafka *k = o->ctx;
     size_t i;
 
     for (i = 0; i < k->n_msgs; i++) {
         struct ola_kmsg *m = &k->msgs[i];
-        struct ola_err err = {0};
-        char reason[160];
 
         if (m->state != OLA_KMSG_REJECTED)
             continue;
-        snprintf(reason, sizeof(reason), "kafka: %s (topic %s, event %lld)",
-                 rd_kafka_err2str(m->err), k->topics[m->topic].name, (long long)m->id);
-        if (o->dead_letter == NULL) {
-            snprintf(o->last_error, sizeof(o->last_error),
-                     "%s; no dead_letter file configured", reason);
+        if (ola_output_refuse(o, m->rec, k->chunks[m->chunk] + m->val_off, m->val_len,
+                              "kafka: %s (topic %s)", rd_kafka_err2str(m->err),
+                              k->topics[m->topic].name) != 0) {
+            snprintf(o->last_error, sizeof(o->last_error), "out of memory");
             return -1;
         }
-        if (ola_deadletter_write(o->dead_letter, o->name, reason,
-                                 k->chunks[m->chunk] + m->val_off, m->val_len,
-                                 &err) != 0) {
-            snprintf(o->last_error, sizeof(o->last_error), "%s; %.80s", reason, err.msg);
-            return -1;
-        }
-        ola_plg_log(OLA_LOG_WARN, o, "dead letter: %s", reason);
         m->state = OLA_KMSG_DEAD;
         k->n_final++;
-        o->stats.dead_letters++;
     }
     return 0;
 }
@@ -772,6 +816,8 @@ static enum ola_rc ola_kafka_flush(struct ola_output *o, int timeout_ms)
         rc = ola_kafka_produce_staged(o);
         if (rc < 0)
             continue;
+        if (k->stop_err != RD_KAFKA_RESP_ERR_NO_ERROR)
+            break;
         if (rc == 0 && k->n_inflight == 0)
             break;
         left = deadline - ola_mono_ms();
@@ -786,15 +832,22 @@ static enum ola_rc ola_kafka_flush(struct ola_output *o, int timeout_ms)
             (int)(left < OLA_KAFKA_POLL_SLICE_MS ? left : OLA_KAFKA_POLL_SLICE_MS));
     }
     rd_kafka_poll(k->rk, 0);
+    if (k->stop_err != RD_KAFKA_RESP_ERR_NO_ERROR) {
+        snprintf(o->last_error, sizeof(o->last_error), "kafka: %s (topic %s)%s%s",
+                 rd_kafka_err2str(k->stop_err),
+                 k->topic_fixed && k->n_topics > 0 ? k->topics[0].name : k->topic_tmpl,
+                 k->trouble ? ": " : "", k->trouble ? k->trouble_msg : "");
+        o->stats.errors++;
+        return OLA_FATAL;
+    }
     if (k->fatal) {
         snprintf(o->last_error, sizeof(o->last_error), "fatal producer error: %s",
                  k->trouble_msg);
         goto retry; /* rebuilt at the start of the next flush */
     }
-    if (ola_kafka_bury(o) != 0) {
+    if (ola_kafka_refuse(o) != 0) {
         ola_kafka_report_state(o);
-        o->stats.errors++;
-        return OLA_ERR;
+        goto retry;
     }
     ola_kafka_report_state(o);
     if (k->n_final < k->n_msgs) {

@@ -70,8 +70,12 @@ int ola_kafka_template_check(const char *tmpl, struct ola_err *err);
 
 enum ola_kafka_errclass {
     OLA_KAFKA_RETRY = 0, /* try again later: the record is fine */
-    OLA_KAFKA_DEAD,      /* the broker will never take this record */
-    OLA_KAFKA_FATAL,     /* the producer is unusable: rebuild it */
+    OLA_KAFKA_DEAD,      /* the broker will never take this record: refuse it */
+    OLA_KAFKA_REBUILD,   /* the producer is unusable: rebuild it */
+    OLA_KAFKA_TOPIC,     /* the topic does not exist or may not be written: with a
+                            fixed topic the output can never work (FATAL); a topic
+                            from a template only loses the records routed to it */
+    OLA_KAFKA_STOP,      /* credentials or cluster rights refused: FATAL */
 };
 enum ola_kafka_errclass ola_kafka_errclass(rd_kafka_resp_err_t err);
 

@@ -4,8 +4,11 @@
  * write() formats the batch into a pending buffer; flush() writes the buffer
  * to fd 1 with write(2), resuming where a short or interrupted write left
  * off, so a record is never half-repeated. Written bytes count as acked
- * (a pipe has nothing more durable to offer). A closed reader (EPIPE) is an
- * error, a full non-blocking pipe is a RETRY.
+ * (a pipe has nothing more durable to offer). A record the format cannot
+ * render is refused (dead-lettered by the pipeline). A closed reader (EPIPE)
+ * or a closed or unusable descriptor (EBADF, EINVAL) is FATAL: nothing will
+ * ever read what this process writes there again. Anything else (a full
+ * non-blocking pipe, a full disk under `>> file`, EIO) is a RETRY.
  *
  * When stdout is a regular file that does not end in a newline (a previous
  * run was killed in the middle of a write: the kernel may stop a large
@@ -50,24 +53,31 @@ static enum ola_rc ola_stdout_write(struct ola_output *o, const struct ola_batch
     struct ola_stdout *s = o->ctx;
     size_t mark = s->pending.len, i;
     uint64_t n = 0;
+    int rc;
 
     for (i = 0; i < b->n; i++) {
         const struct ola_event *e = &b->ev[i];
 
         if (!ola_output_takes(o, e))
             continue;
-        if (ola_output_format(o, e, &s->pending) != 0 ||
-            ola_buf_putc(&s->pending, '\n')) {
-            snprintf(o->last_error, sizeof(o->last_error), "cannot format event %lld",
-                     (long long)e->id);
-            ola_buf_truncate(&s->pending, mark);
-            o->stats.errors++;
-            return OLA_ERR;
+        rc = ola_output_format(o, e, &s->pending);
+        if (rc == OLA_FORMAT_UNUSABLE) {
+            if (ola_output_refuse(o, i, NULL, 0, "format %s cannot render this record",
+                                  o->fmt->name) != 0)
+                goto nomem;
+            continue;
         }
+        if (rc != 0 || ola_buf_putc(&s->pending, '\n') != 0)
+            goto nomem;
         n++;
     }
     s->pending_records += n;
     return OLA_OK;
+nomem:
+    snprintf(o->last_error, sizeof(o->last_error), "out of memory");
+    ola_buf_truncate(&s->pending, mark);
+    o->stats.errors++;
+    return OLA_RETRY;
 }
 
 static enum ola_rc ola_stdout_flush(struct ola_output *o, int timeout_ms)
@@ -87,7 +97,7 @@ static enum ola_rc ola_stdout_flush(struct ola_output *o, int timeout_ms)
             ola_buf_consume(&s->pending, off);
             snprintf(o->last_error, sizeof(o->last_error), "write: %s", strerror(e));
             o->stats.errors++;
-            return (e == EAGAIN || e == EWOULDBLOCK) ? OLA_RETRY : OLA_ERR;
+            return e == EPIPE || e == EBADF || e == EINVAL ? OLA_FATAL : OLA_RETRY;
         }
         off += (size_t)w;
     }

@@ -3,7 +3,9 @@
  *
  * write() formats each record (the output's format is the MSG part) into an
  * RFC 5424 or RFC 3164 message with the olagent structured data, applies the
- * size policy (truncate at a UTF-8 boundary or dead-letter) and frames it
+ * size policy (truncate at a UTF-8 boundary, or refuse the record: the
+ * pipeline writes it to the dead-letter file, as it does a record the format
+ * cannot render) and frames it
  * (RFC 6587 octet counting or LF over streams, one datagram otherwise) into
  * a pending buffer that remembers where each message ends. flush() connects
  * when needed (non-blocking, bounded by the flush timeout), then writes; a
@@ -680,9 +682,6 @@ static int ola_syslog_init(struct ola_output *o, const struct ola_cfg *node,
         return ola_cfg_errf(err, ola_cfg_get(node, "max_size"), "max_size: 480 .. %s",
                             s->transport == OLA_SL_UDP ? "65507 for udp" : "16MiB");
     s->max_size = (size_t)max_size;
-    if (s->oversize == OLA_SL_DEAD_LETTER && o->dead_letter == NULL)
-        return ola_cfg_errf(err, ola_cfg_get(node, "oversize"),
-                            "oversize: dead_letter needs the output's dead_letter file");
     if (tls != NULL && s->transport != OLA_SL_TLS)
         return ola_cfg_errf(err, tls, "tls: only with transport tls");
     if (tls != NULL && ola_cfg_type(tls) != OLA_CFG_MAP)
@@ -704,14 +703,22 @@ static int ola_syslog_init(struct ola_output *o, const struct ola_cfg *node,
     return 0;
 }
 
-/* Formats e into s->msg as one complete syslog message. */
+/*
+ * Formats e into s->msg as one complete syslog message. Returns 0, -1 (out of
+ * memory) or OLA_FORMAT_UNUSABLE.
+ */
 static int ola_sl_build(struct ola_output *o, struct ola_syslog *s,
                         const struct ola_event *e)
 {
+    int rc;
+
     ola_buf_reset(&s->msg);
     ola_buf_reset(&s->body);
-    if (ola_sl_header(s, e, &s->msg) != 0 || ola_output_format(o, e, &s->body) != 0)
+    if (ola_sl_header(s, e, &s->msg) != 0)
         return -1;
+    rc = ola_output_format(o, e, &s->body);
+    if (rc != 0)
+        return rc;
     return ola_buf_append(&s->msg, s->body.data, s->body.len);
 }
 
@@ -726,54 +733,47 @@ static enum ola_rc ola_syslog_write(struct ola_output *o, const struct ola_batch
 {
     struct ola_syslog *s = o->ctx;
     size_t mark = s->pending.len, mark_ends = s->n_ends, i;
-    uint64_t truncated = 0, dead = 0;
-    struct ola_err err;
+    uint64_t truncated = 0;
 
     for (i = 0; i < b->n; i++) {
         const struct ola_event *e = &b->ev[i];
         size_t len;
+        int rc;
 
         if (!ola_output_takes(o, e))
             continue;
-        if (ola_sl_build(o, s, e) != 0) {
-            snprintf(o->last_error, sizeof(o->last_error), "cannot format record %lld",
-                     (long long)e->id);
-            goto fail_err;
+        rc = ola_sl_build(o, s, e);
+        if (rc == OLA_FORMAT_UNUSABLE) {
+            if (ola_output_refuse(o, i, NULL, 0, "format %s cannot render this record",
+                                  o->fmt->name) != 0)
+                goto nomem;
+            continue;
         }
+        if (rc != 0)
+            goto nomem;
         len = s->msg.len;
         if (len > s->max_size && s->oversize == OLA_SL_DEAD_LETTER) {
-            char why[96];
-
-            snprintf(why, sizeof(why), "oversize: %zu bytes > max_size %zu", len,
-                     s->max_size);
-            if (ola_deadletter_write(o->dead_letter, o->name, why, s->msg.data, len,
-                                     &err) != 0) {
-                snprintf(o->last_error, sizeof(o->last_error), "%s", err.msg);
-                goto fail_retry;
-            }
-            dead++;
+            /* the whole message, as it would have gone out */
+            if (ola_output_refuse(o, i, s->msg.data, len,
+                                  "oversize: %zu bytes > max_size %zu", len,
+                                  s->max_size) != 0)
+                goto nomem;
             continue;
         }
         if (len > s->max_size) {
             len = ola_utf8_cut(s->msg.data, len, s->max_size);
             truncated++;
         }
-        if (ola_sl_frame(s, s->msg.data, len) != 0) {
-            snprintf(o->last_error, sizeof(o->last_error), "out of memory");
-            goto fail_retry;
-        }
+        if (ola_sl_frame(s, s->msg.data, len) != 0)
+            goto nomem;
     }
     o->stats.truncated += truncated;
-    o->stats.dead_letters += dead;
     return OLA_OK;
-fail_retry:
+nomem:
+    snprintf(o->last_error, sizeof(o->last_error), "out of memory");
     ola_sl_rollback(s, mark, mark_ends);
     o->stats.errors++;
     return OLA_RETRY;
-fail_err:
-    ola_sl_rollback(s, mark, mark_ends);
-    o->stats.errors++;
-    return OLA_ERR;
 }
 
 /* Drops the wholly written messages from the buffer and counts them. */

@@ -6,7 +6,11 @@
  * curl's TLS backends. ola_output_new() reads the keys every output shares
  * (type, name, format, format_options, when, dead_letter), checks that no
  * unknown key is present, then hands the map to the plugin's init.
+ * ola_output_refuse() notes a record an output will never deliver; the
+ * pipeline writes the notes to the dead-letter file (deadletter.c).
  */
+#include <errno.h>
+#include <stdarg.h>
 #include <stdlib.h>
 #include <string.h>
 
@@ -151,8 +155,76 @@ void ola_output_destroy(struct ola_output *o)
         return;
     if (o->ops != NULL && o->ops->close != NULL)
         o->ops->close(o);
+    for (size_t i = 0; i < o->n_refused; i++)
+        free(o->refused[i].bytes);
+    free(o->refused);
     free(o->dead_letter);
     free(o);
+}
+
+int ola_output_refuse(struct ola_output *o, size_t rec, const char *bytes, size_t len,
+                      const char *fmt, ...)
+{
+    struct ola_refusal *r;
+    va_list ap;
+    int n;
+
+    if (o->n_refused == o->cap_refused) {
+        size_t cap = o->cap_refused ? o->cap_refused * 2 : 8;
+        struct ola_refusal *p = realloc(o->refused, cap * sizeof(*p));
+
+        if (p == NULL)
+            return -1;
+        o->refused = p;
+        o->cap_refused = cap;
+    }
+    r = &o->refused[o->n_refused];
+    memset(r, 0, sizeof(*r));
+    r->rec = rec;
+    if (bytes != NULL) {
+        r->bytes = malloc(len > 0 ? len : 1);
+        if (r->bytes == NULL)
+            return -1;
+        memcpy(r->bytes, bytes, len);
+        r->len = len;
+    }
+    va_start(ap, fmt);
+    n = vsnprintf(r->reason, sizeof(r->reason), fmt, ap);
+    va_end(ap);
+    if (n < 0)
+        snprintf(r->reason, sizeof(r->reason), "refused");
+    o->n_refused++;
+    return 0;
+}
+
+int ola_output_default_dead_letter(struct ola_output *o, const char *state_dir,
+                                   struct ola_err *err)
+{
+    char name[sizeof(o->name)], path[4096];
+    size_t i;
+    int n;
+
+    if (o->dead_letter != NULL)
+        return 0;
+    for (i = 0; o->name[i] != '\0'; i++) {
+        char c = o->name[i];
+        bool ok = (c >= 'a' && c <= 'z') || (c >= 'A' && c <= 'Z') ||
+                  (c >= '0' && c <= '9') || c == '.' || c == '_' || c == '-';
+
+        name[i] = ok ? c : '_';
+    }
+    name[i] = '\0';
+    if (state_dir == NULL || state_dir[0] == '\0')
+        n = snprintf(path, sizeof(path), "dead-letter.%s.ndjson", name);
+    else
+        n = snprintf(path, sizeof(path), "%s/dead-letter.%s.ndjson", state_dir, name);
+    if (n < 0 || (size_t)n >= sizeof(path))
+        return ola_err_set(err, ENAMETOOLONG, "outputs: %s: dead-letter path too long",
+                           o->name);
+    o->dead_letter = strdup(path);
+    if (o->dead_letter == NULL)
+        return ola_err_set(err, ENOMEM, "out of memory");
+    return 0;
 }
 
 int ola_output_reopen(struct ola_output *o, struct ola_err *err)
@@ -178,5 +250,10 @@ void ola_output_trim(struct ola_output *o)
 int ola_output_format(const struct ola_output *o, const struct ola_event *e,
                       struct ola_buf *out)
 {
-    return ola_format_event(o->fmt, e, &o->fmt_opts, out);
+    size_t mark = out->len;
+    int rc = ola_format_event(o->fmt, e, &o->fmt_opts, out);
+
+    if (rc != 0)
+        ola_buf_truncate(out, mark);
+    return rc;
 }

@@ -6,21 +6,47 @@
  * pipeline calls through the thin wrappers below. The contract:
  *
  *  - write(b) takes every record of the batch routed to this output
- *    (e->routes has bit o->index, e->dropped false), formats it into buffers
- *    the output owns, and answers OK (accepted, not yet durable), RETRY
- *    (accepted nothing; the pipeline calls again with the same batch after a
- *    backoff) or ERR. It keeps no pointer into the batch.
+ *    (ola_output_takes: e->routes has bit o->index, not dropped, not refused
+ *    by this output), formats it into buffers the output owns, and answers
+ *    OK (accepted, not yet durable), RETRY (accepted nothing; the pipeline
+ *    calls again with the same batch after a backoff) or FATAL. It keeps no
+ *    pointer into the batch (a record's index, for a later refusal, is fine).
  *  - flush(timeout_ms) makes everything accepted durable: Kafka delivery
  *    reports, file data flushed and fsynced, stream bytes written to a
- *    connected socket. OK when all of it is durable; RETRY when not yet (the
- *    output keeps the data and tries again on the next flush: reconnects,
- *    re-sends); ERR when it can never be. flush may wait up to timeout_ms for
- *    acknowledgements but never sleeps for backoff and never loops retrying:
- *    the pipeline owns backoff.
+ *    connected socket. OK when all of it is durable (or refused, below);
+ *    RETRY when not yet (the output keeps the data and tries again on the
+ *    next flush: reconnects, re-sends); FATAL when it can never be. flush
+ *    may wait up to timeout_ms for acknowledgements but never sleeps for
+ *    backoff and never loops retrying: the pipeline owns backoff.
  *  - close() accepts a half-initialised output.
  *  - trim(), when the agent goes quiet, frees buffers kept for reuse.
  *
- * The checkpoint moves only after every output's flush answered OK.
+ * The three outcomes, and who acts on them:
+ *  - RETRY (a call): the destination cannot take data now (down, full,
+ *    slow, out of memory). The pipeline backs off and calls again with the
+ *    same batch; the checkpoint waits.
+ *  - A refusal (one record, the record-level ERR): the destination or the
+ *    format will never take this record (too large, invalid for the peer, a
+ *    value the format cannot render). The output calls ola_output_refuse()
+ *    from write or flush, naming the record and the reason, drops it from
+ *    its own data and goes on with the others; the call still answers OK. A
+ *    refusal stands even when the call then answers RETRY (the retried write
+ *    no longer sees the record: ola_output_takes).
+ *    The pipeline writes each refused record to the output's dead-letter
+ *    file (`dead_letter:`, or dead-letter.<output>.ndjson beside the
+ *    checkpoint) with the reason and the event id, counts it
+ *    (olagent_output_dead_letters_total{output}), and the checkpoint moves
+ *    past it once the letter is fsynced. A call never answers ERR: a whole
+ *    batch refused with no record named cannot be dead-lettered record by
+ *    record, so the pipeline takes an ERR answer as FATAL.
+ *  - FATAL (a call): the output can never work in this process (credentials
+ *    rejected, a fixed Kafka topic that does not exist, a reader that went
+ *    away for good, a file this process cannot repair). The agent stops with
+ *    exit code 1 and one line naming the output and o->last_error; the
+ *    checkpoint stays before the batch, so a restart delivers it again.
+ *
+ * The checkpoint moves only after every output's flush answered OK and every
+ * refused record is in its dead-letter file.
  */
 #ifndef OLA_OUTPUT_H
 #define OLA_OUTPUT_H
@@ -47,9 +73,17 @@ struct ola_output;
 
 struct ola_output_stats {
     uint64_t emitted;      /* records durably accepted */
-    uint64_t errors;       /* write/flush calls that answered RETRY or ERR */
+    uint64_t errors;       /* write/flush calls that answered RETRY or FATAL */
     uint64_t dead_letters; /* records sent to the dead-letter file */
     uint64_t truncated;    /* records cut to fit a size limit */
+};
+
+/* One record an output refused for good, waiting for its dead-letter line. */
+struct ola_refusal {
+    size_t rec;  /* index of the record in the batch in flight (b->ev[rec]) */
+    char *bytes; /* what the destination refused (owned); NULL: the record's own */
+    size_t len;
+    char reason[240];
 };
 
 struct ola_output_ops {
@@ -77,7 +111,10 @@ struct ola_output {
     char *dead_letter; /* path of the dead-letter file (owned), or NULL */
     void *ctx;         /* the plugin's state */
     struct ola_output_stats stats;
-    char last_error[256]; /* why the last RETRY/ERR happened, for logs and /readyz */
+    char last_error[256]; /* why the last RETRY/FATAL happened, for logs and /readyz */
+    /* refused records not yet in the dead-letter file (ola_output_refuse) */
+    struct ola_refusal *refused;
+    size_t n_refused, cap_refused;
 };
 
 /* Keys every output accepts; the registry checks them with ops->keys. */
@@ -114,28 +151,68 @@ int ola_output_check(struct ola_output *o, struct ola_err *err);
 /* A quiet poll: buffers kept for reuse go. Outputs without trim keep theirs. */
 void ola_output_trim(struct ola_output *o);
 
-/* True when the record goes to this output. */
+/* True when the record goes to this output (routed, not dropped, not refused by it). */
 static inline bool ola_output_takes(const struct ola_output *o, const struct ola_event *e)
 {
-    return !e->dropped && (e->routes & (UINT32_C(1) << o->index)) != 0;
+    return !e->dropped && (e->routes & (UINT32_C(1) << o->index)) != 0 &&
+           (e->refused & (UINT32_C(1) << o->index)) == 0;
 }
 
 /*
- * Formats e with the output's format and appends it to out. Returns 0 / -1.
- * Convenience for plugins.
+ * Formats e with the output's format and appends it to out. Returns 0,
+ * -1 (out of memory: answer RETRY) or OLA_FORMAT_UNUSABLE (this record can
+ * never be rendered in this format: refuse it). Convenience for plugins.
  */
 int ola_output_format(const struct ola_output *o, const struct ola_event *e,
                       struct ola_buf *out);
+
+/*
+ * Called by an output, from write or flush, for one record of the batch in
+ * flight that can never be delivered: the pipeline dead-letters it (see the
+ * contract at the top). rec: the record's index in the batch given to write.
+ * bytes: what the destination refused, copied (NULL: the record's original
+ * bytes go to the letter). reason: printf-style, one line. The output then
+ * forgets the record. Returns 0, or -1 when out of memory (nothing was
+ * noted: the output answers RETRY and refuses the record again next call).
+ * @locality the agent thread.
+ */
+int ola_output_refuse(struct ola_output *o, size_t rec, const char *bytes, size_t len,
+                      const char *fmt, ...) __attribute__((format(printf, 5, 6)));
+
+/*
+ * Called by the pipeline after each write/flush: writes every refusal o noted
+ * to o->dead_letter (in order; each line fsynced), marks the record refused
+ * by o (e->refused, so a retried write skips it), counts it in
+ * o->stats.dead_letters and forgets the refusal. b: the batch in flight,
+ * mutated (the marks). Returns 0 when none is left, -1 with err when a letter
+ * could not be written (the rest stay for the next call).
+ * @locality the agent thread.
+ */
+int ola_output_bury(struct ola_output *o, struct ola_batch *b, struct ola_err *err);
+
+/*
+ * Sets o->dead_letter, when the config gave none, to
+ * "<state_dir>/dead-letter.<name>.ndjson" (characters of the name other than
+ * [A-Za-z0-9._-] become '_'). state_dir NULL or "": the current directory.
+ * Returns 0 / -1 with err.
+ */
+int ola_output_default_dead_letter(struct ola_output *o, const char *state_dir,
+                                   struct ola_err *err);
 
 /* Plugin logging: "[output:TYPE:NAME] ...". */
 #define ola_plg_log(lvl, o, ...) OLA_LOG((lvl), (o)->comp, 0, __VA_ARGS__)
 
 /*
  * Dead letters (deadletter.c): appends one JSON line {"time","output","reason",
- * "record"} to path and fsyncs. record: the bytes that could not be delivered
- * (bytes that are not UTF-8 go in "record_base64" instead of "record").
- * Returns 0 / -1.
+ * "id","record"} to path and fsyncs. id: the OneLogin event id, 0 for none
+ * (the member is then left out). record: the bytes that could not be
+ * delivered (bytes that are not UTF-8 go in "record_base64" instead of
+ * "record"). Returns 0 / -1.
  */
+int ola_deadletter_append(const char *path, const char *output, const char *reason,
+                          int64_t id, const char *record, size_t len,
+                          struct ola_err *err);
+/* The same without an id (the source's malformed page elements). */
 int ola_deadletter_write(const char *path, const char *output, const char *reason,
                          const char *record, size_t len, struct ola_err *err);
 

@@ -13,7 +13,8 @@
 #    only duplicates come from the batch in flight at each kill (at most one
 #    page per kill, and in each partition at most one run per kill).
 # 4. A SASL password in `properties:` (${VAR}, *_file or literal) never shows in
-#    `olagent check`, its --online report, or the agent's logs at debug level.
+#    `olagent check`, its --online report, or the agent's logs at debug level;
+#    the SASL the mock brokers refuse is fatal: exit 1, the output named.
 # ctest-cost: 85
 . "$(dirname "$0")/../lib/common.sh"
 . "$(dirname "$0")/../lib/kafka.sh"
@@ -155,8 +156,16 @@ grep -q 'sasl.password: "\*\*\*\*"' "$T_DIR/check.out" || fail "check shows no m
     fail "--online passed against brokers that cannot do SASL"
 grep -q 'output env: FAILED' "$T_DIR/online.out" || fail "no output report: $(cat "$T_DIR/online.out")"
 start_agent "$T_DIR/olagent.yaml" /dev/null
-sleep 4
-stop_agent || fail "olagent exited $? after SIGTERM (outputs undelivered is still exit 0)"
+# SASL the brokers refuse is fatal (docs/outputs.md): the agent stops by itself, exit 1
+deadline=$(($(date +%s) + 60))
+while kill -0 "$AGENT_PID" 2>/dev/null && [ "$(date +%s)" -lt "$deadline" ]; do
+    sleep 0.2
+done
+stop_agent
+rc=$?
+[ "$rc" -eq 1 ] || fail "olagent exited $rc, want 1: rejected SASL is fatal"
+grep -q 'can never deliver, stopping: kafka: Local: Authentication failure' "$T_DIR/agent.err" ||
+    fail "no line naming the output: $(tail -2 "$T_DIR/agent.err")"
 grep -q 'librdkafka CONF' "$T_DIR/agent.err" || fail "no librdkafka debug lines in the log"
 grep -q 'librdkafka .*SASL\|sasl' "$T_DIR/agent.err" || fail "no SASL activity logged"
 for f in "$T_DIR"/check.out "$T_DIR"/check.err "$T_DIR"/online.out "$T_DIR"/online.err \

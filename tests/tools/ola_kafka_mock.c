@@ -6,7 +6,10 @@
  * (--topic name:partitions, leaders on broker 1 so `down 1` takes the leader
  * away), prints "BOOTSTRAP host:port,..." on stdout and then obeys commands
  * on stdin, one per line: "down <id>", "up <id>", "rtt <id> <ms>" (delay
- * every response of a broker), "leader <topic> <partition> <id>", "quit";
+ * every response of a broker), "leader <topic> <partition> <id>",
+ * "topic_error <topic> <code>" (metadata answers the topic with that Kafka
+ * error code, e.g. 3 UNKNOWN_TOPIC_OR_PART: what a broker with auto-creation
+ * off says of a topic that does not exist; 0 clears it), "quit";
  * "all" in place of a broker id applies down, up and rtt to every broker
  * (all brokers down: nothing can be acknowledged at all).
  * EOF and SIGTERM end it cleanly. Clients such as kcat connect to the
@@ -118,6 +121,10 @@ static int ola_mock_command(rd_kafka_mock_cluster_t *mc, long brokers, char *lin
                ola_mock_parse_long(a2, 0, 100000, &part) == 0 &&
                ola_mock_parse_long(a3, -1, 1000, &id) == 0) {
         rc = rd_kafka_mock_partition_set_leader(mc, a1, (int32_t)part, (int32_t)id);
+    } else if (strcmp(cmd, "topic_error") == 0 && n == 3 &&
+               ola_mock_parse_long(a2, 0, 32767, &id) == 0) {
+        rd_kafka_mock_topic_set_error(mc, a1, (rd_kafka_resp_err_t)id);
+        rc = RD_KAFKA_RESP_ERR_NO_ERROR;
     }
     if (rc != RD_KAFKA_RESP_ERR_NO_ERROR)
         fprintf(stderr, "ola_kafka_mock: '%s': %s\n", cmd, rd_kafka_err2str(rc));

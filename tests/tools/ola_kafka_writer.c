@@ -54,6 +54,7 @@ static int ola_writer_long(const char *s, long min, long max, long *out)
 /* Hands the batch to the output and waits for OK. Returns 0 / -1. */
 static int ola_writer_ship(struct ola_writer *w, struct ola_batch *b)
 {
+    struct ola_err err = {0, ""};
     enum ola_rc rc;
     size_t i, n = 0;
 
@@ -76,6 +77,11 @@ static int ola_writer_ship(struct ola_writer *w, struct ola_batch *b)
         fprintf(stderr, "ola_kafka_writer: batch %llu: retry: %s\n",
                 (unsigned long long)b->seq, w->out->last_error);
         ola_writer_sleep(w->retry_ms);
+    }
+    /* what the output refused goes to its dead-letter file, as the pipeline does */
+    if (ola_output_bury(w->out, b, &err) != 0) {
+        fprintf(stderr, "ola_kafka_writer: dead letter: %s\n", err.msg);
+        return -1;
     }
     w->acked += n;
     printf("acked %llu\n", (unsigned long long)w->acked);

@@ -33,9 +33,10 @@ static void ola_sleep_ms(int64_t ms)
 }
 
 /* write + flush with backoff until OK; -1 on ERR. */
-static int ola_push(struct ola_output *o, const struct ola_batch *b, int timeout_ms)
+static int ola_push(struct ola_output *o, struct ola_batch *b, int timeout_ms)
 {
     int64_t backoff = 50;
+    struct ola_err err = {0, ""};
     enum ola_rc rc;
 
     while ((rc = ola_output_write(o, b)) == OLA_RETRY) {
@@ -55,6 +56,11 @@ static int ola_push(struct ola_output *o, const struct ola_batch *b, int timeout
     }
     if (rc != OLA_OK) {
         fprintf(stderr, "flush: %s\n", o->last_error);
+        return -1;
+    }
+    /* what the output refused goes to its dead-letter file, as the pipeline does */
+    if (ola_output_bury(o, b, &err) != 0) {
+        fprintf(stderr, "dead letter: %s\n", err.msg);
         return -1;
     }
     return 0;

@@ -369,6 +369,7 @@ static size_t ola_t_read_file(const char *path, char *buf, size_t cap)
 static void test_dead_letter_too_large(void **state)
 {
     struct ola_t *t = *state;
+    struct ola_err err = {0};
     char dl[4096];
 
     ola_t_open_ok(t, "properties:\n  message.max.bytes: 1000\n");
@@ -386,11 +387,19 @@ static void test_dead_letter_too_large(void **state)
     ola_t_add(t, 3, 20);
     assert_int_equal(ola_output_write(t->out, &t->b), OLA_OK);
     assert_int_equal(ola_t_flush_until_ok(t, 30), OLA_OK);
+    /* the output only noted the refusal; the pipeline's bury writes the letter */
+    assert_int_equal(t->out->n_refused, 1);
+    assert_int_equal(t->out->refused[0].rec, 1);
+    assert_int_equal(ola_output_bury(t->out, &t->b, &err), 0);
+    assert_int_equal(t->out->n_refused, 0);
+    assert_true((t->b.ev[1].refused & 1) != 0);
+    assert_false(ola_output_takes(t->out, &t->b.ev[1]));
     assert_int_equal(t->out->stats.dead_letters, 1);
     assert_int_equal(t->out->stats.emitted, 2);
     assert_true(ola_t_read_file(t->dead, dl, sizeof(dl)) > 0);
     assert_non_null(strstr(dl, "\"reason\":\"kafka: Broker: Message size too large"));
     assert_non_null(strstr(dl, "\"output\":\"k\""));
+    assert_non_null(strstr(dl, "\"id\":2,"));
     assert_non_null(strstr(dl, "{\\\"id\\\":2,"));
     assert_null(strchr(strchr(dl, '\n') + 1, '\n')); /* one line */
     ola_t_consume(t, "t.events");
@@ -403,6 +412,7 @@ static void test_dead_letter_too_large(void **state)
 static void test_dead_letter_broker_reject(void **state)
 {
     struct ola_t *t = *state;
+    struct ola_err err = {0};
     char dl[4096];
 
     ola_t_open_ok(t, NULL);
@@ -416,6 +426,7 @@ static void test_dead_letter_broker_reject(void **state)
     ola_t_add(t, 2, 20);
     assert_int_equal(ola_output_write(t->out, &t->b), OLA_OK);
     assert_int_equal(ola_t_flush_until_ok(t, 30), OLA_OK);
+    assert_int_equal(ola_output_bury(t->out, &t->b, &err), 0);
     assert_int_equal(t->out->stats.dead_letters, 1);
     assert_true(ola_t_read_file(t->dead, dl, sizeof(dl)) > 0);
     assert_non_null(strstr(dl, "kafka: Broker: Broker failed to validate record"));
@@ -431,7 +442,11 @@ static void test_dead_letter_broker_reject(void **state)
     assert_string_equal(t->keys[1], "3");
 }
 
-/* Without a dead_letter file, a permanent failure is an error with the reason. */
+/*
+ * A permanent failure is a refusal of that record, whatever the config: flush
+ * answers OK. Burying it needs a file: without one the letter waits (the
+ * pipeline gives every output a default file beside the checkpoint).
+ */
 static void test_no_dead_letter_is_error(void **state)
 {
     struct ola_t *t = *state;
@@ -452,10 +467,89 @@ static void test_no_dead_letter_is_error(void **state)
         t->b.ev[0].raw_len = (size_t)n;
     }
     assert_int_equal(ola_output_write(t->out, &t->b), OLA_OK);
-    assert_int_equal(ola_output_flush(t->out, 1000), OLA_ERR);
-    assert_non_null(strstr(t->out->last_error, "Message size too large"));
-    assert_non_null(strstr(t->out->last_error, "no dead_letter file configured"));
-    assert_int_equal(ola_kafka_pending(t->out), 1); /* kept, not dropped */
+    assert_int_equal(ola_t_flush_until_ok(t, 30), OLA_OK);
+    assert_int_equal(t->out->n_refused, 1);
+    assert_non_null(strstr(t->out->refused[0].reason, "Message size too large"));
+    assert_int_equal(ola_output_bury(t->out, &t->b, &err), -1);
+    assert_non_null(strstr(err.msg, "no dead_letter file configured"));
+    assert_int_equal(t->out->n_refused, 1); /* kept, not dropped */
+    assert_int_equal(t->out->stats.dead_letters, 0);
+    assert_int_equal(ola_output_default_dead_letter(t->out, t->dir, &err), 0);
+    assert_int_equal(ola_output_bury(t->out, &t->b, &err), 0);
+    assert_int_equal(t->out->stats.dead_letters, 1);
+    {
+        char path[512], dl[4096];
+
+        snprintf(path, sizeof(path), "%s/dead-letter.k.ndjson", t->dir);
+        assert_true(ola_t_read_file(path, dl, sizeof(dl)) > 0);
+        assert_non_null(strstr(dl, "\"id\":1,"));
+        unlink(path);
+    }
+}
+
+/*
+ * The broker says a topic does not exist (what a broker with auto-creation off
+ * answers; the mock auto-creates, so the topic's metadata error is set).
+ */
+static void ola_t_missing_topic(struct ola_t *t, const char *topic)
+{
+    assert_int_equal(rd_kafka_mock_topic_create(t->mc, topic, 1, 1), 0);
+    rd_kafka_mock_topic_set_error(t->mc, topic, RD_KAFKA_RESP_ERR_UNKNOWN_TOPIC_OR_PART);
+}
+
+/*
+ * A fixed topic that does not exist, auto-creation off: librdkafka gives up on
+ * it after topic.metadata.propagation.max.ms and the output answers FATAL,
+ * naming the topic, instead of retrying forever.
+ */
+static void test_unknown_topic_fatal(void **state)
+{
+    struct ola_t *t = *state;
+    struct ola_err err = {0};
+    char yaml[512];
+    enum ola_rc rc = OLA_RETRY;
+    int64_t deadline;
+
+    snprintf(yaml, sizeof(yaml),
+             "type: kafka\nbrokers: %s\ntopic: t.missing\n"
+             "properties:\n  topic.metadata.propagation.max.ms: \"500\"\n",
+             t->bootstrap);
+    ola_t_missing_topic(t, "t.missing");
+    assert_int_equal(ola_t_open(t, yaml, &err), 0);
+    ola_t_add(t, 1, 20);
+    assert_int_equal(ola_output_write(t->out, &t->b), OLA_OK);
+    deadline = ola_mono_ms() + 30000;
+    while (rc == OLA_RETRY && ola_mono_ms() < deadline)
+        rc = ola_output_flush(t->out, 1000);
+    assert_int_equal(rc, OLA_FATAL);
+    assert_non_null(strstr(t->out->last_error, "t.missing"));
+    assert_int_equal(t->out->n_refused, 0);
+    assert_int_equal(ola_kafka_pending(t->out), 1); /* nothing counted as delivered */
+}
+
+/* The same topic error from a template only refuses the records routed to it. */
+static void test_unknown_topic_template_refuses(void **state)
+{
+    struct ola_t *t = *state;
+    struct ola_err err = {0};
+    char yaml[512];
+    struct ola_event *e;
+
+    snprintf(yaml, sizeof(yaml),
+             "type: kafka\nbrokers: %s\ntopic: \"t.{category}\"\n"
+             "properties:\n  topic.metadata.propagation.max.ms: \"500\"\n",
+             t->bootstrap);
+    ola_t_missing_topic(t, "t.uncategorized");
+    assert_int_equal(ola_t_open(t, yaml, &err), 0);
+    ola_t_add(t, 1, 20); /* no category: t.uncategorized, which does not exist */
+    e = ola_t_add(t, 2, 20);
+    e->ola = json_pack("{s:{s:[s]}}", "event_type", "categories", "events");
+    assert_int_equal(ola_output_write(t->out, &t->b), OLA_OK);
+    assert_int_equal(ola_t_flush_until_ok(t, 30), OLA_OK);
+    assert_int_equal(t->out->n_refused, 1);
+    assert_int_equal(t->out->refused[0].rec, 0);
+    assert_non_null(strstr(t->out->refused[0].reason, "t.uncategorized"));
+    assert_int_equal(t->out->stats.emitted, 1);
 }
 
 /* ---- templates and keys ------------------------------------------------------ */
@@ -553,8 +647,14 @@ static void test_errclass(void **state)
     assert_int_equal(ola_kafka_errclass(RD_KAFKA_RESP_ERR__PURGE_INFLIGHT),
                      OLA_KAFKA_RETRY);
     assert_int_equal(ola_kafka_errclass(RD_KAFKA_RESP_ERR_TOPIC_AUTHORIZATION_FAILED),
+                     OLA_KAFKA_TOPIC);
+    assert_int_equal(ola_kafka_errclass(RD_KAFKA_RESP_ERR__UNKNOWN_TOPIC),
+                     OLA_KAFKA_TOPIC);
+    assert_int_equal(ola_kafka_errclass(RD_KAFKA_RESP_ERR_UNKNOWN_TOPIC_OR_PART),
                      OLA_KAFKA_RETRY);
-    assert_int_equal(ola_kafka_errclass(RD_KAFKA_RESP_ERR__FATAL), OLA_KAFKA_FATAL);
+    assert_int_equal(ola_kafka_errclass(RD_KAFKA_RESP_ERR_SASL_AUTHENTICATION_FAILED),
+                     OLA_KAFKA_STOP);
+    assert_int_equal(ola_kafka_errclass(RD_KAFKA_RESP_ERR__FATAL), OLA_KAFKA_REBUILD);
 }
 
 /* ---- configuration errors ---------------------------------------------------- */
@@ -710,6 +810,10 @@ int main(void)
         cmocka_unit_test_setup_teardown(test_dead_letter_too_large, ola_t_setup,
                                         ola_t_teardown),
         cmocka_unit_test_setup_teardown(test_dead_letter_broker_reject, ola_t_setup,
+                                        ola_t_teardown),
+        cmocka_unit_test_setup_teardown(test_unknown_topic_fatal, ola_t_setup,
+                                        ola_t_teardown),
+        cmocka_unit_test_setup_teardown(test_unknown_topic_template_refuses, ola_t_setup,
                                         ola_t_teardown),
         cmocka_unit_test_setup_teardown(test_no_dead_letter_is_error, ola_t_setup,
                                         ola_t_teardown),

@@ -288,7 +288,8 @@ static void test_udp_datagram(void **state)
     ola_cfg_doc_destroy(doc);
 }
 
-/* oversize: dead_letter: the message goes to the file, whole, and is counted. */
+/* oversize: dead_letter: the message is refused; bury puts it in the file, whole, and
+ * counts it. */
 static void test_oversize_dead_letter(void **state)
 {
     char yaml[512], dl[] = "/tmp/ola-syslog-dl.XXXXXX", buf[16384], big[3000];
@@ -314,6 +315,9 @@ static void test_oversize_dead_letter(void **state)
     ola_add(&b, big, 1);
     ola_add(&b, "{\"id\":8}", 1);
     assert_int_equal(ola_output_write(o, &b), OLA_OK);
+    assert_int_equal(o->n_refused, 1);
+    assert_int_equal(o->refused[0].rec, 0);
+    assert_int_equal(ola_output_bury(o, &b, NULL), 0);
     assert_int_equal(o->stats.dead_letters, 1);
     assert_int_equal(o->stats.truncated, 0);
     assert_int_equal(ola_output_flush(o, 5000), OLA_OK);
@@ -544,7 +548,6 @@ static void test_config_errors(void **state)
     ola_bad_config("facility: local9\n", "facility");
     ola_bad_config("max_size: 100\n", "max_size");
     ola_bad_config("transport: udp\nmax_size: 70000\n", "max_size");
-    ola_bad_config("oversize: dead_letter\n", "dead_letter");
     ola_bad_config("framing: crlf\n", "framing");
     ola_bad_config("portt: 514\n", "portt");
 }
