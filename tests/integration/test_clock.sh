@@ -9,21 +9,13 @@
 # ctest-cost: 40
 . "$(dirname "$0")/../lib/common.sh"
 
-# metric NAME: the value of a sample-less-label counter on the agent's /metrics.
-metric() {
-    local port
-    port=$(sed -n 's/.*metrics on .*(port \([0-9]*\)).*/\1/p' "$T_DIR/agent.err" | tail -1)
-    [ -n "$port" ] || return 1
-    curl -s -f "http://127.0.0.1:$port/metrics" |
-        awk -v n="$1" '$1 == n { v = $2; hit = 1 } END { if (!hit) exit 1; print v }'
-}
-
 start_olsim --seed 21 --events 300 --span 10m --rate 10
 START=-1h write_config "$T_DIR/olagent.yaml"
 sed -i 's/^metrics: false$//' "$T_DIR/olagent.yaml"
 printf 'metrics:\n  listen: 127.0.0.1:0\n' >>"$T_DIR/olagent.yaml"
 : >"$T_DIR/out.ndjson"
 start_agent "$T_DIR/olagent.yaml" "$T_DIR/out.ndjson"
+metrics_port
 wait_for_truth "$T_DIR/out.ndjson" 30 || fail "the backfill did not finish"
 
 t_log "olsim's Date runs two hours ahead for 4 s; events keep coming"

@@ -14,15 +14,9 @@ sed -i 's/^metrics: false$/metrics:\n  listen: 127.0.0.1:0/' "$T_DIR/a.yaml"
 : >"$T_DIR/a.ndjson"
 start_agent "$T_DIR/a.yaml" "$T_DIR/a.ndjson"
 
-deadline=$(($(date +%s) + 30))
-port=
-while [ -z "$port" ] && [ "$(date +%s)" -lt "$deadline" ]; do
-    port=$(sed -n 's/.*metrics on .*(port \([0-9]*\)).*/\1/p' "$T_DIR/agent.err" | tail -1)
-    [ -n "$port" ] || sleep 0.2
-done
-[ -n "$port" ] || fail "the agent never logged its metrics port"
+metrics_port
 wait_for_truth "$T_DIR/a.ndjson" 60 || fail "backfill incomplete"
-curl -s -f "http://127.0.0.1:$port/metrics" >"$T_DIR/scrape.txt" || fail "no /metrics"
+curl -s -f "http://127.0.0.1:$METRICS_PORT/metrics" >"$T_DIR/scrape.txt" || fail "no /metrics"
 stop_agent || fail "olagent exited $? after SIGTERM"
 
 python3 - "$OLA_SOURCE_DIR/docs/operations.md" "$T_DIR/scrape.txt" <<'PY' || fail "docs/operations.md and /metrics disagree"

@@ -13,28 +13,6 @@
 # ctest-cost: 40
 . "$(dirname "$0")/../lib/common.sh"
 
-METRICS_PORT=
-# metrics_port: the port the agent logged (it binds port 0).
-metrics_port() {
-    local end
-    end=$(t_deadline 10)
-    while :; do
-        METRICS_PORT=$(sed -n 's/.*metrics on .*(port \([0-9]*\)).*/\1/p' "$T_DIR/agent.err" | tail -1)
-        [ -n "$METRICS_PORT" ] && return 0
-        t_before "$end" || break
-        sleep 0.1
-    done
-    fail "the agent never logged its metrics port"
-}
-
-# metric NAME [LABEL-FILTER]: the sum of the samples of NAME whose labels
-# contain LABEL-FILTER (e.g. 'endpoint="events"').
-metric() {
-    curl -s -f "http://127.0.0.1:$METRICS_PORT/metrics" |
-        awk -v n="$1" -v f="${2:-}" '
-            $1 == n || index($1, n "{") == 1 { if (f == "" || index($1, f)) s += $2; hit = 1 }
-            END { if (!hit) exit 1; printf "%.0f\n", s }'
-}
 
 # expect_metric NAME FILTER WANT
 expect_metric() {

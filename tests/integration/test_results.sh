@@ -21,22 +21,6 @@
 HOST=ola-results
 MAX=2300
 
-METRICS_PORT=
-metrics_port() {
-    local i
-    for i in $(seq 1 100); do
-        METRICS_PORT=$(sed -n 's/.*metrics on .*(port \([0-9]*\)).*/\1/p' "$T_DIR/agent.err" | tail -1)
-        [ -n "$METRICS_PORT" ] && return 0
-        sleep 0.1
-    done
-    fail "the agent never logged its metrics port"
-}
-metric() {
-    curl -s -f "http://127.0.0.1:$METRICS_PORT/metrics" |
-        awk -v n="$1" -v f="${2:-}" '
-            $1 == n || index($1, n "{") == 1 { if (f == "" || index($1, f)) s += $2; hit = 1 }
-            END { if (!hit) exit 1; printf "%.0f\n", s }'
-}
 delivered_count() {
     "$OLAGENT" checkpoint show -c "$1" 2>/dev/null |
         python3 -c 'import json,sys; print(json.load(sys.stdin)["delivered"])' 2>/dev/null

@@ -44,14 +44,8 @@ run_cmd --version
 # a full pipeline run, scraped while it runs
 : >"$T_DIR/run.ndjson"
 start_agent "$T_DIR/file.yaml" "$T_DIR/run.ndjson"
-end=$(t_deadline 10)
-while :; do
-    port=$(sed -n 's/.*metrics on .*(port \([0-9]*\)).*/\1/p' "$T_DIR/agent.err" | tail -1)
-    [ -n "$port" ] && break
-    t_before "$end" || break
-    sleep 0.1
-done
-[ -n "$port" ] || fail "no metrics port logged"
+metrics_port
+port=$METRICS_PORT
 wait_for_truth "$T_DIR/run.ndjson" 60 || fail "events missing"
 for path in metrics healthz readyz; do
     curl -s "http://127.0.0.1:$port/$path" >"$T_DIR/scrape.$path"

@@ -178,6 +178,30 @@ wait_until() {
     done
 }
 
+# t_metrics_logged [ERRFILE]: the agent logged its metrics port (sets
+# METRICS_PORT); ERRFILE defaults to $T_DIR/agent.err.
+t_metrics_logged() {
+    METRICS_PORT=$(sed -n 's/.*metrics on .*(port \([0-9]*\)).*/\1/p' \
+        "${1:-$T_DIR/agent.err}" 2>/dev/null | tail -1)
+    [ -n "$METRICS_PORT" ]
+}
+
+# metrics_port [ERRFILE]: waits up to 10 s for the port the agent logged (it
+# binds port 0) into METRICS_PORT; fails the test without one.
+metrics_port() {
+    wait_until 10 t_metrics_logged "$@" || fail "the agent never logged its metrics port"
+}
+
+# metric NAME [LABEL-FILTER]: the sum of the samples of NAME on METRICS_PORT
+# whose labels contain LABEL-FILTER (e.g. 'endpoint="events"'); fails (1)
+# when NAME has no sample.
+metric() {
+    curl -s -f "http://127.0.0.1:$METRICS_PORT/metrics" |
+        awk -v n="$1" -v f="${2:-}" '
+            $1 == n || index($1, n "{") == 1 { if (f == "" || index($1, f)) s += $2; hit = 1 }
+            END { if (!hit) exit 1; printf "%.0f\n", s }'
+}
+
 # t_olsim_up PORTFILE: olsim wrote its port (fails the test if olsim exited).
 t_olsim_up() {
     [ -s "$1" ] && return 0
