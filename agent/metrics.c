@@ -38,12 +38,12 @@
 #endif
 
 /*
- * Connections: the one MHD thread polls them all (epoll, as MHD_USE_AUTO picks
- * on Linux), so a slow client
- * costs a slot, not the thread. Slots are what slow clients take, so one
- * address gets at most OLA_METRICS_PER_IP (a scraper needs one or two, a
- * probe one), the server up to OLA_METRICS_CONN_LIMIT, and a connection idle
- * (or half-sent) for OLA_METRICS_CONN_TIMEOUT is closed.
+ * Connections: the one MHD thread polls them all (epoll, as MHD_USE_AUTO
+ * picks on Linux), so a slow client costs a slot, not the thread. Slots are
+ * what slow clients take, so one address gets at most OLA_METRICS_PER_IP (a
+ * scraper needs one or two, a probe one), the server up to
+ * OLA_METRICS_CONN_LIMIT, and a connection idle (or half-sent) for
+ * OLA_METRICS_CONN_TIMEOUT is closed.
  */
 #define OLA_METRICS_CONN_LIMIT   256
 #define OLA_METRICS_PER_IP       16
