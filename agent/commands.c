@@ -6,8 +6,11 @@
  * --enrich` builds an API client and an enricher as `run` does. They print
  * for a person: errors as "file:line: what is wrong" on stderr, results on
  * stdout. Nothing here ever prints a secret: `check` prints the masked dump.
+ * `replay` admits each line through the check the live source applies
+ * (ola_event_admit) and dead-letters what it refuses, as the source does.
  */
 #include <errno.h>
+#include <limits.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -25,10 +28,21 @@
 #include "pipeline.h"
 #include "timeutil.h"
 
-/* replay: lines per batch (like a page of 1,000), and the read size (what a
- * batch reads past its last line is carried to the next one) */
+/* replay: lines per batch (like a page of 1,000) and bytes (a batch ends at
+ * the first line end past it), and the read size (what a batch reads past
+ * its last line is carried to the next one) */
 #define OLA_REPLAY_LINES 1000
+#define OLA_REPLAY_BYTES ((size_t)32 << 20)
 #define OLA_REPLAY_BLOCK (64 << 10)
+
+/* What replay refused: counted, written to the dead-letter file as the live
+ * source writes what it refuses, and the first one named in the summary. */
+struct ola_replay_refused {
+    const char *dead_letter; /* path */
+    size_t n;
+    size_t first_line; /* line number of the first one (1-based) */
+    char first_why[OLA_EVENT_WHY_MAX];
+};
 
 struct ola_cmd_ctx {
     struct ola_cfg_doc *doc;
@@ -291,8 +305,14 @@ out_cfg:
     return rc;
 }
 
-/* Parses the lines of body[0..len) into b (which takes body). Returns 0 / -1. */
-static int ola_replay_batch(struct ola_batch *b, char *body, size_t len, size_t *bad)
+/*
+ * Admits the lines of body[0..len) into b (which takes body) through the
+ * check the live source applies (ola_event_admit); a refused line goes to the
+ * dead-letter file. *line is the number of lines before this batch, updated.
+ * Returns 0 / -1 (message printed).
+ */
+static int ola_replay_batch(struct ola_batch *b, char *body, size_t len, size_t *line,
+                            struct ola_replay_refused *rf)
 {
     size_t off = 0;
 
@@ -301,31 +321,32 @@ static int ola_replay_batch(struct ola_batch *b, char *body, size_t len, size_t 
     while (off < len) {
         char *nl = memchr(body + off, '\n', len - off);
         size_t end = nl ? (size_t)(nl - body) : len, n = end - off;
-        json_t *ev;
-        struct ola_event *e;
+        char why[OLA_EVENT_WHY_MAX];
+        struct ola_err err;
+        int rc;
 
-        while (n > 0 && (body[off + n - 1] == '\r' || body[off + n - 1] == ' '))
+        ++*line;
+        /* the line's end, as a page's element ends at its value (a blank line
+         * is skipped, not refused) */
+        while (n > 0 && (body[off + n - 1] == '\r' || body[off + n - 1] == ' ' ||
+                         body[off + n - 1] == '\t'))
             n--;
         if (n > 0) {
-            struct ola_arena *prev = ola_batch_parse_begin(b);
-
-            ev = json_loadb(body + off, n, 0, NULL);
-            ola_batch_parse_end(prev);
-            if (!json_is_object(ev) || body[off + n - 1] != '}') {
-                json_decref(ev);
-                (*bad)++;
-            } else {
-                long long id = 0;
-                const char *created;
-
-                e = ola_batch_add(b, OLA_REC_EVENT, ev, body + off, n);
-                if (e == NULL)
+            rc = ola_event_admit(b, body + off, n, why, sizeof(why));
+            if (rc < 0) {
+                fprintf(stderr, "olagent: out of memory\n");
+                return -1;
+            }
+            if (rc == 0) {
+                if (rf->n++ == 0) {
+                    rf->first_line = *line;
+                    memcpy(rf->first_why, why, sizeof(why));
+                }
+                if (ola_deadletter_write(rf->dead_letter, "replay", why, body + off, n,
+                                         &err) != 0) {
+                    fprintf(stderr, "olagent: %s\n", err.msg);
                     return -1;
-                if (ola_event_int(e, "id", &id))
-                    e->id = id;
-                created = ola_event_str(e, "created_at");
-                if (created != NULL)
-                    ola_time_parse_iso(created, &e->created_ms);
+                }
             }
         }
         off = end + 1;
@@ -334,16 +355,21 @@ static int ola_replay_batch(struct ola_batch *b, char *body, size_t len, size_t 
 }
 
 /*
- * The next batch of replay: up to OLA_REPLAY_LINES lines, read in large
- * blocks straight into the buffer the batch will own (no per-line copy).
- * carry holds what was read past the batch's last line. *len is the size of
- * the previous batch on entry (a hint), of this one on return. *data is a
- * new buffer (the caller frees it), or NULL at the end. Returns 0 / -1.
+ * The next batch of replay: up to OLA_REPLAY_LINES lines (or the first line
+ * end past OLA_REPLAY_BYTES), read in large blocks straight into the buffer
+ * the batch will own (no per-line copy). A line longer than
+ * OLA_EVENT_MAX_BYTES keeps its first OLA_EVENT_MAX_BYTES + 1 bytes (enough
+ * to be refused as too large) and the rest of it is skipped, so memory stays
+ * bounded whatever the input. carry holds what was read past the batch's last
+ * line. *len is the size of the previous batch on entry (a hint), of this one
+ * on return. *data is a new buffer (the caller frees it), or NULL at the end.
+ * Returns 0 / -1.
  */
 static int ola_replay_read(FILE *in, struct ola_buf *carry, char **data, size_t *len)
 {
     struct ola_buf body = *carry;
-    size_t scanned = 0, lines = 0;
+    size_t scanned = 0, lines = 0, line_start = 0;
+    bool skipping = false;
 
     *carry = (struct ola_buf)OLA_BUF_INIT;
     /* room for a batch like the last one at once: growing by doubling would
@@ -358,7 +384,8 @@ static int ola_replay_read(FILE *in, struct ola_buf *carry, char **data, size_t 
         while (scanned < body.len &&
                (nl = memchr(body.data + scanned, '\n', body.len - scanned)) != NULL) {
             scanned = (size_t)(nl - body.data) + 1;
-            if (++lines == OLA_REPLAY_LINES) {
+            line_start = scanned;
+            if (++lines == OLA_REPLAY_LINES || scanned >= OLA_REPLAY_BYTES) {
                 if (ola_buf_append(carry, body.data + scanned, body.len - scanned) != 0)
                     goto fail;
                 body.len = scanned;
@@ -366,11 +393,26 @@ static int ola_replay_read(FILE *in, struct ola_buf *carry, char **data, size_t 
             }
         }
         scanned = body.len;
+        if (body.len - line_start > OLA_EVENT_MAX_BYTES) {
+            body.len = line_start + OLA_EVENT_MAX_BYTES + 1;
+            scanned = body.len;
+            skipping = true;
+        }
         if (feof(in) || ferror(in))
             break;
         if (ola_buf_reserve(&body, OLA_REPLAY_BLOCK) != 0)
             goto fail;
         n = fread(body.data + body.len, 1, OLA_REPLAY_BLOCK, in);
+        if (skipping) { /* drop the rest of an oversize line, up to its end */
+            nl = memchr(body.data + body.len, '\n', n);
+            if (nl != NULL) {
+                n -= (size_t)(nl - (body.data + body.len));
+                memmove(body.data + body.len, nl, n);
+                skipping = false;
+            } else {
+                n = 0;
+            }
+        }
         body.len += n;
         body.data[body.len] = '\0';
     }
@@ -381,11 +423,27 @@ done:
         *len = 0;
         return 0;
     }
+    body.data[body.len] = '\0';
     *data = ola_buf_steal(&body, len);
     return 0;
 fail:
     ola_buf_free(&body);
     return -1;
+}
+
+/* The dead-letter file of the live source (agent.c): dead-letter.ndjson next to the
+ * checkpoint. Returns 0 / -1 (too long). */
+static int ola_replay_dead_letter(const struct ola_settings *s, char *buf, size_t size)
+{
+    const char *slash = strrchr(s->checkpoint.path, '/');
+    int n;
+
+    if (slash == NULL)
+        n = snprintf(buf, size, "dead-letter.ndjson");
+    else
+        n = snprintf(buf, size, "%.*s/dead-letter.ndjson",
+                     (int)(slash - s->checkpoint.path), s->checkpoint.path);
+    return n < 0 || (size_t)n >= size ? -1 : 0;
 }
 
 /* The API client and enricher of `replay --enrich`. Returns an exit code. */
@@ -424,12 +482,21 @@ int ola_cmd_replay_opts(const char *config_path, const char *events_path, bool e
     FILE *in = NULL;
     struct ola_buf carry = OLA_BUF_INIT;
     struct ola_err err = {0, ""};
-    size_t bad = 0, total = 0, len = 0;
+    struct ola_replay_refused rf;
+    char dead_letter[PATH_MAX];
+    size_t total = 0, len = 0, line = 0;
     int rc = ola_cmd_load(&c, config_path, true);
 
     ola_batch_init(&b);
+    memset(&rf, 0, sizeof(rf));
     if (rc != OLA_EXIT_OK)
         goto out;
+    if (ola_replay_dead_letter(&c.s, dead_letter, sizeof(dead_letter)) != 0) {
+        fprintf(stderr, "olagent: checkpoint.path too long\n");
+        rc = OLA_EXIT_CONFIG;
+        goto out;
+    }
+    rf.dead_letter = dead_letter;
     if (enrich) {
         rc = ola_replay_enricher(&c.s, &client, &en);
         if (rc != OLA_EXIT_OK)
@@ -464,7 +531,7 @@ int ola_cmd_replay_opts(const char *config_path, const char *events_path, bool e
         if (data == NULL)
             break;
         ola_batch_reset(&b);
-        if (ola_replay_batch(&b, data, len, &bad) != 0 ||
+        if (ola_replay_batch(&b, data, len, &line, &rf) != 0 ||
             ola_pipeline_deliver(&p, &b, ola_now_ms()) != OLA_OK) {
             rc = OLA_EXIT_RUNTIME;
             goto out;
@@ -475,8 +542,13 @@ int ola_cmd_replay_opts(const char *config_path, const char *events_path, bool e
         fprintf(stderr, "olagent: %s: read error\n", events_path);
         rc = OLA_EXIT_RUNTIME;
     }
-    fprintf(stderr, "olagent: replayed %zu records (%zu lines were not JSON objects)\n",
-            total, bad);
+    if (rf.n == 0)
+        fprintf(stderr, "olagent: replayed %zu records (0 lines refused)\n", total);
+    else
+        fprintf(stderr,
+                "olagent: replayed %zu records (%zu lines refused, written to %s; first: "
+                "line %zu, %s)\n",
+                total, rf.n, rf.dead_letter, rf.first_line, rf.first_why);
 out:
     if (in != NULL && in != stdin)
         fclose(in);

@@ -5,12 +5,16 @@
  * object; reset releases them and the page body in one place, so no filter
  * or output ever frees an event. Sorting is a stable merge sort by
  * (created_ms, id), because OneLogin's order inside a page is not trusted.
+ * ola_event_admit is the one gate an event passes to enter a batch, whether
+ * it came in a page or from a file being replayed.
  */
+#include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 
 #include "arena.h"
 #include "event.h"
+#include "timeutil.h"
 
 void ola_batch_init(struct ola_batch *b)
 {
@@ -85,6 +89,90 @@ struct ola_event *ola_batch_add(struct ola_batch *b, enum ola_record_kind kind,
     e->routes = UINT32_MAX;
     e->severity = OLA_SEVERITY_UNSET;
     return e;
+}
+
+/* Removes whitespace outside strings from [p, p+len) in place; returns the new length. */
+static size_t ola_squeeze(char *p, size_t len)
+{
+    size_t i, j = 0;
+    bool in_str = false, esc = false;
+
+    for (i = 0; i < len; i++) {
+        char c = p[i];
+
+        if (in_str) {
+            if (esc)
+                esc = false;
+            else if (c == '\\')
+                esc = true;
+            else if (c == '"')
+                in_str = false;
+        } else if (c == ' ' || c == '\t' || c == '\n' || c == '\r') {
+            continue;
+        } else if (c == '"') {
+            in_str = true;
+        }
+        p[j++] = c;
+    }
+    return j;
+}
+
+static int ola_event_refuse(char *why, size_t why_size, const char *what,
+                            const char *detail)
+{
+    int n = snprintf(why, why_size, "%s%.100s", what, detail);
+
+    if (n < 0 && why_size > 0)
+        why[0] = '\0';
+    return 0;
+}
+
+int ola_event_admit(struct ola_batch *b, char *raw, size_t len, char *why,
+                    size_t why_size)
+{
+    json_error_t jerr;
+    json_t *ev, *idv;
+    struct ola_arena *prev;
+    const char *created, *no = NULL;
+    struct ola_event *e;
+    int64_t created_ms;
+    char size[64];
+
+    if (len > OLA_EVENT_MAX_BYTES) {
+        if (snprintf(size, sizeof(size), "%zu bytes", OLA_EVENT_MAX_BYTES) < 0)
+            size[0] = '\0';
+        return ola_event_refuse(why, why_size, "larger than ", size);
+    }
+    /* A NUL byte is never valid JSON, but Jansson 2.14 skips one after a number
+     * (`5\0,` reads as 5): it would reach the outputs inside the raw bytes. */
+    if (memchr(raw, '\0', len) != NULL)
+        return ola_event_refuse(why, why_size, "contains a NUL byte", "");
+    /* Parse the bytes as sent, squeeze only what parsed: squeezing first would
+     * turn a malformed `1 2` into a valid 12. Refused ones keep their bytes. */
+    prev = ola_batch_parse_begin(b);
+    ev = json_loadb(raw, len, JSON_REJECT_DUPLICATES, &jerr);
+    ola_batch_parse_end(prev);
+    if (ev == NULL)
+        return ola_event_refuse(why, why_size, "not valid JSON: ", jerr.text);
+    idv = json_object_get(ev, "id");
+    created = json_string_value(json_object_get(ev, "created_at"));
+    if (!json_is_object(ev))
+        no = "not an object";
+    else if (!json_is_integer(idv) || json_integer_value(idv) <= 0)
+        no = "no positive integer id";
+    else if (created == NULL || ola_time_parse_iso(created, &created_ms) != 0)
+        no = "created_at missing or not ISO-8601";
+    if (no != NULL) {
+        json_decref(ev);
+        return ola_event_refuse(why, why_size, no, "");
+    }
+    len = ola_squeeze(raw, len);
+    e = ola_batch_add(b, OLA_REC_EVENT, ev, raw, len);
+    if (e == NULL)
+        return -1;
+    e->id = json_integer_value(idv);
+    e->created_ms = created_ms;
+    return 1;
 }
 
 void ola_batch_compact(struct ola_batch *b, const bool *keep)

@@ -78,6 +78,29 @@ void ola_batch_compact(struct ola_batch *b, const bool *keep);
 void ola_batch_sort(struct ola_batch *b);
 
 /*
+ * The largest event accepted, in bytes, whatever its source. A page is capped at
+ * 64 MiB by the HTTP client, so this is the bound that holds for one event.
+ */
+#define OLA_EVENT_MAX_BYTES ((size_t)8 << 20)
+/* Room for a refusal reason of ola_event_admit. */
+#define OLA_EVENT_WHY_MAX 128
+
+/*
+ * Admits one event from its bytes raw[0..len): the one check every source
+ * applies (the API's pages, `olagent replay`). Refused: more than
+ * OLA_EVENT_MAX_BYTES, a NUL byte (Jansson skips one after a number), not
+ * valid JSON (bad UTF-8, a key twice, too deep), not an object, no positive
+ * integer id, no ISO-8601 created_at. An admitted event is parsed into b's
+ * arena, its whitespace outside strings squeezed out of raw in place (one
+ * record per line), and appended to b with id and created_ms set; raw must
+ * live as long as b (b->body or inside it). A refused one is left as it was,
+ * with the reason in why (why_size bytes, OLA_EVENT_WHY_MAX is enough).
+ * Returns 1 admitted, 0 refused, -1 out of memory.
+ */
+int ola_event_admit(struct ola_batch *b, char *raw, size_t len, char *why,
+                    size_t why_size);
+
+/*
  * The event's "olagent" object, created empty on first use. Returns a
  * borrowed reference (owned by the event) or NULL on ENOMEM.
  */

@@ -5,8 +5,17 @@
  * under the stream lock, so lines from threads never interleave. Text lines
  * read "2026-11-23T09:17:46.123Z warn source: message"; JSON lines carry the
  * same fields as {"ts","level","comp","msg"}.
+ *
+ * Messages carry strings from outside (an API error message, an event's
+ * field, a file name), so the component and the formatted message are escaped
+ * here, after formatting, whoever the caller: a line break cannot forge a
+ * line, ESC cannot reach a terminal, and a byte that is not UTF-8 cannot make
+ * a JSON line invalid. Text lines write controls as \n, \r, \t, \xHH (C1
+ * controls as \u0080..\u009f) and a backslash as \\; JSON lines use JSON's
+ * escapes. Bytes that are not UTF-8 read as \xHH in both.
  */
 #include <stdarg.h>
+#include <stdbool.h>
 #include <stdio.h>
 #include <string.h>
 
@@ -44,6 +53,94 @@ int ola_log_level_parse(const char *name, int *level)
     return -1;
 }
 
+/* Length of the valid UTF-8 sequence at s[0..n) (2..4), or 0 (strict: no
+ * overlong forms, no surrogates, nothing above U+10FFFF). s[0] >= 0x80. */
+static size_t ola_utf8_seq(const unsigned char *s, size_t n)
+{
+    size_t need, k;
+
+    if (s[0] >= 0xc2 && s[0] <= 0xdf)
+        need = 1;
+    else if (s[0] >= 0xe0 && s[0] <= 0xef)
+        need = 2;
+    else if (s[0] >= 0xf0 && s[0] <= 0xf4)
+        need = 3;
+    else
+        return 0;
+    if (n <= need)
+        return 0;
+    for (k = 1; k <= need; k++)
+        if ((s[k] & 0xc0) != 0x80)
+            return 0;
+    if ((s[0] == 0xe0 && s[1] < 0xa0) || (s[0] == 0xed && s[1] >= 0xa0) ||
+        (s[0] == 0xf0 && s[1] < 0x90) || (s[0] == 0xf4 && s[1] >= 0x90))
+        return 0;
+    return need + 1;
+}
+
+/*
+ * Appends s[0..n) to line, escaped for the format (text, or the inside of a
+ * JSON string): every control character, DEL, C1 control (U+0080..U+009F),
+ * backslash and byte that is not UTF-8. Returns 0 / -1 (ENOMEM).
+ */
+static int ola_log_put_escaped(struct ola_buf *line, const char *str, size_t n, bool json)
+{
+    static const char hex[] = "0123456789abcdef";
+    const unsigned char *s = (const unsigned char *)str;
+    size_t i = 0, run = 0;
+
+    while (i < n) {
+        unsigned char c = s[i];
+        char esc[8];
+        size_t elen = 2, seq = 1;
+
+        if (c >= 0x80) {
+            seq = ola_utf8_seq(s + i, n - i);
+            if (seq > 2 || (seq == 2 && !(c == 0xc2 && s[i + 1] < 0xa0))) {
+                i += seq; /* printable UTF-8: as it is */
+                continue;
+            }
+        } else if (c >= 0x20 && c != 0x7f && c != '\\' && !(json && c == '"')) {
+            i++;
+            continue;
+        }
+        if (ola_buf_append(line, s + run, i - run) != 0)
+            return -1;
+        esc[0] = '\\';
+        if (c == '\\' || c == '"') {
+            esc[1] = (char)c;
+        } else if (c == '\n' || c == '\r' || c == '\t') {
+            esc[1] = c == '\n' ? 'n' : c == '\r' ? 'r' : 't';
+        } else if (seq == 2) { /* a C1 control, U+0080..U+009F */
+            memcpy(esc + 1, "u00", 3);
+            esc[4] = hex[s[i + 1] >> 4];
+            esc[5] = hex[s[i + 1] & 15];
+            elen = 6;
+        } else if (c < 0x80 && json) { /* other controls and DEL */
+            memcpy(esc + 1, "u00", 3);
+            esc[4] = hex[c >> 4];
+            esc[5] = hex[c & 15];
+            elen = 6;
+        } else { /* text controls, and any byte that is not UTF-8 */
+            size_t k = 0;
+
+            if (json)
+                esc[k++] = '\\'; /* a JSON string cannot hold the byte: "\\xHH" */
+            esc[k++] = '\\';
+            esc[k++] = 'x';
+            esc[k++] = hex[c >> 4];
+            esc[k++] = hex[c & 15];
+            elen = k;
+            seq = 1;
+        }
+        if (ola_buf_append(line, esc, elen) != 0)
+            return -1;
+        i += seq;
+        run = i;
+    }
+    return ola_buf_append(line, s + run, n - run);
+}
+
 int ola_log_format_parse(const char *name, enum ola_log_format *fmt)
 {
     if (strcmp(name, "text") == 0)
@@ -63,6 +160,7 @@ void ola_log_write(int lvl, const char *comp, int errnum, const char *fmt, ...)
     struct ola_buf line = OLA_BUF_INIT;
     FILE *out = ola_log_stream ? ola_log_stream : stderr;
     const char *lname;
+    bool json;
     va_list ap;
     int n;
 
@@ -87,18 +185,23 @@ void ola_log_write(int lvl, const char *comp, int errnum, const char *fmt, ...)
     }
     if (ola_time_format_iso(ola_now_ms(), ts, sizeof(ts)) != 0)
         ts[0] = '\0';
-    if (ola_log_fmt == OLA_LOG_JSON) {
-        if (ola_buf_printf(&line, "{\"ts\":\"%s\",\"level\":\"%s\",\"comp\":", ts,
+    if (comp == NULL)
+        comp = "agent";
+    json = ola_log_fmt == OLA_LOG_JSON;
+    if (json) {
+        if (ola_buf_printf(&line, "{\"ts\":\"%s\",\"level\":\"%s\",\"comp\":\"", ts,
                            lname) ||
-            ola_buf_put_json_string(&line, comp ? comp : "agent",
-                                    strlen(comp ? comp : "agent")) ||
-            ola_buf_puts(&line, ",\"msg\":") ||
-            ola_buf_put_json_string(&line, msg, strlen(msg)) ||
-            ola_buf_puts(&line, "}\n"))
+            ola_log_put_escaped(&line, comp, strlen(comp), true) ||
+            ola_buf_puts(&line, "\",\"msg\":\"") ||
+            ola_log_put_escaped(&line, msg, strlen(msg), true) ||
+            ola_buf_puts(&line, "\"}\n"))
             goto fail;
     } else {
-        if (ola_buf_printf(&line, "%s %s %s: %s\n", ts, lname, comp ? comp : "agent",
-                           msg))
+        if (ola_buf_printf(&line, "%s %s ", ts, lname) ||
+            ola_log_put_escaped(&line, comp, strlen(comp), false) ||
+            ola_buf_puts(&line, ": ") ||
+            ola_log_put_escaped(&line, msg, strlen(msg), false) ||
+            ola_buf_putc(&line, '\n'))
             goto fail;
     }
     flockfile(out);

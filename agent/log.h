@@ -31,7 +31,11 @@ void ola_log_setup(int level, enum ola_log_format fmt, FILE *stream);
 int ola_log_level_parse(const char *name, int *level);
 int ola_log_format_parse(const char *name, enum ola_log_format *fmt);
 
-/* errnum != 0 appends ": strerror(errnum)". Thread-safe (one write per line). */
+/*
+ * errnum != 0 appends ": strerror(errnum)". Thread-safe (one write per line). The
+ * component and the formatted message are escaped (controls, backslash, bytes that
+ * are not UTF-8): a string from outside can neither break the line nor reach a terminal.
+ */
 void ola_log_write(int lvl, const char *comp, int errnum, const char *fmt, ...)
     __attribute__((format(printf, 4, 5)));
 

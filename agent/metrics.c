@@ -37,7 +37,16 @@
 #define OLA_VERSION "unknown"
 #endif
 
-#define OLA_METRICS_CONN_LIMIT   32
+/*
+ * Connections: the one MHD thread polls them all (epoll, as MHD_USE_AUTO
+ * picks on Linux), so a slow client costs a slot, not the thread. Slots are
+ * what slow clients take, so one address gets at most OLA_METRICS_PER_IP (a
+ * scraper needs one or two, a probe one), the server up to
+ * OLA_METRICS_CONN_LIMIT, and a connection idle (or half-sent) for
+ * OLA_METRICS_CONN_TIMEOUT is closed.
+ */
+#define OLA_METRICS_CONN_LIMIT   256
+#define OLA_METRICS_PER_IP       16
 #define OLA_METRICS_CONN_TIMEOUT 10 /* seconds */
 #define OLA_METRICS_STALE_MIN_MS (5 * 60 * 1000)
 #define OLA_METRICS_POLL_DEF_MS  10000
@@ -732,11 +741,12 @@ int ola_metrics_start(const struct ola_metrics_cfg *cfg, struct ola_metrics **ou
     sigaddset(&block, SIGHUP);
     sigaddset(&block, SIGPIPE);
     pthread_sigmask(SIG_BLOCK, &block, &old);
-    m->daemon =
-        MHD_start_daemon(flags, 0, NULL, NULL, ola_metrics_handle, m,
-                         MHD_OPTION_LISTEN_SOCKET, fd, MHD_OPTION_CONNECTION_LIMIT,
-                         (unsigned)OLA_METRICS_CONN_LIMIT, MHD_OPTION_CONNECTION_TIMEOUT,
-                         (unsigned)OLA_METRICS_CONN_TIMEOUT, MHD_OPTION_END);
+    m->daemon = MHD_start_daemon(
+        flags, 0, NULL, NULL, ola_metrics_handle, m, MHD_OPTION_LISTEN_SOCKET, fd,
+        MHD_OPTION_CONNECTION_LIMIT, (unsigned)OLA_METRICS_CONN_LIMIT,
+        MHD_OPTION_PER_IP_CONNECTION_LIMIT, (unsigned)OLA_METRICS_PER_IP,
+        MHD_OPTION_CONNECTION_TIMEOUT, (unsigned)OLA_METRICS_CONN_TIMEOUT,
+        MHD_OPTION_END);
     pthread_sigmask(SIG_SETMASK, &old, NULL);
     if (m->daemon == NULL) {
         ola_err_set(err, 0, "metrics: cannot start the HTTP server on %s", cfg->listen);

@@ -88,32 +88,6 @@ static int ola_scan_value(struct ola_scan *s)
     return -1;
 }
 
-/* Removes whitespace outside strings from [p, p+len) in place; returns the new length. */
-static size_t ola_squeeze(char *p, size_t len)
-{
-    size_t i, j = 0;
-    bool in_str = false, esc = false;
-
-    for (i = 0; i < len; i++) {
-        char c = p[i];
-
-        if (in_str) {
-            if (esc)
-                esc = false;
-            else if (c == '\\')
-                esc = true;
-            else if (c == '"')
-                in_str = false;
-        } else if (c == ' ' || c == '\t' || c == '\n' || c == '\r') {
-            continue;
-        } else if (c == '"') {
-            in_str = true;
-        }
-        p[j++] = c;
-    }
-    return j;
-}
-
 /* Notes a malformed element (the first ones inline, the rest in pg->more). 0 / -1. */
 static int ola_page_note_malformed(struct ola_page *pg, const char *raw, size_t len,
                                    const char *reason)
@@ -153,52 +127,17 @@ const struct ola_page_malformed *ola_page_malformed_at(const struct ola_page *pg
                                       : &pg->more[i - OLA_PAGE_MAX_MALFORMED];
 }
 
-/* Parses one element of data[]; appends it or notes it as malformed. 0 / -1 (ENOMEM). */
+/* Admits one element of data[] (event.c) or notes it as malformed. 0 / -1 (ENOMEM). */
 static int ola_page_element(struct ola_batch *b, char *raw, size_t len,
                             struct ola_page *pg)
 {
-    json_error_t jerr;
-    json_t *ev, *idv;
-    struct ola_arena *prev;
-    const char *created, *why = NULL;
-    struct ola_event *e;
-    int64_t created_ms;
-    char text[128];
-    int rc;
+    char why[OLA_EVENT_WHY_MAX];
+    int rc = ola_event_admit(b, raw, len, why, sizeof(why));
 
-    /* A NUL byte is never valid JSON, but Jansson 2.14 skips one after a number
-     * (`5\0,` reads as 5): it would reach the outputs inside the raw bytes. */
-    if (memchr(raw, '\0', len) != NULL)
-        return ola_page_note_malformed(pg, raw, len, "contains a NUL byte");
-    /* Parse the bytes as sent, squeeze only what parsed: squeezing first would
-     * turn a malformed `1 2` into a valid 12. Malformed ones keep their bytes. */
-    prev = ola_batch_parse_begin(b);
-    ev = json_loadb(raw, len, JSON_REJECT_DUPLICATES, &jerr);
-    ola_batch_parse_end(prev);
-    if (ev == NULL) {
-        if (snprintf(text, sizeof(text), "not valid JSON: %.100s", jerr.text) < 0)
-            text[0] = '\0';
-        return ola_page_note_malformed(pg, raw, len, text);
-    }
-    idv = json_object_get(ev, "id");
-    created = json_string_value(json_object_get(ev, "created_at"));
-    if (!json_is_object(ev))
-        why = "not an object";
-    else if (!json_is_integer(idv) || json_integer_value(idv) <= 0)
-        why = "no positive integer id";
-    else if (created == NULL || ola_time_parse_iso(created, &created_ms) != 0)
-        why = "created_at missing or not ISO-8601";
-    if (why != NULL) {
-        rc = ola_page_note_malformed(pg, raw, len, why);
-        json_decref(ev);
-        return rc;
-    }
-    len = ola_squeeze(raw, len);
-    e = ola_batch_add(b, OLA_REC_EVENT, ev, raw, len);
-    if (e == NULL)
+    if (rc == 0)
+        return ola_page_note_malformed(pg, raw, len, why);
+    if (rc < 0)
         return -1;
-    e->id = json_integer_value(idv);
-    e->created_ms = created_ms;
     pg->n_events++;
     return 0;
 }

@@ -967,18 +967,38 @@ bool ola_cfg_is_secret(const struct ola_cfg *n)
 
 /* ---- typed readers --------------------------------------------------------- */
 
-/* The value as quoted in an error message, or a placeholder for a secret one. */
-static const char *ola_shown(const struct ola_cfg *n, char *buf, size_t size)
+const char *ola_cfg_shown(const struct ola_cfg *n, char *buf, size_t size)
 {
-    int r;
+    static const char hex[] = "0123456789abcdef";
+    const char *t;
+    size_t j = 0;
 
+    if (n == NULL)
+        return "(not set)";
     if (n->secret)
-        return "a value from the environment (not shown)";
-    r = snprintf(buf, size, "'%s'", n->text);
-    if (r < 0 || (size_t)r >= size) {
-        if (size >= 5)
-            memcpy(buf + size - 5, "...'", 5);
+        return "(value from the environment)";
+    if (size < 10)
+        return "(not shown)";
+    t = n->type == OLA_CFG_SCALAR ? n->text : "";
+    buf[j++] = '\'';
+    for (; *t != '\0' && j + 9 <= size; t++) { /* room for \xHH, "...", "'" and NUL */
+        unsigned char c = (unsigned char)*t;
+
+        if (c >= 0x20 && c != 0x7f) {
+            buf[j++] = (char)c;
+            continue;
+        }
+        buf[j++] = '\\'; /* a control character, as \xHH */
+        buf[j++] = 'x';
+        buf[j++] = hex[c >> 4];
+        buf[j++] = hex[c & 15];
     }
+    if (*t != '\0') {
+        memcpy(buf + j, "...", 3);
+        j += 3;
+    }
+    buf[j++] = '\'';
+    buf[j] = '\0';
     return buf;
 }
 
@@ -1079,10 +1099,10 @@ int ola_cfg_int(const struct ola_cfg *map, const char *key, long long def, long 
     r = ola_parse_ll(n->text, &v);
     if (r < 0)
         return ola_cfg_errf(err, n, "%s: expected an integer, got %s", n->path,
-                            ola_shown(n, shown, sizeof(shown)));
+                            ola_cfg_shown(n, shown, sizeof(shown)));
     if (r > 0 || v < min || v > max)
         return ola_cfg_errf(err, n, "%s: must be between %lld and %lld, got %s", n->path,
-                            min, max, ola_shown(n, shown, sizeof(shown)));
+                            min, max, ola_cfg_shown(n, shown, sizeof(shown)));
     *out = v;
     ola_traced(map, key, n, "%lld", v);
     return 0;
@@ -1125,7 +1145,7 @@ int ola_cfg_double(const struct ola_cfg *map, const char *key, double def, doubl
     }
     if (!ola_parse_finite(n->text, '\0', &v, NULL))
         return ola_cfg_errf(err, n, "%s: expected a number, got %s", n->path,
-                            ola_shown(n, shown, sizeof(shown)));
+                            ola_cfg_shown(n, shown, sizeof(shown)));
     *out = v;
     ola_traced(map, key, n, "%g", v);
     return 0;
@@ -1156,7 +1176,7 @@ int ola_cfg_bool(const struct ola_cfg *map, const char *key, bool def, bool *out
         }
     }
     return ola_cfg_errf(err, n, "%s: expected true or false, got %s", n->path,
-                        ola_shown(n, shown, sizeof(shown)));
+                        ola_cfg_shown(n, shown, sizeof(shown)));
 }
 
 static const char *ola_dur_str(int64_t ms, char *buf, size_t size)
@@ -1183,16 +1203,16 @@ int ola_cfg_duration(const struct ola_cfg *map, const char *key, int64_t def, in
     }
     if (ola_duration_parse(n->text, &v) != 0)
         return ola_cfg_errf(err, n, "%s: bad duration %s (use ms, s, m, h, d)", n->path,
-                            ola_shown(n, shown, sizeof(shown)));
+                            ola_cfg_shown(n, shown, sizeof(shown)));
     if (v < min || v > max) {
         if (max == INT64_MAX)
             return ola_cfg_errf(err, n, "%s: must be at least %s, got %s", n->path,
                                 ola_dur_str(min, a, sizeof(a)),
-                                ola_shown(n, shown, sizeof(shown)));
+                                ola_cfg_shown(n, shown, sizeof(shown)));
         return ola_cfg_errf(err, n, "%s: must be between %s and %s, got %s", n->path,
                             ola_dur_str(min, a, sizeof(a)),
                             ola_dur_str(max, b, sizeof(b)),
-                            ola_shown(n, shown, sizeof(shown)));
+                            ola_cfg_shown(n, shown, sizeof(shown)));
     }
     *out = v;
     ola_traced(map, key, n, "%" PRId64 "ms", v);
@@ -1259,10 +1279,10 @@ int ola_cfg_size(const struct ola_cfg *map, const char *key, uint64_t def, uint6
     if (r < 0)
         return ola_cfg_errf(err, n,
                             "%s: bad size %s (use bytes, KB, MB, GB, KiB, MiB, GiB)",
-                            n->path, ola_shown(n, shown, sizeof(shown)));
+                            n->path, ola_cfg_shown(n, shown, sizeof(shown)));
     if (r > 0)
         return ola_cfg_errf(err, n, "%s: size %s is too large", n->path,
-                            ola_shown(n, shown, sizeof(shown)));
+                            ola_cfg_shown(n, shown, sizeof(shown)));
     *out = v;
     ola_traced(map, key, n, "%" PRIu64 " bytes", v);
     return 0;
@@ -1286,12 +1306,12 @@ int ola_cfg_percent(const struct ola_cfg *map, const char *key, double def, doub
     }
     if (!ola_parse_finite(n->text, '%', &v, &pct))
         return ola_cfg_errf(err, n, "%s: expected a percentage like 20%% or 0.2, got %s",
-                            n->path, ola_shown(n, shown, sizeof(shown)));
+                            n->path, ola_cfg_shown(n, shown, sizeof(shown)));
     if (pct)
         v /= 100.0;
     if (v < 0.0 || v > 1.0)
         return ola_cfg_errf(err, n, "%s: must be between 0%% and 100%% (0 and 1), got %s",
-                            n->path, ola_shown(n, shown, sizeof(shown)));
+                            n->path, ola_cfg_shown(n, shown, sizeof(shown)));
     *out = v;
     ola_traced(map, key, n, "%g", v);
     return 0;
@@ -1372,11 +1392,11 @@ int ola_cfg_enum(const struct ola_cfg *map, const char *key, const char *const *
     hint = n->secret ? NULL : ola_suggest(n->text, names);
     if (hint != NULL)
         ola_cfg_errf(err, n, "%s: unknown value %s; did you mean '%s'? (one of %s)",
-                     n->path, ola_shown(n, shown, sizeof(shown)), hint,
+                     n->path, ola_cfg_shown(n, shown, sizeof(shown)), hint,
                      list.data ? list.data : "");
     else
         ola_cfg_errf(err, n, "%s: unknown value %s (one of %s)", n->path,
-                     ola_shown(n, shown, sizeof(shown)), list.data ? list.data : "");
+                     ola_cfg_shown(n, shown, sizeof(shown)), list.data ? list.data : "");
     ola_buf_free(&list);
     return -1;
 }
@@ -1416,43 +1436,44 @@ int ola_cfg_check_keys(const struct ola_cfg *map, const char *const *allowed,
 static int ola_read_secret_file(const struct ola_cfg *fnode, const char **out,
                                 struct ola_err *err)
 {
-    const char *path = fnode->text;
-    char *data = NULL, *copy;
+    const char *path = fnode->text, *shown;
+    char *data = NULL, *copy, buf[OLA_CFG_SHOWN_MAX];
     size_t len = 0;
     struct stat st;
     int fd;
 
+    shown = ola_cfg_shown(fnode, buf, sizeof(buf)); /* the path may come from ${VAR} */
     fd = open(path, O_RDONLY | O_CLOEXEC);
     if (fd < 0)
-        return ola_cfg_errf(err, fnode, "%s: cannot read %s: %s", fnode->path, path,
+        return ola_cfg_errf(err, fnode, "%s: cannot read %s: %s", fnode->path, shown,
                             strerror(errno));
     if (fstat(fd, &st) != 0 || ola_read_fd(fd, OLA_CFG_MAX_SECRET, &data, &len) != 0) {
         int e = errno;
 
         close(fd);
-        return ola_cfg_errf(err, fnode, "%s: cannot read %s: %s", fnode->path, path,
+        return ola_cfg_errf(err, fnode, "%s: cannot read %s: %s", fnode->path, shown,
                             strerror(e));
     }
     close(fd);
     if (memchr(data, '\0', len) != NULL) {
         free(data);
-        return ola_cfg_errf(err, fnode, "%s: %s contains a NUL byte", fnode->path, path);
+        return ola_cfg_errf(err, fnode, "%s: %s contains a NUL byte", fnode->path, shown);
     }
     while (len > 0 && (data[len - 1] == '\n' || data[len - 1] == '\r'))
         len--;
     if (len == 0) {
         free(data);
-        return ola_cfg_errf(err, fnode, "%s: %s is empty", fnode->path, path);
+        return ola_cfg_errf(err, fnode, "%s: %s is empty", fnode->path, shown);
     }
     if ((st.st_mode & (S_IRGRP | S_IROTH)) != 0)
         ola_log_warn(OLA_CFG_COMP,
                      "%s:%d: %s: secret file %s is readable by group or others "
                      "(chmod 600 it)",
-                     fnode->store->name, fnode->line, fnode->path, path);
+                     fnode->store->name, fnode->line, fnode->path, shown);
     if ((st.st_mode & S_IWOTH) != 0)
         ola_log_warn(OLA_CFG_COMP,
                      "%s:%d: %s: secret file %s is writable by others (chmod 600 it)",
-                     fnode->store->name, fnode->line, fnode->path, path);
+                     fnode->store->name, fnode->line, fnode->path, shown);
     copy = ola_store_strndup(fnode->store, data, len);
     /* Do not leave the secret lying around in freed memory. */
     ola_secret_wipe(data, len);

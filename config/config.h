@@ -58,6 +58,15 @@ const char *ola_cfg_path(const struct ola_cfg *n);
 /* For maps: the line of the key of entry i (0 when out of range). */
 int ola_cfg_key_line(const struct ola_cfg *map, size_t i);
 
+/*
+ * How an error message shows node n's value, the one way to show a value: quoted
+ * ('value', cut to fit size) when it was written in the file; a placeholder when it
+ * came from ${VAR} or a *_file (a secret, never shown) or n is NULL. Error paths pass
+ * the node, never the string read from it. Returns buf or a static string.
+ */
+#define OLA_CFG_SHOWN_MAX 96
+const char *ola_cfg_shown(const struct ola_cfg *n, char *buf, size_t size);
+
 /* Formats "file:line: " + message into err, for node n. Returns -1. */
 int ola_cfg_errf(struct ola_err *err, const struct ola_cfg *n, const char *fmt, ...)
     __attribute__((format(printf, 3, 4)));

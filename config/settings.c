@@ -78,6 +78,16 @@ static bool ola_host_is_loopback(const char *host)
     return false;
 }
 
+/* A host name (letters, digits, '.', '-', '_') or an IPv6 address (hex digits, ':', '.'),
+ * what a URL parser takes as it is. */
+static bool ola_host_chars_ok(const char *host, bool ipv6)
+{
+    static const char name[] = "abcdefghijklmnopqrstuvwxyzABCDEFGHIJKLMNOPQRSTUVWXYZ"
+                               "0123456789.-_";
+
+    return host[strspn(host, ipv6 ? "0123456789abcdefABCDEF:." : name)] == '\0';
+}
+
 /*
  * Checks base_url (scheme, host, port; http:// only on loopback) and stores a
  * copy without trailing slashes in the document.
@@ -87,7 +97,7 @@ static int ola_load_base_url(const struct ola_cfg_doc *doc, const struct ola_cfg
                              struct ola_err *err)
 {
     const char *rest, *h, *p;
-    char host[256];
+    char host[256], shown[OLA_CFG_SHOWN_MAX];
     size_t hlen, len;
     bool https;
 
@@ -98,8 +108,9 @@ static int ola_load_base_url(const struct ola_cfg_doc *doc, const struct ola_cfg
         https = false;
         rest = url + 7;
     } else {
-        return ola_cfg_errf(err, node, "%s: must start with https://, got '%s'",
-                            ola_cfg_path(node), url);
+        return ola_cfg_errf(err, node, "%s: must start with https://, got %s",
+                            ola_cfg_path(node),
+                            ola_cfg_shown(node, shown, sizeof(shown)));
     }
     p = rest + strcspn(rest, "/?#");
     if (memchr(rest, '@', (size_t)(p - rest)) != NULL)
@@ -113,8 +124,8 @@ static int ola_load_base_url(const struct ola_cfg_doc *doc, const struct ola_cfg
         const char *close = memchr(h, ']', (size_t)(p - h));
 
         if (close == NULL)
-            return ola_cfg_errf(err, node, "%s: bad IPv6 host in '%s'",
-                                ola_cfg_path(node), url);
+            return ola_cfg_errf(err, node, "%s: bad IPv6 host in %s", ola_cfg_path(node),
+                                ola_cfg_shown(node, shown, sizeof(shown)));
         h++;
         hlen = (size_t)(close - h);
         p = close + 1;
@@ -123,9 +134,13 @@ static int ola_load_base_url(const struct ola_cfg_doc *doc, const struct ola_cfg
         p = h + hlen;
     }
     if (hlen == 0 || hlen >= sizeof(host))
-        return ola_cfg_errf(err, node, "%s: no host in '%s'", ola_cfg_path(node), url);
+        return ola_cfg_errf(err, node, "%s: no host in %s", ola_cfg_path(node),
+                            ola_cfg_shown(node, shown, sizeof(shown)));
     memcpy(host, h, hlen);
     host[hlen] = '\0';
+    if (!ola_host_chars_ok(host, rest[0] == '['))
+        return ola_cfg_errf(err, node, "%s: bad host in %s", ola_cfg_path(node),
+                            ola_cfg_shown(node, shown, sizeof(shown)));
     if (*p == ':') {
         unsigned long port = 0;
         size_t digits = 0;
@@ -134,10 +149,11 @@ static int ola_load_base_url(const struct ola_cfg_doc *doc, const struct ola_cfg
             if (port <= 65535)
                 port = port * 10 + (unsigned long)(*p - '0');
         if (digits == 0 || port == 0 || port > 65535 || (*p != '\0' && *p != '/'))
-            return ola_cfg_errf(err, node, "%s: bad port in '%s'", ola_cfg_path(node),
-                                url);
+            return ola_cfg_errf(err, node, "%s: bad port in %s", ola_cfg_path(node),
+                                ola_cfg_shown(node, shown, sizeof(shown)));
     } else if (*p != '\0' && *p != '/') {
-        return ola_cfg_errf(err, node, "%s: bad host in '%s'", ola_cfg_path(node), url);
+        return ola_cfg_errf(err, node, "%s: bad host in %s", ola_cfg_path(node),
+                            ola_cfg_shown(node, shown, sizeof(shown)));
     }
     *insecure = false;
     if (!https) {
@@ -160,6 +176,7 @@ static int ola_load_onelogin(const struct ola_cfg_doc *doc, const struct ola_cfg
 {
     const struct ola_cfg *ol, *bu, *rg;
     const char *url = NULL;
+    char shown[OLA_CFG_SHOWN_MAX];
     int region = 0;
 
     if (ola_section(root, "onelogin", &ol, err) != 0)
@@ -244,10 +261,11 @@ static int ola_load_onelogin(const struct ola_cfg_doc *doc, const struct ola_cfg
                             a, b);
     }
     if (ola_time_parse_start(s->onelogin.start, now_ms, &s->onelogin.start_ms) != 0)
-        return ola_cfg_errf(err, ola_blame(ol, "start"),
-                            "onelogin.start: bad start '%s' (use now, -24h or an "
-                            "ISO-8601 time like 2024-01-31T00:00:00Z)",
-                            s->onelogin.start);
+        return ola_cfg_errf(
+            err, ola_blame(ol, "start"),
+            "onelogin.start: bad start %s (use now, -24h or an "
+            "ISO-8601 time like 2024-01-31T00:00:00Z)",
+            ola_cfg_shown(ola_cfg_get(ol, "start"), shown, sizeof(shown)));
     if (s->onelogin.ca_file != NULL && s->onelogin.ca_file[0] == '\0')
         return ola_cfg_errf(err, ola_cfg_get(ol, "ca_file"),
                             "onelogin.ca_file: must not be empty");
@@ -278,6 +296,7 @@ static int ola_load_log(const struct ola_cfg *root, struct ola_settings *s,
     static const char *const keys[] = {"level", "format", "progress", NULL};
     const struct ola_cfg *lg;
     enum ola_log_format fmt;
+    char shown[OLA_CFG_SHOWN_MAX];
     int level;
 
     if (ola_section(root, "log", &lg, err) != 0 ||
@@ -287,13 +306,14 @@ static int ola_load_log(const struct ola_cfg *root, struct ola_settings *s,
         ola_cfg_bool(lg, "progress", false, &s->log.progress, err) != 0)
         return -1;
     if (ola_log_level_parse(s->log.level, &level) != 0)
-        return ola_cfg_errf(err, ola_cfg_get(lg, "level"),
-                            "log.level: unknown level '%s' (error, warn, info, debug)",
-                            s->log.level);
+        return ola_cfg_errf(
+            err, ola_cfg_get(lg, "level"),
+            "log.level: unknown level %s (error, warn, info, debug)",
+            ola_cfg_shown(ola_cfg_get(lg, "level"), shown, sizeof(shown)));
     if (ola_log_format_parse(s->log.format, &fmt) != 0)
-        return ola_cfg_errf(err, ola_cfg_get(lg, "format"),
-                            "log.format: unknown format '%s' (text, json)",
-                            s->log.format);
+        return ola_cfg_errf(
+            err, ola_cfg_get(lg, "format"), "log.format: unknown format %s (text, json)",
+            ola_cfg_shown(ola_cfg_get(lg, "format"), shown, sizeof(shown)));
     return 0;
 }
 
@@ -322,6 +342,7 @@ static int ola_load_metrics(const struct ola_cfg *root, struct ola_settings *s,
 {
     static const char *const keys[] = {"enabled", "listen", NULL};
     const struct ola_cfg *m = ola_cfg_get(root, "metrics");
+    char shown[OLA_CFG_SHOWN_MAX];
 
     s->metrics.enabled = true;
     s->metrics.listen = "127.0.0.1:9464";
@@ -340,9 +361,9 @@ static int ola_load_metrics(const struct ola_cfg *root, struct ola_settings *s,
         ola_cfg_str(m, "listen", s->metrics.listen, &s->metrics.listen, err) != 0)
         return -1;
     if (!ola_listen_ok(s->metrics.listen))
-        return ola_cfg_errf(err, ola_cfg_get(m, "listen"),
-                            "metrics.listen: expected host:port, got '%s'",
-                            s->metrics.listen);
+        return ola_cfg_errf(
+            err, ola_cfg_get(m, "listen"), "metrics.listen: expected host:port, got %s",
+            ola_cfg_shown(ola_cfg_get(m, "listen"), shown, sizeof(shown)));
     return 0;
 }
 
@@ -528,6 +549,7 @@ static int ola_load_outputs(const struct ola_cfg *root, struct ola_settings *s,
                             struct ola_err *err)
 {
     const struct ola_cfg *outs = ola_cfg_get(root, "outputs");
+    char shown[OLA_CFG_SHOWN_MAX];
     size_t i, j, n;
 
     s->n_outputs = 0;
@@ -558,9 +580,10 @@ static int ola_load_outputs(const struct ola_cfg *root, struct ola_settings *s,
                                 "%s: type is required (stdout, file, kafka, syslog)",
                                 ola_cfg_path(o));
         if (!ola_type_ok(oc->type))
-            return ola_cfg_errf(err, ola_cfg_get(o, "type"),
-                                "%s.type: '%s' is not an output type", ola_cfg_path(o),
-                                oc->type);
+            return ola_cfg_errf(
+                err, ola_cfg_get(o, "type"), "%s.type: %s is not an output type",
+                ola_cfg_path(o),
+                ola_cfg_shown(ola_cfg_get(o, "type"), shown, sizeof(shown)));
         if (ola_cfg_str(o, "name", oc->type, &oc->name, err) != 0)
             return -1;
         if (!ola_name_ok(oc->name))
@@ -575,12 +598,16 @@ static int ola_load_outputs(const struct ola_cfg *root, struct ola_settings *s,
             if (ola_cfg_get(o, "name") == NULL && ola_cfg_get(prev->node, "name") == NULL)
                 return ola_cfg_errf(
                     err, o,
-                    "%s: two outputs of type '%s' (the other at line %d): "
+                    "%s: two outputs of type %s (the other at line %d): "
                     "give each a distinct name:",
-                    ola_cfg_path(o), oc->type, ola_cfg_line(prev->node));
-            return ola_cfg_errf(err, ola_blame(o, "name"),
-                                "%s: output name '%s' is already used at line %d",
-                                ola_cfg_path(o), oc->name, ola_cfg_line(prev->node));
+                    ola_cfg_path(o),
+                    ola_cfg_shown(ola_cfg_get(o, "type"), shown, sizeof(shown)),
+                    ola_cfg_line(prev->node));
+            return ola_cfg_errf(
+                err, ola_blame(o, "name"),
+                "%s: output name %s is already used at line %d", ola_cfg_path(o),
+                ola_cfg_shown(ola_cfg_get(o, "name"), shown, sizeof(shown)),
+                ola_cfg_line(prev->node));
         }
     }
     s->n_outputs = n;

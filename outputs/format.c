@@ -4,6 +4,7 @@
  * The list is NULL-terminated and built at compile time from what exists
  * (CMake defines OLA_HAVE_FORMAT_<NAME> for each outputs/format_<name>.c).
  */
+#include <ctype.h>
 #include <stdlib.h>
 #include <string.h>
 
@@ -48,6 +49,39 @@ const struct ola_format_ops *const *ola_format_list(void)
     return ola_formats;
 }
 
+bool ola_format_leef_delim_ok(int c)
+{
+    return c == '\t' || (c > ' ' && c < 0x7f && c != '=' && c != '\\');
+}
+
+/* The delimiter a leef_delimiter text names: "tab" or "\t", one character, or a hex
+ * code of one or two digits (x5E, 0x5E, \x5E, as LEEF 2.0 writes it). '\0' when the
+ * text names none, or a character that cannot delimit (ola_format_leef_delim_ok). */
+static char ola_leef_delim_parse(const char *t)
+{
+    const char *h;
+    int v = 0;
+
+    if (strcmp(t, "tab") == 0 || strcmp(t, "\\t") == 0)
+        return '\t';
+    if (t[0] != '\0' && t[1] == '\0') {
+        v = (unsigned char)t[0];
+    } else {
+        if (t[0] == 'x')
+            h = t + 1;
+        else if ((t[0] == '0' || t[0] == '\\') && t[1] == 'x')
+            h = t + 2;
+        else
+            return '\0';
+        if (!isxdigit((unsigned char)h[0]) ||
+            (h[1] != '\0' && (!isxdigit((unsigned char)h[1]) || h[2] != '\0')))
+            return '\0';
+        for (; *h != '\0'; h++)
+            v = v * 16 + (isdigit((unsigned char)*h) ? *h - '0' : (*h | 0x20) - 'a' + 10);
+    }
+    return ola_format_leef_delim_ok(v) ? (char)v : '\0';
+}
+
 int ola_format_opts_load(const struct ola_cfg *output_node, struct ola_format_opts *opts,
                          struct ola_err *err)
 {
@@ -85,22 +119,18 @@ int ola_format_opts_load(const struct ola_cfg *output_node, struct ola_format_op
         if (ola_cfg_str(labels, label_keys[i], NULL, &opts->cef_label[i], err) != 0)
             return -1;
     if (delim != NULL) {
-        if (strcmp(delim, "\\t") == 0 || strcmp(delim, "tab") == 0)
-            opts->leef_delim = '\t';
-        else if (strlen(delim) == 1)
-            opts->leef_delim = delim[0];
-        else if (delim[0] == 'x' || (delim[0] == '0' && delim[1] == 'x')) {
-            /* LEEF 2.0 allows the delimiter as a hex code: "x5E" or "0x5E" */
-            char *end;
-            long v = strtol(delim + (delim[0] == 'x' ? 1 : 2), &end, 16);
+        opts->leef_delim = ola_leef_delim_parse(delim);
+        if (opts->leef_delim == '\0') {
+            const struct ola_cfg *n = ola_cfg_get(fo, "leef_delimiter");
+            char shown[OLA_CFG_SHOWN_MAX];
 
-            if (*end != '\0' || v <= 0 || v > 0x7e)
-                return ola_cfg_errf(err, ola_cfg_get(fo, "leef_delimiter"),
-                                    "leef_delimiter: bad hex code '%s'", delim);
-            opts->leef_delim = (char)v;
-        } else
-            return ola_cfg_errf(err, ola_cfg_get(fo, "leef_delimiter"),
-                                "leef_delimiter: one character, 'tab' or a hex code");
+            return ola_cfg_errf(
+                err, n,
+                "leef_delimiter: %s cannot delimit LEEF attributes: use one "
+                "printable character other than '=' and '\\', tab, or a "
+                "hex code like x5E or \\x5E",
+                ola_cfg_shown(n, shown, sizeof(shown)));
+        }
     }
     return 0;
 }

@@ -42,6 +42,10 @@ struct ola_format_ops {
 const struct ola_format_ops *ola_format_find(const char *name);
 /* The NULL-terminated list, for --help and errors. */
 const struct ola_format_ops *const *ola_format_list(void);
+/* True when c can delimit LEEF attributes: a tab, or a printable character other than
+ * space, '=' (it separates key from value) and '\' (the escape). CR and LF would
+ * break the record. */
+bool ola_format_leef_delim_ok(int c);
 /* Fills opts with defaults, then reads the optional `format_options` map of node. */
 int ola_format_opts_load(const struct ola_cfg *output_node, struct ola_format_opts *opts,
                          struct ola_err *err);

@@ -204,7 +204,9 @@ static int ola_format_leef_fn(const struct ola_event *e, const struct ola_format
                               struct ola_buf *out)
 {
     const json_t *alert = ola_fmt_alert(e);
-    struct ola_leef l = {out, 0, o->leef_delim ? o->leef_delim : '\t'};
+    /* the settings refuse an unusable delimiter; a caller that sets one gets tab */
+    struct ola_leef l = {out, 0,
+                         ola_format_leef_delim_ok(o->leef_delim) ? o->leef_delim : '\t'};
     size_t mark = out->len;
     char id[96], dspec[8];
     const char *tn = ola_fmt_type_name(e);

@@ -92,6 +92,7 @@ struct ola_output *ola_output_new(const struct ola_output_cfg *oc, unsigned inde
     const struct ola_output_ops *ops;
     struct ola_output *o = NULL;
     const char *fmt_name = NULL, *dl = NULL;
+    char shown[OLA_CFG_SHOWN_MAX];
     int n;
 
     if (index >= 32) {
@@ -100,7 +101,8 @@ struct ola_output *ola_output_new(const struct ola_output_cfg *oc, unsigned inde
     }
     ops = ola_output_find(oc->type);
     if (ops == NULL) {
-        ola_cfg_errf(err, oc->node, "outputs: unknown type '%s'", oc->type);
+        ola_cfg_errf(err, oc->node, "outputs: unknown type %s",
+                     ola_cfg_shown(ola_cfg_get(oc->node, "type"), shown, sizeof(shown)));
         return NULL;
     }
     if (ops->abi != OLA_OUTPUT_ABI) {
@@ -129,8 +131,9 @@ struct ola_output *ola_output_new(const struct ola_output_cfg *oc, unsigned inde
         goto fail;
     o->fmt = ola_format_find(fmt_name);
     if (o->fmt == NULL) {
-        ola_cfg_errf(err, ola_cfg_get(oc->node, "format"), "format: unknown format '%s'",
-                     fmt_name);
+        ola_cfg_errf(
+            err, ola_cfg_get(oc->node, "format"), "format: unknown format %s",
+            ola_cfg_shown(ola_cfg_get(oc->node, "format"), shown, sizeof(shown)));
         goto fail;
     }
     if (ola_format_opts_load(oc->node, &o->fmt_opts, err) != 0)

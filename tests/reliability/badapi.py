@@ -20,6 +20,10 @@ answers bad:
   stall               the first answer stops after half its body, the second
                       trickles a byte every 0.4 s: both never end; then good
   endless             the first answer streams bytes without end; then good
+  errmsg              the first 2 answers are 200 pages whose status says error
+                      with a message holding CR LF, a forged log line and
+                      terminal escapes, and a member with a raw NUL (so only
+                      the page parser reads the status); then good
 
 Control: POST /_mode/NAME switches mode (and restarts its request count);
 GET /_expect says what a correct agent delivers ("deliver": ids) and what it
@@ -169,6 +173,14 @@ BROKEN = [
     b'{"status":{"error":false},"data":{"id":1}}',
 ]
 
+# errmsg: a status error whose message would forge a log line and drive a terminal
+ERRMSG = json.dumps({"status": {"error": True, "code": 500, "type": "internal",
+                                "message": "quota\r\n2026-01-01T00:00:00.000Z error source: "
+                                           "FORGED line\u001b]0;pwned\u0007\u001b[2J"},
+                     "pagination": {"after_cursor": None}, "data": []}).encode()[:-1]
+ERRMSG += b',"note":"a raw \x00 keeps Jansson from reading the whole body"}'
+MODES += ("errmsg",)
+
 
 class Handler(BaseHTTPRequestHandler):
     protocol_version = "HTTP/1.1"
@@ -236,6 +248,8 @@ class Handler(BaseHTTPRequestHandler):
             self.send_json(404, {"status": {"error": True, "code": 404, "message": "no"}})
 
     def events(self, mode, n, body):
+        if mode == "errmsg" and n <= 2:
+            return self.send_json(200, ERRMSG, self.rl_headers())
         if mode == "malformed" and n <= len(BROKEN):
             self.send_json(200, BROKEN[n - 1], self.rl_headers())
         elif mode == "malformed_forever":

@@ -156,6 +156,15 @@ case_mode nul "2 malformed event\(s\) in a page"
 case_mode types "14 malformed event\(s\) in a page"
 case_mode stall "events request failed: HTTP 200, timeout after 3s; retrying with backoff, window kept"
 case_mode endless "events request failed: HTTP 200, body over the cap of 67108864 bytes"
+# a status error whose message holds CR LF, a forged log line and terminal
+# escapes: the log line keeps it on one line, escaped
+case_mode errmsg 'page: status error: quota\\r\\n2026-01-01T00:00:00.000Z error source: FORGED line\\x1b\]0;pwned\\x07'
+if grep -q "^2026-01-01T00:00:00.000Z error source: FORGED" "$T_DIR/errmsg/agent.err"; then
+    fail "errmsg: the API's message forged a log line"
+fi
+if LC_ALL=C grep -q "$(printf '[\033\007\r]')" "$T_DIR/errmsg/agent.err"; then
+    fail "errmsg: a control character from the API reached the log"
+fi
 
 # A page that stays broken: nothing is delivered and the checkpoint never moves
 # past it; once the API is fixed, a restart delivers everything once.

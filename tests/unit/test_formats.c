@@ -359,6 +359,63 @@ static void test_cef_labels_option(void **state)
     json_decref(ev);
 }
 
+/*
+ * leef_delimiter from YAML: one printable character other than '=' and '\', a tab
+ * ("tab", "\t" or a real one) or a hex code of one (x5E, 0x5E, \x5E). CR, LF, '=',
+ * '\' and the rest would break LEEF framing: refused at load with file:line.
+ */
+static void test_leef_delimiter_option(void **state)
+{
+    static const struct {
+        const char *yaml; /* the value as written in the YAML file */
+        char want;        /* 0: refused */
+    } cases[] = {
+        {"'^'", '^'},      {"'|'", '|'},      {"tab", '\t'},      {"'\\t'", '\t'},
+        {"\"\\t\"", '\t'}, {"x5E", '^'},      {"0x5e", '^'},      {"'\\x5E'", '^'},
+        {"'\\x09'", '\t'}, {"x7C", '|'},      {"'~'", '~'},       {"\"\\n\"", 0},
+        {"\"\\r\"", 0},    {"'='", 0},        {"x3D", 0},         {"'\\x3d'", 0},
+        {"x0A", 0},        {"'\\x0d'", 0},    {"0x0a", 0},        {"'\\'", 0},
+        {"x5C", 0},        {"' '", 0},        {"x20", 0},         {"x7F", 0},
+        {"'\\x'", 0},      {"'\\x5'", 0},     {"x", 'x'},         {"x5E5E", 0},
+        {"'\\x5G'", 0},    {"'ab'", 0},       {"\"\\u00e9\"", 0}, {"x-5", 0},
+        {"' x5E'", 0},     {"'\\x0005E'", 0},
+    };
+    size_t i;
+
+    (void)state;
+    for (i = 0; i < sizeof(cases) / sizeof(cases[0]); i++) {
+        char yaml[256];
+        struct ola_cfg_doc *doc = NULL;
+        struct ola_format_opts o;
+        struct ola_err err = {0};
+        int rc;
+
+        snprintf(yaml, sizeof(yaml),
+                 "type: stdout\nformat: leef\nformat_options:\n  leef_delimiter: %s\n",
+                 cases[i].yaml);
+        assert_int_equal(ola_cfg_load_string("t.yaml", yaml, strlen(yaml), &doc, &err),
+                         0);
+        rc = ola_format_opts_load(ola_cfg_root(doc), &o, &err);
+        if (cases[i].want != 0) {
+            if (rc != 0 || o.leef_delim != cases[i].want)
+                fail_msg("%s: rc %d, delimiter 0x%02x, want 0x%02x (%s)", cases[i].yaml,
+                         rc, (unsigned char)o.leef_delim, (unsigned char)cases[i].want,
+                         err.msg);
+        } else {
+            if (rc != -1)
+                fail_msg("%s: accepted as 0x%02x", cases[i].yaml,
+                         (unsigned char)o.leef_delim);
+            if (strncmp(err.msg, "t.yaml:4: ", 10) != 0 ||
+                strstr(err.msg, "leef_delimiter") == NULL)
+                fail_msg("%s: error without file:line and key: %s", cases[i].yaml,
+                         err.msg);
+            if (strchr(err.msg, '\n') != NULL || strchr(err.msg, '\r') != NULL)
+                fail_msg("%s: the error holds a line break: %s", cases[i].yaml, err.msg);
+        }
+        ola_cfg_doc_destroy(doc);
+    }
+}
+
 /* A record that is not an object is refused as unusable (not as out of memory: the
  * output dead-letters it), and the buffer is left as it was. */
 static void test_unusable_record(void **state)
@@ -395,6 +452,7 @@ int main(void)
         cmocka_unit_test(test_cef_escaping),
         cmocka_unit_test(test_leef_delimiters),
         cmocka_unit_test(test_cef_labels_option),
+        cmocka_unit_test(test_leef_delimiter_option),
         cmocka_unit_test(test_unusable_record),
     };
 

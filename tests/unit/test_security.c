@@ -565,7 +565,7 @@ static void test_secret_file_modes(void **state)
             continue;
         }
         snprintf(want, sizeof(want),
-                 "%s:4: onelogin.client_secret_file: secret file %s %s", cfg, sec,
+                 "%s:4: onelogin.client_secret_file: secret file '%s' %s", cfg, sec,
                  cases[i].want);
         if (strstr(logged, want) == NULL)
             fail_msg("mode %o: want '%s', log: '%s'", (unsigned)cases[i].mode, want,
