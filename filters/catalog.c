@@ -171,27 +171,23 @@ static int ola_cat_fill(struct ola_catalog *c, const json_t *root, const char *w
     return 0;
 }
 
-struct ola_catalog *ola_catalog_load(const char *path, struct ola_err *err)
+/*
+ * A catalog from a parsed document. root: stolen; NULL when the parse failed
+ * (err already says why). Returns a new catalog or NULL with err.
+ */
+static struct ola_catalog *ola_cat_from(json_t *root, const char *what,
+                                        struct ola_err *err)
 {
-    struct ola_catalog *c = calloc(1, sizeof(*c));
-    json_error_t jerr;
-    json_t *root = NULL;
+    struct ola_catalog *c = NULL;
 
+    if (root == NULL)
+        goto fail;
+    c = calloc(1, sizeof(*c));
     if (c == NULL) {
         ola_err_set(err, ENOMEM, "out of memory");
         goto fail;
     }
-    root = json_load_file(path, 0, &jerr);
-    if (root == NULL) {
-        if (jerr.line > 0)
-            ola_err_set(err, EINVAL, "event-type catalog %s:%d: %s", path, jerr.line,
-                        jerr.text);
-        else /* not opened or not read: jansson's text names the file and errno */
-            ola_err_set(err, EINVAL,
-                        "event-type catalog: %s (set catalog: in the config)", jerr.text);
-        goto fail;
-    }
-    if (ola_cat_fill(c, root, path, err) != 0)
+    if (ola_cat_fill(c, root, what, err) != 0)
         goto fail;
     json_decref(root);
     return c;
@@ -201,30 +197,32 @@ fail:
     return NULL;
 }
 
+struct ola_catalog *ola_catalog_load(const char *path, struct ola_err *err)
+{
+    json_error_t jerr;
+    json_t *root = json_load_file(path, 0, &jerr);
+
+    if (root == NULL) {
+        if (jerr.line > 0)
+            ola_err_set(err, EINVAL, "event-type catalog %s:%d: %s", path, jerr.line,
+                        jerr.text);
+        else /* not opened or not read: jansson's text names the file and errno */
+            ola_err_set(err, EINVAL,
+                        "event-type catalog: %s (set catalog: in the config)", jerr.text);
+    }
+    return ola_cat_from(root, path, err);
+}
+
 struct ola_catalog *ola_catalog_builtin(struct ola_err *err)
 {
-    struct ola_catalog *c = calloc(1, sizeof(*c));
     json_error_t jerr;
-    json_t *root = NULL;
+    json_t *root =
+        json_loadb(ola_builtin_event_types, ola_builtin_event_types_len, 0, &jerr);
 
-    if (c == NULL) {
-        ola_err_set(err, ENOMEM, "out of memory");
-        goto fail;
-    }
-    root = json_loadb(ola_builtin_event_types, ola_builtin_event_types_len, 0, &jerr);
-    if (root == NULL) {
+    if (root == NULL)
         ola_err_set(err, EINVAL, "%s:%d: %s", OLA_BUILTIN_CATALOG_NAME, jerr.line,
                     jerr.text);
-        goto fail;
-    }
-    if (ola_cat_fill(c, root, OLA_BUILTIN_CATALOG_NAME, err) != 0)
-        goto fail;
-    json_decref(root);
-    return c;
-fail:
-    json_decref(root);
-    ola_catalog_destroy(c);
-    return NULL;
+    return ola_cat_from(root, OLA_BUILTIN_CATALOG_NAME, err);
 }
 
 void ola_catalog_destroy(struct ola_catalog *c)

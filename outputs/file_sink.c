@@ -836,8 +836,7 @@ enum ola_rc ola_file_sink_write(struct ola_output *o, const struct ola_batch *b)
             continue;
         rc = ola_output_format(o, e, &s->pending);
         if (rc == OLA_FORMAT_UNUSABLE) {
-            if (ola_output_refuse(o, i, NULL, 0, "format %s cannot render this record",
-                                  o->fmt->name) != 0)
+            if (ola_output_refuse_unusable(o, i) != 0)
                 goto nomem;
             continue;
         }

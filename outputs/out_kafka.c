@@ -689,8 +689,7 @@ static enum ola_rc ola_kafka_write(struct ola_output *o, const struct ola_batch 
         rc = ola_output_format(o, e, &chunk);
         if (rc == OLA_FORMAT_UNUSABLE) {
             /* noted at once, kept by the pipeline even if this write fails later */
-            if (ola_output_refuse(o, i, NULL, 0, "format %s cannot render this record",
-                                  o->fmt->name) != 0)
+            if (ola_output_refuse_unusable(o, i) != 0)
                 goto nomem;
             continue;
         }

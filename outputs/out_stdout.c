@@ -62,8 +62,7 @@ static enum ola_rc ola_stdout_write(struct ola_output *o, const struct ola_batch
             continue;
         rc = ola_output_format(o, e, &s->pending);
         if (rc == OLA_FORMAT_UNUSABLE) {
-            if (ola_output_refuse(o, i, NULL, 0, "format %s cannot render this record",
-                                  o->fmt->name) != 0)
+            if (ola_output_refuse_unusable(o, i) != 0)
                 goto nomem;
             continue;
         }

@@ -744,8 +744,7 @@ static enum ola_rc ola_syslog_write(struct ola_output *o, const struct ola_batch
             continue;
         rc = ola_sl_build(o, s, e);
         if (rc == OLA_FORMAT_UNUSABLE) {
-            if (ola_output_refuse(o, i, NULL, 0, "format %s cannot render this record",
-                                  o->fmt->name) != 0)
+            if (ola_output_refuse_unusable(o, i) != 0)
                 goto nomem;
             continue;
         }

@@ -165,6 +165,12 @@ void ola_output_destroy(struct ola_output *o)
     free(o);
 }
 
+int ola_output_refuse_unusable(struct ola_output *o, size_t rec)
+{
+    return ola_output_refuse(o, rec, NULL, 0, "format %s cannot render this record",
+                             o->fmt->name);
+}
+
 int ola_output_refuse(struct ola_output *o, size_t rec, const char *bytes, size_t len,
                       const char *fmt, ...)
 {

@@ -178,6 +178,9 @@ int ola_output_format(const struct ola_output *o, const struct ola_event *e,
  */
 int ola_output_refuse(struct ola_output *o, size_t rec, const char *bytes, size_t len,
                       const char *fmt, ...) __attribute__((format(printf, 5, 6)));
+/* ola_output_refuse for record rec that o's format cannot render (the format
+ * answered OLA_FORMAT_UNUSABLE). Returns 0, or -1 when out of memory. */
+int ola_output_refuse_unusable(struct ola_output *o, size_t rec);
 
 /*
  * Called by the pipeline after each write/flush: writes every refusal o noted

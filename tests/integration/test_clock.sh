@@ -16,7 +16,7 @@ printf 'metrics:\n  listen: 127.0.0.1:0\n' >>"$T_DIR/olagent.yaml"
 : >"$T_DIR/out.ndjson"
 start_agent "$T_DIR/olagent.yaml" "$T_DIR/out.ndjson"
 metrics_port
-wait_for_truth "$T_DIR/out.ndjson" 30 || fail "the backfill did not finish"
+wait_for_truth_now "$T_DIR/out.ndjson" 30 || fail "the backfill did not finish"
 
 t_log "olsim's Date runs two hours ahead for 4 s; events keep coming"
 sim POST /_sim/clock '{"skew_ms":7200000,"for_ms":4000}' >/dev/null ||

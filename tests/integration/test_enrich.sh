@@ -42,7 +42,6 @@ rules:
 YAML
     PAGE=1000 LOGLEVEL=info write_config "$dir/olagent.yaml" "$enrich
 catalog: event-types.json
-default_rules: false
 rules: [rules/enriched.yaml]
 outputs:
   - type: stdout"

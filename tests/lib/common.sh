@@ -215,11 +215,12 @@ t_has_lines() { [ "$(wc -l <"$1" 2>/dev/null || echo 0)" -ge "$2" ]; }
 # wait_for_count FILE N SECONDS: waits until FILE has at least N lines.
 wait_for_count() { wait_until "$3" t_has_lines "$1" "$2"; }
 
-# t_truth_covered OUTFILE: the delivered ids in OUTFILE cover olsim's truth;
-# TRUTH_PROGRESS says "X of Y events delivered".
+# t_truth_covered OUTFILE [kept]: the delivered ids in OUTFILE cover olsim's
+# truth (with "kept", the truth read before: events olsim made since do not
+# count); TRUTH_PROGRESS says "X of Y events delivered".
 t_truth_covered() {
     local want got
-    truth_ids "$T_DIR/truth.ids"
+    [ "${2:-}" = kept ] || truth_ids "$T_DIR/truth.ids"
     ids_of_lenient "$1" | sort -n -u >"$T_DIR/got.ids"
     want=$(wc -l <"$T_DIR/truth.ids")
     got=$(comm -12 "$T_DIR/truth.ids" "$T_DIR/got.ids" | wc -l)
@@ -233,6 +234,17 @@ wait_for_truth() {
     WAIT_EVERY=1 wait_until "$2" t_truth_covered "$1" && return 0
     TRUTH_PROGRESS="$TRUTH_PROGRESS after $2 s"
     echo "wait_for_truth: $TRUTH_PROGRESS" >&2
+    return 1
+}
+
+# wait_for_truth_now OUTFILE SECONDS: waits until every event olsim holds now
+# is delivered (for an olsim that keeps making events: the agent settles a
+# second or more behind, so the growing truth is never covered at once).
+wait_for_truth_now() {
+    truth_ids "$T_DIR/truth.ids"
+    WAIT_EVERY=1 wait_until "$2" t_truth_covered "$1" kept && return 0
+    TRUTH_PROGRESS="$TRUTH_PROGRESS after $2 s"
+    echo "wait_for_truth_now: $TRUTH_PROGRESS" >&2
     return 1
 }
 
