@@ -67,6 +67,7 @@ struct ola_ol_client {
     int64_t timeout_ms;
     char *ca_file;
     char *proxy;
+    size_t max_body;
 };
 
 /* ---- classification (pure) ------------------------------------------------ */
@@ -379,9 +380,11 @@ int ola_ol_client_new(const struct ola_ol_opts *opts, struct ola_ol_client **out
     ho.timeout_ms = opts->timeout_ms;
     ho.ca_file = opts->ca_file;
     ho.proxy = opts->proxy;
+    ho.max_body = opts->max_body;
     if (ola_http_new(&ho, &c->http, err) != 0)
         goto fail;
     c->timeout_ms = opts->timeout_ms;
+    c->max_body = opts->max_body;
     c->ca_file = opts->ca_file != NULL ? strdup(opts->ca_file) : NULL;
     c->proxy = opts->proxy != NULL ? strdup(opts->proxy) : NULL;
     if ((opts->ca_file != NULL && c->ca_file == NULL) ||
@@ -806,6 +809,7 @@ int ola_ol_lookups_setup(struct ola_ol_client *c, unsigned concurrency,
     ho.timeout_ms = timeout_ms > 0 ? timeout_ms : c->timeout_ms;
     ho.ca_file = c->ca_file;
     ho.proxy = c->proxy;
+    ho.max_body = c->max_body;
     if (ola_http_multi_new(&ho, concurrency, &m, err) != 0)
         return -1;
     ola_http_multi_destroy(c->multi);

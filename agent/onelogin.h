@@ -30,6 +30,7 @@ struct ola_ol_opts {
     const char *ca_file;       /* NULL: system store */
     const char *proxy;         /* NULL: libcurl's environment handling */
     double reserve;            /* share of the limit kept for polling (0.2) */
+    size_t max_body;           /* largest answer body taken (lookups too); 0: 64 MiB */
 };
 
 enum ola_ol_status {
