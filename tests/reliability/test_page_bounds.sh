@@ -8,7 +8,7 @@
 #  - SIGTERM in the middle of a slow transfer: exit 0 within 2 s;
 #  - a 64 MiB body is cut at onelogin.max_response as soon as it crosses it:
 #    the log gives the cap and the size, and the agent's peak RSS (VmHWM)
-#    stays well under 64 MiB;
+#    grows by well under 64 MiB;
 #  - user lookups answered with 64 MiB bodies: enrichment degrades (events
 #    go out marked "failed") without holding the events back, memory bounded.
 # Every wait is a deadline in wall-clock seconds.
@@ -17,8 +17,15 @@
 
 BADAPI="$OLA_SOURCE_DIR/tests/reliability/badapi.py"
 command -v python3 >/dev/null || fail "python3 is needed"
-RSS_MAX_KB=$((40 * 1024)) # "well under 64 MiB"
+# Peak RSS growth allowed over an agent that has started and is mid-transfer
+# (BASE_HWM_KB, from case term_slow): well under the 64 MiB of a hostile body.
+# A growth, not an absolute figure, so that a sanitizer build's larger base
+# passes or fails on the same grounds; its quarantine (which keeps freed
+# buffers resident) is turned off for these runs.
+RSS_GROWTH_MAX_KB=$((24 * 1024))
+BASE_HWM_KB=
 STOP_MAX_S=2
+export ASAN_OPTIONS="${ASAN_OPTIONS:+$ASAN_OPTIONS:}quarantine_size_mb=0"
 
 portfile="$T_DIR/badapi.port"
 python3 "$BADAPI" --port-file "$portfile" --events 20 \
@@ -200,26 +207,36 @@ case_term_slow() {
     mkdir -p "$d"
     t_log "SIGTERM mid-transfer"
     mode slow
-    agent_conf "$d" false "  timeout: 60s"
+    agent_conf "$d" true "  timeout: 60s"
     run_agent "$d"
     wait_stat slow_started 1 30
     sleep 1
+    BASE_HWM_KB=$(vmhwm_kb)
+    t_log "peak RSS ${BASE_HWM_KB} kB (started, mid-transfer)"
     stop_within "$d" "$STOP_MAX_S"
+}
+
+# check_growth WHAT: the agent's peak RSS grew by less than RSS_GROWTH_MAX_KB.
+check_growth() {
+    local hwm
+    hwm=$(vmhwm_kb)
+    t_log "$1: peak RSS ${hwm} kB, $((hwm - BASE_HWM_KB)) kB over the base"
+    [ $((hwm - BASE_HWM_KB)) -lt "$RSS_GROWTH_MAX_KB" ] ||
+        fail "$1: peak RSS ${hwm} kB, more than ${RSS_GROWTH_MAX_KB} kB over the base ${BASE_HWM_KB} kB"
 }
 
 # 4. A 64 MiB body: cut at the cap, memory bounded, retried; then good pages.
 case_big64() {
-    local d="$T_DIR/big64" hwm
+    local d="$T_DIR/big64"
+    [ -n "$BASE_HWM_KB" ] || case_term_slow
     mkdir -p "$d"
     t_log "64 MiB body"
     mode big64
-    agent_conf "$d" false "  max_response: 8MiB"
+    agent_conf "$d" false "  max_response: 4MiB"
     run_agent "$d"
-    wait_log "$d" "events request failed: HTTP 200, body over the cap of 8388608 bytes \(aborted at [0-9]+ bytes\); retrying with backoff" 30
+    wait_log "$d" "events request failed: HTTP 200, body over the cap of 4194304 bytes \(aborted at [0-9]+ bytes\); retrying with backoff" 30
     wait_stat requests 3 30 # retried with backoff, each cut at the cap
-    hwm=$(vmhwm_kb)
-    t_log "peak RSS ${hwm} kB after $(bstat requests) answers of 64 MiB"
-    [ "$hwm" -lt "$RSS_MAX_KB" ] || fail "big64: peak RSS ${hwm} kB, want < ${RSS_MAX_KB} kB"
+    check_growth "big64 after $(bstat requests) answers of 64 MiB"
     mode good
     wait_delivered "$d" 40
     stop_within "$d" "$STOP_MAX_S"
@@ -228,7 +245,8 @@ case_big64() {
 
 # 5. User lookups answered with 64 MiB bodies: events go out on time, marked.
 case_users_big() {
-    local d="$T_DIR/users-big" hwm
+    local d="$T_DIR/users-big"
+    [ -n "$BASE_HWM_KB" ] || case_term_slow
     mkdir -p "$d"
     t_log "64 MiB user answers"
     mode users_big
@@ -237,9 +255,7 @@ case_users_big() {
     wait_delivered "$d" 40
     wait_stat users 1 5
     wait_log "$d" "lookups failed \(GET /api/2/users/[0-9]+: HTTP 200, body over the cap of 1048576 bytes" 10
-    hwm=$(vmhwm_kb)
-    t_log "peak RSS ${hwm} kB after $(bstat users) user answers of 64 MiB"
-    [ "$hwm" -lt "$RSS_MAX_KB" ] || fail "users-big: peak RSS ${hwm} kB, want < ${RSS_MAX_KB} kB"
+    check_growth "users-big after $(bstat users) user answers of 64 MiB"
     stop_within "$d" "$STOP_MAX_S"
     python3 "$T_DIR/check.py" "$d" final || fail "users-big: see $d"
     python3 - "$d/out.ndjson" <<'PY' || fail "users-big: events not marked as failed enrichment"
