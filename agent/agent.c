@@ -201,6 +201,7 @@ void ola_client_opts(const struct ola_settings *s, struct ola_ol_opts *o)
     o->timeout_ms = s->onelogin.timeout_ms;
     o->ca_file = s->onelogin.ca_file;
     o->proxy = s->onelogin.proxy;
+    o->max_body = (size_t)s->onelogin.max_response;
     o->reserve = s->enrich_opts.reserve;
     o->backoff_max_ms = s->onelogin.backoff_max_ms;
 }

@@ -234,13 +234,17 @@ const char *ola_user_state_name(long long state)
     return names[state];
 }
 
-/* The one object of a v1 envelope ({status, data: [obj]}), or body itself. */
+/*
+ * The one object of a v1 envelope ({status, data: [obj]}), or body itself.
+ * NULL when data holds more than the one object a lookup by id asks for:
+ * which of them would be the one is anyone's guess.
+ */
 static const json_t *ola_unwrap(const json_t *body)
 {
     const json_t *data = json_object_get(body, "data");
 
     if (json_is_array(data))
-        return json_array_get(data, 0);
+        return json_array_size(data) == 1 ? json_array_get(data, 0) : NULL;
     if (json_is_object(data))
         return data;
     return body;
@@ -899,11 +903,17 @@ static enum ola_pg_state ola_take(struct ola_enricher *en, size_t i, int64_t now
         rc = ola_take_role(en, p, body, now);
     else
         rc = ola_take_user_roles(p, body);
+    if (rc != 0 && kind != OLA_K_USER_ROLES &&
+        json_array_size(json_object_get(body, "data")) > 1)
+        snprintf(l->r.reason, sizeof(l->r.reason),
+                 "HTTP %ld with %zu objects in data where one was asked for",
+                 l->r.http_status, json_array_size(json_object_get(body, "data")));
+    else if (rc != 0)
+        snprintf(l->r.reason, sizeof(l->r.reason),
+                 "HTTP %ld with an answer of another shape", l->r.http_status);
     json_decref(body);
     if (rc != 0) {
         en->st.failed++;
-        snprintf(l->r.reason, sizeof(l->r.reason),
-                 "HTTP %ld with an answer of another shape", l->r.http_status);
         p->state = OLA_PG_FAILED;
         return OLA_PG_FAILED;
     }

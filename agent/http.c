@@ -38,6 +38,7 @@ struct ola_http {
     struct ola_buf *body;
     struct ola_http_resp *rs;
     bool too_big;
+    size_t too_big_at; /* body bytes when the write callback refused more */
     bool nomem;
     char errbuf[CURL_ERROR_SIZE];
 };
@@ -200,7 +201,9 @@ static size_t ola_http_write_cb(char *p, size_t size, size_t nmemb, void *arg)
     size_t n = size * nmemb;
 
     if (n > h->max_body || h->body->len > h->max_body - n) {
+        /* refused as soon as the cap is crossed: nothing past it is buffered */
         h->too_big = true;
+        h->too_big_at = h->body->len + n;
         return 0; /* aborts with CURLE_WRITE_ERROR */
     }
     if (h->body->len == 0) {
@@ -414,6 +417,7 @@ static int ola_http_begin(struct ola_http *h, const struct ola_http_req *rq,
     h->body = body;
     h->rs = rs;
     h->too_big = false;
+    h->too_big_at = 0;
     h->nomem = false;
     h->errbuf[0] = '\0';
     if (ola_http_build_headers(rq, hdrs) != 0 || ola_http_arm(h, rq, *hdrs) != 0) {
@@ -426,6 +430,34 @@ static int ola_http_begin(struct ola_http *h, const struct ola_http_req *rq,
         return -1;
     }
     return 0;
+}
+
+/*
+ * Says how big a refused body was, and the cap: the announced length when
+ * libcurl refused it from Content-Length before any byte, else how far the
+ * transfer got before it was aborted.
+ */
+static void ola_http_too_big_msg(struct ola_http *h, struct ola_http_resp *rs)
+{
+    curl_off_t cl = -1;
+    int n;
+
+    if (h->too_big)
+        n = snprintf(rs->fail_msg, sizeof(rs->fail_msg),
+                     "body over the cap of %zu bytes (aborted at %zu bytes)", h->max_body,
+                     h->too_big_at);
+    else if (curl_easy_getinfo(h->curl, CURLINFO_CONTENT_LENGTH_DOWNLOAD_T, &cl) ==
+                 CURLE_OK &&
+             cl >= 0)
+        n = snprintf(rs->fail_msg, sizeof(rs->fail_msg),
+                     "body over the cap of %zu bytes (Content-Length %lld, refused "
+                     "before reading it)",
+                     h->max_body, (long long)cl);
+    else
+        n = snprintf(rs->fail_msg, sizeof(rs->fail_msg), "body over the cap of %zu bytes",
+                     h->max_body);
+    if (n < 0)
+        rs->fail_msg[0] = '\0';
 }
 
 /* Reads the outcome of a transfer that ended with rc into rs; frees hdrs. */
@@ -447,6 +479,13 @@ static int ola_http_end(struct ola_http *h, const struct ola_http_req *rq, CURLc
     rs->fail = ola_http_classify(rc, h);
     h->body = NULL;
     h->rs = NULL;
+    /* what came of a failed transfer is never read: a body cut at the cap
+     * would otherwise hold max_body bytes until the caller's next request */
+    if (rs->fail != OLA_HTTP_OK) {
+        if (body->data != NULL)
+            explicit_bzero(body->data, body->len); /* a token answer, cut short */
+        ola_buf_free(body);
+    }
     if (rs->fail == OLA_HTTP_OK) {
         ola_log_debug("http", "%s %s -> %ld (%zu bytes, %lld ms)", rq->method, rq->url,
                       rs->status, body->len, (long long)rs->elapsed_ms);
@@ -459,8 +498,7 @@ static int ola_http_end(struct ola_http *h, const struct ola_http_req *rq, CURLc
         snprintf(rs->fail_msg, sizeof(rs->fail_msg), "timeout after %lld ms",
                  (long long)h->timeout_ms);
     else if (rs->fail == OLA_HTTP_TOO_BIG)
-        snprintf(rs->fail_msg, sizeof(rs->fail_msg), "body over the cap of %zu bytes",
-                 h->max_body);
+        ola_http_too_big_msg(h, rs);
     else
         snprintf(rs->fail_msg, sizeof(rs->fail_msg), "%s: %s",
                  ola_http_fail_name(rs->fail),

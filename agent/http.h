@@ -80,7 +80,9 @@ void ola_http_destroy(struct ola_http *h);
 /*
  * Sends rq and fills rs and body (reset first; body is caller-owned).
  * Returns 0 when a complete answer arrived (rs->status says which), -1 when
- * none did (rs->fail and rs->fail_msg say why; rs->status may still be set).
+ * none did (rs->fail and rs->fail_msg say why; rs->status may still be set;
+ * body is empty and its memory freed). A body over max_body is refused as
+ * soon as it crosses it (or at once from its Content-Length): OLA_HTTP_TOO_BIG.
  */
 int ola_http_do(struct ola_http *h, const struct ola_http_req *rq, struct ola_buf *body,
                 struct ola_http_resp *rs);

@@ -74,6 +74,7 @@ struct ola_ol_client {
     int64_t timeout_ms;
     char *ca_file;
     char *proxy;
+    size_t max_body;
 };
 
 /* ---- classification (pure) ------------------------------------------------ */
@@ -379,9 +380,11 @@ int ola_ol_client_new(const struct ola_ol_opts *opts, struct ola_ol_client **out
     ho.timeout_ms = opts->timeout_ms;
     ho.ca_file = opts->ca_file;
     ho.proxy = opts->proxy;
+    ho.max_body = opts->max_body;
     if (ola_http_new(&ho, &c->http, err) != 0)
         goto fail;
     c->timeout_ms = opts->timeout_ms;
+    c->max_body = opts->max_body;
     c->ca_file = opts->ca_file != NULL ? strdup(opts->ca_file) : NULL;
     c->proxy = opts->proxy != NULL ? strdup(opts->proxy) : NULL;
     if ((opts->ca_file != NULL && c->ca_file == NULL) ||
@@ -860,6 +863,7 @@ int ola_ol_lookups_setup(struct ola_ol_client *c, unsigned concurrency,
     ho.timeout_ms = timeout_ms > 0 ? timeout_ms : c->timeout_ms;
     ho.ca_file = c->ca_file;
     ho.proxy = c->proxy;
+    ho.max_body = c->max_body;
     if (ola_http_multi_new(&ho, concurrency, &m, err) != 0)
         return -1;
     ola_http_multi_destroy(c->multi);
@@ -884,6 +888,7 @@ struct ola_ol_many {
     struct ola_buf *url;      /* one per slot */
     bool *busy;               /* per slot */
     unsigned slots;
+    size_t held; /* bytes of the answers this call holds (read after it) */
 };
 
 /* The governor said no to l[next..]: they answer DEFERRED (lookups) or RETRY. */
@@ -918,6 +923,30 @@ static void ola_ol_many_hold(struct ola_ol_many *m, enum ola_rl_verdict gv, int6
     m->next = m->n;
 }
 
+/*
+ * The answers held already add up to the body cap: l[next..] are not sent
+ * (DEFERRED or RETRY, asked again later), so a call holds at most the cap
+ * plus one cap per transfer in flight, whatever the number of lookups.
+ */
+static void ola_ol_many_hold_big(struct ola_ol_many *m)
+{
+    size_t i;
+
+    m->stop = true;
+    for (i = m->next; i < m->n; i++) {
+        struct ola_ol_lookup *l = &m->l[i];
+
+        if (!m->want[i])
+            continue;
+        ola_ol_reason(l->r.reason, sizeof(l->r.reason),
+                      "not sent: the answers read so far hold %zu bytes, the body cap",
+                      m->held);
+        l->status = m->prio == OLA_OL_PRIO_LOOKUP ? OLA_OL_DEFERRED
+                                                  : ola_ol_done(m->c, OLA_OL_RETRY);
+    }
+    m->next = m->n;
+}
+
 static struct ola_http_xfer *ola_ol_many_next(void *arg)
 {
     struct ola_ol_many *m = arg;
@@ -932,6 +961,10 @@ static struct ola_http_xfer *ola_ol_many_next(void *arg)
         m->next++;
     if (m->stop || m->next >= m->n)
         return NULL;
+    if (m->held >= (c->max_body > 0 ? c->max_body : OLA_HTTP_MAX_BODY_DEFAULT)) {
+        ola_ol_many_hold_big(m);
+        return NULL;
+    }
     for (s = 0; s < m->slots && m->busy[s]; s++)
         ;
     if (s == m->slots)
@@ -981,6 +1014,7 @@ static void ola_ol_many_done(void *arg, struct ola_http_xfer *x)
         ola_ol_classify_fail(x->rs.fail, x->rs.fail_msg, x->rs.status, &v);
     ola_ol_count(c, l->path, x->rs.status);
     ola_ol_absorb(c, &x->rs, &v, &l->r);
+    m->held += l->r.body.len;
     /*
      * Answers to concurrent calls arrive in any order, and each header counts
      * only what the server had seen: within one window, the lowest estimate

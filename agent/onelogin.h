@@ -31,6 +31,7 @@ struct ola_ol_opts {
     const char *proxy;         /* NULL: libcurl's environment handling */
     double reserve;            /* share of the limit kept for polling (0.2) */
     int64_t backoff_max_ms;    /* cap of the backoff after a hintless 429; 0: 60 s */
+    size_t max_body;           /* largest answer body taken (lookups too); 0: 64 MiB */
 };
 
 enum ola_ol_status {

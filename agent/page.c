@@ -10,14 +10,19 @@
  * strings is squeezed out of each element in place, so a pretty-printed page
  * still gives one record per line (one pass, cheaper than the parse). One bad element
  * does not sink the page: it is reported as malformed (for the dead-letter file) and the
- * rest goes on.
+ * rest goes on. A page is held to the limit it was asked with: past it the
+ * elements are only counted, by the scanner, and the page is refused, so a
+ * hostile page costs one linear pass, and a stop request is seen every few
+ * hundred elements. In-page dedupe goes through a hash set (linear).
  */
 #include <errno.h>
 #include <stdlib.h>
 #include <string.h>
 
+#include "checkpoint.h"
 #include "page.h"
 #include "timeutil.h"
+#include "wait.h"
 
 struct ola_scan {
     const char *p;
@@ -142,8 +147,8 @@ static int ola_page_element(struct ola_batch *b, char *raw, size_t len,
     return 0;
 }
 
-static int ola_page_data(struct ola_batch *b, struct ola_scan *s, struct ola_page *pg,
-                         struct ola_err *err)
+static int ola_page_data(struct ola_batch *b, struct ola_scan *s, size_t max_events,
+                         struct ola_page *pg, struct ola_err *err)
 {
     ola_scan_ws(s);
     if (s->p >= s->end || *s->p != '[')
@@ -157,18 +162,28 @@ static int ola_page_data(struct ola_batch *b, struct ola_scan *s, struct ola_pag
     for (;;) {
         const char *start;
 
+        if (pg->n_elements % OLA_PAGE_STOP_EVERY == 0 && ola_stop_requested)
+            return ola_err_set(err, ECANCELED, "page: parsing stopped (stop requested)");
         ola_scan_ws(s);
         start = s->p;
         if (ola_scan_value(s) != 0)
             return ola_err_set(err, 0, "page: truncated or malformed data array");
-        if (ola_page_element(b, (char *)(uintptr_t)start, (size_t)(s->p - start), pg) !=
-            0)
+        pg->n_elements++;
+        /* past the limit: only counted, the page is refused at its end */
+        if ((max_events == 0 || pg->n_elements <= max_events) &&
+            ola_page_element(b, (char *)(uintptr_t)start, (size_t)(s->p - start), pg) !=
+                0)
             return ola_err_set(err, ENOMEM, "page: out of memory");
         ola_scan_ws(s);
         if (s->p >= s->end)
             return ola_err_set(err, 0, "page: truncated data array");
         if (*s->p == ']') {
             s->p++;
+            if (max_events > 0 && pg->n_elements > max_events)
+                return ola_err_set(err, E2BIG,
+                                   "page: %zu events in data, more than the limit of %zu "
+                                   "asked for; none delivered",
+                                   pg->n_elements, max_events);
             return 0;
         }
         if (*s->p != ',')
@@ -357,6 +372,12 @@ fail:
 int ola_page_parse(struct ola_batch *b, char *body, size_t len, struct ola_page *pg,
                    struct ola_err *err)
 {
+    return ola_page_parse_max(b, body, len, 0, pg, err);
+}
+
+int ola_page_parse_max(struct ola_batch *b, char *body, size_t len, size_t max_events,
+                       struct ola_page *pg, struct ola_err *err)
+{
     static const char *const names[] = {"", "data", "pagination", "status"};
     struct ola_scan s = {body, body + len};
     bool have_data = false, seen[4] = {false, false, false, false};
@@ -381,7 +402,7 @@ int ola_page_parse(struct ola_batch *b, char *body, size_t len, struct ola_page 
                                names[which]);
         seen[which] = true;
         if (which == 1) {
-            if (ola_page_data(b, &s, pg, err) != 0)
+            if (ola_page_data(b, &s, max_events, pg, err) != 0)
                 return -1;
             have_data = true;
         } else {
@@ -415,4 +436,37 @@ void ola_page_free(struct ola_page *pg)
     free(pg->more);
     pg->more = NULL;
     pg->more_cap = 0;
+}
+
+long ola_page_dedupe(struct ola_batch *b, const struct ola_seen *delivered,
+                     struct ola_seen *scratch)
+{
+    bool *keep = NULL;
+    size_t i;
+    long dups = 0, rc = -1;
+
+    if (b->n == 0)
+        return 0;
+    keep = malloc(b->n * sizeof(*keep));
+    if (keep == NULL)
+        goto fail;
+    ola_seen_clear(scratch);
+    for (i = 0; i < b->n; i++) {
+        const struct ola_event *e = &b->ev[i];
+
+        keep[i] = e->kind != OLA_REC_EVENT ||
+                  ((delivered == NULL || !ola_seen_has(delivered, e->id)) &&
+                   !ola_seen_has(scratch, e->id));
+        if (!keep[i])
+            dups++;
+        else if (e->kind == OLA_REC_EVENT && ola_seen_add(scratch, e->id, 0) != 0)
+            goto fail;
+    }
+    if (dups > 0)
+        ola_batch_compact(b, keep);
+    rc = dups;
+fail:
+    ola_seen_clear(scratch);
+    free(keep);
+    return rc;
 }

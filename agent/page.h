@@ -19,6 +19,7 @@ struct ola_page_malformed {
 
 struct ola_page {
     char *after_cursor; /* owned; NULL on the last page */
+    size_t n_elements;  /* elements of data, counted to the end (also past a limit) */
     size_t n_events;    /* events appended to the batch */
     size_t n_malformed; /* elements that are not usable events */
     struct ola_page_malformed malformed[OLA_PAGE_MAX_MALFORMED]; /* the first ones */
@@ -39,6 +40,28 @@ struct ola_page {
  */
 int ola_page_parse(struct ola_batch *b, char *body, size_t len, struct ola_page *pg,
                    struct ola_err *err);
+/*
+ * ola_page_parse held to the `limit` the page was asked with: when data has
+ * more than max_events elements (max_events > 0) the page is refused, -1
+ * with err->code E2BIG and pg->n_elements the count; the elements past the
+ * limit are only counted (a linear scan), never parsed. A stop request
+ * (SIGTERM) seen meanwhile, checked every OLA_PAGE_STOP_EVERY elements, ends
+ * the parse: -1 with err->code ECANCELED. Either way the batch holds events
+ * that must not be delivered: the caller resets it.
+ */
+#define OLA_PAGE_STOP_EVERY 256
+int ola_page_parse_max(struct ola_batch *b, char *body, size_t len, size_t max_events,
+                       struct ola_page *pg, struct ola_err *err);
+/*
+ * Drops from b the events whose id is in delivered (borrowed; NULL: none) or
+ * that repeat an id met earlier in the page, keeping the order of the rest.
+ * Linear in b->n: the page's ids go through scratch (a caller-owned hash
+ * set, emptied before and after use). Returns the number dropped, or -1 out
+ * of memory (b untouched).
+ */
+struct ola_seen;
+long ola_page_dedupe(struct ola_batch *b, const struct ola_seen *delivered,
+                     struct ola_seen *scratch);
 /*
  * The envelope of an events page without its data array: a new object with
  * the other top-level members (status, pagination, message, ...), each

@@ -20,7 +20,12 @@
  * counted; a new event behind the watermark is counted as late, with how
  * late. The checkpoint records the window and its cursor after each page,
  * and the watermark when a window ends, so a crash resumes where the last
- * durable page left off.
+ * durable page left off. A page is held to what was asked: a body over
+ * onelogin.max_response is cut off (http.c) and a page with more events than
+ * its limit is refused whole; both are retried with backoff like any bad
+ * answer. Repeats inside a page are found through a hash set, so a page
+ * costs linear time, and a stop request abandons a page mid-parse (it is
+ * read again after the restart).
  */
 #include <errno.h>
 #include <stdlib.h>
@@ -44,6 +49,7 @@ struct ola_source {
     const struct ola_settings *s;
     struct ola_ol_client *client;
     struct ola_checkpoint *cp;
+    struct ola_seen *page_ids; /* owned: in-page dedupe's scratch set */
     const char *dead_letter;
     int64_t prev_watermark_ms; /* watermark when the current window opened */
     char *pending_cursor;      /* after_cursor of the page handed out, not committed */
@@ -71,8 +77,11 @@ struct ola_source *ola_source_new(const struct ola_settings *s,
 {
     struct ola_source *src = calloc(1, sizeof(*src));
 
-    if (src == NULL) {
+    if (src != NULL)
+        src->page_ids = ola_seen_new();
+    if (src == NULL || src->page_ids == NULL) {
         ola_err_set(err, ENOMEM, "out of memory");
+        free(src);
         return NULL;
     }
     src->s = s;
@@ -94,6 +103,7 @@ void ola_source_destroy(struct ola_source *src)
     if (src == NULL)
         return;
     free(src->pending_cursor);
+    ola_seen_destroy(src->page_ids);
     free(src);
 }
 
@@ -327,35 +337,28 @@ static int ola_source_dead_letter(struct ola_source *src, const struct ola_page 
     return 0;
 }
 
-/* Drops events already delivered (or repeated inside the page), counts late ones. */
-static void ola_source_dedupe(struct ola_source *src, struct ola_batch *b)
+/*
+ * Drops events already delivered (or repeated inside the page), counts late
+ * ones. Returns 0, or -1 out of memory (the page is then read again: passing
+ * it on undeduplicated could deliver an event twice).
+ */
+static int ola_source_dedupe(struct ola_source *src, struct ola_batch *b)
 {
-    bool *keep;
-    size_t i, dups = 0;
+    long dups = ola_page_dedupe(b, src->cp->seen, src->page_ids);
+    size_t i;
 
-    keep = malloc(b->n ? b->n * sizeof(*keep) : 1);
+    if (dups < 0)
+        return -1;
     for (i = 0; i < b->n; i++) {
-        struct ola_event *e = &b->ev[i];
-        bool dup = ola_seen_has(src->cp->seen, e->id);
-        size_t j;
+        const struct ola_event *e = &b->ev[i];
 
-        for (j = 0; !dup && j < i; j++)
-            dup = keep != NULL && keep[j] && b->ev[j].id == e->id;
-        if (keep != NULL)
-            keep[i] = !dup;
-        if (dup) {
-            dups++;
-            continue;
-        }
         if (src->prev_watermark_ms >= 0 && e->created_ms < src->prev_watermark_ms) {
             OLA_STAT_ADD(late_events, 1);
             ola_hist_observe(&ola_stats.late, src->prev_watermark_ms - e->created_ms);
         }
     }
-    if (keep != NULL && dups > 0)
-        ola_batch_compact(b, keep);
-    free(keep);
-    OLA_STAT_ADD(duplicates, dups);
+    OLA_STAT_ADD(duplicates, (uint64_t)dups);
+    return 0;
 }
 
 enum ola_src_rc ola_source_next(struct ola_source *src, struct ola_batch *b,
@@ -409,11 +412,17 @@ enum ola_src_rc ola_source_next(struct ola_source *src, struct ola_batch *b,
         goto out;
     }
     body = ola_buf_steal(&r.body, &len);
-    if (ola_page_parse(b, body, len, &pg, &perr) != 0) {
+    /* held to the limit asked for: a bigger page is refused whole */
+    if (ola_page_parse_max(b, body, len, (size_t)src->s->onelogin.page_size, &pg,
+                           &perr) != 0) {
+        ola_batch_reset(b);
+        if (perr.code == ECANCELED) {
+            rc = OLA_SRC_RETRY; /* stopping: the page is read again after the restart */
+            goto out;
+        }
         if (snprintf(r.reason, sizeof(r.reason), "%.200s (HTTP %ld, %zu bytes)", perr.msg,
                      r.http_status, len) < 0)
             r.reason[0] = '\0';
-        ola_batch_reset(b);
         *wait_ms = ola_source_backoff(src, 0);
         ola_source_failed(src, &r, *wait_ms);
         rc = OLA_SRC_RETRY;
@@ -431,7 +440,15 @@ enum ola_src_rc ola_source_next(struct ola_source *src, struct ola_batch *b,
     OLA_STAT_ADD(pages, 1);
     OLA_STAT_SET(last_poll_ok_ms, ola_now_ms());
     OLA_STAT_ADD(events_received, b->n);
-    ola_source_dedupe(src, b);
+    if (ola_source_dedupe(src, b) != 0) {
+        ola_batch_reset(b);
+        ola_log_warn(OLA_SRC_COMP, "out of memory deduplicating a page; it will be "
+                                   "read again");
+        *wait_ms = ola_source_backoff(src, 0);
+        src->failures++;
+        rc = OLA_SRC_RETRY;
+        goto out;
+    }
     ola_batch_sort(b);
     b->fetched_mono_ms = ola_mono_ms();
     free(src->pending_cursor);

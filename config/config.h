@@ -182,6 +182,7 @@ struct ola_settings {
         int64_t backoff_max_ms;    /* 60s */
         const char *ca_file;       /* NULL: system store */
         const char *proxy;         /* NULL: libcurl's env handling */
+        uint64_t max_response;     /* 32MiB: bigger API answers are refused */
         bool allow_insecure_http;  /* http:// allowed on loopback only anyway */
     } onelogin;
     struct {

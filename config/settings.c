@@ -23,6 +23,11 @@
 #define OLA_HOUR (60 * OLA_MIN)
 #define OLA_DAY  (24 * OLA_HOUR)
 
+/* onelogin.max_response: a page of 1,000 events is about 2 MB */
+#define OLA_MAX_RESPONSE_DEFAULT ((uint64_t)32 << 20)
+#define OLA_MAX_RESPONSE_MIN     ((uint64_t)64 << 10)
+#define OLA_MAX_RESPONSE_MAX     ((uint64_t)1 << 30)
+
 static const char *const ola_top_keys[] = {
     "onelogin", "checkpoint", "outputs",          "log",     "metrics",       "enrich",
     "rules",    "alerts",     "shutdown_timeout", "catalog", "default_rules", NULL,
@@ -32,7 +37,7 @@ static const char *const ola_onelogin_keys[] = {
     "base_url",      "region",     "client_id", "client_secret", "client_secret_file",
     "poll_interval", "page_size",  "start",     "overlap",       "late_sweep",
     "settle",        "max_window", "timeout",   "backoff_max",   "ca_file",
-    "proxy",         NULL,
+    "max_response",  "proxy",      NULL,
 };
 
 static const char *const ola_region_names[] = {"us", "eu", NULL};
@@ -243,8 +248,14 @@ static int ola_load_onelogin(const struct ola_cfg_doc *doc, const struct ola_cfg
         ola_cfg_duration(ol, "backoff_max", 60 * OLA_SEC, 100, OLA_HOUR,
                          &s->onelogin.backoff_max_ms, err) != 0 ||
         ola_cfg_str(ol, "ca_file", NULL, &s->onelogin.ca_file, err) != 0 ||
-        ola_cfg_str(ol, "proxy", NULL, &s->onelogin.proxy, err) != 0)
+        ola_cfg_str(ol, "proxy", NULL, &s->onelogin.proxy, err) != 0 ||
+        ola_cfg_size(ol, "max_response", OLA_MAX_RESPONSE_DEFAULT,
+                     &s->onelogin.max_response, err) != 0)
         return -1;
+    if (s->onelogin.max_response < OLA_MAX_RESPONSE_MIN ||
+        s->onelogin.max_response > OLA_MAX_RESPONSE_MAX)
+        return ola_cfg_errf(err, ola_cfg_get(ol, "max_response"),
+                            "onelogin.max_response: 64KiB .. 1GiB");
 
     if (s->onelogin.late_sweep_ms < s->onelogin.poll_interval_ms) {
         char a[48], b[48];

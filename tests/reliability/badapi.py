@@ -24,11 +24,22 @@ answers bad:
                       with a message holding CR LF, a forged log line and
                       terminal escapes, and a member with a raw NUL (so only
                       the page parser reads the status); then good
+  oversize            every answer is one page of 160,000 small events (ids from
+                      500001, inside the window), whatever the limit asked for:
+                      none of them may be delivered
+  big64               every answer streams a 64 MiB page (events with a big
+                      notes field) without a Content-Length
+  slow                every answer sends half its body, then a byte every 0.4 s
+  users_big           events as in good; GET /api/2/users/:id streams a 64 MiB
+                      body without a Content-Length
 
 Control: POST /_mode/NAME switches mode (and restarts its request count);
 GET /_expect says what a correct agent delivers ("deliver": ids) and what it
 must put in its dead-letter file ("dead": markers, one per bad element: each
-bad element carries its marker in its bytes). The port goes to --port-file.
+bad element carries its marker in its bytes). GET /_stats counts, for the
+current mode, the events requests, the events answers sent to their end
+("events_sent"), the answers begun in slow mode ("slow_started") and the user
+lookups ("users"). The port goes to --port-file.
 """
 
 import argparse
@@ -43,7 +54,10 @@ import urllib.parse
 from http.server import BaseHTTPRequestHandler, HTTPServer
 
 MODES = ("good", "malformed", "malformed_forever", "huge", "nested", "utf8", "nul",
-         "types", "stall", "endless")
+         "types", "stall", "endless", "oversize", "big64", "slow", "users_big")
+OVERSIZE_EVENTS = 160000
+OVERSIZE_FIRST_ID = 500001
+BIG_BYTES = 64 << 20
 STATUS = {"error": False, "code": 200, "type": "success", "message": "Success"}
 
 
@@ -61,6 +75,8 @@ class State:
         self.lock = threading.Lock()
         self.mode = "good"
         self.requests = 0  # /api/1/events requests in this mode
+        self.stats = {}  # more counts in this mode (GET /_stats)
+        self.oversize = None  # the oversize page, made on first use
         self.t0 = time.time() - 600
         self.valid = [self.event(i, self.t0 + i) for i in range(1, n_events + 1)]
 
@@ -122,6 +138,22 @@ class State:
                 ev[field] = value
                 out.append((t, json.dumps(ev).encode(), None))
         return out
+
+    def count(self, what):
+        with self.lock:
+            self.stats[what] = self.stats.get(what, 0) + 1
+
+    def oversize_body(self):
+        """One page of OVERSIZE_EVENTS small events, created inside the window."""
+        with self.lock:
+            if self.oversize is None:
+                t = iso(self.t0 + 30).encode()
+                items = [b'{"id":%d,"created_at":"%s"}' % (OVERSIZE_FIRST_ID + k, t)
+                         for k in range(OVERSIZE_EVENTS)]
+                self.oversize = (b'{"status":{"error":false,"code":200},'
+                                 b'"pagination":{"after_cursor":null},"data":['
+                                 + b",".join(items) + b"]}")
+            return self.oversize
 
     def expect(self):
         deliver = [e["id"] for e in self.valid]
@@ -219,6 +251,7 @@ class Handler(BaseHTTPRequestHandler):
             with self.state.lock:
                 self.state.mode = mode
                 self.state.requests = 0
+                self.state.stats = {}
             self.send_json(200, {"mode": mode})
         else:
             self.send_json(404, {"status": {"error": True, "code": 404, "message": "no"}})
@@ -234,6 +267,15 @@ class Handler(BaseHTTPRequestHandler):
         elif url.path == "/_expect":
             with self.state.lock:
                 self.send_json(200, self.state.expect())
+        elif url.path == "/_stats":
+            with self.state.lock:
+                st = dict(self.state.stats, mode=self.state.mode,
+                          requests=self.state.requests)
+            self.send_json(200, st)
+        elif url.path.startswith("/api/2/users/") and self.state.mode == "users_big":
+            self.state.count("users")
+            self.stream_big(b'{"id":%s,"notes":"' % url.path.rsplit("/", 1)[1].encode(),
+                            b'"}')
         elif url.path == "/api/1/events":
             if self.headers.get("Authorization") != "Bearer badapi-token":
                 self.send_json(401, {"status": {"error": True, "code": 401,
@@ -250,7 +292,26 @@ class Handler(BaseHTTPRequestHandler):
     def events(self, mode, n, body):
         if mode == "errmsg" and n <= 2:
             return self.send_json(200, ERRMSG, self.rl_headers())
-        if mode == "malformed" and n <= len(BROKEN):
+        if mode == "oversize":
+            self.send_json(200, self.state.oversize_body(), self.rl_headers())
+            self.state.count("events_sent")
+        elif mode == "big64":
+            t = iso(self.state.t0 + 30).encode()
+            self.stream_big(b'{"status":{"error":false,"code":200},'
+                            b'"pagination":{"after_cursor":null},"data":['
+                            b'{"id":600001,"created_at":"%s","notes":"' % t, b'"}]}')
+        elif mode == "slow":
+            self.state.count("slow_started")
+            self.send_response(200)
+            self.send_header("Content-Type", "application/json")
+            self.send_header("Content-Length", str(len(body)))
+            self.end_headers()
+            self.wfile.write(body[: len(body) // 2])
+            self.wfile.flush()
+            it = iter(body[len(body) // 2:])
+            self.hang(lambda: self.wfile.write(bytes([next(it, 32)])) or self.wfile.flush(),
+                      0.4)
+        elif mode == "malformed" and n <= len(BROKEN):
             self.send_json(200, BROKEN[n - 1], self.rl_headers())
         elif mode == "malformed_forever":
             self.send_json(200, body[: len(body) // 2], self.rl_headers())
@@ -285,6 +346,27 @@ class Handler(BaseHTTPRequestHandler):
             self.close_connection = True
         else:
             self.send_json(200, body, self.rl_headers())
+            self.state.count("events_sent")
+
+    def stream_big(self, head, tail):
+        """Streams head + padding + tail, BIG_BYTES in all, without a
+        Content-Length (the connection closes at the end), until the client
+        hangs up."""
+        self.send_response(200)
+        self.send_header("Content-Type", "application/json")
+        self.send_header("Connection", "close")
+        self.end_headers()
+        block = b"x" * (1 << 20)
+        left = BIG_BYTES - len(head) - len(tail)
+        try:
+            self.wfile.write(head)
+            while left > 0:
+                self.wfile.write(block[:left])
+                left -= len(block)
+            self.wfile.write(tail)
+        except (BrokenPipeError, ConnectionResetError):
+            pass
+        self.close_connection = True
 
     def hang(self, tick, every=1.0):
         """Keeps the answer open (calling tick) until the client gives up."""

@@ -86,6 +86,7 @@ onelogin:
   settle: 1s
   timeout: 3s
   backoff_max: 1s
+  max_response: 64MiB  # the huge case's pages are ~50 MB
 checkpoint:
   path: $1/state/checkpoint.json
 metrics: false

@@ -830,6 +830,7 @@ static void test_settings_minimal_defaults(void **state)
     assert_int_equal(s.onelogin.max_window_ms, 3600000);
     assert_int_equal(s.onelogin.timeout_ms, 30000);
     assert_int_equal(s.onelogin.backoff_max_ms, 60000);
+    assert_int_equal(s.onelogin.max_response, 32 << 20);
     assert_null(s.onelogin.ca_file);
     assert_null(s.onelogin.proxy);
     assert_string_equal(s.checkpoint.path, "./state/checkpoint.json");
@@ -871,6 +872,7 @@ static void test_settings_full(void **state)
                  "  backoff_max: 2m\n"
                  "  ca_file: /etc/ca.pem\n"
                  "  proxy: http://proxy:3128\n"
+                 "  max_response: 8MiB\n"
                  "checkpoint: {path: /var/lib/olagent/cp.json}\n"
                  "log: {level: debug, format: json, progress: on}\n"
                  "metrics: false\n"
@@ -897,6 +899,7 @@ static void test_settings_full(void **state)
     assert_int_equal(s.onelogin.backoff_max_ms, 120000);
     assert_string_equal(s.onelogin.ca_file, "/etc/ca.pem");
     assert_string_equal(s.onelogin.proxy, "http://proxy:3128");
+    assert_int_equal(s.onelogin.max_response, 8 << 20);
     assert_string_equal(s.checkpoint.path, "/var/lib/olagent/cp.json");
     assert_string_equal(s.log.level, "debug");
     assert_string_equal(s.log.format, "json");
@@ -1006,6 +1009,12 @@ static void test_settings_errors(void **state)
                   "t.yaml:5: ", "onelogin.page_size: must be between 1 and 1000");
     settings_fail("onelogin:\n  region: us\n" OL_MIN "  page_size: 1001\n" OUT_MIN,
                   "t.yaml:5: ", "must be between 1 and 1000");
+    settings_fail("onelogin:\n  region: us\n" OL_MIN "  max_response: 1KiB\n" OUT_MIN,
+                  "t.yaml:5: ", "onelogin.max_response: 64KiB .. 1GiB");
+    settings_fail("onelogin:\n  region: us\n" OL_MIN "  max_response: 2GiB\n" OUT_MIN,
+                  "t.yaml:5: ", "onelogin.max_response: 64KiB .. 1GiB");
+    settings_fail("onelogin:\n  region: us\n" OL_MIN "  max_response: lots\n" OUT_MIN,
+                  "t.yaml:5: ", "onelogin.max_response: bad size");
     settings_fail("onelogin:\n  region: us\n" OL_MIN "  overlap: 0\n" OUT_MIN,
                   "t.yaml:5: ", "onelogin.overlap: must be between 1ms and 7d");
     settings_fail(

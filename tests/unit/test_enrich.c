@@ -354,6 +354,32 @@ static void test_role_answers(void **state)
     json_decref(b);
 }
 
+/* A lookup by id asks for one object: an answer with more is refused. */
+static void test_answer_larger_than_asked(void **state)
+{
+    json_t *b, *f;
+    int64_t *ids;
+    size_t n;
+    bool known;
+
+    (void)state;
+    b = json_pack("{s:[{s:i, s:s}, {s:i, s:s}]}", "data", "id", 1, "email", "a@x", "id",
+                  2, "email", "b@x");
+    assert_null(ola_enrich_user_facts(b, &ids, &n, &known));
+    json_decref(b);
+    b = json_pack("{s:[{s:i, s:s}, {s:i, s:s}]}", "data", "id", 7, "name", "A", "id", 8,
+                  "name", "B");
+    assert_null(ola_enrich_role_facts(b));
+    json_decref(b);
+    /* exactly one is the answer */
+    b = json_pack("{s:[{s:i, s:s}]}", "data", "id", 7, "name", "A");
+    f = ola_enrich_role_facts(b);
+    assert_non_null(f);
+    assert_int_equal(fint(f, "id"), 7);
+    json_decref(f);
+    json_decref(b);
+}
+
 /* ---- the enrich section of the configuration --------------------------------- */
 
 #define CF_HEAD                                                                          \
@@ -1579,6 +1605,7 @@ int main(void)
         cmocka_unit_test(test_user_v1_fixtures),
         cmocka_unit_test(test_roles_of_user_shapes),
         cmocka_unit_test(test_role_answers),
+        cmocka_unit_test(test_answer_larger_than_asked),
         cmocka_unit_test(test_config_section),
         cmocka_unit_test_setup_teardown(test_trim_between_pages, te_setup, te_teardown),
         cmocka_unit_test_setup_teardown(test_shared_strings_bounded, te_setup,

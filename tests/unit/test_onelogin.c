@@ -923,6 +923,52 @@ static void test_body_over_cap(void **state)
     assert_non_null(strstr(f->r.reason, "cap"));
 }
 
+/* A round of lookups holds at most the body cap of answers: the rest wait. */
+static void test_lookups_held_to_the_cap(void **state)
+{
+    struct ts_fix *f = *state;
+    struct ola_ol_opts o = {0};
+    struct ola_ol_lookup l[5];
+    struct ola_ol_client *c = NULL;
+    char body[700];
+    size_t i;
+
+    memset(body, ' ', sizeof(body) - 2);
+    body[0] = '{';
+    body[sizeof(body) - 2] = '}';
+    body[sizeof(body) - 1] = '\0';
+    o.base_url = f->base;
+    o.client_id = TS_CLIENT_ID;
+    o.client_secret = TS_CLIENT_SECRET;
+    o.timeout_ms = 5000;
+    o.max_body = 1000;
+    assert_int_equal(ola_ol_client_new(&o, &c, NULL), 0);
+    assert_int_equal(ola_ol_lookups_setup(c, 1, 0, 0.2, NULL), 0);
+    ts_push(&f->srv, true, 200, fx_token("tok-1", -1000, false), NULL);
+    for (i = 0; i < 2; i++) {
+        char *b = strdup(body);
+
+        assert_non_null(b);
+        ts_push(&f->srv, false, 200, b, "Content-Type", "application/json", NULL);
+    }
+    for (i = 0; i < 5; i++) {
+        l[i].path = "/api/2/users/1";
+        ola_ol_response_init(&l[i].r);
+    }
+    ola_ol_get_many(c, l, 5, OLA_OL_PRIO_LOOKUP);
+    /* 699 bytes held after the first: the second goes; 1398 after it: no more */
+    assert_int_equal(l[0].status, OLA_OL_OK);
+    assert_int_equal(l[1].status, OLA_OL_OK);
+    for (i = 2; i < 5; i++) {
+        assert_int_equal(l[i].status, OLA_OL_DEFERRED);
+        assert_non_null(strstr(l[i].r.reason, "1398 bytes, the body cap"));
+    }
+    assert_int_equal(TS_CALLS(f), 2);
+    for (i = 0; i < 5; i++)
+        ola_ol_response_free(&l[i].r);
+    ola_ol_client_destroy(c);
+}
+
 static void test_timeout_and_refused(void **state)
 {
     struct ts_fix *f = *state;
@@ -1169,6 +1215,7 @@ static void test_http_wrapper(void **state)
     assert_int_equal(ola_http_do(h, &rq, &body, &rs), -1);
     assert_int_equal(rs.fail, OLA_HTTP_TOO_BIG);
     assert_true(body.len <= 10000);
+    assert_non_null(strstr(rs.fail_msg, "body over the cap of 10000 bytes (aborted at "));
     assert_string_equal(f->srv.last_bearer, "Bearer tok-x");
     /* exactly at the cap is fine; headers come back as strings */
     ts_push(&f->srv, false, 200, NULL, "X-RateLimit-Limit", "5000",
@@ -1185,6 +1232,12 @@ static void test_http_wrapper(void **state)
     assert_string_equal(rs.retry_after, "3");
     assert_string_equal(rs.date, "Mon, 28 Feb 2022 22:04:38 GMT");
     assert_string_equal(rs.fail_msg, "");
+    /* a body cut at the cap leaves nothing behind (the buffer held one before) */
+    ts_push(&f->srv, false, 200, NULL, NULL)->mode = TS_STREAM;
+    f->srv.api.a[2].stream = 100000;
+    assert_int_equal(ola_http_do(h, &rq, &body, &rs), -1);
+    assert_int_equal(rs.fail, OLA_HTTP_TOO_BIG);
+    assert_true(body.len == 0 && body.data == NULL);
     rq.method = "DELETE";
     assert_int_equal(ola_http_do(h, &rq, &body, &rs), -1);
     ola_buf_free(&body);
@@ -1228,6 +1281,8 @@ int main(void)
         cmocka_unit_test_setup_teardown(test_4xx_bodies, fix_setup, fix_teardown),
         cmocka_unit_test_setup_teardown(test_server_time, fix_setup, fix_teardown),
         cmocka_unit_test_setup_teardown(test_body_over_cap, fix_setup, fix_teardown),
+        cmocka_unit_test_setup_teardown(test_lookups_held_to_the_cap, fix_setup,
+                                        fix_teardown),
         cmocka_unit_test_setup_teardown(test_timeout_and_refused, fix_setup,
                                         fix_teardown),
         cmocka_unit_test_setup_teardown(test_http_wrapper, fix_setup, fix_teardown),

@@ -1,6 +1,7 @@
 /*
  * test_page.c - the events page parser on recorded bodies and on bad input.
  */
+#include <errno.h>
 #include <setjmp.h>
 #include <stdarg.h>
 #include <stddef.h>
@@ -11,7 +12,10 @@
 
 #include <cmocka.h>
 
+#include "buf.h"
+#include "checkpoint.h"
 #include "page.h"
+#include "wait.h"
 
 static char *read_fixture(const char *name, size_t *len)
 {
@@ -421,6 +425,180 @@ static void test_envelope_without_data(void **state)
     assert_null(env_of(""));
 }
 
+/* Builds a page of n events (ids from ids[], or 1..n), each created a second apart. */
+static char *page_of(size_t n, const int64_t *ids, const char *extra, size_t *len)
+{
+    struct ola_buf b = OLA_BUF_INIT;
+    size_t i;
+
+    assert_int_equal(ola_buf_puts(&b, "{\"status\":{\"error\":false,\"code\":200},"
+                                      "\"pagination\":{\"after_cursor\":null},"
+                                      "\"data\":["),
+                     0);
+    for (i = 0; i < n; i++)
+        assert_int_equal(ola_buf_printf(&b,
+                                        "%s{\"id\":%lld,\"created_at\":"
+                                        "\"2024-01-31T10:%02zu:%02zu.000Z\"}",
+                                        i ? "," : "",
+                                        (long long)(ids ? ids[i] : (int64_t)i + 1),
+                                        i / 60 % 60, i % 60),
+                         0);
+    if (extra != NULL)
+        assert_int_equal(ola_buf_puts(&b, extra), 0);
+    assert_int_equal(ola_buf_puts(&b, "]}"), 0);
+    return ola_buf_steal(&b, len);
+}
+
+/* A page is held to the limit it was asked with; past it nothing is parsed. */
+static void test_limit_held(void **state)
+{
+    struct ola_batch b;
+    struct ola_page pg;
+    struct ola_err err = {0, ""};
+    size_t len;
+    char *body;
+
+    (void)state;
+    /* exactly the limit: fine */
+    ola_batch_init(&b);
+    body = page_of(50, NULL, NULL, &len);
+    assert_int_equal(ola_page_parse_max(&b, body, len, 50, &pg, &err), 0);
+    assert_int_equal(b.n, 50);
+    assert_int_equal(pg.n_elements, 50);
+    done(&b, &pg);
+
+    /* one more: refused with both counts */
+    ola_batch_init(&b);
+    body = page_of(51, NULL, NULL, &len);
+    assert_int_equal(ola_page_parse_max(&b, body, len, 50, &pg, &err), -1);
+    assert_int_equal(err.code, E2BIG);
+    assert_int_equal(pg.n_elements, 51);
+    assert_non_null(strstr(err.msg, "51 events in data, more than the limit of 50"));
+    done(&b, &pg);
+
+    /* a malformed element counts as an element; those past the limit are only
+     * counted (not parsed, not listed) */
+    ola_batch_init(&b);
+    body = page_of(3, NULL, ",{\"id\":\"x\"},{\"id\":", &len);
+    assert_int_equal(ola_page_parse_max(&b, body, len, 2, &pg, &err), -1);
+    assert_int_equal(err.code, 0); /* the truncated element sinks the page first */
+    done(&b, &pg);
+    ola_batch_init(&b);
+    body = page_of(3, NULL, ",{\"id\":\"x\"},7", &len);
+    assert_int_equal(ola_page_parse_max(&b, body, len, 2, &pg, &err), -1);
+    assert_int_equal(err.code, E2BIG);
+    assert_int_equal(pg.n_elements, 5);
+    assert_true(b.n <= 2);
+    assert_int_equal(pg.n_malformed, 0);
+    done(&b, &pg);
+    ola_batch_init(&b);
+    body = page_of(3, NULL, ",{\"id\":\"x\"}", &len);
+    assert_int_equal(ola_page_parse_max(&b, body, len, 4, &pg, &err), 0);
+    assert_int_equal(pg.n_elements, 4);
+    assert_int_equal(b.n, 3);
+    assert_int_equal(pg.n_malformed, 1);
+    done(&b, &pg);
+
+    /* 160,000 events asked with limit 1000: refused after parsing at most 1001 */
+    ola_batch_init(&b);
+    body = page_of(160000, NULL, NULL, &len);
+    assert_int_equal(ola_page_parse_max(&b, body, len, 1000, &pg, &err), -1);
+    assert_int_equal(err.code, E2BIG);
+    assert_int_equal(pg.n_elements, 160000);
+    assert_true(b.n <= 1000);
+    done(&b, &pg);
+
+    /* no limit (0): everything is parsed */
+    ola_batch_init(&b);
+    body = page_of(1001, NULL, NULL, &len);
+    assert_int_equal(ola_page_parse_max(&b, body, len, 0, &pg, &err), 0);
+    assert_int_equal(b.n, 1001);
+    done(&b, &pg);
+}
+
+/* A stop request ends a parse: the page is abandoned, not half delivered. */
+static void test_stop_ends_parse(void **state)
+{
+    struct ola_batch b;
+    struct ola_page pg;
+    struct ola_err err = {0, ""};
+    size_t len;
+    char *body;
+
+    (void)state;
+    ola_batch_init(&b);
+    body = page_of(10, NULL, NULL, &len);
+    ola_stop_requested = 1;
+    assert_int_equal(ola_page_parse_max(&b, body, len, 50, &pg, &err), -1);
+    ola_stop_requested = 0;
+    assert_int_equal(err.code, ECANCELED);
+    done(&b, &pg);
+}
+
+/* Dedupe: ids delivered before and repeats inside the page go; order stays. */
+static void test_dedupe(void **state)
+{
+    static const int64_t ids[] = {5, 3, 5, 9, 3, 4, 7, 9, 1};
+    static const int64_t want[] = {3, 9, 4, 1};
+    struct ola_seen *seen = ola_seen_new(), *scratch = ola_seen_new();
+    struct ola_batch b;
+    struct ola_page pg;
+    struct ola_err err = {0, ""};
+    size_t len, i;
+    char *body = page_of(sizeof(ids) / sizeof(ids[0]), ids, NULL, &len);
+
+    (void)state;
+    assert_non_null(seen);
+    assert_non_null(scratch);
+    assert_int_equal(ola_seen_add(seen, 5, 0), 0);
+    assert_int_equal(ola_seen_add(seen, 7, 0), 0);
+    ola_batch_init(&b);
+    assert_int_equal(ola_page_parse(&b, body, len, &pg, &err), 0);
+    assert_int_equal(ola_page_dedupe(&b, seen, scratch), 5);
+    assert_int_equal(b.n, sizeof(want) / sizeof(want[0]));
+    for (i = 0; i < b.n; i++)
+        assert_int_equal(b.ev[i].id, want[i]);
+    assert_int_equal(ola_seen_count(scratch), 0); /* emptied after use */
+    assert_int_equal(ola_seen_count(seen), 2);    /* only read */
+    /* again: nothing repeats any more, and no delivered set */
+    assert_int_equal(ola_page_dedupe(&b, NULL, scratch), 0);
+    assert_int_equal(b.n, 4);
+    done(&b, &pg);
+    ola_seen_destroy(seen);
+    ola_seen_destroy(scratch);
+}
+
+/* A big page with every id twice (the second copies in reverse order). */
+static void test_dedupe_big_page(void **state)
+{
+    const size_t half = 100000;
+    struct ola_seen *scratch = ola_seen_new();
+    struct ola_batch b;
+    struct ola_page pg;
+    struct ola_err err = {0, ""};
+    int64_t *ids = malloc(2 * half * sizeof(*ids));
+    size_t len, i;
+    char *body;
+
+    (void)state;
+    assert_non_null(scratch);
+    assert_non_null(ids);
+    for (i = 0; i < half; i++) {
+        ids[i] = (int64_t)i + 1;
+        ids[2 * half - 1 - i] = (int64_t)i + 1;
+    }
+    body = page_of(2 * half, ids, NULL, &len);
+    ola_batch_init(&b);
+    assert_int_equal(ola_page_parse(&b, body, len, &pg, &err), 0);
+    assert_int_equal(ola_page_dedupe(&b, NULL, scratch), (long)half);
+    assert_int_equal(b.n, half);
+    for (i = 0; i < half; i++)
+        assert_int_equal(b.ev[i].id, (int64_t)i + 1);
+    done(&b, &pg);
+    free(ids);
+    ola_seen_destroy(scratch);
+}
+
 int main(void)
 {
     const struct CMUnitTest tests[] = {
@@ -436,6 +614,10 @@ int main(void)
         cmocka_unit_test(test_pagination_types),
         cmocka_unit_test(test_many_malformed),
         cmocka_unit_test(test_envelope_without_data),
+        cmocka_unit_test(test_limit_held),
+        cmocka_unit_test(test_stop_ends_parse),
+        cmocka_unit_test(test_dedupe),
+        cmocka_unit_test(test_dedupe_big_page),
     };
 
     return cmocka_run_group_tests(tests, NULL, NULL);
