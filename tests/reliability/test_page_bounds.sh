@@ -154,7 +154,7 @@ PY
 wait_delivered() {
     local deadline=$(($(date +%s) + $2)) rc
     api GET /_expect >"$1/expect.json" || fail "badapi /_expect"
-    for (( ; ; )); do
+    while :; do
         python3 "$T_DIR/check.py" "$1" progress >"$1/check.out" 2>&1
         rc=$?
         [ "$rc" -eq 0 ] && return 0
