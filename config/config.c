@@ -1201,7 +1201,11 @@ int ola_cfg_duration(const struct ola_cfg *map, const char *key, int64_t def, in
         }
         return r;
     }
-    if (ola_duration_parse(n->text, &v) != 0)
+    r = ola_duration_parse(n->text, &v);
+    if (r > 0)
+        return ola_cfg_errf(err, n, "%s: duration %s is too large (at most 36500d)",
+                            n->path, ola_cfg_shown(n, shown, sizeof(shown)));
+    if (r != 0)
         return ola_cfg_errf(err, n, "%s: bad duration %s (use ms, s, m, h, d)", n->path,
                             ola_cfg_shown(n, shown, sizeof(shown)));
     if (v < min || v > max) {

@@ -317,6 +317,22 @@ static void test_reader_double_bool(void **state)
     ola_cfg_doc_destroy(doc);
 }
 
+/* A duration past 36500d says "too large", not "bad duration". */
+static void test_reader_duration_too_large(void **state)
+{
+    struct ola_cfg_doc *doc = load_ok("d: 9999999999999999h\nok: 36500d\n");
+    const struct ola_cfg *r = ola_cfg_root(doc);
+    struct ola_err err;
+    int64_t v;
+
+    (void)state;
+    assert_int_equal(ola_cfg_duration(r, "d", 0, 0, INT64_MAX, &v, &err), -1);
+    check_err(&err, "t.yaml:1: ", "d: duration '9999999999999999h' is too large");
+    assert_int_equal(ola_cfg_duration(r, "ok", 0, 0, INT64_MAX, &v, &err), 0);
+    assert_int_equal(v, INT64_C(36500) * 86400000);
+    ola_cfg_doc_destroy(doc);
+}
+
 static void test_reader_duration(void **state)
 {
     struct ola_cfg_doc *doc = load_ok(reader_doc);
@@ -1167,6 +1183,7 @@ int main(void)
         cmocka_unit_test(test_reader_int),
         cmocka_unit_test(test_reader_double_bool),
         cmocka_unit_test(test_reader_duration),
+        cmocka_unit_test(test_reader_duration_too_large),
         cmocka_unit_test(test_reader_size),
         cmocka_unit_test(test_reader_percent_enum),
         cmocka_unit_test(test_check_keys_and_errf),
