@@ -10,7 +10,10 @@
 set -u
 top=$(cd "$(dirname "$0")/.." && pwd)
 "$top/scripts/deps.sh" || { echo "test.sh: scripts/deps.sh failed" >&2; exit 1; }
-jobs=$(nproc)
+# Most tests wait on olsim, brokers and backoff rather than compute, and every
+# wait is a wall-clock deadline, so ctest runs twice as many as there are cores
+# (OLA_TEST_JOBS overrides).
+jobs=${OLA_TEST_JOBS:-$(($(nproc) * 2))}
 verdicts=()
 failed=0
 
