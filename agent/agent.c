@@ -23,6 +23,7 @@
 #include "checkpoint.h"
 #include "config.h"
 #include "enrich.h"
+#include "fileio.h"
 #include "filter.h"
 #include "lock.h"
 #include "log.h"
@@ -62,21 +63,14 @@ struct ola_agent {
 static int ola_agent_load_config(struct ola_agent *a, const char *path)
 {
     struct ola_err err = {0, ""};
-    const char *slash;
-    int n;
 
     if (ola_cfg_load_file(path, &a->doc, &err) != 0 ||
         ola_settings_load(a->doc, ola_now_ms(), &a->s, &err) != 0) {
         fprintf(stderr, "olagent: %s\n", err.msg);
         return OLA_EXIT_CONFIG;
     }
-    slash = strrchr(a->s.checkpoint.path, '/');
-    if (slash == NULL)
-        n = snprintf(a->dead_letter, sizeof(a->dead_letter), "dead-letter.ndjson");
-    else
-        n = snprintf(a->dead_letter, sizeof(a->dead_letter), "%.*s/dead-letter.ndjson",
-                     (int)(slash - a->s.checkpoint.path), a->s.checkpoint.path);
-    if (n < 0 || (size_t)n >= sizeof(a->dead_letter)) {
+    if (ola_path_beside(a->s.checkpoint.path, "dead-letter.ndjson", a->dead_letter,
+                        sizeof(a->dead_letter)) != 0) {
         fprintf(stderr, "olagent: checkpoint.path too long\n");
         return OLA_EXIT_CONFIG;
     }

@@ -20,6 +20,7 @@
 #include "lock.h"
 #include "config.h"
 #include "enrich.h"
+#include "fileio.h"
 #include "filter.h"
 #include "log.h"
 #include "manifest.h"
@@ -431,21 +432,6 @@ fail:
     return -1;
 }
 
-/* The dead-letter file of the live source (agent.c): dead-letter.ndjson next to the
- * checkpoint. Returns 0 / -1 (too long). */
-static int ola_replay_dead_letter(const struct ola_settings *s, char *buf, size_t size)
-{
-    const char *slash = strrchr(s->checkpoint.path, '/');
-    int n;
-
-    if (slash == NULL)
-        n = snprintf(buf, size, "dead-letter.ndjson");
-    else
-        n = snprintf(buf, size, "%.*s/dead-letter.ndjson",
-                     (int)(slash - s->checkpoint.path), s->checkpoint.path);
-    return n < 0 || (size_t)n >= size ? -1 : 0;
-}
-
 /* The API client and enricher of `replay --enrich`. Returns an exit code. */
 static int ola_replay_enricher(const struct ola_settings *s,
                                struct ola_ol_client **client, struct ola_enricher **en)
@@ -491,7 +477,9 @@ int ola_cmd_replay_opts(const char *config_path, const char *events_path, bool e
     memset(&rf, 0, sizeof(rf));
     if (rc != OLA_EXIT_OK)
         goto out;
-    if (ola_replay_dead_letter(&c.s, dead_letter, sizeof(dead_letter)) != 0) {
+    /* the live source's dead-letter file (agent.c) */
+    if (ola_path_beside(c.s.checkpoint.path, "dead-letter.ndjson", dead_letter,
+                        sizeof(dead_letter)) != 0) {
         fprintf(stderr, "olagent: checkpoint.path too long\n");
         rc = OLA_EXIT_CONFIG;
         goto out;

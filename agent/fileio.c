@@ -63,6 +63,18 @@ bool ola_fd_torn_end(int fd)
     return torn;
 }
 
+int ola_path_beside(const char *path, const char *name, char *buf, size_t size)
+{
+    const char *slash = strrchr(path, '/');
+    int n;
+
+    if (slash == NULL)
+        n = snprintf(buf, size, "%s", name);
+    else
+        n = snprintf(buf, size, "%.*s/%s", (int)(slash - path), path, name);
+    return n < 0 || (size_t)n >= size ? -1 : 0;
+}
+
 int ola_fsync_dir_of(const char *path)
 {
     char dir[PATH_MAX];

@@ -23,6 +23,12 @@ bool ola_fd_torn_end(int fd);
 
 /* fsyncs the directory that holds path ("." if none). 0 / -1 (errno). */
 int ola_fsync_dir_of(const char *path);
+/*
+ * name in the folder of path into buf: ("/var/lib/o/cp.json", "x.ndjson") ->
+ * "/var/lib/o/x.ndjson", ("cp.json", "x.ndjson") -> "x.ndjson". Returns 0, or
+ * -1 when it does not fit size.
+ */
+int ola_path_beside(const char *path, const char *name, char *buf, size_t size);
 
 /*
  * mkdir -p: creates dir and its missing parents (mode 0700 for what it

@@ -83,23 +83,10 @@ static bool ola_pipeline_bury(struct ola_output *o, struct ola_batch *b)
 int ola_pipeline_dead_letters(struct ola_pipeline *p, const char *checkpoint_path,
                               struct ola_err *err)
 {
-    char dir[4096];
-    const char *slash = checkpoint_path ? strrchr(checkpoint_path, '/') : NULL;
     size_t i;
-    int n;
 
-    if (slash == NULL)
-        n = snprintf(dir, sizeof(dir), ".");
-    else if (slash == checkpoint_path)
-        n = snprintf(dir, sizeof(dir), "/");
-    else
-        n = snprintf(dir, sizeof(dir), "%.*s", (int)(slash - checkpoint_path),
-                     checkpoint_path);
-    if (n < 0 || (size_t)n >= sizeof(dir))
-        return ola_err_set(err, ENAMETOOLONG, "checkpoint.path too long");
     for (i = 0; i < p->n_outputs; i++)
-        if (ola_output_default_dead_letter(p->outputs[i], strcmp(dir, "/") ? dir : "",
-                                           err) != 0)
+        if (ola_output_default_dead_letter(p->outputs[i], checkpoint_path, err) != 0)
             return -1;
     return 0;
 }

@@ -14,6 +14,7 @@
 #include <stdlib.h>
 #include <string.h>
 
+#include "fileio.h"
 #include "output.h"
 
 extern const struct ola_output_ops ola_out_stdout;
@@ -206,12 +207,11 @@ int ola_output_refuse(struct ola_output *o, size_t rec, const char *bytes, size_
     return 0;
 }
 
-int ola_output_default_dead_letter(struct ola_output *o, const char *state_dir,
+int ola_output_default_dead_letter(struct ola_output *o, const char *beside,
                                    struct ola_err *err)
 {
-    char name[sizeof(o->name)], path[4096];
+    char name[sizeof(o->name)], file[sizeof(o->name) + 24], path[4096];
     size_t i;
-    int n;
 
     if (o->dead_letter != NULL)
         return 0;
@@ -223,11 +223,9 @@ int ola_output_default_dead_letter(struct ola_output *o, const char *state_dir,
         name[i] = ok ? c : '_';
     }
     name[i] = '\0';
-    if (state_dir == NULL || state_dir[0] == '\0')
-        n = snprintf(path, sizeof(path), "dead-letter.%s.ndjson", name);
-    else
-        n = snprintf(path, sizeof(path), "%s/dead-letter.%s.ndjson", state_dir, name);
-    if (n < 0 || (size_t)n >= sizeof(path))
+    /* file fits: name is shorter than o->name */
+    snprintf(file, sizeof(file), "dead-letter.%s.ndjson", name);
+    if (ola_path_beside(beside, file, path, sizeof(path)) != 0)
         return ola_err_set(err, ENAMETOOLONG, "outputs: %s: dead-letter path too long",
                            o->name);
     o->dead_letter = strdup(path);

@@ -195,11 +195,11 @@ int ola_output_bury(struct ola_output *o, struct ola_batch *b, struct ola_err *e
 
 /*
  * Sets o->dead_letter, when the config gave none, to
- * "<state_dir>/dead-letter.<name>.ndjson" (characters of the name other than
- * [A-Za-z0-9._-] become '_'). state_dir NULL or "": the current directory.
+ * "dead-letter.<name>.ndjson" in the folder of `beside` (the checkpoint's
+ * path; characters of the name other than [A-Za-z0-9._-] become '_').
  * Returns 0 / -1 with err.
  */
-int ola_output_default_dead_letter(struct ola_output *o, const char *state_dir,
+int ola_output_default_dead_letter(struct ola_output *o, const char *beside,
                                    struct ola_err *err);
 
 /* Plugin logging: "[output:TYPE:NAME] ...". */

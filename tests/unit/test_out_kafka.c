@@ -474,7 +474,12 @@ static void test_no_dead_letter_is_error(void **state)
     assert_non_null(strstr(err.msg, "no dead_letter file configured"));
     assert_int_equal(t->out->n_refused, 1); /* kept, not dropped */
     assert_int_equal(t->out->stats.dead_letters, 0);
-    assert_int_equal(ola_output_default_dead_letter(t->out, t->dir, &err), 0);
+    {
+        char cp[512];
+
+        snprintf(cp, sizeof(cp), "%s/checkpoint.json", t->dir);
+        assert_int_equal(ola_output_default_dead_letter(t->out, cp, &err), 0);
+    }
     assert_int_equal(ola_output_bury(t->out, &t->b, &err), 0);
     assert_int_equal(t->out->stats.dead_letters, 1);
     {
