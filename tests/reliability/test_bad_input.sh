@@ -8,19 +8,9 @@
 # standard library), which knows what a correct agent must deliver (/_expect).
 # ctest-cost: 60
 . "$(dirname "$0")/../lib/common.sh"
+. "$(dirname "$0")/../lib/badapi.sh"
 
-BADAPI="$OLA_SOURCE_DIR/tests/reliability/badapi.py"
-command -v python3 >/dev/null || fail "python3 is needed"
-
-portfile="$T_DIR/badapi.port"
-python3 "$BADAPI" --port-file "$portfile" --events 20 \
-    >"$T_DIR/badapi.out" 2>"$T_DIR/badapi.err" &
-T_PIDS+=("$!")
-WAIT_EVERY=0.05 wait_until 10 test -s "$portfile"
-[ -s "$portfile" ] || fail "badapi did not start: $(cat "$T_DIR/badapi.err")"
-API="http://127.0.0.1:$(cat "$portfile")"
-
-api() { curl -sS -f -X "$1" "$API$2"; }
+start_badapi --events 20
 
 # check.py MODE DIR final|progress: compares the output and the dead-letter file
 # with what badapi expects. progress: exit 0 once everything is there.
@@ -72,37 +62,11 @@ if problems:
 print("%s: %d events delivered once, %d dead letters" % (mode, len(ids), len(dead)))
 PY
 
-# agent_conf DIR: a config for badapi with the state in DIR/state.
+# agent_conf DIR: a config for badapi with the state in DIR/state (TIMEOUT:
+# one request's timeout, 3s by default; the huge case's pages are ~50 MB).
 agent_conf() {
-    cat >"$1/olagent.yaml" <<YAML
-onelogin:
-  base_url: $API
-  client_id: \${ONELOGIN_CLIENT_ID}
-  client_secret: \${ONELOGIN_CLIENT_SECRET}
-  poll_interval: 1s
-  start: -15m
-  overlap: 1m
-  late_sweep: 2s
-  settle: 1s
-  timeout: ${TIMEOUT:-3s}
-  backoff_max: 1s
-  max_response: 64MiB  # the huge case's pages are ~50 MB
-checkpoint:
-  path: $1/state/checkpoint.json
-metrics: false
-shutdown_timeout: 5s
-default_rules: false
-outputs:
-  - type: stdout
-YAML
-    cp "$OLA_SOURCE_DIR/config/event-types.json" "$1/"
-}
-
-# run_agent DIR: starts olagent on DIR's config (stdout appended to DIR/out.ndjson).
-run_agent() {
-    "$OLAGENT" run -c "$1/olagent.yaml" >>"$1/out.ndjson" 2>>"$1/agent.err" &
-    AGENT_PID=$!
-    T_PIDS+=("$AGENT_PID")
+    badapi_conf "$1" "  timeout: ${TIMEOUT:-3s}
+  max_response: 64MiB"
 }
 
 # stop_checked DIR: SIGTERM; the agent must exit 0 with no sanitizer report.

@@ -14,9 +14,7 @@
 # Every wait is a deadline in wall-clock seconds.
 # ctest-cost: 80
 . "$(dirname "$0")/../lib/common.sh"
-
-BADAPI="$OLA_SOURCE_DIR/tests/reliability/badapi.py"
-command -v python3 >/dev/null || fail "python3 is needed"
+. "$(dirname "$0")/../lib/badapi.sh"
 # Peak RSS growth allowed over an agent that has started and is mid-transfer
 # (BASE_HWM_KB, from case term_slow): well under the 64 MiB of a hostile body.
 # A growth, not an absolute figure, so that a sanitizer build's larger base
@@ -27,63 +25,10 @@ BASE_HWM_KB=
 STOP_MAX_S=2
 export ASAN_OPTIONS="${ASAN_OPTIONS:+$ASAN_OPTIONS:}quarantine_size_mb=0"
 
-portfile="$T_DIR/badapi.port"
-python3 "$BADAPI" --port-file "$portfile" --events 20 \
-    >"$T_DIR/badapi.out" 2>"$T_DIR/badapi.err" &
-T_PIDS+=("$!")
-deadline=$(($(date +%s) + 20))
-until [ -s "$portfile" ]; do
-    [ "$(date +%s)" -lt "$deadline" ] || fail "badapi did not start: $(cat "$T_DIR/badapi.err")"
-    sleep 0.05
-done
-API="http://127.0.0.1:$(cat "$portfile")"
+start_badapi --events 20
 
-api() { curl -sS -f -X "$1" "$API$2"; }
 # stat NAME: a count from badapi's /_stats (0 when absent).
 bstat() { api GET /_stats | python3 -c "import json,sys; print(json.load(sys.stdin).get('$1', 0))"; }
-
-# agent_conf DIR ENRICH [ONELOGIN_LINES]: a config for badapi, state in DIR/state.
-agent_conf() {
-    cat >"$1/olagent.yaml" <<YAML
-onelogin:
-  base_url: $API
-  client_id: \${ONELOGIN_CLIENT_ID}
-  client_secret: \${ONELOGIN_CLIENT_SECRET}
-  poll_interval: 1s
-  page_size: 50
-  start: -15m
-  overlap: 1m
-  late_sweep: 2s
-  settle: 1s
-  backoff_max: 1s
-${3:-}
-checkpoint:
-  path: $1/state/checkpoint.json
-enrich: $2
-metrics: false
-shutdown_timeout: 5s
-outputs:
-  - type: stdout
-YAML
-    cp "$OLA_SOURCE_DIR/config/event-types.json" "$1/"
-}
-
-run_agent() {
-    "$OLAGENT" run -c "$1/olagent.yaml" >>"$1/out.ndjson" 2>>"$1/agent.err" &
-    AGENT_PID=$!
-    T_PIDS+=("$AGENT_PID")
-}
-
-# wait_log DIR REGEX SECONDS: until the agent's log matches; fails at the deadline.
-wait_log() {
-    local deadline=$(($(date +%s) + $3))
-    until grep -Eq "$2" "$1/agent.err"; do
-        kill -0 "$AGENT_PID" 2>/dev/null || fail "$1: the agent died: $(tail -5 "$1/agent.err")"
-        [ "$(date +%s)" -lt "$deadline" ] ||
-            fail "$1: no '$2' in the log within $3 s: $(grep -E 'warn|error' "$1/agent.err" | tail -3)"
-        sleep 0.1
-    done
-}
 
 # wait_stat NAME MIN SECONDS: until badapi's count NAME reaches MIN.
 wait_stat() {
@@ -174,7 +119,7 @@ case_oversize() {
     mkdir -p "$d"
     t_log "oversize page"
     mode oversize
-    agent_conf "$d" false
+    badapi_conf "$d" "" "enrich: false"
     t0=$(date +%s)
     run_agent "$d"
     wait_log "$d" "events request failed: page: 160000 events in data, more than the limit of 50 asked for; none delivered \(HTTP 200, [0-9]+ bytes\); retrying with backoff" 30
@@ -193,7 +138,7 @@ case_term_huge() {
     mkdir -p "$d"
     t_log "SIGTERM mid-page"
     mode oversize
-    agent_conf "$d" false
+    badapi_conf "$d" "" "enrich: false"
     run_agent "$d"
     wait_stat events_sent 1 30
     sleep 0.3
@@ -207,7 +152,7 @@ case_term_slow() {
     mkdir -p "$d"
     t_log "SIGTERM mid-transfer"
     mode slow
-    agent_conf "$d" true "  timeout: 60s"
+    badapi_conf "$d" "  timeout: 60s" "enrich: true"
     run_agent "$d"
     wait_stat slow_started 1 30
     sleep 1
@@ -232,7 +177,7 @@ case_big64() {
     mkdir -p "$d"
     t_log "64 MiB body"
     mode big64
-    agent_conf "$d" false "  max_response: 4MiB"
+    badapi_conf "$d" "  max_response: 4MiB" "enrich: false"
     run_agent "$d"
     wait_log "$d" "events request failed: HTTP 200, body over the cap of 4194304 bytes \(aborted at [0-9]+ bytes\); retrying with backoff" 30
     wait_stat requests 3 30 # retried with backoff, each cut at the cap
@@ -250,7 +195,7 @@ case_users_big() {
     mkdir -p "$d"
     t_log "64 MiB user answers"
     mode users_big
-    agent_conf "$d" true "  max_response: 1MiB"
+    badapi_conf "$d" "  max_response: 1MiB" "enrich: true"
     run_agent "$d"
     wait_delivered "$d" 40
     wait_stat users 1 5
