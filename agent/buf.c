@@ -3,6 +3,8 @@
  *
  * Growth doubles the capacity (at least 256 bytes), so appends are amortised
  * O(1). A failed allocation leaves the buffer as it was and returns -1.
+ * Also the strict UTF-8 sequence reader that the logger and the dead-letter
+ * writer share (bytes put into a buffer are checked with it).
  */
 #include <errno.h>
 #include <stdint.h>
@@ -180,4 +182,29 @@ char *ola_buf_steal(struct ola_buf *b, size_t *len)
     b->len = 0;
     b->cap = 0;
     return p;
+}
+
+size_t ola_utf8_seq(const unsigned char *s, size_t n)
+{
+    size_t need, k;
+
+    if (s[0] < 0x80)
+        return 1;
+    if (s[0] >= 0xc2 && s[0] <= 0xdf)
+        need = 1;
+    else if (s[0] >= 0xe0 && s[0] <= 0xef)
+        need = 2;
+    else if (s[0] >= 0xf0 && s[0] <= 0xf4)
+        need = 3;
+    else
+        return 0;
+    if (n <= need)
+        return 0;
+    for (k = 1; k <= need; k++)
+        if ((s[k] & 0xc0) != 0x80)
+            return 0;
+    if ((s[0] == 0xe0 && s[1] < 0xa0) || (s[0] == 0xed && s[1] >= 0xa0) ||
+        (s[0] == 0xf0 && s[1] < 0x90) || (s[0] == 0xf4 && s[1] >= 0x90))
+        return 0;
+    return need + 1;
 }

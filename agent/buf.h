@@ -44,4 +44,11 @@ void ola_buf_free(struct ola_buf *b);
 /* Hands the data to the caller (who frees it) and empties b. */
 char *ola_buf_steal(struct ola_buf *b, size_t *len);
 
+/*
+ * Length of the valid UTF-8 sequence at s[0..n): 1 for ASCII, 2..4, or 0
+ * when it is not one (strict: no overlong forms, no surrogates, nothing above
+ * U+10FFFF, nothing cut short by n). n > 0.
+ */
+size_t ola_utf8_seq(const unsigned char *s, size_t n);
+
 #endif

@@ -53,31 +53,6 @@ int ola_log_level_parse(const char *name, int *level)
     return -1;
 }
 
-/* Length of the valid UTF-8 sequence at s[0..n) (2..4), or 0 (strict: no
- * overlong forms, no surrogates, nothing above U+10FFFF). s[0] >= 0x80. */
-static size_t ola_utf8_seq(const unsigned char *s, size_t n)
-{
-    size_t need, k;
-
-    if (s[0] >= 0xc2 && s[0] <= 0xdf)
-        need = 1;
-    else if (s[0] >= 0xe0 && s[0] <= 0xef)
-        need = 2;
-    else if (s[0] >= 0xf0 && s[0] <= 0xf4)
-        need = 3;
-    else
-        return 0;
-    if (n <= need)
-        return 0;
-    for (k = 1; k <= need; k++)
-        if ((s[k] & 0xc0) != 0x80)
-            return 0;
-    if ((s[0] == 0xe0 && s[1] < 0xa0) || (s[0] == 0xed && s[1] >= 0xa0) ||
-        (s[0] == 0xf0 && s[1] < 0x90) || (s[0] == 0xf4 && s[1] >= 0x90))
-        return 0;
-    return need + 1;
-}
-
 /*
  * Appends s[0..n) to line, escaped for the format (text, or the inside of a
  * JSON string): every control character, DEL, C1 control (U+0080..U+009F),
