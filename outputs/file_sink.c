@@ -832,17 +832,11 @@ enum ola_rc ola_file_sink_write(struct ola_output *o, const struct ola_batch *b)
     for (i = 0; i < b->n; i++) {
         const struct ola_event *e = &b->ev[i];
 
-        if (!ola_output_takes(o, e))
-            continue;
-        rc = ola_output_format(o, e, &s->pending);
-        if (rc == OLA_FORMAT_UNUSABLE) {
-            if (ola_output_refuse_unusable(o, i) != 0)
-                goto nomem;
-            continue;
-        }
-        if (rc != 0 || ola_buf_putc(&s->pending, '\n') != 0)
+        rc = ola_output_put_line(o, b, i, &s->pending);
+        if (rc < 0)
             goto nomem;
-        ola_fstats_note(&add, e->kind == OLA_REC_ALERT ? 0 : e->id, e->created_ms);
+        if (rc > 0)
+            ola_fstats_note(&add, e->kind == OLA_REC_ALERT ? 0 : e->id, e->created_ms);
     }
     ola_fstats_add(&s->p, &add);
     return OLA_OK;

@@ -56,19 +56,10 @@ static enum ola_rc ola_stdout_write(struct ola_output *o, const struct ola_batch
     int rc;
 
     for (i = 0; i < b->n; i++) {
-        const struct ola_event *e = &b->ev[i];
-
-        if (!ola_output_takes(o, e))
-            continue;
-        rc = ola_output_format(o, e, &s->pending);
-        if (rc == OLA_FORMAT_UNUSABLE) {
-            if (ola_output_refuse_unusable(o, i) != 0)
-                goto nomem;
-            continue;
-        }
-        if (rc != 0 || ola_buf_putc(&s->pending, '\n') != 0)
+        rc = ola_output_put_line(o, b, i, &s->pending);
+        if (rc < 0)
             goto nomem;
-        n++;
+        n += (uint64_t)rc;
     }
     s->pending_records += n;
     return OLA_OK;

@@ -172,6 +172,21 @@ int ola_output_refuse_unusable(struct ola_output *o, size_t rec)
                              o->fmt->name);
 }
 
+int ola_output_put_line(struct ola_output *o, const struct ola_batch *b, size_t i,
+                        struct ola_buf *out)
+{
+    int rc;
+
+    if (!ola_output_takes(o, &b->ev[i]))
+        return 0;
+    rc = ola_output_format(o, &b->ev[i], out);
+    if (rc == OLA_FORMAT_UNUSABLE)
+        return ola_output_refuse_unusable(o, i) != 0 ? -1 : 0;
+    if (rc != 0 || ola_buf_putc(out, '\n') != 0)
+        return -1;
+    return 1;
+}
+
 int ola_output_refuse(struct ola_output *o, size_t rec, const char *bytes, size_t len,
                       const char *fmt, ...)
 {

@@ -181,6 +181,14 @@ int ola_output_refuse(struct ola_output *o, size_t rec, const char *bytes, size_
 /* ola_output_refuse for record rec that o's format cannot render (the format
  * answered OLA_FORMAT_UNUSABLE). Returns 0, or -1 when out of memory. */
 int ola_output_refuse_unusable(struct ola_output *o, size_t rec);
+/*
+ * For the line outputs (stdout, file): appends record i of b, formatted and
+ * newline-terminated, to out when it is routed to o. Returns 1 when appended,
+ * 0 when not routed or refused (a record the format cannot render is noted
+ * with ola_output_refuse_unusable; out is left as it was), -1 out of memory.
+ */
+int ola_output_put_line(struct ola_output *o, const struct ola_batch *b, size_t i,
+                        struct ola_buf *out);
 
 /*
  * Called by the pipeline after each write/flush: writes every refusal o noted
