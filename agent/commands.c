@@ -15,19 +15,19 @@
 #include <stdlib.h>
 #include <string.h>
 
-#include "agent.h"
-#include "checkpoint.h"
-#include "lock.h"
-#include "config.h"
-#include "enrich.h"
-#include "fileio.h"
-#include "filter.h"
-#include "log.h"
-#include "manifest.h"
-#include "onelogin.h"
-#include "output.h"
-#include "pipeline.h"
-#include "timeutil.h"
+#include "agent/agent.h"
+#include "agent/core/fileio.h"
+#include "agent/core/log.h"
+#include "agent/core/timeutil.h"
+#include "agent/onelogin/client.h"
+#include "agent/pipeline.h"
+#include "agent/state/checkpoint.h"
+#include "agent/state/lock.h"
+#include "config/config.h"
+#include "filters/enrich/enrich.h"
+#include "filters/rules/filter.h"
+#include "outputs/manifest.h"
+#include "outputs/output.h"
 
 /* replay: lines per batch (like a page of 1,000) and bytes (a batch ends at
  * the first line end past it), and the read size (what a batch reads past

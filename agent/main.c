@@ -8,9 +8,9 @@
 #include <stdio.h>
 #include <string.h>
 
-#include "agent.h"
-#include "arena.h"
-#include "secret.h"
+#include "agent/agent.h"
+#include "agent/core/arena.h"
+#include "agent/core/secret.h"
 
 static void ola_usage(FILE *out)
 {

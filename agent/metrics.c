@@ -29,9 +29,9 @@
 
 #include <microhttpd.h>
 
-#include "metrics.h"
-#include "stats.h"
-#include "timeutil.h"
+#include "agent/core/stats.h"
+#include "agent/core/timeutil.h"
+#include "agent/metrics.h"
 
 #ifndef OLA_VERSION
 #define OLA_VERSION "unknown"

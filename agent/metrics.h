@@ -7,9 +7,9 @@
 #include <stdbool.h>
 #include <stdint.h>
 
-#include "buf.h"
-#include "err.h"
-#include "onelogin.h"
+#include "agent/core/buf.h"
+#include "agent/core/err.h"
+#include "agent/onelogin/client.h"
 
 #define OLA_METRICS_MAX_OUTPUTS 32
 #define OLA_METRICS_MAX_RULES   64
@@ -26,7 +26,7 @@ struct ola_metrics_snapshot {
     uint64_t api_requests, api_token_requests, api_rate_limited, api_retries;
     uint64_t api_paced_ms;
     uint64_t api_clock_rejected; /* answers whose Date was ignored */
-    /* requests by endpoint and status class (onelogin.h's enums) */
+    /* requests by endpoint and status class (client.h's enums) */
     uint64_t api_by_endpoint[OLA_OL_EP_MAX][OLA_OL_SC_MAX];
     long rate_limit, rate_remaining;
     uint64_t rules_dropped, rules_alerts, rules_state_capped;

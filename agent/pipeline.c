@@ -24,14 +24,14 @@
 #include <stdlib.h>
 #include <string.h>
 
-#include "enrich.h"
-#include "filter.h"
-#include "format.h"
-#include "log.h"
-#include "pipeline.h"
-#include "stats.h"
-#include "timeutil.h"
-#include "wait.h"
+#include "agent/core/log.h"
+#include "agent/core/stats.h"
+#include "agent/core/timeutil.h"
+#include "agent/core/wait.h"
+#include "agent/pipeline.h"
+#include "filters/enrich/enrich.h"
+#include "filters/rules/filter.h"
+#include "outputs/formats/format.h"
 
 enum ola_step {
     OLA_STEP_WRITE = 0,

@@ -8,8 +8,8 @@
 #include <stddef.h>
 #include <stdint.h>
 
-#include "event.h"
-#include "output.h"
+#include "agent/core/event.h"
+#include "outputs/output.h"
 
 struct ola_rules;
 struct ola_enricher;

@@ -14,10 +14,10 @@
 #include <string.h>
 #include <unistd.h>
 
-#include "log.h"
-#include "progress.h"
-#include "stats.h"
-#include "timeutil.h"
+#include "agent/core/log.h"
+#include "agent/core/stats.h"
+#include "agent/core/timeutil.h"
+#include "agent/progress.h"
 
 #define OLA_PROGRESS_SAMPLE_GAP_MS 1000
 

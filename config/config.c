@@ -25,12 +25,12 @@
 
 #include <yaml.h>
 
-#include "buf.h"
-#include "config.h"
-#include "config_priv.h"
-#include "log.h"
-#include "secret.h"
-#include "timeutil.h"
+#include "agent/core/buf.h"
+#include "agent/core/log.h"
+#include "agent/core/secret.h"
+#include "agent/core/timeutil.h"
+#include "config/config.h"
+#include "config/config_priv.h"
 
 #define OLA_CFG_MAX_DEPTH  64
 #define OLA_CFG_MAX_FILE   (16u << 20) /* a config file larger than this is a mistake */

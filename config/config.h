@@ -17,7 +17,7 @@
 #include <stdint.h>
 #include <stdio.h>
 
-#include "err.h"
+#include "agent/core/err.h"
 
 enum ola_cfg_type {
     OLA_CFG_NULL = 0, /* "~", "null" or empty */

@@ -11,7 +11,7 @@
 
 #include <stddef.h>
 
-#include "config.h"
+#include "config/config.h"
 
 /* Zeroed memory owned by doc (freed with it); NULL on ENOMEM. */
 void *ola_cfg_doc_alloc(const struct ola_cfg_doc *doc, size_t size);

@@ -13,10 +13,10 @@
 #include <string.h>
 #include <strings.h>
 
-#include "config.h"
-#include "config_priv.h"
-#include "log.h"
-#include "timeutil.h"
+#include "agent/core/log.h"
+#include "agent/core/timeutil.h"
+#include "config/config.h"
+#include "config/config_priv.h"
 
 #define OLA_SEC  INT64_C(1000)
 #define OLA_MIN  (60 * OLA_SEC)

@@ -34,9 +34,9 @@
 
 #include <zlib.h>
 
-#include "file_sink.h"
-#include "fileio.h"
-#include "manifest.h"
+#include "agent/core/fileio.h"
+#include "outputs/file_sink.h"
+#include "outputs/manifest.h"
 
 struct ola_fstats {
     uint64_t events;

@@ -12,7 +12,7 @@
 #include <stdbool.h>
 #include <stdint.h>
 
-#include "output.h"
+#include "outputs/output.h"
 
 struct ola_file_opts {
     const char *path;      /* strftime pattern, expanded in UTC; borrowed */

@@ -21,8 +21,8 @@
 #include <jansson.h>
 #include <openssl/evp.h>
 
-#include "fileio.h"
-#include "manifest.h"
+#include "agent/core/fileio.h"
+#include "outputs/manifest.h"
 
 static void ola_hex(const unsigned char *md, unsigned n, char *hex)
 {

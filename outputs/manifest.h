@@ -16,7 +16,7 @@
 #include <stdio.h>
 #include <sys/stat.h>
 
-#include "err.h"
+#include "agent/core/err.h"
 
 #define OLA_MANIFEST_SUFFIX  ".manifest.json"
 #define OLA_MANIFEST_VERSION 1

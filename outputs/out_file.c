@@ -10,7 +10,7 @@
 #include <errno.h>
 #include <string.h>
 
-#include "file_sink.h"
+#include "outputs/file_sink.h"
 
 static const char *const ola_file_keys[] = {
     "path", "compression", "level", "rotate", "keep", "fsync", "manifest", NULL,

@@ -29,9 +29,9 @@
 #include <string.h>
 #include <strings.h>
 
-#include "out_kafka.h"
-#include "secret.h"
-#include "timeutil.h"
+#include "agent/core/secret.h"
+#include "agent/core/timeutil.h"
+#include "outputs/out_kafka.h"
 
 #define OLA_KAFKA_POLL_SLICE_MS 100
 #define OLA_KAFKA_MAX_TOPIC     249

@@ -14,9 +14,9 @@
 
 #include <librdkafka/rdkafka.h>
 
-#include "buf.h"
-#include "event.h"
-#include "output.h"
+#include "agent/core/buf.h"
+#include "agent/core/event.h"
+#include "outputs/output.h"
 
 /* The registration object (output.c finds it as type "kafka"). */
 extern const struct ola_output_ops ola_out_kafka;

@@ -22,8 +22,8 @@
 #include <sys/stat.h>
 #include <unistd.h>
 
-#include "fileio.h"
-#include "output.h"
+#include "agent/core/fileio.h"
+#include "outputs/output.h"
 
 struct ola_stdout {
     struct ola_buf pending;

@@ -29,9 +29,9 @@
 #include <openssl/ssl.h>
 #include <openssl/x509v3.h>
 
-#include "fmt_util.h"
-#include "output.h"
-#include "timeutil.h"
+#include "agent/core/timeutil.h"
+#include "outputs/formats/fmt_util.h"
+#include "outputs/output.h"
 
 enum ola_sl_transport { OLA_SL_UDP, OLA_SL_TCP, OLA_SL_TLS, OLA_SL_UNIX };
 enum ola_sl_framing { OLA_SL_OCTET, OLA_SL_LF };

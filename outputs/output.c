@@ -14,8 +14,8 @@
 #include <stdlib.h>
 #include <string.h>
 
-#include "fileio.h"
-#include "output.h"
+#include "agent/core/fileio.h"
+#include "outputs/output.h"
 
 extern const struct ola_output_ops ola_out_stdout;
 #ifdef OLA_HAVE_OUT_FILE

@@ -54,11 +54,11 @@
 #include <stdbool.h>
 #include <stdint.h>
 
-#include "config.h"
-#include "err.h"
-#include "event.h"
-#include "format.h"
-#include "log.h"
+#include "agent/core/err.h"
+#include "agent/core/event.h"
+#include "agent/core/log.h"
+#include "config/config.h"
+#include "outputs/formats/format.h"
 
 #define OLA_OUTPUT_ABI 1
 

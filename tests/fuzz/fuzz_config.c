@@ -16,10 +16,10 @@
 #include <sys/stat.h>
 #include <unistd.h>
 
-#include "config.h"
-#include "format.h"
-#include "log.h"
+#include "agent/core/log.h"
+#include "config/config.h"
 #include "fuzz.h"
+#include "outputs/formats/format.h"
 
 static char ola_fz_dir[64];
 static char ola_fz_path[128];

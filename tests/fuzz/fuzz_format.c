@@ -15,12 +15,12 @@
  */
 #include <string.h>
 
-#include "arena.h"
-#include "filter.h"
-#include "format.h"
-#include "log.h"
-#include "page.h"
+#include "agent/core/arena.h"
+#include "agent/core/log.h"
+#include "agent/onelogin/page.h"
+#include "filters/rules/filter.h"
 #include "fuzz.h"
+#include "outputs/formats/format.h"
 
 static struct ola_cfg_doc *ola_fz_doc;
 static struct ola_rules *ola_fz_rules;

@@ -1,9 +1,9 @@
 /*
- * fuzz_page.c - libFuzzer harness for the events page parser (agent/page.c).
+ * fuzz_page.c - libFuzzer harness for the events page parser (agent/onelogin/page.c).
  *
  * The input is an HTTP body as GET /api/1/events would return it. It goes
  * through what the agent does with a body: the answer classifier
- * (onelogin.c), then ola_page_parse on a private copy, then the batch sort
+ * (client.c), then ola_page_parse on a private copy, then the batch sort
  * and the json format of every event. Besides "no crash, no leak, no UB",
  * the harness checks the parser against Jansson: when the whole body is
  * valid JSON (no duplicate keys) with a data array, the page must parse, its
@@ -17,13 +17,13 @@
 
 #include <jansson.h>
 
-#include "arena.h"
-#include "event.h"
-#include "format.h"
-#include "onelogin_classify.h"
-#include "page.h"
-#include "timeutil.h"
+#include "agent/core/arena.h"
+#include "agent/core/event.h"
+#include "agent/core/timeutil.h"
+#include "agent/onelogin/classify.h"
+#include "agent/onelogin/page.h"
 #include "fuzz.h"
+#include "outputs/formats/format.h"
 
 int LLVMFuzzerInitialize(int *argc, char ***argv)
 {

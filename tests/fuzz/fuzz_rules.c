@@ -17,13 +17,13 @@
 #include <string.h>
 #include <unistd.h>
 
-#include "arena.h"
-#include "config.h"
-#include "filter.h"
-#include "format.h"
-#include "log.h"
-#include "page.h"
+#include "agent/core/arena.h"
+#include "agent/core/log.h"
+#include "agent/onelogin/page.h"
+#include "config/config.h"
+#include "filters/rules/filter.h"
 #include "fuzz.h"
+#include "outputs/formats/format.h"
 
 static char ola_fz_dir[64];
 static char ola_fz_path[128];

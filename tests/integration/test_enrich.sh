@@ -19,7 +19,7 @@ EVENTS=${EVENTS:-100000}
 USERS=2000
 ROLES=50
 
-# the user-changing event types (agent/enrich.c, docs/enrichment.md)
+# the user-changing event types (filters/enrich/enrich.c, docs/enrichment.md)
 CHANGES="4 11 12 14 17 19 21 28 72 73 80 81 82 83 84 115 120 145 147 148 149 150 151 152
 211 223 224 225 226 291 332 333 513 514 529 530 531 533 551 552 553 554 1608 2106 2107
 2108 2109 1802 9052"

@@ -26,15 +26,15 @@
 
 #include <curl/curl.h>
 
-#include "buf.h"
-#include "config.h"
-#include "enrich.h"
-#include "event.h"
-#include "filter.h"
-#include "format.h"
-#include "log.h"
-#include "onelogin.h"
-#include "timeutil.h"
+#include "agent/core/buf.h"
+#include "agent/core/event.h"
+#include "agent/core/log.h"
+#include "agent/core/timeutil.h"
+#include "agent/onelogin/client.h"
+#include "config/config.h"
+#include "filters/enrich/enrich.h"
+#include "filters/rules/filter.h"
+#include "outputs/formats/format.h"
 
 extern char **environ;
 

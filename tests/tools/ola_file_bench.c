@@ -20,7 +20,7 @@
 
 #include <zlib.h>
 
-#include "file_sink.h"
+#include "outputs/file_sink.h"
 
 #define OLA_BATCH 1000
 

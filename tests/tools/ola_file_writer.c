@@ -17,8 +17,8 @@
 #include <time.h>
 #include <unistd.h>
 
-#include "file_sink.h"
-#include "timeutil.h"
+#include "agent/core/timeutil.h"
+#include "outputs/file_sink.h"
 
 static int ola_num(const char *s, long long *out)
 {

@@ -24,9 +24,9 @@
 #include <time.h>
 #include <unistd.h>
 
-#include "filter.h"
-#include "output.h"
-#include "timeutil.h"
+#include "agent/core/timeutil.h"
+#include "filters/rules/filter.h"
+#include "outputs/output.h"
 
 #define OLA_BENCH_BATCH 50
 #define OLA_BENCH_MAX_S 8

@@ -20,7 +20,7 @@
 #include <librdkafka/rdkafka.h>
 #include <librdkafka/rdkafka_mock.h>
 
-#include "out_kafka.h"
+#include "outputs/out_kafka.h"
 
 #define OLA_RUNS       3
 #define OLA_PARTITIONS 1

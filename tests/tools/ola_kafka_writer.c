@@ -16,9 +16,9 @@
 #include <string.h>
 #include <time.h>
 
-#include "config.h"
-#include "output.h"
-#include "timeutil.h"
+#include "agent/core/timeutil.h"
+#include "config/config.h"
+#include "outputs/output.h"
 
 struct ola_writer {
     struct ola_output *out;

@@ -17,9 +17,9 @@
 #include <curl/curl.h>
 #include <jansson.h>
 
-#include "agent.h"
-#include "log.h"
-#include "wait.h"
+#include "agent/agent.h"
+#include "agent/core/log.h"
+#include "agent/core/wait.h"
 
 /* main.c's commands: what makes the link the same as olagent's (never called). */
 static int (*volatile const ola_floor_run)(const char *) = ola_cmd_run;

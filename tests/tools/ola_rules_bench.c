@@ -20,9 +20,9 @@
 #include <time.h>
 #include <unistd.h>
 
-#include "buf.h"
-#include "event.h"
-#include "filter.h"
+#include "agent/core/buf.h"
+#include "agent/core/event.h"
+#include "filters/rules/filter.h"
 
 static double ola_cpu_s(void)
 {

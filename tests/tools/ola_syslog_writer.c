@@ -20,9 +20,9 @@
 #include <time.h>
 #include <unistd.h>
 
-#include "config.h"
-#include "output.h"
-#include "timeutil.h"
+#include "agent/core/timeutil.h"
+#include "config/config.h"
+#include "outputs/output.h"
 
 static void ola_sleep_ms(int64_t ms)
 {

@@ -8,7 +8,7 @@
  */
 #include <stdio.h>
 
-#include "manifest.h"
+#include "outputs/manifest.h"
 
 int main(int argc, char **argv)
 {

@@ -13,9 +13,9 @@
 
 #include <jansson.h>
 
-#include "config.h"
-#include "event.h"
-#include "filter.h"
+#include "agent/core/event.h"
+#include "config/config.h"
+#include "filters/rules/filter.h"
 
 /* The catalog shipped in config/. */
 static inline const char *ola_t_catalog_path(void)

@@ -16,8 +16,8 @@
 #include <cmocka.h>
 #include <jansson.h>
 
-#include "arena.h"
-#include "event.h"
+#include "agent/core/arena.h"
+#include "agent/core/event.h"
 
 #if defined(__SANITIZE_ADDRESS__)
 #define TEST_ASAN 1

@@ -16,10 +16,10 @@
 
 #include <cmocka.h>
 
-#include "builtin.h"
-#include "filter_priv.h"
+#include "agent/core/secret.h"
 #include "filter_test.h"
-#include "secret.h"
+#include "filters/rules/builtin.h"
+#include "filters/rules/filter_priv.h"
 
 /* ---- catalog --------------------------------------------------------------- */
 

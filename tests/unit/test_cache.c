@@ -14,7 +14,7 @@
 
 #include <cmocka.h>
 
-#include "cache.h"
+#include "filters/enrich/cache.h"
 
 /* Values are small heap blocks holding their key; the callback counts frees. */
 static unsigned tc_freed;

@@ -9,8 +9,8 @@
 
 #include <cmocka.h>
 
-#include "filter_priv.h"
 #include "filter_test.h"
+#include "filters/rules/filter_priv.h"
 
 static void test_shipped_catalog(void **state)
 {

@@ -27,8 +27,8 @@
 #include <dirent.h>
 #include <openssl/evp.h>
 
-#include "checkpoint.h"
-#include "timeutil.h"
+#include "agent/core/timeutil.h"
+#include "agent/state/checkpoint.h"
 
 #define FIX_HINT "olagent checkpoint set -c CONFIG --since TIME"
 

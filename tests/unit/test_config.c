@@ -18,8 +18,8 @@
 
 #include <cmocka.h>
 
-#include "config.h"
-#include "log.h"
+#include "agent/core/log.h"
+#include "config/config.h"
 
 #define NOW_MS INT64_C(1700000000000)
 

@@ -17,7 +17,7 @@
 #include <jansson.h>
 #include <openssl/evp.h>
 
-#include "output.h"
+#include "outputs/output.h"
 
 static char tmpdir[256];
 

@@ -33,10 +33,10 @@
 #include <jansson.h>
 #include <microhttpd.h>
 
-#include "config.h"
-#include "enrich.h"
-#include "filter.h"
-#include "onelogin.h"
+#include "agent/onelogin/client.h"
+#include "config/config.h"
+#include "filters/enrich/enrich.h"
+#include "filters/rules/filter.h"
 
 /* ---- fixtures -------------------------------------------------------------- */
 

@@ -22,10 +22,10 @@
 
 #include <cmocka.h>
 
-#include "config.h"
-#include "err.h"
-#include "log.h"
-#include "output.h"
+#include "agent/core/err.h"
+#include "agent/core/log.h"
+#include "config/config.h"
+#include "outputs/output.h"
 
 #define MAX_READS 512
 #define SYSTEM_CA "/etc/ssl/certs/ca-certificates.crt" /* Debian's ca-certificates */

@@ -10,9 +10,9 @@
 
 #include <cmocka.h>
 
-#include "expr.h"
-#include "filter_priv.h"
 #include "filter_test.h"
+#include "filters/rules/expr.h"
+#include "filters/rules/filter_priv.h"
 
 struct fx {
     struct ola_catalog *cat;

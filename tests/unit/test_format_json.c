@@ -14,10 +14,10 @@
 
 #include <cmocka.h>
 
-#include "arena.h"
-#include "buf.h"
-#include "event.h"
-#include "format.h"
+#include "agent/core/arena.h"
+#include "agent/core/buf.h"
+#include "agent/core/event.h"
+#include "outputs/formats/format.h"
 
 static const char raw_event[] = "{\"id\":7,\"created_at\":\"2024-01-31T00:00:00Z\","
                                 "\"notes\":\"a \\\"quote\\\"\\nand a line\",\"x\":1.50}";

@@ -20,8 +20,8 @@
 
 #include <cmocka.h>
 
-#include "format.h"
-#include "timeutil.h"
+#include "agent/core/timeutil.h"
+#include "outputs/formats/format.h"
 
 static char *ola_read_file(const char *path, size_t *len)
 {

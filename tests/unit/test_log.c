@@ -19,7 +19,7 @@
 #include <cmocka.h>
 #include <jansson.h>
 
-#include "log.h"
+#include "agent/core/log.h"
 
 /* Logs "%s" of msg (and comp) in fmt; returns what was written (caller frees). */
 static char *logged(enum ola_log_format fmt, const char *comp, const char *msg)

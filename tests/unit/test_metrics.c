@@ -22,10 +22,10 @@
 #include <cmocka.h>
 #include <curl/curl.h>
 
-#include "buf.h"
-#include "metrics.h"
-#include "stats.h"
-#include "timeutil.h"
+#include "agent/core/buf.h"
+#include "agent/core/stats.h"
+#include "agent/core/timeutil.h"
+#include "agent/metrics.h"
 
 static void fill_snapshot(struct ola_metrics_snapshot *s)
 {

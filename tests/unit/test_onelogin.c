@@ -29,10 +29,10 @@
 #include <jansson.h>
 #include <microhttpd.h>
 
-#include "http.h"
-#include "onelogin.h"
-#include "onelogin_classify.h"
-#include "timeutil.h"
+#include "agent/core/timeutil.h"
+#include "agent/onelogin/classify.h"
+#include "agent/onelogin/client.h"
+#include "agent/onelogin/http.h"
 
 #define TS_CLIENT_ID     "test-client"
 #define TS_CLIENT_SECRET "test-secret-XYZ"

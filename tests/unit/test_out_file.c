@@ -24,8 +24,8 @@
 #include <cmocka.h>
 #include <zlib.h>
 
-#include "file_sink.h"
-#include "manifest.h"
+#include "outputs/file_sink.h"
+#include "outputs/manifest.h"
 
 static char ola_dir[256];
 static int64_t ola_fake_now = 1700000000000LL; /* 2023-11-14T22:13:20Z */

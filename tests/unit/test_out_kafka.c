@@ -22,8 +22,8 @@
 #include <librdkafka/rdkafka.h>
 #include <librdkafka/rdkafka_mock.h>
 
-#include "out_kafka.h"
-#include "timeutil.h"
+#include "agent/core/timeutil.h"
+#include "outputs/out_kafka.h"
 
 #define OLA_T_MAX 512
 

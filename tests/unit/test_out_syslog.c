@@ -26,8 +26,8 @@
 
 #include <cmocka.h>
 
-#include "output.h"
-#include "timeutil.h"
+#include "agent/core/timeutil.h"
+#include "outputs/output.h"
 
 static int ola_listen(int type, int *port)
 {

@@ -12,10 +12,10 @@
 
 #include <cmocka.h>
 
-#include "buf.h"
-#include "checkpoint.h"
-#include "page.h"
-#include "wait.h"
+#include "agent/core/buf.h"
+#include "agent/core/wait.h"
+#include "agent/onelogin/page.h"
+#include "agent/state/checkpoint.h"
 
 static char *read_fixture(const char *name, size_t *len)
 {

@@ -21,8 +21,8 @@
 
 #include <cmocka.h>
 
-#include "pipeline.h"
-#include "wait.h"
+#include "agent/core/wait.h"
+#include "agent/pipeline.h"
 
 struct ola_t {
     char dir[64];

@@ -16,10 +16,10 @@
 
 #include <cmocka.h>
 
-#include "log.h"
-#include "progress.h"
-#include "stats.h"
-#include "timeutil.h"
+#include "agent/core/log.h"
+#include "agent/core/stats.h"
+#include "agent/core/timeutil.h"
+#include "agent/progress.h"
 
 #define HOUR (3600 * 1000LL)
 

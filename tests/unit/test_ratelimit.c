@@ -16,7 +16,7 @@
 
 #include <cmocka.h>
 
-#include "ratelimit.h"
+#include "agent/onelogin/ratelimit.h"
 
 #define T0 1000000 /* an arbitrary monotonic start */
 

@@ -18,7 +18,7 @@
 
 #include <cmocka.h>
 
-#include "regex_guard.h"
+#include "filters/rules/regex_guard.h"
 
 /* The guard refuses p with a reason containing want. */
 static void refused(const char *p, const char *want)

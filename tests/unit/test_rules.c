@@ -11,9 +11,9 @@
 
 #include <cmocka.h>
 
-#include "buf.h"
-#include "format.h"
+#include "agent/core/buf.h"
 #include "filter_test.h"
+#include "outputs/formats/format.h"
 
 struct fx {
     char *dir;

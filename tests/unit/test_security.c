@@ -34,11 +34,11 @@
 #include <openssl/err.h>
 #include <openssl/ssl.h>
 
-#include "buf.h"
-#include "config.h"
-#include "http.h"
-#include "log.h"
-#include "onelogin.h"
+#include "agent/core/buf.h"
+#include "agent/core/log.h"
+#include "agent/onelogin/client.h"
+#include "agent/onelogin/http.h"
+#include "config/config.h"
 
 #define NOW_MS INT64_C(1700000000000)
 

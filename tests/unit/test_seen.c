@@ -18,7 +18,7 @@
 
 #include <cmocka.h>
 
-#include "checkpoint.h"
+#include "agent/state/checkpoint.h"
 
 struct collect {
     int64_t *ids;

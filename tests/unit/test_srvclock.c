@@ -16,7 +16,7 @@
 
 #include <cmocka.h>
 
-#include "srvclock.h"
+#include "agent/onelogin/srvclock.h"
 
 struct sim {
     int64_t offset; /* the truth: server - local */

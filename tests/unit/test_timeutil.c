@@ -9,7 +9,7 @@
 
 #include <cmocka.h>
 
-#include "timeutil.h"
+#include "agent/core/timeutil.h"
 
 static void test_iso_round_trip(void **state)
 {

@@ -1,0 +1,843 @@
+/*
+ * checkpoint.c - the checkpoint file: versioned JSON, checksummed, atomic.
+ *
+ * The file is one compact JSON line: {"version":1,"watermark":ISO|null,
+ * "start":ISO|null (absent in older files: no start),
+ * "window":{"kind":"head"|"sweep","since":ISO,"until":ISO,"cursor":S|null}|null,
+ * "last_sweep":ISO|null,"delivered":N,"updated_at":ISO,"seen":[[first,last,
+ * max_created_ms],...],"alerts":{...}|null,"checksum":"sha256:<hex>"}.
+ * `seen` holds runs of numerically consecutive ids; a loaded run gives every
+ * id the run's newest created_ms, so a prune never drops an id too early.
+ * The checksum is SHA-256 over json_dumps(object without "checksum",
+ * JSON_COMPACT) with keys in insertion order; load verifies it the same way
+ * (parse, remove "checksum", dump, hash). Save writes a fresh mkstemp file
+ * PATH.tmp.XXXXXX (O_EXCL: a name nobody could plant a symlink at), fsyncs
+ * it, renames it over PATH and fsyncs the directory; a bad file is an error.
+ * The loader's bounds (ids in `seen`, file size) are the saver's: save trims
+ * `seen` first and refuses an oversized file, so a saved checkpoint loads.
+ */
+#include <dirent.h>
+#include <errno.h>
+#include <fcntl.h>
+#include <stdarg.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/stat.h>
+#include <unistd.h>
+
+#include <openssl/evp.h>
+
+#include "agent/core/fileio.h"
+#include "agent/core/log.h"
+#include "agent/core/timeutil.h"
+#include "agent/state/checkpoint.h"
+
+#define OLA_CP_COMP    "checkpoint"
+#define OLA_CP_SUM_PFX "sha256:"
+#define OLA_CP_SUM_HEX 64
+
+#define OLA_CP_FIX                                                                       \
+    "; inspect it with 'olagent checkpoint show -c CONFIG', or move it away and set a "  \
+    "new start with 'olagent checkpoint set -c CONFIG --since TIME'"
+
+/* What the log last said about the `seen` bound (cp->bound_state). */
+enum ola_cp_bound {
+    OLA_CP_BOUND_OK = 0,  /* under max_seen */
+    OLA_CP_BOUND_OUTSIDE, /* over it: ids older than the overlap dropped */
+    OLA_CP_BOUND_INSIDE,  /* still over it: the oldest ids inside the overlap dropped */
+};
+
+/* The empty checkpoint's fields (no seen set). */
+static void ola_cp_defaults(struct ola_checkpoint *cp)
+{
+    memset(cp, 0, sizeof(*cp));
+    cp->watermark_ms = -1;
+    cp->start_ms = -1;
+    cp->last_sweep_ms = -1;
+    cp->max_seen = OLA_CHECKPOINT_MAX_SEEN;
+    cp->max_bytes = OLA_CHECKPOINT_MAX_BYTES;
+    cp->overlap_ms = -1;
+}
+
+int ola_checkpoint_init(struct ola_checkpoint *cp)
+{
+    ola_cp_defaults(cp);
+    cp->seen = ola_seen_new();
+    return cp->seen == NULL ? -1 : 0;
+}
+
+void ola_checkpoint_free(struct ola_checkpoint *cp)
+{
+    if (cp == NULL)
+        return;
+    free(cp->cursor);
+    ola_seen_destroy(cp->seen);
+    json_decref(cp->alerts);
+    ola_cp_defaults(cp);
+}
+
+int ola_checkpoint_set_cursor(struct ola_checkpoint *cp, const char *cursor)
+{
+    char *copy = NULL;
+
+    if (cursor != NULL) {
+        copy = strdup(cursor);
+        if (copy == NULL)
+            return -1;
+    }
+    free(cp->cursor);
+    cp->cursor = copy;
+    return 0;
+}
+
+/* ---- encoding ---------------------------------------------------------------- */
+
+/* An ISO string, or null when ms is -1 and null_ok. New reference or NULL. */
+static json_t *ola_cp_time(int64_t ms, bool null_ok)
+{
+    char buf[OLA_ISO_MAX];
+
+    if (ms == -1 && null_ok)
+        return json_null();
+    if (ola_time_format_iso(ms, buf, sizeof(buf)) != 0)
+        return NULL;
+    return json_string(buf);
+}
+
+/* Sets key to v (stolen); false if v is NULL or the set fails. */
+static bool ola_cp_set(json_t *obj, const char *key, json_t *v)
+{
+    return v != NULL && json_object_set_new(obj, key, v) == 0;
+}
+
+struct ola_cp_runs {
+    json_t *arr; /* the `seen` array being built */
+    bool open;   /* a run is pending in first/last/max */
+    bool failed;
+    int64_t first, last, max_created;
+};
+
+static void ola_cp_run_flush(struct ola_cp_runs *r)
+{
+    json_t *run;
+
+    if (!r->open || r->failed)
+        return;
+    run = json_pack("[III]", (json_int_t)r->first, (json_int_t)r->last,
+                    (json_int_t)r->max_created);
+    if (run == NULL || json_array_append_new(r->arr, run) != 0)
+        r->failed = true;
+    r->open = false;
+}
+
+static void ola_cp_run_add(int64_t id, int64_t created_ms, void *arg)
+{
+    struct ola_cp_runs *r = arg;
+
+    if (r->open && r->last != INT64_MAX && id == r->last + 1) {
+        r->last = id;
+        if (created_ms > r->max_created)
+            r->max_created = created_ms;
+        return;
+    }
+    ola_cp_run_flush(r);
+    r->open = true;
+    r->first = r->last = id;
+    r->max_created = created_ms;
+}
+
+/* The `seen` runs array. New reference or NULL (out of memory). */
+static json_t *ola_cp_seen_runs(const struct ola_seen *s)
+{
+    struct ola_cp_runs r = {0};
+
+    r.arr = json_array();
+    if (r.arr == NULL)
+        return NULL;
+    ola_seen_foreach(s, ola_cp_run_add, &r);
+    ola_cp_run_flush(&r);
+    if (r.failed) {
+        json_decref(r.arr);
+        return NULL;
+    }
+    return r.arr;
+}
+
+struct ola_cp_range {
+    bool any;
+    int64_t min, max;
+};
+
+static void ola_cp_range_add(int64_t id, int64_t created_ms, void *arg)
+{
+    struct ola_cp_range *r = arg;
+
+    (void)created_ms;
+    if (!r->any)
+        r->min = id;
+    r->max = id;
+    r->any = true;
+}
+
+/* {"count","min_id","max_id"} for humans. New reference or NULL. */
+static json_t *ola_cp_seen_summary(const struct ola_seen *s)
+{
+    struct ola_cp_range r = {0};
+
+    ola_seen_foreach(s, ola_cp_range_add, &r);
+    if (!r.any)
+        return json_pack("{s:I,s:n,s:n}", "count", (json_int_t)0, "min_id", "max_id");
+    return json_pack("{s:I,s:I,s:I}", "count", (json_int_t)ola_seen_count(s), "min_id",
+                     (json_int_t)r.min, "max_id", (json_int_t)r.max);
+}
+
+/*
+ * Everything but `seen` and `checksum`, in file order, then `seen` from
+ * seen_value (stolen) and `alerts`. New reference or NULL.
+ */
+static json_t *ola_cp_encode(const struct ola_checkpoint *cp, int64_t updated_ms,
+                             json_t *seen_value, bool copy_alerts)
+{
+    json_t *obj = json_object(), *window, *alerts;
+
+    if (obj == NULL || seen_value == NULL || cp->delivered > (uint64_t)INT64_MAX)
+        goto fail;
+    if (!ola_cp_set(obj, "version", json_integer(OLA_CHECKPOINT_VERSION)) ||
+        !ola_cp_set(obj, "watermark", ola_cp_time(cp->watermark_ms, true)) ||
+        !ola_cp_set(obj, "start", ola_cp_time(cp->start_ms, true)))
+        goto fail;
+    if (cp->in_window) {
+        window = json_object();
+        if (!ola_cp_set(obj, "window", window) ||
+            !ola_cp_set(
+                window, "kind",
+                json_string(cp->window_kind == OLA_WINDOW_SWEEP ? "sweep" : "head")) ||
+            !ola_cp_set(window, "since", ola_cp_time(cp->window_since_ms, false)) ||
+            !ola_cp_set(window, "until", ola_cp_time(cp->window_until_ms, false)) ||
+            !ola_cp_set(window, "cursor",
+                        cp->cursor ? json_string(cp->cursor) : json_null()))
+            goto fail;
+    } else if (!ola_cp_set(obj, "window", json_null())) {
+        goto fail;
+    }
+    if (!ola_cp_set(obj, "last_sweep", ola_cp_time(cp->last_sweep_ms, true)) ||
+        !ola_cp_set(obj, "delivered", json_integer((json_int_t)cp->delivered)) ||
+        !ola_cp_set(obj, "updated_at", ola_cp_time(updated_ms, false)))
+        goto fail;
+    if (json_object_set_new(obj, "seen", seen_value) != 0) {
+        seen_value = NULL;
+        goto fail;
+    }
+    seen_value = NULL;
+    if (cp->alerts == NULL)
+        alerts = json_null();
+    else if (copy_alerts)
+        alerts = json_deep_copy(cp->alerts);
+    else
+        alerts = json_incref(cp->alerts);
+    if (!ola_cp_set(obj, "alerts", alerts))
+        goto fail;
+    return obj;
+fail:
+    json_decref(seen_value);
+    json_decref(obj);
+    return NULL;
+}
+
+json_t *ola_checkpoint_to_json(const struct ola_checkpoint *cp)
+{
+    return ola_cp_encode(cp, cp->updated_ms, ola_cp_seen_summary(cp->seen), true);
+}
+
+/* Lowercase hex SHA-256 of data into hex[OLA_CP_SUM_HEX + 1]. Returns 0 / -1. */
+static int ola_cp_sha256(const char *data, size_t len, char *hex)
+{
+    static const char digits[] = "0123456789abcdef";
+    unsigned char md[EVP_MAX_MD_SIZE];
+    unsigned int mdlen = 0, i;
+
+    if (EVP_Digest(data, len, md, &mdlen, EVP_sha256(), NULL) != 1 ||
+        mdlen * 2 != OLA_CP_SUM_HEX)
+        return -1;
+    for (i = 0; i < mdlen; i++) {
+        hex[2 * i] = digits[md[i] >> 4];
+        hex[2 * i + 1] = digits[md[i] & 15];
+    }
+    hex[OLA_CP_SUM_HEX] = '\0';
+    return 0;
+}
+
+/* ---- saving -------------------------------------------------------------------- */
+
+/* The directory part of path ("." if none). Malloc'd or NULL. */
+static char *ola_cp_dirname(const char *path)
+{
+    const char *slash = strrchr(path, '/');
+    size_t n;
+    char *dir;
+
+    if (slash == NULL)
+        return strdup(".");
+    n = slash == path ? 1 : (size_t)(slash - path);
+    dir = malloc(n + 1);
+    if (dir == NULL)
+        return NULL;
+    memcpy(dir, path, n);
+    dir[n] = '\0';
+    return dir;
+}
+
+/*
+ * The file bytes: the compact dump of obj (no checksum yet), with
+ * ,"checksum":"sha256:<hex>"} spliced in for its closing brace, plus "\n".
+ * Equal to dumping obj after adding "checksum" last. Malloc'd or NULL.
+ */
+static char *ola_cp_serialize(const json_t *obj, size_t *len)
+{
+    static const char key[] = ",\"checksum\":\"" OLA_CP_SUM_PFX;
+    char hex[OLA_CP_SUM_HEX + 1];
+    char *body, *out = NULL;
+    size_t n, total;
+
+    body = json_dumps(obj, JSON_COMPACT);
+    if (body == NULL)
+        return NULL;
+    n = strlen(body);
+    if (n < 2 || body[n - 1] != '}' || ola_cp_sha256(body, n, hex) != 0)
+        goto fail;
+    total = (n - 1) + (sizeof(key) - 1) + OLA_CP_SUM_HEX + 3; /* "}\n */
+    out = malloc(total + 1);
+    if (out == NULL)
+        goto fail;
+    memcpy(out, body, n - 1);
+    memcpy(out + n - 1, key, sizeof(key) - 1);
+    memcpy(out + n - 1 + sizeof(key) - 1, hex, OLA_CP_SUM_HEX);
+    memcpy(out + total - 3, "\"}\n", 4);
+    *len = total;
+fail:
+    free(body);
+    return out;
+}
+
+/*
+ * Writes data to a fresh temp file beside path (*tmp gets its name, for the
+ * caller to free), makes it durable and renames it over path, then fsyncs
+ * dir. On failure *step and *what say which step failed on which file, errno
+ * is kept, and the temp file is gone. Returns 0 / -1.
+ */
+static int ola_cp_install(const char *path, const char *dir, const char *data, size_t len,
+                          char **tmp, const char **step, const char **what)
+{
+    bool renamed = false;
+    int fd = -1, dfd = -1, e;
+
+    *step = "cannot create directory";
+    *what = dir;
+    if (ola_mkdirs(dir) != 0)
+        goto fail;
+    *step = "cannot create a temp file in";
+    fd = ola_tmpfile_beside(path, tmp);
+    if (fd < 0)
+        goto fail;
+    *what = *tmp;
+    *step = "cannot write";
+    if (ola_write_all(fd, data, len) != 0)
+        goto fail;
+    *step = "cannot fsync";
+    if (fsync(fd) != 0)
+        goto fail;
+    *step = "cannot close";
+    e = close(fd);
+    fd = -1;
+    if (e != 0)
+        goto fail;
+    *step = "cannot rename into place";
+    if (rename(*tmp, path) != 0)
+        goto fail;
+    renamed = true;
+    /* The new file is in place; its directory entry is durable after this. */
+    *step = "cannot open directory";
+    *what = dir;
+    dfd = open(dir, O_RDONLY | O_DIRECTORY | O_CLOEXEC);
+    if (dfd < 0)
+        goto fail;
+    *step = "cannot fsync directory";
+    if (fsync(dfd) != 0)
+        goto fail;
+    close(dfd);
+    return 0;
+fail:
+    e = errno;
+    if (fd >= 0)
+        close(fd);
+    if (dfd >= 0)
+        close(dfd);
+    if (!renamed && *tmp != NULL)
+        unlink(*tmp);
+    errno = e;
+    return -1;
+}
+
+/* Where the overlap begins: ids created before it are read by no window again. */
+static int64_t ola_cp_overlap_start(const struct ola_checkpoint *cp)
+{
+    int64_t t = cp->watermark_ms - cp->overlap_ms; /* both >= 0: no overflow */
+
+    if (cp->in_window && cp->window_since_ms < t)
+        t = cp->window_since_ms;
+    return t;
+}
+
+/*
+ * Holds cp->seen to cp->max_seen, the loader's bound, before a save. First
+ * the ids created before the overlap go: no window reads them again, so
+ * nothing is lost (the source prunes them after each window anyway, with a
+ * margin). If the ids inside the overlap are still too many, the oldest of
+ * them go too, with a warning. That is the least bad of the choices: refusing
+ * to save would stop delivery until an operator steps in; saving anyway would
+ * write a file the next start refuses; an unbounded loader would have no
+ * memory bound. Dropping an id only matters if a later window reads its event
+ * again: then dedupe lets it through once more (it is counted as a late
+ * event, behind the watermark). The oldest ids are the first to leave the
+ * overlap, so they are the least likely to be read again. The log says so
+ * once per change of state, not at each save. Returns 0 / -1 (ENOMEM).
+ */
+static int ola_cp_bound_seen(const char *path, struct ola_checkpoint *cp,
+                             struct ola_err *err)
+{
+    size_t n = ola_seen_count(cp->seen), outside = 0, inside = 0;
+    enum ola_cp_bound state = OLA_CP_BOUND_OK;
+
+    if (n > cp->max_seen) {
+        state = OLA_CP_BOUND_OUTSIDE;
+        if (cp->overlap_ms >= 0 && cp->watermark_ms >= 0)
+            outside = ola_seen_prune(cp->seen, ola_cp_overlap_start(cp));
+        if (ola_seen_count(cp->seen) > cp->max_seen) {
+            state = OLA_CP_BOUND_INSIDE;
+            if (ola_seen_trim(cp->seen, cp->max_seen, false, 0, &inside) != 0) {
+                cp->trimmed_outside += outside;
+                return ola_err_set(err, ENOMEM,
+                                   "checkpoint %s: out of memory trimming %zu seen ids "
+                                   "to the bound of %zu",
+                                   path, n, cp->max_seen);
+            }
+        }
+    }
+    cp->trimmed_outside += outside;
+    cp->trimmed_inside += inside;
+    if ((int)state == cp->bound_state)
+        return 0;
+    if (state == OLA_CP_BOUND_OUTSIDE)
+        ola_log_warn(OLA_CP_COMP,
+                     "checkpoint %s: %zu seen ids, over the bound of %zu: dropped the "
+                     "%zu created before the overlap (no window reads them again)",
+                     path, n, cp->max_seen, outside);
+    else if (state == OLA_CP_BOUND_INSIDE)
+        ola_log_warn(OLA_CP_COMP,
+                     "checkpoint %s: %zu seen ids, over the bound of %zu even without "
+                     "those older than the overlap (%zu dropped): dropped the %zu oldest "
+                     "inside the overlap; an event among them that a late sweep reads "
+                     "again is delivered a second time (counted as late)",
+                     path, n, cp->max_seen, outside, inside);
+    else {
+        ola_log_info(OLA_CP_COMP,
+                     "checkpoint %s: the seen ids are back under the bound of %zu; "
+                     "%llu were dropped while over it (%llu inside the overlap)",
+                     path, cp->max_seen,
+                     (unsigned long long)(cp->trimmed_outside + cp->trimmed_inside),
+                     (unsigned long long)cp->trimmed_inside);
+        cp->trimmed_outside = cp->trimmed_inside = 0;
+    }
+    cp->bound_state = (int)state;
+    return 0;
+}
+
+int ola_checkpoint_save(const char *path, struct ola_checkpoint *cp, struct ola_err *err)
+{
+    int64_t now = ola_now_ms();
+    json_t *obj;
+    char *data = NULL, *tmp = NULL, *dir = NULL;
+    const char *step = "", *what = "";
+    size_t len = 0;
+    int rc = -1;
+
+    if (ola_cp_bound_seen(path, cp, err) != 0)
+        return -1;
+    obj = ola_cp_encode(cp, now, ola_cp_seen_runs(cp->seen), false);
+    if (obj != NULL)
+        data = ola_cp_serialize(obj, &len);
+    json_decref(obj);
+    dir = ola_cp_dirname(path);
+    if (data == NULL || dir == NULL) {
+        ola_err_set(
+            err, ENOMEM,
+            "checkpoint %s: cannot encode (a time out of range, or out of memory)", path);
+        goto fail;
+    }
+    if (len >= cp->max_bytes) {
+        ola_err_set(err, EFBIG,
+                    "checkpoint %s: %zu bytes, over the %zu a checkpoint may have (the "
+                    "alert state is too big?); not written, the last one stays",
+                    path, len, cp->max_bytes);
+        goto fail;
+    }
+    if (ola_cp_install(path, dir, data, len, &tmp, &step, &what) != 0) {
+        int e = errno;
+
+        ola_err_set(err, e, "checkpoint %s: %s %s: %s", path, step, what, strerror(e));
+        goto fail;
+    }
+    cp->updated_ms = now;
+    rc = 0;
+fail:
+    free(data);
+    free(tmp);
+    free(dir);
+    return rc;
+}
+
+size_t ola_checkpoint_remove_temps(const char *path)
+{
+    const char *slash = strrchr(path, '/'), *base = slash ? slash + 1 : path;
+    char *dir = ola_cp_dirname(path), name[4096];
+    size_t blen = strlen(base), slen = strlen(OLA_TMP_SUFFIX), removed = 0;
+    struct dirent *de;
+    DIR *d;
+
+    if (dir == NULL)
+        return 0;
+    d = opendir(dir);
+    while (d != NULL) {
+        int n;
+
+        de = readdir(d);
+        if (de == NULL)
+            break;
+        /* exactly base + ".tmp." + the six characters mkstemp chose */
+        if (strlen(de->d_name) != blen + slen + 6 ||
+            strncmp(de->d_name, base, blen) != 0 ||
+            strncmp(de->d_name + blen, OLA_TMP_SUFFIX, slen) != 0)
+            continue;
+        n = snprintf(name, sizeof(name), "%s/%s", dir, de->d_name);
+        if (n > 0 && (size_t)n < sizeof(name) && unlink(name) == 0)
+            removed++;
+    }
+    if (d != NULL)
+        closedir(d);
+    free(dir);
+    return removed;
+}
+
+/* ---- loading ------------------------------------------------------------------- */
+
+/* "checkpoint PATH: <what>; <how to fix>" into err. Returns -1. */
+static int ola_cp_bad(struct ola_err *err, const char *path, const char *fmt, ...)
+    __attribute__((format(printf, 3, 4)));
+
+static int ola_cp_bad(struct ola_err *err, const char *path, const char *fmt, ...)
+{
+    char what[OLA_ERR_MSG_MAX];
+    size_t fixed = strlen("checkpoint : ") + strlen(path) + strlen(OLA_CP_FIX);
+    va_list ap;
+
+    va_start(ap, fmt);
+    vsnprintf(what, sizeof(what), fmt, ap);
+    va_end(ap);
+    /* Shorten the diagnosis rather than lose the fix at the end of the message. */
+    if (fixed + 8 < OLA_ERR_MSG_MAX && strlen(what) > OLA_ERR_MSG_MAX - 1 - fixed)
+        memcpy(what + (OLA_ERR_MSG_MAX - 1 - fixed) - 3, "...", 4);
+    return ola_err_set(err, EINVAL, "checkpoint %s: %s" OLA_CP_FIX, path, what);
+}
+
+/*
+ * Reads the whole file from fd: under max bytes, or EFBIG. Malloc'd
+ * (NUL-terminated) or NULL with errno.
+ */
+static char *ola_cp_read_all(int fd, size_t max, size_t *len)
+{
+    size_t cap = 4096, n = 0;
+    char *buf = malloc(cap), *bigger;
+    struct stat st;
+
+    if (buf == NULL)
+        return NULL;
+    if (fstat(fd, &st) == 0 && st.st_size > 0 && (size_t)st.st_size < max) {
+        cap = (size_t)st.st_size + 1;
+        bigger = realloc(buf, cap);
+        if (bigger == NULL)
+            goto fail;
+        buf = bigger;
+    }
+    for (;;) {
+        ssize_t r;
+
+        if (n + 1 >= cap) {
+            /* a buffer of max + 1 holds every file under max bytes and its NUL */
+            if (n >= max) {
+                errno = EFBIG;
+                goto fail;
+            }
+            cap = cap > (max + 1) / 2 ? max + 1 : cap * 2;
+            bigger = realloc(buf, cap);
+            if (bigger == NULL)
+                goto fail;
+            buf = bigger;
+        }
+        r = read(fd, buf + n, cap - 1 - n);
+        if (r < 0 && errno == EINTR)
+            continue;
+        if (r < 0)
+            goto fail;
+        if (r == 0)
+            break;
+        n += (size_t)r;
+    }
+    if (n >= max) {
+        errno = EFBIG;
+        goto fail;
+    }
+    buf[n] = '\0';
+    *len = n;
+    return buf;
+fail:
+    free(buf);
+    return NULL;
+}
+
+/* An ISO time at key (or null -> -1 when nullable). Returns 0 / -1. */
+static int ola_cp_get_time(const json_t *obj, const char *key, bool nullable, int64_t *ms)
+{
+    const json_t *v = json_object_get(obj, key);
+
+    if (nullable && json_is_null(v)) {
+        *ms = -1;
+        return 0;
+    }
+    if (!json_is_string(v))
+        return -1;
+    return ola_time_parse_iso(json_string_value(v), ms);
+}
+
+/* Expands the `seen` runs into s, at most max ids. Returns 0, or -1 with why filled. */
+static int ola_cp_decode_seen(const json_t *arr, struct ola_seen *s, size_t max,
+                              char *why, size_t whylen)
+{
+    uint64_t total = 0;
+    size_t i;
+
+    if (!json_is_array(arr)) {
+        snprintf(why, whylen, "'seen' is not an array");
+        return -1;
+    }
+    for (i = 0; i < json_array_size(arr); i++) {
+        const json_t *run = json_array_get(arr, i);
+        int64_t first, last, created, id;
+
+        if (!json_is_array(run) || json_array_size(run) != 3 ||
+            !json_is_integer(json_array_get(run, 0)) ||
+            !json_is_integer(json_array_get(run, 1)) ||
+            !json_is_integer(json_array_get(run, 2))) {
+            snprintf(why, whylen, "'seen' run %zu is not [first_id,last_id,created_ms]",
+                     i);
+            return -1;
+        }
+        first = json_integer_value(json_array_get(run, 0));
+        last = json_integer_value(json_array_get(run, 1));
+        created = json_integer_value(json_array_get(run, 2));
+        if (last < first || (uint64_t)last - (uint64_t)first >= max) {
+            snprintf(why, whylen, "'seen' run %zu [%lld,%lld] is corrupt", i,
+                     (long long)first, (long long)last);
+            return -1;
+        }
+        total += (uint64_t)last - (uint64_t)first + 1;
+        if (total > max) {
+            snprintf(why, whylen, "'seen' holds more than %zu ids", max);
+            return -1;
+        }
+        for (id = first;; id++) {
+            if (ola_seen_add(s, id, created) != 0) {
+                snprintf(why, whylen, "out of memory for 'seen'");
+                return -1;
+            }
+            if (id == last)
+                break;
+        }
+    }
+    return 0;
+}
+
+/* Fills cp (fresh) from the verified root. Returns 0, or -1 with why filled. */
+static int ola_cp_decode(const json_t *root, struct ola_checkpoint *cp, char *why,
+                         size_t whylen)
+{
+    json_t *window, *v;
+    const char *bad = NULL;
+
+    if (ola_cp_get_time(root, "watermark", true, &cp->watermark_ms) != 0)
+        bad = "'watermark' is not an ISO-8601 time or null";
+    else if (json_object_get(root, "start") != NULL &&
+             ola_cp_get_time(root, "start", true, &cp->start_ms) != 0)
+        bad = "'start' is not an ISO-8601 time or null";
+    else if (ola_cp_get_time(root, "last_sweep", true, &cp->last_sweep_ms) != 0)
+        bad = "'last_sweep' is not an ISO-8601 time or null";
+    else if (ola_cp_get_time(root, "updated_at", false, &cp->updated_ms) != 0)
+        bad = "'updated_at' is not an ISO-8601 time";
+    if (bad != NULL)
+        goto fail;
+    v = json_object_get(root, "delivered");
+    if (!json_is_integer(v) || json_integer_value(v) < 0) {
+        bad = "'delivered' is not a non-negative integer";
+        goto fail;
+    }
+    cp->delivered = (uint64_t)json_integer_value(v);
+
+    window = json_object_get(root, "window");
+    if (json_is_object(window)) {
+        const char *kind = json_string_value(json_object_get(window, "kind"));
+
+        cp->in_window = true;
+        if (kind != NULL && strcmp(kind, "head") == 0)
+            cp->window_kind = OLA_WINDOW_HEAD;
+        else if (kind != NULL && strcmp(kind, "sweep") == 0)
+            cp->window_kind = OLA_WINDOW_SWEEP;
+        else
+            bad = "'window.kind' is not \"head\" or \"sweep\"";
+        if (bad == NULL &&
+            ola_cp_get_time(window, "since", false, &cp->window_since_ms) != 0)
+            bad = "'window.since' is not an ISO-8601 time";
+        if (bad == NULL &&
+            ola_cp_get_time(window, "until", false, &cp->window_until_ms) != 0)
+            bad = "'window.until' is not an ISO-8601 time";
+        v = json_object_get(window, "cursor");
+        if (bad == NULL && !json_is_null(v) && !json_is_string(v))
+            bad = "'window.cursor' is not a string or null";
+        if (bad == NULL && json_is_string(v) &&
+            ola_checkpoint_set_cursor(cp, json_string_value(v)) != 0)
+            bad = "out of memory";
+        if (bad != NULL)
+            goto fail;
+    } else if (!json_is_null(window)) {
+        bad = "'window' is not an object or null";
+        goto fail;
+    }
+
+    v = json_object_get(root, "alerts");
+    if (json_is_object(v))
+        cp->alerts = json_incref(v);
+    else if (!json_is_null(v)) {
+        bad = "'alerts' is not an object or null";
+        goto fail;
+    }
+    return ola_cp_decode_seen(json_object_get(root, "seen"), cp->seen, cp->max_seen, why,
+                              whylen);
+fail:
+    snprintf(why, whylen, "%s", bad);
+    return -1;
+}
+
+int ola_checkpoint_load(const char *path, struct ola_checkpoint *cp, bool *found,
+                        struct ola_err *err)
+{
+    struct ola_checkpoint fresh;
+    char hex[OLA_CP_SUM_HEX + 1], why[160];
+    char *data = NULL, *body = NULL, *sum = NULL;
+    json_t *root = NULL, *v;
+    json_error_t jerr;
+    size_t len = 0;
+    int fd, e, rc = -1;
+
+    *found = false;
+    if (ola_checkpoint_init(&fresh) != 0)
+        return ola_err_set(err, ENOMEM, "checkpoint %s: out of memory", path);
+    fresh.max_seen = cp->max_seen;
+    fresh.max_bytes = cp->max_bytes;
+    fresh.overlap_ms = cp->overlap_ms;
+    fresh.bound_state = cp->bound_state;
+    /* O_NOFOLLOW: a symlink here would be replaced, not written, by the next save */
+    fd = open(path, O_RDONLY | O_CLOEXEC | O_NOFOLLOW);
+    if (fd < 0 && errno == ENOENT) {
+        rc = 0;
+        goto done;
+    }
+    if (fd < 0 && errno == ELOOP) {
+        *found = true;
+        ola_err_set(err, ELOOP,
+                    "checkpoint %s: is a symbolic link; olagent does not follow links "
+                    "for its state files: set checkpoint.path to the real file",
+                    path);
+        goto done;
+    }
+    if (fd >= 0) {
+        data = ola_cp_read_all(fd, cp->max_bytes, &len);
+        e = errno;
+        close(fd);
+        errno = e;
+    }
+    if (data == NULL) {
+        e = errno;
+        ola_err_set(err, e, "checkpoint %s: cannot read: %s", path, strerror(e));
+        goto done;
+    }
+    *found = true;
+    if (len == 0) {
+        ola_cp_bad(err, path, "the file is empty");
+        goto done;
+    }
+    root = json_loadb(data, len, JSON_REJECT_DUPLICATES, &jerr);
+    if (root == NULL) {
+        ola_cp_bad(err, path, "not valid JSON (truncated?): %s at byte %d", jerr.text,
+                   jerr.position);
+        goto done;
+    }
+    if (!json_is_object(root)) {
+        ola_cp_bad(err, path, "not a JSON object");
+        goto done;
+    }
+    v = json_object_get(root, "version");
+    if (!json_is_integer(v)) {
+        ola_cp_bad(err, path, "no integer 'version'");
+        goto done;
+    }
+    if (json_integer_value(v) != OLA_CHECKPOINT_VERSION) {
+        ola_cp_bad(err, path, "version %lld, but this olagent reads version %d",
+                   (long long)json_integer_value(v), OLA_CHECKPOINT_VERSION);
+        goto done;
+    }
+    v = json_object_get(root, "checksum");
+    if (!json_is_string(v) ||
+        strncmp(json_string_value(v), OLA_CP_SUM_PFX, strlen(OLA_CP_SUM_PFX)) != 0 ||
+        strlen(json_string_value(v)) != strlen(OLA_CP_SUM_PFX) + OLA_CP_SUM_HEX) {
+        ola_cp_bad(err, path, "no 'checksum' of the form \"sha256:<64 hex digits>\"");
+        goto done;
+    }
+    sum = strdup(json_string_value(v) + strlen(OLA_CP_SUM_PFX));
+    if (sum == NULL || json_object_del(root, "checksum") != 0) {
+        ola_err_set(err, ENOMEM, "checkpoint %s: out of memory", path);
+        goto done;
+    }
+    body = json_dumps(root, JSON_COMPACT);
+    if (body == NULL || ola_cp_sha256(body, strlen(body), hex) != 0) {
+        ola_err_set(err, ENOMEM, "checkpoint %s: out of memory", path);
+        goto done;
+    }
+    if (strcmp(hex, sum) != 0) {
+        ola_cp_bad(err, path, "checksum mismatch: the file was changed or damaged");
+        goto done;
+    }
+    if (ola_cp_decode(root, &fresh, why, sizeof(why)) != 0) {
+        ola_cp_bad(err, path, "%s", why);
+        goto done;
+    }
+    ola_checkpoint_free(cp);
+    *cp = fresh;
+    memset(&fresh, 0, sizeof(fresh));
+    rc = 0;
+done:
+    ola_checkpoint_free(&fresh);
+    json_decref(root);
+    free(body);
+    free(sum);
+    free(data);
+    return rc;
+}

@@ -1,0 +1,119 @@
+/*
+ * enrich.h - user, actor, role and event-type facts for every event.
+ *
+ * The enricher runs once per batch, before the rules, on the agent thread.
+ * It gives each event olagent.user (for user_id), olagent.actor (for
+ * actor_user_id) and olagent.role (for role_id) from a bounded LRU + TTL
+ * cache, fetching what the cache lacks from the OneLogin API: a page's
+ * lookups are collected and deduplicated first, then sent concurrently
+ * through the client's shared rate-limit governor, which keeps a reserve of
+ * the budget for polling. Lookups the governor refuses are not waited for:
+ * the events go out with olagent.enrichment = "deferred"; a lookup that fails
+ * gives "failed" and olagent.enrichment_error. Events that change a user
+ * (role assigned or removed, locked, unlocked, suspended, updated, deleted,
+ * password changed, privilege granted or revoked) evict that user before the
+ * page's lookups. Unknown event-type ids teach the catalog their names from
+ * GET /api/1/events/types. What goes where: docs/enrichment.md.
+ */
+#ifndef OLA_ENRICH_H
+#define OLA_ENRICH_H
+
+#include <stdbool.h>
+#include <stddef.h>
+#include <stdint.h>
+
+#include <jansson.h>
+
+#include "agent/core/err.h"
+#include "agent/core/event.h"
+#include "agent/onelogin/client.h"
+#include "config/config.h"
+
+struct ola_enricher;
+struct ola_catalog;
+
+struct ola_enrich_stats {
+    uint64_t hits;      /* users and roles found in the cache (404s remembered too) */
+    uint64_t misses;    /* lookups sent to the API */
+    uint64_t evictions; /* entries dropped: the size bound and user/role changes */
+    uint64_t change_evictions; /* of those: an event changed the user or role */
+    uint64_t changes_seen;     /* changes older than the cached facts: no eviction */
+    uint64_t expired;          /* entries dropped because their ttl was up */
+    uint64_t deferred;         /* lookups put off to keep the polling reserve */
+    uint64_t failed;           /* lookups that failed or were skipped while paused */
+    uint64_t not_found;        /* 404 answers (deleted users, removed roles) */
+    uint64_t type_fetches;     /* GET /api/1/events/types sent */
+    uint64_t types_learned;    /* type names taught to the catalog */
+    uint64_t events_deferred;  /* events that went out with enrichment "deferred" */
+    uint64_t events_failed;    /* events that went out with enrichment "failed" */
+    size_t entries;            /* in the cache now */
+    size_t peak_entries;       /* most ever held */
+    size_t max_entries;        /* the bound */
+};
+
+/*
+ * Returns 0 and a new enricher in *out, or -1 with err. o: copied. client:
+ * borrowed, must outlive the enricher; its concurrent lookups are set up
+ * here (concurrency, timeout, reserve).
+ */
+int ola_enricher_new(const struct ola_enrich_settings *o, struct ola_ol_client *client,
+                     struct ola_enricher **out, struct ola_err *err);
+void ola_enricher_destroy(struct ola_enricher *en);
+
+/*
+ * Enriches every event record of b (alerts are left alone). cat: the rules'
+ * catalog (may be NULL), taught unknown type names. now_mono_ms: the
+ * monotonic clock (cache ages). Lookup failures never fail the batch: they
+ * mark the events. Returns 0, or -1 on ENOMEM (events may be partly
+ * enriched). b: borrowed, mutated. @locality the agent thread.
+ */
+int ola_enrich_batch(struct ola_enricher *en, struct ola_batch *b,
+                     struct ola_catalog *cat, int64_t now_mono_ms);
+
+void ola_enricher_stats(const struct ola_enricher *en, struct ola_enrich_stats *out);
+
+/*
+ * Gives back what the enricher keeps between pages only to reuse it: the page
+ * table and the lookup slots a big page grew, and shared strings no user
+ * holds any more. The cache stays. For a quiet moment (an empty page after a
+ * burst); the next page allocates what it needs again. @locality the agent
+ * thread.
+ */
+void ola_enricher_trim(struct ola_enricher *en);
+
+/* ---- the pure parts, for tests ------------------------------------------ */
+
+#define OLA_ENRICH_CHANGES_USER 1u /* the event changes its user_id's user */
+#define OLA_ENRICH_CHANGES_ROLE 2u /* the event changes its role_id's role */
+
+/* What an event of this type changes (OLA_ENRICH_CHANGES_* bits), 0 if nothing. */
+unsigned ola_enrich_changes(long long event_type_id);
+
+/* "active", "locked", ...; NULL for an unknown number. */
+const char *ola_user_status_name(long long status);
+/* "approved", "unlicensed", ...; NULL for an unknown number. */
+const char *ola_user_state_name(long long state);
+
+/*
+ * The olagent.user facts of a Get User answer (v2 object, v1 envelope or v1
+ * item): id, username, email, firstname, lastname, status, status_name,
+ * state, state_name, department, title, manager_user_id, locked_until,
+ * last_login, custom_attributes (null when absent). *role_ids (malloc'd,
+ * caller frees; NULL when none) gets role_ids (v2) or role_id (v1, where null
+ * means none); *roles_known is false when the answer does not say.
+ * Returns a new reference, or NULL when body is not a user.
+ */
+json_t *ola_enrich_user_facts(const json_t *body, int64_t **role_ids, size_t *n_roles,
+                              bool *roles_known);
+
+/*
+ * Role ids of GET /api/1/users/:id/roles: data as a nested [[ids]] (the
+ * docs), flat [ids] (the spec) or [[]] / [] for none. *ids: malloc'd (NULL
+ * when none). Returns 0, or -1 when the body has another shape.
+ */
+int ola_enrich_role_ids(const json_t *body, int64_t **ids, size_t *n);
+
+/* {id, name} of a Get Role answer (v2 object or v1 envelope); new ref or NULL. */
+json_t *ola_enrich_role_facts(const json_t *body);
+
+#endif

@@ -1,0 +1,83 @@
+/*
+ * filter.h - classification, rules, routing and stateful alerts.
+ *
+ * After dedupe (and enrichment), every batch goes through the rule set once:
+ *  1. classify: olagent.event_type = {id, name, categories} from the catalog
+ *     (catalog.c), and the categories become tags;
+ *  2. rules (rules.c): match any event or enrichment field by dotted path and
+ *     act: add tags, set severity, drop, route to named outputs;
+ *  3. routing: each output's `when:` decides its bit in e->routes;
+ *  4. alerts (alerts.c): windowed, keyed, stateful rules; an alert is a
+ *     record of its own (OLA_REC_ALERT) appended to the batch and routed like
+ *     events.
+ * Alert state is saved with the checkpoint and restored at start, so a
+ * restart neither forgets a half-counted window nor counts an event twice.
+ */
+#ifndef OLA_FILTER_H
+#define OLA_FILTER_H
+
+#include <stddef.h>
+#include <stdint.h>
+
+#include <jansson.h>
+
+#include "agent/core/err.h"
+#include "agent/core/event.h"
+#include "config/config.h"
+
+/* ---- catalog: event type id -> name, categories ------------------------- */
+struct ola_catalog;
+
+/* Loads a JSON array of {id, name, categories}. Returns a new catalog or NULL. */
+struct ola_catalog *ola_catalog_load(const char *path, struct ola_err *err);
+/* The built-in catalog (config/event-types.json, compiled in): new, or NULL. */
+struct ola_catalog *ola_catalog_builtin(struct ola_err *err);
+void ola_catalog_destroy(struct ola_catalog *c);
+/* Borrowed name or NULL if unknown. */
+const char *ola_catalog_name(const struct ola_catalog *c, long long id);
+/* Borrowed categories array (json array of strings), or NULL if unknown. */
+const json_t *ola_catalog_categories(const struct ola_catalog *c, long long id);
+/* Learns or renames a type (from GET /api/1/events/types). Returns 0 / -1. */
+int ola_catalog_learn(struct ola_catalog *c, long long id, const char *name);
+
+/* ---- the rule set ------------------------------------------------------- */
+struct ola_rules;
+
+struct ola_rules_stats {
+    uint64_t dropped;      /* events dropped by a rule */
+    uint64_t alerts;       /* alert records raised */
+    uint64_t state_capped; /* alert keys refused because the state cap was hit */
+};
+
+/*
+ * Builds the rule set from the settings: the catalog, rule files (s->rules),
+ * alert settings, and the `when:` of every output. output_names[i] is the
+ * name of the output with index i. Errors read "file:line: what is wrong"
+ * (bad regex, unknown operator, unknown output in a route).
+ * Returns a new rule set or NULL.
+ */
+struct ola_rules *ola_rules_new(const struct ola_settings *s, const char *catalog_path,
+                                const char *const *output_names, size_t n_outputs,
+                                struct ola_err *err);
+void ola_rules_destroy(struct ola_rules *r);
+
+/*
+ * Classifies, tags, drops, routes every event of b and appends alert
+ * records. b: borrowed, mutated. now_ms: for alert window expiry. Returns 0 / -1.
+ */
+int ola_rules_apply(struct ola_rules *r, struct ola_batch *b, int64_t now_ms);
+
+/* Alert state for the checkpoint: returns a new reference. */
+json_t *ola_rules_state_save(const struct ola_rules *r);
+/* state: borrowed. Returns 0 / -1 (a state that does not fit is an error). */
+int ola_rules_state_restore(struct ola_rules *r, const json_t *state,
+                            struct ola_err *err);
+const struct ola_rules_stats *ola_rules_stats(const struct ola_rules *r);
+/* Alert rules, for metrics: how many, each one's name, alerts it raised so far. */
+size_t ola_rules_alert_count(const struct ola_rules *r);
+const char *ola_rules_alert_name(const struct ola_rules *r, size_t i);
+uint64_t ola_rules_alerts_raised(const struct ola_rules *r, size_t i);
+/* Borrowed catalog, for enrichment. */
+struct ola_catalog *ola_rules_catalog(struct ola_rules *r);
+
+#endif

@@ -1,0 +1,874 @@
+/*
+ * rules.c - the rule set: classify, tag, set severity, drop, route, alert.
+ *
+ * ola_rules_new loads the catalog (the `catalog:` file, else the one compiled
+ * in) and the rules: the built-in default pack unless
+ * `default_rules: false`, then the files listed under `rules:` (paths
+ * relative to the config file, globs allowed; a rule named like a built-in
+ * one replaces it), compiles every
+ * expression once, and compiles each output's `when:`. ola_rules_apply then
+ * makes one pass over a batch: per event, classification from the catalog,
+ * the action rules in file order (later rules see earlier rules' tags), the
+ * routing bits, and the alert rules; alerts raised are appended to the batch
+ * as records of their own and routed like events. Semantics: docs/rules.md.
+ */
+#include <errno.h>
+#include <glob.h>
+#include <libgen.h>
+#include <stdlib.h>
+#include <string.h>
+#include <unistd.h>
+
+#include "filters/rules/alerts.h"
+#include "filters/rules/builtin.h"
+#include "filters/rules/expr.h"
+#include "filters/rules/filter.h"
+#include "filters/rules/filter_priv.h"
+
+struct ola_rule {
+    char *name;
+    struct ola_expr *match; /* NULL: every event */
+    char **tags;
+    json_t **tagv; /* the tags as shared JSON strings */
+    size_t n_tags;
+    int severity; /* -1: leaves severity alone */
+    bool drop;
+    bool has_route;
+    uint32_t route; /* output bits */
+};
+
+/* What an alert rule adds to its records besides the alert object. */
+struct ola_alert_extra {
+    char **tags;
+    json_t **tagv;
+    size_t n_tags;
+    bool has_route;
+    uint32_t route;
+    uint64_t raised; /* alerts this rule raised, for metrics */
+};
+
+struct ola_rules {
+    struct ola_catalog *cat;
+    struct ola_expr_env *env;
+    struct ola_expr_ctx ctx;
+    struct ola_rule *rules;
+    size_t n_rules;
+    struct ola_alerts *alerts;
+    struct ola_alert_extra *extra; /* by alert rule index */
+    struct ola_alert_list raised;
+    struct ola_expr *when[OLA_MAX_OUTPUTS]; /* NULL: everything */
+    size_t n_outputs;
+    uint32_t all_outputs;
+    json_t *sev_num[11]; /* shared olagent.severity values */
+    json_t *sev_name[11];
+    json_t *alert_tag;
+    struct ola_rules_stats stats;
+};
+
+/* Names of the rules loaded so far, for duplicate checks. */
+struct ola_rule_names {
+    char **name;
+    char **where;
+    size_t n;
+};
+
+/* ---- severity -------------------------------------------------------------- */
+
+const char *ola_severity_name(int sev)
+{
+    if (sev <= 3)
+        return "low";
+    if (sev <= 6)
+        return "medium";
+    if (sev <= 8)
+        return "high";
+    return "critical";
+}
+
+int ola_severity_parse(const char *s)
+{
+    static const struct {
+        const char *name;
+        int level;
+    } names[] = {{"low", 3}, {"medium", 5}, {"high", 7}, {"critical", 9}};
+    char *end;
+    long v;
+    size_t i;
+
+    if (s == NULL || *s == '\0')
+        return -1;
+    for (i = 0; i < sizeof(names) / sizeof(names[0]); i++)
+        if (strcmp(s, names[i].name) == 0)
+            return names[i].level;
+    errno = 0;
+    v = strtol(s, &end, 10);
+    if (errno != 0 || *end != '\0' || v < 0 || v > 10)
+        return -1;
+    return (int)v;
+}
+
+/* ---- loading --------------------------------------------------------------- */
+
+static void ola_strv_free(char **v, size_t n)
+{
+    size_t i;
+
+    for (i = 0; i < n; i++)
+        free(v[i]);
+    free(v);
+}
+
+static void ola_jsonv_free(json_t **v, size_t n)
+{
+    size_t i;
+
+    for (i = 0; v != NULL && i < n; i++)
+        json_decref(v[i]);
+    free(v);
+}
+
+/* Shared JSON strings for tags. Returns NULL on ENOMEM. */
+static json_t **ola_jsonv_new(char **tags, size_t n)
+{
+    json_t **v = calloc(n ? n : 1, sizeof(*v));
+    size_t i;
+
+    for (i = 0; v != NULL && i < n; i++) {
+        v[i] = json_string(tags[i]);
+        if (v[i] == NULL) {
+            ola_jsonv_free(v, i);
+            return NULL;
+        }
+    }
+    return v;
+}
+
+static void ola_rule_free(struct ola_rule *r)
+{
+    free(r->name);
+    ola_expr_destroy(r->match);
+    ola_jsonv_free(r->tagv, r->n_tags);
+    ola_strv_free(r->tags, r->n_tags);
+}
+
+/* tags: a string or a list of strings. */
+static int ola_read_tags(const struct ola_cfg *n, char ***out, size_t *n_out,
+                         struct ola_err *err)
+{
+    size_t count, i;
+    char **v;
+
+    *out = NULL;
+    *n_out = 0;
+    if (n == NULL || ola_cfg_type(n) == OLA_CFG_NULL)
+        return 0;
+    if (ola_cfg_type(n) != OLA_CFG_SCALAR && ola_cfg_type(n) != OLA_CFG_SEQ)
+        return ola_cfg_errf(err, n, "tags: expected a list of tags");
+    count = ola_cfg_type(n) == OLA_CFG_SEQ ? ola_cfg_len(n) : 1;
+    v = calloc(count ? count : 1, sizeof(*v));
+    if (v == NULL)
+        return ola_err_set(err, ENOMEM, "out of memory");
+    for (i = 0; i < count; i++) {
+        const struct ola_cfg *item =
+            ola_cfg_type(n) == OLA_CFG_SEQ ? ola_cfg_at(n, i) : n;
+        const char *s = ola_cfg_scalar(item);
+
+        if (s == NULL || *s == '\0') {
+            ola_strv_free(v, i);
+            return ola_cfg_errf(err, item, "tags: expected a non-empty string");
+        }
+        v[i] = strdup(s);
+        if (v[i] == NULL) {
+            ola_strv_free(v, i);
+            return ola_err_set(err, ENOMEM, "out of memory");
+        }
+    }
+    *out = v;
+    *n_out = count;
+    return 0;
+}
+
+/* route: output names -> bits. */
+static int ola_read_route(const struct ola_cfg *n, const char *const *outs, size_t n_outs,
+                          bool *has, uint32_t *bits, struct ola_err *err)
+{
+    size_t count, i, j;
+
+    *has = false;
+    *bits = 0;
+    if (n == NULL || ola_cfg_type(n) == OLA_CFG_NULL)
+        return 0;
+    if (ola_cfg_type(n) != OLA_CFG_SCALAR && ola_cfg_type(n) != OLA_CFG_SEQ)
+        return ola_cfg_errf(err, n, "route: expected a list of output names");
+    count = ola_cfg_type(n) == OLA_CFG_SEQ ? ola_cfg_len(n) : 1;
+    for (i = 0; i < count; i++) {
+        const struct ola_cfg *item =
+            ola_cfg_type(n) == OLA_CFG_SEQ ? ola_cfg_at(n, i) : n;
+        const char *s = ola_cfg_scalar(item);
+
+        for (j = 0; s != NULL && j < n_outs; j++)
+            if (outs[j] != NULL && strcmp(outs[j], s) == 0)
+                break;
+        if (s == NULL || j == n_outs)
+            return ola_cfg_errf(err, item, "route: unknown output '%s'", s ? s : "?");
+        *bits |= UINT32_C(1) << j;
+    }
+    *has = true;
+    return 0;
+}
+
+static int ola_names_add(struct ola_rule_names *names, const char *name,
+                         const struct ola_cfg *n, struct ola_err *err)
+{
+    char where[300];
+    char **v, **w;
+    size_t i;
+
+    for (i = 0; i < names->n; i++)
+        if (strcmp(names->name[i], name) == 0)
+            return ola_cfg_errf(err, n, "duplicate rule name '%s' (first at %s)", name,
+                                names->where[i]);
+    if (snprintf(where, sizeof(where), "%s:%d", ola_cfg_file(n), ola_cfg_line(n)) < 0)
+        where[0] = '\0';
+    v = realloc(names->name, (names->n + 1) * sizeof(*v));
+    if (v != NULL)
+        names->name = v;
+    w = realloc(names->where, (names->n + 1) * sizeof(*w));
+    if (w != NULL)
+        names->where = w;
+    if (v == NULL || w == NULL)
+        return ola_err_set(err, ENOMEM, "out of memory");
+    names->name[names->n] = strdup(name);
+    names->where[names->n] = strdup(where);
+    if (names->name[names->n] == NULL || names->where[names->n] == NULL) {
+        free(names->name[names->n]);
+        free(names->where[names->n]);
+        return ola_err_set(err, ENOMEM, "out of memory");
+    }
+    names->n++;
+    return 0;
+}
+
+static int ola_add_alert_rule(struct ola_rules *r, const char *name,
+                              const struct ola_cfg *entry, const char *const *outs,
+                              size_t n_outs, struct ola_err *err)
+{
+    struct ola_alert_extra x;
+    struct ola_alert_extra *v;
+    int idx;
+
+    memset(&x, 0, sizeof(x));
+    if (ola_cfg_get(entry, "match") != NULL || ola_cfg_get(entry, "drop") != NULL ||
+        ola_cfg_get(entry, "severity") != NULL)
+        return ola_cfg_errf(err, entry,
+                            "rule '%s': an alert rule takes match and severity inside "
+                            "alert:, and cannot drop",
+                            name);
+    if (ola_read_tags(ola_cfg_get(entry, "tags"), &x.tags, &x.n_tags, err) != 0 ||
+        ola_read_route(ola_cfg_get(entry, "route"), outs, n_outs, &x.has_route, &x.route,
+                       err) != 0)
+        goto fail;
+    x.tagv = ola_jsonv_new(x.tags, x.n_tags);
+    if (x.tagv == NULL) {
+        ola_err_set(err, ENOMEM, "out of memory");
+        goto fail;
+    }
+    v = realloc(r->extra, (ola_alerts_count(r->alerts) + 1) * sizeof(*v));
+    if (v == NULL) {
+        ola_err_set(err, ENOMEM, "out of memory");
+        goto fail;
+    }
+    r->extra = v;
+    idx = ola_alerts_add(r->alerts, name, ola_cfg_get(entry, "alert"), err);
+    if (idx < 0)
+        goto fail;
+    r->extra[idx] = x;
+    return 0;
+fail:
+    ola_jsonv_free(x.tagv, x.n_tags);
+    ola_strv_free(x.tags, x.n_tags);
+    return -1;
+}
+
+static int ola_add_rule(struct ola_rules *r, const struct ola_cfg *entry,
+                        const char *const *outs, size_t n_outs,
+                        struct ola_rule_names *names, struct ola_err *err)
+{
+    static const char *const keys[] = {"name",     "description", "match", "tags",
+                                       "severity", "drop",        "route", "enabled",
+                                       "alert",    NULL};
+    struct ola_rule rule, *v;
+    const char *name;
+    const struct ola_cfg *sevn, *matchn;
+    bool enabled;
+
+    memset(&rule, 0, sizeof(rule));
+    rule.severity = -1;
+    if (ola_cfg_type(entry) != OLA_CFG_MAP)
+        return ola_cfg_errf(err, entry, "rule: expected a map with name:");
+    if (ola_cfg_check_keys(entry, keys, err) != 0 ||
+        ola_cfg_str(entry, "name", NULL, &name, err) != 0 ||
+        ola_cfg_bool(entry, "enabled", true, &enabled, err) != 0)
+        return -1;
+    if (name == NULL || *name == '\0')
+        return ola_cfg_errf(err, entry, "rule: name is required");
+    if (ola_names_add(names, name, entry, err) != 0)
+        return -1;
+    if (ola_cfg_get(entry, "alert") != NULL) {
+        if (!enabled)
+            return 0;
+        return ola_add_alert_rule(r, name, entry, outs, n_outs, err);
+    }
+    rule.name = strdup(name);
+    if (rule.name == NULL) {
+        ola_err_set(err, ENOMEM, "out of memory");
+        goto fail;
+    }
+    matchn = ola_cfg_get(entry, "match");
+    if (matchn != NULL && (rule.match = ola_expr_compile(r->env, matchn, err)) == NULL)
+        goto fail;
+    sevn = ola_cfg_get(entry, "severity");
+    if (sevn != NULL && (rule.severity = ola_severity_parse(ola_cfg_scalar(sevn))) < 0) {
+        ola_cfg_errf(err, sevn,
+                     "severity: expected 0..10 or low, medium, high, critical");
+        goto fail;
+    }
+    if (ola_cfg_bool(entry, "drop", false, &rule.drop, err) != 0 ||
+        ola_read_tags(ola_cfg_get(entry, "tags"), &rule.tags, &rule.n_tags, err) != 0 ||
+        ola_read_route(ola_cfg_get(entry, "route"), outs, n_outs, &rule.has_route,
+                       &rule.route, err) != 0)
+        goto fail;
+    rule.tagv = ola_jsonv_new(rule.tags, rule.n_tags);
+    if (rule.tagv == NULL) {
+        ola_err_set(err, ENOMEM, "out of memory");
+        goto fail;
+    }
+    /* `- {name: X, enabled: false}` turns off the built-in rule X */
+    if (enabled && rule.n_tags == 0 && rule.severity < 0 && !rule.drop &&
+        !rule.has_route) {
+        ola_cfg_errf(err, entry,
+                     "rule '%s' does nothing: give it tags, severity, drop, "
+                     "route or alert",
+                     name);
+        goto fail;
+    }
+    if (!enabled) {
+        ola_rule_free(&rule);
+        return 0;
+    }
+    v = realloc(r->rules, (r->n_rules + 1) * sizeof(*v));
+    if (v == NULL) {
+        ola_err_set(err, ENOMEM, "out of memory");
+        goto fail;
+    }
+    r->rules = v;
+    r->rules[r->n_rules++] = rule;
+    return 0;
+fail:
+    ola_rule_free(&rule);
+    return -1;
+}
+
+/* The rule documents of one load: the built-in pack's, then each listed file's. */
+struct ola_rule_docs {
+    struct ola_cfg_doc **doc;
+    size_t n;
+};
+
+static void ola_rule_docs_free(struct ola_rule_docs *d)
+{
+    size_t i;
+
+    for (i = 0; i < d->n; i++)
+        ola_cfg_doc_destroy(d->doc[i]);
+    free(d->doc);
+}
+
+/* Appends doc (taken: destroyed on failure). Returns 0 / -1. */
+static int ola_rule_docs_push(struct ola_rule_docs *d, struct ola_cfg_doc *doc,
+                              struct ola_err *err)
+{
+    struct ola_cfg_doc **v = realloc(d->doc, (d->n + 1) * sizeof(*v));
+
+    if (v == NULL) {
+        ola_cfg_doc_destroy(doc);
+        return ola_err_set(err, ENOMEM, "out of memory");
+    }
+    d->doc = v;
+    d->doc[d->n++] = doc;
+    return 0;
+}
+
+/* The list of rules of a rule document: *list NULL for an empty file. */
+static int ola_rule_list(const struct ola_cfg_doc *doc, const struct ola_cfg **list,
+                         struct ola_err *err)
+{
+    const struct ola_cfg *root = ola_cfg_root(doc);
+
+    *list = root;
+    if (ola_cfg_type(root) == OLA_CFG_MAP) {
+        static const char *const keys[] = {"rules", "description", NULL};
+
+        if (ola_cfg_check_keys(root, keys, err) != 0)
+            return -1;
+        *list = ola_cfg_get(root, "rules");
+    }
+    if (ola_cfg_type(*list) == OLA_CFG_NULL) {
+        *list = NULL; /* an empty rule file */
+        return 0;
+    }
+    if (ola_cfg_type(*list) != OLA_CFG_SEQ)
+        return ola_cfg_errf(err, *list, "rules: expected a list of rules");
+    return 0;
+}
+
+/* A listed path: relative to the file that lists it, else to the cwd; globs allowed. */
+static int ola_open_rule_entry(const struct ola_cfg *item, struct ola_rule_docs *docs,
+                               struct ola_err *err)
+{
+    const char *s = ola_cfg_scalar(item), *from = ola_cfg_file(item);
+    char path[4096];
+    glob_t g;
+    size_t i;
+    int rc;
+
+    if (s == NULL || *s == '\0')
+        return ola_cfg_errf(err, item, "rules: expected a file name");
+    path[0] = '\0';
+    if (s[0] != '/' && from != NULL && strchr(from, '/') != NULL) {
+        char dir[4096];
+        int w = snprintf(dir, sizeof(dir), "%s", from);
+
+        if (w < 0 || (size_t)w >= sizeof(dir))
+            return ola_cfg_errf(err, item, "rules: path too long");
+        w = snprintf(path, sizeof(path), "%s/%s", dirname(dir), s);
+        if (w < 0 || (size_t)w >= sizeof(path))
+            return ola_cfg_errf(err, item, "rules: path too long");
+    }
+    memset(&g, 0, sizeof(g));
+    rc = path[0] ? glob(path, 0, NULL, &g) : GLOB_NOMATCH;
+    if (rc == GLOB_NOMATCH) {
+        globfree(&g);
+        memset(&g, 0, sizeof(g));
+        rc = glob(s, 0, NULL, &g);
+    }
+    if (rc != 0) {
+        globfree(&g);
+        return ola_cfg_errf(err, item, "rules: no rule file matches '%s'", s);
+    }
+    for (i = 0; i < g.gl_pathc; i++) {
+        struct ola_cfg_doc *doc = NULL;
+
+        if (ola_cfg_load_file(g.gl_pathv[i], &doc, err) != 0 ||
+            ola_rule_docs_push(docs, doc, err) != 0) {
+            globfree(&g);
+            return -1;
+        }
+    }
+    globfree(&g);
+    return 0;
+}
+
+/* True when a rule of docs[from..] is called name: it replaces a built-in rule. */
+static bool ola_rule_named(const struct ola_rule_docs *docs, size_t from,
+                           const char *name)
+{
+    const struct ola_cfg *list;
+    size_t i, k;
+
+    for (i = from; i < docs->n; i++) {
+        if (ola_rule_list(docs->doc[i], &list, NULL) != 0)
+            continue;
+        for (k = 0; k < ola_cfg_len(list); k++) {
+            const char *n = ola_cfg_scalar(ola_cfg_get(ola_cfg_at(list, k), "name"));
+
+            if (n != NULL && strcmp(n, name) == 0)
+                return true;
+        }
+    }
+    return false;
+}
+
+/*
+ * The built-in pack (unless s->default_rules is off), then the files listed
+ * under `rules:` in order. A rule in a listed file named like a built-in rule
+ * replaces it (`enabled: false` turns it off); other duplicate names are
+ * errors.
+ */
+static int ola_load_rules(struct ola_rules *r, const struct ola_settings *s,
+                          const char *const *outs, size_t n_outs, struct ola_err *err)
+{
+    const struct ola_cfg *list = s->rules;
+    struct ola_rule_names names = {NULL, NULL, 0};
+    struct ola_rule_docs docs = {NULL, 0};
+    size_t i, k, count, user = 0;
+    int rc = -1;
+
+    if (s->default_rules) {
+        struct ola_cfg_doc *doc = NULL;
+
+        if (ola_cfg_load_string(OLA_BUILTIN_RULES_NAME, ola_builtin_rules,
+                                ola_builtin_rules_len, &doc, err) != 0 ||
+            ola_rule_docs_push(&docs, doc, err) != 0)
+            goto fail;
+        user = 1;
+    }
+    if (list != NULL && ola_cfg_type(list) != OLA_CFG_NULL) {
+        if (ola_cfg_type(list) != OLA_CFG_SEQ && ola_cfg_type(list) != OLA_CFG_SCALAR) {
+            ola_cfg_errf(err, list, "rules: expected a list of rule files");
+            goto fail;
+        }
+        count = ola_cfg_type(list) == OLA_CFG_SEQ ? ola_cfg_len(list) : 1;
+        for (i = 0; i < count; i++) {
+            const struct ola_cfg *item =
+                ola_cfg_type(list) == OLA_CFG_SEQ ? ola_cfg_at(list, i) : list;
+
+            if (ola_open_rule_entry(item, &docs, err) != 0)
+                goto fail;
+        }
+    }
+    for (i = 0; i < docs.n; i++) {
+        const struct ola_cfg *rules;
+
+        if (ola_rule_list(docs.doc[i], &rules, err) != 0)
+            goto fail;
+        for (k = 0; k < ola_cfg_len(rules); k++) {
+            const struct ola_cfg *entry = ola_cfg_at(rules, k);
+            const char *name = ola_cfg_scalar(ola_cfg_get(entry, "name"));
+
+            if (i < user && name != NULL && ola_rule_named(&docs, user, name))
+                continue;
+            if (ola_add_rule(r, entry, outs, n_outs, &names, err) != 0)
+                goto fail;
+        }
+    }
+    rc = 0;
+fail:
+    ola_rule_docs_free(&docs);
+    ola_strv_free(names.name, names.n);
+    ola_strv_free(names.where, names.n);
+    return rc;
+}
+
+static const struct ola_cfg *ola_output_node(const struct ola_settings *s,
+                                             const char *name, size_t i)
+{
+    size_t j;
+
+    for (j = 0; j < s->n_outputs; j++)
+        if (s->outputs[j].name != NULL && name != NULL &&
+            strcmp(s->outputs[j].name, name) == 0)
+            return s->outputs[j].node;
+    return i < s->n_outputs && name == NULL ? s->outputs[i].node : NULL;
+}
+
+struct ola_rules *ola_rules_new(const struct ola_settings *s, const char *catalog_path,
+                                const char *const *output_names, size_t n_outputs,
+                                struct ola_err *err)
+{
+    struct ola_rules *r = calloc(1, sizeof(*r));
+    size_t i;
+
+    if (r == NULL) {
+        ola_err_set(err, ENOMEM, "out of memory");
+        return NULL;
+    }
+    if (n_outputs > OLA_MAX_OUTPUTS) {
+        ola_err_set(err, EINVAL, "too many outputs (%zu, at most %d)", n_outputs,
+                    OLA_MAX_OUTPUTS);
+        goto fail;
+    }
+    if (catalog_path != NULL)
+        r->cat = ola_catalog_load(catalog_path, err);
+    else if (s->catalog_builtin)
+        r->cat = ola_catalog_builtin(err);
+    if ((catalog_path != NULL || s->catalog_builtin) && r->cat == NULL)
+        goto fail;
+    for (i = 0; i < 11; i++) {
+        r->sev_num[i] = json_integer((json_int_t)i);
+        r->sev_name[i] = json_string(ola_severity_name((int)i));
+        if (r->sev_num[i] == NULL || r->sev_name[i] == NULL) {
+            ola_err_set(err, ENOMEM, "out of memory");
+            goto fail;
+        }
+    }
+    r->alert_tag = json_string("alert");
+    r->env = ola_expr_env_new(r->cat);
+    if (r->env == NULL) {
+        ola_err_set(err, ENOMEM, "out of memory");
+        goto fail;
+    }
+    r->alerts = ola_alerts_new(r->env, s->alerts, err);
+    if (r->alerts == NULL)
+        goto fail;
+    if (ola_load_rules(r, s, output_names, n_outputs, err) != 0)
+        goto fail;
+    r->n_outputs = n_outputs;
+    r->all_outputs = n_outputs >= 32 ? UINT32_MAX : (UINT32_C(1) << n_outputs) - 1;
+    for (i = 0; i < n_outputs; i++) {
+        const struct ola_cfg *when = ola_cfg_get(
+            ola_output_node(s, output_names ? output_names[i] : NULL, i), "when");
+
+        if (when == NULL || ola_cfg_type(when) == OLA_CFG_NULL)
+            continue;
+        r->when[i] = ola_expr_compile(r->env, when, err);
+        if (r->when[i] == NULL)
+            goto fail;
+    }
+    if (ola_expr_ctx_init(&r->ctx, r->env) != 0) {
+        ola_err_set(err, ENOMEM, "out of memory");
+        goto fail;
+    }
+    return r;
+fail:
+    ola_rules_destroy(r);
+    return NULL;
+}
+
+void ola_rules_destroy(struct ola_rules *r)
+{
+    size_t i;
+
+    if (r == NULL)
+        return;
+    for (i = 0; i < r->n_rules; i++)
+        ola_rule_free(&r->rules[i]);
+    free(r->rules);
+    for (i = 0; i < ola_alerts_count(r->alerts); i++) {
+        ola_jsonv_free(r->extra[i].tagv, r->extra[i].n_tags);
+        ola_strv_free(r->extra[i].tags, r->extra[i].n_tags);
+    }
+    for (i = 0; i < 11; i++) {
+        json_decref(r->sev_num[i]);
+        json_decref(r->sev_name[i]);
+    }
+    json_decref(r->alert_tag);
+    free(r->extra);
+    ola_alerts_destroy(r->alerts);
+    ola_alert_list_free(&r->raised);
+    for (i = 0; i < OLA_MAX_OUTPUTS; i++)
+        ola_expr_destroy(r->when[i]);
+    ola_expr_ctx_free(&r->ctx);
+    ola_expr_env_destroy(r->env);
+    ola_catalog_destroy(r->cat);
+    free(r);
+}
+
+/* ---- applying -------------------------------------------------------------- */
+
+/* Appends a shared tag string to olagent.tags, once. Returns 0 / -1. */
+static int ola_tag_add(struct ola_event *e, json_t *tag)
+{
+    json_t *ola = ola_event_ola(e), *tags, *v;
+    const char *t = json_string_value(tag);
+    size_t i;
+
+    if (ola == NULL || t == NULL)
+        return -1;
+    tags = json_object_get(ola, "tags");
+    if (tags == NULL) {
+        tags = json_array();
+        if (tags == NULL || json_object_set_new(ola, "tags", tags) != 0)
+            return -1;
+    }
+    json_array_foreach(tags, i, v)
+    {
+        if (v == tag || strcmp(json_string_value(v), t) == 0)
+            return 0;
+    }
+    return json_array_append(tags, tag);
+}
+
+/*
+ * olagent.event_type = {id, name, categories} (the catalog's shared object
+ * for known types); categories become tags.
+ */
+static int ola_classify(struct ola_rules *r, struct ola_event *e, bool *have,
+                        uint32_t *mask)
+{
+    json_t *ola, *et, *c;
+    long long id;
+    size_t i;
+
+    *have = false;
+    *mask = 0;
+    if (!ola_event_int(e, "event_type_id", &id))
+        return 0;
+    *have = r->cat != NULL;
+    ola = ola_event_ola(e);
+    if (ola == NULL)
+        return -1;
+    et = r->cat ? ola_catalog_event_type(r->cat, id, mask) : NULL;
+    if (et != NULL) {
+        if (json_object_set(ola, "event_type", et) != 0)
+            return -1;
+        json_array_foreach(json_object_get(et, "categories"), i, c)
+        {
+            if (ola_tag_add(e, c) != 0)
+                return -1;
+        }
+        return 0;
+    }
+    /* unknown to the catalog: the id and no categories */
+    et = json_pack("{s:I, s:[]}", "id", (json_int_t)id, "categories");
+    if (et == NULL || json_object_set_new(ola, "event_type", et) != 0)
+        return -1;
+    return 0;
+}
+
+static int ola_set_severity(struct ola_rules *r, struct ola_event *e, int sev)
+{
+    json_t *ola = ola_event_ola(e);
+
+    e->severity = sev;
+    if (ola == NULL || sev < 0 || sev > 10 ||
+        json_object_set(ola, "severity", r->sev_num[sev]) != 0 ||
+        json_object_set(ola, "severity_name", r->sev_name[sev]) != 0)
+        return -1;
+    return 0;
+}
+
+/* Bits of the outputs whose `when` takes the context's record. */
+static uint32_t ola_when_bits(struct ola_rules *r)
+{
+    uint32_t bits = r->all_outputs;
+    size_t i;
+
+    for (i = 0; i < r->n_outputs; i++)
+        if (r->when[i] != NULL && !ola_expr_eval(r->env, r->when[i], &r->ctx))
+            bits &= ~(UINT32_C(1) << i);
+    return bits;
+}
+
+static int ola_apply_event(struct ola_rules *r, struct ola_event *e, int64_t now_ms)
+{
+    uint32_t mask, route = 0;
+    bool have, routed = false;
+    int sev = e->severity;
+    size_t i, t;
+
+    if (ola_classify(r, e, &have, &mask) != 0)
+        return -1;
+    ola_expr_ctx_set(&r->ctx, e, have, mask);
+    for (i = 0; i < r->n_rules && !e->dropped; i++) {
+        const struct ola_rule *rule = &r->rules[i];
+
+        if (!ola_expr_eval(r->env, rule->match, &r->ctx))
+            continue;
+        for (t = 0; t < rule->n_tags; t++)
+            if (ola_tag_add(e, rule->tagv[t]) != 0)
+                return -1;
+        if (rule->severity > sev) {
+            sev = rule->severity;
+            e->severity = sev; /* visible to later rules' severity: tests */
+        }
+        if (rule->has_route) {
+            route |= rule->route;
+            routed = true;
+        }
+        if (rule->drop) {
+            e->dropped = true;
+            r->stats.dropped++;
+        }
+    }
+    if (sev != OLA_SEVERITY_UNSET && ola_set_severity(r, e, sev) != 0)
+        return -1;
+    if (e->dropped)
+        e->routes = 0;
+    else
+        e->routes &= (routed ? route : r->all_outputs) & ola_when_bits(r);
+    return ola_alerts_feed(r->alerts, &r->ctx, now_ms, &r->raised);
+}
+
+static int ola_append_alert(struct ola_rules *r, struct ola_batch *b,
+                            struct ola_alert_raised *al)
+{
+    struct ola_alert_extra *x = &r->extra[al->rule];
+    struct ola_event *e = ola_batch_add(b, OLA_REC_ALERT, json_object(), NULL, 0);
+    json_t *ola;
+    size_t t;
+
+    if (e == NULL || e->ev == NULL)
+        return -1;
+    e->created_ms = al->ts;
+    ola = ola_event_ola(e);
+    if (ola == NULL || json_object_set_new(ola, "alert", al->alert) != 0) {
+        al->alert = NULL;
+        return -1;
+    }
+    al->alert = NULL;
+    if (ola_tag_add(e, r->alert_tag) != 0)
+        return -1;
+    for (t = 0; t < x->n_tags; t++)
+        if (ola_tag_add(e, x->tagv[t]) != 0)
+            return -1;
+    if (ola_set_severity(r, e, al->severity) != 0)
+        return -1;
+    ola_expr_ctx_set(&r->ctx, e, false, 0);
+    e->routes &= (x->has_route ? x->route : r->all_outputs) & ola_when_bits(r);
+    r->stats.alerts++;
+    x->raised++;
+    return 0;
+}
+
+int ola_rules_apply(struct ola_rules *r, struct ola_batch *b, int64_t now_ms)
+{
+    size_t i, n = b->n;
+    int rc = -1;
+
+    ola_alert_list_clear(&r->raised);
+    for (i = 0; i < n; i++) {
+        if (b->ev[i].kind != OLA_REC_EVENT)
+            continue;
+        if (ola_apply_event(r, &b->ev[i], now_ms) != 0)
+            goto fail;
+    }
+    for (i = 0; i < r->raised.n; i++)
+        if (ola_append_alert(r, b, &r->raised.v[i]) != 0)
+            goto fail;
+    rc = 0;
+fail:
+    ola_alerts_expire(r->alerts, now_ms);
+    r->stats.state_capped = ola_alerts_stats(r->alerts)->state_capped;
+    ola_alert_list_clear(&r->raised);
+    r->ctx.e = NULL;
+    return rc;
+}
+
+json_t *ola_rules_state_save(const struct ola_rules *r)
+{
+    return ola_alerts_save(r->alerts);
+}
+
+int ola_rules_state_restore(struct ola_rules *r, const json_t *state, struct ola_err *err)
+{
+    int rc = ola_alerts_restore(r->alerts, state, err);
+
+    r->stats.state_capped = ola_alerts_stats(r->alerts)->state_capped;
+    return rc;
+}
+
+const struct ola_rules_stats *ola_rules_stats(const struct ola_rules *r)
+{
+    return &r->stats;
+}
+
+struct ola_catalog *ola_rules_catalog(struct ola_rules *r)
+{
+    return r->cat;
+}
+
+size_t ola_rules_alert_count(const struct ola_rules *r)
+{
+    return ola_alerts_count(r->alerts);
+}
+
+const char *ola_rules_alert_name(const struct ola_rules *r, size_t i)
+{
+    return ola_alerts_rule_name(r->alerts, i);
+}
+
+uint64_t ola_rules_alerts_raised(const struct ola_rules *r, size_t i)
+{
+    return i < ola_alerts_count(r->alerts) ? r->extra[i].raised : 0;
+}

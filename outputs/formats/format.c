@@ -1,0 +1,136 @@
+/*
+ * format.c - the registry of record formats and their shared options.
+ *
+ * The list is NULL-terminated and built at compile time from what exists
+ * (CMake defines OLA_HAVE_FORMAT_<NAME> for each outputs/format_<name>.c).
+ */
+#include <ctype.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include "outputs/formats/format.h"
+
+#ifdef OLA_HAVE_FORMAT_CEF
+extern const struct ola_format_ops ola_format_cef;
+#endif
+#ifdef OLA_HAVE_FORMAT_LEEF
+extern const struct ola_format_ops ola_format_leef;
+#endif
+#ifdef OLA_HAVE_FORMAT_OCSF
+extern const struct ola_format_ops ola_format_ocsf;
+#endif
+
+static const struct ola_format_ops *const ola_formats[] = {
+    &ola_format_json,
+#ifdef OLA_HAVE_FORMAT_CEF
+    &ola_format_cef,
+#endif
+#ifdef OLA_HAVE_FORMAT_LEEF
+    &ola_format_leef,
+#endif
+#ifdef OLA_HAVE_FORMAT_OCSF
+    &ola_format_ocsf,
+#endif
+    NULL,
+};
+
+const struct ola_format_ops *ola_format_find(const char *name)
+{
+    size_t i;
+
+    for (i = 0; ola_formats[i] != NULL; i++)
+        if (strcmp(ola_formats[i]->name, name) == 0)
+            return ola_formats[i];
+    return NULL;
+}
+
+const struct ola_format_ops *const *ola_format_list(void)
+{
+    return ola_formats;
+}
+
+bool ola_format_leef_delim_ok(int c)
+{
+    return c == '\t' || (c > ' ' && c < 0x7f && c != '=' && c != '\\');
+}
+
+/* The delimiter a leef_delimiter text names: "tab" or "\t", one character, or a hex
+ * code of one or two digits (x5E, 0x5E, \x5E, as LEEF 2.0 writes it). '\0' when the
+ * text names none, or a character that cannot delimit (ola_format_leef_delim_ok). */
+static char ola_leef_delim_parse(const char *t)
+{
+    const char *h;
+    int v = 0;
+
+    if (strcmp(t, "tab") == 0 || strcmp(t, "\\t") == 0)
+        return '\t';
+    if (t[0] != '\0' && t[1] == '\0') {
+        v = (unsigned char)t[0];
+    } else {
+        if (t[0] == 'x')
+            h = t + 1;
+        else if ((t[0] == '0' || t[0] == '\\') && t[1] == 'x')
+            h = t + 2;
+        else
+            return '\0';
+        if (!isxdigit((unsigned char)h[0]) ||
+            (h[1] != '\0' && (!isxdigit((unsigned char)h[1]) || h[2] != '\0')))
+            return '\0';
+        for (; *h != '\0'; h++)
+            v = v * 16 + (isdigit((unsigned char)*h) ? *h - '0' : (*h | 0x20) - 'a' + 10);
+    }
+    return ola_format_leef_delim_ok(v) ? (char)v : '\0';
+}
+
+int ola_format_opts_load(const struct ola_cfg *output_node, struct ola_format_opts *opts,
+                         struct ola_err *err)
+{
+    static const char *const keys[] = {"leef_delimiter", "vendor",     "product",
+                                       "hostname",       "cef_labels", NULL};
+    static const char *const label_keys[] = {"cs1", "cs2", "cs3", "cs4", "cs5",
+                                             "cs6", "cn1", "cn2", "cn3", NULL};
+    const struct ola_cfg *labels;
+    size_t i;
+    const struct ola_cfg *fo = ola_cfg_get(output_node, "format_options");
+    const char *delim = NULL;
+
+    memset(opts, 0, sizeof(*opts));
+    opts->leef_delim = '\t';
+    opts->vendor = "OneLogin";
+    opts->product = "OneLogin";
+    opts->product_version = OLA_VERSION;
+    if (fo == NULL)
+        return 0;
+    if (ola_cfg_type(fo) != OLA_CFG_MAP)
+        return ola_cfg_errf(err, fo, "format_options: expected a map");
+    if (ola_cfg_check_keys(fo, keys, err) != 0 ||
+        ola_cfg_str(fo, "leef_delimiter", NULL, &delim, err) != 0 ||
+        ola_cfg_str(fo, "vendor", opts->vendor, &opts->vendor, err) != 0 ||
+        ola_cfg_str(fo, "product", opts->product, &opts->product, err) != 0 ||
+        ola_cfg_str(fo, "hostname", NULL, &opts->hostname, err) != 0)
+        return -1;
+    labels = ola_cfg_get(fo, "cef_labels");
+    if (labels != NULL && ola_cfg_type(labels) != OLA_CFG_MAP)
+        return ola_cfg_errf(err, labels,
+                            "cef_labels: expected a map of cs1..cs6, cn1..cn3");
+    if (labels != NULL && ola_cfg_check_keys(labels, label_keys, err) != 0)
+        return -1;
+    for (i = 0; labels != NULL && label_keys[i] != NULL; i++)
+        if (ola_cfg_str(labels, label_keys[i], NULL, &opts->cef_label[i], err) != 0)
+            return -1;
+    if (delim != NULL) {
+        opts->leef_delim = ola_leef_delim_parse(delim);
+        if (opts->leef_delim == '\0') {
+            const struct ola_cfg *n = ola_cfg_get(fo, "leef_delimiter");
+            char shown[OLA_CFG_SHOWN_MAX];
+
+            return ola_cfg_errf(
+                err, n,
+                "leef_delimiter: %s cannot delimit LEEF attributes: use one "
+                "printable character other than '=' and '\\', tab, or a "
+                "hex code like x5E or \\x5E",
+                ola_cfg_shown(n, shown, sizeof(shown)));
+        }
+    }
+    return 0;
+}
