@@ -11,6 +11,7 @@
 #include <errno.h>
 #include <fcntl.h>
 #include <limits.h>
+#include <stdint.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -153,6 +154,71 @@ int ola_tmpfile_beside(const char *path, char **tmp)
     }
     *tmp = name;
     return fd;
+}
+
+int ola_read_fd_all(int fd, size_t max, char **data, size_t *len)
+{
+    size_t cap = 4096, n = 0;
+    char *buf = NULL, *bigger;
+    struct stat st;
+
+    /* a regular file says its size: one allocation and one read in the usual case */
+    if (fstat(fd, &st) == 0 && S_ISREG(st.st_mode) && st.st_size > 0 &&
+        (uint64_t)st.st_size <= max)
+        cap = (size_t)st.st_size + 2;
+    if (max > SIZE_MAX - 2) {
+        errno = EFBIG;
+        return -1;
+    }
+    for (;;) {
+        ssize_t r;
+
+        if (buf == NULL || n + 1 >= cap) {
+            /* a buffer of max + 2 holds max bytes, the byte that says "more", the NUL */
+            if (buf != NULL)
+                cap = cap > (max + 2) / 2 ? max + 2 : cap * 2;
+            if (cap > max + 2)
+                cap = max + 2;
+            bigger = realloc(buf, cap);
+            if (bigger == NULL) {
+                errno = ENOMEM;
+                goto fail;
+            }
+            buf = bigger;
+        }
+        r = read(fd, buf + n, cap - 1 - n);
+        if (r < 0 && errno == EINTR)
+            continue;
+        if (r < 0)
+            goto fail;
+        if (r == 0)
+            break;
+        n += (size_t)r;
+        if (n > max) {
+            errno = EFBIG;
+            goto fail;
+        }
+    }
+    buf[n] = '\0';
+    *data = buf;
+    *len = n;
+    return 0;
+fail:
+    free(buf);
+    return -1;
+}
+
+int ola_read_file(const char *path, size_t max, char **data, size_t *len)
+{
+    int fd = open(path, O_RDONLY | O_CLOEXEC), rc, saved;
+
+    if (fd < 0)
+        return -1;
+    rc = ola_read_fd_all(fd, max, data, len);
+    saved = errno;
+    close(fd);
+    errno = saved;
+    return rc;
 }
 
 bool ola_is_symlink(const char *path)

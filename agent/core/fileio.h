@@ -47,6 +47,16 @@ int ola_mkdirs(const char *dir);
  */
 int ola_tmpfile_beside(const char *path, char **tmp);
 
+/*
+ * The one way to read a whole file: everything fd has left, at most max
+ * bytes. *data gets a new NUL-terminated copy (the caller frees it), *len its
+ * length without the NUL. Returns 0, or -1 with errno: EFBIG when there is
+ * more than max, ENOMEM, or read(2)'s. Never reads more than max + 1 bytes.
+ */
+int ola_read_fd_all(int fd, size_t max, char **data, size_t *len);
+/* ola_read_fd_all on path, opened read-only and close-on-exec; 0 / -1 (errno). */
+int ola_read_file(const char *path, size_t max, char **data, size_t *len);
+
 /* Whether path itself (not what it points to) is a symbolic link. */
 bool ola_is_symlink(const char *path);
 
