@@ -109,8 +109,7 @@ static void fake_answer_clear(struct ola_fake_answer *a)
     memset(a, 0, sizeof(*a));
 }
 
-int ola_fake_answer_header(struct ola_fake_answer *a, const char *name,
-                           const char *value)
+int ola_fake_answer_header(struct ola_fake_answer *a, const char *name, const char *value)
 {
     char *n, *v;
 

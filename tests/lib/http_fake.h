@@ -65,10 +65,10 @@ struct ola_fake_opts {
      */
     int (*handler)(void *arg, const struct ola_fake_req *rq, struct ola_fake_answer *a);
     void *handler_arg;
-    bool send_date;         /* add a Date header to every answer (default: none) */
-    const char *tls_cert;   /* PEM file: serve HTTPS with it and tls_key */
-    const char *tls_key;    /* PEM file */
-    const char *tls_prio;   /* GnuTLS priorities, NULL: "NORMAL" */
+    bool send_date;       /* add a Date header to every answer (default: none) */
+    const char *tls_cert; /* PEM file: serve HTTPS with it and tls_key */
+    const char *tls_key;  /* PEM file */
+    const char *tls_prio; /* GnuTLS priorities, NULL: "NORMAL" */
 };
 
 struct ola_fake_stats {

@@ -108,8 +108,8 @@ static void test_routes_and_sequence(void **state)
     (void)state;
     assert_int_equal(ola_fake_start(&o, &f, NULL), 0);
     assert_non_null(ola_fake_push(f, "", 200, hf_strdup("any-1"), NULL));
-    assert_non_null(ola_fake_push(f, "/a/", 201, hf_strdup("a-1"), "X-RateLimit-Limit",
-                                  "100", NULL));
+    assert_non_null(
+        ola_fake_push(f, "/a/", 201, hf_strdup("a-1"), "X-RateLimit-Limit", "100", NULL));
     assert_non_null(ola_fake_push(f, "/a/", 429, NULL, "Retry-After", "3", NULL));
     /* the longest key takes the path, answers go out in order */
     hf_do(f, "/a/x", NULL, &g);
