@@ -10,11 +10,11 @@
  * roles v1/v2, roles of a user, event types, X-RateLimit-* headers that count
  * down, 404s, 503s, a refused token) through a handler; the fake records every
  * request, holds each answer a few milliseconds and counts requests in flight
- * and connections, so the tests check what went
- * over the wire: one lookup per distinct user and role of a page, at most
- * `concurrency` at once over reused connections, nothing for a warm cache,
- * a refetch after a user-changing event, deferral at the reserve without a
- * single 429, failure marking and the pause after a failing round.
+ * and connections, so the tests check what went over the wire: one lookup per
+ * distinct user and role of a page, at most `concurrency` at once over reused
+ * connections, nothing for a warm cache, a refetch after a user-changing
+ * event, deferral at the reserve without a single 429, failure marking and the
+ * pause after a failing round.
  */
 #include <pthread.h>
 #include <setjmp.h>

@@ -5,10 +5,10 @@
  * 127.0.0.1 and scripts its answers: one route for the token endpoint, one for
  * everything else. Bodies come from the recorded fixtures in
  * $OLA_DATA_DIR/onelogin (the body of a recorded exchange, or the whole file).
- * The fake records every request (headers, body) and counts connections, so the tests
- * check what went over the wire: how many token requests, which bearer, whether the
- * connection was reused. The pure parts (classification, HTTP wrapper limits, URL checks)
- * are tested directly too.
+ * The fake records every request (headers, body) and counts connections, so
+ * the tests check what went over the wire: how many token requests, which
+ * bearer, whether the connection was reused. The pure parts (classification,
+ * HTTP wrapper limits, URL checks) are tested directly too.
  */
 #include <arpa/inet.h>
 #include <netinet/in.h>

@@ -2,14 +2,15 @@
  * test_security.c - the agent's security properties, checked on real parts.
  *
  * TLS: the unit tests' HTTP fake (tests/lib/http_fake.h) serving HTTPS on
- * loopback, with certificates the openssl CLI makes for the test. The HTTP layer the
- * OneLogin client uses must refuse a certificate it cannot verify (unknown CA, another
- * host name, TLS older than 1.2), accept the same server once ca_file names its CA, and
- * never follow a redirect. Plain http:// is refused for base URLs off
- * loopback, by the settings (with file:line) and by the client itself. Config
- * and secret files: a secret written in a file that group or others can read
- * draws a warning naming file, line and key but never the secret; so does a
- * secret file with loose modes, and a config file others may write.
+ * loopback, with certificates the openssl CLI makes for the test. The HTTP
+ * layer the OneLogin client uses must refuse a certificate it cannot verify
+ * (unknown CA, another host name, TLS older than 1.2), accept the same server
+ * once ca_file names its CA, and never follow a redirect. Plain http:// is
+ * refused for base URLs off loopback, by the settings (with file:line) and by
+ * the client itself. Config and secret files: a secret written in a file that
+ * group or others can read draws a warning naming file, line and key but never
+ * the secret; so does a secret file with loose modes, and a config file others
+ * may write.
  */
 #include <setjmp.h>
 #include <stdarg.h>
