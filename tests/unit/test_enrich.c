@@ -5,18 +5,17 @@
  * state names, the user facts read from the recorded and SDK fixtures in
  * $OLA_DATA_DIR/onelogin (v2 objects, v1 envelopes, the recorded v1 users
  * page), the v1 roles-of-a-user shapes (nested [[...]], flat, empty) and
- * role answers. Then the enricher end to end: a libmicrohttpd server on
- * 127.0.0.1 plays a tenant (token, users v1/v2, roles v1/v2, roles of a user,
- * event types, X-RateLimit-* headers that count down, 404s, 503s, a refused
- * token) and logs every request, holds each answer a few milliseconds and
- * counts requests in flight and connections, so the tests check what went
- * over the wire: one lookup per distinct user and role of a page, at most
- * `concurrency` at once over reused connections, nothing for a warm cache,
- * a refetch after a user-changing event, deferral at the reserve without a
- * single 429, failure marking and the pause after a failing round.
+ * role answers. Then the enricher end to end: the unit tests' HTTP fake
+ * (tests/lib/http_fake.h) on 127.0.0.1 plays a tenant (token, users v1/v2,
+ * roles v1/v2, roles of a user, event types, X-RateLimit-* headers that count
+ * down, 404s, 503s, a refused token) through a handler; the fake records every
+ * request, holds each answer a few milliseconds and counts requests in flight
+ * and connections, so the tests check what went over the wire: one lookup per
+ * distinct user and role of a page, at most `concurrency` at once over reused
+ * connections, nothing for a warm cache, a refetch after a user-changing
+ * event, deferral at the reserve without a single 429, failure marking and the
+ * pause after a failing round.
  */
-#include <arpa/inet.h>
-#include <netinet/in.h>
 #include <pthread.h>
 #include <setjmp.h>
 #include <stdarg.h>
@@ -25,18 +24,17 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
-#include <sys/socket.h>
 #include <time.h>
 #include <unistd.h>
 
 #include <cmocka.h>
 #include <jansson.h>
-#include <microhttpd.h>
 
 #include "agent/onelogin/client.h"
 #include "config/config.h"
 #include "filters/enrich/enrich.h"
 #include "filters/rules/filter.h"
+#include "tests/lib/http_fake.h"
 
 /* ---- fixtures -------------------------------------------------------------- */
 
@@ -481,8 +479,8 @@ static void test_config_section(void **state)
 
 /* ---- the tenant server ------------------------------------------------------- */
 
-#define TN_MAX_USERS 64
-#define TN_MAX_LOG   4096
+#define TN_MAX_USERS  64
+#define TN_TOKEN_PATH "/auth/oauth2/v2/token"
 
 struct tn_user {
     int64_t id;
@@ -495,9 +493,8 @@ struct tn_user {
 };
 
 struct tn_server {
-    struct MHD_Daemon *d;
-    unsigned short port;
-    pthread_mutex_t mu;
+    struct ola_fake *fake;
+    pthread_mutex_t mu; /* the tenant below */
     struct tn_user users[TN_MAX_USERS];
     size_t n_users;
     int64_t role_ids[8];
@@ -507,30 +504,11 @@ struct tn_server {
     json_t *types; /* event-types-200.json */
     long rl_limit; /* 0: no rate-limit headers */
     long rl_remaining;
-    unsigned delay_ms;
-    unsigned inflight, max_inflight, connections;
+    unsigned delay_ms; /* each answer to an authorized /api/ call is held this long */
     unsigned token_requests, refuse_next; /* refuse_next: 401s to give */
     unsigned n429;
     int token_gen;
-    char *log[TN_MAX_LOG]; /* paths of /api/ requests, in arrival order */
-    size_t n_log;
 };
-
-static int tn_marker;
-
-static void tn_on_connection(void *cls, struct MHD_Connection *conn, void **sock_ctx,
-                             enum MHD_ConnectionNotificationCode toe)
-{
-    struct tn_server *s = cls;
-
-    (void)conn;
-    (void)sock_ctx;
-    if (toe == MHD_CONNECTION_NOTIFY_STARTED) {
-        pthread_mutex_lock(&s->mu);
-        s->connections++;
-        pthread_mutex_unlock(&s->mu);
-    }
-}
 
 static struct tn_user *tn_user(struct tn_server *s, int64_t id)
 {
@@ -650,52 +628,41 @@ static char *tn_answer(struct tn_server *s, const char *url, unsigned *status)
     return out;
 }
 
-static enum MHD_Result tn_send(struct MHD_Connection *conn, unsigned status, char *body,
-                               const struct tn_server *s, long remaining, bool metered)
+/* Fills the fake's answer a. body: malloc'd (owned by a from now on), or NULL. */
+static int tn_send(struct ola_fake_answer *a, unsigned status, char *body,
+                   const struct tn_server *s, long remaining, bool metered)
 {
-    struct MHD_Response *resp =
-        MHD_create_response_from_buffer(strlen(body), body, MHD_RESPMEM_MUST_FREE);
-    enum MHD_Result rc;
     char v[32];
+    int rc = 0;
 
-    if (resp == NULL)
-        return MHD_NO;
-    MHD_add_response_header(resp, "Content-Type",
-                            body[0] == '<' ? "text/html" : "application/json");
+    if (body == NULL)
+        return -1;
+    a->status = (int)status;
+    a->body = body;
+    a->len = strlen(body);
+    rc |= ola_fake_answer_header(a, "Content-Type",
+                                 body[0] == '<' ? "text/html" : "application/json");
     if (metered && s->rl_limit > 0) {
         snprintf(v, sizeof(v), "%ld", s->rl_limit);
-        MHD_add_response_header(resp, "X-RateLimit-Limit", v);
+        rc |= ola_fake_answer_header(a, "X-RateLimit-Limit", v);
         snprintf(v, sizeof(v), "%ld", remaining);
-        MHD_add_response_header(resp, "X-RateLimit-Remaining", v);
-        MHD_add_response_header(resp, "X-RateLimit-Reset", "600");
+        rc |= ola_fake_answer_header(a, "X-RateLimit-Remaining", v);
+        rc |= ola_fake_answer_header(a, "X-RateLimit-Reset", "600");
     }
-    rc = MHD_queue_response(conn, status, resp);
-    MHD_destroy_response(resp);
     return rc;
 }
 
-static enum MHD_Result tn_handler(void *cls, struct MHD_Connection *conn, const char *url,
-                                  const char *method, const char *version,
-                                  const char *upload, size_t *upload_size, void **con_cls)
+/* The fake's handler: the tenant's answer to rq (on a server thread). */
+static int tn_handler(void *arg, const struct ola_fake_req *rq, struct ola_fake_answer *a)
 {
-    struct tn_server *s = cls;
+    struct tn_server *s = arg;
     const char *auth;
     char want[64], *body;
     unsigned status;
     long remaining = 0;
 
-    (void)version;
-    (void)upload;
-    if (*con_cls == NULL) {
-        *con_cls = &tn_marker;
-        return MHD_YES;
-    }
-    if (*upload_size > 0) {
-        *upload_size = 0;
-        return MHD_YES;
-    }
     pthread_mutex_lock(&s->mu);
-    if (strcmp(url, "/auth/oauth2/v2/token") == 0 && strcmp(method, "POST") == 0) {
+    if (strcmp(rq->path, TN_TOKEN_PATH) == 0 && strcmp(rq->method, "POST") == 0) {
         char created[40];
         time_t now = time(NULL);
         struct tm tm;
@@ -711,18 +678,16 @@ static enum MHD_Result tn_handler(void *cls, struct MHD_Connection *conn, const 
                      "\"expires_in\":36000,\"token_type\":\"bearer\"}",
                      s->token_gen, created);
         pthread_mutex_unlock(&s->mu);
-        return body ? tn_send(conn, 200, body, s, 0, false) : MHD_NO;
+        return tn_send(a, 200, body, s, 0, false);
     }
     snprintf(want, sizeof(want), "Bearer tok%d", s->token_gen);
-    auth = MHD_lookup_connection_value(conn, MHD_HEADER_KIND, "Authorization");
-    if (s->n_log < TN_MAX_LOG)
-        s->log[s->n_log++] = strdup(url);
+    auth = ola_fake_header(rq, "Authorization");
     if (auth == NULL || strcmp(auth, want) != 0 || s->refuse_next > 0) {
         if (s->refuse_next > 0)
             s->refuse_next--;
         pthread_mutex_unlock(&s->mu);
         return tn_send(
-            conn, 401,
+            a, 401,
             strdup("{\"status\":{\"error\":true,\"code\":401,\"type\":"
                    "\"Unauthorized\",\"message\":\"Authentication Failure\"}}"),
             s, 0, false);
@@ -731,56 +696,39 @@ static enum MHD_Result tn_handler(void *cls, struct MHD_Connection *conn, const 
         if (s->rl_remaining <= 0) {
             s->n429++;
             pthread_mutex_unlock(&s->mu);
-            return tn_send(conn, 429,
+            return tn_send(a, 429,
                            strdup("{\"status\":{\"error\":true,\"code\":429,\"type\":"
                                   "\"Too Many Requests\",\"message\":\"rate limited\"}}"),
                            s, 0, true);
         }
         remaining = --s->rl_remaining;
     }
-    body = tn_answer(s, url, &status);
-    s->inflight++;
-    if (s->inflight > s->max_inflight)
-        s->max_inflight = s->inflight;
+    body = tn_answer(s, rq->path, &status);
+    a->delay_ms = s->delay_ms;
     pthread_mutex_unlock(&s->mu);
-    if (s->delay_ms > 0)
-        usleep(s->delay_ms * 1000u);
-    pthread_mutex_lock(&s->mu);
-    s->inflight--;
-    pthread_mutex_unlock(&s->mu);
-    return tn_send(conn, status, body, s, remaining, true);
+    return tn_send(a, status, body, s, remaining, true);
 }
 
 static void tn_start(struct tn_server *s)
 {
-    const union MHD_DaemonInfo *info;
-    struct sockaddr_in sa;
+    struct ola_fake_opts o = {0};
+    struct ola_err err = {0};
 
     memset(s, 0, sizeof(*s));
-    memset(&sa, 0, sizeof(sa));
-    sa.sin_family = AF_INET;
-    sa.sin_addr.s_addr = htonl(INADDR_LOOPBACK);
     assert_int_equal(pthread_mutex_init(&s->mu, NULL), 0);
     s->tpl = fx_load("user-v2-200.json");
     s->types = fx_load("event-types-200.json");
     s->delay_ms = 15;
-    s->d =
-        MHD_start_daemon(MHD_USE_THREAD_PER_CONNECTION | MHD_USE_INTERNAL_POLLING_THREAD,
-                         0, NULL, NULL, tn_handler, s, MHD_OPTION_NOTIFY_CONNECTION,
-                         tn_on_connection, s, MHD_OPTION_SOCK_ADDR, &sa, MHD_OPTION_END);
-    assert_non_null(s->d);
-    info = MHD_get_daemon_info(s->d, MHD_DAEMON_INFO_BIND_PORT);
-    assert_non_null(info);
-    s->port = info->port;
+    o.handler = tn_handler;
+    o.handler_arg = s;
+    o.send_date = true;
+    if (ola_fake_start(&o, &s->fake, &err) != 0)
+        fail_msg("%s", err.msg);
 }
 
 static void tn_stop(struct tn_server *s)
 {
-    size_t i;
-
-    MHD_stop_daemon(s->d);
-    for (i = 0; i < s->n_log; i++)
-        free(s->log[i]);
+    ola_fake_stop(s->fake);
     json_decref(s->tpl);
     json_decref(s->types);
     pthread_mutex_destroy(&s->mu);
@@ -810,28 +758,37 @@ static void tn_add_role(struct tn_server *s, int64_t id, const char *name)
     s->n_roles++;
 }
 
-/* Requests whose path starts with prefix since mark. */
+/*
+ * The tenant's log: the requests other than for a token, in arrival order
+ * (the fake records those too). tn_mark: how many so far; tn_count: those
+ * from the mark on whose path starts with prefix.
+ */
 static unsigned tn_count(struct tn_server *s, size_t mark, const char *prefix)
 {
+    const struct ola_fake_req *rq;
     unsigned n = 0;
-    size_t i;
+    size_t i, k = 0;
 
-    pthread_mutex_lock(&s->mu);
-    for (i = mark; i < s->n_log; i++)
-        if (strncmp(s->log[i], prefix, strlen(prefix)) == 0)
+    for (i = 0; (rq = ola_fake_seen(s->fake, i)) != NULL; i++) {
+        if (strcmp(rq->path, TN_TOKEN_PATH) == 0 && strcmp(rq->method, "POST") == 0)
+            continue;
+        if (k++ >= mark && strncmp(rq->path, prefix, strlen(prefix)) == 0)
             n++;
-    pthread_mutex_unlock(&s->mu);
+    }
     return n;
 }
 
 static size_t tn_mark(struct tn_server *s)
 {
-    size_t n;
+    return tn_count(s, 0, "");
+}
 
-    pthread_mutex_lock(&s->mu);
-    n = s->n_log;
-    pthread_mutex_unlock(&s->mu);
-    return n;
+static struct ola_fake_stats tn_stats(struct tn_server *s)
+{
+    struct ola_fake_stats st;
+
+    ola_fake_stats(s->fake, &st);
+    return st;
 }
 
 /* A tenant of 20 users (ids 1001..1020) over 3 roles; user 1020 is deleted. */
@@ -884,7 +841,7 @@ static void te_open(struct te *t)
     struct ola_ol_opts oo;
     char base[64];
 
-    snprintf(base, sizeof(base), "http://127.0.0.1:%u", t->srv.port);
+    snprintf(base, sizeof(base), "%s", ola_fake_url(t->srv.fake));
     memset(&oo, 0, sizeof(oo));
     oo.base_url = base;
     oo.client_id = "id";
@@ -1005,11 +962,11 @@ static void test_page_dedupe_concurrency_warm(void **state)
     /* one lookup per distinct user and role: 19 users, 503 + the users' 501, 502 */
     assert_int_equal(tn_count(&t->srv, 0, "/api/2/users/"), 19);
     assert_int_equal(tn_count(&t->srv, 0, "/api/2/roles/"), 3);
-    assert_int_equal(t->srv.n_log, 22);
-    assert_true(t->srv.max_inflight <= 4);
-    assert_true(t->srv.max_inflight >= 2); /* they did overlap */
+    assert_int_equal(tn_mark(&t->srv), 22);
+    assert_true(tn_stats(&t->srv).max_inflight <= 4);
+    assert_true(tn_stats(&t->srv).max_inflight >= 2); /* they did overlap */
     /* four for lookups, one for the token (the client's own handle) */
-    assert_true(t->srv.connections <= 5);
+    assert_true(tn_stats(&t->srv).connections <= 5);
     assert_int_equal(t->srv.token_requests, 1);
     for (i = 0; i < t->b.n; i++) {
         const struct ola_event *e = &t->b.ev[i];
@@ -1035,7 +992,7 @@ static void test_page_dedupe_concurrency_warm(void **state)
                      json_object_get(te_ola(&t->b.ev[1], "user"), "status_name"));
 
     /* a second page with the same people: nothing goes over the wire */
-    conns = t->srv.connections;
+    conns = tn_stats(&t->srv).connections;
     mark = tn_mark(&t->srv);
     ola_batch_reset(&t->b);
     for (i = 0; i < 100; i++)
@@ -1056,7 +1013,7 @@ static void test_page_dedupe_concurrency_warm(void **state)
     te_run(t, NULL);
     assert_int_equal(tn_count(&t->srv, mark, "/api/2/users/1020"), 1);
     assert_int_equal(tn_mark(&t->srv), mark + 1);
-    assert_int_equal(t->srv.connections, conns);
+    assert_int_equal(tn_stats(&t->srv).connections, conns);
 }
 
 /*
@@ -1540,7 +1497,7 @@ static void test_event_type_names(void **state)
     /* known ids: no call */
     te_event(t, 5, 1001, 0, 0);
     te_run(t, cat);
-    assert_int_equal(t->srv.n_log, 0);
+    assert_int_equal(tn_mark(&t->srv), 0);
     /* 6 is unknown: one fetch names it, 3 too (they arrive in the same page) */
     ola_batch_reset(&t->b);
     te_event(t, 6, 1001, 0, 0);

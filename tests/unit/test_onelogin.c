@@ -1,18 +1,17 @@
 /*
  * test_onelogin.c - the OneLogin client against a scripted HTTP server.
  *
- * Each test starts a libmicrohttpd server on 127.0.0.1 (port 0, internal
- * thread) and scripts its answers: one queue for the token endpoint, one for
+ * Each test starts the unit tests' HTTP fake (tests/lib/http_fake.h) on
+ * 127.0.0.1 and scripts its answers: one route for the token endpoint, one for
  * everything else. Bodies come from the recorded fixtures in
  * $OLA_DATA_DIR/onelogin (the body of a recorded exchange, or the whole file).
- * The server counts requests and connections and keeps the Authorization
- * headers it saw, so the tests check what went over the wire: how many token
- * requests, which bearer, whether the connection was reused. The pure parts
- * (classification, HTTP wrapper limits, URL checks) are tested directly too.
+ * The fake records every request (headers, body) and counts connections, so
+ * the tests check what went over the wire: how many token requests, which
+ * bearer, whether the connection was reused. The pure parts (classification,
+ * HTTP wrapper limits, URL checks) are tested directly too.
  */
 #include <arpa/inet.h>
 #include <netinet/in.h>
-#include <pthread.h>
 #include <stdarg.h>
 #include <stddef.h>
 #include <setjmp.h>
@@ -27,58 +26,26 @@
 
 #include <cmocka.h>
 #include <jansson.h>
-#include <microhttpd.h>
 
 #include "agent/core/timeutil.h"
 #include "agent/onelogin/classify.h"
 #include "agent/onelogin/client.h"
 #include "agent/onelogin/http.h"
+#include "tests/lib/http_fake.h"
 
 #define TS_CLIENT_ID     "test-client"
 #define TS_CLIENT_SECRET "test-secret-XYZ"
 /* base64("test-client:test-secret-XYZ") */
-#define TS_BASIC       "Basic dGVzdC1jbGllbnQ6dGVzdC1zZWNyZXQtWFla"
-#define TS_MAX_ANSWERS 16
-#define TS_MAX_HEADERS 6
+#define TS_BASIC      "Basic dGVzdC1jbGllbnQ6dGVzdC1zZWNyZXQtWFla"
+#define TS_TOKEN_PATH "/auth/oauth2/v2/token"
 
 /* HAProxy's built-in 429 page: what the recorded 117-byte text/html 429 was. */
 static const char ts_haproxy_429[] =
     "<html><body><h1>429 Too Many Requests</h1>\nYou have sent too many requests in a "
     "given amount of time.\n</body></html>\n";
 
-enum ts_mode {
-    TS_BODY = 0, /* the body, Content-Length exact */
-    TS_CUT,      /* announce more bytes than sent, then drop the connection */
-    TS_HUGE,     /* announce 64 MiB + 1 bytes */
-    TS_STREAM,   /* unknown length (chunked), `stream` bytes of 'x' */
-    TS_STALL,    /* answer only after stall_ms */
-};
-
-struct ts_answer {
-    int status;
-    enum ts_mode mode;
-    char *body; /* owned, may be NULL */
-    size_t len;
-    uint64_t stream;
-    unsigned stall_ms;
-    const char *hname[TS_MAX_HEADERS];
-    const char *hval[TS_MAX_HEADERS];
-};
-
-struct ts_queue {
-    struct ts_answer a[TS_MAX_ANSWERS];
-    size_t n, next;
-};
-
 struct ts_server {
-    struct MHD_Daemon *d;
-    unsigned short port;
-    pthread_mutex_t mu;
-    struct ts_queue token, api;
-    unsigned token_requests, api_requests, unscripted, connections;
-    unsigned bad_token_requests; /* wrong method, body or Basic credentials */
-    char last_bearer[128];
-    char last_path[256];
+    struct ola_fake *fake;
 };
 
 struct ts_fix {
@@ -193,208 +160,92 @@ static char *ts_strdup(const char *s)
 
 /* ---- the scripted server --------------------------------------------------- */
 
-static ssize_t ts_reader(void *cls, uint64_t pos, char *buf, size_t max)
+/*
+ * Scripts one answer: the token route's or the one for every other path.
+ * body: owned (may be NULL). Then name, value pairs, NULL. Returns the answer
+ * (owned by the fake) to set a fault mode on.
+ */
+static struct ola_fake_answer *ts_push(struct ts_server *s, bool token, int status,
+                                       char *body, ...)
 {
-    struct ts_answer *a = cls;
-    size_t n;
-
-    if (a->mode == TS_CUT) {
-        if (pos >= a->len)
-            return MHD_CONTENT_READER_END_WITH_ERROR;
-        n = a->len - (size_t)pos < max ? a->len - (size_t)pos : max;
-        memcpy(buf, a->body + pos, n);
-        return (ssize_t)n;
-    }
-    if (a->mode == TS_STREAM && pos >= a->stream)
-        return MHD_CONTENT_READER_END_OF_STREAM;
-    n = max;
-    if (a->mode == TS_STREAM && a->stream - pos < n)
-        n = (size_t)(a->stream - pos);
-    memset(buf, 'x', n);
-    return (ssize_t)n;
-}
-
-static void ts_on_connection(void *cls, struct MHD_Connection *conn, void **sock_ctx,
-                             enum MHD_ConnectionNotificationCode toe)
-{
-    struct ts_server *s = cls;
-
-    (void)conn;
-    (void)sock_ctx;
-    if (toe == MHD_CONNECTION_NOTIFY_STARTED) {
-        pthread_mutex_lock(&s->mu);
-        s->connections++;
-        pthread_mutex_unlock(&s->mu);
-    }
-}
-
-static int ts_request_marker;
-static char ts_empty[1];
-
-static enum MHD_Result ts_handler(void *cls, struct MHD_Connection *conn, const char *url,
-                                  const char *method, const char *version,
-                                  const char *upload, size_t *upload_size, void **con_cls)
-{
-    static const char body_want[] = "{\"grant_type\":\"client_credentials\"}";
-    struct ts_server *s = cls;
-    struct MHD_Response *resp;
-    struct ts_answer *a = NULL;
-    struct ts_queue *q;
-    const char *auth, *ctype;
-    bool is_token = strcmp(url, "/auth/oauth2/v2/token") == 0;
-    enum MHD_Result rc;
-    size_t i;
-
-    (void)version;
-    if (*con_cls == NULL) {
-        *con_cls = &ts_request_marker;
-        return MHD_YES;
-    }
-    if (*upload_size > 0) {
-        /* the token body arrives in one piece: it is tiny */
-        if (!is_token || *upload_size != sizeof(body_want) - 1 ||
-            memcmp(upload, body_want, *upload_size) != 0) {
-            pthread_mutex_lock(&s->mu);
-            s->bad_token_requests++;
-            pthread_mutex_unlock(&s->mu);
-        }
-        *upload_size = 0;
-        return MHD_YES;
-    }
-    auth = MHD_lookup_connection_value(conn, MHD_HEADER_KIND, "Authorization");
-    ctype = MHD_lookup_connection_value(conn, MHD_HEADER_KIND, "Content-Type");
-    pthread_mutex_lock(&s->mu);
-    q = is_token ? &s->token : &s->api;
-    if (is_token) {
-        s->token_requests++;
-        if (strcmp(method, "POST") != 0 || auth == NULL || strcmp(auth, TS_BASIC) != 0 ||
-            ctype == NULL || strncmp(ctype, "application/json", 16) != 0)
-            s->bad_token_requests++;
-    } else {
-        s->api_requests++;
-        snprintf(s->last_bearer, sizeof(s->last_bearer), "%s", auth ? auth : "");
-        snprintf(s->last_path, sizeof(s->last_path), "%s", url);
-    }
-    if (q->next < q->n)
-        a = &q->a[q->next++];
-    else
-        s->unscripted++;
-    pthread_mutex_unlock(&s->mu);
-    if (a == NULL) {
-        static const char none[] = "unscripted request";
-
-        resp = MHD_create_response_from_buffer(sizeof(none) - 1, (void *)(uintptr_t)none,
-                                               MHD_RESPMEM_PERSISTENT);
-        rc = MHD_queue_response(conn, 599, resp);
-        MHD_destroy_response(resp);
-        return rc;
-    }
-    if (a->mode == TS_STALL)
-        usleep(a->stall_ms * 1000u);
-    switch (a->mode) {
-    case TS_CUT:
-        resp = MHD_create_response_from_callback(a->len + 100, 4096, ts_reader, a, NULL);
-        break;
-    case TS_HUGE:
-        resp = MHD_create_response_from_callback(((uint64_t)64 << 20) + 1, 65536,
-                                                 ts_reader, a, NULL);
-        break;
-    case TS_STREAM:
-        resp = MHD_create_response_from_callback(MHD_SIZE_UNKNOWN, 65536, ts_reader, a,
-                                                 NULL);
-        break;
-    default:
-        resp = MHD_create_response_from_buffer(a->len, a->body ? a->body : ts_empty,
-                                               MHD_RESPMEM_PERSISTENT);
-    }
-    if (resp == NULL)
-        return MHD_NO;
-    for (i = 0; i < TS_MAX_HEADERS && a->hname[i] != NULL; i++)
-        MHD_add_response_header(resp, a->hname[i], a->hval[i]);
-    rc = MHD_queue_response(conn, (unsigned)a->status, resp);
-    MHD_destroy_response(resp);
-    return rc;
-}
-
-/* Scripts one answer. body: owned (may be NULL). Then name, value pairs, NULL. */
-static struct ts_answer *ts_push(struct ts_server *s, bool token, int status, char *body,
-                                 ...)
-{
-    struct ts_queue *q = token ? &s->token : &s->api;
-    struct ts_answer *a;
-    const char *name;
+    struct ola_fake_answer *a;
     va_list ap;
-    size_t i = 0;
 
-    pthread_mutex_lock(&s->mu);
-    assert_true(q->n < TS_MAX_ANSWERS);
-    a = &q->a[q->n++];
-    memset(a, 0, sizeof(*a));
-    a->status = status;
-    a->body = body;
-    a->len = body ? strlen(body) : 0;
     va_start(ap, body);
-    while ((name = va_arg(ap, const char *)) != NULL) {
-        assert_true(i < TS_MAX_HEADERS);
-        a->hname[i] = name;
-        a->hval[i] = va_arg(ap, const char *);
-        i++;
-    }
+    a = ola_fake_vpush(s->fake, token ? TS_TOKEN_PATH : "", status, body, ap);
     va_end(ap);
-    pthread_mutex_unlock(&s->mu);
+    assert_non_null(a);
     return a;
-}
-
-static void ts_queue_free(struct ts_queue *q)
-{
-    size_t i;
-
-    for (i = 0; i < q->n; i++)
-        free(q->a[i].body);
-    q->n = q->next = 0;
 }
 
 static void ts_start(struct ts_server *s)
 {
-    const union MHD_DaemonInfo *info;
-    struct sockaddr_in sa;
+    struct ola_fake_opts o = {0};
+    struct ola_err err = {0};
 
-    memset(s, 0, sizeof(*s));
-    memset(&sa, 0, sizeof(sa));
-    sa.sin_family = AF_INET;
-    sa.sin_addr.s_addr = htonl(INADDR_LOOPBACK);
-    assert_int_equal(pthread_mutex_init(&s->mu, NULL), 0);
-    s->d =
-        MHD_start_daemon(MHD_USE_INTERNAL_POLLING_THREAD | MHD_USE_SUPPRESS_DATE_NO_CLOCK,
-                         0, NULL, NULL, ts_handler, s, MHD_OPTION_NOTIFY_CONNECTION,
-                         ts_on_connection, s, MHD_OPTION_SOCK_ADDR, &sa, MHD_OPTION_END);
-    assert_non_null(s->d);
-    info = MHD_get_daemon_info(s->d, MHD_DAEMON_INFO_BIND_PORT);
-    assert_non_null(info);
-    s->port = info->port;
-    assert_true(s->port > 0);
+    if (ola_fake_start(&o, &s->fake, &err) != 0)
+        fail_msg("%s", err.msg);
 }
 
-static void ts_stop(struct ts_server *s)
+/*
+ * Every token request was a POST of {"grant_type":"client_credentials"} as
+ * JSON with the client's Basic credentials, and nothing else sent a body.
+ */
+static unsigned ts_bad_token_requests(struct ts_server *s)
 {
-    MHD_stop_daemon(s->d);
-    ts_queue_free(&s->token);
-    ts_queue_free(&s->api);
-    pthread_mutex_destroy(&s->mu);
+    static const char body_want[] = "{\"grant_type\":\"client_credentials\"}";
+    const struct ola_fake_req *rq;
+    const char *auth, *ctype;
+    unsigned bad = 0;
+    size_t i;
+
+    for (i = 0; (rq = ola_fake_seen(s->fake, i)) != NULL; i++) {
+        bool is_token = strcmp(rq->path, TS_TOKEN_PATH) == 0;
+
+        if (rq->body_len > 0 && (!is_token || rq->body_len != sizeof(body_want) - 1 ||
+                                 memcmp(rq->body, body_want, rq->body_len) != 0))
+            bad++;
+        if (!is_token)
+            continue;
+        auth = ola_fake_header(rq, "Authorization");
+        ctype = ola_fake_header(rq, "Content-Type");
+        if (strcmp(rq->method, "POST") != 0 || auth == NULL ||
+            strcmp(auth, TS_BASIC) != 0 || ctype == NULL ||
+            strncmp(ctype, "application/json", 16) != 0)
+            bad++;
+    }
+    return bad;
 }
 
-static unsigned ts_count(struct ts_server *s, const unsigned *field)
+/* The Authorization header ("" without one) of the last request not for a token. */
+static const char *ts_last_bearer(struct ts_server *s)
 {
-    unsigned v;
+    const struct ola_fake_req *rq = ola_fake_last(s->fake, "");
+    const char *auth = rq ? ola_fake_header(rq, "Authorization") : NULL;
 
-    pthread_mutex_lock(&s->mu);
-    v = *field;
-    pthread_mutex_unlock(&s->mu);
-    return v;
+    return auth ? auth : "";
 }
 
-#define TS_TOKENS(f) ts_count(&(f)->srv, &(f)->srv.token_requests)
-#define TS_CALLS(f)  ts_count(&(f)->srv, &(f)->srv.api_requests)
+/* The path of the last request not for a token ("" before any). */
+static const char *ts_last_path(struct ts_server *s)
+{
+    const struct ola_fake_req *rq = ola_fake_last(s->fake, "");
+
+    return rq ? rq->path : "";
+}
+
+static unsigned ts_connections(struct ts_server *s)
+{
+    struct ola_fake_stats st;
+
+    ola_fake_stats(s->fake, &st);
+    return st.connections;
+}
+
+#define TS_TOKENS(f) ola_fake_count((f)->srv.fake, 0, TS_TOKEN_PATH)
+#define TS_CALLS(f)                                                                      \
+    ((unsigned)ola_fake_requests((f)->srv.fake) -                                        \
+     ola_fake_count((f)->srv.fake, 0, TS_TOKEN_PATH))
 
 /* ---- per-test setup ---------------------------------------------------------- */
 
@@ -403,7 +254,7 @@ static int fix_open(struct ts_fix *f, int64_t timeout_ms)
     struct ola_ol_opts o = {0};
     struct ola_err err = {0};
 
-    snprintf(f->base, sizeof(f->base), "http://127.0.0.1:%u", (unsigned)f->srv.port);
+    snprintf(f->base, sizeof(f->base), "%s", ola_fake_url(f->srv.fake));
     o.base_url = f->base;
     o.client_id = TS_CLIENT_ID;
     o.client_secret = TS_CLIENT_SECRET;
@@ -429,12 +280,14 @@ static int fix_setup(void **state)
 static int fix_teardown(void **state)
 {
     struct ts_fix *f = *state;
+    struct ola_fake_stats st;
 
     ola_ol_response_free(&f->r);
     ola_ol_client_destroy(f->c);
-    assert_int_equal(f->srv.bad_token_requests, 0);
-    assert_int_equal(f->srv.unscripted, 0);
-    ts_stop(&f->srv);
+    ola_fake_stats(f->srv.fake, &st);
+    assert_int_equal(ts_bad_token_requests(&f->srv), 0);
+    assert_int_equal(st.unscripted, 0);
+    ola_fake_stop(f->srv.fake);
     free(f);
     return 0;
 }
@@ -479,11 +332,11 @@ static void test_token_reused_until_expiry(void **state)
     }
     assert_int_equal(TS_TOKENS(f), 1);
     assert_int_equal(TS_CALLS(f), 3);
-    assert_string_equal(f->srv.last_bearer, "Bearer tok-a");
-    assert_string_equal(f->srv.last_path, "/api/1/events");
+    assert_string_equal(ts_last_bearer(&f->srv), "Bearer tok-a");
+    assert_string_equal(ts_last_path(&f->srv), "/api/1/events");
     assert_true(ola_ol_token_valid(f->c));
     /* one keep-alive connection carried all four requests */
-    assert_int_equal(ts_count(&f->srv, &f->srv.connections), 1);
+    assert_int_equal(ts_connections(&f->srv), 1);
     assert_int_equal(ola_ol_counters(f->c)->requests, 4);
     assert_int_equal(ola_ol_counters(f->c)->token_requests, 1);
 }
@@ -501,7 +354,7 @@ static void test_token_expiring_within_margin(void **state)
     assert_false(ola_ol_token_valid(f->c));
     assert_int_equal(fix_get(f, "/api/1/events", OLA_OL_PRIO_POLL), OLA_OL_OK);
     assert_int_equal(TS_TOKENS(f), 2);
-    assert_string_equal(f->srv.last_bearer, "Bearer tok-b");
+    assert_string_equal(ts_last_bearer(&f->srv), "Bearer tok-b");
 }
 
 static void test_token_short_lifetime(void **state)
@@ -529,7 +382,7 @@ static void test_token_short_lifetime(void **state)
     ts_push(&f->srv, true, 200, fx_token_life("tok-d", -28000, 30), NULL);
     ts_push(&f->srv, false, 200, fx_body("events-page-200.json"), NULL);
     assert_int_equal(fix_get(f, "/api/1/events", OLA_OL_PRIO_POLL), OLA_OL_OK);
-    assert_string_equal(f->srv.last_bearer, "Bearer tok-d");
+    assert_string_equal(ts_last_bearer(&f->srv), "Bearer tok-d");
     assert_int_equal(TS_TOKENS(f), 4);
 }
 
@@ -584,7 +437,7 @@ static void test_refresh_once_on_401(void **state)
     assert_int_equal(fix_get(f, "/api/1/events", OLA_OL_PRIO_POLL), OLA_OL_OK);
     assert_int_equal(TS_TOKENS(f), 2);
     assert_int_equal(TS_CALLS(f), 2);
-    assert_string_equal(f->srv.last_bearer, "Bearer tok-new");
+    assert_string_equal(ts_last_bearer(&f->srv), "Bearer tok-new");
     assert_true(ola_ol_token_valid(f->c));
 }
 
@@ -815,7 +668,7 @@ static void test_bad_bodies(void **state)
     assert_non_null(strstr(f->r.reason, "element by element"));
     /* a transfer cut short of its Content-Length */
     page = fx_body("events-page-200.json");
-    ts_push(&f->srv, false, 200, page, NULL)->mode = TS_CUT;
+    ts_push(&f->srv, false, 200, page, NULL)->mode = OLA_FAKE_CUT;
     assert_int_equal(fix_get(f, "/api/1/events", OLA_OL_PRIO_POLL), OLA_OL_RETRY);
     assert_non_null(strstr(f->r.reason, "truncated"));
     /* HTML with 200 */
@@ -915,10 +768,12 @@ static void test_server_time(void **state)
 static void test_body_over_cap(void **state)
 {
     struct ts_fix *f = *state;
+    struct ola_fake_answer *a;
 
     ts_push(&f->srv, true, 200, fx_token("tok-1", -1000, false), NULL);
-    ts_push(&f->srv, false, 200, NULL, "Content-Type", "application/json", NULL)->mode =
-        TS_HUGE;
+    a = ts_push(&f->srv, false, 200, NULL, "Content-Type", "application/json", NULL);
+    a->mode = OLA_FAKE_HUGE;
+    a->size = ((uint64_t)64 << 20) + 1;
     assert_int_equal(fix_get(f, "/api/1/events", OLA_OL_PRIO_POLL), OLA_OL_BAD_REQUEST);
     assert_non_null(strstr(f->r.reason, "cap"));
 }
@@ -982,8 +837,7 @@ static void test_timeout_and_refused(void **state)
     ola_ol_client_destroy(f->c);
     fix_open(f, 300);
     ts_push(&f->srv, true, 200, fx_token("tok-1", -1000, false), NULL);
-    ts_push(&f->srv, false, 200, fx_body("events-page-200.json"), NULL)->mode = TS_STALL;
-    f->srv.api.a[0].stall_ms = 1200;
+    ts_push(&f->srv, false, 200, fx_body("events-page-200.json"), NULL)->delay_ms = 1200;
     assert_int_equal(fix_get(f, "/api/1/events", OLA_OL_PRIO_POLL), OLA_OL_RETRY);
     assert_non_null(strstr(f->r.reason, "timeout after 300 ms"));
     assert_false(f->r.rate_limited);
@@ -1201,6 +1055,7 @@ static void test_http_wrapper(void **state)
     struct ola_http_resp rs;
     struct ola_buf body = OLA_BUF_INIT;
     struct ola_http *h = NULL;
+    struct ola_fake_answer *a;
     char url[128];
 
     ho.timeout_ms = 5000;
@@ -1210,19 +1065,20 @@ static void test_http_wrapper(void **state)
     rq.method = "GET";
     rq.url = url;
     rq.bearer = "tok-x";
-    ts_push(&f->srv, false, 200, NULL, NULL)->mode = TS_STREAM;
-    f->srv.api.a[0].stream = 100000;
+    a = ts_push(&f->srv, false, 200, NULL, NULL);
+    a->mode = OLA_FAKE_STREAM;
+    a->size = 100000;
     assert_int_equal(ola_http_do(h, &rq, &body, &rs), -1);
     assert_int_equal(rs.fail, OLA_HTTP_TOO_BIG);
     assert_true(body.len <= 10000);
     assert_non_null(strstr(rs.fail_msg, "body over the cap of 10000 bytes (aborted at "));
-    assert_string_equal(f->srv.last_bearer, "Bearer tok-x");
+    assert_string_equal(ts_last_bearer(&f->srv), "Bearer tok-x");
     /* exactly at the cap is fine; headers come back as strings */
-    ts_push(&f->srv, false, 200, NULL, "X-RateLimit-Limit", "5000",
-            "x-ratelimit-remaining", " 4988 ", "X-RateLimit-Reset", "832", "Retry-After",
-            "3", "Date", "Mon, 28 Feb 2022 22:04:38 GMT", NULL)
-        ->mode = TS_STREAM;
-    f->srv.api.a[1].stream = 10000;
+    a = ts_push(&f->srv, false, 200, NULL, "X-RateLimit-Limit", "5000",
+                "x-ratelimit-remaining", " 4988 ", "X-RateLimit-Reset", "832",
+                "Retry-After", "3", "Date", "Mon, 28 Feb 2022 22:04:38 GMT", NULL);
+    a->mode = OLA_FAKE_STREAM;
+    a->size = 10000;
     assert_int_equal(ola_http_do(h, &rq, &body, &rs), 0);
     assert_int_equal(rs.status, 200);
     assert_int_equal(body.len, 10000);
@@ -1233,8 +1089,9 @@ static void test_http_wrapper(void **state)
     assert_string_equal(rs.date, "Mon, 28 Feb 2022 22:04:38 GMT");
     assert_string_equal(rs.fail_msg, "");
     /* a body cut at the cap leaves nothing behind (the buffer held one before) */
-    ts_push(&f->srv, false, 200, NULL, NULL)->mode = TS_STREAM;
-    f->srv.api.a[2].stream = 100000;
+    a = ts_push(&f->srv, false, 200, NULL, NULL);
+    a->mode = OLA_FAKE_STREAM;
+    a->size = 100000;
     assert_int_equal(ola_http_do(h, &rq, &body, &rs), -1);
     assert_int_equal(rs.fail, OLA_HTTP_TOO_BIG);
     assert_true(body.len == 0 && body.data == NULL);

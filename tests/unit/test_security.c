@@ -1,19 +1,19 @@
 /*
  * test_security.c - the agent's security properties, checked on real parts.
  *
- * TLS: a real OpenSSL server on loopback, in a thread, with certificates the
- * openssl CLI makes for the test. The HTTP layer the OneLogin client uses
- * must refuse a certificate it cannot verify (unknown CA, another host name,
- * TLS older than 1.2), accept the same server once ca_file names its CA, and
- * never follow a redirect. Plain http:// is refused for base URLs off
- * loopback, by the settings (with file:line) and by the client itself. Config
- * and secret files: a secret written in a file that group or others can read
- * draws a warning naming file, line and key but never the secret; so does a
- * secret file with loose modes, and a config file others may write.
+ * TLS: the unit tests' HTTP fake (tests/lib/http_fake.h) serving HTTPS on
+ * loopback, with certificates the openssl CLI makes for the test. The HTTP
+ * layer the OneLogin client uses must refuse a certificate it cannot verify
+ * (unknown CA, another host name, TLS older than 1.2), accept the same server
+ * once ca_file names its CA, and never follow a redirect. Plain http:// is
+ * refused for base URLs off loopback, by the settings (with file:line) and by
+ * the client itself. Config and secret files: a secret written in a file that
+ * group or others can read draws a warning naming file, line and key but never
+ * the secret; so does a secret file with loose modes, and a config file others
+ * may write.
  */
 #include <setjmp.h>
 #include <stdarg.h>
-#include <stdatomic.h>
 #include <stddef.h>
 #include <stdint.h>
 #include <stdio.h>
@@ -23,11 +23,9 @@
 #include <arpa/inet.h>
 #include <fcntl.h>
 #include <netinet/in.h>
-#include <pthread.h>
 #include <signal.h>
 #include <sys/socket.h>
 #include <sys/stat.h>
-#include <sys/time.h>
 #include <unistd.h>
 
 #include <cmocka.h>
@@ -39,6 +37,7 @@
 #include "agent/onelogin/client.h"
 #include "agent/onelogin/http.h"
 #include "config/config.h"
+#include "tests/lib/http_fake.h"
 
 #define NOW_MS INT64_C(1700000000000)
 
@@ -67,12 +66,8 @@ static void write_mode(const char *path, const char *text, mode_t mode)
 /* ---- a TLS server on loopback ------------------------------------------------ */
 
 struct tls_srv {
-    SSL_CTX *ctx;
-    int lfd;
+    struct ola_fake *fake; /* its record: requests received (the client trusted us) */
     int port;
-    pthread_t th;
-    atomic_int stop;
-    atomic_int served; /* requests received and answered (the client trusted us) */
 };
 
 /* Makes NAME.crt / NAME.key in tmpdir: a self-signed P-256 certificate for san. */
@@ -91,70 +86,32 @@ static void make_cert(const char *name, const char *san)
         fail_msg("openssl req failed: %s", cmd);
 }
 
-static void *tls_srv_main(void *arg)
+/* GET /redirect: a 302 to plain http; anything else: {"ok":true}. */
+static int tls_srv_answer(void *arg, const struct ola_fake_req *rq,
+                          struct ola_fake_answer *a)
 {
-    struct tls_srv *s = arg;
+    static const char ok[] = "{\"ok\":true}";
 
-    for (;;) {
-        struct timeval tv = {5, 0};
-        char req[4096];
-        size_t n = 0;
-        SSL *ssl;
-        int fd = accept(s->lfd, NULL, NULL);
-
-        if (fd < 0)
-            break;
-        if (atomic_load(&s->stop)) {
-            close(fd);
-            break;
-        }
-        setsockopt(fd, SOL_SOCKET, SO_RCVTIMEO, &tv, sizeof(tv));
-        ssl = SSL_new(s->ctx);
-        if (ssl != NULL && SSL_set_fd(ssl, fd) == 1 && SSL_accept(ssl) == 1) {
-            while (n < sizeof(req) - 1) {
-                int r = SSL_read(ssl, req + n, (int)(sizeof(req) - 1 - n));
-
-                if (r <= 0)
-                    break;
-                n += (size_t)r;
-                req[n] = '\0';
-                if (strstr(req, "\r\n\r\n") != NULL)
-                    break;
-            }
-            req[n] = '\0';
-            if (strstr(req, "\r\n\r\n") == NULL) {
-                /* no request: the client gave up on the handshake (TLS 1.3 lets
-                 * the server finish first) */
-            } else if (strncmp(req, "GET /redirect ", 14) == 0) {
-                static const char r302[] =
-                    "HTTP/1.1 302 Found\r\n"
-                    "Location: http://127.0.0.1:9/elsewhere\r\n"
-                    "Content-Length: 0\r\nConnection: close\r\n\r\n";
-
-                SSL_write(ssl, r302, (int)sizeof(r302) - 1);
-            } else {
-                static const char r200[] = "HTTP/1.1 200 OK\r\n"
-                                           "Content-Type: application/json\r\n"
-                                           "Content-Length: 11\r\nConnection: close\r\n"
-                                           "\r\n{\"ok\":true}";
-
-                SSL_write(ssl, r200, (int)sizeof(r200) - 1);
-            }
-            if (strstr(req, "\r\n\r\n") != NULL)
-                atomic_fetch_add(&s->served, 1);
-            SSL_shutdown(ssl);
-        }
-        SSL_free(ssl);
-        close(fd);
+    (void)arg;
+    if (ola_fake_answer_header(a, "Connection", "close") != 0)
+        return -1;
+    if (strcmp(rq->method, "GET") == 0 && strcmp(rq->path, "/redirect") == 0) {
+        a->status = 302;
+        return ola_fake_answer_header(a, "Location", "http://127.0.0.1:9/elsewhere");
     }
-    return NULL;
+    a->status = 200;
+    a->body = strdup(ok);
+    a->len = sizeof(ok) - 1;
+    if (a->body == NULL)
+        return -1;
+    return ola_fake_answer_header(a, "Content-Type", "application/json");
 }
 
 /* Starts a server with NAME.crt/.key; old_tls: TLS 1.0-1.1 only. */
 static void tls_srv_start(struct tls_srv *s, const char *name, bool old_tls)
 {
-    struct sockaddr_in a;
-    socklen_t alen = sizeof(a);
+    struct ola_fake_opts o = {0};
+    struct ola_err err = {0};
     char crt[512], key[512], file[64];
 
     memset(s, 0, sizeof(*s));
@@ -162,26 +119,20 @@ static void tls_srv_start(struct tls_srv *s, const char *name, bool old_tls)
     tmp_path(file, crt, sizeof(crt));
     snprintf(file, sizeof(file), "%s.key", name);
     tmp_path(file, key, sizeof(key));
-    s->ctx = SSL_CTX_new(TLS_server_method());
-    assert_non_null(s->ctx);
-    if (old_tls) {
-        SSL_CTX_set_security_level(s->ctx, 0);
-        assert_int_equal(SSL_CTX_set_min_proto_version(s->ctx, TLS1_VERSION), 1);
-        assert_int_equal(SSL_CTX_set_max_proto_version(s->ctx, TLS1_1_VERSION), 1);
-        SSL_CTX_set_cipher_list(s->ctx, "DEFAULT@SECLEVEL=0");
-    }
-    assert_int_equal(SSL_CTX_use_certificate_chain_file(s->ctx, crt), 1);
-    assert_int_equal(SSL_CTX_use_PrivateKey_file(s->ctx, key, SSL_FILETYPE_PEM), 1);
-    s->lfd = socket(AF_INET, SOCK_STREAM | SOCK_CLOEXEC, 0);
-    assert_true(s->lfd >= 0);
-    memset(&a, 0, sizeof(a));
-    a.sin_family = AF_INET;
-    a.sin_addr.s_addr = htonl(INADDR_LOOPBACK);
-    assert_int_equal(bind(s->lfd, (struct sockaddr *)&a, sizeof(a)), 0);
-    assert_int_equal(listen(s->lfd, 8), 0);
-    assert_int_equal(getsockname(s->lfd, (struct sockaddr *)&a, &alen), 0);
-    s->port = ntohs(a.sin_port);
-    assert_int_equal(pthread_create(&s->th, NULL, tls_srv_main, s), 0);
+    o.handler = tls_srv_answer;
+    o.tls_cert = crt;
+    o.tls_key = key;
+    if (old_tls)
+        o.tls_prio = "NORMAL:-VERS-ALL:+VERS-TLS1.1:+VERS-TLS1.0";
+    if (ola_fake_start(&o, &s->fake, &err) != 0)
+        fail_msg("%s", err.msg);
+    s->port = ola_fake_port(s->fake);
+}
+
+/* Requests the server received. */
+static size_t tls_srv_served(struct tls_srv *s)
+{
+    return ola_fake_requests(s->fake);
 }
 
 static int connect_loopback(int port)
@@ -203,15 +154,7 @@ static int connect_loopback(int port)
 
 static void tls_srv_stop(struct tls_srv *s)
 {
-    int fd;
-
-    atomic_store(&s->stop, 1);
-    fd = connect_loopback(s->port); /* wakes accept() */
-    if (fd >= 0)
-        close(fd);
-    assert_int_equal(pthread_join(s->th, NULL), 0);
-    close(s->lfd);
-    SSL_CTX_free(s->ctx);
+    ola_fake_stop(s->fake);
 }
 
 /* One GET through the agent's HTTP layer. Returns ola_http_do's result. */
@@ -253,7 +196,7 @@ static void test_tls_unknown_ca_refused(void **state)
     assert_int_equal(rs.fail, OLA_HTTP_TLS);
     assert_int_equal(rs.status, 0);
     assert_int_equal(body.len, 0);
-    assert_int_equal(atomic_load(&s.served), 0);
+    assert_int_equal(tls_srv_served(&s), 0);
     tls_srv_stop(&s);
     ola_buf_free(&body);
 }
@@ -276,7 +219,7 @@ static void test_tls_ca_file_trusted_no_redirects(void **state)
     assert_int_equal(http_get(s.port, "/redirect", ca, &rs, &body), 0);
     assert_int_equal(rs.status, 302);
     assert_int_equal(body.len, 0);
-    assert_int_equal(atomic_load(&s.served), 2);
+    assert_int_equal(tls_srv_served(&s), 2);
     tls_srv_stop(&s);
     ola_buf_free(&body);
 }
@@ -294,7 +237,7 @@ static void test_tls_wrong_host_refused(void **state)
     tls_srv_start(&s, "other", false);
     assert_int_equal(http_get(s.port, "/x", ca, &rs, &body), -1);
     assert_int_equal(rs.fail, OLA_HTTP_TLS);
-    assert_int_equal(atomic_load(&s.served), 0);
+    assert_int_equal(tls_srv_served(&s), 0);
     tls_srv_stop(&s);
     ola_buf_free(&body);
 }
@@ -343,10 +286,12 @@ static void test_tls_old_versions_refused(void **state)
         tls_srv_stop(&s);
         skip(); /* this OpenSSL cannot speak TLS 1.1 at all: nothing to show */
     }
+    /* the probe's request is in the record (the server answers on its own threads) */
+    assert_int_equal(ola_fake_wait_requests(s.fake, 1, 10000), 0);
     /* the server speaks TLS 1.1 to a client that allows it; the agent does not */
     assert_int_equal(http_get(s.port, "/x", ca, &rs, &body), -1);
     assert_int_equal(rs.fail, OLA_HTTP_TLS);
-    assert_int_equal(atomic_load(&s.served), 1); /* the probe only */
+    assert_int_equal(tls_srv_served(&s), 1); /* the probe only */
     tls_srv_stop(&s);
     ola_buf_free(&body);
 }
