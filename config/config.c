@@ -27,9 +27,11 @@
 #include <yaml.h>
 
 #include "agent/core/buf.h"
+#include "agent/core/fileio.h"
 #include "agent/core/log.h"
 #include "agent/core/secret.h"
 #include "agent/core/timeutil.h"
+#include "agent/core/vec.h"
 #include "config/config.h"
 #include "config/config_priv.h"
 
@@ -90,11 +92,6 @@ void *ola_cfg_doc_alloc(const struct ola_cfg_doc *doc, size_t size)
 char *ola_cfg_doc_strndup(const struct ola_cfg_doc *doc, const char *s, size_t n)
 {
     return ola_store_strndup(doc->store, s, n);
-}
-
-char *ola_cfg_node_strndup(const struct ola_cfg *n, const char *s, size_t len)
-{
-    return ola_store_strndup(n->store, s, len);
 }
 
 static void ola_store_free(struct ola_cfg_store *st)
@@ -158,15 +155,8 @@ static struct ola_cfg *ola_node_new(struct ola_cfg_store *st, enum ola_cfg_type 
 
 static int ola_node_push(struct ola_cfg *n, char *key, int key_line, struct ola_cfg *val)
 {
-    if (n->n == n->cap) {
-        size_t cap = n->cap ? n->cap * 2 : 8;
-        struct ola_cfg_entry *e = realloc(n->ents, cap * sizeof(*e));
-
-        if (e == NULL)
-            return -1;
-        n->ents = e;
-        n->cap = cap;
-    }
+    if (OLA_VEC_GROW(n->ents, n->cap, n->n + 1) != 0)
+        return -1;
     n->ents[n->n].key = key;
     n->ents[n->n].key_line = key_line;
     n->ents[n->n].val = val;
@@ -654,41 +644,6 @@ fail:
     return -1;
 }
 
-/* Reads a whole file of at most max bytes. *data: new, NUL-terminated. errno on -1. */
-int ola_read_fd(int fd, size_t max, char **data, size_t *len)
-{
-    struct ola_buf b = OLA_BUF_INIT;
-
-    for (;;) {
-        ssize_t r;
-
-        if (ola_buf_reserve(&b, 4096) != 0) {
-            errno = ENOMEM;
-            goto fail;
-        }
-        b.data[b.len] = '\0';
-        r = read(fd, b.data + b.len, b.cap - b.len - 1);
-        if (r < 0 && errno == EINTR)
-            continue;
-        if (r < 0)
-            goto fail;
-        if (r == 0)
-            break;
-        b.len += (size_t)r;
-        b.data[b.len] = '\0';
-        if (b.len > max) {
-            errno = EFBIG;
-            goto fail;
-        }
-    }
-    *len = b.len;
-    *data = ola_buf_steal(&b, NULL);
-    return 0;
-fail:
-    ola_buf_free(&b);
-    return -1;
-}
-
 int ola_cfg_load_file(const char *path, struct ola_cfg_doc **out, struct ola_err *err)
 {
     char *data = NULL;
@@ -701,7 +656,7 @@ int ola_cfg_load_file(const char *path, struct ola_cfg_doc **out, struct ola_err
     fd = open(path, O_RDONLY | O_CLOEXEC);
     if (fd < 0)
         return ola_err_set(err, errno, "%s: cannot read: %s", path, strerror(errno));
-    if (fstat(fd, &st) != 0 || ola_read_fd(fd, OLA_CFG_MAX_FILE, &data, &len) != 0) {
+    if (fstat(fd, &st) != 0 || ola_read_fd_all(fd, OLA_CFG_MAX_FILE, &data, &len) != 0) {
         int e = errno;
 
         close(fd);

@@ -58,8 +58,6 @@ const char *ola_type_name(const struct ola_cfg *n);
 /* Formats "name:line: " + message into err; returns -1. */
 int ola_errf_line(struct ola_err *err, const struct ola_cfg_store *st, int line,
                   const char *fmt, ...) __attribute__((format(printf, 4, 5)));
-/* Reads a whole file of at most max bytes. *data: new, NUL-terminated. errno on -1. */
-int ola_read_fd(int fd, size_t max, char **data, size_t *len);
 /* Whether a key's value is a secret by its name (client_secret, password, ...). */
 bool ola_key_looks_secret(const char *key);
 /* The first value under a secret-looking key that is written out literally. */
@@ -69,7 +67,5 @@ const struct ola_cfg *ola_find_literal_secret(const struct ola_cfg *n, int *line
 void *ola_cfg_doc_alloc(const struct ola_cfg_doc *doc, size_t size);
 /* A NUL-terminated copy of s[0..n) owned by doc; NULL on ENOMEM. */
 char *ola_cfg_doc_strndup(const struct ola_cfg_doc *doc, const char *s, size_t n);
-/* Same, for a node's document. */
-char *ola_cfg_node_strndup(const struct ola_cfg *n, const char *s, size_t len);
 
 #endif

@@ -21,9 +21,8 @@
 #include <sys/stat.h>
 #include <unistd.h>
 
-#include <yaml.h>
-
 #include "agent/core/buf.h"
+#include "agent/core/fileio.h"
 #include "agent/core/log.h"
 #include "agent/core/secret.h"
 #include "agent/core/timeutil.h"
@@ -518,7 +517,8 @@ static int ola_read_secret_file(const struct ola_cfg *fnode, const char **out,
     if (fd < 0)
         return ola_cfg_errf(err, fnode, "%s: cannot read %s: %s", fnode->path, shown,
                             strerror(errno));
-    if (fstat(fd, &st) != 0 || ola_read_fd(fd, OLA_CFG_MAX_SECRET, &data, &len) != 0) {
+    if (fstat(fd, &st) != 0 ||
+        ola_read_fd_all(fd, OLA_CFG_MAX_SECRET, &data, &len) != 0) {
         int e = errno;
 
         close(fd);

@@ -18,8 +18,6 @@
 #include <sys/stat.h>
 #include <unistd.h>
 
-#include <yaml.h>
-
 #include "agent/core/buf.h"
 #include "agent/core/log.h"
 #include "agent/core/secret.h"
