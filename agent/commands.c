@@ -23,6 +23,7 @@
 #include "agent/pipeline.h"
 #include "agent/state/checkpoint.h"
 #include "agent/state/lock.h"
+#include "agent/settings.h"
 #include "config/config.h"
 #include "filters/enrich/enrich.h"
 #include "filters/rules/filter.h"
@@ -69,6 +70,7 @@ static void ola_cmd_free(struct ola_cmd_ctx *c)
 static int ola_cmd_load(struct ola_cmd_ctx *c, const char *path, bool build)
 {
     struct ola_err err = {0, ""};
+    struct ola_rules_settings rs;
     size_t i;
 
     memset(c, 0, sizeof(*c));
@@ -84,7 +86,8 @@ static int ola_cmd_load(struct ola_cmd_ctx *c, const char *path, bool build)
         c->names[i] = c->outputs[i]->name;
         c->n_outputs++;
     }
-    c->rules = ola_rules_new(&c->s, c->s.catalog_path, c->names, c->n_outputs, &err);
+    ola_settings_rules(&c->s, &rs);
+    c->rules = ola_rules_new(&rs, c->s.catalog_path, c->names, c->n_outputs, &err);
     if (c->rules == NULL)
         goto config_error;
     return OLA_EXIT_OK;

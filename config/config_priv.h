@@ -60,12 +60,10 @@ int ola_errf_line(struct ola_err *err, const struct ola_cfg_store *st, int line,
                   const char *fmt, ...) __attribute__((format(printf, 4, 5)));
 /* Whether a key's value is a secret by its name (client_secret, password, ...). */
 bool ola_key_looks_secret(const char *key);
+/* text with the user information of a URL masked into out (1), or 0: none. */
+int ola_mask_userinfo(const char *text, char *out, size_t n);
 /* The first value under a secret-looking key that is written out literally. */
 const struct ola_cfg *ola_find_literal_secret(const struct ola_cfg *n, int *line);
 
-/* Zeroed memory owned by doc (freed with it); NULL on ENOMEM. */
-void *ola_cfg_doc_alloc(const struct ola_cfg_doc *doc, size_t size);
-/* A NUL-terminated copy of s[0..n) owned by doc; NULL on ENOMEM. */
-char *ola_cfg_doc_strndup(const struct ola_cfg_doc *doc, const char *s, size_t n);
 
 #endif

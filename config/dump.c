@@ -94,7 +94,7 @@ static int ola_emit_scalar(yaml_emitter_t *em, const char *s, yaml_scalar_style_
  * the user information masked: proxies and brokers are often written so.
  * Returns 1 when out holds the masked text, 0 when there is nothing to mask.
  */
-static int ola_mask_userinfo(const char *text, char *out, size_t n)
+int ola_mask_userinfo(const char *text, char *out, size_t n)
 {
     const char *sep = strstr(text, "://"), *host, *at;
     int w;

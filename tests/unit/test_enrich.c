@@ -34,6 +34,7 @@
 #include <microhttpd.h>
 
 #include "agent/onelogin/client.h"
+#include "agent/settings.h"
 #include "config/config.h"
 #include "filters/enrich/enrich.h"
 #include "filters/rules/filter.h"

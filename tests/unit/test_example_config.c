@@ -24,6 +24,7 @@
 
 #include "agent/core/err.h"
 #include "agent/core/log.h"
+#include "agent/settings.h"
 #include "config/config.h"
 #include "outputs/output.h"
 

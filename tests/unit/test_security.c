@@ -38,6 +38,7 @@
 #include "agent/core/log.h"
 #include "agent/onelogin/client.h"
 #include "agent/onelogin/http.h"
+#include "agent/settings.h"
 #include "config/config.h"
 
 #define NOW_MS INT64_C(1700000000000)
