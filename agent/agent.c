@@ -107,8 +107,7 @@ static int ola_agent_build_outputs(struct ola_agent *a)
         a->n_outputs++;
     }
     ola_settings_rules(&a->s, &rs);
-    a->rules =
-        ola_rules_new(&rs, a->s.catalog_path, a->output_names, a->n_outputs, &err);
+    a->rules = ola_rules_new(&rs, a->s.catalog_path, a->output_names, a->n_outputs, &err);
     if (a->rules == NULL) {
         fprintf(stderr, "olagent: %s\n", err.msg);
         return OLA_EXIT_CONFIG;

@@ -65,5 +65,4 @@ int ola_mask_userinfo(const char *text, char *out, size_t n);
 /* The first value under a secret-looking key that is written out literally. */
 const struct ola_cfg *ola_find_literal_secret(const struct ola_cfg *n, int *line);
 
-
 #endif

@@ -268,8 +268,7 @@ static enum ola_src_rc ola_source_open(struct ola_source *src, int64_t *wait_ms,
     head = server_now - s->settle_ms;
     wm = cp->watermark_ms >= 0 ? cp->watermark_ms : cp->start_ms;
     sweep = cp->watermark_ms >= 0 &&
-            (cp->last_sweep_ms < 0 ||
-             server_now - cp->last_sweep_ms >= s->late_sweep_ms);
+            (cp->last_sweep_ms < 0 || server_now - cp->last_sweep_ms >= s->late_sweep_ms);
     since = sweep ? wm - s->overlap_ms : wm - OLA_HEAD_SLACK_MS;
     /* `start: now` means now: no window reaches back before it */
     if (cp->start_ms >= 0 && since < cp->start_ms)
@@ -413,8 +412,7 @@ enum ola_src_rc ola_source_next(struct ola_source *src, struct ola_batch *b,
     }
     body = ola_buf_steal(&r.body, &len);
     /* held to the limit asked for: a bigger page is refused whole */
-    if (ola_page_parse_max(b, body, len, (size_t)src->s->page_size, &pg,
-                           &perr) != 0) {
+    if (ola_page_parse_max(b, body, len, (size_t)src->s->page_size, &pg, &perr) != 0) {
         ola_batch_reset(b);
         if (perr.code == ECANCELED) {
             rc = OLA_SRC_RETRY; /* stopping: the page is read again after the restart */
@@ -475,9 +473,8 @@ static void ola_source_adapt_span(struct ola_source *src)
         src->span_ms /= 2;
     else if (src->window_events < OLA_WINDOW_MIN_EVENTS &&
              src->span_ms < src->s->max_window_ms)
-        src->span_ms = src->span_ms * 2 > src->s->max_window_ms
-                           ? src->s->max_window_ms
-                           : src->span_ms * 2;
+        src->span_ms = src->span_ms * 2 > src->s->max_window_ms ? src->s->max_window_ms
+                                                                : src->span_ms * 2;
 }
 
 int ola_source_commit(struct ola_source *src, const struct ola_batch *b)
@@ -523,8 +520,7 @@ int ola_source_commit(struct ola_source *src, const struct ola_batch *b)
     }
     cp->in_window = false;
     ola_checkpoint_set_cursor(cp, NULL);
-    ola_seen_prune(cp->seen,
-                   cp->watermark_ms - src->s->overlap_ms - OLA_PRUNE_MARGIN_MS);
+    ola_seen_prune(cp->seen, cp->watermark_ms - src->s->overlap_ms - OLA_PRUNE_MARGIN_MS);
     OLA_STAT_ADD(windows, 1);
     OLA_STAT_SET(watermark_ms, cp->watermark_ms);
     ola_source_adapt_span(src);

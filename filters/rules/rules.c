@@ -562,9 +562,9 @@ static const struct ola_cfg *ola_output_node(const struct ola_rules_settings *s,
     return i < s->n_outputs && name == NULL ? s->outputs[i].node : NULL;
 }
 
-struct ola_rules *ola_rules_new(const struct ola_rules_settings *s, const char *catalog_path,
-                                const char *const *output_names, size_t n_outputs,
-                                struct ola_err *err)
+struct ola_rules *ola_rules_new(const struct ola_rules_settings *s,
+                                const char *catalog_path, const char *const *output_names,
+                                size_t n_outputs, struct ola_err *err)
 {
     struct ola_rules *r = calloc(1, sizeof(*r));
     size_t i;
