@@ -5,7 +5,9 @@
  * `run` would build (outputs are created, rule files compiled); `replay
  * --enrich` builds an API client and an enricher as `run` does. They print
  * for a person: errors as "file:line: what is wrong" on stderr, results on
- * stdout. Nothing here ever prints a secret: `check` prints the masked dump.
+ * stdout. Nothing here ever prints a secret: `check` prints the masked dump
+ * and the settings in force from the option tables, secrets masked; `config
+ * example` prints the tables as an example config.
  * `replay` admits each line through the check the live source applies
  * (ola_event_admit) and dead-letters what it refuses, as the source does.
  */
@@ -171,6 +173,7 @@ int ola_cmd_check_opts(const char *config_path, bool online, bool strict)
     if (rc != OLA_EXIT_OK)
         goto out;
     ola_cfg_dump(c.doc, stdout);
+    ola_settings_print(c.doc, &c.s, stdout);
     ola_cmd_print_sources(&c.s);
     n_warn = ola_cfg_warning_count(c.doc);
     for (i = 0; i < n_warn; i++)
@@ -191,6 +194,12 @@ int ola_cmd_check_opts(const char *config_path, bool online, bool strict)
 out:
     ola_cmd_free(&c);
     return rc;
+}
+
+int ola_cmd_config_example(void)
+{
+    ola_settings_print_example(stdout);
+    return fflush(stdout) == 0 ? OLA_EXIT_OK : OLA_EXIT_RUNTIME;
 }
 
 int ola_cmd_checkpoint_show(const char *config_path)
