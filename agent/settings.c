@@ -23,7 +23,6 @@
 #define OLA_SEC  INT64_C(1000)
 #define OLA_MIN  (60 * OLA_SEC)
 #define OLA_HOUR (60 * OLA_MIN)
-#define OLA_DAY  (24 * OLA_HOUR)
 
 #define OLA_S_OFF(f) offsetof(struct ola_settings, f)
 

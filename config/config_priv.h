@@ -1,10 +1,9 @@
 /*
  * config_priv.h - the tree's insides and helpers shared inside config/ only.
  *
- * Strings derived while reading settings (a base_url without its trailing
- * slash, rule paths resolved against the config directory, the content of a
- * *_file secret) must live as long as the document, so the document keeps a
- * list of extra allocations that ola_cfg_doc_destroy() frees.
+ * The node and document structs, so that config.c (the loader), tree.c,
+ * readers.c, dump.c and options.c share one definition, and the few helpers
+ * they call across files. Nothing outside config/ includes this header.
  */
 #ifndef OLA_CONFIG_PRIV_H
 #define OLA_CONFIG_PRIV_H
