@@ -32,6 +32,7 @@
 #include "agent/progress.h"
 #include "agent/state/checkpoint.h"
 #include "agent/state/lock.h"
+#include "agent/settings.h"
 #include "config/config.h"
 #include "filters/enrich/enrich.h"
 #include "filters/rules/filter.h"
@@ -93,6 +94,7 @@ static void ola_agent_setup_logging(const struct ola_settings *s)
 static int ola_agent_build_outputs(struct ola_agent *a)
 {
     struct ola_err err = {0, ""};
+    struct ola_rules_settings rs;
     size_t i;
 
     for (i = 0; i < a->s.n_outputs; i++) {
@@ -104,8 +106,8 @@ static int ola_agent_build_outputs(struct ola_agent *a)
         a->output_names[i] = a->outputs[i]->name;
         a->n_outputs++;
     }
-    a->rules =
-        ola_rules_new(&a->s, a->s.catalog_path, a->output_names, a->n_outputs, &err);
+    ola_settings_rules(&a->s, &rs);
+    a->rules = ola_rules_new(&rs, a->s.catalog_path, a->output_names, a->n_outputs, &err);
     if (a->rules == NULL) {
         fprintf(stderr, "olagent: %s\n", err.msg);
         return OLA_EXIT_CONFIG;
@@ -274,6 +276,7 @@ static int ola_agent_save(struct ola_agent *a)
 static void ola_agent_reload(struct ola_agent *a)
 {
     struct ola_err err = {0, ""};
+    struct ola_rules_settings rs;
     struct ola_rules *fresh;
     json_t *state;
     size_t i;
@@ -283,7 +286,8 @@ static void ola_agent_reload(struct ola_agent *a)
     for (i = 0; i < a->n_outputs; i++)
         if (ola_output_reopen(a->outputs[i], &err) != 0)
             ola_plg_log(OLA_LOG_ERR, a->outputs[i], "reopen failed: %s", err.msg);
-    fresh = ola_rules_new(&a->s, a->s.catalog_path, a->output_names, a->n_outputs, &err);
+    ola_settings_rules(&a->s, &rs);
+    fresh = ola_rules_new(&rs, a->s.catalog_path, a->output_names, a->n_outputs, &err);
     if (fresh == NULL) {
         ola_log_err(OLA_AGENT_COMP, "rules not reloaded, the old rules stay: %s",
                     err.msg);
@@ -480,7 +484,7 @@ int ola_cmd_run(const char *config_path)
     rc = ola_agent_load_checkpoint(&a);
     if (rc != OLA_EXIT_OK)
         goto out;
-    a.src = ola_source_new(&a.s, a.client, &a.cp, a.dead_letter, &err);
+    a.src = ola_source_new(&a.s.onelogin, a.client, &a.cp, a.dead_letter, &err);
     if (a.src == NULL || ola_wait_install_signals() != 0) {
         ola_log_err(OLA_AGENT_COMP, "setup failed: %s", err.msg[0] ? err.msg : "signals");
         rc = OLA_EXIT_RUNTIME;

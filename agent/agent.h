@@ -29,6 +29,9 @@ int ola_cmd_run(const char *config_path);
 int ola_cmd_check_opts(const char *config_path, bool online, bool strict);
 int ola_cmd_check(const char *config_path, bool online); /* not strict */
 int ola_cmd_checkpoint_show(const char *config_path);
+/* `olagent config example`: the settings' keys with defaults and help, from the tables.
+ */
+int ola_cmd_config_example(void);
 /* Sets the watermark to `since` (ISO-8601, "now", or "-24h"), clearing the window. */
 int ola_cmd_checkpoint_set(const char *config_path, const char *since);
 /* Runs saved NDJSON events through rules and outputs; the checkpoint is untouched. */

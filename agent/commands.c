@@ -5,7 +5,9 @@
  * `run` would build (outputs are created, rule files compiled); `replay
  * --enrich` builds an API client and an enricher as `run` does. They print
  * for a person: errors as "file:line: what is wrong" on stderr, results on
- * stdout. Nothing here ever prints a secret: `check` prints the masked dump.
+ * stdout. Nothing here ever prints a secret: `check` prints the masked dump
+ * and the settings in force from the option tables, secrets masked; `config
+ * example` prints the tables as an example config.
  * `replay` admits each line through the check the live source applies
  * (ola_event_admit) and dead-letters what it refuses, as the source does.
  */
@@ -23,6 +25,7 @@
 #include "agent/pipeline.h"
 #include "agent/state/checkpoint.h"
 #include "agent/state/lock.h"
+#include "agent/settings.h"
 #include "config/config.h"
 #include "filters/enrich/enrich.h"
 #include "filters/rules/filter.h"
@@ -69,6 +72,7 @@ static void ola_cmd_free(struct ola_cmd_ctx *c)
 static int ola_cmd_load(struct ola_cmd_ctx *c, const char *path, bool build)
 {
     struct ola_err err = {0, ""};
+    struct ola_rules_settings rs;
     size_t i;
 
     memset(c, 0, sizeof(*c));
@@ -84,7 +88,8 @@ static int ola_cmd_load(struct ola_cmd_ctx *c, const char *path, bool build)
         c->names[i] = c->outputs[i]->name;
         c->n_outputs++;
     }
-    c->rules = ola_rules_new(&c->s, c->s.catalog_path, c->names, c->n_outputs, &err);
+    ola_settings_rules(&c->s, &rs);
+    c->rules = ola_rules_new(&rs, c->s.catalog_path, c->names, c->n_outputs, &err);
     if (c->rules == NULL)
         goto config_error;
     return OLA_EXIT_OK;
@@ -168,6 +173,7 @@ int ola_cmd_check_opts(const char *config_path, bool online, bool strict)
     if (rc != OLA_EXIT_OK)
         goto out;
     ola_cfg_dump(c.doc, stdout);
+    ola_settings_print(c.doc, &c.s, stdout);
     ola_cmd_print_sources(&c.s);
     n_warn = ola_cfg_warning_count(c.doc);
     for (i = 0; i < n_warn; i++)
@@ -188,6 +194,12 @@ int ola_cmd_check_opts(const char *config_path, bool online, bool strict)
 out:
     ola_cmd_free(&c);
     return rc;
+}
+
+int ola_cmd_config_example(void)
+{
+    ola_settings_print_example(stdout);
+    return fflush(stdout) == 0 ? OLA_EXIT_OK : OLA_EXIT_RUNTIME;
 }
 
 int ola_cmd_checkpoint_show(const char *config_path)

@@ -22,6 +22,8 @@ static void ola_usage(FILE *out)
           "                                      print it with secrets masked; --online\n"
           "                                      also tests the credential and outputs;\n"
           "                                      --strict fails on warnings\n"
+          "  config example                      print the settings' keys, defaults and\n"
+          "                                      help, from the option tables\n"
           "  checkpoint show -c FILE             print the saved position\n"
           "  checkpoint set -c FILE --since T    resume from T (ISO-8601, now, -24h)\n"
           "  replay -c FILE [--enrich] EVENTS.ndjson\n"
@@ -112,6 +114,8 @@ int main(int argc, char **argv)
         printf("olagent %s\n", OLA_VERSION);
         return OLA_EXIT_OK;
     }
+    if (strcmp(cmd, "config") == 0 && argc == 3 && strcmp(argv[2], "example") == 0)
+        return ola_cmd_config_example();
     cfg = ola_opt_value(argc, argv, 2, "-c", "--config");
     if (strcmp(cmd, "run") == 0) {
         if (ola_need_config(cmd, cfg) != 0)

@@ -1,13 +1,14 @@
 /*
- * config.h - YAML configuration: a line-aware tree and the agent's settings.
+ * config.h - YAML configuration: a line-aware tree and its typed readers.
  *
  * Loading is two steps. ola_cfg_load_*() reads YAML (libyaml) into a tree of
  * nodes that remember their file and line, replacing ${VAR} in scalars from
  * the environment (a missing variable is an error; a value that came from
  * ${VAR} or from a *_file key is marked secret). Then typed readers turn nodes
- * into settings; every error reads "file:line: what is wrong". Plugins
- * (outputs, rule files) read their own map with the same readers, so all
- * configuration errors look alike.
+ * into settings; every error reads "file:line: what is wrong". Modules declare
+ * their keys in option tables (options.h) read by one walker over the same
+ * readers, so all configuration errors look alike. The settings themselves
+ * live with their modules (agent/settings.h composes them).
  */
 #ifndef OLA_CONFIG_H
 #define OLA_CONFIG_H
@@ -140,83 +141,31 @@ int ola_cfg_check_keys(const struct ola_cfg *map, const char *const *allowed,
  */
 void ola_cfg_dump(const struct ola_cfg_doc *doc, FILE *out);
 
-/* ---- the agent's settings ------------------------------------------------ */
+/* ---- what settings derive from the document ------------------------------ */
+
+/*
+ * Strings derived while reading settings (a base_url without its trailing
+ * slash, paths resolved against the config's directory) must live as long as
+ * the document: it keeps them and frees them in ola_cfg_doc_destroy().
+ */
+/* Zeroed memory owned by doc (freed with it); NULL on ENOMEM. */
+void *ola_cfg_doc_alloc(const struct ola_cfg_doc *doc, size_t size);
+/* A NUL-terminated copy of s[0..n) owned by doc; NULL on ENOMEM. */
+char *ola_cfg_doc_strndup(const struct ola_cfg_doc *doc, const char *s, size_t n);
+
+/* ---- plugin instances -------------------------------------------------------- */
 
 #define OLA_MAX_OUTPUTS 16
 
+/*
+ * One entry of a list of plugin instances (the `outputs:` list): its type,
+ * its name and its whole map, which the plugin reads with its own option
+ * table (options.h).
+ */
 struct ola_output_cfg {
     const char *type;           /* "stdout", "file", "kafka", "syslog" */
     const char *name;           /* alias; defaults to type, unique */
     const struct ola_cfg *node; /* the whole map, for the plugin's own keys */
 };
-
-/* enrich: what docs/enrichment.md describes; filled with defaults when absent. */
-struct ola_enrich_settings {
-    bool users;                /* olagent.user and olagent.actor (true) */
-    bool roles;                /* olagent.role and role names in user.roles (true) */
-    bool event_types;          /* learn unknown type names from the API (true) */
-    long long concurrency;     /* lookups in flight at once (4) */
-    long long api_version;     /* 2: /api/2/users, /api/2/roles; 1: the v1 routes */
-    int64_t timeout_ms;        /* one lookup (10s) */
-    double reserve;            /* share of the rate limit left to polling (0.2) */
-    long long cache_entries;   /* cache bound, users and roles together (10000) */
-    int64_t cache_ttl_ms;      /* 15m */
-    int64_t cache_negative_ms; /* how long a 404 is remembered (5m) */
-};
-
-struct ola_settings {
-    const char *path; /* config file path */
-    struct {
-        const char *base_url; /* from base_url or region */
-        const char *client_id;
-        const char *client_secret; /* secret */
-        int64_t poll_interval_ms;  /* 10s */
-        long long page_size;       /* 50 */
-        int64_t start_ms;          /* resolved from start at load time */
-        const char *start;         /* as written */
-        int64_t overlap_ms;        /* 5m */
-        int64_t late_sweep_ms;     /* 1m */
-        int64_t settle_ms;         /* 10s */
-        int64_t max_window_ms;     /* 1h: longest window during catch-up */
-        int64_t timeout_ms;        /* 30s: one HTTP request */
-        int64_t backoff_max_ms;    /* 60s */
-        const char *ca_file;       /* NULL: system store */
-        const char *proxy;         /* NULL: libcurl's env handling */
-        uint64_t max_response;     /* 32MiB: bigger API answers are refused */
-        bool allow_insecure_http;  /* http:// allowed on loopback only anyway */
-    } onelogin;
-    struct {
-        const char *path; /* ./state/checkpoint.json */
-    } checkpoint;
-    struct {
-        const char *level;  /* info */
-        const char *format; /* text */
-        bool progress;      /* off unless asked, or stderr is a tty */
-    } log;
-    struct {
-        bool enabled;
-        const char *listen; /* 127.0.0.1:9464 */
-    } metrics;
-    const struct ola_cfg *enrich; /* the enrich map, NULL or false if absent */
-    bool enrich_enabled;
-    const struct ola_cfg *rules;   /* rules: list of files */
-    const char *const *rule_files; /* rules resolved against the config's directory */
-    size_t n_rule_files;
-    const char *catalog_path; /* catalog: resolved like rules; NULL: not set */
-    bool catalog_builtin;     /* no catalog_path: the compiled-in one (loader: true) */
-    bool default_rules;       /* the compiled-in rule pack first (true) */
-    const struct ola_cfg *alerts; /* alerts settings */
-    int64_t shutdown_timeout_ms;  /* 10s */
-    size_t n_outputs;
-    struct ola_output_cfg outputs[OLA_MAX_OUTPUTS];
-    struct ola_enrich_settings enrich_opts; /* the enrich map read (defaults if absent) */
-};
-
-/*
- * Reads and validates the settings from doc. Strings point into doc, which
- * must outlive s. now_ms resolves a relative `start`. Returns 0 / -1.
- */
-int ola_settings_load(const struct ola_cfg_doc *doc, int64_t now_ms,
-                      struct ola_settings *s, struct ola_err *err);
 
 #endif

@@ -46,7 +46,7 @@
 #define OLA_PRUNE_MARGIN_MS      60000
 
 struct ola_source {
-    const struct ola_settings *s;
+    const struct ola_ol_settings *s;
     struct ola_ol_client *client;
     struct ola_checkpoint *cp;
     struct ola_seen *page_ids; /* owned: in-page dedupe's scratch set */
@@ -71,7 +71,7 @@ static unsigned ola_src_rand(struct ola_source *src)
     return (src->rand_state >> 8) & 0xffffff;
 }
 
-struct ola_source *ola_source_new(const struct ola_settings *s,
+struct ola_source *ola_source_new(const struct ola_ol_settings *s,
                                   struct ola_ol_client *client, struct ola_checkpoint *cp,
                                   const char *dead_letter, struct ola_err *err)
 {
@@ -88,7 +88,7 @@ struct ola_source *ola_source_new(const struct ola_settings *s,
     src->client = client;
     src->cp = cp;
     src->dead_letter = dead_letter;
-    src->span_ms = s->onelogin.max_window_ms;
+    src->span_ms = s->max_window_ms;
     src->rand_state = (unsigned)ola_mono_ms() ^ ((unsigned)getpid() << 16);
     src->prev_watermark_ms = cp->watermark_ms;
     if (cp->in_window)
@@ -142,7 +142,7 @@ static int ola_source_query(const struct ola_source *src, struct ola_buf *q)
         return -1;
     if (ola_buf_puts(q, "/api/1/events?since=") || ola_url_escape(q, since) ||
         ola_buf_puts(q, "&until=") || ola_url_escape(q, until) ||
-        ola_buf_printf(q, "&sort=%%2Bid&limit=%lld", src->s->onelogin.page_size))
+        ola_buf_printf(q, "&sort=%%2Bid&limit=%lld", src->s->page_size))
         return -1;
     if (cp->cursor != NULL &&
         (ola_buf_puts(q, "&after_cursor=") || ola_url_escape(q, cp->cursor)))
@@ -161,10 +161,10 @@ static int64_t ola_source_backoff(struct ola_source *src, int64_t advised_ms)
     int64_t cap = 1000, wait;
     unsigned i;
 
-    for (i = 1; i < src->failures && cap < src->s->onelogin.backoff_max_ms; i++)
+    for (i = 1; i < src->failures && cap < src->s->backoff_max_ms; i++)
         cap *= 2;
-    if (cap > src->s->onelogin.backoff_max_ms)
-        cap = src->s->onelogin.backoff_max_ms;
+    if (cap > src->s->backoff_max_ms)
+        cap = src->s->backoff_max_ms;
     wait = cap / 2 + (int64_t)(ola_src_rand(src) % (unsigned)(cap / 2 + 1));
     if (advised_ms > 0)
         wait = advised_ms + (int64_t)(ola_src_rand(src) % 101);
@@ -237,7 +237,7 @@ static enum ola_src_rc ola_source_probe(struct ola_source *src, int64_t *wait_ms
  */
 static int64_t ola_source_next_poll(struct ola_source *src, int64_t now_mono)
 {
-    int64_t interval = src->s->onelogin.poll_interval_ms;
+    int64_t interval = src->s->poll_interval_ms;
     int64_t wait =
         interval + ola_ol_clock_probe_delay(src->client, ola_now_ms() + interval);
 
@@ -249,7 +249,7 @@ static int64_t ola_source_next_poll(struct ola_source *src, int64_t now_mono)
 static enum ola_src_rc ola_source_open(struct ola_source *src, int64_t *wait_ms,
                                        struct ola_err *err)
 {
-    const struct ola_settings *s = src->s;
+    const struct ola_ol_settings *s = src->s;
     struct ola_checkpoint *cp = src->cp;
     int64_t now_mono = ola_mono_ms(), server_now, head, wm, since, until;
     bool sweep;
@@ -265,12 +265,11 @@ static enum ola_src_rc ola_source_open(struct ola_source *src, int64_t *wait_ms,
             return rc;
     }
     server_now = ola_ol_server_now_ms(src->client);
-    head = server_now - s->onelogin.settle_ms;
+    head = server_now - s->settle_ms;
     wm = cp->watermark_ms >= 0 ? cp->watermark_ms : cp->start_ms;
     sweep = cp->watermark_ms >= 0 &&
-            (cp->last_sweep_ms < 0 ||
-             server_now - cp->last_sweep_ms >= s->onelogin.late_sweep_ms);
-    since = sweep ? wm - s->onelogin.overlap_ms : wm - OLA_HEAD_SLACK_MS;
+            (cp->last_sweep_ms < 0 || server_now - cp->last_sweep_ms >= s->late_sweep_ms);
+    since = sweep ? wm - s->overlap_ms : wm - OLA_HEAD_SLACK_MS;
     /* `start: now` means now: no window reaches back before it */
     if (cp->start_ms >= 0 && since < cp->start_ms)
         since = cp->start_ms;
@@ -283,7 +282,7 @@ static enum ola_src_rc ola_source_open(struct ola_source *src, int64_t *wait_ms,
         return OLA_SRC_IDLE;
     }
     if (until <= since) {
-        *wait_ms = s->onelogin.poll_interval_ms;
+        *wait_ms = s->poll_interval_ms;
         return OLA_SRC_IDLE;
     }
     cp->in_window = true;
@@ -413,8 +412,7 @@ enum ola_src_rc ola_source_next(struct ola_source *src, struct ola_batch *b,
     }
     body = ola_buf_steal(&r.body, &len);
     /* held to the limit asked for: a bigger page is refused whole */
-    if (ola_page_parse_max(b, body, len, (size_t)src->s->onelogin.page_size, &pg,
-                           &perr) != 0) {
+    if (ola_page_parse_max(b, body, len, (size_t)src->s->page_size, &pg, &perr) != 0) {
         ola_batch_reset(b);
         if (perr.code == ECANCELED) {
             rc = OLA_SRC_RETRY; /* stopping: the page is read again after the restart */
@@ -467,17 +465,16 @@ out:
 /* Adapts the catch-up span to the event rate: about 20,000 events a window. */
 static void ola_source_adapt_span(struct ola_source *src)
 {
-    int64_t min_span = 2 * src->s->onelogin.overlap_ms;
+    int64_t min_span = 2 * src->s->overlap_ms;
 
     if (min_span < 60000)
         min_span = 60000;
     if (src->window_events > OLA_WINDOW_TARGET_EVENTS && src->span_ms / 2 >= min_span)
         src->span_ms /= 2;
     else if (src->window_events < OLA_WINDOW_MIN_EVENTS &&
-             src->span_ms < src->s->onelogin.max_window_ms)
-        src->span_ms = src->span_ms * 2 > src->s->onelogin.max_window_ms
-                           ? src->s->onelogin.max_window_ms
-                           : src->span_ms * 2;
+             src->span_ms < src->s->max_window_ms)
+        src->span_ms = src->span_ms * 2 > src->s->max_window_ms ? src->s->max_window_ms
+                                                                : src->span_ms * 2;
 }
 
 int ola_source_commit(struct ola_source *src, const struct ola_batch *b)
@@ -513,7 +510,7 @@ int ola_source_commit(struct ola_source *src, const struct ola_batch *b)
      * but the watermark never passes the server time estimated now minus settle
      * (a window opened under another estimate, or resumed from the checkpoint
      * of one, is re-read above that: dedupe skips what it delivered) */
-    head = ola_ol_server_now_ms(src->client) - src->s->onelogin.settle_ms;
+    head = ola_ol_server_now_ms(src->client) - src->s->settle_ms;
     wm = cp->window_until_ms < head ? cp->window_until_ms : head;
     if (wm > cp->watermark_ms)
         cp->watermark_ms = wm;
@@ -523,8 +520,7 @@ int ola_source_commit(struct ola_source *src, const struct ola_batch *b)
     }
     cp->in_window = false;
     ola_checkpoint_set_cursor(cp, NULL);
-    ola_seen_prune(cp->seen,
-                   cp->watermark_ms - src->s->onelogin.overlap_ms - OLA_PRUNE_MARGIN_MS);
+    ola_seen_prune(cp->seen, cp->watermark_ms - src->s->overlap_ms - OLA_PRUNE_MARGIN_MS);
     OLA_STAT_ADD(windows, 1);
     OLA_STAT_SET(watermark_ms, cp->watermark_ms);
     ola_source_adapt_span(src);

@@ -9,6 +9,7 @@
 #include "agent/core/event.h"
 #include "agent/onelogin/client.h"
 #include "agent/state/checkpoint.h"
+#include "agent/onelogin/settings.h"
 #include "config/config.h"
 
 enum ola_src_rc {
@@ -25,7 +26,7 @@ struct ola_source;
  * fresh) checkpoint; a window in progress in it is resumed.
  * dead_letter: where malformed page elements go (NULL: counted and logged only).
  */
-struct ola_source *ola_source_new(const struct ola_settings *s,
+struct ola_source *ola_source_new(const struct ola_ol_settings *s,
                                   struct ola_ol_client *client, struct ola_checkpoint *cp,
                                   const char *dead_letter, struct ola_err *err);
 void ola_source_destroy(struct ola_source *src);

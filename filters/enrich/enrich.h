@@ -28,6 +28,7 @@
 #include "agent/core/event.h"
 #include "agent/onelogin/client.h"
 #include "config/config.h"
+#include "filters/enrich/settings.h"
 
 struct ola_enricher;
 struct ola_catalog;

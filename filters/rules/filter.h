@@ -24,6 +24,7 @@
 #include "agent/core/err.h"
 #include "agent/core/event.h"
 #include "config/config.h"
+#include "filters/rules/settings.h"
 
 /* ---- catalog: event type id -> name, categories ------------------------- */
 struct ola_catalog;
@@ -56,9 +57,9 @@ struct ola_rules_stats {
  * (bad regex, unknown operator, unknown output in a route).
  * Returns a new rule set or NULL.
  */
-struct ola_rules *ola_rules_new(const struct ola_settings *s, const char *catalog_path,
-                                const char *const *output_names, size_t n_outputs,
-                                struct ola_err *err);
+struct ola_rules *ola_rules_new(const struct ola_rules_settings *s,
+                                const char *catalog_path, const char *const *output_names,
+                                size_t n_outputs, struct ola_err *err);
 void ola_rules_destroy(struct ola_rules *r);
 
 /*

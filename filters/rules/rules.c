@@ -495,7 +495,7 @@ static bool ola_rule_named(const struct ola_rule_docs *docs, size_t from,
  * replaces it (`enabled: false` turns it off); other duplicate names are
  * errors.
  */
-static int ola_load_rules(struct ola_rules *r, const struct ola_settings *s,
+static int ola_load_rules(struct ola_rules *r, const struct ola_rules_settings *s,
                           const char *const *outs, size_t n_outs, struct ola_err *err)
 {
     const struct ola_cfg *list = s->rules;
@@ -550,7 +550,7 @@ fail:
     return rc;
 }
 
-static const struct ola_cfg *ola_output_node(const struct ola_settings *s,
+static const struct ola_cfg *ola_output_node(const struct ola_rules_settings *s,
                                              const char *name, size_t i)
 {
     size_t j;
@@ -562,9 +562,9 @@ static const struct ola_cfg *ola_output_node(const struct ola_settings *s,
     return i < s->n_outputs && name == NULL ? s->outputs[i].node : NULL;
 }
 
-struct ola_rules *ola_rules_new(const struct ola_settings *s, const char *catalog_path,
-                                const char *const *output_names, size_t n_outputs,
-                                struct ola_err *err)
+struct ola_rules *ola_rules_new(const struct ola_rules_settings *s,
+                                const char *catalog_path, const char *const *output_names,
+                                size_t n_outputs, struct ola_err *err)
 {
     struct ola_rules *r = calloc(1, sizeof(*r));
     size_t i;

@@ -17,6 +17,7 @@
 #include <unistd.h>
 
 #include "agent/core/log.h"
+#include "agent/settings.h"
 #include "config/config.h"
 #include "fuzz.h"
 #include "outputs/formats/format.h"

@@ -39,7 +39,7 @@ int LLVMFuzzerInitialize(int *argc, char ***argv)
     static FILE *null;
     static const char *const outputs[] = {"siem"};
     char cfg[4600], catalog[4200];
-    struct ola_settings s;
+    struct ola_rules_settings s;
     struct ola_err err;
     int n;
 

@@ -20,6 +20,7 @@
 #include "agent/core/arena.h"
 #include "agent/core/log.h"
 #include "agent/onelogin/page.h"
+#include "agent/settings.h"
 #include "config/config.h"
 #include "filters/rules/filter.h"
 #include "fuzz.h"
@@ -31,7 +32,7 @@ static char ola_fz_catalog[4096];
 static char *ola_fz_page;
 static size_t ola_fz_page_len;
 static struct ola_cfg_doc *ola_fz_doc;
-static struct ola_settings ola_fz_s;
+static struct ola_rules_settings ola_fz_s;
 static const char *const ola_fz_outputs[] = {"siem", "archive", "pager"};
 
 static void ola_fz_cleanup(void)

@@ -31,6 +31,7 @@
 #include "agent/core/log.h"
 #include "agent/core/timeutil.h"
 #include "agent/onelogin/client.h"
+#include "agent/settings.h"
 #include "config/config.h"
 #include "filters/enrich/enrich.h"
 #include "filters/rules/filter.h"
@@ -260,7 +261,8 @@ static int bench_pass(const struct bench *b, const size_t *idx, size_t n,
     const char *const outs[] = {"stdout"};
     struct ola_format_opts fo;
     struct ola_buf out = OLA_BUF_INIT;
-    struct ola_rules *r = ola_rules_new(&b->s, b->catalog, outs, 1, err);
+    struct ola_rules_settings rs;
+    struct ola_rules *r;
     struct ola_batch bt;
     double t0, e0;
     size_t i, k;
@@ -269,6 +271,8 @@ static int bench_pass(const struct bench *b, const size_t *idx, size_t n,
     memset(run, 0, sizeof(*run));
     memset(&fo, 0, sizeof(fo));
     ola_batch_init(&bt);
+    ola_settings_rules(&b->s, &rs);
+    r = ola_rules_new(&rs, b->catalog, outs, 1, err);
     if (r == NULL)
         goto out;
     t0 = ola_cpu_s();

@@ -257,7 +257,7 @@ int main(int argc, char **argv)
     size_t n = 200000, n_src = 0, *off = NULL, *len = NULL, n_s = 0, i;
     struct ola_buf text = OLA_BUF_INIT;
     struct ola_cfg_doc *doc = NULL;
-    struct ola_settings s;
+    struct ola_rules_settings s;
     struct ola_err err = {0, ""};
     struct ola_rules *r = NULL;
     struct ola_bench bb = {NULL, 0, 0, 0};

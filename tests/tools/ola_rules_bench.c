@@ -156,7 +156,7 @@ int main(int argc, char **argv)
     struct ola_buf text = OLA_BUF_INIT;
     size_t *off = NULL, *len = NULL;
     struct ola_cfg_doc *doc = NULL;
-    struct ola_settings s;
+    struct ola_rules_settings s;
     struct ola_err err = {0, ""};
     struct ola_rules *r = NULL;
     struct ola_batch b;

@@ -23,7 +23,7 @@
 struct fx {
     char *dir;
     struct ola_cfg_doc *doc;
-    struct ola_settings s;
+    struct ola_rules_settings s;
     struct ola_rules *r;
     struct ola_batch b;
     struct ola_err err;

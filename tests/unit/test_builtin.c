@@ -52,7 +52,7 @@ static void test_builtin_catalog_is_the_file(void **state)
 static void test_catalog_choice(void **state)
 {
     struct ola_err err = {0, ""};
-    struct ola_settings s;
+    struct ola_rules_settings s;
     struct ola_rules *r;
     char *dir = ola_t_mkdtemp();
     const char *p;
@@ -92,7 +92,7 @@ static void test_catalog_choice(void **state)
 struct rfx {
     char *dir;
     struct ola_cfg_doc *doc;
-    struct ola_settings s;
+    struct ola_rules_settings s;
     struct ola_err err;
 };
 

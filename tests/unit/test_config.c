@@ -19,6 +19,7 @@
 #include <cmocka.h>
 
 #include "agent/core/log.h"
+#include "agent/settings.h"
 #include "config/config.h"
 
 #define NOW_MS INT64_C(1700000000000)

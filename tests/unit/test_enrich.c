@@ -31,6 +31,7 @@
 #include <jansson.h>
 
 #include "agent/onelogin/client.h"
+#include "agent/settings.h"
 #include "config/config.h"
 #include "filters/enrich/enrich.h"
 #include "filters/rules/filter.h"

@@ -36,6 +36,7 @@
 #include "agent/core/log.h"
 #include "agent/onelogin/client.h"
 #include "agent/onelogin/http.h"
+#include "agent/settings.h"
 #include "config/config.h"
 #include "tests/lib/http_fake.h"
 

@@ -1,0 +1,503 @@
+/*
+ * settings.c - the agent's settings: the modules' blocks composed, the rest read here.
+ *
+ * The top-level keys and the small sections (checkpoint, log, metrics) are
+ * declared in option tables below; onelogin: and enrich: are read by their
+ * modules' loaders with their own tables. The order is fixed: unknown
+ * top-level keys first, then section by section, then the rules that span
+ * keys: paths resolved against the config file's directory, unique output
+ * names. Strings point into the document; the few made here are stored in it.
+ */
+#include <errno.h>
+#include <stddef.h>
+#include <string.h>
+#include <strings.h>
+
+#include "agent/core/log.h"
+#include "agent/onelogin/settings.h"
+#include "agent/settings.h"
+#include "config/config.h"
+#include "config/options.h"
+#include "filters/enrich/settings.h"
+
+#define OLA_SEC  INT64_C(1000)
+#define OLA_MIN  (60 * OLA_SEC)
+#define OLA_HOUR (60 * OLA_MIN)
+
+#define OLA_S_OFF(f) offsetof(struct ola_settings, f)
+
+static const struct ola_opt ola_checkpoint_options[] = {
+    {.name = "path",
+     .type = OLA_OPT_STR,
+     .offset = OLA_S_OFF(checkpoint.path),
+     .def_str = "./state/checkpoint.json",
+     .flags = OLA_OPT_NONEMPTY,
+     .help = "The checkpoint file (written atomically)."},
+    {.name = NULL},
+};
+
+static const struct ola_opt ola_log_options[] = {
+    {.name = "level",
+     .type = OLA_OPT_STR,
+     .offset = OLA_S_OFF(log.level),
+     .def_str = "info",
+     .help = "error, warn, info, debug"},
+    {.name = "format",
+     .type = OLA_OPT_STR,
+     .offset = OLA_S_OFF(log.format),
+     .def_str = "text",
+     .help = "text, json"},
+    {.name = "progress",
+     .type = OLA_OPT_BOOL,
+     .offset = OLA_S_OFF(log.progress),
+     .def_int = 0,
+     .help = "periodic progress lines on stderr"},
+    {.name = NULL},
+};
+
+static const struct ola_opt ola_metrics_options[] = {
+    {.name = "enabled",
+     .type = OLA_OPT_BOOL,
+     .offset = OLA_S_OFF(metrics.enabled),
+     .def_int = 1,
+     .help = "false: no endpoint"},
+    {.name = "listen",
+     .type = OLA_OPT_STR,
+     .offset = OLA_S_OFF(metrics.listen),
+     .def_str = "127.0.0.1:9464",
+     .help = "host:port; port 0 picks a free port"},
+    {.name = NULL},
+};
+
+/* In the order unknown keys are matched against (the closest one is suggested). */
+const struct ola_opt ola_settings_options[] = {
+    {.name = "onelogin",
+     .type = OLA_OPT_MAP,
+     .sub = ola_ol_options,
+     .flags = OLA_OPT_MANUAL | OLA_OPT_REQUIRED},
+    {.name = "checkpoint",
+     .type = OLA_OPT_MAP,
+     .sub = ola_checkpoint_options,
+     .flags = OLA_OPT_MANUAL},
+    {.name = "outputs",
+     .type = OLA_OPT_OTHER,
+     .flags = OLA_OPT_MANUAL | OLA_OPT_REQUIRED,
+     .help = "Where events go: at least one output, at most 16."},
+    {.name = "log", .type = OLA_OPT_MAP, .sub = ola_log_options, .flags = OLA_OPT_MANUAL},
+    {.name = "metrics",
+     .type = OLA_OPT_MAP,
+     .sub = ola_metrics_options,
+     .flags = OLA_OPT_MANUAL,
+     .help = "Prometheus metrics and health checks (/metrics, /healthz, /readyz)."},
+    {.name = "enrich",
+     .type = OLA_OPT_MAP,
+     .sub = ola_enrich_options,
+     .flags = OLA_OPT_MANUAL,
+     .help = "Enrichment of events with user and role facts (on by default)."},
+    {.name = "rules",
+     .type = OLA_OPT_OTHER,
+     .flags = OLA_OPT_MANUAL,
+     .help = "Your own rule files, applied in order after the built-in pack (none by "
+             "default)."},
+    {.name = "alerts",
+     .type = OLA_OPT_OTHER,
+     .flags = OLA_OPT_MANUAL,
+     .help = "Alert settings (read by the alerts module)."},
+    {.name = "shutdown_timeout",
+     .type = OLA_OPT_DURATION,
+     .offset = OLA_S_OFF(shutdown_timeout_ms),
+     .def_int = 10 * OLA_SEC,
+     .min = 0,
+     .max = OLA_HOUR,
+     .help = "How long shutdown waits for outputs to flush (0 .. 1h)."},
+    {.name = "catalog",
+     .type = OLA_OPT_STR,
+     .flags = OLA_OPT_MANUAL,
+     .help = "The event-type catalog (id -> name and categories) is built in "
+             "(config/event-types.json)."},
+    {.name = "default_rules",
+     .type = OLA_OPT_BOOL,
+     .offset = OLA_S_OFF(default_rules),
+     .def_int = 1,
+     .help = "The default rule pack (config/rules/default.yaml, docs/rules.md) is built "
+             "into olagent and applied first; `default_rules: false` turns it off."},
+    {.name = NULL},
+};
+static int ola_nomem(struct ola_err *err)
+{
+    return ola_err_set(err, ENOMEM, "out of memory");
+}
+
+/* The map under key: *out NULL when absent or null; an error when not a map. */
+static int ola_section(const struct ola_cfg *root, const char *key,
+                       const struct ola_cfg **out, struct ola_err *err)
+{
+    const struct ola_cfg *n = ola_cfg_get(root, key);
+
+    *out = NULL;
+    if (n == NULL || ola_cfg_type(n) == OLA_CFG_NULL)
+        return 0;
+    if (ola_cfg_type(n) != OLA_CFG_MAP)
+        return ola_cfg_errf(err, n, "%s: expected a map", key);
+    *out = n;
+    return 0;
+}
+
+/* The node to blame for key in map: the value if present, else the map. */
+static const struct ola_cfg *ola_blame(const struct ola_cfg *map, const char *key)
+{
+    const struct ola_cfg *n = ola_cfg_get(map, key);
+
+    return n != NULL ? n : map;
+}
+
+static int ola_load_onelogin(const struct ola_cfg_doc *doc, const struct ola_cfg *root,
+                             int64_t now_ms, struct ola_settings *s, struct ola_err *err)
+{
+    const struct ola_cfg *ol;
+
+    if (ola_section(root, "onelogin", &ol, err) != 0)
+        return -1;
+    if (ol == NULL)
+        return ola_cfg_errf(err, ola_blame(root, "onelogin"),
+                            "onelogin: missing (base_url or region, client_id, "
+                            "client_secret)");
+    return ola_ol_settings_load(doc, ol, now_ms, &s->onelogin, err);
+}
+
+static int ola_load_checkpoint(const struct ola_cfg *root, struct ola_settings *s,
+                               struct ola_err *err)
+{
+    const struct ola_cfg *cp;
+
+    if (ola_section(root, "checkpoint", &cp, err) != 0)
+        return -1;
+    return ola_opts_read(cp, "checkpoint", ola_checkpoint_options, s, NULL, err);
+}
+
+static int ola_load_log(const struct ola_cfg *root, struct ola_settings *s,
+                        struct ola_err *err)
+{
+    const struct ola_cfg *lg;
+    enum ola_log_format fmt;
+    char shown[OLA_CFG_SHOWN_MAX];
+    int level;
+
+    if (ola_section(root, "log", &lg, err) != 0 ||
+        ola_opts_read(lg, "log", ola_log_options, s, NULL, err) != 0)
+        return -1;
+    if (ola_log_level_parse(s->log.level, &level) != 0)
+        return ola_cfg_errf(
+            err, ola_cfg_get(lg, "level"),
+            "log.level: unknown level %s (error, warn, info, debug)",
+            ola_cfg_shown(ola_cfg_get(lg, "level"), shown, sizeof(shown)));
+    if (ola_log_format_parse(s->log.format, &fmt) != 0)
+        return ola_cfg_errf(
+            err, ola_cfg_get(lg, "format"), "log.format: unknown format %s (text, json)",
+            ola_cfg_shown(ola_cfg_get(lg, "format"), shown, sizeof(shown)));
+    return 0;
+}
+
+/* "host:port", "[::1]:port"; port 0 asks for any free port. */
+static bool ola_listen_ok(const char *s)
+{
+    const char *colon = strrchr(s, ':'), *p;
+    unsigned long port = 0;
+
+    if (colon == NULL || colon == s || colon[1] == '\0')
+        return false;
+    for (p = colon + 1; *p != '\0'; p++) {
+        if (*p < '0' || *p > '9')
+            return false;
+        port = port * 10 + (unsigned long)(*p - '0');
+        if (port > 65535)
+            return false;
+    }
+    if (s[0] == '[')
+        return colon[-1] == ']' && colon - s > 2;
+    return true;
+}
+
+static int ola_load_metrics(const struct ola_cfg *root, struct ola_settings *s,
+                            struct ola_err *err)
+{
+    const struct ola_cfg *m = ola_cfg_get(root, "metrics");
+    char shown[OLA_CFG_SHOWN_MAX];
+
+    ola_opts_defaults(ola_metrics_options, s);
+    switch (ola_cfg_type(m)) {
+    case OLA_CFG_NULL:
+        return 0;
+    case OLA_CFG_SCALAR:
+        return ola_cfg_bool(root, "metrics", true, &s->metrics.enabled, err);
+    case OLA_CFG_SEQ:
+        return ola_cfg_errf(err, m, "metrics: expected a map or false");
+    case OLA_CFG_MAP:
+        break;
+    }
+    if (ola_opts_read(m, "metrics", ola_metrics_options, s, NULL, err) != 0)
+        return -1;
+    if (!ola_listen_ok(s->metrics.listen))
+        return ola_cfg_errf(
+            err, ola_cfg_get(m, "listen"), "metrics.listen: expected host:port, got %s",
+            ola_cfg_shown(ola_cfg_get(m, "listen"), shown, sizeof(shown)));
+    return 0;
+}
+
+/* enrich: read by the enrichment module's own table. */
+static int ola_load_enrich(const struct ola_cfg *root, struct ola_settings *s,
+                           struct ola_err *err)
+{
+    if (ola_enrich_settings_load(root, &s->enrich_opts, &s->enrich, err) != 0)
+        return -1;
+    s->enrich_enabled = s->enrich_opts.enabled;
+    return 0;
+}
+
+/*
+ * Resolves f against the directory of the config file cfg: absolute paths
+ * and configs without a directory part stay as they are. The result lives
+ * in doc. Returns 0 / -1 (out of memory).
+ */
+static int ola_resolve_path(const struct ola_cfg_doc *doc, const char *cfg, const char *f,
+                            const char **out)
+{
+    const char *slash = strrchr(cfg, '/');
+    size_t dir_len = slash != NULL ? (size_t)(slash - cfg) + 1 : 0;
+    size_t flen = strlen(f);
+    char *res;
+
+    if (f[0] == '/' || dir_len == 0) {
+        *out = f;
+        return 0;
+    }
+    res = ola_cfg_doc_alloc(doc, dir_len + flen + 1);
+    if (res == NULL)
+        return -1;
+    memcpy(res, cfg, dir_len);
+    memcpy(res + dir_len, f, flen + 1);
+    *out = res;
+    return 0;
+}
+
+/* rules: a list of files; relative paths are resolved against the config's directory. */
+static int ola_load_rules(const struct ola_cfg_doc *doc, const struct ola_cfg *root,
+                          struct ola_settings *s, struct ola_err *err)
+{
+    const struct ola_cfg *r = ola_cfg_get(root, "rules");
+    const char **files;
+    size_t i, n;
+
+    s->rules = NULL;
+    s->rule_files = NULL;
+    s->n_rule_files = 0;
+    if (ola_cfg_type(r) == OLA_CFG_NULL)
+        return 0;
+    if (ola_cfg_type(r) != OLA_CFG_SEQ)
+        return ola_cfg_errf(err, r, "rules: expected a list of rule files");
+    s->rules = r;
+    n = ola_cfg_len(r);
+    if (n == 0)
+        return 0;
+    files = ola_cfg_doc_alloc(doc, n * sizeof(*files));
+    if (files == NULL)
+        return ola_nomem(err);
+    for (i = 0; i < n; i++) {
+        const struct ola_cfg *item = ola_cfg_at(r, i);
+        const char *f = ola_cfg_scalar(item);
+
+        if (f == NULL || f[0] == '\0')
+            return ola_cfg_errf(err, item, "%s: expected a file name",
+                                ola_cfg_path(item));
+        if (ola_resolve_path(doc, ola_cfg_file(root), f, &files[i]) != 0)
+            return ola_nomem(err);
+    }
+    s->rule_files = files;
+    s->n_rule_files = n;
+    return 0;
+}
+
+/*
+ * catalog: an event-type catalog file used instead of the built-in one (none
+ * by default). default_rules: the built-in rule pack, on unless false.
+ */
+static int ola_load_catalog(const struct ola_cfg_doc *doc, const struct ola_cfg *root,
+                            struct ola_settings *s, struct ola_err *err)
+{
+    const char *f = NULL;
+
+    s->catalog_builtin = true;
+    if (ola_opts_read_key(root, "", ola_settings_options, "default_rules", s, NULL,
+                          err) != 0 ||
+        ola_cfg_str(root, "catalog", NULL, &f, err) != 0)
+        return -1;
+    if (f == NULL)
+        return 0;
+    if (f[0] == '\0')
+        return ola_cfg_errf(err, ola_cfg_get(root, "catalog"),
+                            "catalog: expected a file name");
+    if (ola_resolve_path(doc, ola_cfg_file(root), f, &s->catalog_path) != 0)
+        return ola_nomem(err);
+    return 0;
+}
+
+static bool ola_type_ok(const char *t)
+{
+    size_t i;
+
+    if (t[0] < 'a' || t[0] > 'z')
+        return false;
+    for (i = 0; t[i] != '\0'; i++)
+        if (!((t[i] >= 'a' && t[i] <= 'z') || (t[i] >= '0' && t[i] <= '9') ||
+              t[i] == '_'))
+            return false;
+    return i <= 32;
+}
+
+static bool ola_name_ok(const char *t)
+{
+    size_t i;
+
+    for (i = 0; t[i] != '\0'; i++)
+        if (!((t[i] >= 'a' && t[i] <= 'z') || (t[i] >= 'A' && t[i] <= 'Z') ||
+              (t[i] >= '0' && t[i] <= '9') || t[i] == '_' || t[i] == '-' || t[i] == '.'))
+            return false;
+    return i > 0 && i < 64;
+}
+
+static int ola_load_outputs(const struct ola_cfg *root, struct ola_settings *s,
+                            struct ola_err *err)
+{
+    const struct ola_cfg *outs = ola_cfg_get(root, "outputs");
+    char shown[OLA_CFG_SHOWN_MAX];
+    size_t i, j, n;
+
+    s->n_outputs = 0;
+    if (ola_cfg_type(outs) == OLA_CFG_NULL)
+        return ola_cfg_errf(err, outs != NULL ? outs : root,
+                            "outputs: at least one output is required (e.g. "
+                            "- type: stdout)");
+    if (ola_cfg_type(outs) != OLA_CFG_SEQ)
+        return ola_cfg_errf(err, outs, "outputs: expected a list of outputs");
+    n = ola_cfg_len(outs);
+    if (n == 0)
+        return ola_cfg_errf(err, outs, "outputs: at least one output is required");
+    if (n > OLA_MAX_OUTPUTS)
+        return ola_cfg_errf(err, ola_cfg_at(outs, OLA_MAX_OUTPUTS),
+                            "outputs: at most %d outputs", OLA_MAX_OUTPUTS);
+    for (i = 0; i < n; i++) {
+        const struct ola_cfg *o = ola_cfg_at(outs, i);
+        struct ola_output_cfg *oc = &s->outputs[i];
+
+        if (ola_cfg_type(o) != OLA_CFG_MAP)
+            return ola_cfg_errf(err, o, "%s: expected a map with a type",
+                                ola_cfg_path(o));
+        oc->node = o;
+        if (ola_cfg_str(o, "type", NULL, &oc->type, err) != 0)
+            return -1;
+        if (oc->type == NULL)
+            return ola_cfg_errf(err, o,
+                                "%s: type is required (stdout, file, kafka, syslog)",
+                                ola_cfg_path(o));
+        if (!ola_type_ok(oc->type))
+            return ola_cfg_errf(
+                err, ola_cfg_get(o, "type"), "%s.type: %s is not an output type",
+                ola_cfg_path(o),
+                ola_cfg_shown(ola_cfg_get(o, "type"), shown, sizeof(shown)));
+        if (ola_cfg_str(o, "name", oc->type, &oc->name, err) != 0)
+            return -1;
+        if (!ola_name_ok(oc->name))
+            return ola_cfg_errf(err, ola_cfg_get(o, "name"),
+                                "%s.name: use 1-63 letters, digits, '_', '-' or '.'",
+                                ola_cfg_path(o));
+        for (j = 0; j < i; j++) {
+            const struct ola_output_cfg *prev = &s->outputs[j];
+
+            if (strcmp(prev->name, oc->name) != 0)
+                continue;
+            if (ola_cfg_get(o, "name") == NULL && ola_cfg_get(prev->node, "name") == NULL)
+                return ola_cfg_errf(
+                    err, o,
+                    "%s: two outputs of type %s (the other at line %d): "
+                    "give each a distinct name:",
+                    ola_cfg_path(o),
+                    ola_cfg_shown(ola_cfg_get(o, "type"), shown, sizeof(shown)),
+                    ola_cfg_line(prev->node));
+            return ola_cfg_errf(
+                err, ola_blame(o, "name"),
+                "%s: output name %s is already used at line %d", ola_cfg_path(o),
+                ola_cfg_shown(ola_cfg_get(o, "name"), shown, sizeof(shown)),
+                ola_cfg_line(prev->node));
+        }
+    }
+    s->n_outputs = n;
+    return 0;
+}
+
+int ola_settings_load(const struct ola_cfg_doc *doc, int64_t now_ms,
+                      struct ola_settings *s, struct ola_err *err)
+{
+    const struct ola_cfg *root = ola_cfg_root(doc);
+
+    memset(s, 0, sizeof(*s));
+    if (root == NULL)
+        return ola_err_set(err, EINVAL, "no configuration");
+    s->path = ola_cfg_file(root);
+    if (ola_cfg_type(root) == OLA_CFG_NULL)
+        return ola_cfg_errf(err, root,
+                            "the file is empty: onelogin and outputs are required");
+    if (ola_cfg_type(root) != OLA_CFG_MAP)
+        return ola_cfg_errf(err, root, "expected a map of settings at the top level");
+    if (ola_opts_check(root, ola_settings_options, err) != 0 ||
+        ola_load_onelogin(doc, root, now_ms, s, err) != 0 ||
+        ola_load_checkpoint(root, s, err) != 0 || ola_load_log(root, s, err) != 0 ||
+        ola_load_metrics(root, s, err) != 0 || ola_load_enrich(root, s, err) != 0 ||
+        ola_load_rules(doc, root, s, err) != 0 ||
+        ola_load_catalog(doc, root, s, err) != 0 ||
+        ola_opts_read_key(root, "", ola_settings_options, "shutdown_timeout", s, NULL,
+                          err) != 0 ||
+        ola_load_outputs(root, s, err) != 0)
+        return -1;
+    s->alerts = ola_cfg_get(root, "alerts");
+    if (ola_cfg_type(s->alerts) == OLA_CFG_NULL)
+        s->alerts = NULL;
+    return 0;
+}
+
+void ola_settings_rules(const struct ola_settings *s, struct ola_rules_settings *out)
+{
+    memset(out, 0, sizeof(*out));
+    out->rules = s->rules;
+    out->alerts = s->alerts;
+    out->default_rules = s->default_rules;
+    out->catalog_builtin = s->catalog_builtin;
+    out->n_outputs = s->n_outputs;
+    memcpy(out->outputs, s->outputs, sizeof(out->outputs));
+}
+
+void ola_settings_print(const struct ola_cfg_doc *doc, const struct ola_settings *s,
+                        FILE *out)
+{
+    const struct ola_cfg *root = ola_cfg_root(doc);
+
+    fputs("# settings in force (value, then where it came from)\n", out);
+    ola_opts_print_effective(root, "", ola_settings_options, s, out);
+    ola_opts_print_effective(ola_cfg_get(root, "onelogin"), "onelogin", ola_ol_options,
+                             &s->onelogin, out);
+    ola_opts_print_effective(ola_cfg_get(root, "checkpoint"), "checkpoint",
+                             ola_checkpoint_options, s, out);
+    ola_opts_print_effective(ola_cfg_get(root, "log"), "log", ola_log_options, s, out);
+    ola_opts_print_effective(ola_cfg_get(root, "metrics"), "metrics", ola_metrics_options,
+                             s, out);
+    ola_opts_print_effective(ola_cfg_get(root, "enrich"), "enrich", ola_enrich_options,
+                             &s->enrich_opts, out);
+}
+
+void ola_settings_print_example(FILE *out)
+{
+    fputs("# olagent settings, from the option tables (olagent config example).\n"
+          "# Keys shown commented out have no default. The outputs' keys are in\n"
+          "# config/olagent.example.yaml and docs/outputs.md.\n",
+          out);
+    ola_opts_print_example(ola_settings_options, 0, out);
+}

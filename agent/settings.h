@@ -1,0 +1,77 @@
+/*
+ * settings.h - the agent's settings: every module's block, composed.
+ *
+ * Each module declares its keys in an option table next to its code
+ * (agent/onelogin/settings.h, filters/enrich/settings.h); this layer, the only
+ * one that knows them all, composes their structs into struct ola_settings,
+ * reads the top-level keys and the small sections (checkpoint, log, metrics)
+ * with its own tables, and hands each module only its own struct.
+ */
+#ifndef OLA_AGENT_SETTINGS_H
+#define OLA_AGENT_SETTINGS_H
+
+#include <stdbool.h>
+#include <stddef.h>
+#include <stdint.h>
+#include <stdio.h>
+
+#include "agent/core/err.h"
+#include "agent/onelogin/settings.h"
+#include "config/config.h"
+#include "config/options.h"
+#include "filters/enrich/settings.h"
+#include "filters/rules/settings.h"
+
+struct ola_settings {
+    const char *path;                /* config file path */
+    struct ola_ol_settings onelogin; /* the onelogin: block */
+    struct {
+        const char *path; /* ./state/checkpoint.json */
+    } checkpoint;
+    struct {
+        const char *level;  /* info */
+        const char *format; /* text */
+        bool progress;      /* off unless asked, or stderr is a tty */
+    } log;
+    struct {
+        bool enabled;
+        const char *listen; /* 127.0.0.1:9464 */
+    } metrics;
+    const struct ola_cfg *enrich; /* the enrich map, NULL or false if absent */
+    bool enrich_enabled;
+    const struct ola_cfg *rules;   /* rules: list of files */
+    const char *const *rule_files; /* rules resolved against the config's directory */
+    size_t n_rule_files;
+    const char *catalog_path; /* catalog: resolved like rules; NULL: not set */
+    bool catalog_builtin;     /* no catalog_path: the compiled-in one (loader: true) */
+    bool default_rules;       /* the compiled-in rule pack first (true) */
+    const struct ola_cfg *alerts; /* alerts settings */
+    int64_t shutdown_timeout_ms;  /* 10s */
+    size_t n_outputs;
+    struct ola_output_cfg outputs[OLA_MAX_OUTPUTS];
+    struct ola_enrich_settings enrich_opts; /* the enrich map read (defaults if absent) */
+};
+
+/* The top-level keys; sections point at their modules' tables. */
+extern const struct ola_opt ola_settings_options[];
+
+/*
+ * Reads and validates the settings from doc. Strings point into doc, which
+ * must outlive s. now_ms resolves a relative `start`. Returns 0 / -1.
+ */
+int ola_settings_load(const struct ola_cfg_doc *doc, int64_t now_ms,
+                      struct ola_settings *s, struct ola_err *err);
+
+/* What the rules module reads, from s (out: filled, borrows from s's document). */
+void ola_settings_rules(const struct ola_settings *s, struct ola_rules_settings *out);
+
+/*
+ * `olagent check`: every key of the tables with the value in force and where
+ * it came from ("# file:line" or "# default"), secrets masked.
+ */
+void ola_settings_print(const struct ola_cfg_doc *doc, const struct ola_settings *s,
+                        FILE *out);
+/* `olagent config example`: the example config's keys, from the tables. */
+void ola_settings_print_example(FILE *out);
+
+#endif
