@@ -3,12 +3,15 @@
  *
  * Setup builds every part from the settings in dependency order (outputs,
  * rules, API client and enricher, checkpoint, source) and fails early with
- * one clear message. The loop then asks the source for a page, hands it to the
- * pipeline, and only when every output acknowledged it moves the source's
- * window and saves the checkpoint (with the alert state). Signals only set
- * flags: SIGHUP reopens outputs and reloads rule files between batches;
- * SIGTERM/SIGINT let the batch in flight finish within shutdown_timeout,
- * then the agent exits 0.
+ * one clear message. The loop then asks the source for a batch, hands it to
+ * the pipeline, and only when every output acknowledged it commits the
+ * source (which moves its position) and saves the checkpoint (with the alert
+ * state). `run` drives the OneLogin source with a checkpoint; `replay`
+ * drives the replay source (replay.c) through the same outputs, rules and
+ * loop, without a checkpoint, lock or signals, until its input ends. Signals
+ * only set flags: SIGHUP reopens outputs and reloads rule files between
+ * batches; SIGTERM/SIGINT let the batch in flight finish within
+ * shutdown_timeout, then the agent exits 0.
  */
 #include <errno.h>
 #include <limits.h>
@@ -20,8 +23,10 @@
 #include <string.h>
 
 #include "agent/agent.h"
+#include "agent/core/backoff.h"
 #include "agent/core/fileio.h"
 #include "agent/core/log.h"
+#include "agent/core/source.h"
 #include "agent/core/stats.h"
 #include "agent/core/timeutil.h"
 #include "agent/core/wait.h"
@@ -30,6 +35,7 @@
 #include "agent/onelogin/source.h"
 #include "agent/pipeline.h"
 #include "agent/progress.h"
+#include "agent/replay.h"
 #include "agent/state/checkpoint.h"
 #include "agent/state/lock.h"
 #include "agent/settings.h"
@@ -41,6 +47,8 @@
 #define OLA_AGENT_COMP "agent"
 
 struct ola_agent {
+    bool replay;           /* the `replay` command: no lock, checkpoint or signals;
+                              errors are printed for a person, not logged */
     struct ola_lock *lock; /* one agent per checkpoint, held until the end */
     struct ola_cfg_doc *doc;
     struct ola_settings s;
@@ -51,9 +59,9 @@ struct ola_agent {
     struct ola_ol_client *client;
     struct ola_enricher *enricher; /* NULL when enrichment is off */
     struct ola_checkpoint cp;
-    bool cp_ready;
-    bool trim_due; /* batches went through since the agent last trimmed */
-    struct ola_source *src;
+    bool cp_ready;          /* a checkpoint is kept: saved after each committed batch */
+    bool trim_due;          /* batches went through since the agent last trimmed */
+    struct ola_source *src; /* the OneLogin source (run) or the replay source */
     struct ola_pipeline pipe;
     struct ola_metrics *metrics;
     struct ola_metrics_snapshot snap; /* built here, copied by publish */
@@ -161,8 +169,8 @@ static int ola_agent_load_checkpoint(struct ola_agent *a)
     }
     /* nothing read yet (no file, or one saved before the first window ended, or
      * by an olagent that kept no start): the configured start, kept from now on */
-    if (a->cp.watermark_ms < 0 && a->cp.start_ms < 0)
-        a->cp.start_ms = a->s.onelogin.start_ms;
+    if (a->cp.pos.watermark_ms < 0 && a->cp.pos.start_ms < 0)
+        a->cp.pos.start_ms = a->s.onelogin.start_ms;
     if (!found) {
         char start[OLA_ISO_MAX];
 
@@ -172,11 +180,11 @@ static int ola_agent_load_checkpoint(struct ola_agent *a)
     } else {
         char wm[OLA_ISO_MAX] = "none";
 
-        if (a->cp.watermark_ms >= 0)
-            ola_time_format_iso(a->cp.watermark_ms, wm, sizeof(wm));
+        if (a->cp.pos.watermark_ms >= 0)
+            ola_time_format_iso(a->cp.pos.watermark_ms, wm, sizeof(wm));
         ola_log_info(OLA_AGENT_COMP,
                      "checkpoint %s: watermark %s, %zu ids in the overlap",
-                     a->s.checkpoint.path, wm, ola_seen_count(a->cp.seen));
+                     a->s.checkpoint.path, wm, ola_seen_count(a->cp.pos.seen));
     }
     if (a->cp.alerts != NULL &&
         ola_rules_state_restore(a->rules, a->cp.alerts, &err) != 0) {
@@ -184,7 +192,7 @@ static int ola_agent_load_checkpoint(struct ola_agent *a)
                     a->s.checkpoint.path, err.msg);
         return OLA_EXIT_RUNTIME;
     }
-    OLA_STAT_SET(watermark_ms, a->cp.watermark_ms);
+    OLA_STAT_SET(watermark_ms, a->cp.pos.watermark_ms);
     return OLA_EXIT_OK;
 }
 
@@ -214,7 +222,7 @@ static int ola_agent_connect(struct ola_agent *a)
     }
     if (a->s.enrich_enabled) {
         if (ola_enricher_new(&a->s.enrich_opts, a->client, &a->enricher, &err) != 0) {
-            fprintf(stderr, "olagent: enrich: %s\n", err.msg);
+            fprintf(stderr, "olagent: %s%s\n", a->replay ? "" : "enrich: ", err.msg);
             return OLA_EXIT_CONFIG;
         }
         a->pipe.enricher = a->enricher;
@@ -249,11 +257,12 @@ static void ola_agent_enrich_summary(const struct ola_agent *a)
 static int ola_agent_save(struct ola_agent *a)
 {
     struct ola_err err = {0, ""};
-    int64_t wait = 500;
+    struct ola_backoff bo;
     bool failing = false;
 
     json_decref(a->cp.alerts);
     a->cp.alerts = ola_rules_state_save(a->rules);
+    ola_backoff_init(&bo, 500, a->s.onelogin.backoff_max_ms, 0);
     for (;;) {
         if (ola_checkpoint_save(a->s.checkpoint.path, &a->cp, &err) == 0) {
             if (failing)
@@ -267,9 +276,7 @@ static int ola_agent_save(struct ola_agent *a)
         failing = true;
         if (ola_pipeline_out_of_time(&a->pipe))
             return -1;
-        ola_wait(wait);
-        if (wait < a->s.onelogin.backoff_max_ms)
-            wait *= 2;
+        ola_wait(ola_backoff_next(&bo));
     }
 }
 
@@ -307,13 +314,15 @@ static void ola_agent_reload(struct ola_agent *a)
 static void ola_agent_publish(struct ola_agent *a)
 {
     struct ola_metrics_snapshot *sn = &a->snap;
-    const struct ola_ol_counters *ctr = ola_ol_counters(a->client);
-    const struct ola_rules_stats *rs = ola_rules_stats(a->rules);
+    const struct ola_ol_counters *ctr;
+    const struct ola_rules_stats *rs;
     struct ola_ol_rate rate;
     size_t i;
 
     if (a->metrics == NULL)
         return;
+    ctr = ola_ol_counters(a->client);
+    rs = ola_rules_stats(a->rules);
     memset(sn, 0, sizeof(*sn));
     sn->n_outputs = a->n_outputs;
     for (i = 0; i < a->n_outputs && i < OLA_METRICS_MAX_OUTPUTS; i++) {
@@ -348,7 +357,7 @@ static void ola_agent_publish(struct ola_agent *a)
                  ola_rules_alert_name(a->rules, i));
         sn->rules[i].alerts = ola_rules_alerts_raised(a->rules, i);
     }
-    sn->seen_ids = ola_seen_count(a->cp.seen);
+    sn->seen_ids = ola_seen_count(a->cp.pos.seen);
     if (a->enricher != NULL) {
         struct ola_enrich_stats es;
 
@@ -419,9 +428,15 @@ static int ola_agent_loop(struct ola_agent *a)
         if (ola_reload_requested)
             ola_agent_reload(a);
         src_rc = ola_source_next(a->src, &b, &wait, &err);
+        if (src_rc == OLA_SRC_END)
+            break;
         if (src_rc == OLA_SRC_FATAL) {
-            ola_log_err(OLA_AGENT_COMP, "stopping: %s", err.msg);
-            OLA_STAT_SET(token_ok, 0);
+            if (a->replay) {
+                fprintf(stderr, "olagent: %s\n", err.msg);
+            } else {
+                ola_log_err(OLA_AGENT_COMP, "stopping: %s", err.msg);
+                OLA_STAT_SET(token_ok, 0);
+            }
             rc = OLA_EXIT_RUNTIME;
             break;
         }
@@ -433,7 +448,7 @@ static int ola_agent_loop(struct ola_agent *a)
         }
         a->trim_due = true;
         drc = ola_pipeline_deliver(&a->pipe, &b, ola_now_ms());
-        if (drc == OLA_FATAL) {
+        if (drc == OLA_FATAL || (drc != OLA_OK && a->replay)) {
             rc = OLA_EXIT_RUNTIME;
             break;
         }
@@ -442,7 +457,8 @@ static int ola_agent_loop(struct ola_agent *a)
                                          "acknowledged; it will be read again");
             break;
         }
-        if (ola_source_commit(a->src, &b) != 0 || ola_agent_save(a) != 0) {
+        if (ola_source_commit(a->src, &b) != 0 ||
+            (a->cp_ready && ola_agent_save(a) != 0)) {
             ola_log_err(OLA_AGENT_COMP, "the checkpoint could not be saved; stopping");
             rc = OLA_EXIT_RUNTIME;
             break;
@@ -484,7 +500,7 @@ int ola_cmd_run(const char *config_path)
     rc = ola_agent_load_checkpoint(&a);
     if (rc != OLA_EXIT_OK)
         goto out;
-    a.src = ola_source_new(&a.s.onelogin, a.client, &a.cp, a.dead_letter, &err);
+    a.src = ola_ol_source_new(&a.s.onelogin, a.client, &a.cp.pos, a.dead_letter, &err);
     if (a.src == NULL || ola_wait_install_signals() != 0) {
         ola_log_err(OLA_AGENT_COMP, "setup failed: %s", err.msg[0] ? err.msg : "signals");
         rc = OLA_EXIT_RUNTIME;
@@ -499,11 +515,51 @@ int ola_cmd_run(const char *config_path)
     ola_log_info(OLA_AGENT_COMP, "olagent %s tailing %s into %zu output(s)", OLA_VERSION,
                  a.s.onelogin.base_url, a.n_outputs);
     rc = ola_agent_loop(&a);
+    ola_source_finish(a.src);
     ola_agent_enrich_summary(&a);
     if (ola_stop_requested)
         ola_log_info(OLA_AGENT_COMP,
                      "stopped by signal; %llu events delivered in this run",
                      (unsigned long long)OLA_STAT_GET(events_delivered));
+out:
+    ola_agent_free(&a);
+    return rc;
+}
+
+int ola_cmd_replay_opts(const char *config_path, const char *events_path, bool enrich)
+{
+    struct ola_agent a;
+    struct ola_err err = {0, ""};
+    int rc;
+
+    memset(&a, 0, sizeof(a));
+    a.replay = true;
+    rc = ola_agent_load_config(&a, config_path);
+    if (rc != OLA_EXIT_OK)
+        goto out;
+    rc = ola_agent_build_outputs(&a);
+    if (rc != OLA_EXIT_OK)
+        goto out;
+    if (enrich && !a.s.enrich_enabled) {
+        fprintf(stderr, "olagent replay: --enrich, but the configuration turns "
+                        "enrichment off\n");
+        rc = OLA_EXIT_CONFIG;
+        goto out;
+    }
+    if (enrich) {
+        rc = ola_agent_connect(&a);
+        if (rc != OLA_EXIT_OK)
+            goto out;
+    }
+    /* the live source's dead-letter file, beside the checkpoint */
+    a.src = ola_replay_source_new(events_path, a.dead_letter, &err);
+    if (a.src == NULL) {
+        fprintf(stderr, "olagent: %s\n", err.msg);
+        rc = OLA_EXIT_CONFIG;
+        goto out;
+    }
+    rc = ola_agent_loop(&a);
+    ola_source_finish(a.src);
 out:
     ola_agent_free(&a);
     return rc;

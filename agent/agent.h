@@ -34,9 +34,12 @@ int ola_cmd_checkpoint_show(const char *config_path);
 int ola_cmd_config_example(void);
 /* Sets the watermark to `since` (ISO-8601, "now", or "-24h"), clearing the window. */
 int ola_cmd_checkpoint_set(const char *config_path, const char *since);
-/* Runs saved NDJSON events through rules and outputs; the checkpoint is untouched. */
-int ola_cmd_replay(const char *config_path, const char *events_path);
-/* Same; with enrich, events are enriched first (the API is called). */
+/*
+ * Runs saved NDJSON events (events_path, "-": stdin) through the pipeline
+ * `run` builds (rules, outputs) with the replay source (replay.h); the
+ * checkpoint is untouched. With enrich, events are enriched first (the API
+ * is called).
+ */
 int ola_cmd_replay_opts(const char *config_path, const char *events_path, bool enrich);
 /* Checks the manifests' hash chain in dir. */
 int ola_cmd_verify(const char *dir);

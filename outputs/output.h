@@ -54,6 +54,7 @@
 #include <stdbool.h>
 #include <stdint.h>
 
+#include "agent/core/deadletter.h"
 #include "agent/core/err.h"
 #include "agent/core/event.h"
 #include "agent/core/log.h"
@@ -212,19 +213,5 @@ int ola_output_default_dead_letter(struct ola_output *o, const char *beside,
 
 /* Plugin logging: "[output:TYPE:NAME] ...". */
 #define ola_plg_log(lvl, o, ...) OLA_LOG((lvl), (o)->comp, 0, __VA_ARGS__)
-
-/*
- * Dead letters (deadletter.c): appends one JSON line {"time","output","reason",
- * "id","record"} to path and fsyncs. id: the OneLogin event id, 0 for none
- * (the member is then left out). record: the bytes that could not be
- * delivered (bytes that are not UTF-8 go in "record_base64" instead of
- * "record"). Returns 0 / -1.
- */
-int ola_deadletter_append(const char *path, const char *output, const char *reason,
-                          int64_t id, const char *record, size_t len,
-                          struct ola_err *err);
-/* The same without an id (the source's malformed page elements). */
-int ola_deadletter_write(const char *path, const char *output, const char *reason,
-                         const char *record, size_t len, struct ola_err *err);
 
 #endif

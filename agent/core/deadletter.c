@@ -5,9 +5,9 @@
  * appended to a file and fsynced before the caller counts the record as
  * handled, so a message the peer rejects for good (too large, invalid) is
  * kept for an operator instead of blocking the pipeline or vanishing.
- * Outputs only note their refusals (ola_output_refuse); ola_output_bury, run
- * by the pipeline after each output call, writes them here, marks the
- * records and counts them, so the checkpoint can move past them. The record is
+ * Outputs only note their refusals (ola_output_refuse); ola_output_bury
+ * (outputs/dead_letters.c), run by the pipeline after each output call,
+ * writes them here; the sources write what they refuse here directly. The record is
  * stored as a JSON string when it is UTF-8 (control bytes escaped); bytes
  * that are not UTF-8 cannot be a JSON string, so such a record is stored as
  * "record_base64" instead, and every line of the file stays valid JSON.
@@ -31,7 +31,7 @@
 #include "agent/core/buf.h"
 #include "agent/core/fileio.h"
 #include "agent/core/timeutil.h"
-#include "outputs/output.h"
+#include "agent/core/deadletter.h"
 
 /* Strict UTF-8 throughout (ola_utf8_seq). */
 static bool ola_utf8_valid(const unsigned char *s, size_t n)
@@ -161,75 +161,4 @@ int ola_deadletter_write(const char *path, const char *output, const char *reaso
                          const char *record, size_t len, struct ola_err *err)
 {
     return ola_deadletter_append(path, output, reason, 0, record, len, err);
-}
-
-/* Writes one refusal of o for record e. Returns 0 / -1 with err. */
-static int ola_deadletter_one(struct ola_output *o, const struct ola_refusal *r,
-                              const struct ola_event *e, struct ola_err *err)
-{
-    const char *bytes = r->bytes;
-    size_t len = r->len;
-    char *dump = NULL;
-    int rc;
-
-    if (bytes == NULL && e->raw != NULL) {
-        bytes = e->raw;
-        len = e->raw_len;
-    } else if (bytes == NULL) {
-        /* an alert (no original bytes): its tree, as the agent made it */
-        dump = e->ev != NULL ? json_dumps(e->ev, JSON_COMPACT | JSON_ENCODE_ANY) : NULL;
-        if (dump == NULL)
-            return ola_err_set(err, ENOMEM, "dead letter: out of memory");
-        bytes = dump;
-        len = strlen(dump);
-    }
-    rc = ola_deadletter_append(o->dead_letter, o->name, r->reason,
-                               e->kind == OLA_REC_EVENT ? e->id : 0, bytes, len, err);
-    free(dump);
-    return rc;
-}
-
-int ola_output_bury(struct ola_output *o, struct ola_batch *b, struct ola_err *err)
-{
-    uint32_t bit = UINT32_C(1) << o->index;
-    size_t i, done = 0, written = 0;
-    int64_t first_id = 0;
-    char first[sizeof(o->refused[0].reason)] = "";
-    int rc = 0;
-
-    /* first the marks: a write retried before the letters are out skips them */
-    for (i = 0; i < o->n_refused; i++)
-        if (o->refused[i].rec < b->n)
-            b->ev[o->refused[i].rec].refused |= bit;
-    for (i = 0; i < o->n_refused; i++) {
-        struct ola_refusal *r = &o->refused[i];
-
-        if (r->rec >= b->n) {
-            /* not a record of this batch: a bug in the output */
-            ola_plg_log(OLA_LOG_ERR, o, "refused record %zu of a batch of %zu: ignored",
-                        r->rec, b->n);
-        } else if (ola_deadletter_one(o, r, &b->ev[r->rec], err) != 0) {
-            rc = -1;
-            break;
-        } else {
-            if (written++ == 0) {
-                first_id = b->ev[r->rec].id;
-                memcpy(first, r->reason, sizeof(first));
-            }
-            o->stats.dead_letters++;
-        }
-        free(r->bytes);
-        r->bytes = NULL;
-        done++;
-    }
-    if (done > 0) {
-        memmove(o->refused, o->refused + done,
-                (o->n_refused - done) * sizeof(*o->refused));
-        o->n_refused -= done;
-    }
-    if (written > 0)
-        ola_plg_log(OLA_LOG_WARN, o,
-                    "%zu record(s) refused for good, written to %s (first: id %lld, %s)",
-                    written, o->dead_letter, (long long)first_id, first);
-    return rc;
 }

@@ -15,6 +15,7 @@
 #include "agent/core/arena.h"
 #include "agent/core/event.h"
 #include "agent/core/timeutil.h"
+#include "agent/core/vec.h"
 
 void ola_batch_init(struct ola_batch *b)
 {
@@ -69,16 +70,9 @@ struct ola_event *ola_batch_add(struct ola_batch *b, enum ola_record_kind kind,
 {
     struct ola_event *e;
 
-    if (b->n == b->cap) {
-        size_t cap = b->cap ? b->cap * 2 : 64;
-        struct ola_event *p = realloc(b->ev, cap * sizeof(*p));
-
-        if (p == NULL) {
-            json_decref(ev);
-            return NULL;
-        }
-        b->ev = p;
-        b->cap = cap;
+    if (OLA_VEC_GROW_FROM(b->ev, b->cap, b->n + 1, 64) != 0) {
+        json_decref(ev);
+        return NULL;
     }
     e = &b->ev[b->n++];
     memset(e, 0, sizeof(*e));

@@ -19,10 +19,11 @@
 #include <stdlib.h>
 #include <string.h>
 
+#include "agent/core/seen.h"
 #include "agent/core/timeutil.h"
+#include "agent/core/vec.h"
 #include "agent/core/wait.h"
 #include "agent/onelogin/page.h"
-#include "agent/state/checkpoint.h"
 
 struct ola_scan {
     const char *p;
@@ -105,15 +106,8 @@ static int ola_page_note_malformed(struct ola_page *pg, const char *raw, size_t 
     } else {
         size_t k = pg->n_malformed - OLA_PAGE_MAX_MALFORMED;
 
-        if (k == pg->more_cap) {
-            size_t cap = pg->more_cap ? pg->more_cap * 2 : 64;
-            struct ola_page_malformed *p = realloc(pg->more, cap * sizeof(*p));
-
-            if (p == NULL)
-                return -1;
-            pg->more = p;
-            pg->more_cap = cap;
-        }
+        if (OLA_VEC_GROW_FROM(pg->more, pg->more_cap, k + 1, 64) != 0)
+            return -1;
         m = &pg->more[k];
     }
     n = snprintf(m->reason, sizeof(m->reason), "%s", reason);

@@ -25,30 +25,35 @@
  * its limit is refused whole; both are retried with backoff like any bad
  * answer. Repeats inside a page are found through a hash set, so a page
  * costs linear time, and a stop request abandons a page mid-parse (it is
- * read again after the restart).
+ * read again after the restart). The position the source moves is a core
+ * type (agent/core/position.h) that the agent saves in the checkpoint;
+ * retries wait by the one backoff (agent/core/backoff.h).
  */
 #include <errno.h>
 #include <stdlib.h>
 #include <string.h>
-#include <unistd.h>
 
+#include "agent/core/backoff.h"
+#include "agent/core/deadletter.h"
 #include "agent/core/log.h"
 #include "agent/core/stats.h"
 #include "agent/core/timeutil.h"
 #include "agent/onelogin/page.h"
 #include "agent/onelogin/source.h"
-#include "outputs/output.h"
 
 #define OLA_SRC_COMP             "source"
 #define OLA_WINDOW_TARGET_EVENTS 20000
 #define OLA_WINDOW_MIN_EVENTS    5000
 #define OLA_HEAD_SLACK_MS        1000
 #define OLA_PRUNE_MARGIN_MS      60000
+#define OLA_BACKOFF_BASE_MS      1000
+#define OLA_ADVISED_JITTER_MS    100
 
-struct ola_source {
+struct ola_ol_source {
+    struct ola_source base; /* first: the interface (agent/core/source.h) */
     const struct ola_ol_settings *s;
     struct ola_ol_client *client;
-    struct ola_checkpoint *cp;
+    struct ola_position *pos;
     struct ola_seen *page_ids; /* owned: in-page dedupe's scratch set */
     const char *dead_letter;
     int64_t prev_watermark_ms; /* watermark when the current window opened */
@@ -62,20 +67,17 @@ struct ola_source {
     bool logged_catch_up;
     unsigned failures;   /* consecutive failed requests */
     char fail_class[64]; /* what the current failure streak is about */
-    unsigned rand_state;
+    struct ola_backoff backoff;
 };
 
-static unsigned ola_src_rand(struct ola_source *src)
-{
-    src->rand_state = src->rand_state * 1103515245u + 12345u;
-    return (src->rand_state >> 8) & 0xffffff;
-}
+static const struct ola_source_ops ola_ol_source_ops;
 
-struct ola_source *ola_source_new(const struct ola_ol_settings *s,
-                                  struct ola_ol_client *client, struct ola_checkpoint *cp,
-                                  const char *dead_letter, struct ola_err *err)
+struct ola_source *ola_ol_source_new(const struct ola_ol_settings *s,
+                                     struct ola_ol_client *client,
+                                     struct ola_position *pos, const char *dead_letter,
+                                     struct ola_err *err)
 {
-    struct ola_source *src = calloc(1, sizeof(*src));
+    struct ola_ol_source *src = calloc(1, sizeof(*src));
 
     if (src != NULL)
         src->page_ids = ola_seen_new();
@@ -84,32 +86,28 @@ struct ola_source *ola_source_new(const struct ola_ol_settings *s,
         free(src);
         return NULL;
     }
+    src->base.ops = &ola_ol_source_ops;
     src->s = s;
     src->client = client;
-    src->cp = cp;
+    src->pos = pos;
     src->dead_letter = dead_letter;
     src->span_ms = s->max_window_ms;
-    src->rand_state = (unsigned)ola_mono_ms() ^ ((unsigned)getpid() << 16);
-    src->prev_watermark_ms = cp->watermark_ms;
-    if (cp->in_window)
+    ola_backoff_init(&src->backoff, OLA_BACKOFF_BASE_MS, s->backoff_max_ms, 0);
+    src->prev_watermark_ms = pos->watermark_ms;
+    if (pos->in_window)
         ola_log_info(OLA_SRC_COMP, "resuming the %s window that was in progress%s",
-                     cp->window_kind == OLA_WINDOW_SWEEP ? "sweep" : "head",
-                     cp->cursor ? " at its cursor" : " from its start");
-    return src;
+                     pos->window_kind == OLA_WINDOW_SWEEP ? "sweep" : "head",
+                     pos->cursor ? " at its cursor" : " from its start");
+    return &src->base;
 }
 
-void ola_source_destroy(struct ola_source *src)
+static void ola_ol_source_destroy(struct ola_source *base)
 {
-    if (src == NULL)
-        return;
+    struct ola_ol_source *src = (struct ola_ol_source *)base;
+
     free(src->pending_cursor);
     ola_seen_destroy(src->page_ids);
     free(src);
-}
-
-bool ola_source_catching_up(const struct ola_source *src)
-{
-    return src->catching_up;
 }
 
 /* Appends s percent-encoded (RFC 3986 unreserved kept). */
@@ -132,47 +130,43 @@ static int ola_url_escape(struct ola_buf *b, const char *s)
     return 0;
 }
 
-static int ola_source_query(const struct ola_source *src, struct ola_buf *q)
+static int ola_source_query(const struct ola_ol_source *src, struct ola_buf *q)
 {
-    const struct ola_checkpoint *cp = src->cp;
+    const struct ola_position *pos = src->pos;
     char since[OLA_ISO_MAX], until[OLA_ISO_MAX];
 
-    if (ola_time_format_iso(cp->window_since_ms, since, sizeof(since)) ||
-        ola_time_format_iso(cp->window_until_ms, until, sizeof(until)))
+    if (ola_time_format_iso(pos->window_since_ms, since, sizeof(since)) ||
+        ola_time_format_iso(pos->window_until_ms, until, sizeof(until)))
         return -1;
     if (ola_buf_puts(q, "/api/1/events?since=") || ola_url_escape(q, since) ||
         ola_buf_puts(q, "&until=") || ola_url_escape(q, until) ||
         ola_buf_printf(q, "&sort=%%2Bid&limit=%lld", src->s->page_size))
         return -1;
-    if (cp->cursor != NULL &&
-        (ola_buf_puts(q, "&after_cursor=") || ola_url_escape(q, cp->cursor)))
+    if (pos->cursor != NULL &&
+        (ola_buf_puts(q, "&after_cursor=") || ola_url_escape(q, pos->cursor)))
         return -1;
     return 0;
 }
 
 /*
- * Capped exponential backoff with jitter. An advised wait (the governor's
- * block until a rate-limit reset, which carries its own jitter when it had
- * no hint, or a Retry-After) replaces it, plus at most 100 ms: the reset is
- * the moment to resume, not a second after it.
+ * The wait before retrying: the one backoff (exponential, full jitter,
+ * capped at onelogin.backoff_max). An advised wait (the governor's block
+ * until a rate-limit reset, which carries its own jitter when it had no
+ * hint, or a Retry-After) replaces it, plus at most 100 ms: the reset is the
+ * moment to resume, not a second after it.
  */
-static int64_t ola_source_backoff(struct ola_source *src, int64_t advised_ms)
+static int64_t ola_source_backoff(struct ola_ol_source *src, int64_t advised_ms)
 {
-    int64_t cap = 1000, wait;
-    unsigned i;
+    int64_t wait = ola_backoff_next(&src->backoff);
 
-    for (i = 1; i < src->failures && cap < src->s->backoff_max_ms; i++)
-        cap *= 2;
-    if (cap > src->s->backoff_max_ms)
-        cap = src->s->backoff_max_ms;
-    wait = cap / 2 + (int64_t)(ola_src_rand(src) % (unsigned)(cap / 2 + 1));
     if (advised_ms > 0)
-        wait = advised_ms + (int64_t)(ola_src_rand(src) % 101);
+        wait =
+            advised_ms + (int64_t)ola_rng_upto(&src->backoff.rng, OLA_ADVISED_JITTER_MS);
     return wait;
 }
 
 /* One log line when a failure streak starts or changes kind, not one per attempt. */
-static void ola_source_failed(struct ola_source *src, const struct ola_ol_response *r,
+static void ola_source_failed(struct ola_ol_source *src, const struct ola_ol_response *r,
                               int64_t wait_ms)
 {
     const char *cls = r->rate_limited ? "rate limit" : r->reason;
@@ -196,7 +190,7 @@ static void ola_source_failed(struct ola_source *src, const struct ola_ol_respon
     }
 }
 
-static void ola_source_recovered(struct ola_source *src)
+static void ola_source_recovered(struct ola_ol_source *src)
 {
     if (src->failures > 0)
         ola_log_info(OLA_SRC_COMP,
@@ -204,10 +198,11 @@ static void ola_source_recovered(struct ola_source *src)
                      src->failures);
     src->failures = 0;
     src->fail_class[0] = '\0';
+    ola_backoff_reset(&src->backoff);
 }
 
 /* Learns the server's clock before the first window (GET /auth/rate_limit). */
-static enum ola_src_rc ola_source_probe(struct ola_source *src, int64_t *wait_ms,
+static enum ola_src_rc ola_source_probe(struct ola_ol_source *src, int64_t *wait_ms,
                                         struct ola_err *err)
 {
     struct ola_ol_response r;
@@ -235,7 +230,7 @@ static enum ola_src_rc ola_source_probe(struct ola_source *src, int64_t *wait_ms
  * delay that makes its answer tighten the server-time estimate while that is
  * still loose (a few polls after start). Returns the wait in ms.
  */
-static int64_t ola_source_next_poll(struct ola_source *src, int64_t now_mono)
+static int64_t ola_source_next_poll(struct ola_ol_source *src, int64_t now_mono)
 {
     int64_t interval = src->s->poll_interval_ms;
     int64_t wait =
@@ -246,11 +241,11 @@ static int64_t ola_source_next_poll(struct ola_source *src, int64_t now_mono)
 }
 
 /* Opens the next window if one is due. Returns IDLE with *wait_ms if not. */
-static enum ola_src_rc ola_source_open(struct ola_source *src, int64_t *wait_ms,
+static enum ola_src_rc ola_source_open(struct ola_ol_source *src, int64_t *wait_ms,
                                        struct ola_err *err)
 {
     const struct ola_ol_settings *s = src->s;
-    struct ola_checkpoint *cp = src->cp;
+    struct ola_position *pos = src->pos;
     int64_t now_mono = ola_mono_ms(), server_now, head, wm, since, until;
     bool sweep;
     enum ola_src_rc rc;
@@ -266,13 +261,14 @@ static enum ola_src_rc ola_source_open(struct ola_source *src, int64_t *wait_ms,
     }
     server_now = ola_ol_server_now_ms(src->client);
     head = server_now - s->settle_ms;
-    wm = cp->watermark_ms >= 0 ? cp->watermark_ms : cp->start_ms;
-    sweep = cp->watermark_ms >= 0 &&
-            (cp->last_sweep_ms < 0 || server_now - cp->last_sweep_ms >= s->late_sweep_ms);
+    wm = pos->watermark_ms >= 0 ? pos->watermark_ms : pos->start_ms;
+    sweep = pos->watermark_ms >= 0 &&
+            (pos->last_sweep_ms < 0 ||
+             server_now - pos->last_sweep_ms >= s->late_sweep_ms);
     since = sweep ? wm - s->overlap_ms : wm - OLA_HEAD_SLACK_MS;
     /* `start: now` means now: no window reaches back before it */
-    if (cp->start_ms >= 0 && since < cp->start_ms)
-        since = cp->start_ms;
+    if (pos->start_ms >= 0 && since < pos->start_ms)
+        since = pos->start_ms;
     until = head;
     if (until - since > src->span_ms)
         until = since + src->span_ms;
@@ -285,12 +281,12 @@ static enum ola_src_rc ola_source_open(struct ola_source *src, int64_t *wait_ms,
         *wait_ms = s->poll_interval_ms;
         return OLA_SRC_IDLE;
     }
-    cp->in_window = true;
-    cp->window_kind = sweep ? OLA_WINDOW_SWEEP : OLA_WINDOW_HEAD;
-    cp->window_since_ms = since;
-    cp->window_until_ms = until;
-    ola_checkpoint_set_cursor(cp, NULL);
-    src->prev_watermark_ms = cp->watermark_ms;
+    pos->in_window = true;
+    pos->window_kind = sweep ? OLA_WINDOW_SWEEP : OLA_WINDOW_HEAD;
+    pos->window_since_ms = since;
+    pos->window_until_ms = until;
+    ola_position_set_cursor(pos, NULL);
+    src->prev_watermark_ms = pos->watermark_ms;
     src->window_events = 0;
     src->catching_up = until < head;
     if (src->catching_up && !src->logged_catch_up) {
@@ -316,7 +312,7 @@ static enum ola_src_rc ola_source_open(struct ola_source *src, int64_t *wait_ms,
  * -1 when one could not be written: the page is then not delivered but read
  * again later, so a full disk loses nothing (the file may get a line twice).
  */
-static int ola_source_dead_letter(struct ola_source *src, const struct ola_page *pg)
+static int ola_source_dead_letter(struct ola_ol_source *src, const struct ola_page *pg)
 {
     size_t i;
 
@@ -341,9 +337,9 @@ static int ola_source_dead_letter(struct ola_source *src, const struct ola_page 
  * ones. Returns 0, or -1 out of memory (the page is then read again: passing
  * it on undeduplicated could deliver an event twice).
  */
-static int ola_source_dedupe(struct ola_source *src, struct ola_batch *b)
+static int ola_source_dedupe(struct ola_ol_source *src, struct ola_batch *b)
 {
-    long dups = ola_page_dedupe(b, src->cp->seen, src->page_ids);
+    long dups = ola_page_dedupe(b, src->pos->seen, src->page_ids);
     size_t i;
 
     if (dups < 0)
@@ -360,10 +356,17 @@ static int ola_source_dedupe(struct ola_source *src, struct ola_batch *b)
     return 0;
 }
 
-enum ola_src_rc ola_source_next(struct ola_source *src, struct ola_batch *b,
-                                int64_t *wait_ms, struct ola_err *err)
+/*
+ * next: fetches the next page of the current window (opening a window when
+ * one is due) into b (reset first). Events already delivered are skipped,
+ * the rest are ordered by (created_at, id). Never sleeps: on IDLE/RETRY
+ * *wait_ms says how long to wait.
+ */
+static enum ola_src_rc ola_ol_source_next(struct ola_source *base, struct ola_batch *b,
+                                          int64_t *wait_ms, struct ola_err *err)
 {
-    struct ola_checkpoint *cp = src->cp;
+    struct ola_ol_source *src = (struct ola_ol_source *)base;
+    struct ola_position *pos = src->pos;
     struct ola_ol_response r;
     struct ola_buf q = OLA_BUF_INIT;
     struct ola_page pg;
@@ -377,7 +380,7 @@ enum ola_src_rc ola_source_next(struct ola_source *src, struct ola_batch *b,
     ola_batch_reset(b);
     memset(&pg, 0, sizeof(pg));
     ola_ol_response_init(&r);
-    if (!cp->in_window) {
+    if (!pos->in_window) {
         rc = ola_source_open(src, wait_ms, err);
         if (rc != OLA_SRC_BATCH)
             goto out;
@@ -393,13 +396,13 @@ enum ola_src_rc ola_source_next(struct ola_source *src, struct ola_batch *b,
         rc = OLA_SRC_FATAL;
         goto out;
     }
-    if (st == OLA_OL_BAD_REQUEST && r.http_status == 400 && cp->cursor != NULL) {
+    if (st == OLA_OL_BAD_REQUEST && r.http_status == 400 && pos->cursor != NULL) {
         /* cursors belong to one query and may expire: re-read the window */
         ola_log_warn(OLA_SRC_COMP,
                      "the server refused the saved cursor (%s); re-reading the window "
                      "from its start",
                      r.reason);
-        ola_checkpoint_set_cursor(cp, NULL);
+        ola_position_set_cursor(pos, NULL);
         rc = OLA_SRC_RETRY;
         goto out;
     }
@@ -463,7 +466,7 @@ out:
 }
 
 /* Adapts the catch-up span to the event rate: about 20,000 events a window. */
-static void ola_source_adapt_span(struct ola_source *src)
+static void ola_source_adapt_span(struct ola_ol_source *src)
 {
     int64_t min_span = 2 * src->s->overlap_ms;
 
@@ -477,9 +480,15 @@ static void ola_source_adapt_span(struct ola_source *src)
                                                                 : src->span_ms * 2;
 }
 
-int ola_source_commit(struct ola_source *src, const struct ola_batch *b)
+/*
+ * commit: the batch last returned was durably delivered: records its ids as
+ * seen and moves the window (cursor, or watermark when the window is
+ * finished) in the position. The agent then saves the checkpoint.
+ */
+static int ola_ol_source_commit(struct ola_source *base, const struct ola_batch *b)
 {
-    struct ola_checkpoint *cp = src->cp;
+    struct ola_ol_source *src = (struct ola_ol_source *)base;
+    struct ola_position *pos = src->pos;
     size_t i;
     uint64_t events = 0;
     int64_t wm, head;
@@ -491,18 +500,18 @@ int ola_source_commit(struct ola_source *src, const struct ola_batch *b)
 
         if (e->kind != OLA_REC_EVENT)
             continue;
-        if (ola_seen_add(cp->seen, e->id, e->created_ms) != 0)
+        if (ola_seen_add(pos->seen, e->id, e->created_ms) != 0)
             return -1;
         if (e->created_ms > OLA_STAT_GET(newest_event_ms))
             OLA_STAT_SET(newest_event_ms, e->created_ms);
         events++;
     }
-    cp->delivered += events;
+    pos->delivered += events;
     src->window_events += events;
     OLA_STAT_ADD(events_delivered, events);
     src->have_pending = false;
     if (!src->pending_last) {
-        if (ola_checkpoint_set_cursor(cp, src->pending_cursor) != 0)
+        if (ola_position_set_cursor(pos, src->pending_cursor) != 0)
             return -1;
         return 0;
     }
@@ -511,20 +520,29 @@ int ola_source_commit(struct ola_source *src, const struct ola_batch *b)
      * (a window opened under another estimate, or resumed from the checkpoint
      * of one, is re-read above that: dedupe skips what it delivered) */
     head = ola_ol_server_now_ms(src->client) - src->s->settle_ms;
-    wm = cp->window_until_ms < head ? cp->window_until_ms : head;
-    if (wm > cp->watermark_ms)
-        cp->watermark_ms = wm;
-    if (cp->window_kind == OLA_WINDOW_SWEEP) {
-        cp->last_sweep_ms = ola_ol_server_now_ms(src->client);
+    wm = pos->window_until_ms < head ? pos->window_until_ms : head;
+    if (wm > pos->watermark_ms)
+        pos->watermark_ms = wm;
+    if (pos->window_kind == OLA_WINDOW_SWEEP) {
+        pos->last_sweep_ms = ola_ol_server_now_ms(src->client);
         OLA_STAT_ADD(sweeps, 1);
     }
-    cp->in_window = false;
-    ola_checkpoint_set_cursor(cp, NULL);
-    ola_seen_prune(cp->seen, cp->watermark_ms - src->s->overlap_ms - OLA_PRUNE_MARGIN_MS);
+    pos->in_window = false;
+    ola_position_set_cursor(pos, NULL);
+    ola_seen_prune(pos->seen,
+                   pos->watermark_ms - src->s->overlap_ms - OLA_PRUNE_MARGIN_MS);
     OLA_STAT_ADD(windows, 1);
-    OLA_STAT_SET(watermark_ms, cp->watermark_ms);
+    OLA_STAT_SET(watermark_ms, pos->watermark_ms);
     ola_source_adapt_span(src);
     if (!src->catching_up)
         ola_source_next_poll(src, ola_mono_ms());
     return 0;
 }
+
+static const struct ola_source_ops ola_ol_source_ops = {
+    .name = "onelogin",
+    .next = ola_ol_source_next,
+    .commit = ola_ol_source_commit,
+    .finish = NULL,
+    .destroy = ola_ol_source_destroy,
+};

@@ -23,7 +23,6 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
-#include <sys/stat.h>
 #include <unistd.h>
 
 #include <openssl/evp.h>
@@ -48,13 +47,10 @@ enum ola_cp_bound {
     OLA_CP_BOUND_INSIDE,  /* still over it: the oldest ids inside the overlap dropped */
 };
 
-/* The empty checkpoint's fields (no seen set). */
+/* The empty checkpoint's fields (no position yet). */
 static void ola_cp_defaults(struct ola_checkpoint *cp)
 {
     memset(cp, 0, sizeof(*cp));
-    cp->watermark_ms = -1;
-    cp->start_ms = -1;
-    cp->last_sweep_ms = -1;
     cp->max_seen = OLA_CHECKPOINT_MAX_SEEN;
     cp->max_bytes = OLA_CHECKPOINT_MAX_BYTES;
     cp->overlap_ms = -1;
@@ -63,32 +59,16 @@ static void ola_cp_defaults(struct ola_checkpoint *cp)
 int ola_checkpoint_init(struct ola_checkpoint *cp)
 {
     ola_cp_defaults(cp);
-    cp->seen = ola_seen_new();
-    return cp->seen == NULL ? -1 : 0;
+    return ola_position_init(&cp->pos);
 }
 
 void ola_checkpoint_free(struct ola_checkpoint *cp)
 {
     if (cp == NULL)
         return;
-    free(cp->cursor);
-    ola_seen_destroy(cp->seen);
+    ola_position_free(&cp->pos);
     json_decref(cp->alerts);
     ola_cp_defaults(cp);
-}
-
-int ola_checkpoint_set_cursor(struct ola_checkpoint *cp, const char *cursor)
-{
-    char *copy = NULL;
-
-    if (cursor != NULL) {
-        copy = strdup(cursor);
-        if (copy == NULL)
-            return -1;
-    }
-    free(cp->cursor);
-    cp->cursor = copy;
-    return 0;
 }
 
 /* ---- encoding ---------------------------------------------------------------- */
@@ -201,28 +181,28 @@ static json_t *ola_cp_encode(const struct ola_checkpoint *cp, int64_t updated_ms
 {
     json_t *obj = json_object(), *window, *alerts;
 
-    if (obj == NULL || seen_value == NULL || cp->delivered > (uint64_t)INT64_MAX)
+    if (obj == NULL || seen_value == NULL || cp->pos.delivered > (uint64_t)INT64_MAX)
         goto fail;
     if (!ola_cp_set(obj, "version", json_integer(OLA_CHECKPOINT_VERSION)) ||
-        !ola_cp_set(obj, "watermark", ola_cp_time(cp->watermark_ms, true)) ||
-        !ola_cp_set(obj, "start", ola_cp_time(cp->start_ms, true)))
+        !ola_cp_set(obj, "watermark", ola_cp_time(cp->pos.watermark_ms, true)) ||
+        !ola_cp_set(obj, "start", ola_cp_time(cp->pos.start_ms, true)))
         goto fail;
-    if (cp->in_window) {
+    if (cp->pos.in_window) {
         window = json_object();
         if (!ola_cp_set(obj, "window", window) ||
-            !ola_cp_set(
-                window, "kind",
-                json_string(cp->window_kind == OLA_WINDOW_SWEEP ? "sweep" : "head")) ||
-            !ola_cp_set(window, "since", ola_cp_time(cp->window_since_ms, false)) ||
-            !ola_cp_set(window, "until", ola_cp_time(cp->window_until_ms, false)) ||
+            !ola_cp_set(window, "kind",
+                        json_string(cp->pos.window_kind == OLA_WINDOW_SWEEP ? "sweep"
+                                                                            : "head")) ||
+            !ola_cp_set(window, "since", ola_cp_time(cp->pos.window_since_ms, false)) ||
+            !ola_cp_set(window, "until", ola_cp_time(cp->pos.window_until_ms, false)) ||
             !ola_cp_set(window, "cursor",
-                        cp->cursor ? json_string(cp->cursor) : json_null()))
+                        cp->pos.cursor ? json_string(cp->pos.cursor) : json_null()))
             goto fail;
     } else if (!ola_cp_set(obj, "window", json_null())) {
         goto fail;
     }
-    if (!ola_cp_set(obj, "last_sweep", ola_cp_time(cp->last_sweep_ms, true)) ||
-        !ola_cp_set(obj, "delivered", json_integer((json_int_t)cp->delivered)) ||
+    if (!ola_cp_set(obj, "last_sweep", ola_cp_time(cp->pos.last_sweep_ms, true)) ||
+        !ola_cp_set(obj, "delivered", json_integer((json_int_t)cp->pos.delivered)) ||
         !ola_cp_set(obj, "updated_at", ola_cp_time(updated_ms, false)))
         goto fail;
     if (json_object_set_new(obj, "seen", seen_value) != 0) {
@@ -247,7 +227,7 @@ fail:
 
 json_t *ola_checkpoint_to_json(const struct ola_checkpoint *cp)
 {
-    return ola_cp_encode(cp, cp->updated_ms, ola_cp_seen_summary(cp->seen), true);
+    return ola_cp_encode(cp, cp->updated_ms, ola_cp_seen_summary(cp->pos.seen), true);
 }
 
 /* Lowercase hex SHA-256 of data into hex[OLA_CP_SUM_HEX + 1]. Returns 0 / -1. */
@@ -382,15 +362,15 @@ fail:
 /* Where the overlap begins: ids created before it are read by no window again. */
 static int64_t ola_cp_overlap_start(const struct ola_checkpoint *cp)
 {
-    int64_t t = cp->watermark_ms - cp->overlap_ms; /* both >= 0: no overflow */
+    int64_t t = cp->pos.watermark_ms - cp->overlap_ms; /* both >= 0: no overflow */
 
-    if (cp->in_window && cp->window_since_ms < t)
-        t = cp->window_since_ms;
+    if (cp->pos.in_window && cp->pos.window_since_ms < t)
+        t = cp->pos.window_since_ms;
     return t;
 }
 
 /*
- * Holds cp->seen to cp->max_seen, the loader's bound, before a save. First
+ * Holds cp->pos.seen to cp->max_seen, the loader's bound, before a save. First
  * the ids created before the overlap go: no window reads them again, so
  * nothing is lost (the source prunes them after each window anyway, with a
  * margin). If the ids inside the overlap are still too many, the oldest of
@@ -406,16 +386,16 @@ static int64_t ola_cp_overlap_start(const struct ola_checkpoint *cp)
 static int ola_cp_bound_seen(const char *path, struct ola_checkpoint *cp,
                              struct ola_err *err)
 {
-    size_t n = ola_seen_count(cp->seen), outside = 0, inside = 0;
+    size_t n = ola_seen_count(cp->pos.seen), outside = 0, inside = 0;
     enum ola_cp_bound state = OLA_CP_BOUND_OK;
 
     if (n > cp->max_seen) {
         state = OLA_CP_BOUND_OUTSIDE;
-        if (cp->overlap_ms >= 0 && cp->watermark_ms >= 0)
-            outside = ola_seen_prune(cp->seen, ola_cp_overlap_start(cp));
-        if (ola_seen_count(cp->seen) > cp->max_seen) {
+        if (cp->overlap_ms >= 0 && cp->pos.watermark_ms >= 0)
+            outside = ola_seen_prune(cp->pos.seen, ola_cp_overlap_start(cp));
+        if (ola_seen_count(cp->pos.seen) > cp->max_seen) {
             state = OLA_CP_BOUND_INSIDE;
-            if (ola_seen_trim(cp->seen, cp->max_seen, false, 0, &inside) != 0) {
+            if (ola_seen_trim(cp->pos.seen, cp->max_seen, false, 0, &inside) != 0) {
                 cp->trimmed_outside += outside;
                 return ola_err_set(err, ENOMEM,
                                    "checkpoint %s: out of memory trimming %zu seen ids "
@@ -464,7 +444,7 @@ int ola_checkpoint_save(const char *path, struct ola_checkpoint *cp, struct ola_
 
     if (ola_cp_bound_seen(path, cp, err) != 0)
         return -1;
-    obj = ola_cp_encode(cp, now, ola_cp_seen_runs(cp->seen), false);
+    obj = ola_cp_encode(cp, now, ola_cp_seen_runs(cp->pos.seen), false);
     if (obj != NULL)
         data = ola_cp_serialize(obj, &len);
     json_decref(obj);
@@ -550,61 +530,6 @@ static int ola_cp_bad(struct ola_err *err, const char *path, const char *fmt, ..
     return ola_err_set(err, EINVAL, "checkpoint %s: %s" OLA_CP_FIX, path, what);
 }
 
-/*
- * Reads the whole file from fd: under max bytes, or EFBIG. Malloc'd
- * (NUL-terminated) or NULL with errno.
- */
-static char *ola_cp_read_all(int fd, size_t max, size_t *len)
-{
-    size_t cap = 4096, n = 0;
-    char *buf = malloc(cap), *bigger;
-    struct stat st;
-
-    if (buf == NULL)
-        return NULL;
-    if (fstat(fd, &st) == 0 && st.st_size > 0 && (size_t)st.st_size < max) {
-        cap = (size_t)st.st_size + 1;
-        bigger = realloc(buf, cap);
-        if (bigger == NULL)
-            goto fail;
-        buf = bigger;
-    }
-    for (;;) {
-        ssize_t r;
-
-        if (n + 1 >= cap) {
-            /* a buffer of max + 1 holds every file under max bytes and its NUL */
-            if (n >= max) {
-                errno = EFBIG;
-                goto fail;
-            }
-            cap = cap > (max + 1) / 2 ? max + 1 : cap * 2;
-            bigger = realloc(buf, cap);
-            if (bigger == NULL)
-                goto fail;
-            buf = bigger;
-        }
-        r = read(fd, buf + n, cap - 1 - n);
-        if (r < 0 && errno == EINTR)
-            continue;
-        if (r < 0)
-            goto fail;
-        if (r == 0)
-            break;
-        n += (size_t)r;
-    }
-    if (n >= max) {
-        errno = EFBIG;
-        goto fail;
-    }
-    buf[n] = '\0';
-    *len = n;
-    return buf;
-fail:
-    free(buf);
-    return NULL;
-}
-
 /* An ISO time at key (or null -> -1 when nullable). Returns 0 / -1. */
 static int ola_cp_get_time(const json_t *obj, const char *key, bool nullable, int64_t *ms)
 {
@@ -674,12 +599,12 @@ static int ola_cp_decode(const json_t *root, struct ola_checkpoint *cp, char *wh
     json_t *window, *v;
     const char *bad = NULL;
 
-    if (ola_cp_get_time(root, "watermark", true, &cp->watermark_ms) != 0)
+    if (ola_cp_get_time(root, "watermark", true, &cp->pos.watermark_ms) != 0)
         bad = "'watermark' is not an ISO-8601 time or null";
     else if (json_object_get(root, "start") != NULL &&
-             ola_cp_get_time(root, "start", true, &cp->start_ms) != 0)
+             ola_cp_get_time(root, "start", true, &cp->pos.start_ms) != 0)
         bad = "'start' is not an ISO-8601 time or null";
-    else if (ola_cp_get_time(root, "last_sweep", true, &cp->last_sweep_ms) != 0)
+    else if (ola_cp_get_time(root, "last_sweep", true, &cp->pos.last_sweep_ms) != 0)
         bad = "'last_sweep' is not an ISO-8601 time or null";
     else if (ola_cp_get_time(root, "updated_at", false, &cp->updated_ms) != 0)
         bad = "'updated_at' is not an ISO-8601 time";
@@ -690,30 +615,30 @@ static int ola_cp_decode(const json_t *root, struct ola_checkpoint *cp, char *wh
         bad = "'delivered' is not a non-negative integer";
         goto fail;
     }
-    cp->delivered = (uint64_t)json_integer_value(v);
+    cp->pos.delivered = (uint64_t)json_integer_value(v);
 
     window = json_object_get(root, "window");
     if (json_is_object(window)) {
         const char *kind = json_string_value(json_object_get(window, "kind"));
 
-        cp->in_window = true;
+        cp->pos.in_window = true;
         if (kind != NULL && strcmp(kind, "head") == 0)
-            cp->window_kind = OLA_WINDOW_HEAD;
+            cp->pos.window_kind = OLA_WINDOW_HEAD;
         else if (kind != NULL && strcmp(kind, "sweep") == 0)
-            cp->window_kind = OLA_WINDOW_SWEEP;
+            cp->pos.window_kind = OLA_WINDOW_SWEEP;
         else
             bad = "'window.kind' is not \"head\" or \"sweep\"";
         if (bad == NULL &&
-            ola_cp_get_time(window, "since", false, &cp->window_since_ms) != 0)
+            ola_cp_get_time(window, "since", false, &cp->pos.window_since_ms) != 0)
             bad = "'window.since' is not an ISO-8601 time";
         if (bad == NULL &&
-            ola_cp_get_time(window, "until", false, &cp->window_until_ms) != 0)
+            ola_cp_get_time(window, "until", false, &cp->pos.window_until_ms) != 0)
             bad = "'window.until' is not an ISO-8601 time";
         v = json_object_get(window, "cursor");
         if (bad == NULL && !json_is_null(v) && !json_is_string(v))
             bad = "'window.cursor' is not a string or null";
         if (bad == NULL && json_is_string(v) &&
-            ola_checkpoint_set_cursor(cp, json_string_value(v)) != 0)
+            ola_position_set_cursor(&cp->pos, json_string_value(v)) != 0)
             bad = "out of memory";
         if (bad != NULL)
             goto fail;
@@ -729,8 +654,8 @@ static int ola_cp_decode(const json_t *root, struct ola_checkpoint *cp, char *wh
         bad = "'alerts' is not an object or null";
         goto fail;
     }
-    return ola_cp_decode_seen(json_object_get(root, "seen"), cp->seen, cp->max_seen, why,
-                              whylen);
+    return ola_cp_decode_seen(json_object_get(root, "seen"), cp->pos.seen, cp->max_seen,
+                              why, whylen);
 fail:
     snprintf(why, whylen, "%s", bad);
     return -1;
@@ -769,8 +694,10 @@ int ola_checkpoint_load(const char *path, struct ola_checkpoint *cp, bool *found
         goto done;
     }
     if (fd >= 0) {
-        data = ola_cp_read_all(fd, cp->max_bytes, &len);
-        e = errno;
+        /* a file of max_bytes or more is refused (EFBIG): the saver's bound */
+        e = ola_read_fd_all(fd, cp->max_bytes > 0 ? cp->max_bytes - 1 : 0, &data, &len);
+        if (e != 0)
+            e = errno;
         close(fd);
         errno = e;
     }

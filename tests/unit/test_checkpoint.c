@@ -182,12 +182,12 @@ static void expect_bad(const struct fixture *f, const char *want, bool with_fix)
     bool found = false;
 
     assert_int_equal(ola_checkpoint_init(&cp), 0);
-    cp.watermark_ms = 777;
+    cp.pos.watermark_ms = 777;
     assert_int_equal(ola_checkpoint_load(f->path, &cp, &found, &err), -1);
     if (strstr(err.msg, f->path) == NULL || strstr(err.msg, want) == NULL ||
         (with_fix && strstr(err.msg, FIX_HINT) == NULL))
         fail_msg("unexpected error (want \"%s\"): %s", want, err.msg);
-    assert_int_equal(cp.watermark_ms, 777); /* cp untouched */
+    assert_int_equal(cp.pos.watermark_ms, 777); /* cp untouched */
     ola_checkpoint_free(&cp);
 }
 
@@ -203,46 +203,46 @@ static void test_round_trip_full(void **state)
     (void)state;
     assert_int_equal(ola_checkpoint_init(&a), 0);
     assert_int_equal(ola_checkpoint_init(&b), 0);
-    a.watermark_ms = iso("2024-05-01T10:00:00.123Z");
-    a.start_ms = iso("2024-04-30T10:00:00.500Z");
-    a.in_window = true;
-    a.window_kind = OLA_WINDOW_SWEEP;
-    a.window_since_ms = iso("2024-05-01T09:50:00.000Z");
-    a.window_until_ms = iso("2024-05-01T10:05:00.999Z");
-    assert_int_equal(ola_checkpoint_set_cursor(&a, "abc/\"def\"\\\xc3\xa9"), 0);
-    a.last_sweep_ms = iso("2024-05-01T09:00:00.000Z");
-    a.delivered = UINT64_C(12345678901);
+    a.pos.watermark_ms = iso("2024-05-01T10:00:00.123Z");
+    a.pos.start_ms = iso("2024-04-30T10:00:00.500Z");
+    a.pos.in_window = true;
+    a.pos.window_kind = OLA_WINDOW_SWEEP;
+    a.pos.window_since_ms = iso("2024-05-01T09:50:00.000Z");
+    a.pos.window_until_ms = iso("2024-05-01T10:05:00.999Z");
+    assert_int_equal(ola_position_set_cursor(&a.pos, "abc/\"def\"\\\xc3\xa9"), 0);
+    a.pos.last_sweep_ms = iso("2024-05-01T09:00:00.000Z");
+    a.pos.delivered = UINT64_C(12345678901);
     a.alerts = json_loads("{\"brute\":{\"n\":3,\"keys\":[\"a\",null,true,1.5,-2]},"
                           "\"z\":{},\"a\":[]}",
                           0, NULL);
     assert_non_null(a.alerts);
     for (size_t i = 0; i < sizeof(ids) / sizeof(ids[0]); i++)
-        assert_int_equal(ola_seen_add(a.seen, ids[i], 1000 + (int64_t)i), 0);
+        assert_int_equal(ola_seen_add(a.pos.seen, ids[i], 1000 + (int64_t)i), 0);
 
     assert_int_equal(ola_checkpoint_save(f->path, &a, &err), 0);
     assert_true(a.updated_ms >= before && a.updated_ms <= ola_now_ms());
     assert_false(exists(f->tmp));
     assert_int_equal(ola_checkpoint_load(f->path, &b, &found, &err), 0);
     assert_true(found);
-    assert_int_equal(b.watermark_ms, a.watermark_ms);
-    assert_int_equal(b.start_ms, a.start_ms);
-    assert_true(b.in_window);
-    assert_int_equal(b.window_kind, OLA_WINDOW_SWEEP);
-    assert_int_equal(b.window_since_ms, a.window_since_ms);
-    assert_int_equal(b.window_until_ms, a.window_until_ms);
-    assert_string_equal(b.cursor, a.cursor);
-    assert_int_equal(b.last_sweep_ms, a.last_sweep_ms);
-    assert_int_equal(b.delivered, a.delivered);
+    assert_int_equal(b.pos.watermark_ms, a.pos.watermark_ms);
+    assert_int_equal(b.pos.start_ms, a.pos.start_ms);
+    assert_true(b.pos.in_window);
+    assert_int_equal(b.pos.window_kind, OLA_WINDOW_SWEEP);
+    assert_int_equal(b.pos.window_since_ms, a.pos.window_since_ms);
+    assert_int_equal(b.pos.window_until_ms, a.pos.window_until_ms);
+    assert_string_equal(b.pos.cursor, a.pos.cursor);
+    assert_int_equal(b.pos.last_sweep_ms, a.pos.last_sweep_ms);
+    assert_int_equal(b.pos.delivered, a.pos.delivered);
     assert_int_equal(b.updated_ms, a.updated_ms);
     assert_true(json_equal(b.alerts, a.alerts));
-    assert_int_equal(ola_seen_count(b.seen), sizeof(ids) / sizeof(ids[0]));
+    assert_int_equal(ola_seen_count(b.pos.seen), sizeof(ids) / sizeof(ids[0]));
     for (size_t i = 0; i < sizeof(ids) / sizeof(ids[0]); i++)
-        assert_true(ola_seen_has(b.seen, ids[i]));
+        assert_true(ola_seen_has(b.pos.seen, ids[i]));
     /* Runs take their newest member's time: [-5,-4]@1001, [10,12]@1004, 20@1005. */
-    assert_int_equal(ola_seen_prune(b.seen, 1002), 2);
-    assert_true(ola_seen_has(b.seen, 10));
-    assert_int_equal(ola_seen_prune(b.seen, 1005), 3);
-    assert_true(ola_seen_has(b.seen, 20));
+    assert_int_equal(ola_seen_prune(b.pos.seen, 1002), 2);
+    assert_true(ola_seen_has(b.pos.seen, 10));
+    assert_int_equal(ola_seen_prune(b.pos.seen, 1005), 3);
+    assert_true(ola_seen_has(b.pos.seen, 20));
     ola_checkpoint_free(&a);
     ola_checkpoint_free(&b);
 }
@@ -259,10 +259,10 @@ static void test_round_trip_nulls(void **state)
     assert_int_equal(ola_checkpoint_init(&a), 0);
     assert_int_equal(ola_checkpoint_init(&b), 0);
     /* b holds stale state that the load must replace. */
-    b.in_window = true;
-    assert_int_equal(ola_checkpoint_set_cursor(&b, "stale"), 0);
+    b.pos.in_window = true;
+    assert_int_equal(ola_position_set_cursor(&b.pos, "stale"), 0);
     b.alerts = json_object();
-    assert_int_equal(ola_seen_add(b.seen, 99, 1), 0);
+    assert_int_equal(ola_seen_add(b.pos.seen, 99, 1), 0);
 
     assert_int_equal(ola_checkpoint_save(f->path, &a, &err), 0);
     text = read_file(f->path, &len);
@@ -276,27 +276,27 @@ static void test_round_trip_nulls(void **state)
     free(text);
     assert_int_equal(ola_checkpoint_load(f->path, &b, &found, &err), 0);
     assert_true(found);
-    assert_int_equal(b.watermark_ms, -1);
-    assert_int_equal(b.start_ms, -1);
-    assert_false(b.in_window);
-    assert_null(b.cursor);
-    assert_int_equal(b.last_sweep_ms, -1);
-    assert_int_equal(b.delivered, 0);
+    assert_int_equal(b.pos.watermark_ms, -1);
+    assert_int_equal(b.pos.start_ms, -1);
+    assert_false(b.pos.in_window);
+    assert_null(b.pos.cursor);
+    assert_int_equal(b.pos.last_sweep_ms, -1);
+    assert_int_equal(b.pos.delivered, 0);
     assert_null(b.alerts);
-    assert_int_equal(ola_seen_count(b.seen), 0);
+    assert_int_equal(ola_seen_count(b.pos.seen), 0);
 
     /* A head window without a cursor. */
-    a.in_window = true;
-    a.window_kind = OLA_WINDOW_HEAD;
-    a.window_since_ms = 0;
-    a.window_until_ms = 1;
+    a.pos.in_window = true;
+    a.pos.window_kind = OLA_WINDOW_HEAD;
+    a.pos.window_since_ms = 0;
+    a.pos.window_until_ms = 1;
     assert_int_equal(ola_checkpoint_save(f->path, &a, &err), 0);
     assert_int_equal(ola_checkpoint_load(f->path, &b, &found, &err), 0);
-    assert_true(b.in_window);
-    assert_int_equal(b.window_kind, OLA_WINDOW_HEAD);
-    assert_int_equal(b.window_since_ms, 0);
-    assert_int_equal(b.window_until_ms, 1);
-    assert_null(b.cursor);
+    assert_true(b.pos.in_window);
+    assert_int_equal(b.pos.window_kind, OLA_WINDOW_HEAD);
+    assert_int_equal(b.pos.window_since_ms, 0);
+    assert_int_equal(b.pos.window_until_ms, 1);
+    assert_null(b.pos.cursor);
     text = read_file(f->path, &len);
     assert_non_null(strstr(text,
                            "\"window\":{\"kind\":\"head\",\"since\":\"1970-01-01T00:"
@@ -320,7 +320,8 @@ static void test_file_format_and_runs(void **state)
     assert_int_equal(ola_checkpoint_init(&a), 0);
     /* One run: 100..199 added out of order, newest at 150. */
     for (i = 0; i < 100; i++)
-        assert_int_equal(ola_seen_add(a.seen, 199 - (int64_t)i, i == 49 ? 9000 : 10), 0);
+        assert_int_equal(ola_seen_add(a.pos.seen, 199 - (int64_t)i, i == 49 ? 9000 : 10),
+                         0);
     assert_int_equal(ola_checkpoint_save(f->path, &a, &err), 0);
     assert_int_equal(stat(f->path, &st), 0);
     assert_int_equal(st.st_mode & 0777, 0600);
@@ -356,12 +357,12 @@ static void test_file_format_and_runs(void **state)
     free(text);
 
     /* Gaps: 1,2,3  5  7,8  and -1,0 (consecutive across zero). */
-    ola_seen_clear(a.seen);
+    ola_seen_clear(a.pos.seen);
     {
         static const int64_t ids[] = {8, 1, -1, 3, 7, 2, 5, 0};
 
         for (i = 0; i < sizeof(ids) / sizeof(ids[0]); i++)
-            assert_int_equal(ola_seen_add(a.seen, ids[i], ids[i] * 10), 0);
+            assert_int_equal(ola_seen_add(a.pos.seen, ids[i], ids[i] * 10), 0);
     }
     assert_int_equal(ola_checkpoint_save(f->path, &a, &err), 0);
     text = read_file(f->path, &len);
@@ -380,10 +381,10 @@ static void test_missing_and_directories(void **state)
     struct stat st;
 
     assert_int_equal(ola_checkpoint_init(&a), 0);
-    a.watermark_ms = 5;
+    a.pos.watermark_ms = 5;
     assert_int_equal(ola_checkpoint_load(f->path, &a, &found, &err), 0);
     assert_false(found);
-    assert_int_equal(a.watermark_ms, 5);
+    assert_int_equal(a.pos.watermark_ms, 5);
 
     /* Save creates missing parents, 0700. */
     snprintf(nested, sizeof(nested), "%s/a/b/cp.json", f->dir);
@@ -393,10 +394,10 @@ static void test_missing_and_directories(void **state)
     assert_true(S_ISDIR(st.st_mode));
     assert_int_equal(st.st_mode & 0777, 0700);
     snprintf(nested, sizeof(nested), "%s/a/b/cp.json", f->dir);
-    a.watermark_ms = -1;
+    a.pos.watermark_ms = -1;
     assert_int_equal(ola_checkpoint_load(nested, &a, &found, &err), 0);
     assert_true(found);
-    assert_int_equal(a.watermark_ms, 5);
+    assert_int_equal(a.pos.watermark_ms, 5);
 
     /* A relative path with no directory part works too. */
     {
@@ -445,13 +446,13 @@ static void test_failed_saves_keep_old_file(void **state)
     size_t len, i;
 
     assert_int_equal(ola_checkpoint_init(&a), 0);
-    a.watermark_ms = 1;
+    a.pos.watermark_ms = 1;
     assert_int_equal(ola_checkpoint_save(f->path, &a, &err), 0);
     assert_int_equal(count_prefixed(f->dir, f->tmp), 0);
     old_text = read_file(f->path, &len);
-    a.watermark_ms = 2;
+    a.pos.watermark_ms = 2;
     for (i = 0; i < 5000; i++)
-        assert_int_equal(ola_seen_add(a.seen, (int64_t)i * 3, 1), 0);
+        assert_int_equal(ola_seen_add(a.pos.seen, (int64_t)i * 3, 1), 0);
 
     /* The write fails halfway: the file size limit (EFBIG once reached). */
     assert_int_equal(getrlimit(RLIMIT_FSIZE, &old), 0);
@@ -531,7 +532,7 @@ static void test_symlinks_planted(void **state)
     write_file(target, "precious\n", 9);
     assert_int_equal(symlink(target, f->tmp), 0);
     assert_int_equal(ola_checkpoint_init(&a), 0);
-    a.watermark_ms = 1;
+    a.pos.watermark_ms = 1;
     assert_int_equal(ola_checkpoint_save(f->path, &a, &err), 0);
     assert_int_equal(ola_checkpoint_save(f->path, &a, &err), 0);
     text = read_file(target, &len);
@@ -605,59 +606,62 @@ static void test_seen_bound(void **state)
 
     assert_int_equal(ola_checkpoint_init(&a), 0);
     a.max_seen = max;
-    a.watermark_ms = wm;
+    a.pos.watermark_ms = wm;
     a.overlap_ms = overlap;
     /* Exactly at the bound, all inside the overlap: saved and loaded whole. */
     for (i = 1; i <= max; i++)
-        assert_int_equal(ola_seen_add(a.seen, (int64_t)i * 2, wm - 5000 + (int64_t)i), 0);
+        assert_int_equal(ola_seen_add(a.pos.seen, (int64_t)i * 2, wm - 5000 + (int64_t)i),
+                         0);
     assert_int_equal(ola_checkpoint_save(f->path, &a, &err), 0);
-    assert_int_equal(ola_seen_count(a.seen), max);
+    assert_int_equal(ola_seen_count(a.pos.seen), max);
     load_bounded(f->path, max, &b);
-    assert_int_equal(ola_seen_count(b.seen), max);
+    assert_int_equal(ola_seen_count(b.pos.seen), max);
     ola_checkpoint_free(&b);
 
     /* One over, nothing outside the overlap: the oldest goes. */
-    assert_int_equal(ola_seen_add(a.seen, 5000, wm), 0);
+    assert_int_equal(ola_seen_add(a.pos.seen, 5000, wm), 0);
     assert_int_equal(ola_checkpoint_save(f->path, &a, &err), 0);
-    assert_int_equal(ola_seen_count(a.seen), max);
-    assert_false(ola_seen_has(a.seen, 2));
+    assert_int_equal(ola_seen_count(a.pos.seen), max);
+    assert_false(ola_seen_has(a.pos.seen, 2));
     load_bounded(f->path, max, &b);
-    assert_int_equal(ola_seen_count(b.seen), max);
-    assert_false(ola_seen_has(b.seen, 2));
-    assert_true(ola_seen_has(b.seen, 4));
-    assert_true(ola_seen_has(b.seen, 5000));
+    assert_int_equal(ola_seen_count(b.pos.seen), max);
+    assert_false(ola_seen_has(b.pos.seen, 2));
+    assert_true(ola_seen_has(b.pos.seen, 4));
+    assert_true(ola_seen_has(b.pos.seen, 5000));
     ola_checkpoint_free(&b);
 
     /* 500 over, all of them older than the overlap: those go, and only they. */
     for (i = 0; i < 500; i++)
-        assert_int_equal(ola_seen_add(a.seen, 100000 + (int64_t)i, wm - overlap - 1), 0);
+        assert_int_equal(ola_seen_add(a.pos.seen, 100000 + (int64_t)i, wm - overlap - 1),
+                         0);
     assert_int_equal(ola_checkpoint_save(f->path, &a, &err), 0);
-    assert_int_equal(ola_seen_count(a.seen), max);
-    assert_false(ola_seen_has(a.seen, 100000));
-    assert_true(ola_seen_has(a.seen, 4));
+    assert_int_equal(ola_seen_count(a.pos.seen), max);
+    assert_false(ola_seen_has(a.pos.seen, 100000));
+    assert_true(ola_seen_has(a.pos.seen, 4));
     load_bounded(f->path, max, &b);
-    assert_int_equal(ola_seen_count(b.seen), max);
+    assert_int_equal(ola_seen_count(b.pos.seen), max);
     ola_checkpoint_free(&b);
 
     /* Over even without them: the outside ones and the oldest inside go. */
     for (i = 0; i < 100; i++)
-        assert_int_equal(ola_seen_add(a.seen, 200000 + (int64_t)i, wm - overlap - 1), 0);
+        assert_int_equal(ola_seen_add(a.pos.seen, 200000 + (int64_t)i, wm - overlap - 1),
+                         0);
     for (i = 0; i < 50; i++)
-        assert_int_equal(ola_seen_add(a.seen, 300000 + (int64_t)i, wm + 1), 0);
+        assert_int_equal(ola_seen_add(a.pos.seen, 300000 + (int64_t)i, wm + 1), 0);
     assert_int_equal(ola_checkpoint_save(f->path, &a, &err), 0);
-    assert_int_equal(ola_seen_count(a.seen), max);
-    assert_false(ola_seen_has(a.seen, 200000));
-    assert_false(ola_seen_has(a.seen, 102)); /* 4..102 were the 50 oldest inside */
-    assert_true(ola_seen_has(a.seen, 104));
-    assert_true(ola_seen_has(a.seen, 300049));
+    assert_int_equal(ola_seen_count(a.pos.seen), max);
+    assert_false(ola_seen_has(a.pos.seen, 200000));
+    assert_false(ola_seen_has(a.pos.seen, 102)); /* 4..102 were the 50 oldest inside */
+    assert_true(ola_seen_has(a.pos.seen, 104));
+    assert_true(ola_seen_has(a.pos.seen, 300049));
     load_bounded(f->path, max, &b);
-    assert_int_equal(ola_seen_count(b.seen), max);
+    assert_int_equal(ola_seen_count(b.pos.seen), max);
     ola_checkpoint_free(&b);
 
     /* Back under the bound: nothing is dropped. */
-    assert_int_equal(ola_seen_prune(a.seen, wm), max - 51);
+    assert_int_equal(ola_seen_prune(a.pos.seen, wm), max - 51);
     assert_int_equal(ola_checkpoint_save(f->path, &a, &err), 0);
-    assert_int_equal(ola_seen_count(a.seen), 51);
+    assert_int_equal(ola_seen_count(a.pos.seen), 51);
     ola_checkpoint_free(&a);
 }
 
@@ -679,7 +683,7 @@ static void test_saved_always_loads(void **state)
 
         assert_int_equal(ola_checkpoint_init(&a), 0);
         a.max_seen = max;
-        a.watermark_ms = 1000000;
+        a.pos.watermark_ms = 1000000;
         a.overlap_ms = round % 3 == 0 ? -1 : 60000;
         n = max - 3 + (size_t)round % 7; /* at, under and just over the bound */
         if (round % 5 == 0)
@@ -689,14 +693,14 @@ static void test_saved_always_loads(void **state)
             r ^= r >> 7;
             r ^= r << 17;
             /* mostly consecutive ids (runs) with random times across the overlap */
-            assert_int_equal(ola_seen_add(a.seen, (int64_t)(i + (r % 4 == 0 ? i : 0)),
+            assert_int_equal(ola_seen_add(a.pos.seen, (int64_t)(i + (r % 4 == 0 ? i : 0)),
                                           900000 + (int64_t)(r % 200000)),
                              0);
         }
         assert_int_equal(ola_checkpoint_save(f->path, &a, &err), 0);
         load_bounded(f->path, max, &b);
-        assert_true(ola_seen_count(a.seen) <= max);
-        assert_int_equal(ola_seen_count(b.seen), ola_seen_count(a.seen));
+        assert_true(ola_seen_count(a.pos.seen) <= max);
+        assert_int_equal(ola_seen_count(b.pos.seen), ola_seen_count(a.pos.seen));
         ola_checkpoint_free(&a);
         ola_checkpoint_free(&b);
     }
@@ -740,14 +744,14 @@ static void test_load_bounds(void **state)
     /* The saver refuses what the loader would: the last file stays. */
     assert_int_equal(ola_checkpoint_init(&a), 0);
     a.max_bytes = 300;
-    a.watermark_ms = 5;
+    a.pos.watermark_ms = 5;
     assert_int_equal(ola_checkpoint_save(f->path, &a, &err), 0);
     load_bounded(f->path, OLA_CHECKPOINT_MAX_SEEN, &b);
     ola_checkpoint_free(&b);
     text = read_file(f->path, &len);
     for (len = 0; len < 100; len++)
-        assert_int_equal(ola_seen_add(a.seen, (int64_t)len * 10, 1), 0);
-    a.watermark_ms = 6;
+        assert_int_equal(ola_seen_add(a.pos.seen, (int64_t)len * 10, 1), 0);
+    a.pos.watermark_ms = 6;
     assert_int_equal(ola_checkpoint_save(f->path, &a, &err), -1);
     assert_non_null(strstr(err.msg, "not written"));
     check_old_intact(f, text);
@@ -765,14 +769,14 @@ static void test_truncated(void **state)
     bool found;
 
     assert_int_equal(ola_checkpoint_init(&a), 0);
-    a.watermark_ms = iso("2024-05-01T10:00:00.000Z");
-    a.in_window = true;
-    a.window_since_ms = 1;
-    a.window_until_ms = 2;
-    assert_int_equal(ola_checkpoint_set_cursor(&a, "cur"), 0);
+    a.pos.watermark_ms = iso("2024-05-01T10:00:00.000Z");
+    a.pos.in_window = true;
+    a.pos.window_since_ms = 1;
+    a.pos.window_until_ms = 2;
+    assert_int_equal(ola_position_set_cursor(&a.pos, "cur"), 0);
     a.alerts = json_pack("{s:{s:i}}", "r", "n", 1);
-    assert_int_equal(ola_seen_add(a.seen, 1, 1), 0);
-    assert_int_equal(ola_seen_add(a.seen, 5, 1), 0);
+    assert_int_equal(ola_seen_add(a.pos.seen, 1, 1), 0);
+    assert_int_equal(ola_seen_add(a.pos.seen, 5, 1), 0);
     assert_int_equal(ola_checkpoint_save(f->path, &a, &err), 0);
     full = read_file(f->path, &len);
     assert_true(len > 100);
@@ -810,9 +814,9 @@ static void test_flipped_byte(void **state)
     size_t len;
 
     assert_int_equal(ola_checkpoint_init(&a), 0);
-    a.delivered = 41;
-    a.watermark_ms = iso("2024-05-01T10:00:00.000Z");
-    assert_int_equal(ola_seen_add(a.seen, 1000, 1), 0);
+    a.pos.delivered = 41;
+    a.pos.watermark_ms = iso("2024-05-01T10:00:00.000Z");
+    assert_int_equal(ola_seen_add(a.pos.seen, 1000, 1), 0);
     assert_int_equal(ola_checkpoint_save(f->path, &a, &err), 0);
     full = read_file(f->path, &len);
 
@@ -853,7 +857,7 @@ static void test_flipped_byte(void **state)
         bool found;
 
         assert_int_equal(ola_checkpoint_load(f->path, &a, &found, &err), 0);
-        assert_int_equal(a.delivered, 41);
+        assert_int_equal(a.pos.delivered, 41);
     }
     free(full);
     ola_checkpoint_free(&a);
@@ -871,8 +875,8 @@ static void test_file_without_start(void **state)
     assert_int_equal(ola_checkpoint_init(&cp), 0);
     assert_int_equal(ola_checkpoint_load(f->path, &cp, &found, &err), 0);
     assert_true(found);
-    assert_int_equal(cp.watermark_ms, iso("2024-05-01T10:00:00.000Z"));
-    assert_int_equal(cp.start_ms, -1);
+    assert_int_equal(cp.pos.watermark_ms, iso("2024-05-01T10:00:00.000Z"));
+    assert_int_equal(cp.pos.start_ms, -1);
     ola_checkpoint_free(&cp);
 }
 
@@ -901,8 +905,8 @@ static void test_wrong_version_and_types(void **state)
 
         assert_int_equal(ola_checkpoint_init(&cp), 0);
         assert_int_equal(ola_checkpoint_load(f->path, &cp, &found, &err), 0);
-        assert_int_equal(ola_seen_count(cp.seen), 3);
-        assert_int_equal(cp.delivered, 3);
+        assert_int_equal(ola_seen_count(cp.pos.seen), 3);
+        assert_int_equal(cp.pos.delivered, 3);
         ola_checkpoint_free(&cp);
     }
 
@@ -1048,8 +1052,8 @@ static void test_bogus_runs(void **state)
 
         assert_int_equal(ola_checkpoint_init(&cp), 0);
         assert_int_equal(ola_checkpoint_load(f->path, &cp, &found, &err), 0);
-        assert_int_equal(ola_seen_count(cp.seen), 3);
-        assert_true(ola_seen_has(cp.seen, INT64_MAX));
+        assert_int_equal(ola_seen_count(cp.pos.seen), 3);
+        assert_true(ola_seen_has(cp.pos.seen, INT64_MAX));
         ola_checkpoint_free(&cp);
     }
 }
@@ -1066,19 +1070,21 @@ static void test_large_seen_round_trip(void **state)
     assert_int_equal(ola_checkpoint_init(&b), 0);
     /* 100,000 scattered ids plus a run of 50,000 consecutive ones. */
     for (i = 0; i < 100000; i++)
-        assert_int_equal(ola_seen_add(a.seen, (int64_t)i * 7 - 350000, (int64_t)i), 0);
+        assert_int_equal(ola_seen_add(a.pos.seen, (int64_t)i * 7 - 350000, (int64_t)i),
+                         0);
     for (i = 0; i < 50000; i++)
-        assert_int_equal(ola_seen_add(a.seen, INT64_C(1) << 40 | (int64_t)i, 1000000), 0);
+        assert_int_equal(ola_seen_add(a.pos.seen, INT64_C(1) << 40 | (int64_t)i, 1000000),
+                         0);
     assert_int_equal(ola_checkpoint_save(f->path, &a, &err), 0);
     assert_int_equal(ola_checkpoint_load(f->path, &b, &found, &err), 0);
-    assert_int_equal(ola_seen_count(b.seen), 150000);
+    assert_int_equal(ola_seen_count(b.pos.seen), 150000);
     for (i = 0; i < 100000; i++) {
-        if (!ola_seen_has(b.seen, (int64_t)i * 7 - 350000))
+        if (!ola_seen_has(b.pos.seen, (int64_t)i * 7 - 350000))
             fail_msg("id %zu lost", i);
     }
-    assert_true(ola_seen_has(b.seen, INT64_C(1) << 40 | 49999));
+    assert_true(ola_seen_has(b.pos.seen, INT64_C(1) << 40 | 49999));
     /* Scattered ids kept their own times: pruning below 50,000 takes 50,000. */
-    assert_int_equal(ola_seen_prune(b.seen, 50000), 50000);
+    assert_int_equal(ola_seen_prune(b.pos.seen, 50000), 50000);
     ola_checkpoint_free(&a);
     ola_checkpoint_free(&b);
 }
@@ -1098,13 +1104,13 @@ static void test_to_json(void **state)
     assert_true(json_is_null(json_object_get(json_object_get(j, "seen"), "min_id")));
     json_decref(j);
 
-    a.watermark_ms = iso("2024-05-01T10:00:00.000Z");
+    a.pos.watermark_ms = iso("2024-05-01T10:00:00.000Z");
     a.updated_ms = iso("2024-05-01T10:00:05.000Z");
-    a.delivered = 9;
+    a.pos.delivered = 9;
     a.alerts = json_pack("{s:i}", "k", 1);
-    assert_int_equal(ola_seen_add(a.seen, 30, 1), 0);
-    assert_int_equal(ola_seen_add(a.seen, -4, 1), 0);
-    assert_int_equal(ola_seen_add(a.seen, 12, 1), 0);
+    assert_int_equal(ola_seen_add(a.pos.seen, 30, 1), 0);
+    assert_int_equal(ola_seen_add(a.pos.seen, -4, 1), 0);
+    assert_int_equal(ola_seen_add(a.pos.seen, 12, 1), 0);
     j = ola_checkpoint_to_json(&a);
     assert_non_null(j);
     assert_null(json_object_get(j, "checksum"));

@@ -15,7 +15,7 @@
 #include "agent/core/buf.h"
 #include "agent/core/wait.h"
 #include "agent/onelogin/page.h"
-#include "agent/state/checkpoint.h"
+#include "agent/core/seen.h"
 
 static char *read_fixture(const char *name, size_t *len)
 {

@@ -10,6 +10,7 @@
 #include <stdarg.h>
 #include <stddef.h>
 #include <stdint.h>
+#include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 
@@ -18,7 +19,7 @@
 
 #include <cmocka.h>
 
-#include "agent/state/checkpoint.h"
+#include "agent/core/seen.h"
 
 struct collect {
     int64_t *ids;

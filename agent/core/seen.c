@@ -16,11 +16,14 @@
 #include <stdlib.h>
 #include <string.h>
 
-#include "agent/state/checkpoint.h"
+#include "agent/core/rng.h"
+#include "agent/core/seen.h"
 
 #define OLA_SEEN_EMPTY    INT64_MIN
 #define OLA_SEEN_MIN_CAP  16u
 #define OLA_SEEN_FALLBACK 1024u /* entries per pass of the low-memory foreach */
+/* a fixed seed: the pivots, hence trim's cost, are the same on every run */
+#define OLA_SEEN_PIVOT_SEED UINT64_C(0x9e3779b97f4a7c15)
 
 struct ola_seen_slot {
     int64_t id;
@@ -257,16 +260,14 @@ static bool ola_seen_not_younger(const struct ola_seen_slot *e, const void *arg)
 static void ola_seen_select(struct ola_seen_slot *v, size_t n, size_t k)
 {
     size_t lo = 0, hi = n - 1;
-    uint64_t r = UINT64_C(0x9e3779b97f4a7c15);
+    struct ola_rng r;
 
+    ola_rng_seed(&r, OLA_SEEN_PIVOT_SEED);
     while (lo < hi) {
         struct ola_seen_slot pivot, t;
         size_t i, store;
 
-        r ^= r << 13;
-        r ^= r >> 7;
-        r ^= r << 17;
-        i = lo + (size_t)(r % (uint64_t)(hi - lo + 1));
+        i = lo + (size_t)ola_rng_upto(&r, (uint64_t)(hi - lo));
         pivot = v[i];
         v[i] = v[hi];
         v[hi] = pivot;
