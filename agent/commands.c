@@ -19,6 +19,7 @@
 #include "agent/core/fileio.h"
 #include "agent/core/log.h"
 #include "agent/core/timeutil.h"
+#include "agent/enrich_adapter.h"
 #include "agent/onelogin/client.h"
 #include "agent/pipeline.h"
 #include "agent/state/checkpoint.h"
@@ -437,6 +438,7 @@ static int ola_replay_enricher(const struct ola_settings *s,
                                struct ola_ol_client **client, struct ola_enricher **en)
 {
     struct ola_err err = {0, ""};
+    struct ola_enrich_api api;
     struct ola_ol_opts o;
 
     if (!s->enrich_enabled) {
@@ -446,7 +448,8 @@ static int ola_replay_enricher(const struct ola_settings *s,
     }
     ola_client_opts(s, &o);
     if (ola_ol_client_new(&o, client, &err) != 0 ||
-        ola_enricher_new(&s->enrich_opts, *client, en, &err) != 0) {
+        ola_enricher_new(&s->enrich_opts, ola_enrich_onelogin_api(*client, &api), en,
+                         &err) != 0) {
         fprintf(stderr, "olagent: %s\n", err.msg);
         return OLA_EXIT_CONFIG;
     }

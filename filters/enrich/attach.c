@@ -132,7 +132,7 @@ static void ola_mark_state(const struct ola_enricher *en, unsigned state, uint32
             m->failed = en->pause_reason;
             m->path = NULL;
         } else if (lookup < en->lk_n) {
-            m->failed = en->lk[lookup].r.reason;
+            m->failed = en->lk[lookup].reason;
             m->path = en->lk_path[lookup];
         } else {
             m->failed = "lookup failed";

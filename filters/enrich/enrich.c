@@ -6,9 +6,9 @@
  * (2) unknown event-type ids are named from the catalog or the API's list;
  * (3) every user_id, actor_user_id and role_id of the page goes into a page
  * table, once: from the cache, or as a lookup to send; (4) the lookups go out
- * together through ola_ol_get_many (concurrent, admitted one by one by the
- * shared governor), then a second round fetches the roles the users hold,
- * for their names; (5) every event gets references to the shared, read-only
+ * together through the API's get_many (the OneLogin client's: concurrent,
+ * admitted one by one by the shared governor), then a second round fetches the roles the
+ * users hold, for their names; (5) every event gets references to the shared, read-only
  * olagent.user / actor / role objects. A user's object (facts + roles with
  * names) is built once and reused until a role is fetched again (a
  * generation counter), so a warm cache costs a few hash lookups and
@@ -30,6 +30,7 @@
 #include <stdlib.h>
 #include <string.h>
 
+#include "agent/core/vec.h"
 #include "filters/enrich/enrich_private.h"
 
 /* ---- values ----------------------------------------------------------------- */
@@ -72,14 +73,15 @@ static void ola_val_free_cb(uint64_t key, void *val)
 
 /* ---- setup -------------------------------------------------------------------- */
 
-int ola_enricher_new(const struct ola_enrich_settings *o, struct ola_ol_client *client,
-                     struct ola_enricher **out, struct ola_err *err)
+int ola_enricher_new(const struct ola_enrich_settings *o,
+                     const struct ola_enrich_api *api, struct ola_enricher **out,
+                     struct ola_err *err)
 {
     struct ola_cache_opts co;
     struct ola_enricher *en = NULL;
 
     *out = NULL;
-    if (o->concurrency < 1 || o->concurrency > OLA_OL_MAX_CONCURRENCY ||
+    if (o->concurrency < 1 || o->concurrency > OLA_ENRICH_MAX_CONCURRENCY ||
         o->cache_entries < 1 || o->cache_ttl_ms <= 0 || o->cache_negative_ms < 0 ||
         (o->api_version != 1 && o->api_version != 2))
         return ola_err_set(err, EINVAL, "enrich: settings out of range");
@@ -87,7 +89,7 @@ int ola_enricher_new(const struct ola_enrich_settings *o, struct ola_ol_client *
     if (en == NULL)
         return ola_err_set(err, ENOMEM, "out of memory");
     en->o = *o;
-    en->client = client;
+    en->api = *api;
     en->role_gen = 1;
     en->types_ms = -1;
     memset(&co, 0, sizeof(co));
@@ -100,8 +102,8 @@ int ola_enricher_new(const struct ola_enrich_settings *o, struct ola_ol_client *
         ola_err_set(err, ENOMEM, "out of memory");
         goto fail;
     }
-    if (ola_ol_lookups_setup(client, (unsigned)o->concurrency, o->timeout_ms, o->reserve,
-                             err) != 0)
+    if (api->setup(api->ctx, (unsigned)o->concurrency, o->timeout_ms, o->reserve, err) !=
+        0)
         goto fail;
     *out = en;
     return 0;
@@ -133,10 +135,11 @@ void ola_enricher_destroy(struct ola_enricher *en)
     free(en->pg);
     free(en->pg_used);
     for (i = 0; i < en->lk_cap; i++)
-        ola_ol_response_free(&en->lk[i].r);
+        ola_buf_free(&en->lk[i].body);
     free(en->lk);
     free(en->lk_path);
     free(en->lk_slot);
+    free(en->lk_scratch);
     for (i = 0; i < en->n_types; i++)
         free(en->types[i].name);
     free(en->types);
@@ -159,14 +162,16 @@ void ola_enricher_trim(struct ola_enricher *en)
     en->pg_used = NULL;
     en->pg_cap = 0;
     for (i = 0; i < en->lk_cap; i++)
-        ola_ol_response_free(&en->lk[i].r);
+        ola_buf_free(&en->lk[i].body);
     free(en->lk);
     free(en->lk_path);
     free(en->lk_slot);
+    free(en->lk_scratch);
     en->lk = NULL;
     en->lk_path = NULL;
     en->lk_slot = NULL;
-    en->lk_n = en->lk_cap = 0;
+    en->lk_scratch = NULL;
+    en->lk_n = en->lk_cap = en->lk_path_cap = en->lk_slot_cap = en->lk_scratch_cap = 0;
     if (en->intern != NULL)
         ola_en_intern_sweep(en);
 }
@@ -249,30 +254,14 @@ static int ola_lk_add(struct ola_enricher *en, size_t slot, uint64_t key)
     unsigned kind = ola_key_kind(key);
     int n;
 
-    if (en->lk_n == en->lk_cap) {
-        size_t cap = en->lk_cap ? en->lk_cap * 2 : 256, i;
-        struct ola_ol_lookup *lk = realloc(en->lk, cap * sizeof(*lk));
-        char(*path)[64];
-        size_t *sl;
-
-        if (lk == NULL)
-            return -1;
-        en->lk = lk;
-        path = realloc(en->lk_path, cap * sizeof(*path));
-        if (path == NULL)
-            return -1;
-        en->lk_path = path;
-        sl = realloc(en->lk_slot, cap * sizeof(*sl));
-        if (sl == NULL)
-            return -1;
-        en->lk_slot = sl;
-        /* all three arrays have room: only now does the capacity grow */
-        for (i = en->lk_cap; i < cap; i++) {
-            memset(&lk[i], 0, sizeof(lk[i]));
-            ola_ol_response_init(&lk[i].r);
-        }
-        en->lk_cap = cap;
-    }
+    /* new lookups are zeroed: no body yet */
+    if (OLA_VEC_GROW_FROM(en->lk, en->lk_cap, en->lk_n + 1, 256) != 0 ||
+        OLA_VEC_GROW_FROM(en->lk_path, en->lk_path_cap, en->lk_n + 1, 256) != 0 ||
+        OLA_VEC_GROW_FROM(en->lk_slot, en->lk_slot_cap, en->lk_n + 1, 256) != 0 ||
+        (en->api.scratch_size > 0 &&
+         ola_vec_reserve(&en->lk_scratch, &en->lk_scratch_cap, en->api.scratch_size,
+                         en->lk_n + 1, 256) != 0))
+        return -1;
     if (kind == OLA_K_USER)
         n = snprintf(en->lk_path[en->lk_n], sizeof(en->lk_path[0]),
                      "/api/%lld/users/%" PRId64, en->o.api_version, id);
@@ -389,7 +378,7 @@ static bool ola_change_evicts(struct ola_enricher *en, const struct ola_event *e
     int64_t stored = ola_cache_stored_at(en->cache, key, now_mono), fetched;
 
     if (stored >= 0) {
-        fetched = ola_ol_server_now_ms(en->client) - (now_mono - stored);
+        fetched = en->api.server_now_ms(en->api.ctx) - (now_mono - stored);
         if (e->created_ms > 0 && e->created_ms < fetched - OLA_EN_CHANGE_MARGIN_MS) {
             en->st.changes_seen++;
             return false;

@@ -70,7 +70,7 @@ struct ola_pg_ent {
 
 struct ola_enricher {
     struct ola_enrich_settings o;
-    struct ola_ol_client *client;
+    struct ola_enrich_api api;
     struct ola_cache *cache;
     uint64_t role_gen; /* moves each time a role is fetched */
     uint64_t page;     /* batches seen */
@@ -80,10 +80,11 @@ struct ola_enricher {
     size_t *pg_used; /* slots in use, in insertion order */
     size_t pg_n;
     /* the page's lookups */
-    struct ola_ol_lookup *lk;
+    struct ola_enrich_get *lk;
     char (*lk_path)[64];
-    size_t *lk_slot; /* the page slot each lookup answers */
-    size_t lk_n, lk_cap;
+    size_t *lk_slot;  /* the page slot each lookup answers */
+    void *lk_scratch; /* api.scratch_size bytes per lookup, for api.get_many */
+    size_t lk_n, lk_cap, lk_path_cap, lk_slot_cap, lk_scratch_cap;
     /* user fact strings kept once: open addressing on the text; NULL: free */
     json_t **intern;
     size_t n_intern;

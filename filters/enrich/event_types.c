@@ -148,17 +148,19 @@ static bool ola_types_learn(struct ola_enricher *en, struct ola_batch *b,
 void ola_en_types(struct ola_enricher *en, struct ola_batch *b, struct ola_catalog *cat,
                   int64_t now)
 {
-    struct ola_ol_response r;
-    enum ola_ol_status st;
+    struct ola_enrich_get r;
+    enum ola_enrich_status st;
     json_t *body;
 
     if (!ola_types_learn(en, b, cat, now, false) || now < en->types_next_ms)
         return;
-    ola_ol_response_init(&r);
-    st = ola_ol_get(en->client, "/api/1/events/types", OLA_OL_PRIO_LOOKUP, &r);
-    if (st != OLA_OL_DEFERRED)
+    memset(&r, 0, sizeof(r));
+    r.path = "/api/1/events/types";
+    en->api.get(en->api.ctx, &r);
+    st = r.status;
+    if (st != OLA_ENRICH_DEFERRED)
         en->st.type_fetches++;
-    body = st == OLA_OL_OK ? json_loadb(r.body.data, r.body.len, 0, NULL) : NULL;
+    body = st == OLA_ENRICH_OK ? json_loadb(r.body.data, r.body.len, 0, NULL) : NULL;
     if (body != NULL && ola_types_take(en, body, now) == 0) {
         en->types_next_ms = now + OLA_EN_TYPES_GAP_MS;
         ola_log_debug(OLA_EN_COMP, "event types: %zu names from the API", en->n_types);
@@ -167,10 +169,11 @@ void ola_en_types(struct ola_enricher *en, struct ola_batch *b, struct ola_catal
         en->types_next_ms =
             now + (r.retry_after_ms > OLA_EN_TYPES_WAIT_MS ? r.retry_after_ms
                                                            : OLA_EN_TYPES_WAIT_MS);
-        if (st != OLA_OL_DEFERRED)
+        if (st != OLA_ENRICH_DEFERRED)
             ola_log_warn(OLA_EN_COMP, "event types not fetched: %s",
-                         st == OLA_OL_OK ? "an answer without a data list" : r.reason);
+                         st == OLA_ENRICH_OK ? "an answer without a data list"
+                                             : r.reason);
     }
     json_decref(body);
-    ola_ol_response_free(&r);
+    ola_buf_free(&r.body);
 }

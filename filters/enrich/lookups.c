@@ -2,9 +2,9 @@
  * lookups.c - the enricher's requests: sending a page's lookups together and
  * reading each answer into the page table and the cache.
  *
- * ola_en_fetch sends the pending lookups through ola_ol_get_many (concurrent,
- * admitted one by one by the client's governor) unless the agent is stopping
- * or lookups are paused, then reads every answer: a user, a role or a user's
+ * ola_en_fetch sends the pending lookups through the API's get_many (the
+ * OneLogin client's: concurrent, admitted one by one by its governor) unless the agent is
+ * stopping or lookups are paused, then reads every answer: a user, a role or a user's
  * role list, a 404 (remembered as a negative entry), a deferral or a
  * failure. Deferral and failure spells are logged once at their start and
  * end; a round where nothing worked pauses lookups (5 s doubling to 5 min).
@@ -175,16 +175,16 @@ static int ola_take_user_roles(struct ola_pg_ent *p, const json_t *body)
 /* Reads one answered lookup into its page slot. Returns what it was. */
 static enum ola_pg_state ola_take(struct ola_enricher *en, size_t i, int64_t now)
 {
-    struct ola_ol_lookup *l = &en->lk[i];
+    struct ola_enrich_get *l = &en->lk[i];
     struct ola_pg_ent *p = &en->pg[en->lk_slot[i]];
     unsigned kind = ola_key_kind(p->key);
     json_t *body;
     int rc;
 
     switch (l->status) {
-    case OLA_OL_OK:
+    case OLA_ENRICH_OK:
         break;
-    case OLA_OL_NOT_FOUND:
+    case OLA_ENRICH_NOT_FOUND:
         en->st.not_found++;
         if (kind == OLA_K_USER_ROLES) {
             p->val->roles_known = true; /* none to tell */
@@ -195,7 +195,7 @@ static enum ola_pg_state ola_take(struct ola_enricher *en, size_t i, int64_t now
         (void)ola_cache_put_negative(en->cache, p->key, now);
         p->state = OLA_PG_NOT_FOUND;
         return OLA_PG_NOT_FOUND;
-    case OLA_OL_DEFERRED:
+    case OLA_ENRICH_DEFERRED:
         en->st.deferred++;
         p->state = OLA_PG_DEFERRED;
         return OLA_PG_DEFERRED;
@@ -204,7 +204,7 @@ static enum ola_pg_state ola_take(struct ola_enricher *en, size_t i, int64_t now
         p->state = OLA_PG_FAILED;
         return OLA_PG_FAILED;
     }
-    body = json_loadb(l->r.body.data, l->r.body.len, 0, NULL);
+    body = json_loadb(l->body.data, l->body.len, 0, NULL);
     if (kind == OLA_K_USER)
         rc = ola_take_user(en, p, body, now);
     else if (kind == OLA_K_ROLE)
@@ -213,12 +213,12 @@ static enum ola_pg_state ola_take(struct ola_enricher *en, size_t i, int64_t now
         rc = ola_take_user_roles(p, body);
     if (rc != 0 && kind != OLA_K_USER_ROLES &&
         json_array_size(json_object_get(body, "data")) > 1)
-        snprintf(l->r.reason, sizeof(l->r.reason),
+        snprintf(l->reason, sizeof(l->reason),
                  "HTTP %ld with %zu objects in data where one was asked for",
-                 l->r.http_status, json_array_size(json_object_get(body, "data")));
+                 l->http_status, json_array_size(json_object_get(body, "data")));
     else if (rc != 0)
-        snprintf(l->r.reason, sizeof(l->r.reason),
-                 "HTTP %ld with an answer of another shape", l->r.http_status);
+        snprintf(l->reason, sizeof(l->reason), "HTTP %ld with an answer of another shape",
+                 l->http_status);
     json_decref(body);
     if (rc != 0) {
         en->st.failed++;
@@ -230,8 +230,8 @@ static enum ola_pg_state ola_take(struct ola_enricher *en, size_t i, int64_t now
 
 /* Logs the start and the end of deferral and failure spells, once each. */
 static void ola_note_round(struct ola_enricher *en, size_t ok, size_t deferred,
-                           size_t failed, const struct ola_ol_lookup *first_defer,
-                           const struct ola_ol_lookup *first_fail,
+                           size_t failed, const struct ola_enrich_get *first_defer,
+                           const struct ola_enrich_get *first_fail,
                            const char *first_fail_path, int64_t now)
 {
     if (deferred > 0 && !en->deferring) {
@@ -240,7 +240,7 @@ static void ola_note_round(struct ola_enricher *en, size_t ok, size_t deferred,
                      "%zu lookups deferred (%s; %.0f%% of the limit is kept for "
                      "polling); events go out with olagent.enrichment=\"deferred\" until "
                      "the budget allows",
-                     deferred, first_defer->r.reason, en->o.reserve * 100.0);
+                     deferred, first_defer->reason, en->o.reserve * 100.0);
         en->deferring = true;
     } else if (deferred == 0 && ok > 0 && en->deferring) {
         ola_log_info(OLA_EN_COMP, "lookups go out again");
@@ -253,7 +253,7 @@ static void ola_note_round(struct ola_enricher *en, size_t ok, size_t deferred,
             en->pause_ms = OLA_EN_PAUSE_MAX_MS;
         en->pause_until_ms = now + en->pause_ms;
         snprintf(en->pause_reason, sizeof(en->pause_reason), "GET %s: %s",
-                 first_fail_path, first_fail->r.reason);
+                 first_fail_path, first_fail->reason);
         ola_log_warn(OLA_EN_COMP,
                      "%zu lookups failed (%s); no lookups for %llds, events go out with "
                      "olagent.enrichment=\"failed\"",
@@ -291,14 +291,14 @@ void ola_en_fetch(struct ola_enricher *en, size_t from, int64_t now)
     }
     for (i = from; i < en->lk_n; i++)
         en->lk[i].path = en->lk_path[i];
-    ola_ol_get_many(en->client, &en->lk[from], en->lk_n - from, OLA_OL_PRIO_LOOKUP);
+    en->api.get_many(en->api.ctx, &en->lk[from], en->lk_n - from, en->lk_scratch);
     for (i = from; i < en->lk_n; i++) {
         enum ola_pg_state st;
 
-        if (en->lk[i].status != OLA_OL_DEFERRED)
+        if (en->lk[i].status != OLA_ENRICH_DEFERRED)
             en->st.misses++;
         st = ola_take(en, i, now);
-        ola_buf_free(&en->lk[i].r.body); /* read: no need to keep page-sized buffers */
+        ola_buf_free(&en->lk[i].body); /* read: no need to keep page-sized buffers */
         if (st == OLA_PG_OK || st == OLA_PG_NOT_FOUND) {
             ok++;
         } else if (st == OLA_PG_DEFERRED) {

@@ -30,6 +30,7 @@
 #include "agent/core/event.h"
 #include "agent/core/log.h"
 #include "agent/core/timeutil.h"
+#include "agent/enrich_adapter.h"
 #include "agent/onelogin/client.h"
 #include "config/config.h"
 #include "filters/enrich/enrich.h"
@@ -194,6 +195,7 @@ static int bench_parse(const struct bench *b, const size_t *idx, size_t i, size_
 static int bench_client(const struct bench *b, struct ola_ol_client **c,
                         struct ola_enricher **en, struct ola_err *err)
 {
+    struct ola_enrich_api api;
     struct ola_ol_opts o;
 
     memset(&o, 0, sizeof(o));
@@ -204,7 +206,8 @@ static int bench_client(const struct bench *b, struct ola_ol_client **c,
     o.reserve = b->s.enrich_opts.reserve;
     if (ola_ol_client_new(&o, c, err) != 0)
         return -1;
-    return ola_enricher_new(&b->s.enrich_opts, *c, en, err);
+    return ola_enricher_new(&b->s.enrich_opts, ola_enrich_onelogin_api(*c, &api), en,
+                            err);
 }
 
 /* (1) a cold pass in pages of `page`: lookups and change evictions. */

@@ -33,6 +33,7 @@
 #include <jansson.h>
 #include <microhttpd.h>
 
+#include "agent/enrich_adapter.h"
 #include "agent/onelogin/client.h"
 #include "config/config.h"
 #include "filters/enrich/enrich.h"
@@ -881,6 +882,7 @@ static void te_settings(struct ola_enrich_settings *o)
 static void te_open(struct te *t)
 {
     struct ola_err err = {0, ""};
+    struct ola_enrich_api api;
     struct ola_ol_opts oo;
     char base[64];
 
@@ -893,7 +895,8 @@ static void te_open(struct te *t)
     oo.reserve = t->o.reserve > 0 ? t->o.reserve : 0.2;
     if (ola_ol_client_new(&oo, &t->client, &err) != 0)
         fail_msg("client: %s", err.msg);
-    if (ola_enricher_new(&t->o, t->client, &t->en, &err) != 0)
+    if (ola_enricher_new(&t->o, ola_enrich_onelogin_api(t->client, &api), &t->en, &err) !=
+        0)
         fail_msg("enricher: %s", err.msg);
 }
 
@@ -1585,14 +1588,16 @@ static void test_settings_checked(void **state)
     struct te *t = *state;
     struct ola_err err = {0, ""};
     struct ola_enricher *en = NULL;
+    struct ola_enrich_api api;
 
     te_open(t);
+    ola_enrich_onelogin_api(t->client, &api);
     t->o.concurrency = 0;
-    assert_int_equal(ola_enricher_new(&t->o, t->client, &en, &err), -1);
+    assert_int_equal(ola_enricher_new(&t->o, &api, &en, &err), -1);
     assert_null(en);
     te_settings(&t->o);
     t->o.api_version = 3;
-    assert_int_equal(ola_enricher_new(&t->o, t->client, &en, &err), -1);
+    assert_int_equal(ola_enricher_new(&t->o, &api, &en, &err), -1);
     ola_enricher_destroy(NULL);
 }
 
