@@ -1,5 +1,6 @@
 /*
- * enrich_adapter.c - enrichment's lookups through the OneLogin client.
+ * enrich_adapter.c - enrichment's lookups through the OneLogin client, and
+ * the event-type names it learns into the rules' catalog.
  *
  * Each call of struct ola_enrich_api maps to one client call at lookup
  * priority (ola_ol_lookups_setup, ola_ol_get, ola_ol_get_many,
@@ -8,7 +9,8 @@
  * request or a refused credential are all failed lookups to enrichment), the
  * body buffer moves, the reason is copied. ola_ol_get_many takes an array of
  * struct ola_ol_lookup: the enricher keeps it for us as its scratch, so a
- * page's lookups allocate nothing here.
+ * page's lookups allocate nothing here. Type names: struct ola_enrich_types
+ * calls straight into the catalog.
  */
 #include <string.h>
 
@@ -95,4 +97,25 @@ const struct ola_enrich_api *ola_enrich_onelogin_api(struct ola_ol_client *clien
     api->scratch_size = sizeof(struct ola_ol_lookup);
     api->server_now_ms = ola_ea_server_now_ms;
     return api;
+}
+
+static const char *ola_ea_type_name(void *ctx, long long id)
+{
+    return ola_catalog_name(ctx, id);
+}
+
+static int ola_ea_type_learn(void *ctx, long long id, const char *name)
+{
+    return ola_catalog_learn(ctx, id, name);
+}
+
+const struct ola_enrich_types *ola_enrich_catalog_types(struct ola_catalog *cat,
+                                                        struct ola_enrich_types *types)
+{
+    if (cat == NULL)
+        return NULL;
+    types->ctx = cat;
+    types->name = ola_ea_type_name;
+    types->learn = ola_ea_type_learn;
+    return types;
 }

@@ -388,7 +388,7 @@ static bool ola_change_evicts(struct ola_enricher *en, const struct ola_event *e
 }
 
 int ola_enrich_batch(struct ola_enricher *en, struct ola_batch *b,
-                     struct ola_catalog *cat, int64_t now_mono_ms)
+                     const struct ola_enrich_types *types, int64_t now_mono_ms)
 {
     const int64_t now = now_mono_ms;
     size_t i, from;
@@ -423,8 +423,8 @@ int ola_enrich_batch(struct ola_enricher *en, struct ola_batch *b,
         }
     }
     /* (2) type names the catalog lacks */
-    if (en->o.event_types && cat != NULL)
-        ola_en_types(en, b, cat, now);
+    if (en->o.event_types && types != NULL)
+        ola_en_types(en, b, types, now);
     if (!en->o.users && !en->o.roles)
         return 0;
     /* (3) the page's users and roles, once each */

@@ -13,8 +13,9 @@
  * gives "failed" and olagent.enrichment_error. Events that change a user
  * (role assigned or removed, locked, unlocked, suspended, updated, deleted,
  * password changed, privilege granted or revoked) evict that user before the
- * page's lookups. Unknown event-type ids teach the catalog their names from
- * GET /api/1/events/types. What goes where: docs/enrichment.md.
+ * page's lookups. Unknown event-type ids teach the rules' catalog their
+ * names from GET /api/1/events/types, through struct ola_enrich_types (the
+ * agent routes it). What goes where: docs/enrichment.md.
  */
 #ifndef OLA_ENRICH_H
 #define OLA_ENRICH_H
@@ -31,7 +32,6 @@
 #include "config/config.h"
 
 struct ola_enricher;
-struct ola_catalog;
 
 struct ola_enrich_stats {
     uint64_t hits;      /* users and roles found in the cache (404s remembered too) */
@@ -115,14 +115,26 @@ int ola_enricher_new(const struct ola_enrich_settings *o,
 void ola_enricher_destroy(struct ola_enricher *en);
 
 /*
- * Enriches every event record of b (alerts are left alone). cat: the rules'
- * catalog (may be NULL), taught unknown type names. now_mono_ms: the
- * monotonic clock (cache ages). Lookup failures never fail the batch: they
- * mark the events. Returns 0, or -1 on ENOMEM (events may be partly
- * enriched). b: borrowed, mutated. @locality the agent thread.
+ * Where the enricher learns event-type names to: the agent points it at the
+ * rules' catalog (agent/enrich_adapter.h). ctx: borrowed for one batch.
+ */
+struct ola_enrich_types {
+    void *ctx;
+    /* The name ctx has for id (borrowed), or NULL: the enricher asks the API. */
+    const char *(*name)(void *ctx, long long id);
+    /* Learns id's name (copied). Returns 0 when taken (counted), -1 when not. */
+    int (*learn)(void *ctx, long long id, const char *name);
+};
+
+/*
+ * Enriches every event record of b (alerts are left alone). types: where
+ * unknown type names are looked for and taught (NULL: no type names).
+ * now_mono_ms: the monotonic clock (cache ages). Lookup failures never fail the batch:
+ * they mark the events. Returns 0, or -1 on ENOMEM (events may be partly enriched). b:
+ * borrowed, mutated. @locality the agent thread.
  */
 int ola_enrich_batch(struct ola_enricher *en, struct ola_batch *b,
-                     struct ola_catalog *cat, int64_t now_mono_ms);
+                     const struct ola_enrich_types *types, int64_t now_mono_ms);
 
 void ola_enricher_stats(const struct ola_enricher *en, struct ola_enrich_stats *out);
 

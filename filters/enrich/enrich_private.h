@@ -143,8 +143,8 @@ void ola_en_intern_sweep(struct ola_enricher *en);
 void ola_en_fetch(struct ola_enricher *en, size_t from, int64_t now);
 
 /* event_types.c */
-void ola_en_types(struct ola_enricher *en, struct ola_batch *b, struct ola_catalog *cat,
-                  int64_t now);
+void ola_en_types(struct ola_enricher *en, struct ola_batch *b,
+                  const struct ola_enrich_types *types, int64_t now);
 
 /* attach.c: the page's facts into one event */
 int ola_en_attach(struct ola_enricher *en, struct ola_event *e, int64_t now);

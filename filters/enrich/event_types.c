@@ -1,11 +1,10 @@
 /*
  * event_types.c - the enricher learns event-type names from the API.
  *
- * An event whose type id the catalog does not name is looked up in the list
- * of GET /api/1/events/types, fetched once and kept 24 h, fetched again
- * (at most every 10 min, a minute after a failure) when an id it did not
- * cover shows up; ids the fresh list does not know either are remembered so
- * they do not cause another fetch.
+ * An event whose type id the catalog (struct ola_enrich_types) does not name is looked up
+ * in the list of GET /api/1/events/types, fetched once and kept 24 h, fetched again (at
+ * most every 10 min, a minute after a failure) when an id it did not cover shows up; ids
+ * the fresh list does not know either are remembered so they do not cause another fetch.
  */
 #include <stdbool.h>
 #include <stdint.h>
@@ -14,7 +13,6 @@
 
 #include "agent/core/log.h"
 #include "filters/enrich/enrich_private.h"
-#include "filters/rules/filter.h"
 
 static const char *ola_type_find(const struct ola_enricher *en, long long id)
 {
@@ -113,7 +111,8 @@ static int ola_missing_add(struct ola_enricher *en, long long id)
  * Returns true when an id is still to be looked up.
  */
 static bool ola_types_learn(struct ola_enricher *en, struct ola_batch *b,
-                            struct ola_catalog *cat, int64_t now, bool settle)
+                            const struct ola_enrich_types *types, int64_t now,
+                            bool settle)
 {
     bool fresh = en->types_ms >= 0 && now - en->types_ms < OLA_EN_TYPES_TTL_MS;
     bool need = false;
@@ -126,12 +125,12 @@ static bool ola_types_learn(struct ola_enricher *en, struct ola_batch *b,
 
         if (b->ev[i].kind != OLA_REC_EVENT ||
             !ola_event_int(&b->ev[i], "event_type_id", &id) || id == last ||
-            ola_catalog_name(cat, id) != NULL)
+            types->name(types->ctx, id) != NULL)
             continue;
         last = id;
         name = fresh ? ola_type_find(en, id) : NULL;
         if (name != NULL) {
-            if (ola_catalog_learn(cat, id, name) == 0)
+            if (types->learn(types->ctx, id, name) == 0)
                 en->st.types_learned++;
             continue;
         }
@@ -145,14 +144,14 @@ static bool ola_types_learn(struct ola_enricher *en, struct ola_batch *b,
     return need;
 }
 
-void ola_en_types(struct ola_enricher *en, struct ola_batch *b, struct ola_catalog *cat,
-                  int64_t now)
+void ola_en_types(struct ola_enricher *en, struct ola_batch *b,
+                  const struct ola_enrich_types *types, int64_t now)
 {
     struct ola_enrich_get r;
     enum ola_enrich_status st;
     json_t *body;
 
-    if (!ola_types_learn(en, b, cat, now, false) || now < en->types_next_ms)
+    if (!ola_types_learn(en, b, types, now, false) || now < en->types_next_ms)
         return;
     memset(&r, 0, sizeof(r));
     r.path = "/api/1/events/types";
@@ -164,7 +163,7 @@ void ola_en_types(struct ola_enricher *en, struct ola_batch *b, struct ola_catal
     if (body != NULL && ola_types_take(en, body, now) == 0) {
         en->types_next_ms = now + OLA_EN_TYPES_GAP_MS;
         ola_log_debug(OLA_EN_COMP, "event types: %zu names from the API", en->n_types);
-        (void)ola_types_learn(en, b, cat, now, true);
+        (void)ola_types_learn(en, b, types, now, true);
     } else {
         en->types_next_ms =
             now + (r.retry_after_ms > OLA_EN_TYPES_WAIT_MS ? r.retry_after_ms

@@ -264,6 +264,7 @@ static int bench_pass(const struct bench *b, const size_t *idx, size_t n,
     struct ola_format_opts fo;
     struct ola_buf out = OLA_BUF_INIT;
     struct ola_rules *r = ola_rules_new(&b->s, b->catalog, outs, 1, err);
+    struct ola_enrich_types types;
     struct ola_batch bt;
     double t0, e0;
     size_t i, k;
@@ -285,7 +286,9 @@ static int bench_pass(const struct bench *b, const size_t *idx, size_t n,
         run->parse_s += ola_cpu_s() - e0;
         if (en != NULL) {
             e0 = ola_cpu_s();
-            if (ola_enrich_batch(en, &bt, ola_rules_catalog(r), ola_mono_ms()) != 0)
+            if (ola_enrich_batch(en, &bt,
+                                 ola_enrich_catalog_types(ola_rules_catalog(r), &types),
+                                 ola_mono_ms()) != 0)
                 goto out;
             run->enrich_s += ola_cpu_s() - e0;
         }

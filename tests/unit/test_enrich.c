@@ -953,7 +953,10 @@ static struct ola_event *te_event(struct te *t, long long type, long long user,
 
 static void te_run(struct te *t, struct ola_catalog *cat)
 {
-    assert_int_equal(ola_enrich_batch(t->en, &t->b, cat, t->now), 0);
+    struct ola_enrich_types types;
+
+    assert_int_equal(
+        ola_enrich_batch(t->en, &t->b, ola_enrich_catalog_types(cat, &types), t->now), 0);
 }
 
 static const json_t *te_ola(const struct ola_event *e, const char *slot)
