@@ -92,6 +92,7 @@ int ola_enricher_new(const struct ola_enrich_settings *o,
     en->api = *api;
     en->role_gen = 1;
     en->types_ms = -1;
+    ola_backoff_init(&en->pause, OLA_EN_PAUSE_MIN_MS, OLA_EN_PAUSE_MAX_MS, 0);
     memset(&co, 0, sizeof(co));
     co.max_entries = (size_t)o->cache_entries;
     co.ttl_ms = o->cache_ttl_ms;

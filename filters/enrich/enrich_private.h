@@ -13,6 +13,7 @@
 
 #include <jansson.h>
 
+#include "agent/core/backoff.h"
 #include "filters/enrich/cache.h"
 #include "filters/enrich/enrich.h"
 
@@ -90,7 +91,7 @@ struct ola_enricher {
     size_t n_intern;
     /* failures and deferrals */
     int64_t pause_until_ms;
-    int64_t pause_ms;
+    struct ola_backoff pause; /* its ceiling: 5 s doubling to 5 min */
     char pause_reason[300];
     bool deferring; /* a deferral was logged, resumption not yet */
     /* event types from the API */

@@ -12,6 +12,7 @@
 #include <string.h>
 
 #include "agent/core/log.h"
+#include "agent/core/vec.h"
 #include "filters/enrich/enrich_private.h"
 
 static const char *ola_type_find(const struct ola_enricher *en, long long id)
@@ -91,15 +92,8 @@ static int ola_missing_add(struct ola_enricher *en, long long id)
 {
     if (ola_missing_has(en, id))
         return 0;
-    if (en->n_missing == en->missing_cap) {
-        size_t cap = en->missing_cap ? en->missing_cap * 2 : 16;
-        long long *p = realloc(en->missing, cap * sizeof(*p));
-
-        if (p == NULL)
-            return -1;
-        en->missing = p;
-        en->missing_cap = cap;
-    }
+    if (OLA_VEC_GROW_FROM(en->missing, en->missing_cap, en->n_missing + 1, 16) != 0)
+        return -1;
     en->missing[en->n_missing++] = id;
     qsort(en->missing, en->n_missing, sizeof(*en->missing), ola_ll_cmp);
     return 0;

@@ -247,20 +247,24 @@ static void ola_note_round(struct ola_enricher *en, size_t ok, size_t deferred,
         en->deferring = false;
     }
     if (failed > 0 && ok == 0) {
-        /* nothing worked: the API looks down or refuses; stop spending time on it */
-        en->pause_ms = en->pause_ms ? en->pause_ms * 2 : OLA_EN_PAUSE_MIN_MS;
-        if (en->pause_ms > OLA_EN_PAUSE_MAX_MS)
-            en->pause_ms = OLA_EN_PAUSE_MAX_MS;
-        en->pause_until_ms = now + en->pause_ms;
+        /*
+         * nothing worked: the API looks down or refuses; stop spending time
+         * on it. The pause is the backoff's ceiling, not a jittered wait: one
+         * agent's pause, no herd to spread.
+         */
+        int64_t pause_ms = ola_backoff_ceiling(&en->pause);
+
+        (void)ola_backoff_next(&en->pause); /* counts the round: the next pause doubles */
+        en->pause_until_ms = now + pause_ms;
         snprintf(en->pause_reason, sizeof(en->pause_reason), "GET %s: %s",
                  first_fail_path, first_fail->reason);
         ola_log_warn(OLA_EN_COMP,
                      "%zu lookups failed (%s); no lookups for %llds, events go out with "
                      "olagent.enrichment=\"failed\"",
-                     failed, en->pause_reason, (long long)(en->pause_ms / 1000));
-    } else if (ok > 0 && en->pause_ms > 0) {
+                     failed, en->pause_reason, (long long)(pause_ms / 1000));
+    } else if (ok > 0 && en->pause.attempts > 0) {
         ola_log_info(OLA_EN_COMP, "lookups work again");
-        en->pause_ms = 0;
+        ola_backoff_reset(&en->pause);
         en->pause_until_ms = 0;
     }
 }
