@@ -7,12 +7,12 @@
  * (3) every user_id, actor_user_id and role_id of the page goes into a page
  * table, once: from the cache, or as a lookup to send; (4) the lookups go out
  * together through the API's get_many (the OneLogin client's: concurrent,
- * admitted one by one by the shared governor), then a second round fetches the roles the
- * users hold, for their names; (5) every event gets references to the shared, read-only
- * olagent.user / actor / role objects. A user's object (facts + roles with
- * names) is built once and reused until a role is fetched again (a
- * generation counter), so a warm cache costs a few hash lookups and
- * reference counts per event. The page table holds its own references, so a
+ * admitted one by one by the shared governor), then a second round fetches
+ * the roles the users hold, for their names; (5) every event gets references
+ * to the shared, read-only olagent.user / actor / role objects. A user's
+ * object (facts + roles with names) is built once and reused until a role is
+ * fetched again (a generation counter), so a warm cache costs a few hash
+ * lookups and reference counts per event. The page table holds its own references, so a
  * cache smaller than a page still enriches the whole page. Short strings many
  * users share (status and state names, department, title) are kept once, in
  * a small intern table, and referenced by every user that has them. Failing rounds

@@ -129,9 +129,9 @@ struct ola_enrich_types {
 /*
  * Enriches every event record of b (alerts are left alone). types: where
  * unknown type names are looked for and taught (NULL: no type names).
- * now_mono_ms: the monotonic clock (cache ages). Lookup failures never fail the batch:
- * they mark the events. Returns 0, or -1 on ENOMEM (events may be partly enriched). b:
- * borrowed, mutated. @locality the agent thread.
+ * now_mono_ms: the monotonic clock (cache ages). Lookup failures never fail
+ * the batch: they mark the events. Returns 0, or -1 on ENOMEM (events may be
+ * partly enriched). b: borrowed, mutated. @locality the agent thread.
  */
 int ola_enrich_batch(struct ola_enricher *en, struct ola_batch *b,
                      const struct ola_enrich_types *types, int64_t now_mono_ms);

@@ -1,10 +1,12 @@
 /*
  * event_types.c - the enricher learns event-type names from the API.
  *
- * An event whose type id the catalog (struct ola_enrich_types) does not name is looked up
- * in the list of GET /api/1/events/types, fetched once and kept 24 h, fetched again (at
- * most every 10 min, a minute after a failure) when an id it did not cover shows up; ids
- * the fresh list does not know either are remembered so they do not cause another fetch.
+ * An event whose type id the catalog does not name (struct ola_enrich_types:
+ * the agent routes it to the rules' catalog) is looked up in the list of
+ * GET /api/1/events/types, fetched once and kept 24 h, fetched again (at
+ * most every 10 min, a minute after a failure) when an id it did not cover
+ * shows up; ids the fresh list does not know either are remembered so they
+ * do not cause another fetch.
  */
 #include <stdbool.h>
 #include <stdint.h>

@@ -3,11 +3,12 @@
  * reading each answer into the page table and the cache.
  *
  * ola_en_fetch sends the pending lookups through the API's get_many (the
- * OneLogin client's: concurrent, admitted one by one by its governor) unless the agent is
- * stopping or lookups are paused, then reads every answer: a user, a role or a user's
- * role list, a 404 (remembered as a negative entry), a deferral or a
- * failure. Deferral and failure spells are logged once at their start and
- * end; a round where nothing worked pauses lookups (5 s doubling to 5 min).
+ * OneLogin client's: concurrent, admitted one by one by its governor) unless
+ * the agent is stopping or lookups are paused, then reads every answer: a
+ * user, a role or a user's role list, a 404 (remembered as a negative entry),
+ * a deferral or a failure. Deferral and failure spells are logged once at
+ * their start and end; a round where nothing worked pauses lookups (5 s
+ * doubling to 5 min).
  * Short strings many users share are kept once in a small intern table.
  */
 #include <stdio.h>
