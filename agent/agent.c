@@ -30,6 +30,7 @@
 #include "agent/core/stats.h"
 #include "agent/core/timeutil.h"
 #include "agent/core/wait.h"
+#include "agent/enrich_adapter.h"
 #include "agent/metrics.h"
 #include "agent/onelogin/client.h"
 #include "agent/onelogin/source.h"
@@ -221,7 +222,10 @@ static int ola_agent_connect(struct ola_agent *a)
         return OLA_EXIT_CONFIG;
     }
     if (a->s.enrich_enabled) {
-        if (ola_enricher_new(&a->s.enrich_opts, a->client, &a->enricher, &err) != 0) {
+        struct ola_enrich_api api;
+
+        if (ola_enricher_new(&a->s.enrich_opts, ola_enrich_onelogin_api(a->client, &api),
+                             &a->enricher, &err) != 0) {
             fprintf(stderr, "olagent: %s%s\n", a->replay ? "" : "enrich: ", err.msg);
             return OLA_EXIT_CONFIG;
         }

@@ -18,6 +18,7 @@
 #include "agent/agent.h"
 #include "agent/core/log.h"
 #include "agent/core/timeutil.h"
+#include "agent/enrich_adapter.h"
 #include "agent/onelogin/client.h"
 #include "agent/state/checkpoint.h"
 #include "agent/state/lock.h"

@@ -28,6 +28,7 @@
 #include "agent/core/stats.h"
 #include "agent/core/timeutil.h"
 #include "agent/core/wait.h"
+#include "agent/enrich_adapter.h"
 #include "agent/pipeline.h"
 #include "filters/enrich/enrich.h"
 #include "filters/rules/filter.h"
@@ -105,13 +106,16 @@ void ola_pipeline_trim(struct ola_pipeline *p)
 enum ola_rc ola_pipeline_deliver(struct ola_pipeline *p, struct ola_batch *b,
                                  int64_t now_ms)
 {
+    struct ola_enrich_types types;
     enum ola_step step[32];
     enum ola_rc frc = OLA_FATAL;
     unsigned round = 0;
     size_t i;
 
     if (p->enricher != NULL && b->n > 0 &&
-        ola_enrich_batch(p->enricher, b, p->rules ? ola_rules_catalog(p->rules) : NULL,
+        ola_enrich_batch(p->enricher, b,
+                         ola_enrich_catalog_types(
+                             p->rules ? ola_rules_catalog(p->rules) : NULL, &types),
                          ola_mono_ms()) != 0)
         ola_log_err("pipeline", "enrichment ran out of memory on a batch; it goes out "
                                 "partly enriched");

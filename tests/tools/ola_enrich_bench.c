@@ -30,6 +30,7 @@
 #include "agent/core/event.h"
 #include "agent/core/log.h"
 #include "agent/core/timeutil.h"
+#include "agent/enrich_adapter.h"
 #include "agent/onelogin/client.h"
 #include "agent/settings.h"
 #include "config/config.h"
@@ -195,6 +196,7 @@ static int bench_parse(const struct bench *b, const size_t *idx, size_t i, size_
 static int bench_client(const struct bench *b, struct ola_ol_client **c,
                         struct ola_enricher **en, struct ola_err *err)
 {
+    struct ola_enrich_api api;
     struct ola_ol_opts o;
 
     memset(&o, 0, sizeof(o));
@@ -205,7 +207,8 @@ static int bench_client(const struct bench *b, struct ola_ol_client **c,
     o.reserve = b->s.enrich_opts.reserve;
     if (ola_ol_client_new(&o, c, err) != 0)
         return -1;
-    return ola_enricher_new(&b->s.enrich_opts, *c, en, err);
+    return ola_enricher_new(&b->s.enrich_opts, ola_enrich_onelogin_api(*c, &api), en,
+                            err);
 }
 
 /* (1) a cold pass in pages of `page`: lookups and change evictions. */
@@ -263,6 +266,7 @@ static int bench_pass(const struct bench *b, const size_t *idx, size_t n,
     struct ola_buf out = OLA_BUF_INIT;
     struct ola_rules_settings rs;
     struct ola_rules *r;
+    struct ola_enrich_types types;
     struct ola_batch bt;
     double t0, e0;
     size_t i, k;
@@ -286,7 +290,9 @@ static int bench_pass(const struct bench *b, const size_t *idx, size_t n,
         run->parse_s += ola_cpu_s() - e0;
         if (en != NULL) {
             e0 = ola_cpu_s();
-            if (ola_enrich_batch(en, &bt, ola_rules_catalog(r), ola_mono_ms()) != 0)
+            if (ola_enrich_batch(en, &bt,
+                                 ola_enrich_catalog_types(ola_rules_catalog(r), &types),
+                                 ola_mono_ms()) != 0)
                 goto out;
             run->enrich_s += ola_cpu_s() - e0;
         }

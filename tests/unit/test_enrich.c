@@ -30,6 +30,7 @@
 #include <cmocka.h>
 #include <jansson.h>
 
+#include "agent/enrich_adapter.h"
 #include "agent/onelogin/client.h"
 #include "agent/settings.h"
 #include "config/config.h"
@@ -839,6 +840,7 @@ static void te_settings(struct ola_enrich_settings *o)
 static void te_open(struct te *t)
 {
     struct ola_err err = {0, ""};
+    struct ola_enrich_api api;
     struct ola_ol_opts oo;
     char base[64];
 
@@ -851,7 +853,8 @@ static void te_open(struct te *t)
     oo.reserve = t->o.reserve > 0 ? t->o.reserve : 0.2;
     if (ola_ol_client_new(&oo, &t->client, &err) != 0)
         fail_msg("client: %s", err.msg);
-    if (ola_enricher_new(&t->o, t->client, &t->en, &err) != 0)
+    if (ola_enricher_new(&t->o, ola_enrich_onelogin_api(t->client, &api), &t->en, &err) !=
+        0)
         fail_msg("enricher: %s", err.msg);
 }
 
@@ -908,7 +911,10 @@ static struct ola_event *te_event(struct te *t, long long type, long long user,
 
 static void te_run(struct te *t, struct ola_catalog *cat)
 {
-    assert_int_equal(ola_enrich_batch(t->en, &t->b, cat, t->now), 0);
+    struct ola_enrich_types types;
+
+    assert_int_equal(
+        ola_enrich_batch(t->en, &t->b, ola_enrich_catalog_types(cat, &types), t->now), 0);
 }
 
 static const json_t *te_ola(const struct ola_event *e, const char *slot)
@@ -1543,14 +1549,16 @@ static void test_settings_checked(void **state)
     struct te *t = *state;
     struct ola_err err = {0, ""};
     struct ola_enricher *en = NULL;
+    struct ola_enrich_api api;
 
     te_open(t);
+    ola_enrich_onelogin_api(t->client, &api);
     t->o.concurrency = 0;
-    assert_int_equal(ola_enricher_new(&t->o, t->client, &en, &err), -1);
+    assert_int_equal(ola_enricher_new(&t->o, &api, &en, &err), -1);
     assert_null(en);
     te_settings(&t->o);
     t->o.api_version = 3;
-    assert_int_equal(ola_enricher_new(&t->o, t->client, &en, &err), -1);
+    assert_int_equal(ola_enricher_new(&t->o, &api, &en, &err), -1);
     ola_enricher_destroy(NULL);
 }
 

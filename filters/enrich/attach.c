@@ -1,0 +1,258 @@
+/*
+ * attach.c - the enricher applies a page's facts to its events.
+ *
+ * Every event gets references to the shared, read-only olagent.user, actor
+ * and role objects of the page table; a deleted user or role gets
+ * {id, name, found: false}; an event whose lookups were deferred or failed
+ * gets olagent.enrichment and the first reason. A user's object (facts +
+ * roles with names) is built once and reused until a role is fetched again.
+ */
+#include <stdbool.h>
+#include <stdint.h>
+#include <stdio.h>
+
+#include "filters/enrich/enrich_private.h"
+
+/* ---- users' roles ------------------------------------------------------------- */
+
+/* The role value of id: from the page, else the cache; NULL if neither has it. */
+static const struct ola_val *ola_role_of(const struct ola_enricher *en, int64_t id,
+                                         int64_t now, bool *gone)
+{
+    uint64_t key = ola_key(id, OLA_K_ROLE);
+    const struct ola_pg_ent *r = ola_en_pg_find(en, key);
+    void *v = NULL;
+
+    *gone = false;
+    if (r != NULL && r->state == OLA_PG_OK)
+        return r->val;
+    if (r != NULL && r->state == OLA_PG_NOT_FOUND) {
+        *gone = true;
+        return NULL;
+    }
+    switch (ola_cache_peek(en->cache, key, now, &v)) {
+    case OLA_CACHE_HIT:
+        return v;
+    case OLA_CACHE_NEGATIVE:
+        *gone = true;
+        return NULL;
+    case OLA_CACHE_MISS:
+        break;
+    }
+    return NULL;
+}
+
+/* Why u's roles lack a name: the first deferred or failed role of the page. */
+static void ola_note_role_gap(const struct ola_enricher *en, struct ola_val *u,
+                              int64_t id)
+{
+    const struct ola_pg_ent *r = ola_en_pg_find(en, ola_key(id, OLA_K_ROLE));
+
+    if (r == NULL || u->roles_state == OLA_PG_FAILED)
+        return;
+    if (r->state == OLA_PG_FAILED) {
+        u->roles_state = OLA_PG_FAILED;
+        u->roles_lookup = r->lookup;
+    } else if (r->state == OLA_PG_DEFERRED) {
+        u->roles_state = OLA_PG_DEFERRED;
+    }
+}
+
+/*
+ * Builds u's shared object: facts + roles [{id, name}]. The facts come from
+ * the answer the first time, then from the previous object (its roles are
+ * replaced in place), so an entry keeps one object, not two. Returns 0 / -1.
+ */
+static int ola_build_user(struct ola_enricher *en, struct ola_val *u, int64_t now)
+{
+    json_t *out = json_object(), *roles = json_array();
+    json_t *src = u->facts != NULL ? u->facts : u->out;
+    bool complete = u->roles_known;
+    size_t k;
+
+    u->roles_state = OLA_PG_OK;
+    if (out == NULL || roles == NULL || src == NULL || json_object_update(out, src) != 0)
+        goto fail;
+    for (k = 0; k < u->n_role_ids; k++) {
+        int64_t id = u->role_ids[k];
+        const struct ola_val *r = NULL;
+        bool gone = false;
+        json_t *item;
+
+        if (en->o.roles && id > 0 && id <= OLA_EN_ID_MAX)
+            r = ola_role_of(en, id, now, &gone);
+        if (r != NULL) {
+            item = json_incref(r->facts);
+        } else {
+            /* no name: roles off, a 404, or not fetched (yet) */
+            item = json_pack("{s:I}", "id", (json_int_t)id);
+            if (en->o.roles && !gone) {
+                complete = false;
+                ola_note_role_gap(en, u, id);
+            }
+        }
+        if (item == NULL || json_array_append_new(roles, item) != 0)
+            goto fail;
+    }
+    if (json_object_set_new(out, "roles", u->roles_known ? roles : json_null()) != 0) {
+        roles = NULL;
+        goto fail;
+    }
+    if (!u->roles_known)
+        json_decref(roles);
+    json_decref(u->out);
+    u->out = out;
+    u->out_gen = complete ? en->role_gen : 0;
+    u->built_page = en->page;
+    json_decref(u->facts);
+    u->facts = NULL;
+    return 0;
+fail:
+    json_decref(roles);
+    json_decref(out);
+    return -1;
+}
+
+/* ---- events ------------------------------------------------------------------ */
+
+/* What enrichment of one event came to: the worst state met, and why. */
+struct ola_mark {
+    bool deferred;
+    const char *failed; /* reason, or NULL */
+    const char *path;
+};
+
+static void ola_mark_state(const struct ola_enricher *en, unsigned state, uint32_t lookup,
+                           struct ola_mark *m)
+{
+    if (state == OLA_PG_DEFERRED) {
+        m->deferred = true;
+    } else if (state == OLA_PG_FAILED && m->failed == NULL) {
+        if (lookup == OLA_PG_PAUSED) {
+            m->failed = en->pause_reason;
+            m->path = NULL;
+        } else if (lookup < en->lk_n) {
+            m->failed = en->lk[lookup].reason;
+            m->path = en->lk_path[lookup];
+        } else {
+            m->failed = "lookup failed";
+            m->path = NULL;
+        }
+    }
+}
+
+static void ola_mark_ent(const struct ola_enricher *en, const struct ola_pg_ent *p,
+                         struct ola_mark *m)
+{
+    ola_mark_state(en, p->state, p->lookup, m);
+}
+
+/* What a deleted user or role gets: {id, name (the event's), found: false}. */
+static json_t *ola_not_found(int64_t id, const char *name)
+{
+    return json_pack("{s:I, s:s?, s:b}", "id", (json_int_t)id, "name", name, "found", 0);
+}
+
+/* Sets olagent.<slot> = v, creating the olagent object first. v: stolen. */
+static int ola_attach_set(struct ola_event *e, json_t **ola, const char *slot, json_t *v)
+{
+    if (*ola == NULL)
+        *ola = ola_event_ola(e);
+    if (v == NULL || *ola == NULL) {
+        json_decref(v);
+        return -1;
+    }
+    return json_object_set_new(*ola, slot, v);
+}
+
+/* olagent.<slot> for the user id of member id_key; names from name_key on a 404. */
+static int ola_attach_user(struct ola_enricher *en, struct ola_event *e, json_t **ola,
+                           const char *slot, const char *id_key, const char *name_key,
+                           struct ola_mark *m, int64_t now)
+{
+    int64_t id = ola_en_event_id_of(e, id_key);
+    struct ola_pg_ent *p;
+    json_t *v;
+
+    if (id == 0)
+        return 0;
+    p = ola_en_pg_find(en, ola_key(id, OLA_K_USER));
+    if (p == NULL)
+        return 0;
+    if (p->state == OLA_PG_OK) {
+        struct ola_pg_ent *r = ola_en_pg_find(en, ola_key(id, OLA_K_USER_ROLES));
+
+        if (r != NULL)
+            ola_mark_ent(en, r, m);
+        if (!ola_user_current(en, p->val) && p->val->built_page != en->page &&
+            ola_build_user(en, p->val, now) != 0)
+            return -1;
+        if (!ola_user_current(en, p->val))
+            ola_mark_state(en, p->val->roles_state, p->val->roles_lookup, m);
+        v = json_incref(p->val->out);
+    } else if (p->state == OLA_PG_NOT_FOUND) {
+        /* deleted (or never seen by the API): the names the event carries */
+        v = ola_not_found(id, ola_event_str(e, name_key));
+    } else {
+        ola_mark_ent(en, p, m);
+        return 0;
+    }
+    return ola_attach_set(e, ola, slot, v);
+}
+
+static int ola_attach_role(struct ola_enricher *en, struct ola_event *e, json_t **ola,
+                           struct ola_mark *m)
+{
+    int64_t id = ola_en_event_id_of(e, "role_id");
+    struct ola_pg_ent *p;
+    json_t *v;
+
+    if (id == 0)
+        return 0;
+    p = ola_en_pg_find(en, ola_key(id, OLA_K_ROLE));
+    if (p == NULL)
+        return 0;
+    if (p->state == OLA_PG_OK) {
+        v = json_incref(p->val->facts);
+    } else if (p->state == OLA_PG_NOT_FOUND) {
+        v = ola_not_found(id, ola_event_str(e, "role_name"));
+    } else {
+        ola_mark_ent(en, p, m);
+        return 0;
+    }
+    return ola_attach_set(e, ola, "role", v);
+}
+
+int ola_en_attach(struct ola_enricher *en, struct ola_event *e, int64_t now)
+{
+    struct ola_mark m = {false, NULL, NULL};
+    json_t *ola = NULL;
+    char why[400];
+
+    if (en->o.users &&
+        (ola_attach_user(en, e, &ola, "user", "user_id", "user_name", &m, now) != 0 ||
+         ola_attach_user(en, e, &ola, "actor", "actor_user_id", "actor_user_name", &m,
+                         now) != 0))
+        return -1;
+    if (en->o.roles && ola_attach_role(en, e, &ola, &m) != 0)
+        return -1;
+    if (m.failed == NULL && !m.deferred)
+        return 0;
+    if (ola == NULL)
+        ola = ola_event_ola(e);
+    if (ola == NULL)
+        return -1;
+    if (m.failed != NULL) {
+        en->st.events_failed++;
+        if (m.path != NULL)
+            snprintf(why, sizeof(why), "GET %s: %s", m.path, m.failed);
+        else
+            snprintf(why, sizeof(why), "%s", m.failed);
+        return json_object_set_new(ola, "enrichment", json_string("failed")) != 0 ||
+                       json_object_set_new(ola, "enrichment_error", json_string(why)) != 0
+                   ? -1
+                   : 0;
+    }
+    en->st.events_deferred++;
+    return json_object_set_new(ola, "enrichment", json_string("deferred"));
+}

@@ -1,0 +1,153 @@
+/*
+ * enrich_private.h - what the enricher's files share: the enricher itself,
+ * cache values, the page table and the helpers between them.
+ *
+ * Not for use outside filters/enrich: enrich.h is the interface.
+ */
+#ifndef OLA_ENRICH_PRIVATE_H
+#define OLA_ENRICH_PRIVATE_H
+
+#include <stdbool.h>
+#include <stddef.h>
+#include <stdint.h>
+
+#include <jansson.h>
+
+#include "agent/core/backoff.h"
+#include "filters/enrich/cache.h"
+#include "filters/enrich/enrich.h"
+
+#define OLA_EN_COMP "enrich"
+
+#define OLA_K_USER       0u /* cache and page keys: id << 2 | kind */
+#define OLA_K_ROLE       1u
+#define OLA_K_USER_ROLES 2u /* page only: GET /api/1/users/:id/roles */
+
+#define OLA_EN_PAUSE_MIN_MS     5000
+#define OLA_EN_PAUSE_MAX_MS     300000
+#define OLA_EN_TYPES_TTL_MS     (24 * 3600 * INT64_C(1000)) /* the docs: cache up to 24 h */
+#define OLA_EN_TYPES_GAP_MS     (10 * 60 * INT64_C(1000)) /* fetches at most this often */
+#define OLA_EN_TYPES_WAIT_MS    60000                     /* after a failed fetch */
+#define OLA_EN_MAX_ROUNDS       3 /* users; their role lists; the roles' names */
+#define OLA_EN_ID_MAX           (INT64_MAX >> 3)
+#define OLA_EN_INTERN_SLOTS     1024  /* power of two */
+#define OLA_EN_INTERN_MAX       512   /* strings kept at once */
+#define OLA_EN_INTERN_LEN       64    /* longer strings are not shared */
+#define OLA_EN_CHANGE_MARGIN_MS 10000 /* a change this close to a fetch evicts anyway */
+
+/* A cache value: a user or a role, shared by the cache and page tables. */
+struct ola_val {
+    unsigned refs;
+    unsigned kind;
+    json_t *facts;     /* role: {id, name}; user: the facts until out is built */
+    int64_t *role_ids; /* user */
+    size_t n_role_ids;
+    bool roles_known; /* the answer said which roles the user holds */
+    json_t *out;      /* user: facts + roles [{id, name}]; shared, read-only */
+    uint64_t out_gen; /* the role generation out was built at; 0: rebuild */
+    /* out lacks a role name: why (for the page that built it) */
+    uint64_t built_page;
+    unsigned char roles_state; /* OLA_PG_OK, OLA_PG_DEFERRED or OLA_PG_FAILED */
+    uint32_t roles_lookup;     /* FAILED: the lookup that says why */
+};
+
+enum ola_pg_state {
+    OLA_PG_PENDING = 0, /* a lookup to send */
+    OLA_PG_OK,
+    OLA_PG_NOT_FOUND,
+    OLA_PG_DEFERRED,
+    OLA_PG_FAILED,
+};
+
+#define OLA_PG_NO_LOOKUP UINT32_MAX
+#define OLA_PG_PAUSED    (UINT32_MAX - 1) /* failed: lookups paused */
+
+struct ola_pg_ent {
+    uint64_t key; /* 0: free slot (ids are >= 1) */
+    unsigned char state;
+    uint32_t lookup;     /* index in lk while pending / for its reason */
+    struct ola_val *val; /* a reference (OK; for USER_ROLES: the user to complete) */
+};
+
+struct ola_enricher {
+    struct ola_enrich_settings o;
+    struct ola_enrich_api api;
+    struct ola_cache *cache;
+    uint64_t role_gen; /* moves each time a role is fetched */
+    uint64_t page;     /* batches seen */
+    /* the page table */
+    struct ola_pg_ent *pg;
+    size_t pg_cap;   /* power of two */
+    size_t *pg_used; /* slots in use, in insertion order */
+    size_t pg_n;
+    /* the page's lookups */
+    struct ola_enrich_get *lk;
+    char (*lk_path)[64];
+    size_t *lk_slot;  /* the page slot each lookup answers */
+    void *lk_scratch; /* api.scratch_size bytes per lookup, for api.get_many */
+    size_t lk_n, lk_cap, lk_path_cap, lk_slot_cap, lk_scratch_cap;
+    /* user fact strings kept once: open addressing on the text; NULL: free */
+    json_t **intern;
+    size_t n_intern;
+    /* failures and deferrals */
+    int64_t pause_until_ms;
+    struct ola_backoff pause; /* its ceiling: 5 s doubling to 5 min */
+    char pause_reason[300];
+    bool deferring; /* a deferral was logged, resumption not yet */
+    /* event types from the API */
+    struct ola_type_name *types; /* sorted by id */
+    size_t n_types;
+    int64_t types_ms;      /* when fetched (mono); -1 never */
+    int64_t types_next_ms; /* no fetch before (mono) */
+    long long *missing;    /* ids the last fetch did not know, sorted */
+    size_t n_missing, missing_cap;
+    struct ola_enrich_stats st;
+};
+
+struct ola_type_name {
+    long long id;
+    char *name;
+};
+
+static inline uint64_t ola_key(int64_t id, unsigned kind)
+{
+    return ((uint64_t)id << 2) | kind;
+}
+
+static inline int64_t ola_key_id(uint64_t key)
+{
+    return (int64_t)(key >> 2);
+}
+
+static inline unsigned ola_key_kind(uint64_t key)
+{
+    return (unsigned)(key & 3u);
+}
+
+/* True when u's shared object is built and no role was fetched since. */
+static inline bool ola_user_current(const struct ola_enricher *en,
+                                    const struct ola_val *u)
+{
+    return u->out != NULL && u->out_gen == en->role_gen;
+}
+
+/* ---- between the files ------------------------------------------------------ */
+
+/* enrich.c: values, the page table */
+struct ola_val *ola_en_val_new(unsigned kind, json_t *facts);
+struct ola_val *ola_en_val_ref(struct ola_val *v);
+struct ola_pg_ent *ola_en_pg_find(const struct ola_enricher *en, uint64_t key);
+int64_t ola_en_event_id_of(const struct ola_event *e, const char *key);
+
+/* lookups.c: shared strings, sending lookups and reading the answers */
+void ola_en_intern_sweep(struct ola_enricher *en);
+void ola_en_fetch(struct ola_enricher *en, size_t from, int64_t now);
+
+/* event_types.c */
+void ola_en_types(struct ola_enricher *en, struct ola_batch *b,
+                  const struct ola_enrich_types *types, int64_t now);
+
+/* attach.c: the page's facts into one event */
+int ola_en_attach(struct ola_enricher *en, struct ola_event *e, int64_t now);
+
+#endif
