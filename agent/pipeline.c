@@ -103,7 +103,7 @@ void ola_pipeline_trim(struct ola_pipeline *p)
         ola_enricher_trim(p->enricher);
     for (i = 0; i < p->n_outputs; i++)
         ola_output_trim(p->outputs[i]);
-    ola_format_json_release();
+    ola_format_release_all();
 }
 
 enum ola_rc ola_pipeline_deliver(struct ola_pipeline *p, struct ola_batch *b,
@@ -171,8 +171,8 @@ enum ola_rc ola_pipeline_deliver(struct ola_pipeline *p, struct ola_batch *b,
         OLA_STAT_SET(outputs_ok, any_failed ? 0 : 1);
         OLA_STAT_SET(loop_alive_ms, ola_now_ms());
         if (all_done) {
-            /* what the batch's enrichment evicted: the json format's copies go too */
-            ola_format_json_trim();
+            /* what the batch's enrichment evicted: the formats' copies go too */
+            ola_format_batch_done_all();
             return OLA_OK;
         }
         if (ola_pipeline_out_of_time(p))
