@@ -16,6 +16,7 @@
 #include <unistd.h>
 
 #include "agent/core/fileio.h"
+#include "agent/core/vec.h"
 #include "outputs/file_sink_int.h"
 
 /* Index of the extension in the last component of p (its first '.', not at 0). */
@@ -150,15 +151,8 @@ static int ola_scan_cb(const char *path, const struct stat *st, void *arg,
     if (!ola_fsink_owns(sc->s, path) ||
         (sc->s->fd >= 0 && strcmp(path, sc->s->path) == 0))
         return 0;
-    if (sc->n == sc->cap) {
-        size_t cap = sc->cap ? sc->cap * 2 : 32;
-        struct ola_owned *v = realloc(sc->v, cap * sizeof(*v));
-
-        if (v == NULL)
-            return ola_err_set(err, ENOMEM, "out of memory");
-        sc->v = v;
-        sc->cap = cap;
-    }
+    if (OLA_VEC_GROW_FROM(sc->v, sc->cap, sc->n + 1, 32) != 0)
+        return ola_err_set(err, ENOMEM, "out of memory");
     it = &sc->v[sc->n];
     if (n + sizeof(OLA_MANIFEST_SUFFIX) > PATH_MAX)
         return 0;

@@ -15,6 +15,7 @@
 #include <stdlib.h>
 #include <string.h>
 
+#include "agent/core/vec.h"
 #include "outputs/kafka_int.h"
 
 /* ---- errors --------------------------------------------------------------- */
@@ -171,32 +172,13 @@ void ola_kafka_table_reset(struct ola_kafka *k)
 
 int ola_kafka_grow(struct ola_kafka *k, size_t need)
 {
-    size_t cap = k->cap_msgs ? k->cap_msgs : 64;
-    struct ola_kmsg *p;
-
-    if (need <= k->cap_msgs)
-        return 0;
-    while (cap < need)
-        cap *= 2;
-    p = realloc(k->msgs, cap * sizeof(*p));
-    if (p == NULL)
-        return -1;
-    k->msgs = p;
-    k->cap_msgs = cap;
-    return 0;
+    return OLA_VEC_GROW_FROM(k->msgs, k->cap_msgs, need, 64);
 }
 
 int ola_kafka_add_chunk(struct ola_kafka *k, char *data)
 {
-    if (k->n_chunks == k->cap_chunks) {
-        size_t cap = k->cap_chunks ? k->cap_chunks * 2 : 8;
-        char **p = realloc(k->chunks, cap * sizeof(*p));
-
-        if (p == NULL)
-            return -1;
-        k->chunks = p;
-        k->cap_chunks = cap;
-    }
+    if (OLA_VEC_GROW(k->chunks, k->cap_chunks, k->n_chunks + 1) != 0)
+        return -1;
     k->chunks[k->n_chunks++] = data;
     return 0;
 }

@@ -32,6 +32,7 @@
 
 #include "agent/core/secret.h"
 #include "agent/core/timeutil.h"
+#include "agent/core/vec.h"
 #include "outputs/kafka_int.h"
 
 #define OLA_KAFKA_POLL_SLICE_MS 100
@@ -182,15 +183,8 @@ static int ola_kafka_topic_index(struct ola_kafka *k, const char *name, size_t l
         if (strlen(k->topics[i].name) == len && memcmp(k->topics[i].name, name, len) == 0)
             break;
     if (i == k->n_topics) {
-        if (k->n_topics == k->cap_topics) {
-            size_t cap = k->cap_topics ? k->cap_topics * 2 : 8;
-            struct ola_ktopic *p = realloc(k->topics, cap * sizeof(*p));
-
-            if (p == NULL)
-                return -1;
-            k->topics = p;
-            k->cap_topics = cap;
-        }
+        if (OLA_VEC_GROW(k->topics, k->cap_topics, k->n_topics + 1) != 0)
+            return -1;
         k->topics[i].name = strndup(name, len);
         k->topics[i].rkt = NULL;
         if (k->topics[i].name == NULL)

@@ -27,6 +27,7 @@
 #include <openssl/err.h>
 
 #include "agent/core/timeutil.h"
+#include "agent/core/vec.h"
 #include "outputs/formats/fmt_util.h"
 #include "outputs/syslog_int.h"
 
@@ -176,15 +177,8 @@ static int ola_sl_frame(struct ola_syslog *s, const char *m, size_t n)
 {
     size_t i;
 
-    if (s->n_ends == s->cap_ends) {
-        size_t cap = s->cap_ends ? s->cap_ends * 2 : 256;
-        size_t *p = realloc(s->ends, cap * sizeof(*p));
-
-        if (p == NULL)
-            return -1;
-        s->ends = p;
-        s->cap_ends = cap;
-    }
+    if (OLA_VEC_GROW_FROM(s->ends, s->cap_ends, s->n_ends + 1, 256) != 0)
+        return -1;
     if (ola_sl_stream(s) && s->framing == OLA_SL_OCTET) {
         if (ola_buf_printf(&s->pending, "%zu ", n) != 0 ||
             ola_buf_append(&s->pending, m, n) != 0)

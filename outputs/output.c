@@ -15,6 +15,7 @@
 #include <string.h>
 
 #include "agent/core/fileio.h"
+#include "agent/core/vec.h"
 #include "outputs/output.h"
 
 extern const struct ola_output_ops ola_out_stdout;
@@ -194,15 +195,8 @@ int ola_output_refuse(struct ola_output *o, size_t rec, const char *bytes, size_
     va_list ap;
     int n;
 
-    if (o->n_refused == o->cap_refused) {
-        size_t cap = o->cap_refused ? o->cap_refused * 2 : 8;
-        struct ola_refusal *p = realloc(o->refused, cap * sizeof(*p));
-
-        if (p == NULL)
-            return -1;
-        o->refused = p;
-        o->cap_refused = cap;
-    }
+    if (OLA_VEC_GROW(o->refused, o->cap_refused, o->n_refused + 1) != 0)
+        return -1;
     r = &o->refused[o->n_refused];
     memset(r, 0, sizeof(*r));
     r->rec = rec;
