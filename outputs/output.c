@@ -57,11 +57,6 @@ const struct ola_output_ops *ola_output_find(const char *type)
     return NULL;
 }
 
-const struct ola_output_ops *const *ola_output_list(void)
-{
-    return ola_outputs;
-}
-
 static bool ola_key_in(const char *key, const char *const *list)
 {
     size_t i;
