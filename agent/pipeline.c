@@ -11,19 +11,20 @@
  * output once its flush answered OK and no refusal waits for its letter (a
  * letter that cannot be written is retried like a RETRY). FATAL (or an ERR
  * answer, which names no record to dead-letter) ends delivery: the agent
- * stops and the batch is not committed. This loop owns the backoff: a round calls
- * every output that still has a step to do, and when any of them failed it
- * waits (capped exponential with jitter, cut short by signals) before the
- * next round. Outputs that already acknowledged are not called again, so a
+ * stops and the batch is not committed. This loop owns the backoff: a round
+ * calls every output that still has a step to do, and when any of them
+ * failed it waits (struct ola_backoff: from 100 ms, doubling up to the
+ * configured maximum, full jitter; cut short by signals) before the next
+ * round. Outputs that already acknowledged are not called again, so a
  * slow Kafka never makes the file output write twice. On stop, delivery goes
  * on until the shutdown deadline; a batch not acknowledged by then is simply
  * not committed and will be read again after restart.
  */
 #include <errno.h>
 #include <stdio.h>
-#include <stdlib.h>
 #include <string.h>
 
+#include "agent/core/backoff.h"
 #include "agent/core/log.h"
 #include "agent/core/stats.h"
 #include "agent/core/timeutil.h"
@@ -33,6 +34,9 @@
 #include "filters/enrich/enrich.h"
 #include "filters/rules/filter.h"
 #include "outputs/formats/format.h"
+
+/* The first failing round's longest wait; each further one doubles it, up to the max. */
+#define OLA_PIPELINE_BACKOFF_BASE_MS 100
 
 enum ola_step {
     OLA_STEP_WRITE = 0,
@@ -100,7 +104,7 @@ void ola_pipeline_trim(struct ola_pipeline *p)
         ola_enricher_trim(p->enricher);
     for (i = 0; i < p->n_outputs; i++)
         ola_output_trim(p->outputs[i]);
-    ola_format_json_release();
+    ola_format_release_all();
 }
 
 enum ola_rc ola_pipeline_deliver(struct ola_pipeline *p, struct ola_batch *b,
@@ -109,8 +113,11 @@ enum ola_rc ola_pipeline_deliver(struct ola_pipeline *p, struct ola_batch *b,
     struct ola_enrich_types types;
     enum ola_step step[32];
     enum ola_rc frc = OLA_FATAL;
-    unsigned round = 0;
+    struct ola_backoff backoff;
     size_t i;
+
+    /* every batch starts from the base again, as each failing round doubles */
+    ola_backoff_init(&backoff, OLA_PIPELINE_BACKOFF_BASE_MS, p->backoff_max_ms, 0);
 
     if (p->enricher != NULL && b->n > 0 &&
         ola_enrich_batch(p->enricher, b,
@@ -168,27 +175,21 @@ enum ola_rc ola_pipeline_deliver(struct ola_pipeline *p, struct ola_batch *b,
         OLA_STAT_SET(outputs_ok, any_failed ? 0 : 1);
         OLA_STAT_SET(loop_alive_ms, ola_now_ms());
         if (all_done) {
-            /* what the batch's enrichment evicted: the json format's copies go too */
-            ola_format_json_trim();
+            /* what the batch's enrichment evicted: the formats' copies go too */
+            ola_format_batch_done_all();
             return OLA_OK;
         }
         if (ola_pipeline_out_of_time(p))
             return OLA_RETRY;
         if (any_failed) {
-            int64_t cap = 100, wait;
+            int64_t wait = ola_backoff_next(&backoff);
 
-            for (unsigned k = 0; k < round && cap < p->backoff_max_ms; k++)
-                cap *= 2;
-            if (cap > p->backoff_max_ms)
-                cap = p->backoff_max_ms;
-            wait = cap / 2 + rand() % (cap / 2 + 1);
             if (ola_stop_requested && p->stop_deadline_mono_ms > 0 &&
                 ola_mono_ms() + wait > p->stop_deadline_mono_ms)
                 wait = p->stop_deadline_mono_ms - ola_mono_ms();
             OLA_STAT_ADD(retries, 1);
             OLA_STAT_ADD(backoff_ms, (uint64_t)(wait > 0 ? wait : 0));
             ola_wait(wait);
-            round++;
         }
     }
 fatal:

@@ -54,8 +54,8 @@ int ola_pipeline_dead_letters(struct ola_pipeline *p, const char *checkpoint_pat
 
 /*
  * The agent went quiet after a burst: what the enricher, the outputs and the
- * json format keep between batches only to reuse it goes (the cache and data
- * not yet durable stay). @locality the agent thread.
+ * formats (their release hooks) keep between batches only to reuse it goes (the cache and
+ * data not yet durable stay). @locality the agent thread.
  */
 void ola_pipeline_trim(struct ola_pipeline *p);
 

@@ -22,6 +22,7 @@
 #include <openssl/evp.h>
 
 #include "agent/core/fileio.h"
+#include "agent/core/vec.h"
 #include "outputs/manifest.h"
 
 static void ola_hex(const unsigned char *md, unsigned n, char *hex)
@@ -322,48 +323,8 @@ fail:
     return rc;
 }
 
-/* Reads a whole small file. Returns a malloc'd buffer or NULL with err. */
-static char *ola_slurp(const char *path, size_t *len, struct ola_err *err)
-{
-    FILE *f = fopen(path, "rb");
-    char *p = NULL;
-    size_t cap = 0, n = 0;
-
-    if (f == NULL) {
-        ola_err_set(err, errno, "%s: %s", path, strerror(errno));
-        return NULL;
-    }
-    for (;;) {
-        size_t r;
-
-        if (n + 4096 + 1 > cap) {
-            char *q;
-
-            cap = cap ? cap * 2 : 8192;
-            if (cap > (1u << 24) || (q = realloc(p, cap)) == NULL) {
-                ola_err_set(err, ENOMEM, "%s: too large or out of memory", path);
-                free(p);
-                fclose(f);
-                return NULL;
-            }
-            p = q;
-        }
-        r = fread(p + n, 1, cap - n - 1, f);
-        n += r;
-        if (r == 0)
-            break;
-    }
-    if (ferror(f)) {
-        ola_err_set(err, EIO, "%s: read error", path);
-        free(p);
-        fclose(f);
-        return NULL;
-    }
-    fclose(f);
-    p[n] = '\0';
-    *len = n;
-    return p;
-}
+/* A manifest is a few hundred bytes: anything this large is not one. */
+#define OLA_MANIFEST_MAX_BYTES (1u << 24)
 
 static int ola_get_time(json_t *o, const char *key, int64_t *ms)
 {
@@ -412,12 +373,15 @@ int ola_manifest_read(const char *path, struct ola_manifest *m, char *manifest_s
     json_error_t jerr;
     json_t *o = NULL, *v;
     size_t len = 0;
-    char *text = ola_slurp(path, &len, err);
+    char *text = NULL;
     int64_t seq, events, bytes, version;
     int rc = -1;
 
-    if (text == NULL)
-        return -1;
+    if (ola_read_file(path, OLA_MANIFEST_MAX_BYTES, &text, &len) != 0)
+        return ola_err_set(err, errno, "%s: %s", path,
+                           errno == EFBIG || errno == ENOMEM
+                               ? "too large or out of memory"
+                               : strerror(errno));
     memset(m, 0, sizeof(*m));
     o = json_loadb(text, len, 0, &jerr);
     if (o == NULL || !json_is_object(o)) {
@@ -548,15 +512,8 @@ static int ola_verify_collect(const char *path, const struct stat *st, void *arg
     (void)st;
     if (!ola_ends_with(path, OLA_MANIFEST_SUFFIX))
         return 0;
-    if (l->n == l->cap) {
-        size_t cap = l->cap ? l->cap * 2 : 64;
-        struct ola_vitem *v = realloc(l->v, cap * sizeof(*v));
-
-        if (v == NULL)
-            return ola_err_set(err, ENOMEM, "out of memory");
-        l->v = v;
-        l->cap = cap;
-    }
+    if (OLA_VEC_GROW_FROM(l->v, l->cap, l->n + 1, 64) != 0)
+        return ola_err_set(err, ENOMEM, "out of memory");
     it = &l->v[l->n++];
     memset(it, 0, sizeof(*it));
     snprintf(it->path, sizeof(it->path), "%s", path);

@@ -15,6 +15,7 @@
 #include <string.h>
 
 #include "agent/core/fileio.h"
+#include "agent/core/vec.h"
 #include "outputs/output.h"
 
 extern const struct ola_output_ops ola_out_stdout;
@@ -54,11 +55,6 @@ const struct ola_output_ops *ola_output_find(const char *type)
         if (strcmp(ola_outputs[i]->name, type) == 0)
             return ola_outputs[i];
     return NULL;
-}
-
-const struct ola_output_ops *const *ola_output_list(void)
-{
-    return ola_outputs;
 }
 
 static bool ola_key_in(const char *key, const char *const *list)
@@ -194,15 +190,8 @@ int ola_output_refuse(struct ola_output *o, size_t rec, const char *bytes, size_
     va_list ap;
     int n;
 
-    if (o->n_refused == o->cap_refused) {
-        size_t cap = o->cap_refused ? o->cap_refused * 2 : 8;
-        struct ola_refusal *p = realloc(o->refused, cap * sizeof(*p));
-
-        if (p == NULL)
-            return -1;
-        o->refused = p;
-        o->cap_refused = cap;
-    }
+    if (OLA_VEC_GROW(o->refused, o->cap_refused, o->n_refused + 1) != 0)
+        return -1;
     r = &o->refused[o->n_refused];
     memset(r, 0, sizeof(*r));
     r->rec = rec;

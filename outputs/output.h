@@ -123,7 +123,6 @@ extern const char *const ola_output_common_keys[];
 
 /* NULL when the type is not compiled in. */
 const struct ola_output_ops *ola_output_find(const char *type);
-const struct ola_output_ops *const *ola_output_list(void);
 
 /*
  * Creates an output from its config map (type, name, format, format_options,

@@ -3,6 +3,9 @@
  *
  * The list is NULL-terminated and built at compile time from what exists
  * (CMake defines OLA_HAVE_FORMAT_<NAME> for each outputs/format_<name>.c).
+ * Formats that keep state between records (the json format's memo) say so
+ * with their batch_done and release hooks, which the pipeline reaches only
+ * through ola_format_batch_done_all and ola_format_release_all.
  */
 #include <ctype.h>
 #include <stdlib.h>
@@ -47,6 +50,24 @@ const struct ola_format_ops *ola_format_find(const char *name)
 const struct ola_format_ops *const *ola_format_list(void)
 {
     return ola_formats;
+}
+
+void ola_format_batch_done_all(void)
+{
+    size_t i;
+
+    for (i = 0; ola_formats[i] != NULL; i++)
+        if (ola_formats[i]->batch_done != NULL)
+            ola_formats[i]->batch_done();
+}
+
+void ola_format_release_all(void)
+{
+    size_t i;
+
+    for (i = 0; ola_formats[i] != NULL; i++)
+        if (ola_formats[i]->release != NULL)
+            ola_formats[i]->release();
 }
 
 bool ola_format_leef_delim_ok(int c)

@@ -36,6 +36,14 @@ struct ola_format_ops {
      * (this event can never be rendered in this format; out is left as it was). */
     int (*format)(const struct ola_event *e, const struct ola_format_opts *o,
                   struct ola_buf *out);
+    /* Optional (NULL: the format keeps nothing between records). A batch went
+     * out: drops what the calling thread's state keeps for values nothing
+     * else holds any more, so an idle agent does not keep what its last burst
+     * evicted. */
+    void (*batch_done)(void);
+    /* Optional. The agent went quiet: drops all the calling thread's state
+     * that is kept only for reuse; the next batch builds it again. */
+    void (*release)(void);
 };
 
 /* NULL when no such format is compiled in. */
@@ -57,17 +65,12 @@ static inline int ola_format_event(const struct ola_format_ops *f,
     return f->format(e, o, out);
 }
 
+/* Calls the batch_done hook of every format compiled in (after each batch). */
+void ola_format_batch_done_all(void);
+/* Calls the release hook of every format compiled in (a quiet poll). */
+void ola_format_release_all(void);
+
 /* The json format: original bytes with "olagent" spliced in (format_json.c). */
 extern const struct ola_format_ops ola_format_json;
-/*
- * The json format keeps, per thread, the text of shared objects it copied
- * (an enricher's user objects); this drops the calling thread's texts of
- * objects nothing else holds any more. Called after each batch, so that an
- * idle agent does not keep what its last burst evicted.
- */
-void ola_format_json_trim(void);
-/* Drops all of the calling thread's texts and their table (a quiet poll): the
- * next batch dumps its users again. */
-void ola_format_json_release(void);
 
 #endif

@@ -116,14 +116,14 @@ static void ola_memo_sweep(struct ola_memo *m)
         m->n + OLA_MEMO_SLACK < OLA_MEMO_MAX ? m->n + OLA_MEMO_SLACK : OLA_MEMO_MAX;
 }
 
-void ola_format_json_release(void)
+static void ola_format_json_release(void)
 {
     ola_memo_reset(&ola_memo);
     free(ola_memo.tab);
     ola_memo.tab = NULL;
 }
 
-void ola_format_json_trim(void)
+static void ola_format_json_trim(void)
 {
     ola_memo_sweep(&ola_memo);
 }
@@ -254,4 +254,6 @@ fail:
 const struct ola_format_ops ola_format_json = {
     .name = "json",
     .format = ola_format_json_fn,
+    .batch_done = ola_format_json_trim,
+    .release = ola_format_json_release,
 };

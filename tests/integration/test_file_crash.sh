@@ -7,13 +7,13 @@
 # the last acknowledged record (as the checkpoint would). After every kill:
 # every closed file passes `gzip -t`, the open one decompresses (complete
 # members) to whole JSON lines, and every acknowledged record is on disk.
-# At the end the manifests verify, and a flipped byte is caught by name.
+# At the end `olagent verify` checks the manifests, and a flipped byte is caught by name.
 # ctest-cost: 22
 set -euo pipefail
 
 TOOLS=${OLA_TOOLS_DIR:?}
 WRITER=$TOOLS/ola_file_writer
-VERIFY=$TOOLS/ola_verify
+OLAGENT=${OLAGENT:?}
 TMP=$(mktemp -d /tmp/ola_file_crash.XXXXXX)
 pid=
 cleanup() {
@@ -122,7 +122,7 @@ while IFS= read -r f; do
     [ -e "$f.manifest.json" ] || fail "$f has no manifest after a clean close"
     gzip -t "$f" || fail "$f does not pass gzip -t"
 done < <(find "$OUT" -name '*.ndjson.gz')
-"$VERIFY" "$OUT" > "$TMP/verify.out" || { cat "$TMP/verify.out"; fail "verify failed"; }
+"$OLAGENT" verify "$OUT" > "$TMP/verify.out" || { cat "$TMP/verify.out"; fail "verify failed"; }
 tail -n 1 "$TMP/verify.out"
 
 # Tamper one byte of a closed file: verify fails and names it.
@@ -134,7 +134,7 @@ b = bytearray(open(p, "rb").read())
 b[len(b) // 2] ^= 0x20
 open(p, "wb").write(b)
 PY
-if "$VERIFY" "$OUT" > "$TMP/verify2.out" 2> "$TMP/verify2.err"; then
+if "$OLAGENT" verify "$OUT" > "$TMP/verify2.out" 2> "$TMP/verify2.err"; then
     fail "verify passed on a tampered file"
 fi
 grep -qF "$victim" "$TMP/verify2.err" || { cat "$TMP/verify2.err"; fail "verify did not name $victim"; }

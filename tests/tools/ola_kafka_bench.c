@@ -20,6 +20,7 @@
 #include <librdkafka/rdkafka.h>
 #include <librdkafka/rdkafka_mock.h>
 
+#include "agent/core/rng.h"
 #include "outputs/out_kafka.h"
 
 #define OLA_RUNS       3
@@ -47,23 +48,14 @@ struct ola_timing {
     double wall, cpu;
 };
 
-static uint64_t ola_rng = 88172645463325252ULL;
-
-static uint64_t ola_rand(void)
-{
-    ola_rng ^= ola_rng << 13;
-    ola_rng ^= ola_rng >> 7;
-    ola_rng ^= ola_rng << 17;
-    return ola_rng;
-}
-
-/* Appends one event like /api/1/events returns it (compact). */
-static int ola_gen_event(struct ola_buf *b, int64_t id, int64_t ms)
+/* Appends one event like /api/1/events returns it (compact); rng: for its random parts.
+ */
+static int ola_gen_event(struct ola_buf *b, struct ola_rng *rng, int64_t id, int64_t ms)
 {
     static const char *const users[] = {"Alex Sample",     "Dana Ortiz",  "Kim Lee",
                                         "Priya Natarajan", "Olu Adeyemi", "Jo Schmidt"};
     static const int types[] = {5, 6, 8, 11, 13, 17, 24, 111, 112};
-    uint64_t r = ola_rand();
+    uint64_t r = ola_rng_next(rng);
     const char *user = users[r % 6];
     time_t s = (time_t)(ms / 1000);
     struct tm tm;
@@ -89,7 +81,7 @@ static int ola_gen_event(struct ola_buf *b, int64_t id, int64_t ms)
         types[(r >> 8) % 9], (unsigned)(r >> 16) & 255, (unsigned)(r >> 24) & 255,
         (unsigned)(r >> 32) & 255, (unsigned)(r >> 40) & 255,
         (unsigned long long)(70000000 + (r >> 12) % 300), user, user, (unsigned)(r % 100),
-        (unsigned long long)ola_rand());
+        (unsigned long long)ola_rng_next(rng));
 }
 
 /*
@@ -101,6 +93,10 @@ static int ola_gen(struct ola_batch *bs, size_t nb, size_t per, size_t n)
 {
     int64_t id = 1000000000, ms = 1714557600000LL;
     size_t i, k, done = 0;
+    struct ola_rng rng;
+
+    /* a fixed seed: every run generates the same events */
+    ola_rng_seed(&rng, 88172645463325252ULL);
 
     for (i = 0; i < nb; i++) {
         struct ola_buf body = OLA_BUF_INIT;
@@ -112,7 +108,7 @@ static int ola_gen(struct ola_batch *bs, size_t nb, size_t per, size_t n)
         ola_batch_init(&bs[i]);
         for (k = 0; k < m; k++) {
             offs[k] = body.len;
-            if (ola_gen_event(&body, id + (int64_t)(done + k),
+            if (ola_gen_event(&body, &rng, id + (int64_t)(done + k),
                               ms + (int64_t)(done + k)) != 0) {
                 free(offs);
                 ola_buf_free(&body);

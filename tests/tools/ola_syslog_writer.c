@@ -8,9 +8,9 @@
  * page), and pushes every batch through an output built from a YAML file
  * (-c FILE: the first entry of `outputs:`, or a bare output map): write, then
  * flush until OK (each flush may wait -t ms, default 1000 like the agent's
- * pipeline), sleeping with a doubling backoff between RETRYs (-p: a pause
- * between batches, for UDP, which has no flow control). Prints "acked
- * N" (records emitted) at the end. Exit status 0 when every record was acked.
+ * pipeline), sleeping with struct ola_backoff (50 ms to 1 s) between RETRYs
+ * (-p: a pause between batches, for UDP, which has no flow control). Prints
+ * "acked N" (records emitted) at the end. Exit status 0 when every record was acked.
  */
 #include <errno.h>
 #include <stdbool.h>
@@ -20,6 +20,7 @@
 #include <time.h>
 #include <unistd.h>
 
+#include "agent/core/backoff.h"
 #include "agent/core/timeutil.h"
 #include "config/config.h"
 #include "outputs/output.h"
@@ -35,24 +36,23 @@ static void ola_sleep_ms(int64_t ms)
 /* write + flush with backoff until OK; -1 on ERR. */
 static int ola_push(struct ola_output *o, struct ola_batch *b, int timeout_ms)
 {
-    int64_t backoff = 50;
+    struct ola_backoff backoff;
     struct ola_err err = {0, ""};
     enum ola_rc rc;
 
+    ola_backoff_init(&backoff, 50, 1000, 0);
     while ((rc = ola_output_write(o, b)) == OLA_RETRY) {
         fprintf(stderr, "write: RETRY (%s)\n", o->last_error);
-        ola_sleep_ms(backoff);
-        backoff = backoff < 1000 ? backoff * 2 : 1000;
+        ola_sleep_ms(ola_backoff_next(&backoff));
     }
     if (rc != OLA_OK) {
         fprintf(stderr, "write: %s\n", o->last_error);
         return -1;
     }
-    backoff = 50;
+    ola_backoff_reset(&backoff);
     while ((rc = ola_output_flush(o, timeout_ms)) == OLA_RETRY) {
         fprintf(stderr, "flush: RETRY (%s)\n", o->last_error);
-        ola_sleep_ms(backoff);
-        backoff = backoff < 1000 ? backoff * 2 : 1000;
+        ola_sleep_ms(ola_backoff_next(&backoff));
     }
     if (rc != OLA_OK) {
         fprintf(stderr, "flush: %s\n", o->last_error);

@@ -134,13 +134,13 @@ static void test_memo_starts_over_when_full(void **state)
         live[i] = json_pack("{s:i, s:s}", "id", i + 100, "pad", "0123456789abcdef");
         format_check(&b, live[i], NULL);
         if (i % 500 == 0)
-            ola_format_json_trim();
+            ola_format_batch_done_all();
     }
     format_check(&b, first, NULL);
     for (i = 0; i < LIVE; i += 7)
         format_check(&b, live[i], NULL);
     ola_batch_reset(&b);
-    ola_format_json_trim();
+    ola_format_batch_done_all();
     for (i = 0; i < LIVE; i++) {
         /* at most one memo entry each: the test's reference and maybe the memo's */
         assert_true(live[i]->refcount <= 2);
@@ -188,7 +188,7 @@ static void test_memo_sweep_keeps_the_live(void **state)
 
     (void)state;
     ola_batch_init(&b);
-    ola_format_json_trim();
+    ola_format_batch_done_all();
     /* dead ones first in some probe runs, live ones behind them */
     for (i = 0; i < LIVE; i++) {
         json_t *u = json_pack("{s:i, s:O}", "id", i + 1000, "custom_attributes", probe);
@@ -205,7 +205,7 @@ static void test_memo_sweep_keeps_the_live(void **state)
         format_check(&b, u, NULL);
         json_decref(u);
         if (i % 97 == 0)
-            ola_format_json_trim();
+            ola_format_batch_done_all();
         if (i % 5 == 0)
             for (j = i % 7; j < LIVE; j += 7)
                 format_check(&b, live[j], NULL);
@@ -215,7 +215,7 @@ static void test_memo_sweep_keeps_the_live(void **state)
     for (i = 0; i < LIVE; i++)
         assert_int_equal(live[i]->refcount, 2);
     /* after a batch, what only the memo held is gone */
-    ola_format_json_trim();
+    ola_format_batch_done_all();
     assert_int_equal(probe->refcount, 1);
     for (i = 0; i < LIVE; i++) {
         format_check(&b, live[i], NULL);
@@ -241,17 +241,17 @@ static void test_memo_released_when_quiet(void **state)
     }
     ola_batch_reset(&b);
     assert_int_equal(u[0]->refcount, 2); /* the test's and the memo's */
-    ola_format_json_release();
+    ola_format_release_all();
     for (i = 0; i < N; i++)
         assert_int_equal(u[i]->refcount, 1);
-    ola_format_json_release(); /* twice, and on an empty memo: harmless */
+    ola_format_release_all(); /* twice, and on an empty memo: harmless */
     for (i = 0; i < N; i++) {
         format_check(&b, u[i], NULL);
         format_check(&b, u[i], NULL); /* the second from the memo again */
         json_decref(u[i]);
     }
     ola_batch_free(&b);
-    ola_format_json_release();
+    ola_format_release_all();
 }
 
 /*
@@ -288,7 +288,7 @@ static void test_event_values_stay_out_of_the_memo(void **state)
     assert_int_equal(geo->refcount, 2); /* no reference went to the memo */
     ola_buf_free(&out);
     ola_batch_free(&b);
-    ola_format_json_release();
+    ola_format_release_all();
 }
 
 int main(void)

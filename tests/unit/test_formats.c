@@ -439,6 +439,28 @@ static void test_unusable_record(void **state)
     json_decref(ev);
 }
 
+/*
+ * The pipeline reaches a format's kept state only through the registry: the
+ * json format's memo has both hooks, the pure formats none, and the wrappers
+ * call what is there (twice, with nothing kept: harmless).
+ */
+static void test_state_hooks(void **state)
+{
+    const struct ola_format_ops *const *f;
+
+    (void)state;
+    assert_non_null(ola_format_json.batch_done);
+    assert_non_null(ola_format_json.release);
+    for (f = ola_format_list(); *f != NULL; f++)
+        if (*f != &ola_format_json) {
+            assert_null((*f)->batch_done);
+            assert_null((*f)->release);
+        }
+    ola_format_batch_done_all();
+    ola_format_release_all();
+    ola_format_release_all();
+}
+
 int main(void)
 {
     const struct CMUnitTest tests[] = {
@@ -454,6 +476,7 @@ int main(void)
         cmocka_unit_test(test_cef_labels_option),
         cmocka_unit_test(test_leef_delimiter_option),
         cmocka_unit_test(test_unusable_record),
+        cmocka_unit_test(test_state_hooks),
     };
 
     return cmocka_run_group_tests(tests, NULL, NULL);
