@@ -8,8 +8,9 @@
  * calls before the tenant's budget runs dry. Calls never sleep: they answer
  * what to do and how long to wait; the caller owns the loop and the backoff.
  *
- * Pieces: http.c (libcurl), ratelimit.c (governor), client.c (token,
- * requests, classification of answers).
+ * Pieces: http.c (libcurl), ratelimit.c (governor), srvclock.c (server
+ * clock), client.c (setup, requests), token.c (the token), classify.c (what
+ * an answer means).
  */
 #ifndef OLA_ONELOGIN_H
 #define OLA_ONELOGIN_H
