@@ -24,6 +24,7 @@
 #include <curl/curl.h>
 
 #include "agent/core/log.h"
+#include "agent/core/rng.h"
 #include "agent/core/secret.h"
 #include "agent/core/timeutil.h"
 #include "agent/onelogin/classify.h"
@@ -112,6 +113,7 @@ int ola_ol_client_new(const struct ola_ol_opts *opts, struct ola_ol_client **out
 {
     struct ola_http_opts ho = {0};
     struct ola_ol_client *c = NULL;
+    struct ola_rng seeds;
     double reserve;
     size_t n;
 
@@ -153,8 +155,11 @@ int ola_ol_client_new(const struct ola_ol_opts *opts, struct ola_ol_client **out
     if ((opts->ca_file != NULL && c->ca_file == NULL) ||
         (opts->proxy != NULL && c->proxy == NULL))
         goto nomem;
-    ola_rl_init(&c->rl, reserve, (uint64_t)ola_now_ms() ^ ((uint64_t)(uintptr_t)c << 16));
+    /* one generator seeds both backoffs: the clock, the pid, an address */
+    ola_rng_seed(&seeds, 0);
+    ola_rl_init(&c->rl, reserve, ola_rng_next(&seeds));
     ola_rl_set_backoff_max(&c->rl, opts->backoff_max_ms);
+    ola_ol_token_init(c, ola_rng_next(&seeds));
     *out = c;
     return 0;
 nomem:

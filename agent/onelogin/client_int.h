@@ -13,6 +13,7 @@
 #include <stddef.h>
 #include <stdint.h>
 
+#include "agent/core/backoff.h"
 #include "agent/core/buf.h"
 #include "agent/onelogin/classify.h"
 #include "agent/onelogin/client.h"
@@ -29,8 +30,8 @@ struct ola_ol_client {
     char *token;             /* secret; NULL when none */
     int64_t token_expiry_ms; /* server clock */
     int64_t token_life_ms;   /* expires_in, at most 24 h: sets the margin */
-    /* token backoff */
-    unsigned token_fail_n;
+    /* token backoff: after a failed token request */
+    struct ola_backoff token_bo;
     int64_t token_next_ms; /* monotonic: no token request before */
     enum ola_ol_status token_fail_status;
     long token_fail_http;
@@ -62,6 +63,8 @@ void ola_ol_absorb(struct ola_ol_client *c, const struct ola_http_resp *rs,
 /* Counts one request by endpoint (from its path) and status class. (client.c) */
 void ola_ol_count(struct ola_ol_client *c, const char *path, long status);
 
+/* Sets up the token backoff (seed: its generator's, rng.h). (token.c) */
+void ola_ol_token_init(struct ola_ol_client *c, uint64_t seed);
 /* Forgets the token (wiped); /readyz goes unready until a new one. (token.c) */
 void ola_ol_drop_token(struct ola_ol_client *c);
 /* Wipes b's memory and empties it; b keeps its allocation. (token.c) */

@@ -7,7 +7,10 @@
  * renewed a margin early: 60 s, or a tenth of a shorter lifetime. A failed
  * token request arms a backoff during which no token request is sent, so a
  * caller's loop cannot hammer the endpoint: the failure stands and says when
- * the next request may go. The token and the answer that carried it are
+ * the next request may go. The wait is the agent's one backoff (backoff.h):
+ * its ceiling as a floor plus its full-jitter draw, 2.5-5 s, then 5-10 s, ...
+ * at most 5 min; a longer Retry-After wins. The token and the answer that
+ * carried it are
  * wiped from memory when dropped; neither reaches a reason or a log line.
  */
 #include <stdio.h>
@@ -16,6 +19,7 @@
 
 #include <jansson.h>
 
+#include "agent/core/backoff.h"
 #include "agent/core/log.h"
 #include "agent/core/secret.h"
 #include "agent/core/stats.h"
@@ -27,8 +31,16 @@
 #define OLA_OL_TOKEN_PATH        "/auth/oauth2/v2/token"
 #define OLA_OL_TOKEN_MARGIN_MS   60000  /* expiring within this counts as expired */
 #define OLA_OL_TOKEN_LIFE_MAX_S  86400  /* a longer expires_in counts as 24 h */
-#define OLA_OL_TOKEN_BACKOFF_MS  5000   /* after a failed token request: 5 s, 10 s, ... */
-#define OLA_OL_TOKEN_BACKOFF_MAX 300000 /* ... up to 5 min */
+#define OLA_OL_TOKEN_BACKOFF_MS  5000   /* after a failed token request: <= 5 s, 10 s, */
+#define OLA_OL_TOKEN_BACKOFF_MAX 300000 /* ... up to 5 min (at least half of each) */
+
+void ola_ol_token_init(struct ola_ol_client *c, uint64_t seed)
+{
+    /* the floor is the backoff's ceiling, the draw adds up to as much again */
+    ola_backoff_init(&c->token_bo, OLA_OL_TOKEN_BACKOFF_MS / 2,
+                     OLA_OL_TOKEN_BACKOFF_MAX / 2, seed);
+    c->token_next_ms = 0;
+}
 
 void ola_ol_drop_token(struct ola_ol_client *c)
 {
@@ -103,19 +115,18 @@ fail:
     return rc;
 }
 
-/* Arms the token backoff after a failed token request. */
+/*
+ * Arms the token backoff after a failed token request: the backoff's ceiling
+ * (a floor, so a caller's loop never meets a wait of 0) plus its full-jitter
+ * draw; a longer Retry-After (a 429's reset, a 503's hint) wins.
+ */
 static void ola_ol_token_failed(struct ola_ol_client *c, const struct ola_ol_response *r)
 {
-    int64_t b = OLA_OL_TOKEN_BACKOFF_MS;
-    unsigned i;
+    int64_t b = ola_backoff_ceiling(&c->token_bo);
 
-    for (i = 0; i < c->token_fail_n && b < OLA_OL_TOKEN_BACKOFF_MAX; i++)
-        b *= 2;
-    if (b > OLA_OL_TOKEN_BACKOFF_MAX)
-        b = OLA_OL_TOKEN_BACKOFF_MAX;
+    b += ola_backoff_next(&c->token_bo);
     if (r->retry_after_ms > b)
         b = r->retry_after_ms;
-    c->token_fail_n++;
     c->token_next_ms = ola_mono_ms() + b;
     c->token_fail_http = r->http_status;
     snprintf(c->token_fail_reason, sizeof(c->token_fail_reason), "%s", r->reason);
@@ -169,7 +180,7 @@ enum ola_ol_status ola_ol_fetch_token(struct ola_ol_client *c, struct ola_ol_res
         ola_ol_token_failed(c, r);
         return v.status;
     }
-    c->token_fail_n = 0;
+    ola_backoff_reset(&c->token_bo);
     c->token_next_ms = 0;
     return OLA_OL_OK;
 }

@@ -645,6 +645,49 @@ static void test_bad_credentials_backoff(void **state)
     assert_int_equal(ola_ol_counters(f->c)->requests, 1);
 }
 
+/*
+ * The token backoff is the one backoff with its ceiling as a floor: after
+ * the first failure the next token request waits 2.5 to 5 s, never 0.
+ */
+static void test_token_backoff_bounds(void **state)
+{
+    struct ts_fix *f = *state;
+    int64_t t0, t1;
+
+    ts_push(&f->srv, true, fx_status("token-v2-401-bad-secret.json"),
+            fx_body("token-v2-401-bad-secret.json"), "Content-Type",
+            "application/json; charset=utf-8", NULL);
+    t0 = ola_mono_ms();
+    assert_int_equal(ola_ol_authenticate(f->c, &f->r), OLA_OL_AUTH);
+    assert_int_equal(ola_ol_authenticate(f->c, &f->r), OLA_OL_AUTH);
+    t1 = ola_mono_ms();
+    assert_true(f->r.retry_after_ms >= 2500 - (t1 - t0));
+    assert_true(f->r.retry_after_ms <= 5000);
+    assert_non_null(strstr(f->r.reason, "next token request in"));
+    assert_int_equal(TS_TOKENS(f), 1);
+}
+
+/* A Retry-After on a failed token request longer than the backoff wins. */
+static void test_token_backoff_retry_after(void **state)
+{
+    struct ts_fix *f = *state;
+    int64_t t0, t1;
+
+    ts_push(&f->srv, true, 503, ts_strdup("<html>down for maintenance</html>"),
+            "Content-Type", "text/html", "Retry-After", "30", NULL);
+    t0 = ola_mono_ms();
+    assert_int_equal(ola_ol_authenticate(f->c, &f->r), OLA_OL_RETRY);
+    assert_int_equal(f->r.retry_after_ms, 30000);
+    /* the next one sends nothing: the failure stands until the server said */
+    assert_int_equal(fix_get(f, "/api/1/events", OLA_OL_PRIO_POLL), OLA_OL_RETRY);
+    t1 = ola_mono_ms();
+    assert_true(f->r.retry_after_ms >= 30000 - (t1 - t0));
+    assert_true(f->r.retry_after_ms <= 30000);
+    assert_int_equal(f->r.http_status, 503);
+    assert_int_equal(TS_TOKENS(f), 1);
+    assert_int_equal(TS_CALLS(f), 0);
+}
+
 /* ---- rate limits ------------------------------------------------------------- */
 
 static void test_429_html_no_headers(void **state)
@@ -1264,6 +1307,10 @@ int main(void)
         cmocka_unit_test_setup_teardown(test_insufficient_permission, fix_setup,
                                         fix_teardown),
         cmocka_unit_test_setup_teardown(test_bad_credentials_backoff, fix_setup,
+                                        fix_teardown),
+        cmocka_unit_test_setup_teardown(test_token_backoff_bounds, fix_setup,
+                                        fix_teardown),
+        cmocka_unit_test_setup_teardown(test_token_backoff_retry_after, fix_setup,
                                         fix_teardown),
         cmocka_unit_test_setup_teardown(test_429_html_no_headers, fix_setup,
                                         fix_teardown),
