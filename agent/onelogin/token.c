@@ -10,8 +10,8 @@
  * the next request may go. The wait is the agent's one backoff (backoff.h):
  * its ceiling as a floor plus its full-jitter draw, 2.5-5 s, then 5-10 s, ...
  * at most 5 min; a longer Retry-After wins. The token and the answer that
- * carried it are
- * wiped from memory when dropped; neither reaches a reason or a log line.
+ * carried it are wiped from memory when dropped; neither reaches a reason or
+ * a log line.
  */
 #include <stdio.h>
 #include <stdlib.h>
@@ -31,8 +31,8 @@
 #define OLA_OL_TOKEN_PATH        "/auth/oauth2/v2/token"
 #define OLA_OL_TOKEN_MARGIN_MS   60000  /* expiring within this counts as expired */
 #define OLA_OL_TOKEN_LIFE_MAX_S  86400  /* a longer expires_in counts as 24 h */
-#define OLA_OL_TOKEN_BACKOFF_MS  5000   /* after a failed token request: <= 5 s, 10 s, */
-#define OLA_OL_TOKEN_BACKOFF_MAX 300000 /* ... up to 5 min (at least half of each) */
+#define OLA_OL_TOKEN_BACKOFF_MS  5000   /* longest first wait after a failed request */
+#define OLA_OL_TOKEN_BACKOFF_MAX 300000 /* longest wait; each >= half its bound */
 
 void ola_ol_token_init(struct ola_ol_client *c, uint64_t seed)
 {
