@@ -4,7 +4,7 @@
  * Status line, content type and body in; client status, reason, and whether
  * the answer was a rate limit or a token rejection out. No I/O, no clock, no
  * client state: the client acts on the verdict (refresh the token, block the
- * governor) and tests check the table directly.
+ * governor) and tests check the table directly. Code: classify.c.
  */
 #ifndef OLA_ONELOGIN_CLASSIFY_H
 #define OLA_ONELOGIN_CLASSIFY_H

@@ -1,26 +1,21 @@
 /*
- * client.c - the OneLogin API client: token, requests, what answers mean.
+ * client.c - the OneLogin API client: setup and requests.
  *
  * A GET asks the governor first (it may say wait or defer: nothing is sent),
- * makes sure a v2 token is held (POST /auth/oauth2/v2/token with HTTP Basic;
- * expiry is created_at + expires_in on the server's clock, expires_in taken
- * up to 24 h, renewed a margin early: 60 s, or a tenth of a shorter lifetime),
- * sends the call with the bearer and classifies the answer with the
- * pure ola_ol_classify(). A plain 401 drops the token, fetches one more and
- * retries once; a second 401 is a configuration error. A failed token request
- * arms a backoff during which no token request is sent, so a caller's loop
- * cannot hammer the endpoint. Every answer feeds the governor (X-RateLimit-*)
- * and the server clock (srvclock.c, from Date, on the monotonic clock: a Date
- * far off the estimate is ignored until several agree, and each change of
- * that state is logged once). Nothing else here sleeps or logs above debug;
- * the token and the secret never reach a reason, log line or error.
+ * makes sure a v2 token is held (token.c), sends the call with the bearer and
+ * classifies the answer with the pure ola_ol_classify() (classify.c). A plain
+ * 401 drops the token, fetches one more and retries once; a second 401 is a
+ * configuration error. Every answer feeds the governor (X-RateLimit-*) and
+ * the server clock (srvclock.c, from Date, on the monotonic clock: a Date far
+ * off the estimate is ignored until several agree, and each change of that
+ * state is logged once). Nothing else here sleeps or logs above debug; the
+ * token and the secret never reach a reason, log line or error.
  * Lookups (ola_ol_get_many) go out several at once on a libcurl multi handle
  * of their own, each admitted by the same governor just before it is sent.
  */
 #include <arpa/inet.h>
 #include <errno.h>
 #include <netinet/in.h>
-#include <stdarg.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -30,248 +25,18 @@
 #include <jansson.h>
 
 #include "agent/core/log.h"
+#include "agent/core/rng.h"
 #include "agent/core/secret.h"
-#include "agent/core/stats.h"
 #include "agent/core/timeutil.h"
 #include "agent/onelogin/classify.h"
 #include "agent/onelogin/client.h"
+#include "agent/onelogin/client_int.h"
 #include "agent/onelogin/http.h"
-#include "agent/onelogin/page.h"
 #include "agent/onelogin/ratelimit.h"
 #include "agent/onelogin/srvclock.h"
 
-#define OLA_OL_TOKEN_PATH        "/auth/oauth2/v2/token"
-#define OLA_OL_TOKEN_MARGIN_MS   60000  /* expiring within this counts as expired */
-#define OLA_OL_TOKEN_LIFE_MAX_S  86400  /* a longer expires_in counts as 24 h */
-#define OLA_OL_TOKEN_BACKOFF_MS  5000   /* after a failed token request: 5 s, 10 s, ... */
-#define OLA_OL_TOKEN_BACKOFF_MAX 300000 /* ... up to 5 min */
-#define OLA_OL_DEFAULT_RESERVE   0.2
-#define OLA_OL_MSG_MAX           160 /* server message share of a reason */
-#define OLA_OL_CLOCK_TIGHT_MS    50  /* server clock known well enough: no more probes */
-
-struct ola_ol_client {
-    struct ola_http *http;
-    char *base; /* scheme://host[:port][/prefix], no trailing slash */
-    size_t base_len;
-    char *client_id;
-    char *client_secret;
-    char *token;             /* secret; NULL when none */
-    int64_t token_expiry_ms; /* server clock */
-    int64_t token_life_ms;   /* expires_in, at most 24 h: sets the margin */
-    /* token backoff */
-    unsigned token_fail_n;
-    int64_t token_next_ms; /* monotonic: no token request before */
-    enum ola_ol_status token_fail_status;
-    long token_fail_http;
-    char token_fail_reason[256];
-    struct ola_buf token_body; /* wiped after each token answer */
-    struct ola_rl rl;
-    struct ola_ol_counters ctr;
-    struct ola_srvclock clock;  /* the server's clock, from Date headers (monotonic) */
-    uint64_t clock_streak_from; /* clock.rejected when the current outlier streak began */
-    /* concurrent lookups (ola_ol_get_many) */
-    struct ola_http_multi *multi; /* NULL until the first use or ola_ol_lookups_setup */
-    int64_t timeout_ms;
-    char *ca_file;
-    char *proxy;
-    size_t max_body;
-};
-
-/* ---- classification (pure) ------------------------------------------------ */
-
-/* Copies a server message into dst: printable ASCII only, bounded. */
-static void ola_ol_clean(char *dst, size_t cap, const char *s)
-{
-    size_t n = 0;
-
-    for (; *s != '\0' && n + 1 < cap; s++) {
-        unsigned char ch = (unsigned char)*s;
-
-        dst[n++] = (ch >= 0x20 && ch < 0x7f) ? (char)ch : ' ';
-    }
-    dst[n] = '\0';
-}
-
-/* The error message of a v1 envelope or a v2 error body; "" if none. */
-static void ola_ol_message(const json_t *root, char *dst, size_t cap)
-{
-    const json_t *st = json_object_get(root, "status");
-    const json_t *m = json_is_object(st) ? json_object_get(st, "message") : NULL;
-
-    dst[0] = '\0';
-    if (m == NULL)
-        m = json_object_get(root, "message"); /* v2 {statusCode, name, message} */
-    if (json_is_string(m)) {
-        ola_ol_clean(dst, cap, json_string_value(m));
-    } else if (json_is_object(m)) {
-        /* v1 {attribute, description} */
-        const char *d = json_string_value(json_object_get(m, "description"));
-        const char *a = json_string_value(json_object_get(m, "attribute"));
-        char tmp[OLA_OL_MSG_MAX];
-        int n;
-
-        if (d == NULL)
-            d = "invalid attribute";
-        if (a != NULL)
-            n = snprintf(tmp, sizeof(tmp), "%s (attribute %s)", d, a);
-        else
-            n = snprintf(tmp, sizeof(tmp), "%s", d);
-        if (n < 0)
-            tmp[0] = '\0';
-        ola_ol_clean(dst, cap, tmp);
-    }
-}
-
-/* Formats v->reason; a truncated reason ends in "...". */
-static void ola_ol_reason(char *dst, size_t cap, const char *fmt, ...)
-    __attribute__((format(printf, 3, 4)));
-static void ola_ol_reason(char *dst, size_t cap, const char *fmt, ...)
-{
-    va_list ap;
-    int n;
-
-    va_start(ap, fmt);
-    n = vsnprintf(dst, cap, fmt, ap);
-    va_end(ap);
-    if (n < 0)
-        dst[0] = '\0';
-    else if ((size_t)n >= cap && cap > 4)
-        memcpy(dst + cap - 4, "...", 4);
-}
-
-/* Classifies an error answer (code is the HTTP status or the envelope's code). */
-static void ola_ol_classify_error(long code, const char *what, const char *msg,
-                                  enum ola_ol_call call, struct ola_ol_verdict *v)
-{
-    const char *sep = msg[0] ? ": " : "";
-
-    if (code == 429 ||
-        (code >= 400 && code < 500 && strcasecmp(msg, "rate_limit_exceeded") == 0)) {
-        v->status = OLA_OL_RETRY;
-        v->rate_limited = true;
-        ola_ol_reason(v->reason, sizeof(v->reason), "%s %ld: rate limited%s%s", what,
-                      code, code == 429 ? "" : " (",
-                      code == 429 ? "" : "rate_limit_exceeded)");
-    } else if (code == 401 && strcasecmp(msg, "Insufficient Permission") == 0) {
-        v->status = OLA_OL_AUTH;
-        ola_ol_reason(v->reason, sizeof(v->reason),
-                      "%s 401 Insufficient Permission: the API credential's scope is too "
-                      "small; it needs \"Read All\" (or \"Manage All\")",
-                      what);
-    } else if (code == 401 && call == OLA_OL_CALL_TOKEN) {
-        v->status = OLA_OL_AUTH;
-        ola_ol_reason(v->reason, sizeof(v->reason),
-                      "token request rejected: check onelogin.client_id and "
-                      "onelogin.client_secret (%s 401%s%s)",
-                      what, sep, msg);
-    } else if (code == 401) {
-        v->status = OLA_OL_AUTH;
-        v->token_rejected = true;
-        ola_ol_reason(v->reason, sizeof(v->reason), "%s 401%s%s", what, sep, msg);
-    } else if (code == 404) {
-        v->status = OLA_OL_NOT_FOUND;
-        ola_ol_reason(v->reason, sizeof(v->reason), "%s 404%s%s", what, sep, msg);
-    } else if (code == 408 || (code >= 500 && code < 600)) {
-        v->status = OLA_OL_RETRY;
-        ola_ol_reason(v->reason, sizeof(v->reason), "%s %ld%s%s", what, code, sep, msg);
-    } else if (code >= 400 && code < 500) {
-        v->status = OLA_OL_BAD_REQUEST;
-        ola_ol_reason(v->reason, sizeof(v->reason), "%s %ld%s%s", what, code, sep, msg);
-    } else {
-        v->status = OLA_OL_BAD_REQUEST;
-        ola_ol_reason(v->reason, sizeof(v->reason), "unexpected %s %ld%s%s", what, code,
-                      sep, msg);
-    }
-}
-
-void ola_ol_classify(long http_status, const char *content_type, const char *body,
-                     size_t len, enum ola_ol_call call, struct ola_ol_verdict *v)
-{
-    char msg[OLA_OL_MSG_MAX], ct[64];
-    json_t *root = NULL;
-    json_error_t jerr;
-    size_t i = 0;
-
-    memset(v, 0, sizeof(*v));
-    msg[0] = '\0';
-    while (i < len &&
-           (body[i] == ' ' || body[i] == '\n' || body[i] == '\r' || body[i] == '\t'))
-        i++;
-    if (call == OLA_OL_CALL_PAGE && http_status >= 200 && http_status < 300 && i < len &&
-        body[i] == '{')
-        root = ola_page_envelope(body, len); /* the events are page.c's to parse */
-    else if (body != NULL && len > 0)
-        root = json_loadb(body, len, JSON_DECODE_ANY, &jerr);
-    if (json_is_object(root))
-        ola_ol_message(root, msg, sizeof(msg));
-    if (http_status >= 200 && http_status < 300) {
-        const json_t *st = json_object_get(root, "status");
-
-        if (root == NULL && call == OLA_OL_CALL_PAGE && i < len && body[i] == '{') {
-            /* One bad event (invalid UTF-8, too deep, a NUL) must not hold back a
-             * whole page forever: page.c parses each element on its own, sends the
-             * bad ones to the dead-letter file, and refuses a broken envelope. */
-            v->status = OLA_OL_OK;
-            ola_ol_reason(
-                v->reason, sizeof(v->reason),
-                "HTTP %ld, an envelope that is not one JSON object (%zu bytes): "
-                "checked element by element",
-                http_status, len);
-            goto done;
-        }
-        if (root == NULL) {
-            v->status = OLA_OL_RETRY;
-            ola_ol_clean(ct, sizeof(ct), content_type ? content_type : "");
-            if (len == 0)
-                ola_ol_reason(v->reason, sizeof(v->reason), "HTTP %ld with an empty body",
-                              http_status);
-            else if (i < len && (body[i] == '{' || body[i] == '['))
-                ola_ol_reason(v->reason, sizeof(v->reason),
-                              "HTTP %ld with truncated or malformed JSON (%zu bytes, "
-                              "error at byte %d)",
-                              http_status, len, jerr.position);
-            else
-                ola_ol_reason(v->reason, sizeof(v->reason),
-                              "HTTP %ld with a non-JSON body (%zu bytes, content-type "
-                              "\"%s\")",
-                              http_status, len, ct);
-            goto done;
-        }
-        if (json_is_object(st) && json_is_true(json_object_get(st, "error"))) {
-            json_int_t code = json_integer_value(json_object_get(st, "code"));
-            char what[32];
-
-            snprintf(what, sizeof(what), "HTTP %ld, error", http_status);
-            if (code < 400 || code > 599)
-                code = 400; /* an error without a usable code */
-            ola_ol_classify_error((long)code, what, msg, call, v);
-            goto done;
-        }
-        v->status = OLA_OL_OK;
-        ola_ol_reason(v->reason, sizeof(v->reason), "HTTP %ld%s", http_status,
-                      call == OLA_OL_CALL_PAGE ? ", events checked element by element"
-                                               : "");
-        goto done;
-    }
-    ola_ol_classify_error(http_status, "HTTP", msg, call, v);
-done:
-    v->from_api = v->rate_limited && root != NULL;
-    json_decref(root);
-}
-
-void ola_ol_classify_fail(enum ola_http_fail fail, const char *fail_msg, long http_status,
-                          struct ola_ol_verdict *v)
-{
-    memset(v, 0, sizeof(*v));
-    /* a body over the cap is no passing fault: retrying fetches it again */
-    v->status = fail == OLA_HTTP_TOO_BIG ? OLA_OL_BAD_REQUEST : OLA_OL_RETRY;
-    if (http_status > 0)
-        ola_ol_reason(v->reason, sizeof(v->reason), "HTTP %ld, %s", http_status,
-                      fail_msg && *fail_msg ? fail_msg : ola_http_fail_name(fail));
-    else
-        ola_ol_reason(v->reason, sizeof(v->reason), "%s",
-                      fail_msg && *fail_msg ? fail_msg : ola_http_fail_name(fail));
-}
+#define OLA_OL_DEFAULT_RESERVE 0.2
+#define OLA_OL_CLOCK_TIGHT_MS  50 /* server clock known well enough: no more probes */
 
 /* ---- client setup --------------------------------------------------------- */
 
@@ -349,6 +114,7 @@ int ola_ol_client_new(const struct ola_ol_opts *opts, struct ola_ol_client **out
 {
     struct ola_http_opts ho = {0};
     struct ola_ol_client *c = NULL;
+    struct ola_rng seeds;
     double reserve;
     size_t n;
 
@@ -390,8 +156,11 @@ int ola_ol_client_new(const struct ola_ol_opts *opts, struct ola_ol_client **out
     if ((opts->ca_file != NULL && c->ca_file == NULL) ||
         (opts->proxy != NULL && c->proxy == NULL))
         goto nomem;
-    ola_rl_init(&c->rl, reserve, (uint64_t)ola_now_ms() ^ ((uint64_t)(uintptr_t)c << 16));
+    /* one generator seeds both backoffs: the clock, the pid, an address */
+    ola_rng_seed(&seeds, 0);
+    ola_rl_init(&c->rl, reserve, ola_rng_next(&seeds));
     ola_rl_set_backoff_max(&c->rl, opts->backoff_max_ms);
+    ola_ol_token_init(c, ola_rng_next(&seeds));
     *out = c;
     return 0;
 nomem:
@@ -399,22 +168,6 @@ nomem:
 fail:
     ola_ol_client_destroy(c);
     return -1;
-}
-
-static void ola_ol_drop_token(struct ola_ol_client *c)
-{
-    ola_secret_free(c->token);
-    c->token = NULL;
-    c->token_expiry_ms = 0;
-    c->token_life_ms = 0;
-    OLA_STAT_SET(token_ok, 0); /* /readyz: unready until a new token arrives */
-}
-
-static void ola_ol_wipe_buf(struct ola_buf *b)
-{
-    if (b->data != NULL)
-        ola_secret_wipe(b->data, b->cap);
-    ola_buf_reset(b);
 }
 
 void ola_ol_client_destroy(struct ola_ol_client *c)
@@ -491,16 +244,6 @@ const struct ola_ol_counters *ola_ol_counters(const struct ola_ol_client *c)
     return &c->ctr;
 }
 
-bool ola_ol_token_valid(const struct ola_ol_client *c)
-{
-    /* a 30 s token is renewed 3 s early, not fetched anew for every call */
-    int64_t margin = c->token_life_ms / 10 < OLA_OL_TOKEN_MARGIN_MS
-                         ? c->token_life_ms / 10
-                         : OLA_OL_TOKEN_MARGIN_MS;
-
-    return c->token != NULL && c->token_expiry_ms - margin > ola_ol_server_now_ms(c);
-}
-
 /*
  * Feeds one Date to the server clock (sent_wall_ms: the local wall clock when
  * the request went out, -1 unknown) and logs a change in whether Dates are
@@ -546,8 +289,8 @@ static void ola_ol_learn_date(struct ola_ol_client *c, int64_t date, int64_t sen
  * Learns from a complete or partial answer: server clock (Date), governor
  * (X-RateLimit-*), and a rate-limit block when v says so.
  */
-static void ola_ol_absorb(struct ola_ol_client *c, const struct ola_http_resp *rs,
-                          const struct ola_ol_verdict *v, struct ola_ol_response *r)
+void ola_ol_absorb(struct ola_ol_client *c, const struct ola_http_resp *rs,
+                   const struct ola_ol_verdict *v, struct ola_ol_response *r)
 {
     int64_t mono = ola_mono_ms(), date, ms;
 
@@ -601,7 +344,7 @@ static enum ola_ol_endpoint ola_ol_endpoint_of(const char *path)
 }
 
 /* Counts one request by endpoint (from its path) and status class. */
-static void ola_ol_count(struct ola_ol_client *c, const char *path, long status)
+void ola_ol_count(struct ola_ol_client *c, const char *path, long status)
 {
     enum ola_ol_endpoint ep = ola_ol_endpoint_of(path);
     enum ola_ol_status_class sc = OLA_OL_SC_NONE;
@@ -617,127 +360,6 @@ static void ola_ol_count(struct ola_ol_client *c, const char *path, long status)
     else if (status >= 100)
         sc = OLA_OL_SC_2XX;
     c->ctr.by_endpoint[ep][sc]++;
-}
-
-/* ---- token ---------------------------------------------------------------- */
-
-/* Reads a token answer (classified OK). Returns 0, or -1 with v set to RETRY. */
-static int ola_ol_take_token(struct ola_ol_client *c, const struct ola_http_resp *rs,
-                             struct ola_ol_verdict *v)
-{
-    json_t *root = json_loadb(c->token_body.data, c->token_body.len, 0, NULL);
-    const char *tok = json_string_value(json_object_get(root, "access_token"));
-    const char *created = json_string_value(json_object_get(root, "created_at"));
-    json_t *exp = json_object_get(root, "expires_in");
-    int64_t base, expires_s, date;
-    int rc = -1;
-
-    if (tok == NULL || tok[0] == '\0' || !json_is_integer(exp) ||
-        json_integer_value(exp) <= 0) {
-        v->status = OLA_OL_RETRY;
-        ola_ol_reason(v->reason, sizeof(v->reason),
-                      "token answer without access_token or expires_in (HTTP %ld)",
-                      rs->status);
-        goto fail;
-    }
-    expires_s = (int64_t)json_integer_value(exp);
-    if (expires_s > OLA_OL_TOKEN_LIFE_MAX_S)
-        expires_s = OLA_OL_TOKEN_LIFE_MAX_S; /* and base + expires_s * 1000 cannot wrap */
-    if (created == NULL || ola_time_parse_iso(created, &base) != 0) {
-        /* no usable created_at: count from receipt, on the server's clock */
-        if (rs->date[0] != '\0' && ola_time_parse_http(rs->date, &date) == 0)
-            base = date;
-        else
-            base = ola_ol_server_now_ms(c);
-    }
-    ola_ol_drop_token(c);
-    c->token = strdup(tok);
-    if (c->token == NULL) {
-        v->status = OLA_OL_RETRY;
-        ola_ol_reason(v->reason, sizeof(v->reason), "out of memory storing the token");
-        goto fail;
-    }
-    c->token_life_ms = expires_s * 1000;
-    c->token_expiry_ms = base + c->token_life_ms;
-    OLA_STAT_SET(token_ok, 1);
-    ola_log_debug("onelogin", "token fetched, valid for %llds more",
-                  (long long)((c->token_expiry_ms - ola_ol_server_now_ms(c)) / 1000));
-    rc = 0;
-fail:
-    json_decref(root); /* jansson frees the strings; the buffer is wiped below */
-    return rc;
-}
-
-/* Arms the token backoff after a failed token request. */
-static void ola_ol_token_failed(struct ola_ol_client *c, const struct ola_ol_response *r)
-{
-    int64_t b = OLA_OL_TOKEN_BACKOFF_MS;
-    unsigned i;
-
-    for (i = 0; i < c->token_fail_n && b < OLA_OL_TOKEN_BACKOFF_MAX; i++)
-        b *= 2;
-    if (b > OLA_OL_TOKEN_BACKOFF_MAX)
-        b = OLA_OL_TOKEN_BACKOFF_MAX;
-    if (r->retry_after_ms > b)
-        b = r->retry_after_ms;
-    c->token_fail_n++;
-    c->token_next_ms = ola_mono_ms() + b;
-    c->token_fail_http = r->http_status;
-    snprintf(c->token_fail_reason, sizeof(c->token_fail_reason), "%s", r->reason);
-}
-
-/* Fetches a token into c. r: the answer when it fails. */
-static enum ola_ol_status ola_ol_fetch_token(struct ola_ol_client *c,
-                                             struct ola_ol_response *r)
-{
-    static const char body[] = "{\"grant_type\":\"client_credentials\"}";
-    struct ola_http_req rq = {0};
-    struct ola_http_resp rs;
-    struct ola_ol_verdict v;
-    struct ola_buf url = OLA_BUF_INIT;
-    int64_t now = ola_mono_ms();
-
-    if (now < c->token_next_ms) {
-        /* backoff: the previous failure stands, nothing is sent */
-        r->http_status = c->token_fail_http;
-        r->retry_after_ms = c->token_next_ms - now;
-        ola_ol_reason(r->reason, sizeof(r->reason), "%s; next token request in %llds",
-                      c->token_fail_reason,
-                      (long long)((r->retry_after_ms + 999) / 1000));
-        return c->token_fail_status;
-    }
-    if (ola_buf_printf(&url, "%s%s", c->base, OLA_OL_TOKEN_PATH) != 0) {
-        snprintf(r->reason, sizeof(r->reason), "out of memory");
-        return OLA_OL_RETRY;
-    }
-    rq.method = "POST";
-    rq.url = url.data;
-    rq.basic_user = c->client_id;
-    rq.basic_pass = c->client_secret;
-    rq.content_type = "application/json";
-    rq.body = body;
-    rq.body_len = sizeof(body) - 1;
-    c->ctr.requests++;
-    c->ctr.token_requests++;
-    if (ola_http_do(c->http, &rq, &c->token_body, &rs) == 0)
-        ola_ol_classify(rs.status, rs.content_type, c->token_body.data, c->token_body.len,
-                        OLA_OL_CALL_TOKEN, &v);
-    else
-        ola_ol_classify_fail(rs.fail, rs.fail_msg, rs.status, &v);
-    ola_ol_count(c, OLA_OL_TOKEN_PATH, rs.status);
-    if (v.status == OLA_OL_OK)
-        ola_ol_take_token(c, &rs, &v);
-    ola_ol_wipe_buf(&c->token_body);
-    ola_buf_free(&url);
-    ola_ol_absorb(c, &rs, &v, r);
-    if (v.status != OLA_OL_OK) {
-        c->token_fail_status = v.status;
-        ola_ol_token_failed(c, r);
-        return v.status;
-    }
-    c->token_fail_n = 0;
-    c->token_next_ms = 0;
-    return OLA_OL_OK;
 }
 
 /* ---- calls ---------------------------------------------------------------- */
@@ -829,6 +451,26 @@ enum ola_ol_status ola_ol_get(struct ola_ol_client *c, const char *path_query,
 out:
     ola_buf_free(&url);
     return ola_ol_done(c, st);
+}
+
+enum ola_ol_status ola_ol_get_json(struct ola_ol_client *c, const char *path_query,
+                                   enum ola_ol_priority prio, json_t **json,
+                                   struct ola_ol_response *r)
+{
+    enum ola_ol_status st = ola_ol_get(c, path_query, prio, r);
+    json_error_t jerr;
+
+    *json = NULL;
+    if (st != OLA_OL_OK)
+        return st;
+    *json = json_loadb(r->body.data, r->body.len, JSON_DECODE_ANY, &jerr);
+    if (*json != NULL)
+        return OLA_OL_OK;
+    ola_ol_reason(r->reason, sizeof(r->reason),
+                  "HTTP %ld with a body that is not one JSON value (%zu bytes, error at "
+                  "byte %d)",
+                  r->http_status, r->body.len, jerr.position);
+    return ola_ol_done(c, OLA_OL_RETRY);
 }
 
 enum ola_ol_status ola_ol_authenticate(struct ola_ol_client *c, struct ola_ol_response *r)

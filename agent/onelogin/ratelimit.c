@@ -6,8 +6,9 @@
  * the limit, they are spread evenly over the time left to the reset, so the
  * budget runs out at the reset rather than before it. Lookups never take the
  * last `reserve` share of the limit: they are deferred instead. After a 429
- * everything waits for the reset (header hints, else a jittered exponential
- * backoff). Pure arithmetic on the caller's clock: no sleeping, no clock reads.
+ * everything waits for the reset (header hints, else the agent's one backoff,
+ * backoff.h: a floor that doubles, plus its full-jitter draw). Pure
+ * arithmetic on the caller's clock: no sleeping, no clock reads.
  *
  * The reset comes in whole seconds ("X-RateLimit-Reset: 3" means the window
  * ends within the next 3 s), so one answer can put the reset up to a second
@@ -19,6 +20,8 @@
 #include <math.h>
 #include <stdlib.h>
 
+#include "agent/core/backoff.h"
+#include "agent/core/rng.h"
 #include "agent/core/timeutil.h"
 #include "agent/onelogin/ratelimit.h"
 
@@ -29,27 +32,19 @@ void ola_rl_init(struct ola_rl *rl, double reserve, uint64_t seed)
     rl->reset_at_ms = -1;
     rl->blocked_until_ms = 0;
     rl->last_go_ms = -1;
-    rl->backoff_n = 0;
-    rl->backoff_max_ms = OLA_RL_BACKOFF_MAX_MS;
     rl->reserve = (reserve >= 0 && reserve < 1) ? reserve : 0;
-    rl->rng = seed ? seed : 0x9e3779b97f4a7c15ull;
+    /* seed 0 would read the clock (rng.h): this file reads none */
+    ola_backoff_init(&rl->bo, OLA_RL_MIN_WAIT_MS, OLA_RL_BACKOFF_MAX_MS,
+                     seed ? seed : 0x9e3779b97f4a7c15ull);
 }
 
 void ola_rl_set_backoff_max(struct ola_rl *rl, int64_t ms)
 {
-    if (ms > 0)
-        rl->backoff_max_ms = ms;
-}
-
-static uint64_t ola_rl_rand(struct ola_rl *rl)
-{
-    uint64_t x = rl->rng;
-
-    x ^= x << 13;
-    x ^= x >> 7;
-    x ^= x << 17;
-    rl->rng = x;
-    return x;
+    if (ms <= 0)
+        return;
+    if (ms < rl->bo.base_ms)
+        rl->bo.base_ms = ms; /* the floor never exceeds the cap */
+    ola_backoff_set_max(&rl->bo, ms);
 }
 
 /* Parses a non-negative integer header value, blanks around allowed. */
@@ -119,24 +114,23 @@ void ola_rl_update(struct ola_rl *rl, const char *limit, const char *remaining,
 
 void ola_rl_ok(struct ola_rl *rl)
 {
-    rl->backoff_n = 0;
-}
-
-/* base doubled for each rate-limited answer in a row before this one, capped. */
-static int64_t ola_rl_doubled(const struct ola_rl *rl, int64_t base)
-{
-    unsigned i;
-
-    for (i = 0; i < rl->backoff_n && base < rl->backoff_max_ms; i++)
-        base *= 2;
-    return base < rl->backoff_max_ms ? base : rl->backoff_max_ms;
+    ola_backoff_reset(&rl->bo);
 }
 
 int64_t ola_rl_limited(struct ola_rl *rl, const char *reset, const char *retry_after,
                        bool from_api, int64_t now_mono_ms, int64_t now_wall_ms)
 {
-    int64_t wait = -1, at, floor_ms;
+    /* "0 s left" still means: not now; a server that keeps saying so is asked
+     * less and less often: the floor doubles with each rate-limited answer in
+     * a row (the backoff's ceiling) */
+    int64_t floor_ms = ola_backoff_ceiling(&rl->bo), jitter, wait = -1, at;
 
+    /* answers to calls that were in flight when a block began count once:
+     * only the first draw moves the backoff on */
+    if (rl->blocked_until_ms <= now_mono_ms)
+        jitter = ola_backoff_next(&rl->bo);
+    else
+        jitter = (int64_t)ola_rng_upto(&rl->bo.rng, (uint64_t)floor_ms);
     if (ola_rl_parse_seconds(reset, &wait) == 0) {
         ola_rl_learn_reset(rl, wait, now_mono_ms);
         wait = rl->reset_at_ms - now_mono_ms;
@@ -150,21 +144,14 @@ int64_t ola_rl_limited(struct ola_rl *rl, const char *reset, const char *retry_a
         /* OneLogin said the budget is spent; the last headers said when it returns */
         wait = rl->reset_at_ms - now_mono_ms;
     } else {
-        int64_t b = ola_rl_doubled(rl, OLA_RL_BACKOFF_BASE_MS);
-
-        /* no hint at all (a proxy's page): jitter over [0.5b, 1.5b], then the cap */
-        wait = b / 2 + (int64_t)(ola_rl_rand(rl) % (uint64_t)(b + 1));
-        if (wait > rl->backoff_max_ms)
-            wait = rl->backoff_max_ms;
+        /* no hint at all (a proxy's page): the floor plus the full-jitter draw,
+         * within the cap */
+        wait = floor_ms + jitter;
+        if (wait > rl->bo.max_ms)
+            wait = rl->bo.max_ms;
     }
-    /* "0 s left" still means: not now; a server that keeps saying so is asked
-     * less and less often */
-    floor_ms = ola_rl_doubled(rl, OLA_RL_MIN_WAIT_MS);
     if (wait < floor_ms)
         wait = floor_ms;
-    /* answers to calls that were in flight when a block began count once */
-    if (rl->blocked_until_ms <= now_mono_ms)
-        rl->backoff_n++;
     /* OneLogin said the budget is spent; a proxy's page says nothing about it */
     if (from_api)
         rl->remaining = 0;

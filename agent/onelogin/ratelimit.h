@@ -15,10 +15,12 @@
 #include <stdbool.h>
 #include <stdint.h>
 
+#include "agent/core/backoff.h"
+
 #define OLA_RL_LOW_WATER       0.10    /* pace below this share of the limit */
-#define OLA_RL_BACKOFF_BASE_MS 1000    /* first wait after a 429 without hints */
-#define OLA_RL_BACKOFF_MAX_MS  60000   /* cap of that backoff unless set */
-#define OLA_RL_MIN_WAIT_MS     500     /* floor of a hinted wait ("0 s" left) */
+#define OLA_RL_BACKOFF_BASE_MS 1000    /* longest first wait after a hintless 429 */
+#define OLA_RL_BACKOFF_MAX_MS  60000   /* cap of the waits unless set */
+#define OLA_RL_MIN_WAIT_MS     500     /* floor of the first wait ("0 s" left) */
 #define OLA_RL_RESET_GRAIN_MS  1000    /* X-RateLimit-Reset counts whole seconds */
 #define OLA_RL_DEFER_MS        60000   /* lookup deferral when the reset is unknown */
 #define OLA_RL_MAX_HINT_MS     3600000 /* a reset/Retry-After beyond 1h is clamped */
@@ -40,16 +42,20 @@ struct ola_rl {
     int64_t reset_at_ms;      /* monotonic, the earliest bound answers gave; -1 unknown */
     int64_t blocked_until_ms; /* after a 429; 0 when not blocked */
     int64_t last_go_ms;       /* when the last call was let through; -1 never */
-    unsigned backoff_n;       /* rate-limited answers in a row */
-    int64_t backoff_max_ms;   /* cap of the backoff without hints */
     double reserve;           /* share of the limit lookups leave to polling */
-    uint64_t rng;             /* xorshift state for jitter */
+    /* the backoff after rate-limited answers: its attempts count them (in a
+     * row), its ceiling is the floor of the next wait (from 500 ms, doubling,
+     * capped at backoff_max), its draw the jitter of a hintless wait */
+    struct ola_backoff bo;
 };
 
-/* reserve: 0 <= reserve < 1; seed: any value (jitter). */
+/* reserve: 0 <= reserve < 1; seed: any value (jitter; 0 is a fixed seed). */
 void ola_rl_init(struct ola_rl *rl, double reserve, uint64_t seed);
 
-/* Caps the backoff after hintless 429s (config onelogin.backoff_max); ms > 0. */
+/*
+ * Caps the waits after 429s (config onelogin.backoff_max); ms > 0. A cap
+ * under 500 ms caps the floor too.
+ */
 void ola_rl_set_backoff_max(struct ola_rl *rl, int64_t ms);
 
 /*
@@ -68,10 +74,12 @@ void ola_rl_update(struct ola_rl *rl, const char *limit, const char *remaining,
  * date compared with now_wall_ms), else, when from_api (OneLogin's own JSON
  * answer, e.g. a 400 rate_limit_exceeded whose body carries no reset), the
  * reset the last headers gave if it is still ahead; else (an HTML 429 from a
- * proxy) an exponential backoff from 1 s, jittered to [0.5, 1.5] times,
- * doubling with each rate-limited answer in a row, capped at backoff_max. A
- * hinted wait is at least 500 ms, doubling likewise. A later answer never
- * shortens the block. Returns the wait in ms (> 0).
+ * proxy) the floor plus the backoff's full-jitter draw over [0, floor]. The
+ * floor is 500 ms, doubling with each rate-limited answer in a row, capped at
+ * backoff_max (so a hintless wait lies in [0.5, 1] s first, then [1, 2] s,
+ * ...), and a hinted wait is at least the floor too. No wait exceeds
+ * backoff_max unless a hint says so. A later answer never shortens the
+ * block. Returns the wait in ms (> 0).
  */
 int64_t ola_rl_limited(struct ola_rl *rl, const char *reset, const char *retry_after,
                        bool from_api, int64_t now_mono_ms, int64_t now_wall_ms);

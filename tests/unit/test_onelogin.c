@@ -498,6 +498,49 @@ static void test_bad_credentials_backoff(void **state)
     assert_int_equal(ola_ol_counters(f->c)->requests, 1);
 }
 
+/*
+ * The token backoff is the one backoff with its ceiling as a floor: after
+ * the first failure the next token request waits 2.5 to 5 s, never 0.
+ */
+static void test_token_backoff_bounds(void **state)
+{
+    struct ts_fix *f = *state;
+    int64_t t0, t1;
+
+    ts_push(&f->srv, true, fx_status("token-v2-401-bad-secret.json"),
+            fx_body("token-v2-401-bad-secret.json"), "Content-Type",
+            "application/json; charset=utf-8", NULL);
+    t0 = ola_mono_ms();
+    assert_int_equal(ola_ol_authenticate(f->c, &f->r), OLA_OL_AUTH);
+    assert_int_equal(ola_ol_authenticate(f->c, &f->r), OLA_OL_AUTH);
+    t1 = ola_mono_ms();
+    assert_true(f->r.retry_after_ms >= 2500 - (t1 - t0));
+    assert_true(f->r.retry_after_ms <= 5000);
+    assert_non_null(strstr(f->r.reason, "next token request in"));
+    assert_int_equal(TS_TOKENS(f), 1);
+}
+
+/* A Retry-After on a failed token request longer than the backoff wins. */
+static void test_token_backoff_retry_after(void **state)
+{
+    struct ts_fix *f = *state;
+    int64_t t0, t1;
+
+    ts_push(&f->srv, true, 503, ts_strdup("<html>down for maintenance</html>"),
+            "Content-Type", "text/html", "Retry-After", "30", NULL);
+    t0 = ola_mono_ms();
+    assert_int_equal(ola_ol_authenticate(f->c, &f->r), OLA_OL_RETRY);
+    assert_int_equal(f->r.retry_after_ms, 30000);
+    /* the next one sends nothing: the failure stands until the server said */
+    assert_int_equal(fix_get(f, "/api/1/events", OLA_OL_PRIO_POLL), OLA_OL_RETRY);
+    t1 = ola_mono_ms();
+    assert_true(f->r.retry_after_ms >= 30000 - (t1 - t0));
+    assert_true(f->r.retry_after_ms <= 30000);
+    assert_int_equal(f->r.http_status, 503);
+    assert_int_equal(TS_TOKENS(f), 1);
+    assert_int_equal(TS_CALLS(f), 0);
+}
+
 /* ---- rate limits ------------------------------------------------------------- */
 
 static void test_429_html_no_headers(void **state)
@@ -623,6 +666,50 @@ static void test_pacing_through_client(void **state)
     assert_in_range(f->r.retry_after_ms, 90000, 100000);
     assert_true(ola_ol_counters(f->c)->paced_ms >= 90000);
     assert_int_equal(TS_CALLS(f), 1);
+}
+
+/* ola_ol_get_json: the status, and the JSON on OK only. */
+static void test_get_json(void **state)
+{
+    struct ts_fix *f = *state;
+    json_t *j = (json_t *)1;
+
+    ts_push(&f->srv, true, 200, fx_token("tok-1", -1000, false), NULL);
+    ts_push(&f->srv, false, 200, ts_strdup("{\"data\":[{\"id\":7,\"name\":\"x\"}]}"),
+            "Content-Type", "application/json", NULL);
+    assert_int_equal(
+        ola_ol_get_json(f->c, "/api/2/users/7", OLA_OL_PRIO_LOOKUP, &j, &f->r),
+        OLA_OL_OK);
+    assert_non_null(j);
+    assert_int_equal(json_integer_value(json_object_get(
+                         json_array_get(json_object_get(j, "data"), 0), "id")),
+                     7);
+    assert_int_equal(f->r.http_status, 200);
+    json_decref(j);
+    /* not found: no JSON, the status says */
+    ts_push(&f->srv, false, 404, fx_body("error-v2-404.json"), "Content-Type",
+            "application/json", NULL);
+    assert_int_equal(
+        ola_ol_get_json(f->c, "/api/2/users/8", OLA_OL_PRIO_LOOKUP, &j, &f->r),
+        OLA_OL_NOT_FOUND);
+    assert_null(j);
+    assert_int_equal(f->r.http_status, 404);
+    /* an events page whose envelope is cut: ola_ol_get leaves it to page.c,
+     * a caller that wants the JSON gets RETRY */
+    ts_push(&f->srv, false, 200, ts_strdup("{\"data\":[{\"id\":1},{\"id\":"),
+            "Content-Type", "application/json", NULL);
+    assert_int_equal(ola_ol_get(f->c, "/api/1/events", OLA_OL_PRIO_POLL, &f->r),
+                     OLA_OL_OK);
+    ts_push(&f->srv, false, 200, ts_strdup("{\"data\":[{\"id\":1},{\"id\":"),
+            "Content-Type", "application/json", NULL);
+    j = (json_t *)1;
+    assert_int_equal(ola_ol_get_json(f->c, "/api/1/events", OLA_OL_PRIO_POLL, &j, &f->r),
+                     OLA_OL_RETRY);
+    assert_null(j);
+    assert_non_null(strstr(f->r.reason, "not one JSON value"));
+    assert_int_equal(ola_ol_counters(f->c)->retries, 1);
+    assert_int_equal(TS_CALLS(f), 4);
+    assert_int_equal(TS_TOKENS(f), 1);
 }
 
 /* ---- errors and transient failures --------------------------------------------- */
@@ -1122,6 +1209,10 @@ int main(void)
                                         fix_teardown),
         cmocka_unit_test_setup_teardown(test_bad_credentials_backoff, fix_setup,
                                         fix_teardown),
+        cmocka_unit_test_setup_teardown(test_token_backoff_bounds, fix_setup,
+                                        fix_teardown),
+        cmocka_unit_test_setup_teardown(test_token_backoff_retry_after, fix_setup,
+                                        fix_teardown),
         cmocka_unit_test_setup_teardown(test_429_html_no_headers, fix_setup,
                                         fix_teardown),
         cmocka_unit_test_setup_teardown(test_429_with_reset, fix_setup, fix_teardown),
@@ -1133,6 +1224,7 @@ int main(void)
                                         fix_teardown),
         cmocka_unit_test_setup_teardown(test_pacing_through_client, fix_setup,
                                         fix_teardown),
+        cmocka_unit_test_setup_teardown(test_get_json, fix_setup, fix_teardown),
         cmocka_unit_test_setup_teardown(test_5xx_html, fix_setup, fix_teardown),
         cmocka_unit_test_setup_teardown(test_bad_bodies, fix_setup, fix_teardown),
         cmocka_unit_test_setup_teardown(test_4xx_bodies, fix_setup, fix_teardown),

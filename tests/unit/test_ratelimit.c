@@ -303,6 +303,51 @@ static void test_backoff_jitter(void **state)
     assert_true(differ >= 12);
 }
 
+/*
+ * The hintless wait is the floor plus the backoff's full-jitter draw: it
+ * never goes below the floor, never past twice it, and fills that range.
+ */
+static void test_backoff_jitter_over_floor(void **state)
+{
+    int low = 0, high = 0;
+    uint64_t seed;
+
+    (void)state;
+    for (seed = 1; seed <= 400; seed++) {
+        struct ola_rl rl;
+        int64_t w, w2;
+
+        ola_rl_init(&rl, 0.2, seed);
+        w = ola_rl_limited(&rl, NULL, NULL, false, T0, 0);
+        assert_in_range(w, OLA_RL_MIN_WAIT_MS, 2 * OLA_RL_MIN_WAIT_MS);
+        low += w < OLA_RL_MIN_WAIT_MS * 5 / 4;
+        high += w > OLA_RL_MIN_WAIT_MS * 7 / 4;
+        /* the second answer in a row: the floor has doubled */
+        w2 = ola_rl_limited(&rl, NULL, NULL, false, T0 + w, 0);
+        assert_in_range(w2, 2 * OLA_RL_MIN_WAIT_MS, 4 * OLA_RL_MIN_WAIT_MS);
+    }
+    /* 100 expected in each quarter */
+    assert_true(low > 50 && high > 50);
+}
+
+/* onelogin.backoff_max under the 500 ms floor caps the floor too. */
+static void test_backoff_max_under_floor(void **state)
+{
+    struct ola_rl rl;
+    int i;
+
+    (void)state;
+    ola_rl_init(&rl, 0.2, 3);
+    ola_rl_set_backoff_max(&rl, 200);
+    for (i = 0; i < 4; i++)
+        assert_int_equal(ola_rl_limited(&rl, NULL, NULL, false, T0 + i * 1000, 0), 200);
+    ola_rl_init(&rl, 0.2, 3);
+    ola_rl_set_backoff_max(&rl, 200);
+    assert_int_equal(ola_rl_limited(&rl, "0", NULL, true, T0, 0), 200);
+    /* a hint still wins over the cap */
+    assert_int_equal(ola_rl_limited(&rl, "3", NULL, true, T0 + 1000, 0), 3000);
+}
+
 int main(void)
 {
     const struct CMUnitTest tests[] = {
@@ -315,6 +360,8 @@ int main(void)
         cmocka_unit_test(test_backoff_without_hints),
         cmocka_unit_test(test_resume_at_reset),
         cmocka_unit_test(test_backoff_jitter),
+        cmocka_unit_test(test_backoff_jitter_over_floor),
+        cmocka_unit_test(test_backoff_max_under_floor),
     };
 
     return cmocka_run_group_tests(tests, NULL, NULL);
