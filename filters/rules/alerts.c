@@ -18,7 +18,7 @@
 #include "agent/core/log.h"
 #include "agent/core/timeutil.h"
 #include "filters/rules/alerts.h"
-#include "filters/rules/filter_priv.h"
+#include "filters/rules/severity.h"
 
 #define OLA_ALERT_MAX_KEY_FIELDS 4
 #define OLA_ALERT_KEY_MAX        512

@@ -16,8 +16,7 @@
 #include <string.h>
 
 #include "filters/rules/builtin.h"
-#include "filters/rules/filter.h"
-#include "filters/rules/filter_priv.h"
+#include "filters/rules/catalog.h"
 
 struct ola_cat_entry {
     long long id;

@@ -19,9 +19,10 @@
 #include <string.h>
 #include <strings.h>
 
+#include "filters/rules/catalog.h"
 #include "filters/rules/expr.h"
-#include "filters/rules/filter_priv.h"
 #include "filters/rules/regex_guard.h"
+#include "filters/rules/severity.h"
 
 enum ola_xop {
     OLA_X_ALL,

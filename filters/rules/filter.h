@@ -24,21 +24,7 @@
 #include "agent/core/err.h"
 #include "agent/core/event.h"
 #include "config/config.h"
-
-/* ---- catalog: event type id -> name, categories ------------------------- */
-struct ola_catalog;
-
-/* Loads a JSON array of {id, name, categories}. Returns a new catalog or NULL. */
-struct ola_catalog *ola_catalog_load(const char *path, struct ola_err *err);
-/* The built-in catalog (config/event-types.json, compiled in): new, or NULL. */
-struct ola_catalog *ola_catalog_builtin(struct ola_err *err);
-void ola_catalog_destroy(struct ola_catalog *c);
-/* Borrowed name or NULL if unknown. */
-const char *ola_catalog_name(const struct ola_catalog *c, long long id);
-/* Borrowed categories array (json array of strings), or NULL if unknown. */
-const json_t *ola_catalog_categories(const struct ola_catalog *c, long long id);
-/* Learns or renames a type (from GET /api/1/events/types). Returns 0 / -1. */
-int ola_catalog_learn(struct ola_catalog *c, long long id, const char *name);
+#include "filters/rules/catalog.h"
 
 /* ---- the rule set ------------------------------------------------------- */
 struct ola_rules;

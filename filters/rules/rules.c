@@ -21,9 +21,10 @@
 
 #include "filters/rules/alerts.h"
 #include "filters/rules/builtin.h"
+#include "filters/rules/catalog.h"
 #include "filters/rules/expr.h"
 #include "filters/rules/filter.h"
-#include "filters/rules/filter_priv.h"
+#include "filters/rules/severity.h"
 
 struct ola_rule {
     char *name;
@@ -71,41 +72,6 @@ struct ola_rule_names {
     char **where;
     size_t n;
 };
-
-/* ---- severity -------------------------------------------------------------- */
-
-const char *ola_severity_name(int sev)
-{
-    if (sev <= 3)
-        return "low";
-    if (sev <= 6)
-        return "medium";
-    if (sev <= 8)
-        return "high";
-    return "critical";
-}
-
-int ola_severity_parse(const char *s)
-{
-    static const struct {
-        const char *name;
-        int level;
-    } names[] = {{"low", 3}, {"medium", 5}, {"high", 7}, {"critical", 9}};
-    char *end;
-    long v;
-    size_t i;
-
-    if (s == NULL || *s == '\0')
-        return -1;
-    for (i = 0; i < sizeof(names) / sizeof(names[0]); i++)
-        if (strcmp(s, names[i].name) == 0)
-            return names[i].level;
-    errno = 0;
-    v = strtol(s, &end, 10);
-    if (errno != 0 || *end != '\0' || v < 0 || v > 10)
-        return -1;
-    return (int)v;
-}
 
 /* ---- loading --------------------------------------------------------------- */
 

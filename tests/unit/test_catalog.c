@@ -10,7 +10,7 @@
 #include <cmocka.h>
 
 #include "filter_test.h"
-#include "filters/rules/filter_priv.h"
+#include "filters/rules/catalog.h"
 
 static void test_shipped_catalog(void **state)
 {
