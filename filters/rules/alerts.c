@@ -413,7 +413,7 @@ static int ola_feed_rule(struct ola_alerts *a, size_t ri, struct ola_expr_ctx *c
         return 0;
     if (!ola_event_key(a, r, ctx, key, sizeof(key)))
         return 0;
-    h = ola_hash(ri, key);
+    h = ola_akey_hash(ri, key);
     k = ola_akey_find(a, ri, key, h);
     if (k == NULL && is_then)
         return 0; /* a success with no failures before it */
@@ -434,8 +434,8 @@ static int ola_feed_rule(struct ola_alerts *a, size_t ri, struct ola_expr_ctx *c
             return capped ? 0 : -1;
         }
     } else {
-        ola_list_unlink(r, k);
-        ola_list_append(r, k);
+        ola_akey_unlink(r, k);
+        ola_akey_append(r, k);
     }
     k->touched = now_ms;
     k->live = now_ms - ts <= a->late_grace;
@@ -458,7 +458,7 @@ static int ola_feed_rule(struct ola_alerts *a, size_t ri, struct ola_expr_ctx *c
         while (from > 0 && k->items[from - 1].ts >= ts - r->window)
             from--;
         if (end - from < r->threshold) {
-            ola_items_drop_front(k, end); /* a success ends the streak */
+            ola_aitems_drop_front(k, end); /* a success ends the streak */
             return 0;
         }
         k->n = end; /* build on a view that ends at the success */
@@ -469,7 +469,7 @@ static int ola_feed_rule(struct ola_alerts *a, size_t ri, struct ola_expr_ctx *c
         ola_akey_fired(a, r, k, ts);
         return ola_list_push(out, ri, al, r->severity, ts);
     }
-    if (ola_items_has_id(k, e->id)) {
+    if (ola_aitems_has_id(k, e->id)) {
         free(val);
         return 0;
     }
@@ -491,9 +491,9 @@ static int ola_feed_rule(struct ola_alerts *a, size_t ri, struct ola_expr_ctx *c
             }
         }
     }
-    if (ola_items_insert(k, ts, e->id, val) != 0)
+    if (ola_aitems_insert(k, ts, e->id, val) != 0)
         return -1;
-    ola_items_prune(k, r->window, r->threshold);
+    ola_aitems_prune(k, r->window, r->threshold);
     if (r->kind != OLA_AK_SEQUENCE && k->n >= r->threshold) {
         json_t *al = ola_alert_build(r, k, 0, 0, 0);
 

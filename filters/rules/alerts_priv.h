@@ -83,7 +83,7 @@ struct ola_alerts {
 /* ---- the key store (alerts_state.c) ---------------------------------------- */
 
 /* FNV-1a of the key text, seeded with the rule index. */
-uint64_t ola_hash(size_t rule, const char *s);
+uint64_t ola_akey_hash(size_t rule, const char *s);
 /* Frees k and its items; NULL is a no-op. */
 void ola_akey_free(struct ola_akey *k);
 /* Forgets k's items (after an alert). */
@@ -92,9 +92,9 @@ void ola_akey_clear(struct ola_akey *k);
 struct ola_akey *ola_akey_find(const struct ola_alerts *a, size_t rule, const char *key,
                                uint64_t h);
 /* Takes k out of its rule's touch list. */
-void ola_list_unlink(struct ola_arule *r, struct ola_akey *k);
+void ola_akey_unlink(struct ola_arule *r, struct ola_akey *k);
 /* Puts k at the tail (most recently touched) of its rule's touch list. */
-void ola_list_append(struct ola_arule *r, struct ola_akey *k);
+void ola_akey_append(struct ola_arule *r, struct ola_akey *k);
 /*
  * A new key, or NULL: ENOMEM (*capped false) or the cap (*capped true). At
  * the cap it first expires by now_ms (INT64_MIN: it does not).
@@ -102,12 +102,12 @@ void ola_list_append(struct ola_arule *r, struct ola_akey *k);
 struct ola_akey *ola_akey_new(struct ola_alerts *a, size_t rule, const char *key,
                               uint64_t h, int64_t now_ms, bool *capped);
 /* Forgets k's n oldest items. */
-void ola_items_drop_front(struct ola_akey *k, size_t n);
+void ola_aitems_drop_front(struct ola_akey *k, size_t n);
 /* Inserts in ts order (stable: after equal ts). val: stolen. Returns 0 / -1. */
-int ola_items_insert(struct ola_akey *k, int64_t ts, int64_t id, char *val);
+int ola_aitems_insert(struct ola_akey *k, int64_t ts, int64_t id, char *val);
 /* Whether k holds the event id (0: never). */
-bool ola_items_has_id(const struct ola_akey *k, int64_t id);
+bool ola_aitems_has_id(const struct ola_akey *k, int64_t id);
 /* Forgets items older than the window before the newest one, and beyond max. */
-void ola_items_prune(struct ola_akey *k, int64_t window, size_t max);
+void ola_aitems_prune(struct ola_akey *k, int64_t window, size_t max);
 
 #endif

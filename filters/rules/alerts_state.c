@@ -22,7 +22,7 @@ const char *const ola_akind_names[] = {"count", "distinct", "sequence", NULL};
 
 /* ---- keys ----------------------------------------------------------------- */
 
-uint64_t ola_hash(size_t rule, const char *s)
+uint64_t ola_akey_hash(size_t rule, const char *s)
 {
     uint64_t h = 1469598103934665603ULL ^ (uint64_t)rule;
 
@@ -67,7 +67,7 @@ struct ola_akey *ola_akey_find(const struct ola_alerts *a, size_t rule, const ch
     return NULL;
 }
 
-void ola_list_unlink(struct ola_arule *r, struct ola_akey *k)
+void ola_akey_unlink(struct ola_arule *r, struct ola_akey *k)
 {
     if (k->prev)
         k->prev->next = k->next;
@@ -80,7 +80,7 @@ void ola_list_unlink(struct ola_arule *r, struct ola_akey *k)
     k->prev = k->next = NULL;
 }
 
-void ola_list_append(struct ola_arule *r, struct ola_akey *k)
+void ola_akey_append(struct ola_arule *r, struct ola_akey *k)
 {
     k->prev = r->tail;
     k->next = NULL;
@@ -98,7 +98,7 @@ static void ola_akey_remove(struct ola_alerts *a, struct ola_akey *k)
     while (*pp != k)
         pp = &(*pp)->hnext;
     *pp = k->hnext;
-    ola_list_unlink(&a->rules[k->rule], k);
+    ola_akey_unlink(&a->rules[k->rule], k);
     a->stats.keys--;
     ola_akey_free(k);
 }
@@ -158,14 +158,14 @@ struct ola_akey *ola_akey_new(struct ola_alerts *a, size_t rule, const char *key
     k->rule = rule;
     k->hnext = a->buckets[h & (a->n_buckets - 1)];
     a->buckets[h & (a->n_buckets - 1)] = k;
-    ola_list_append(&a->rules[rule], k);
+    ola_akey_append(&a->rules[rule], k);
     a->stats.keys++;
     return k;
 }
 
 /* ---- items ---------------------------------------------------------------- */
 
-void ola_items_drop_front(struct ola_akey *k, size_t n)
+void ola_aitems_drop_front(struct ola_akey *k, size_t n)
 {
     size_t i;
 
@@ -176,7 +176,7 @@ void ola_items_drop_front(struct ola_akey *k, size_t n)
 }
 
 /* Inserts in ts order (stable: after equal ts). val: stolen. Returns 0 / -1. */
-int ola_items_insert(struct ola_akey *k, int64_t ts, int64_t id, char *val)
+int ola_aitems_insert(struct ola_akey *k, int64_t ts, int64_t id, char *val)
 {
     size_t pos;
 
@@ -201,7 +201,7 @@ int ola_items_insert(struct ola_akey *k, int64_t ts, int64_t id, char *val)
     return 0;
 }
 
-bool ola_items_has_id(const struct ola_akey *k, int64_t id)
+bool ola_aitems_has_id(const struct ola_akey *k, int64_t id)
 {
     size_t i;
 
@@ -214,7 +214,7 @@ bool ola_items_has_id(const struct ola_akey *k, int64_t id)
 }
 
 /* Forgets items older than the window before the newest one, and beyond max. */
-void ola_items_prune(struct ola_akey *k, int64_t window, size_t max)
+void ola_aitems_prune(struct ola_akey *k, int64_t window, size_t max)
 {
     size_t drop = 0;
 
@@ -225,7 +225,7 @@ void ola_items_prune(struct ola_akey *k, int64_t window, size_t max)
     if (k->n - drop > max)
         drop = k->n - max;
     if (drop > 0)
-        ola_items_drop_front(k, drop);
+        ola_aitems_drop_front(k, drop);
 }
 
 /* ---- expiry --------------------------------------------------------------- */
@@ -351,11 +351,11 @@ static int ola_restore_items(struct ola_alerts *a, size_t ri, struct ola_akey *k
                                a->rules[ri].name);
         if (len == 3 && (copy = strdup(json_string_value(vv))) == NULL)
             return ola_err_set(err, ENOMEM, "out of memory");
-        if (ola_items_insert(k, json_integer_value(tsv), json_integer_value(idv), copy) !=
-            0)
+        if (ola_aitems_insert(k, json_integer_value(tsv), json_integer_value(idv),
+                              copy) != 0)
             return ola_err_set(err, ENOMEM, "out of memory");
     }
-    ola_items_prune(k, a->rules[ri].window, a->rules[ri].threshold);
+    ola_aitems_prune(k, a->rules[ri].window, a->rules[ri].threshold);
     return 0;
 }
 
@@ -384,10 +384,10 @@ static int ola_restore_key(struct ola_alerts *a, const json_t *o, struct ola_err
         return 0; /* rule gone or changed: its state means nothing now */
     if (strlen(key) >= OLA_ALERT_KEY_MAX)
         return ola_err_set(err, EINVAL, "alert state: key too long");
-    if (ola_akey_find(a, ri, key, ola_hash(ri, key)) != NULL)
+    if (ola_akey_find(a, ri, key, ola_akey_hash(ri, key)) != NULL)
         return ola_err_set(err, EINVAL, "alert state: key '%s' of rule '%s' twice", key,
                            rule);
-    k = ola_akey_new(a, ri, key, ola_hash(ri, key), INT64_MIN, &capped);
+    k = ola_akey_new(a, ri, key, ola_akey_hash(ri, key), INT64_MIN, &capped);
     if (k == NULL)
         return capped ? 0 : ola_err_set(err, ENOMEM, "out of memory");
     k->quiet_until = quiet;

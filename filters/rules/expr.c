@@ -243,7 +243,7 @@ int ola_expr_text(const json_t *v, char *buf, size_t n)
     return w;
 }
 
-bool ola_parse_num(const char *s, double *d, bool *is_int, long long *i)
+bool ola_expr_parse_num(const char *s, double *d, bool *is_int, long long *i)
 {
     char *end;
 
@@ -278,7 +278,7 @@ static bool ola_json_num(const json_t *v, double *d, bool *is_int, long long *i)
         *is_int = false;
         return true;
     case JSON_STRING:
-        return ola_parse_num(json_string_value(v), d, is_int, i);
+        return ola_expr_parse_num(json_string_value(v), d, is_int, i);
     default:
         return false;
     }
@@ -313,7 +313,7 @@ static bool ola_val_eq(const struct ola_expr *x, const struct ola_xval *o,
     }
 }
 
-int ola_ll_cmp(const void *a, const void *b)
+int ola_expr_ll_cmp(const void *a, const void *b)
 {
     long long x = *(const long long *)a, y = *(const long long *)b;
 
@@ -335,7 +335,8 @@ static bool ola_match_scalar(const struct ola_expr *x, const json_t *v)
     case OLA_X_IN:
         if (json_is_integer(v) && x->n_ints > 0) {
             iv = json_integer_value(v);
-            if (bsearch(&iv, x->ints, x->n_ints, sizeof(*x->ints), ola_ll_cmp) != NULL)
+            if (bsearch(&iv, x->ints, x->n_ints, sizeof(*x->ints), ola_expr_ll_cmp) !=
+                NULL)
                 return true;
             if (x->n_ints == x->n_vals)
                 return false; /* every operand was an integer */

@@ -30,7 +30,7 @@ static int ola_xval_set(struct ola_xval *v, const char *s)
     if (v->s == NULL)
         return -1;
     v->len = strlen(s);
-    v->is_num = ola_parse_num(s, &v->num, &v->is_int, &v->i);
+    v->is_num = ola_expr_parse_num(s, &v->num, &v->is_int, &v->i);
     return 0;
 }
 
@@ -226,7 +226,7 @@ static struct ola_expr *ola_x_condition(struct ola_expr_env *env,
         for (i = 0; i < x->n_vals; i++)
             if (x->vals[i].is_int)
                 x->ints[x->n_ints++] = x->vals[i].i;
-        qsort(x->ints, x->n_ints, sizeof(*x->ints), ola_ll_cmp);
+        qsort(x->ints, x->n_ints, sizeof(*x->ints), ola_expr_ll_cmp);
         break;
     case OLA_X_PREFIX:
         if (ola_x_operands(x, opn, opname, true, err) != 0)
@@ -363,7 +363,7 @@ static struct ola_expr *ola_x_event_type(struct ola_expr_env *env,
         }
         x->ints[x->n_ints++] = id;
     }
-    qsort(x->ints, x->n_ints, sizeof(*x->ints), ola_ll_cmp);
+    qsort(x->ints, x->n_ints, sizeof(*x->ints), ola_expr_ll_cmp);
     return x;
 fail:
     ola_expr_destroy(x);

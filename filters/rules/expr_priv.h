@@ -68,8 +68,8 @@ struct ola_expr_env {
 };
 
 /* Parses all of s as a number. */
-bool ola_parse_num(const char *s, double *d, bool *is_int, long long *i);
+bool ola_expr_parse_num(const char *s, double *d, bool *is_int, long long *i);
 /* qsort/bsearch order of long long. */
-int ola_ll_cmp(const void *a, const void *b);
+int ola_expr_ll_cmp(const void *a, const void *b);
 
 #endif
