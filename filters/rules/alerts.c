@@ -15,6 +15,7 @@
 #include <string.h>
 
 #include "agent/core/timeutil.h"
+#include "agent/core/vec.h"
 #include "filters/rules/alerts.h"
 #include "filters/rules/alerts_priv.h"
 #include "filters/rules/severity.h"
@@ -140,7 +141,7 @@ int ola_alerts_add(struct ola_alerts *a, const char *name, const struct ola_cfg 
     static const char *const keys[] = {"kind",     "match",     "then",   "key",
                                        "distinct", "threshold", "window", "severity",
                                        "suppress", NULL};
-    struct ola_arule r, *v;
+    struct ola_arule r;
     const struct ola_cfg *sevn;
     long long threshold;
     int kind;
@@ -216,12 +217,10 @@ int ola_alerts_add(struct ola_alerts *a, const char *name, const struct ola_cfg 
             ola_cfg_errf(err, node, "alert '%s': key is required", name);
         goto fail;
     }
-    v = realloc(a->rules, (a->n_rules + 1) * sizeof(*v));
-    if (v == NULL) {
+    if (OLA_VEC_GROW(a->rules, a->cap_rules, a->n_rules + 1) != 0) {
         ola_err_set(err, ENOMEM, "out of memory");
         goto fail;
     }
-    a->rules = v;
     a->rules[a->n_rules] = r;
     return (int)a->n_rules++;
 fail:
@@ -249,16 +248,9 @@ const struct ola_alerts_stats *ola_alerts_stats(const struct ola_alerts *a)
 static int ola_list_push(struct ola_alert_list *l, size_t rule, json_t *alert, int sev,
                          int64_t ts)
 {
-    if (l->n == l->cap) {
-        size_t cap = l->cap ? l->cap * 2 : 8;
-        struct ola_alert_raised *v = realloc(l->v, cap * sizeof(*v));
-
-        if (v == NULL) {
-            json_decref(alert);
-            return -1;
-        }
-        l->v = v;
-        l->cap = cap;
+    if (OLA_VEC_GROW(l->v, l->cap, l->n + 1) != 0) {
+        json_decref(alert);
+        return -1;
     }
     l->v[l->n].rule = rule;
     l->v[l->n].alert = alert;

@@ -69,7 +69,7 @@ struct ola_arule {
 struct ola_alerts {
     struct ola_expr_env *env;
     struct ola_arule *rules;
-    size_t n_rules;
+    size_t n_rules, cap_rules;
     struct ola_akey **buckets;
     size_t n_buckets; /* power of two */
     size_t max_keys;

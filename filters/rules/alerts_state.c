@@ -15,6 +15,7 @@
 #include <string.h>
 
 #include "agent/core/log.h"
+#include "agent/core/vec.h"
 #include "filters/rules/alerts.h"
 #include "filters/rules/alerts_priv.h"
 
@@ -180,16 +181,9 @@ int ola_aitems_insert(struct ola_akey *k, int64_t ts, int64_t id, char *val)
 {
     size_t pos;
 
-    if (k->n == k->cap) {
-        size_t cap = k->cap ? k->cap * 2 : 4;
-        struct ola_aitem *v = realloc(k->items, cap * sizeof(*v));
-
-        if (v == NULL) {
-            free(val);
-            return -1;
-        }
-        k->items = v;
-        k->cap = cap;
+    if (OLA_VEC_GROW_FROM(k->items, k->cap, k->n + 1, 4) != 0) {
+        free(val);
+        return -1;
     }
     for (pos = k->n; pos > 0 && k->items[pos - 1].ts > ts; pos--)
         ;

@@ -15,6 +15,7 @@
 #include <stdlib.h>
 #include <string.h>
 
+#include "agent/core/vec.h"
 #include "filters/rules/builtin.h"
 #include "filters/rules/catalog.h"
 
@@ -87,22 +88,6 @@ static int ola_cat_bit_add(struct ola_catalog *c, const char *name)
     return (int)c->n_cats++;
 }
 
-static int ola_cat_reserve(struct ola_catalog *c)
-{
-    size_t cap;
-    struct ola_cat_entry *p;
-
-    if (c->n < c->cap)
-        return 0;
-    cap = c->cap ? c->cap * 2 : 64;
-    p = realloc(c->v, cap * sizeof(*p));
-    if (p == NULL)
-        return -1;
-    c->v = p;
-    c->cap = cap;
-    return 0;
-}
-
 /*
  * Fills c from root (a JSON array of {id, name, categories}); `what` names
  * the source in errors. Returns 0 / -1.
@@ -130,7 +115,7 @@ static int ola_cat_fill(struct ola_catalog *c, const json_t *root, const char *w
                                "%s: entry %zu: needs integer id, string name, "
                                "array categories",
                                what, i);
-        if (ola_cat_reserve(c) != 0)
+        if (OLA_VEC_GROW_FROM(c->v, c->cap, c->n + 1, 64) != 0)
             return ola_err_set(err, ENOMEM, "out of memory");
         e = &c->v[c->n];
         memset(e, 0, sizeof(*e));
@@ -308,7 +293,7 @@ int ola_catalog_learn(struct ola_catalog *c, long long id, const char *name)
         e->et = NULL;
         return 0;
     }
-    if (ola_cat_reserve(c) != 0) {
+    if (OLA_VEC_GROW_FROM(c->v, c->cap, c->n + 1, 64) != 0) {
         free(copy);
         return -1;
     }

@@ -15,6 +15,7 @@
 #include <string.h>
 #include <strings.h>
 
+#include "agent/core/vec.h"
 #include "filters/rules/expr.h"
 #include "filters/rules/expr_priv.h"
 
@@ -99,15 +100,8 @@ int ola_expr_path(struct ola_expr_env *env, const char *dotted)
             return (int)i;
     if (dotted[0] == '\0')
         return -1;
-    if (env->n_paths == env->cap_paths) {
-        size_t cap = env->cap_paths ? env->cap_paths * 2 : 16;
-        struct ola_xpath *v = realloc(env->paths, cap * sizeof(*v));
-
-        if (v == NULL)
-            return -1;
-        env->paths = v;
-        env->cap_paths = cap;
-    }
+    if (OLA_VEC_GROW_FROM(env->paths, env->cap_paths, env->n_paths + 1, 16) != 0)
+        return -1;
     p = &env->paths[env->n_paths];
     memset(p, 0, sizeof(*p));
     p->text = strdup(dotted);

@@ -15,6 +15,7 @@
 #include <stdlib.h>
 #include <string.h>
 
+#include "agent/core/vec.h"
 #include "filters/rules/catalog.h"
 #include "filters/rules/expr.h"
 #include "filters/rules/expr_priv.h"
@@ -67,13 +68,10 @@ static struct ola_expr *ola_x_new(enum ola_xop op, struct ola_err *err)
 
 static int ola_x_add_kid(struct ola_expr *x, struct ola_expr *kid, struct ola_err *err)
 {
-    struct ola_expr **v = realloc(x->kids, (x->n_kids + 1) * sizeof(*v));
-
-    if (v == NULL) {
+    if (OLA_VEC_GROW_FROM(x->kids, x->cap_kids, x->n_kids + 1, 2) != 0) {
         ola_expr_destroy(kid);
         return ola_err_set(err, ENOMEM, "out of memory");
     }
-    x->kids = v;
     x->kids[x->n_kids++] = kid;
     return 0;
 }

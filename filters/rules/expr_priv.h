@@ -49,7 +49,7 @@ struct ola_expr {
     int path;
     bool icase;
     struct ola_expr **kids;
-    size_t n_kids;
+    size_t n_kids, cap_kids;
     struct ola_xval *vals;
     size_t n_vals;
     long long *ints; /* sorted integer operands of `in` */

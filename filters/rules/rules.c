@@ -17,6 +17,7 @@
 #include <string.h>
 #include <unistd.h>
 
+#include "agent/core/vec.h"
 #include "filters/rules/alerts.h"
 #include "filters/rules/builtin.h"
 #include "filters/rules/catalog.h"
@@ -29,7 +30,7 @@
 struct ola_rule_names {
     char **name;
     char **where;
-    size_t n;
+    size_t n, cap_name, cap_where;
 };
 
 /* ---- loading --------------------------------------------------------------- */
@@ -146,7 +147,6 @@ static int ola_names_add(struct ola_rule_names *names, const char *name,
                          const struct ola_cfg *n, struct ola_err *err)
 {
     char where[300];
-    char **v, **w;
     size_t i;
 
     for (i = 0; i < names->n; i++)
@@ -155,13 +155,8 @@ static int ola_names_add(struct ola_rule_names *names, const char *name,
                                 names->where[i]);
     if (snprintf(where, sizeof(where), "%s:%d", ola_cfg_file(n), ola_cfg_line(n)) < 0)
         where[0] = '\0';
-    v = realloc(names->name, (names->n + 1) * sizeof(*v));
-    if (v != NULL)
-        names->name = v;
-    w = realloc(names->where, (names->n + 1) * sizeof(*w));
-    if (w != NULL)
-        names->where = w;
-    if (v == NULL || w == NULL)
+    if (OLA_VEC_GROW(names->name, names->cap_name, names->n + 1) != 0 ||
+        OLA_VEC_GROW(names->where, names->cap_where, names->n + 1) != 0)
         return ola_err_set(err, ENOMEM, "out of memory");
     names->name[names->n] = strdup(name);
     names->where[names->n] = strdup(where);
@@ -179,7 +174,6 @@ static int ola_add_alert_rule(struct ola_rules *r, const char *name,
                               size_t n_outs, struct ola_err *err)
 {
     struct ola_alert_extra x;
-    struct ola_alert_extra *v;
     int idx;
 
     memset(&x, 0, sizeof(x));
@@ -198,12 +192,10 @@ static int ola_add_alert_rule(struct ola_rules *r, const char *name,
         ola_err_set(err, ENOMEM, "out of memory");
         goto fail;
     }
-    v = realloc(r->extra, (ola_alerts_count(r->alerts) + 1) * sizeof(*v));
-    if (v == NULL) {
+    if (OLA_VEC_GROW(r->extra, r->cap_extra, ola_alerts_count(r->alerts) + 1) != 0) {
         ola_err_set(err, ENOMEM, "out of memory");
         goto fail;
     }
-    r->extra = v;
     idx = ola_alerts_add(r->alerts, name, ola_cfg_get(entry, "alert"), err);
     if (idx < 0)
         goto fail;
@@ -222,7 +214,7 @@ static int ola_add_rule(struct ola_rules *r, const struct ola_cfg *entry,
     static const char *const keys[] = {"name",     "description", "match", "tags",
                                        "severity", "drop",        "route", "enabled",
                                        "alert",    NULL};
-    struct ola_rule rule, *v;
+    struct ola_rule rule;
     const char *name;
     const struct ola_cfg *sevn, *matchn;
     bool enabled;
@@ -281,12 +273,10 @@ static int ola_add_rule(struct ola_rules *r, const struct ola_cfg *entry,
         ola_rule_free(&rule);
         return 0;
     }
-    v = realloc(r->rules, (r->n_rules + 1) * sizeof(*v));
-    if (v == NULL) {
+    if (OLA_VEC_GROW(r->rules, r->cap_rules, r->n_rules + 1) != 0) {
         ola_err_set(err, ENOMEM, "out of memory");
         goto fail;
     }
-    r->rules = v;
     r->rules[r->n_rules++] = rule;
     return 0;
 fail:
@@ -297,7 +287,7 @@ fail:
 /* The rule documents of one load: the built-in pack's, then each listed file's. */
 struct ola_rule_docs {
     struct ola_cfg_doc **doc;
-    size_t n;
+    size_t n, cap;
 };
 
 static void ola_rule_docs_free(struct ola_rule_docs *d)
@@ -313,13 +303,10 @@ static void ola_rule_docs_free(struct ola_rule_docs *d)
 static int ola_rule_docs_push(struct ola_rule_docs *d, struct ola_cfg_doc *doc,
                               struct ola_err *err)
 {
-    struct ola_cfg_doc **v = realloc(d->doc, (d->n + 1) * sizeof(*v));
-
-    if (v == NULL) {
+    if (OLA_VEC_GROW(d->doc, d->cap, d->n + 1) != 0) {
         ola_cfg_doc_destroy(doc);
         return ola_err_set(err, ENOMEM, "out of memory");
     }
-    d->doc = v;
     d->doc[d->n++] = doc;
     return 0;
 }
@@ -424,8 +411,8 @@ static int ola_load_rules(struct ola_rules *r, const struct ola_settings *s,
                           const char *const *outs, size_t n_outs, struct ola_err *err)
 {
     const struct ola_cfg *list = s->rules;
-    struct ola_rule_names names = {NULL, NULL, 0};
-    struct ola_rule_docs docs = {NULL, 0};
+    struct ola_rule_names names = {NULL, NULL, 0, 0, 0};
+    struct ola_rule_docs docs = {NULL, 0, 0};
     size_t i, k, count, user = 0;
     int rc = -1;
 

@@ -43,9 +43,10 @@ struct ola_rules {
     struct ola_expr_env *env;
     struct ola_expr_ctx ctx;
     struct ola_rule *rules;
-    size_t n_rules;
+    size_t n_rules, cap_rules;
     struct ola_alerts *alerts;
     struct ola_alert_extra *extra; /* by alert rule index */
+    size_t cap_extra;
     struct ola_alert_list raised;
     struct ola_expr *when[OLA_MAX_OUTPUTS]; /* NULL: everything */
     size_t n_outputs;
