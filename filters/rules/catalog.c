@@ -15,6 +15,7 @@
 #include <stdlib.h>
 #include <string.h>
 
+#include "agent/core/fileio.h"
 #include "agent/core/vec.h"
 #include "filters/rules/builtin.h"
 #include "filters/rules/catalog.h"
@@ -184,16 +185,26 @@ fail:
 struct ola_catalog *ola_catalog_load(const char *path, struct ola_err *err)
 {
     json_error_t jerr;
-    json_t *root = json_load_file(path, 0, &jerr);
+    json_t *root = NULL;
+    char *data = NULL;
+    size_t len;
 
-    if (root == NULL) {
-        if (jerr.line > 0)
-            ola_err_set(err, EINVAL, "event-type catalog %s:%d: %s", path, jerr.line,
-                        jerr.text);
-        else /* not opened or not read: jansson's text names the file and errno */
+    if (ola_read_file(path, OLA_CATALOG_MAX_BYTES, &data, &len) != 0) {
+        if (errno == EFBIG)
+            ola_err_set(err, EFBIG, "event-type catalog %s: larger than %zu bytes", path,
+                        OLA_CATALOG_MAX_BYTES);
+        else /* in the words of Jansson's own file loader, used here before */
             ola_err_set(err, EINVAL,
-                        "event-type catalog: %s (set catalog: in the config)", jerr.text);
+                        "event-type catalog: unable to open %s: %s "
+                        "(set catalog: in the config)",
+                        path, strerror(errno));
+        return ola_cat_from(NULL, path, err);
     }
+    root = json_loadb(data, len, 0, &jerr);
+    free(data);
+    if (root == NULL)
+        ola_err_set(err, EINVAL, "event-type catalog %s:%d: %s", path, jerr.line,
+                    jerr.text);
     return ola_cat_from(root, path, err);
 }
 

@@ -19,7 +19,13 @@
 
 struct ola_catalog;
 
-/* Loads a JSON array of {id, name, categories}. Returns a new catalog or NULL. */
+/* A catalog file larger than this is a mistake (the shipped one is 38 KB). */
+#define OLA_CATALOG_MAX_BYTES ((size_t)4 << 20)
+
+/*
+ * Loads a JSON array of {id, name, categories} from a file of at most
+ * OLA_CATALOG_MAX_BYTES. Returns a new catalog or NULL.
+ */
 struct ola_catalog *ola_catalog_load(const char *path, struct ola_err *err);
 /* The built-in catalog (config/event-types.json, compiled in): new, or NULL. */
 struct ola_catalog *ola_catalog_builtin(struct ola_err *err);
