@@ -49,25 +49,39 @@ static int ola_suppress_parse(const struct ola_cfg *map, int64_t def, int64_t *o
     return 0;
 }
 
+/*
+ * The `alerts:` map (may be NULL): max_keys, suppress, late_grace. Every
+ * setting of the alerts module is read here and only here, so that it can
+ * become one option table; ola_suppress_parse is its one custom type.
+ */
+static int ola_alerts_settings(struct ola_alerts *a, const struct ola_cfg *settings,
+                               struct ola_err *err)
+{
+    static const char *const keys[] = {"max_keys", "suppress", "late_grace", NULL};
+    long long max_keys;
+
+    if (ola_cfg_check_keys(settings, keys, err) != 0 ||
+        ola_cfg_int(settings, "max_keys", 100000, 1, 100000000, &max_keys, err) != 0 ||
+        ola_suppress_parse(settings, OLA_SUPPRESS_WINDOW, &a->suppress, err) != 0 ||
+        ola_cfg_duration(settings, "late_grace", 10 * 60 * 1000, 0,
+                         INT64_C(7) * 24 * 3600 * 1000, &a->late_grace, err) != 0)
+        return -1;
+    a->max_keys = (size_t)max_keys;
+    return 0;
+}
+
 struct ola_alerts *ola_alerts_new(struct ola_expr_env *env,
                                   const struct ola_cfg *settings, struct ola_err *err)
 {
-    static const char *const keys[] = {"max_keys", "suppress", "late_grace", NULL};
     struct ola_alerts *a = calloc(1, sizeof(*a));
-    long long max_keys;
 
     if (a == NULL) {
         ola_err_set(err, ENOMEM, "out of memory");
         return NULL;
     }
     a->env = env;
-    if (ola_cfg_check_keys(settings, keys, err) != 0 ||
-        ola_cfg_int(settings, "max_keys", 100000, 1, 100000000, &max_keys, err) != 0 ||
-        ola_suppress_parse(settings, OLA_SUPPRESS_WINDOW, &a->suppress, err) != 0 ||
-        ola_cfg_duration(settings, "late_grace", 10 * 60 * 1000, 0,
-                         INT64_C(7) * 24 * 3600 * 1000, &a->late_grace, err) != 0)
+    if (ola_alerts_settings(a, settings, err) != 0)
         goto fail;
-    a->max_keys = (size_t)max_keys;
     return a;
 fail:
     ola_alerts_destroy(a);
