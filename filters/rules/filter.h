@@ -12,6 +12,16 @@
  *     events.
  * Alert state is saved with the checkpoint and restored at start, so a
  * restart neither forgets a half-counted window nor counts an event twice.
+ *
+ * Inside filters/rules calls go one way, down this list (a file calls only
+ * files below it):
+ *   rules.c (builds the set)   rules_apply.c (runs it on a batch)
+ *   alerts.c (alert rules, the detectors)
+ *   alerts_state.c (keys, items, expiry, saved state)
+ *   expr_compile.c (YAML -> expression tree)
+ *   expr.c (paths, evaluation)
+ *   catalog.c   severity.c   regex_guard.c (call nothing in the folder)
+ * Each *_priv.h is shared by the two halves of one module only.
  */
 #ifndef OLA_FILTER_H
 #define OLA_FILTER_H

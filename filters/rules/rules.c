@@ -13,9 +13,9 @@
 #include <errno.h>
 #include <glob.h>
 #include <libgen.h>
+#include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
-#include <unistd.h>
 
 #include "agent/core/vec.h"
 #include "filters/rules/alerts.h"
