@@ -148,7 +148,8 @@ static int ola_cat_fill(struct ola_catalog *c, const json_t *root, const char *w
                 return ola_err_set(err, ENOMEM, "out of memory");
         }
     }
-    qsort(c->v, c->n, sizeof(*c->v), ola_cat_cmp);
+    if (c->n > 1) /* an empty catalog has no array: qsort wants one */
+        qsort(c->v, c->n, sizeof(*c->v), ola_cat_cmp);
     for (i = 1; i < c->n; i++)
         if (c->v[i].id == c->v[i - 1].id)
             return ola_err_set(err, EINVAL, "%s: duplicate event type id %lld", what,
