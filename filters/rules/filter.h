@@ -34,6 +34,8 @@
 #include "agent/core/err.h"
 #include "agent/core/event.h"
 #include "config/config.h"
+
+/* ---- catalog: catalog.h (included here for the agent and enrichment) ---- */
 #include "filters/rules/catalog.h"
 
 /* ---- the rule set ------------------------------------------------------- */
