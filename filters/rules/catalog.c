@@ -15,9 +15,10 @@
 #include <stdlib.h>
 #include <string.h>
 
+#include "agent/core/fileio.h"
+#include "agent/core/vec.h"
 #include "filters/rules/builtin.h"
-#include "filters/rules/filter.h"
-#include "filters/rules/filter_priv.h"
+#include "filters/rules/catalog.h"
 
 struct ola_cat_entry {
     long long id;
@@ -88,22 +89,6 @@ static int ola_cat_bit_add(struct ola_catalog *c, const char *name)
     return (int)c->n_cats++;
 }
 
-static int ola_cat_reserve(struct ola_catalog *c)
-{
-    size_t cap;
-    struct ola_cat_entry *p;
-
-    if (c->n < c->cap)
-        return 0;
-    cap = c->cap ? c->cap * 2 : 64;
-    p = realloc(c->v, cap * sizeof(*p));
-    if (p == NULL)
-        return -1;
-    c->v = p;
-    c->cap = cap;
-    return 0;
-}
-
 /*
  * Fills c from root (a JSON array of {id, name, categories}); `what` names
  * the source in errors. Returns 0 / -1.
@@ -131,7 +116,7 @@ static int ola_cat_fill(struct ola_catalog *c, const json_t *root, const char *w
                                "%s: entry %zu: needs integer id, string name, "
                                "array categories",
                                what, i);
-        if (ola_cat_reserve(c) != 0)
+        if (OLA_VEC_GROW_FROM(c->v, c->cap, c->n + 1, 64) != 0)
             return ola_err_set(err, ENOMEM, "out of memory");
         e = &c->v[c->n];
         memset(e, 0, sizeof(*e));
@@ -163,7 +148,8 @@ static int ola_cat_fill(struct ola_catalog *c, const json_t *root, const char *w
                 return ola_err_set(err, ENOMEM, "out of memory");
         }
     }
-    qsort(c->v, c->n, sizeof(*c->v), ola_cat_cmp);
+    if (c->n > 1) /* an empty catalog has no array: qsort wants one */
+        qsort(c->v, c->n, sizeof(*c->v), ola_cat_cmp);
     for (i = 1; i < c->n; i++)
         if (c->v[i].id == c->v[i - 1].id)
             return ola_err_set(err, EINVAL, "%s: duplicate event type id %lld", what,
@@ -200,16 +186,26 @@ fail:
 struct ola_catalog *ola_catalog_load(const char *path, struct ola_err *err)
 {
     json_error_t jerr;
-    json_t *root = json_load_file(path, 0, &jerr);
+    json_t *root = NULL;
+    char *data = NULL;
+    size_t len;
 
-    if (root == NULL) {
-        if (jerr.line > 0)
-            ola_err_set(err, EINVAL, "event-type catalog %s:%d: %s", path, jerr.line,
-                        jerr.text);
-        else /* not opened or not read: jansson's text names the file and errno */
+    if (ola_read_file(path, OLA_CATALOG_MAX_BYTES, &data, &len) != 0) {
+        if (errno == EFBIG)
+            ola_err_set(err, EFBIG, "event-type catalog %s: larger than %zu bytes", path,
+                        OLA_CATALOG_MAX_BYTES);
+        else /* in the words of Jansson's own file loader, used here before */
             ola_err_set(err, EINVAL,
-                        "event-type catalog: %s (set catalog: in the config)", jerr.text);
+                        "event-type catalog: unable to open %s: %s "
+                        "(set catalog: in the config)",
+                        path, strerror(errno));
+        return ola_cat_from(NULL, path, err);
     }
+    root = json_loadb(data, len, 0, &jerr);
+    free(data);
+    if (root == NULL)
+        ola_err_set(err, EINVAL, "event-type catalog %s:%d: %s", path, jerr.line,
+                    jerr.text);
     return ola_cat_from(root, path, err);
 }
 
@@ -309,7 +305,7 @@ int ola_catalog_learn(struct ola_catalog *c, long long id, const char *name)
         e->et = NULL;
         return 0;
     }
-    if (ola_cat_reserve(c) != 0) {
+    if (OLA_VEC_GROW_FROM(c->v, c->cap, c->n + 1, 64) != 0) {
         free(copy);
         return -1;
     }

@@ -20,7 +20,7 @@
 #include "agent/core/err.h"
 #include "agent/core/event.h"
 #include "config/config.h"
-#include "filters/rules/filter.h"
+#include "filters/rules/catalog.h"
 
 struct ola_expr;
 struct ola_expr_env;

@@ -12,6 +12,16 @@
  *     events.
  * Alert state is saved with the checkpoint and restored at start, so a
  * restart neither forgets a half-counted window nor counts an event twice.
+ *
+ * Inside filters/rules calls go one way, down this list (a file calls only
+ * files below it):
+ *   rules.c (builds the set)   rules_apply.c (runs it on a batch)
+ *   alerts.c (alert rules, the detectors)
+ *   alerts_state.c (keys, items, expiry, saved state)
+ *   expr_compile.c (YAML -> expression tree)
+ *   expr.c (paths, evaluation)
+ *   catalog.c   severity.c   regex_guard.c (call nothing in the folder)
+ * Each *_priv.h is shared by the two halves of one module only.
  */
 #ifndef OLA_FILTER_H
 #define OLA_FILTER_H
@@ -26,20 +36,8 @@
 #include "config/config.h"
 #include "filters/rules/settings.h"
 
-/* ---- catalog: event type id -> name, categories ------------------------- */
-struct ola_catalog;
-
-/* Loads a JSON array of {id, name, categories}. Returns a new catalog or NULL. */
-struct ola_catalog *ola_catalog_load(const char *path, struct ola_err *err);
-/* The built-in catalog (config/event-types.json, compiled in): new, or NULL. */
-struct ola_catalog *ola_catalog_builtin(struct ola_err *err);
-void ola_catalog_destroy(struct ola_catalog *c);
-/* Borrowed name or NULL if unknown. */
-const char *ola_catalog_name(const struct ola_catalog *c, long long id);
-/* Borrowed categories array (json array of strings), or NULL if unknown. */
-const json_t *ola_catalog_categories(const struct ola_catalog *c, long long id);
-/* Learns or renames a type (from GET /api/1/events/types). Returns 0 / -1. */
-int ola_catalog_learn(struct ola_catalog *c, long long id, const char *name);
+/* ---- catalog: catalog.h (included here for the agent and enrichment) ---- */
+#include "filters/rules/catalog.h"
 
 /* ---- the rule set ------------------------------------------------------- */
 struct ola_rules;

@@ -1,111 +1,37 @@
 /*
- * rules.c - the rule set: classify, tag, set severity, drop, route, alert.
+ * rules.c - building the rule set: the catalog, the rule files, the outputs'
+ * `when:`.
  *
  * ola_rules_new loads the catalog (the `catalog:` file, else the one compiled
  * in) and the rules: the built-in default pack unless
  * `default_rules: false`, then the files listed under `rules:` (paths
  * relative to the config file, globs allowed; a rule named like a built-in
  * one replaces it), compiles every
- * expression once, and compiles each output's `when:`. ola_rules_apply then
- * makes one pass over a batch: per event, classification from the catalog,
- * the action rules in file order (later rules see earlier rules' tags), the
- * routing bits, and the alert rules; alerts raised are appended to the batch
- * as records of their own and routed like events. Semantics: docs/rules.md.
+ * expression once, and compiles each output's `when:`. rules_apply.c runs
+ * the result over each batch. Semantics: docs/rules.md.
  */
 #include <errno.h>
 #include <glob.h>
 #include <libgen.h>
+#include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
-#include <unistd.h>
 
+#include "agent/core/vec.h"
 #include "filters/rules/alerts.h"
 #include "filters/rules/builtin.h"
+#include "filters/rules/catalog.h"
 #include "filters/rules/expr.h"
 #include "filters/rules/filter.h"
-#include "filters/rules/filter_priv.h"
-
-struct ola_rule {
-    char *name;
-    struct ola_expr *match; /* NULL: every event */
-    char **tags;
-    json_t **tagv; /* the tags as shared JSON strings */
-    size_t n_tags;
-    int severity; /* -1: leaves severity alone */
-    bool drop;
-    bool has_route;
-    uint32_t route; /* output bits */
-};
-
-/* What an alert rule adds to its records besides the alert object. */
-struct ola_alert_extra {
-    char **tags;
-    json_t **tagv;
-    size_t n_tags;
-    bool has_route;
-    uint32_t route;
-    uint64_t raised; /* alerts this rule raised, for metrics */
-};
-
-struct ola_rules {
-    struct ola_catalog *cat;
-    struct ola_expr_env *env;
-    struct ola_expr_ctx ctx;
-    struct ola_rule *rules;
-    size_t n_rules;
-    struct ola_alerts *alerts;
-    struct ola_alert_extra *extra; /* by alert rule index */
-    struct ola_alert_list raised;
-    struct ola_expr *when[OLA_MAX_OUTPUTS]; /* NULL: everything */
-    size_t n_outputs;
-    uint32_t all_outputs;
-    json_t *sev_num[11]; /* shared olagent.severity values */
-    json_t *sev_name[11];
-    json_t *alert_tag;
-    struct ola_rules_stats stats;
-};
+#include "filters/rules/rules_priv.h"
+#include "filters/rules/severity.h"
 
 /* Names of the rules loaded so far, for duplicate checks. */
 struct ola_rule_names {
     char **name;
     char **where;
-    size_t n;
+    size_t n, cap_name, cap_where;
 };
-
-/* ---- severity -------------------------------------------------------------- */
-
-const char *ola_severity_name(int sev)
-{
-    if (sev <= 3)
-        return "low";
-    if (sev <= 6)
-        return "medium";
-    if (sev <= 8)
-        return "high";
-    return "critical";
-}
-
-int ola_severity_parse(const char *s)
-{
-    static const struct {
-        const char *name;
-        int level;
-    } names[] = {{"low", 3}, {"medium", 5}, {"high", 7}, {"critical", 9}};
-    char *end;
-    long v;
-    size_t i;
-
-    if (s == NULL || *s == '\0')
-        return -1;
-    for (i = 0; i < sizeof(names) / sizeof(names[0]); i++)
-        if (strcmp(s, names[i].name) == 0)
-            return names[i].level;
-    errno = 0;
-    v = strtol(s, &end, 10);
-    if (errno != 0 || *end != '\0' || v < 0 || v > 10)
-        return -1;
-    return (int)v;
-}
 
 /* ---- loading --------------------------------------------------------------- */
 
@@ -221,7 +147,6 @@ static int ola_names_add(struct ola_rule_names *names, const char *name,
                          const struct ola_cfg *n, struct ola_err *err)
 {
     char where[300];
-    char **v, **w;
     size_t i;
 
     for (i = 0; i < names->n; i++)
@@ -230,13 +155,8 @@ static int ola_names_add(struct ola_rule_names *names, const char *name,
                                 names->where[i]);
     if (snprintf(where, sizeof(where), "%s:%d", ola_cfg_file(n), ola_cfg_line(n)) < 0)
         where[0] = '\0';
-    v = realloc(names->name, (names->n + 1) * sizeof(*v));
-    if (v != NULL)
-        names->name = v;
-    w = realloc(names->where, (names->n + 1) * sizeof(*w));
-    if (w != NULL)
-        names->where = w;
-    if (v == NULL || w == NULL)
+    if (OLA_VEC_GROW(names->name, names->cap_name, names->n + 1) != 0 ||
+        OLA_VEC_GROW(names->where, names->cap_where, names->n + 1) != 0)
         return ola_err_set(err, ENOMEM, "out of memory");
     names->name[names->n] = strdup(name);
     names->where[names->n] = strdup(where);
@@ -254,7 +174,6 @@ static int ola_add_alert_rule(struct ola_rules *r, const char *name,
                               size_t n_outs, struct ola_err *err)
 {
     struct ola_alert_extra x;
-    struct ola_alert_extra *v;
     int idx;
 
     memset(&x, 0, sizeof(x));
@@ -273,12 +192,10 @@ static int ola_add_alert_rule(struct ola_rules *r, const char *name,
         ola_err_set(err, ENOMEM, "out of memory");
         goto fail;
     }
-    v = realloc(r->extra, (ola_alerts_count(r->alerts) + 1) * sizeof(*v));
-    if (v == NULL) {
+    if (OLA_VEC_GROW(r->extra, r->cap_extra, ola_alerts_count(r->alerts) + 1) != 0) {
         ola_err_set(err, ENOMEM, "out of memory");
         goto fail;
     }
-    r->extra = v;
     idx = ola_alerts_add(r->alerts, name, ola_cfg_get(entry, "alert"), err);
     if (idx < 0)
         goto fail;
@@ -297,7 +214,7 @@ static int ola_add_rule(struct ola_rules *r, const struct ola_cfg *entry,
     static const char *const keys[] = {"name",     "description", "match", "tags",
                                        "severity", "drop",        "route", "enabled",
                                        "alert",    NULL};
-    struct ola_rule rule, *v;
+    struct ola_rule rule;
     const char *name;
     const struct ola_cfg *sevn, *matchn;
     bool enabled;
@@ -356,12 +273,10 @@ static int ola_add_rule(struct ola_rules *r, const struct ola_cfg *entry,
         ola_rule_free(&rule);
         return 0;
     }
-    v = realloc(r->rules, (r->n_rules + 1) * sizeof(*v));
-    if (v == NULL) {
+    if (OLA_VEC_GROW(r->rules, r->cap_rules, r->n_rules + 1) != 0) {
         ola_err_set(err, ENOMEM, "out of memory");
         goto fail;
     }
-    r->rules = v;
     r->rules[r->n_rules++] = rule;
     return 0;
 fail:
@@ -372,7 +287,7 @@ fail:
 /* The rule documents of one load: the built-in pack's, then each listed file's. */
 struct ola_rule_docs {
     struct ola_cfg_doc **doc;
-    size_t n;
+    size_t n, cap;
 };
 
 static void ola_rule_docs_free(struct ola_rule_docs *d)
@@ -388,13 +303,10 @@ static void ola_rule_docs_free(struct ola_rule_docs *d)
 static int ola_rule_docs_push(struct ola_rule_docs *d, struct ola_cfg_doc *doc,
                               struct ola_err *err)
 {
-    struct ola_cfg_doc **v = realloc(d->doc, (d->n + 1) * sizeof(*v));
-
-    if (v == NULL) {
+    if (OLA_VEC_GROW(d->doc, d->cap, d->n + 1) != 0) {
         ola_cfg_doc_destroy(doc);
         return ola_err_set(err, ENOMEM, "out of memory");
     }
-    d->doc = v;
     d->doc[d->n++] = doc;
     return 0;
 }
@@ -499,8 +411,8 @@ static int ola_load_rules(struct ola_rules *r, const struct ola_rules_settings *
                           const char *const *outs, size_t n_outs, struct ola_err *err)
 {
     const struct ola_cfg *list = s->rules;
-    struct ola_rule_names names = {NULL, NULL, 0};
-    struct ola_rule_docs docs = {NULL, 0};
+    struct ola_rule_names names = {NULL, NULL, 0, 0, 0};
+    struct ola_rule_docs docs = {NULL, 0, 0};
     size_t i, k, count, user = 0;
     int rc = -1;
 
@@ -652,223 +564,4 @@ void ola_rules_destroy(struct ola_rules *r)
     ola_expr_env_destroy(r->env);
     ola_catalog_destroy(r->cat);
     free(r);
-}
-
-/* ---- applying -------------------------------------------------------------- */
-
-/* Appends a shared tag string to olagent.tags, once. Returns 0 / -1. */
-static int ola_tag_add(struct ola_event *e, json_t *tag)
-{
-    json_t *ola = ola_event_ola(e), *tags, *v;
-    const char *t = json_string_value(tag);
-    size_t i;
-
-    if (ola == NULL || t == NULL)
-        return -1;
-    tags = json_object_get(ola, "tags");
-    if (tags == NULL) {
-        tags = json_array();
-        if (tags == NULL || json_object_set_new(ola, "tags", tags) != 0)
-            return -1;
-    }
-    json_array_foreach(tags, i, v)
-    {
-        if (v == tag || strcmp(json_string_value(v), t) == 0)
-            return 0;
-    }
-    return json_array_append(tags, tag);
-}
-
-/*
- * olagent.event_type = {id, name, categories} (the catalog's shared object
- * for known types); categories become tags.
- */
-static int ola_classify(struct ola_rules *r, struct ola_event *e, bool *have,
-                        uint32_t *mask)
-{
-    json_t *ola, *et, *c;
-    long long id;
-    size_t i;
-
-    *have = false;
-    *mask = 0;
-    if (!ola_event_int(e, "event_type_id", &id))
-        return 0;
-    *have = r->cat != NULL;
-    ola = ola_event_ola(e);
-    if (ola == NULL)
-        return -1;
-    et = r->cat ? ola_catalog_event_type(r->cat, id, mask) : NULL;
-    if (et != NULL) {
-        if (json_object_set(ola, "event_type", et) != 0)
-            return -1;
-        json_array_foreach(json_object_get(et, "categories"), i, c)
-        {
-            if (ola_tag_add(e, c) != 0)
-                return -1;
-        }
-        return 0;
-    }
-    /* unknown to the catalog: the id and no categories */
-    et = json_pack("{s:I, s:[]}", "id", (json_int_t)id, "categories");
-    if (et == NULL || json_object_set_new(ola, "event_type", et) != 0)
-        return -1;
-    return 0;
-}
-
-static int ola_set_severity(struct ola_rules *r, struct ola_event *e, int sev)
-{
-    json_t *ola = ola_event_ola(e);
-
-    e->severity = sev;
-    if (ola == NULL || sev < 0 || sev > 10 ||
-        json_object_set(ola, "severity", r->sev_num[sev]) != 0 ||
-        json_object_set(ola, "severity_name", r->sev_name[sev]) != 0)
-        return -1;
-    return 0;
-}
-
-/* Bits of the outputs whose `when` takes the context's record. */
-static uint32_t ola_when_bits(struct ola_rules *r)
-{
-    uint32_t bits = r->all_outputs;
-    size_t i;
-
-    for (i = 0; i < r->n_outputs; i++)
-        if (r->when[i] != NULL && !ola_expr_eval(r->env, r->when[i], &r->ctx))
-            bits &= ~(UINT32_C(1) << i);
-    return bits;
-}
-
-static int ola_apply_event(struct ola_rules *r, struct ola_event *e, int64_t now_ms)
-{
-    uint32_t mask, route = 0;
-    bool have, routed = false;
-    int sev = e->severity;
-    size_t i, t;
-
-    if (ola_classify(r, e, &have, &mask) != 0)
-        return -1;
-    ola_expr_ctx_set(&r->ctx, e, have, mask);
-    for (i = 0; i < r->n_rules && !e->dropped; i++) {
-        const struct ola_rule *rule = &r->rules[i];
-
-        if (!ola_expr_eval(r->env, rule->match, &r->ctx))
-            continue;
-        for (t = 0; t < rule->n_tags; t++)
-            if (ola_tag_add(e, rule->tagv[t]) != 0)
-                return -1;
-        if (rule->severity > sev) {
-            sev = rule->severity;
-            e->severity = sev; /* visible to later rules' severity: tests */
-        }
-        if (rule->has_route) {
-            route |= rule->route;
-            routed = true;
-        }
-        if (rule->drop) {
-            e->dropped = true;
-            r->stats.dropped++;
-        }
-    }
-    if (sev != OLA_SEVERITY_UNSET && ola_set_severity(r, e, sev) != 0)
-        return -1;
-    if (e->dropped)
-        e->routes = 0;
-    else
-        e->routes &= (routed ? route : r->all_outputs) & ola_when_bits(r);
-    return ola_alerts_feed(r->alerts, &r->ctx, now_ms, &r->raised);
-}
-
-static int ola_append_alert(struct ola_rules *r, struct ola_batch *b,
-                            struct ola_alert_raised *al)
-{
-    struct ola_alert_extra *x = &r->extra[al->rule];
-    struct ola_event *e = ola_batch_add(b, OLA_REC_ALERT, json_object(), NULL, 0);
-    json_t *ola;
-    size_t t;
-
-    if (e == NULL || e->ev == NULL)
-        return -1;
-    e->created_ms = al->ts;
-    ola = ola_event_ola(e);
-    if (ola == NULL || json_object_set_new(ola, "alert", al->alert) != 0) {
-        al->alert = NULL;
-        return -1;
-    }
-    al->alert = NULL;
-    if (ola_tag_add(e, r->alert_tag) != 0)
-        return -1;
-    for (t = 0; t < x->n_tags; t++)
-        if (ola_tag_add(e, x->tagv[t]) != 0)
-            return -1;
-    if (ola_set_severity(r, e, al->severity) != 0)
-        return -1;
-    ola_expr_ctx_set(&r->ctx, e, false, 0);
-    e->routes &= (x->has_route ? x->route : r->all_outputs) & ola_when_bits(r);
-    r->stats.alerts++;
-    x->raised++;
-    return 0;
-}
-
-int ola_rules_apply(struct ola_rules *r, struct ola_batch *b, int64_t now_ms)
-{
-    size_t i, n = b->n;
-    int rc = -1;
-
-    ola_alert_list_clear(&r->raised);
-    for (i = 0; i < n; i++) {
-        if (b->ev[i].kind != OLA_REC_EVENT)
-            continue;
-        if (ola_apply_event(r, &b->ev[i], now_ms) != 0)
-            goto fail;
-    }
-    for (i = 0; i < r->raised.n; i++)
-        if (ola_append_alert(r, b, &r->raised.v[i]) != 0)
-            goto fail;
-    rc = 0;
-fail:
-    ola_alerts_expire(r->alerts, now_ms);
-    r->stats.state_capped = ola_alerts_stats(r->alerts)->state_capped;
-    ola_alert_list_clear(&r->raised);
-    r->ctx.e = NULL;
-    return rc;
-}
-
-json_t *ola_rules_state_save(const struct ola_rules *r)
-{
-    return ola_alerts_save(r->alerts);
-}
-
-int ola_rules_state_restore(struct ola_rules *r, const json_t *state, struct ola_err *err)
-{
-    int rc = ola_alerts_restore(r->alerts, state, err);
-
-    r->stats.state_capped = ola_alerts_stats(r->alerts)->state_capped;
-    return rc;
-}
-
-const struct ola_rules_stats *ola_rules_stats(const struct ola_rules *r)
-{
-    return &r->stats;
-}
-
-struct ola_catalog *ola_rules_catalog(struct ola_rules *r)
-{
-    return r->cat;
-}
-
-size_t ola_rules_alert_count(const struct ola_rules *r)
-{
-    return ola_alerts_count(r->alerts);
-}
-
-const char *ola_rules_alert_name(const struct ola_rules *r, size_t i)
-{
-    return ola_alerts_rule_name(r->alerts, i);
-}
-
-uint64_t ola_rules_alerts_raised(const struct ola_rules *r, size_t i)
-{
-    return i < ola_alerts_count(r->alerts) ? r->extra[i].raised : 0;
 }

@@ -19,7 +19,7 @@
 #include "agent/core/secret.h"
 #include "filter_test.h"
 #include "filters/rules/builtin.h"
-#include "filters/rules/filter_priv.h"
+#include "filters/rules/catalog.h"
 
 /* ---- catalog --------------------------------------------------------------- */
 

@@ -1,7 +1,9 @@
 /*
  * test_catalog.c - the event-type catalog: the shipped 539-id file, lookups
- * of known and unknown ids, learning and renaming types, and load errors.
+ * of known and unknown ids, learning and renaming types, load errors and the
+ * size limit.
  */
+#include <errno.h>
 #include <setjmp.h>
 #include <stdarg.h>
 #include <stddef.h>
@@ -10,7 +12,7 @@
 #include <cmocka.h>
 
 #include "filter_test.h"
-#include "filters/rules/filter_priv.h"
+#include "filters/rules/catalog.h"
 
 static void test_shipped_catalog(void **state)
 {
@@ -117,7 +119,9 @@ static void test_load_errors(void **state)
     (void)state;
     assert_non_null(dir);
     assert_null(ola_catalog_load("/nonexistent/event-types.json", &err));
-    assert_non_null(strstr(err.msg, "/nonexistent/event-types.json"));
+    assert_string_equal(err.msg, "event-type catalog: unable to open "
+                                 "/nonexistent/event-types.json: No such file or "
+                                 "directory (set catalog: in the config)");
     p = ola_t_write(dir, "obj.json", "{\"id\": 1}");
     assert_null(ola_catalog_load(p, &err));
     assert_non_null(strstr(err.msg, "expected an array"));
@@ -138,13 +142,48 @@ static void test_load_errors(void **state)
     ola_t_rmdir(dir);
 }
 
+/* Bounded input: a file one byte over OLA_CATALOG_MAX_BYTES is refused, not read. */
+static void test_load_too_big(void **state)
+{
+    struct ola_err err = {0, ""};
+    char *dir = ola_t_mkdtemp();
+    char *text = malloc(OLA_CATALOG_MAX_BYTES + 2);
+    struct ola_catalog *c;
+    const char *p;
+
+    (void)state;
+    assert_non_null(dir);
+    assert_non_null(text);
+    /* "[", blanks, "]": a valid, empty catalog of exactly the limit... */
+    memset(text, ' ', OLA_CATALOG_MAX_BYTES);
+    text[0] = '[';
+    text[OLA_CATALOG_MAX_BYTES - 1] = ']';
+    text[OLA_CATALOG_MAX_BYTES] = '\0';
+    p = ola_t_write(dir, "limit.json", text);
+    assert_non_null(p);
+    c = ola_catalog_load(p, &err);
+    assert_non_null(c);
+    assert_int_equal(ola_catalog_size(c), 0);
+    ola_catalog_destroy(c);
+    /* ...loads; one blank more does not */
+    text[OLA_CATALOG_MAX_BYTES - 1] = ' ';
+    text[OLA_CATALOG_MAX_BYTES] = ']';
+    text[OLA_CATALOG_MAX_BYTES + 1] = '\0';
+    p = ola_t_write(dir, "big.json", text);
+    assert_non_null(p);
+    assert_null(ola_catalog_load(p, &err));
+    assert_int_equal(err.code, EFBIG);
+    assert_non_null(strstr(err.msg, "big.json: larger than 4194304 bytes"));
+    free(text);
+    ola_t_rmdir(dir);
+}
+
 int main(void)
 {
     const struct CMUnitTest tests[] = {
-        cmocka_unit_test(test_shipped_catalog),
-        cmocka_unit_test(test_every_id_found),
-        cmocka_unit_test(test_learn),
-        cmocka_unit_test(test_load_errors),
+        cmocka_unit_test(test_shipped_catalog), cmocka_unit_test(test_every_id_found),
+        cmocka_unit_test(test_learn),           cmocka_unit_test(test_load_errors),
+        cmocka_unit_test(test_load_too_big),
     };
 
     return cmocka_run_group_tests(tests, NULL, NULL);

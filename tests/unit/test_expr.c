@@ -11,8 +11,8 @@
 #include <cmocka.h>
 
 #include "filter_test.h"
+#include "filters/rules/catalog.h"
 #include "filters/rules/expr.h"
-#include "filters/rules/filter_priv.h"
 
 struct fx {
     struct ola_catalog *cat;

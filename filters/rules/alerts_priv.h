@@ -1,0 +1,113 @@
+/*
+ * alerts_priv.h - the alert rules and their state, for alerts.c and
+ * alerts_state.c only.
+ *
+ * alerts_state.c keeps the keys (one hash table, a touch list per rule),
+ * their items, expiry, and saving and restoring them; alerts.c reads the
+ * rules and runs the detectors on top of it. The calls go one way: alerts.c
+ * calls the key store declared here, alerts_state.c calls nothing in alerts.c.
+ */
+#ifndef OLA_ALERTS_PRIV_H
+#define OLA_ALERTS_PRIV_H
+
+#include <stdbool.h>
+#include <stddef.h>
+#include <stdint.h>
+
+#include "filters/rules/alerts.h"
+#include "filters/rules/expr.h"
+
+#define OLA_ALERT_MAX_KEY_FIELDS 4
+#define OLA_ALERT_KEY_MAX        512
+#define OLA_SUPPRESS_WINDOW      (-1)
+
+enum ola_akind {
+    OLA_AK_COUNT = 0,
+    OLA_AK_DISTINCT = 1,
+    OLA_AK_SEQUENCE = 2,
+};
+
+/* Kind names, by enum ola_akind, NULL-terminated (ola_cfg_enum). */
+extern const char *const ola_akind_names[];
+
+struct ola_aitem {
+    int64_t ts;
+    int64_t id;
+    char *val; /* distinct value; NULL for other kinds */
+};
+
+struct ola_akey {
+    struct ola_akey *hnext;       /* hash chain */
+    struct ola_akey *prev, *next; /* the rule's touch list */
+    uint64_t hash;
+    size_t rule;
+    int64_t quiet_until;     /* event time; 0: not quiet */
+    int64_t newest;          /* newest event time seen for this key */
+    int64_t touched;         /* wall clock of the last touch */
+    bool live;               /* the last touch came within late_grace of its event */
+    struct ola_aitem *items; /* sorted by ts, at most threshold */
+    size_t n, cap;
+    char key[];
+};
+
+struct ola_arule {
+    char *name;
+    enum ola_akind kind;
+    struct ola_expr *match, *then;
+    int key_path[OLA_ALERT_MAX_KEY_FIELDS];
+    size_t n_key;
+    char *key_text; /* "user_id" or "user_id,ipaddr" */
+    int distinct_path;
+    char *distinct_text;
+    size_t threshold;
+    int64_t window;
+    int64_t suppress; /* ms, 0 none, OLA_SUPPRESS_WINDOW */
+    int severity;
+    struct ola_akey *head, *tail;
+};
+
+struct ola_alerts {
+    struct ola_expr_env *env;
+    struct ola_arule *rules;
+    size_t n_rules, cap_rules;
+    struct ola_akey **buckets;
+    size_t n_buckets; /* power of two */
+    size_t max_keys;
+    int64_t suppress; /* default for rules */
+    int64_t late_grace;
+    int64_t clock; /* newest event time fed */
+    bool capped_logged;
+    struct ola_alerts_stats stats;
+};
+
+/* ---- the key store (alerts_state.c) ---------------------------------------- */
+
+/* FNV-1a of the key text, seeded with the rule index. */
+uint64_t ola_akey_hash(size_t rule, const char *s);
+/* Frees k and its items; NULL is a no-op. */
+void ola_akey_free(struct ola_akey *k);
+/* Forgets k's items (after an alert). */
+void ola_akey_clear(struct ola_akey *k);
+/* The key of (rule, key) with hash h, or NULL. */
+struct ola_akey *ola_akey_find(const struct ola_alerts *a, size_t rule, const char *key,
+                               uint64_t h);
+/* Takes k out of its rule's touch list. */
+void ola_akey_unlink(struct ola_arule *r, struct ola_akey *k);
+/* Puts k at the tail (most recently touched) of its rule's touch list. */
+void ola_akey_append(struct ola_arule *r, struct ola_akey *k);
+/*
+ * A new key, or NULL: ENOMEM (*capped false) or the cap (*capped true). At
+ * the cap it first expires by now_ms (INT64_MIN: it does not).
+ */
+struct ola_akey *ola_akey_new(struct ola_alerts *a, size_t rule, const char *key,
+                              uint64_t h, int64_t now_ms, bool *capped);
+/* Forgets k's n oldest items. */
+void ola_aitems_drop_front(struct ola_akey *k, size_t n);
+/* Inserts in ts order (stable: after equal ts). val: stolen. Returns 0 / -1. */
+int ola_aitems_insert(struct ola_akey *k, int64_t ts, int64_t id, char *val);
+/* Whether k holds the event id (0: never). */
+bool ola_aitems_has_id(const struct ola_akey *k, int64_t id);
+/* Forgets items older than the window before the newest one, and beyond max. */
+void ola_aitems_prune(struct ola_akey *k, int64_t window, size_t max);
+
+#endif
