@@ -14,10 +14,11 @@
 #   agent (the top)            everything
 #
 # Tests may include anything. It also fails on an include of a header the
-# tree does not have (outside the tree, use <...>), and on a cycle between
-# files or between stages. A self-test on a small tree with one upward
-# include, one sideways include and one cycle runs first, so the check cannot
-# silently stop finding anything.
+# tree does not have (outside the tree, use <...>), on a cycle between files
+# or between stages, and on a .c file of more than 800 lines (a module that
+# grew past that is split along its concerns). A self-test on a small tree
+# with one upward include, one sideways include, one cycle and one long file
+# runs first, so the check cannot silently stop finding anything.
 #
 # Usage: layers.sh [TOP]   (default: the repository this script lives in)
 set -u
@@ -40,6 +41,7 @@ ALLOWED = {
 TOP = "agent"  # may include every stage
 ROOTS = ("agent", "config", "filters", "outputs")
 INCLUDE = re.compile(r'^\s*#\s*include\s+"([^"]+)"', re.M)
+MAX_LINES = 800
 
 
 def stage(path):
@@ -59,7 +61,12 @@ def check(top):
                 if n.endswith((".c", ".h")):
                     rel = os.path.relpath(os.path.join(dirpath, n), top)
                     with open(os.path.join(top, rel), encoding="utf-8") as f:
-                        files[rel] = INCLUDE.findall(f.read())
+                        text = f.read()
+                    files[rel] = INCLUDE.findall(text)
+                    lines = text.count("\n")
+                    if rel.endswith(".c") and lines > MAX_LINES:
+                        problems.append(f"{rel}: {lines} lines, more than {MAX_LINES}: "
+                                        "split it along its concerns")
     file_edges, stage_edges = {}, {}
     for rel, incs in sorted(files.items()):
         me = stage(rel)
@@ -128,6 +135,7 @@ def self_test():
         "config/a.h": '#include "config/b.h"\n',                        # cycle
         "config/b.h": '#include "config/a.h"\n',
         "agent/agent.c": '#include "outputs/output.h"\n#include "config/a.h"\n',
+        "agent/long.c": "\n" * 801,
     }
     with tempfile.TemporaryDirectory() as d:
         for rel, text in tree.items():
@@ -135,7 +143,8 @@ def self_test():
             with open(os.path.join(d, rel), "w") as f:
                 f.write(text)
         got = check(d)
-    want = ["agent/core/bad.c: includes outputs/output.h: agent/core may not include "
+    want = ["agent/long.c: 801 lines, more than 800: split it along its concerns",
+            "agent/core/bad.c: includes outputs/output.h: agent/core may not include "
             "outputs (points up)",
             "filters/rules/rules.c: includes filters/enrich/enrich.h: filters/rules may "
             "not include filters/enrich (points sideways)",
