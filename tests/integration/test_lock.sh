@@ -12,6 +12,7 @@
 # written, says so clearly.
 # ctest-cost: 60
 . "$(dirname "$0")/../lib/common.sh"
+. "$(dirname "$0")/../lib/badapi.sh"
 
 CFG="$T_DIR/olagent.yaml"
 CP="$T_DIR/state/checkpoint.json"
@@ -142,17 +143,11 @@ untouched target
 [ -L "$D/state/checkpoint.json" ] || fail "target: the symlink was replaced"
 
 t_log "symlink at the dead-letter file"
-BADAPI="$OLA_SOURCE_DIR/tests/reliability/badapi.py"
-python3 "$BADAPI" --port-file "$T_DIR/badapi.port" --events 20 \
-    >"$T_DIR/badapi.out" 2>"$T_DIR/badapi.err" &
-T_PIDS+=("$!")
-deadline=$(($(date +%s) + 10))
-until [ -s "$T_DIR/badapi.port" ] || [ "$(date +%s)" -gt "$deadline" ]; do sleep 0.1; done
-[ -s "$T_DIR/badapi.port" ] || fail "badapi did not start: $(cat "$T_DIR/badapi.err")"
-curl -sS -f -X POST "http://127.0.0.1:$(cat "$T_DIR/badapi.port")/_mode/utf8" >/dev/null ||
+start_badapi --events 20
+api POST /_mode/utf8 >/dev/null ||
     fail "badapi refused mode utf8"
 case_dir deadletter
-sed -i "s#base_url: .*#base_url: http://127.0.0.1:$(cat "$T_DIR/badapi.port")#; s#start: .*#start: -15m#" \
+sed -i "s#base_url: .*#base_url: $API#; s#start: .*#start: -15m#" \
     "$D/olagent.yaml"
 ln -s "$D/precious" "$D/state/dead-letter.ndjson"
 run_case "$D/out.ndjson"
