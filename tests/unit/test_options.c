@@ -258,6 +258,8 @@ static void test_hook(void **state)
     t_fails("sec:\n  name: x\n  count: 13\n", "t.yaml:3: count: 13 brings bad luck");
     /* the caller's ctx reaches the hook */
     memset(&t, 0, sizeof(t));
+    ola_cfg_doc_destroy(t_doc);
+    t_doc = NULL;
     assert_int_equal(ola_cfg_load_string("t.yaml", "a: 1", 4, &t_doc, &err) == 0 ? 0 : -1,
                      0);
     assert_int_equal(ola_opts_read(NULL, "sec", t_table, &t, &add, &err), -1);
