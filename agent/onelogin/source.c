@@ -262,9 +262,9 @@ static enum ola_src_rc ola_source_open(struct ola_ol_source *src, int64_t *wait_
     server_now = ola_ol_server_now_ms(src->client);
     head = server_now - s->settle_ms;
     wm = pos->watermark_ms >= 0 ? pos->watermark_ms : pos->start_ms;
-    sweep = pos->watermark_ms >= 0 &&
-            (pos->last_sweep_ms < 0 ||
-             server_now - pos->last_sweep_ms >= s->late_sweep_ms);
+    sweep =
+        pos->watermark_ms >= 0 &&
+        (pos->last_sweep_ms < 0 || server_now - pos->last_sweep_ms >= s->late_sweep_ms);
     since = sweep ? wm - s->overlap_ms : wm - OLA_HEAD_SLACK_MS;
     /* `start: now` means now: no window reaches back before it */
     if (pos->start_ms >= 0 && since < pos->start_ms)
