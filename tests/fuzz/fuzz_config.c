@@ -11,12 +11,9 @@
  * settings. stdin is /dev/null so a client_secret_file of /dev/stdin cannot
  * hang a run.
  */
-#include <fcntl.h>
 #include <string.h>
-#include <sys/stat.h>
 #include <unistd.h>
 
-#include "agent/core/log.h"
 #include "agent/settings.h"
 #include "config/config.h"
 #include "fuzz.h"
@@ -38,43 +35,17 @@ int LLVMFuzzerInitialize(int *argc, char ***argv)
 {
     (void)argc;
     (void)argv;
-    snprintf(ola_fz_dir, sizeof(ola_fz_dir), "/tmp/ola-fuzz-config-XXXXXX");
-    if (mkdtemp(ola_fz_dir) == NULL)
-        abort();
+    ola_fuzz_tmpdir(ola_fz_dir, sizeof(ola_fz_dir), "config");
     snprintf(ola_fz_path, sizeof(ola_fz_path), "%s/olagent.yaml", ola_fz_dir);
     atexit(ola_fz_cleanup);
-    ola_fz_null = fopen("/dev/null", "w");
-    if (ola_fz_null == NULL || freopen("/dev/null", "r", stdin) == NULL)
+    ola_fz_null = ola_fuzz_quiet_log();
+    if (freopen("/dev/null", "r", stdin) == NULL)
         abort();
-    ola_log_setup(OLA_LOG_ERR, OLA_LOG_TEXT, ola_fz_null);
     /* variables the fuzzer can reach through ${...} */
     setenv("OLA_FZ_SECRET", "s3cr3t", 1);
     setenv("OLA_FZ_EMPTY", "", 1);
     setenv("OLA_FZ_URL", "https://acme.onelogin.com", 1);
     return 0;
-}
-
-static int ola_fz_write(const uint8_t *data, size_t size)
-{
-    int fd = open(ola_fz_path, O_WRONLY | O_CREAT | O_TRUNC | O_CLOEXEC, 0644);
-    size_t off = 0;
-
-    if (fd < 0)
-        return -1;
-    if (fchmod(fd, 0644) != 0) {
-        close(fd);
-        return -1;
-    }
-    while (off < size) {
-        ssize_t w = write(fd, data + off, size - off);
-
-        if (w <= 0) {
-            close(fd);
-            return -1;
-        }
-        off += (size_t)w;
-    }
-    return close(fd);
 }
 
 /* Every typed reader on every key of every map below n. */
@@ -129,7 +100,7 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
     struct ola_err err;
     size_t i, plen = strlen(ola_fz_path);
 
-    if (ola_fz_write(data, size) != 0)
+    if (ola_fuzz_write_file(ola_fz_path, data, size, 0644) != 0)
         abort();
     if (ola_cfg_load_file(ola_fz_path, &doc, &err) != 0) {
         /* every load error names the file first */

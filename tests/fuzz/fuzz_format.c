@@ -16,7 +16,6 @@
 #include <string.h>
 
 #include "agent/core/arena.h"
-#include "agent/core/log.h"
 #include "agent/onelogin/page.h"
 #include "filters/rules/filter.h"
 #include "fuzz.h"
@@ -36,7 +35,6 @@ static void ola_fz_cleanup(void)
 
 int LLVMFuzzerInitialize(int *argc, char ***argv)
 {
-    static FILE *null;
     static const char *const outputs[] = {"siem"};
     char cfg[4600], catalog[4200];
     struct ola_rules_settings s;
@@ -46,10 +44,7 @@ int LLVMFuzzerInitialize(int *argc, char ***argv)
     (void)argc;
     (void)argv;
     ola_arena_install(); /* events parse as in the agent, poisoned under ASan */
-    null = fopen("/dev/null", "w");
-    if (null == NULL)
-        abort();
-    ola_log_setup(OLA_LOG_ERR, OLA_LOG_TEXT, null);
+    ola_fuzz_quiet_log();
     n = snprintf(cfg, sizeof(cfg), "rules:\n  - %s/config/rules/default.yaml\n",
                  ola_fuzz_source_dir());
     if (n < 0 || (size_t)n >= sizeof(cfg) ||

@@ -13,12 +13,10 @@
  * 0..10 or unset; routes only name configured outputs; alert records have no
  * raw bytes and format as JSON.
  */
-#include <fcntl.h>
 #include <string.h>
 #include <unistd.h>
 
 #include "agent/core/arena.h"
-#include "agent/core/log.h"
 #include "agent/onelogin/page.h"
 #include "agent/settings.h"
 #include "config/config.h"
@@ -138,7 +136,6 @@ out:
 
 int LLVMFuzzerInitialize(int *argc, char ***argv)
 {
-    static FILE *null;
     char cfg[512];
     struct ola_err err;
     int n;
@@ -146,13 +143,8 @@ int LLVMFuzzerInitialize(int *argc, char ***argv)
     (void)argc;
     (void)argv;
     ola_arena_install(); /* events parse as in the agent, poisoned under ASan */
-    null = fopen("/dev/null", "w");
-    if (null == NULL)
-        abort();
-    ola_log_setup(OLA_LOG_ERR, OLA_LOG_TEXT, null);
-    snprintf(ola_fz_dir, sizeof(ola_fz_dir), "/tmp/ola-fuzz-rules-XXXXXX");
-    if (mkdtemp(ola_fz_dir) == NULL)
-        abort();
+    ola_fuzz_quiet_log();
+    ola_fuzz_tmpdir(ola_fz_dir, sizeof(ola_fz_dir), "rules");
     snprintf(ola_fz_path, sizeof(ola_fz_path), "%s/rules.yaml", ola_fz_dir);
     atexit(ola_fz_cleanup);
     n = snprintf(ola_fz_catalog, sizeof(ola_fz_catalog), "%s/event-types.json",
@@ -171,25 +163,6 @@ int LLVMFuzzerInitialize(int *argc, char ***argv)
     ola_fz_s.rules = ola_cfg_get(ola_cfg_root(ola_fz_doc), "rules");
     ola_fz_s.alerts = ola_cfg_get(ola_cfg_root(ola_fz_doc), "alerts");
     return 0;
-}
-
-static int ola_fz_write(const uint8_t *data, size_t size)
-{
-    int fd = open(ola_fz_path, O_WRONLY | O_CREAT | O_TRUNC | O_CLOEXEC, 0600);
-    size_t off = 0;
-
-    if (fd < 0)
-        return -1;
-    while (off < size) {
-        ssize_t w = write(fd, data + off, size - off);
-
-        if (w <= 0) {
-            close(fd);
-            return -1;
-        }
-        off += (size_t)w;
-    }
-    return close(fd);
 }
 
 /* Applies r to a fresh copy of the page at now_ms and checks every record. */
@@ -242,7 +215,7 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
     json_t *state;
     size_t plen = strlen(ola_fz_path);
 
-    if (ola_fz_write(data, size) != 0)
+    if (ola_fuzz_write_file(ola_fz_path, data, size, 0600) != 0)
         abort();
     r = ola_rules_new(&ola_fz_s, ola_fz_catalog, ola_fz_outputs, 3, &err);
     if (r == NULL) {

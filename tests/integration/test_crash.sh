@@ -8,12 +8,7 @@ KILLS=${KILLS:-20}
 start_olsim --seed 23 --events 15000 --span 3h --rate 10
 write_config "$T_DIR/olagent.yaml"
 RANDOM=4242
-for k in $(seq 1 "$KILLS"); do
-    start_agent "$T_DIR/olagent.yaml" "$T_DIR/out.ndjson"
-    sleep "0.$((RANDOM % 9 + 1))"
-    kill -KILL "$AGENT_PID"
-    wait "$AGENT_PID" 2>/dev/null
-done
+crash_agent "$KILLS" "$T_DIR/olagent.yaml" "$T_DIR/out.ndjson" '0.$((RANDOM % 9 + 1))'
 sim POST /_sim/pause_generation >/dev/null
 start_agent "$T_DIR/olagent.yaml" "$T_DIR/out.ndjson"
 wait_for_truth "$T_DIR/out.ndjson" 120 || fail "events missing after $KILLS kills"

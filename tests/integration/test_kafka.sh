@@ -96,12 +96,8 @@ write_config "$T_DIR/olagent.yaml" "$(kafka_outputs onelogin.crash)"
 # while a batch is in flight.
 mock rtt 1 150
 RANDOM=5151
-for k in $(seq 1 "$KILLS"); do
-    start_agent "$T_DIR/olagent.yaml" /dev/null
-    sleep "$((RANDOM % 2)).$((RANDOM % 10))$((RANDOM % 10))"
-    kill -KILL "$AGENT_PID"
-    wait "$AGENT_PID" 2>/dev/null
-done
+crash_agent "$KILLS" "$T_DIR/olagent.yaml" /dev/null \
+    '$((RANDOM % 2)).$((RANDOM % 10))$((RANDOM % 10))'
 sim POST /_sim/pause_generation >/dev/null
 mock rtt 1 0
 start_agent "$T_DIR/olagent.yaml" /dev/null

@@ -115,6 +115,21 @@ stop_agent() {
     wait "$AGENT_PID"
 }
 
+# crash_agent N CONFIG OUTFILE PAUSE: N times, start_agent CONFIG OUTFILE, let
+# it run PAUSE seconds and kill -9 it. PAUSE is text with $RANDOM in it, in
+# single quotes ('0.$((RANDOM % 9 + 1))'), expanded afresh before each kill in
+# this shell (not a subshell), so the test's RANDOM=seed fixes every instant.
+crash_agent() {
+    local n=$1 config=$2 out=$3 pause=$4 secs
+    for _ in $(seq 1 "$n"); do
+        start_agent "$config" "$out"
+        eval "secs=\"$pause\""
+        sleep "$secs"
+        kill -KILL "$AGENT_PID"
+        wait "$AGENT_PID" 2>/dev/null
+    done
+}
+
 # ids_of FILE: the event ids in an NDJSON file, one per line, in file order.
 ids_of() {
     python3 -c '

@@ -57,22 +57,24 @@ else:
 PY
 }
 
+# rs_issue NAME SUBJECT EXTENSION WHAT: a key NAME.key and a certificate
+# NAME.pem for SUBJECT with one X.509v3 EXTENSION line, signed by the test CA.
+rs_issue() {
+    local d=$RS_DIR
+    openssl req -newkey rsa:2048 -nodes -subj "$2" \
+        -keyout "$d/$1.key" -out "$d/$1.csr" 2>/dev/null || fail "openssl: $4 key"
+    printf '%s\n' "$3" >"$d/$1.ext"
+    openssl x509 -req -in "$d/$1.csr" -CA "$d/ca.pem" -CAkey "$d/ca.key" \
+        -CAcreateserial -days 2 -extfile "$d/$1.ext" -out "$d/$1.pem" 2>/dev/null ||
+        fail "openssl: $4 certificate"
+}
+
 rs_certs() {
     local d=$RS_DIR
     openssl req -x509 -newkey rsa:2048 -nodes -days 2 -subj "/CN=olagent test CA" \
         -keyout "$d/ca.key" -out "$d/ca.pem" 2>/dev/null || fail "openssl: CA"
-    openssl req -newkey rsa:2048 -nodes -subj "/CN=localhost" \
-        -keyout "$d/srv.key" -out "$d/srv.csr" 2>/dev/null || fail "openssl: server key"
-    printf 'subjectAltName=DNS:localhost,IP:127.0.0.1\n' >"$d/srv.ext"
-    openssl x509 -req -in "$d/srv.csr" -CA "$d/ca.pem" -CAkey "$d/ca.key" \
-        -CAcreateserial -days 2 -extfile "$d/srv.ext" -out "$d/srv.pem" 2>/dev/null ||
-        fail "openssl: server certificate"
-    openssl req -newkey rsa:2048 -nodes -subj "/CN=olagent-client" \
-        -keyout "$d/cli.key" -out "$d/cli.csr" 2>/dev/null || fail "openssl: client key"
-    printf 'extendedKeyUsage=clientAuth\n' >"$d/cli.ext"
-    openssl x509 -req -in "$d/cli.csr" -CA "$d/ca.pem" -CAkey "$d/ca.key" \
-        -CAcreateserial -days 2 -extfile "$d/cli.ext" -out "$d/cli.pem" 2>/dev/null ||
-        fail "openssl: client certificate"
+    rs_issue srv "/CN=localhost" 'subjectAltName=DNS:localhost,IP:127.0.0.1' server
+    rs_issue cli "/CN=olagent-client" 'extendedKeyUsage=clientAuth' client
     openssl req -x509 -newkey rsa:2048 -nodes -days 2 -subj "/CN=unrelated CA" \
         -keyout "$d/other.key" -out "$d/other.pem" 2>/dev/null || fail "openssl: other CA"
 }

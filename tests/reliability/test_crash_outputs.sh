@@ -41,12 +41,8 @@ write_config "$T_DIR/olagent.yaml" "outputs:
     topic: onelogin.crash
     dead_letter: $T_DIR/dead.ndjson"
 RANDOM=5150
-for k in $(seq 1 "$KILLS"); do
-    start_agent "$T_DIR/olagent.yaml" "$T_DIR/out.ndjson"
-    sleep "0.$((RANDOM % 9 + 1))$((RANDOM % 10))"
-    kill -KILL "$AGENT_PID"
-    wait "$AGENT_PID" 2>/dev/null
-done
+crash_agent "$KILLS" "$T_DIR/olagent.yaml" "$T_DIR/out.ndjson" \
+    '0.$((RANDOM % 9 + 1))$((RANDOM % 10))'
 t_log "$KILLS kills done at $(wc -l <"$T_DIR/out.ndjson") stdout lines; finishing"
 sim POST /_sim/pause_generation >/dev/null
 start_agent "$T_DIR/olagent.yaml" "$T_DIR/out.ndjson"

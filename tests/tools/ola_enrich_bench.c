@@ -37,16 +37,9 @@
 #include "filters/enrich/enrich.h"
 #include "filters/rules/filter.h"
 #include "outputs/formats/format.h"
+#include "tests/lib/tools.h"
 
 extern char **environ;
-
-static double ola_cpu_s(void)
-{
-    struct timespec ts;
-
-    clock_gettime(CLOCK_PROCESS_CPUTIME_ID, &ts);
-    return (double)ts.tv_sec + (double)ts.tv_nsec / 1e9;
-}
 
 struct bench {
     const char *olsim;
@@ -279,37 +272,37 @@ static int bench_pass(const struct bench *b, const size_t *idx, size_t n,
     r = ola_rules_new(&rs, b->catalog, outs, 1, err);
     if (r == NULL)
         goto out;
-    t0 = ola_cpu_s();
+    t0 = ola_tool_secs(CLOCK_PROCESS_CPUTIME_ID);
     for (i = 0; i < n; i += 1000) {
         size_t j = i + 1000 < n ? i + 1000 : n;
 
         ola_batch_reset(&bt);
-        e0 = ola_cpu_s();
+        e0 = ola_tool_secs(CLOCK_PROCESS_CPUTIME_ID);
         if (bench_parse(b, idx, i, j, &bt) != 0)
             goto out;
-        run->parse_s += ola_cpu_s() - e0;
+        run->parse_s += ola_tool_secs(CLOCK_PROCESS_CPUTIME_ID) - e0;
         if (en != NULL) {
-            e0 = ola_cpu_s();
+            e0 = ola_tool_secs(CLOCK_PROCESS_CPUTIME_ID);
             if (ola_enrich_batch(en, &bt,
                                  ola_enrich_catalog_types(ola_rules_catalog(r), &types),
                                  ola_mono_ms()) != 0)
                 goto out;
-            run->enrich_s += ola_cpu_s() - e0;
+            run->enrich_s += ola_tool_secs(CLOCK_PROCESS_CPUTIME_ID) - e0;
         }
-        e0 = ola_cpu_s();
+        e0 = ola_tool_secs(CLOCK_PROCESS_CPUTIME_ID);
         if (ola_rules_apply(r, &bt, bt.ev[bt.n - 1].created_ms) != 0)
             goto out;
-        run->rules_s += ola_cpu_s() - e0;
-        e0 = ola_cpu_s();
+        run->rules_s += ola_tool_secs(CLOCK_PROCESS_CPUTIME_ID) - e0;
+        e0 = ola_tool_secs(CLOCK_PROCESS_CPUTIME_ID);
         for (k = 0; k < bt.n; k++) {
             ola_buf_reset(&out);
             if (ola_format_event(&ola_format_json, &bt.ev[k], &fo, &out) != 0)
                 goto out;
             run->bytes += out.len;
         }
-        run->format_s += ola_cpu_s() - e0;
+        run->format_s += ola_tool_secs(CLOCK_PROCESS_CPUTIME_ID) - e0;
     }
-    run->total_s = ola_cpu_s() - t0;
+    run->total_s = ola_tool_secs(CLOCK_PROCESS_CPUTIME_ID) - t0;
     rc = 0;
 out:
     ola_batch_free(&bt);

@@ -22,52 +22,9 @@
 
 #include "agent/core/rng.h"
 #include "outputs/file_sink.h"
+#include "tests/lib/tools.h"
 
 #define OLA_BATCH 1000
-
-static double ola_secs(void)
-{
-    struct timespec ts;
-
-    clock_gettime(CLOCK_MONOTONIC, &ts);
-    return (double)ts.tv_sec + (double)ts.tv_nsec / 1e9;
-}
-
-/* Appends one event like /api/1/events returns it (compact); rng: for its random parts.
- */
-static int ola_gen_event(struct ola_buf *b, struct ola_rng *rng, int64_t id, int64_t ms)
-{
-    static const char *const users[] = {"Alex Sample",     "Dana Ortiz",  "Kim Lee",
-                                        "Priya Natarajan", "Olu Adeyemi", "Jo Schmidt"};
-    static const int types[] = {5, 6, 8, 11, 13, 17, 24, 111, 112};
-    uint64_t r = ola_rng_next(rng);
-    const char *user = users[r % 6];
-    time_t s = (time_t)(ms / 1000);
-    struct tm tm;
-    char when[32];
-
-    gmtime_r(&s, &tm);
-    strftime(when, sizeof(when), "%Y-%m-%dT%H:%M:%S", &tm);
-    return ola_buf_printf(
-        b,
-        "{\"id\":%lld,\"created_at\":\"%s.%03dZ\",\"account_id\":55555,\"user_id\":%llu,"
-        "\"event_type_id\":%d,\"notes\":null,\"ipaddr\":\"%u.%u.%u.%u\","
-        "\"actor_user_id\":%llu,\"assuming_acting_user_id\":null,\"role_id\":null,"
-        "\"app_id\":null,\"group_id\":null,\"otp_device_id\":null,\"policy_id\":null,"
-        "\"actor_system\":\"\",\"custom_message\":null,\"role_name\":null,"
-        "\"app_name\":null,\"group_name\":null,\"actor_user_name\":\"%s\","
-        "\"user_name\":\"%s\",\"policy_name\":null,\"otp_device_name\":null,"
-        "\"operation_name\":null,\"directory_sync_run_id\":null,\"directory_id\":null,"
-        "\"resolution\":null,\"client_id\":null,\"resource_type_id\":null,"
-        "\"error_description\":null,\"proxy_ip\":null,\"risk_score\":%u,"
-        "\"risk_reasons\":null,\"risk_cookie_id\":\"%016llx\","
-        "\"browser_fingerprint\":null}",
-        (long long)id, when, (int)(ms % 1000), (unsigned long long)(80000000 + r % 5000),
-        types[(r >> 8) % 9], (unsigned)(r >> 16) & 255, (unsigned)(r >> 24) & 255,
-        (unsigned)(r >> 32) & 255, (unsigned)(r >> 40) & 255,
-        (unsigned long long)(70000000 + (r >> 12) % 300), user, user, (unsigned)(r % 100),
-        (unsigned long long)ola_rng_next(rng));
-}
 
 /* Batches of OLA_BATCH events; each body also kept as NDJSON for zlib. */
 static int ola_gen(struct ola_batch *bs, struct ola_buf *ndjson, size_t nb)
@@ -87,8 +44,8 @@ static int ola_gen(struct ola_batch *bs, struct ola_buf *ndjson, size_t nb)
         ola_batch_init(&bs[i]);
         for (k = 0; k < OLA_BATCH; k++) {
             offs[k] = body.len;
-            if (ola_gen_event(&body, &rng, id + (int64_t)(i * OLA_BATCH + k),
-                              ms + (int64_t)(i * OLA_BATCH + k) * 37) != 0 ||
+            if (ola_tool_gen_event(&body, &rng, id + (int64_t)(i * OLA_BATCH + k),
+                                   ms + (int64_t)(i * OLA_BATCH + k) * 37) != 0 ||
                 ola_buf_putc(&body, '\n') != 0)
                 return -1;
         }
@@ -125,7 +82,7 @@ static double ola_zlib_alone(const struct ola_buf *nd, size_t nb, int level,
     if (deflateInit2(&zs, level, Z_DEFLATED, 31, 8, Z_DEFAULT_STRATEGY) != Z_OK)
         return -1;
     *out_bytes = 0;
-    t0 = ola_secs();
+    t0 = ola_tool_secs(CLOCK_MONOTONIC);
     for (i = 0; i < nb; i++) {
         uLong bound;
 
@@ -141,7 +98,7 @@ static double ola_zlib_alone(const struct ola_buf *nd, size_t nb, int level,
             return -1;
         *out_bytes += bound - zs.avail_out;
     }
-    t0 = ola_secs() - t0;
+    t0 = ola_tool_secs(CLOCK_MONOTONIC) - t0;
     deflateEnd(&zs);
     ola_buf_free(&out);
     return t0;
@@ -170,7 +127,7 @@ static double ola_output_run(const struct ola_batch *bs, size_t nb, const char *
         fprintf(stderr, "open: %s\n", err.msg);
         goto fail;
     }
-    t0 = ola_secs();
+    t0 = ola_tool_secs(CLOCK_MONOTONIC);
     for (i = 0; i < nb; i++) {
         if (ola_file_sink_write(&o, &bs[i]) != OLA_OK ||
             ola_file_sink_flush(&o, 1000) != OLA_OK) {
@@ -179,7 +136,7 @@ static double ola_output_run(const struct ola_batch *bs, size_t nb, const char *
             goto fail;
         }
     }
-    t0 = ola_secs() - t0;
+    t0 = ola_tool_secs(CLOCK_MONOTONIC) - t0;
     {
         struct stat st;
 

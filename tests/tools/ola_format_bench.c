@@ -18,26 +18,21 @@
  *                           [-r RULES.yaml] [-s OUTPUT.yaml]...
  */
 #include <errno.h>
+#include <stdint.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 #include <time.h>
 #include <unistd.h>
 
-#include "agent/core/timeutil.h"
+#include "agent/core/fileio.h"
+#include "agent/core/vec.h"
 #include "filters/rules/filter.h"
 #include "outputs/output.h"
+#include "tests/lib/tools.h"
 
 #define OLA_BENCH_BATCH 50
 #define OLA_BENCH_MAX_S 8
-
-static double ola_clock(clockid_t id)
-{
-    struct timespec ts;
-
-    clock_gettime(id, &ts);
-    return (double)ts.tv_sec + (double)ts.tv_nsec / 1e9;
-}
 
 struct ola_bench {
     struct ola_batch *batches;
@@ -50,37 +45,31 @@ struct ola_bench {
 static int ola_read_events(const char *path, struct ola_buf *text, size_t **off,
                            size_t **len, size_t *n)
 {
-    FILE *f = fopen(path, "r");
-    char *line = NULL;
-    size_t cap = 0, alloc = 0;
-    ssize_t got;
+    char *data = NULL;
+    size_t size, at, cap_off = 0, cap_len = 0;
     int rc = -1;
 
     *n = 0;
-    if (f == NULL) {
+    /* no limit of its own: the input is as large as the benchmark chose */
+    if (ola_read_file(path, SIZE_MAX - 2, &data, &size) != 0) {
         fprintf(stderr, "%s: %s\n", path, strerror(errno));
         return -1;
     }
-    while ((got = getline(&line, &cap, f)) > 0) {
+    for (at = 0; at < size;) {
+        const char *line = data + at, *nl = memchr(line, '\n', size - at);
+        size_t got = nl != NULL ? (size_t)(nl - line) : size - at;
+
+        at += got + (nl != NULL);
         while (got > 0 && (line[got - 1] == '\n' || line[got - 1] == '\r'))
             got--;
         if (got == 0)
             continue;
-        if (*n == alloc) {
-            size_t na = alloc ? alloc * 2 : 1024;
-            size_t *o = realloc(*off, na * sizeof(**off));
-            size_t *l = o != NULL ? realloc(*len, na * sizeof(**len)) : NULL;
-
-            if (o != NULL)
-                *off = o;
-            if (l == NULL)
-                goto out;
-            *len = l;
-            alloc = na;
-        }
+        if (OLA_VEC_GROW_FROM(*off, cap_off, *n + 1, 1024) != 0 ||
+            OLA_VEC_GROW_FROM(*len, cap_len, *n + 1, 1024) != 0)
+            goto out;
         (*off)[*n] = text->len;
-        (*len)[*n] = (size_t)got;
-        if (ola_buf_append(text, line, (size_t)got) != 0)
+        (*len)[*n] = got;
+        if (ola_buf_append(text, line, got) != 0)
             goto out;
         (*n)++;
     }
@@ -88,8 +77,7 @@ static int ola_read_events(const char *path, struct ola_buf *text, size_t **off,
     if (*n == 0)
         fprintf(stderr, "%s: no events\n", path);
 out:
-    free(line);
-    fclose(f);
+    free(data);
     return rc;
 }
 
@@ -112,22 +100,13 @@ static int ola_build(struct ola_bench *bb, const struct ola_buf *text, const siz
         for (i = k * OLA_BENCH_BATCH; i < n && i < (k + 1) * OLA_BENCH_BATCH; i++) {
             const char *raw = text->data + off[i % n_src];
             size_t rl = len[i % n_src];
-            json_t *ev = json_loadb(raw, rl, 0, NULL);
-            struct ola_event *e;
-            const char *created;
+            json_error_t jerr;
+            struct ola_event *e = ola_tool_add_line(b, raw, rl, &jerr);
 
-            if (ev == NULL || !json_is_object(ev)) {
-                fprintf(stderr, "event %zu is not a JSON object\n", i % n_src);
-                json_decref(ev);
+            if (e == NULL) {
+                fprintf(stderr, "event %zu: %s\n", i % n_src, jerr.text);
                 return -1;
             }
-            e = ola_batch_add(b, OLA_REC_EVENT, ev, raw, rl);
-            if (e == NULL)
-                return -1;
-            e->id = json_integer_value(json_object_get(ev, "id"));
-            created = json_string_value(json_object_get(ev, "created_at"));
-            if (created == NULL || ola_time_parse_iso(created, &e->created_ms) != 0)
-                e->created_ms = 0;
             if (e->created_ms > last_ms)
                 last_ms = e->created_ms;
         }
@@ -154,7 +133,7 @@ static double ola_time_format(const struct ola_bench *bb, const struct ola_forma
                               const struct ola_format_opts *o, size_t *bytes)
 {
     struct ola_buf out = OLA_BUF_INIT;
-    double t0 = ola_clock(CLOCK_PROCESS_CPUTIME_ID);
+    double t0 = ola_tool_secs(CLOCK_PROCESS_CPUTIME_ID);
     size_t k, i;
 
     *bytes = 0;
@@ -167,7 +146,7 @@ static double ola_time_format(const struct ola_bench *bb, const struct ola_forma
             }
             *bytes += out.len;
         }
-    t0 = ola_clock(CLOCK_PROCESS_CPUTIME_ID) - t0;
+    t0 = ola_tool_secs(CLOCK_PROCESS_CPUTIME_ID) - t0;
     ola_buf_free(&out);
     return t0;
 }
@@ -176,7 +155,8 @@ static double ola_time_format(const struct ola_bench *bb, const struct ola_forma
 static int ola_push_all(struct ola_output *o, const struct ola_bench *bb, double *wall,
                         double *cpu, unsigned long *retries)
 {
-    double w0 = ola_clock(CLOCK_MONOTONIC), c0 = ola_clock(CLOCK_PROCESS_CPUTIME_ID);
+    double w0 = ola_tool_secs(CLOCK_MONOTONIC),
+           c0 = ola_tool_secs(CLOCK_PROCESS_CPUTIME_ID);
     size_t k;
 
     for (k = 0; k < bb->n_batches; k++) {
@@ -193,8 +173,8 @@ static int ola_push_all(struct ola_output *o, const struct ola_bench *bb, double
         if (rc != OLA_OK)
             goto fail;
     }
-    *wall = ola_clock(CLOCK_MONOTONIC) - w0;
-    *cpu = ola_clock(CLOCK_PROCESS_CPUTIME_ID) - c0;
+    *wall = ola_tool_secs(CLOCK_MONOTONIC) - w0;
+    *cpu = ola_tool_secs(CLOCK_PROCESS_CPUTIME_ID) - c0;
     return 0;
 fail:
     fprintf(stderr, "%s: %s\n", o->comp, o->last_error);
@@ -270,6 +250,7 @@ int main(int argc, char **argv)
                                  .hostname = "bench-host"};
     char cfg[4200];
     int rounds = 3, opt, rc = 1;
+    long k;
 
     while ((opt = getopt(argc, argv, "i:n:k:c:r:s:")) != -1) {
         char *end;
@@ -285,10 +266,9 @@ int main(int argc, char **argv)
                 goto usage;
             break;
         case 'k':
-            errno = 0;
-            rounds = (int)strtol(optarg, &end, 10);
-            if (errno != 0 || *end != '\0' || rounds <= 0 || rounds > 100)
+            if (ola_tool_long(optarg, 1, 100, &k) != 0)
                 goto usage;
+            rounds = (int)k;
             break;
         case 'c':
             catalog = optarg;

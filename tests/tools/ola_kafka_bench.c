@@ -22,67 +22,16 @@
 
 #include "agent/core/rng.h"
 #include "outputs/out_kafka.h"
+#include "tests/lib/tools.h"
 
 #define OLA_RUNS       3
 #define OLA_PARTITIONS 1
 
-static double ola_secs(void)
-{
-    struct timespec ts;
-
-    clock_gettime(CLOCK_MONOTONIC, &ts);
-    return (double)ts.tv_sec + (double)ts.tv_nsec / 1e9;
-}
-
-/* CPU seconds of the whole process: ours and librdkafka's and the broker's threads. */
-static double ola_cpu(void)
-{
-    struct timespec ts;
-
-    clock_gettime(CLOCK_PROCESS_CPUTIME_ID, &ts);
-    return (double)ts.tv_sec + (double)ts.tv_nsec / 1e9;
-}
-
-/* One timed run: wall and CPU seconds. */
+/* One timed run: wall and CPU seconds (CPU: of the whole process, ours and
+ * librdkafka's and the broker's threads). */
 struct ola_timing {
     double wall, cpu;
 };
-
-/* Appends one event like /api/1/events returns it (compact); rng: for its random parts.
- */
-static int ola_gen_event(struct ola_buf *b, struct ola_rng *rng, int64_t id, int64_t ms)
-{
-    static const char *const users[] = {"Alex Sample",     "Dana Ortiz",  "Kim Lee",
-                                        "Priya Natarajan", "Olu Adeyemi", "Jo Schmidt"};
-    static const int types[] = {5, 6, 8, 11, 13, 17, 24, 111, 112};
-    uint64_t r = ola_rng_next(rng);
-    const char *user = users[r % 6];
-    time_t s = (time_t)(ms / 1000);
-    struct tm tm;
-    char when[32];
-
-    gmtime_r(&s, &tm);
-    strftime(when, sizeof(when), "%Y-%m-%dT%H:%M:%S", &tm);
-    return ola_buf_printf(
-        b,
-        "{\"id\":%lld,\"created_at\":\"%s.%03dZ\",\"account_id\":55555,\"user_id\":%llu,"
-        "\"event_type_id\":%d,\"notes\":null,\"ipaddr\":\"%u.%u.%u.%u\","
-        "\"actor_user_id\":%llu,\"assuming_acting_user_id\":null,\"role_id\":null,"
-        "\"app_id\":null,\"group_id\":null,\"otp_device_id\":null,\"policy_id\":null,"
-        "\"actor_system\":\"\",\"custom_message\":null,\"role_name\":null,"
-        "\"app_name\":null,\"group_name\":null,\"actor_user_name\":\"%s\","
-        "\"user_name\":\"%s\",\"policy_name\":null,\"otp_device_name\":null,"
-        "\"operation_name\":null,\"directory_sync_run_id\":null,\"directory_id\":null,"
-        "\"resolution\":null,\"client_id\":null,\"resource_type_id\":null,"
-        "\"error_description\":null,\"proxy_ip\":null,\"risk_score\":%u,"
-        "\"risk_reasons\":null,\"risk_cookie_id\":\"%016llx\","
-        "\"browser_fingerprint\":null}",
-        (long long)id, when, (int)(ms % 1000), (unsigned long long)(80000000 + r % 5000),
-        types[(r >> 8) % 9], (unsigned)(r >> 16) & 255, (unsigned)(r >> 24) & 255,
-        (unsigned)(r >> 32) & 255, (unsigned)(r >> 40) & 255,
-        (unsigned long long)(70000000 + (r >> 12) % 300), user, user, (unsigned)(r % 100),
-        (unsigned long long)ola_rng_next(rng));
-}
 
 /*
  * Fills nb batches of per events (the last one shorter so that n add up).
@@ -108,8 +57,8 @@ static int ola_gen(struct ola_batch *bs, size_t nb, size_t per, size_t n)
         ola_batch_init(&bs[i]);
         for (k = 0; k < m; k++) {
             offs[k] = body.len;
-            if (ola_gen_event(&body, &rng, id + (int64_t)(done + k),
-                              ms + (int64_t)(done + k)) != 0) {
+            if (ola_tool_gen_event(&body, &rng, id + (int64_t)(done + k),
+                                   ms + (int64_t)(done + k)) != 0) {
                 free(offs);
                 ola_buf_free(&body);
                 return -1;
@@ -149,7 +98,8 @@ static void ola_raw_dr(rd_kafka_t *rk, const rd_kafka_message_t *m, void *opaque
 static int ola_run_raw(rd_kafka_t *rk, rd_kafka_topic_t *rkt, const struct ola_batch *bs,
                        size_t nb, long *failed, struct ola_timing *t)
 {
-    double t0 = ola_secs(), c0 = ola_cpu();
+    double t0 = ola_tool_secs(CLOCK_MONOTONIC),
+           c0 = ola_tool_secs(CLOCK_PROCESS_CPUTIME_ID);
     size_t i, j;
 
     for (i = 0; i < nb; i++) {
@@ -172,8 +122,8 @@ static int ola_run_raw(rd_kafka_t *rk, rd_kafka_topic_t *rkt, const struct ola_b
         if (rd_kafka_flush(rk, 60000) != RD_KAFKA_RESP_ERR_NO_ERROR || *failed != 0)
             return -1;
     }
-    t->wall = ola_secs() - t0;
-    t->cpu = ola_cpu() - c0;
+    t->wall = ola_tool_secs(CLOCK_MONOTONIC) - t0;
+    t->cpu = ola_tool_secs(CLOCK_PROCESS_CPUTIME_ID) - c0;
     return 0;
 }
 
@@ -181,7 +131,8 @@ static int ola_run_raw(rd_kafka_t *rk, rd_kafka_topic_t *rkt, const struct ola_b
 static int ola_run_output(struct ola_output *o, const struct ola_batch *bs, size_t nb,
                           struct ola_timing *t)
 {
-    double t0 = ola_secs(), c0 = ola_cpu();
+    double t0 = ola_tool_secs(CLOCK_MONOTONIC),
+           c0 = ola_tool_secs(CLOCK_PROCESS_CPUTIME_ID);
     size_t i;
 
     for (i = 0; i < nb; i++) {
@@ -194,8 +145,8 @@ static int ola_run_output(struct ola_output *o, const struct ola_batch *bs, size
         if (rc != OLA_OK)
             return -1;
     }
-    t->wall = ola_secs() - t0;
-    t->cpu = ola_cpu() - c0;
+    t->wall = ola_tool_secs(CLOCK_MONOTONIC) - t0;
+    t->cpu = ola_tool_secs(CLOCK_PROCESS_CPUTIME_ID) - c0;
     return 0;
 }
 

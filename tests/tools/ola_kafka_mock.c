@@ -28,25 +28,14 @@
 #include <librdkafka/rdkafka.h>
 #include <librdkafka/rdkafka_mock.h>
 
+#include "tests/lib/tools.h"
+
 static volatile sig_atomic_t ola_mock_stop;
 
 static void ola_mock_on_signal(int sig)
 {
     (void)sig;
     ola_mock_stop = 1;
-}
-
-static int ola_mock_parse_long(const char *s, long min, long max, long *out)
-{
-    char *end;
-    long v;
-
-    errno = 0;
-    v = strtol(s, &end, 10);
-    if (errno != 0 || end == s || *end != '\0' || v < min || v > max)
-        return -1;
-    *out = v;
-    return 0;
 }
 
 static int ola_mock_create_topic(rd_kafka_mock_cluster_t *mc, const char *spec,
@@ -60,7 +49,7 @@ static int ola_mock_create_topic(rd_kafka_mock_cluster_t *mc, const char *spec,
 
     n = colon != NULL ? (size_t)(colon - spec) : strlen(spec);
     if (n == 0 || n >= sizeof(name) ||
-        (colon != NULL && ola_mock_parse_long(colon + 1, 1, 1000, &parts) != 0)) {
+        (colon != NULL && ola_tool_long(colon + 1, 1, 1000, &parts) != 0)) {
         fprintf(stderr, "ola_kafka_mock: bad --topic '%s' (name:partitions)\n", spec);
         return -1;
     }
@@ -87,7 +76,7 @@ static int ola_mock_broker_ids(const char *s, long brokers, long *first, long *l
         *last = brokers;
         return 0;
     }
-    if (ola_mock_parse_long(s, 1, 1000, first) != 0)
+    if (ola_tool_long(s, 1, 1000, first) != 0)
         return -1;
     *last = *first;
     return 0;
@@ -113,16 +102,16 @@ static int ola_mock_command(rd_kafka_mock_cluster_t *mc, long brokers, char *lin
                                : rd_kafka_mock_broker_set_up(mc, (int32_t)id);
     } else if (strcmp(cmd, "rtt") == 0 && n >= 3 &&
                ola_mock_broker_ids(a1, brokers, &id, &last) == 0 &&
-               ola_mock_parse_long(a2, 0, 60000, &ms) == 0) {
+               ola_tool_long(a2, 0, 60000, &ms) == 0) {
         for (rc = RD_KAFKA_RESP_ERR_NO_ERROR;
              id <= last && rc == RD_KAFKA_RESP_ERR_NO_ERROR; id++)
             rc = rd_kafka_mock_broker_set_rtt(mc, (int32_t)id, (int)ms);
     } else if (strcmp(cmd, "leader") == 0 && n == 4 &&
-               ola_mock_parse_long(a2, 0, 100000, &part) == 0 &&
-               ola_mock_parse_long(a3, -1, 1000, &id) == 0) {
+               ola_tool_long(a2, 0, 100000, &part) == 0 &&
+               ola_tool_long(a3, -1, 1000, &id) == 0) {
         rc = rd_kafka_mock_partition_set_leader(mc, a1, (int32_t)part, (int32_t)id);
     } else if (strcmp(cmd, "topic_error") == 0 && n == 3 &&
-               ola_mock_parse_long(a2, 0, 32767, &id) == 0) {
+               ola_tool_long(a2, 0, 32767, &id) == 0) {
         rd_kafka_mock_topic_set_error(mc, a1, (rd_kafka_resp_err_t)id);
         rc = RD_KAFKA_RESP_ERR_NO_ERROR;
     }
@@ -156,7 +145,7 @@ int main(int argc, char **argv)
     signal(SIGPIPE, SIG_IGN);
     for (i = 1; i < argc; i++)
         if (strcmp(argv[i], "--brokers") == 0 && i + 1 < argc) {
-            if (ola_mock_parse_long(argv[++i], 1, 100, &brokers) != 0) {
+            if (ola_tool_long(argv[++i], 1, 100, &brokers) != 0) {
                 ola_mock_usage();
                 goto fail;
             }

@@ -16,9 +16,9 @@
 #include <string.h>
 #include <time.h>
 
-#include "agent/core/timeutil.h"
 #include "config/config.h"
 #include "outputs/output.h"
+#include "tests/lib/tools.h"
 
 struct ola_writer {
     struct ola_output *out;
@@ -36,19 +36,6 @@ static void ola_writer_sleep(long ms)
 
     while (nanosleep(&ts, &ts) != 0 && errno == EINTR)
         ;
-}
-
-static int ola_writer_long(const char *s, long min, long max, long *out)
-{
-    char *end;
-    long v;
-
-    errno = 0;
-    v = strtol(s, &end, 10);
-    if (errno != 0 || end == s || *end != '\0' || v < min || v > max)
-        return -1;
-    *out = v;
-    return 0;
 }
 
 /* Hands the batch to the output and waits for OK. Returns 0 / -1. */
@@ -98,34 +85,19 @@ static int ola_writer_add(struct ola_batch *b, char **body, size_t *body_len,
                           const char *line, size_t len)
 {
     json_error_t jerr;
-    json_t *ev = json_loadb(line, len, 0, &jerr);
-    const char *created;
-    struct ola_event *e;
-    char *copy;
+    char *copy = malloc(len);
+    size_t at = b->n;
 
-    if (ev == NULL || !json_is_object(ev)) {
-        fprintf(stderr, "ola_kafka_writer: bad event: %s\n", jerr.text);
-        json_decref(ev);
+    if (copy == NULL)
         return -1;
-    }
-    copy = malloc(len);
-    if (copy == NULL) {
-        json_decref(ev);
-        return -1;
-    }
     memcpy(copy, line, len);
-    body[b->n] = copy;
-    body_len[b->n] = len;
-    e = ola_batch_add(b, OLA_REC_EVENT, ev, copy, len);
-    if (e == NULL) {
+    if (ola_tool_add_line(b, copy, len, &jerr) == NULL) {
+        fprintf(stderr, "ola_kafka_writer: bad event: %s\n", jerr.text);
         free(copy);
-        body[b->n] = NULL;
         return -1;
     }
-    e->id = json_integer_value(json_object_get(ev, "id"));
-    created = json_string_value(json_object_get(ev, "created_at"));
-    if (created != NULL && ola_time_parse_iso(created, &e->created_ms) != 0)
-        e->created_ms = 0;
+    body[at] = copy;
+    body_len[at] = len;
     return 0;
 }
 
@@ -160,13 +132,13 @@ int main(int argc, char **argv)
         if (strcmp(a, "-c") == 0 && v != NULL)
             path = v;
         else if (strcmp(a, "-n") == 0 && v != NULL &&
-                 ola_writer_long(v, 1, 1000000, &w.batch_size) == 0)
+                 ola_tool_long(v, 1, 1000000, &w.batch_size) == 0)
             ;
         else if (strcmp(a, "-f") == 0 && v != NULL &&
-                 ola_writer_long(v, 0, 600000, &w.flush_ms) == 0)
+                 ola_tool_long(v, 0, 600000, &w.flush_ms) == 0)
             ;
         else if (strcmp(a, "-r") == 0 && v != NULL &&
-                 ola_writer_long(v, 0, 600000, &w.retry_ms) == 0)
+                 ola_tool_long(v, 0, 600000, &w.retry_ms) == 0)
             ;
         else {
             fprintf(stderr,

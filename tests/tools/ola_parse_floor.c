@@ -11,6 +11,7 @@
  * Prints "events N bytes B best_cpu_s S events_per_s R".
  */
 #include <errno.h>
+#include <stdint.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -19,40 +20,10 @@
 
 #include <jansson.h>
 
+#include "agent/core/fileio.h"
+#include "tests/lib/tools.h"
+
 #define OLA_FLOOR_BATCH 1000
-
-static double ola_cpu_s(void)
-{
-    struct timespec ts;
-
-    clock_gettime(CLOCK_PROCESS_CPUTIME_ID, &ts);
-    return (double)ts.tv_sec + (double)ts.tv_nsec / 1e9;
-}
-
-/* Reads the whole file; returns a malloc'd buffer (caller frees) or NULL. */
-static char *ola_slurp(const char *path, size_t *len)
-{
-    FILE *f = fopen(path, "rb");
-    char *data = NULL;
-    long size;
-
-    if (f == NULL || fseek(f, 0, SEEK_END) != 0 || (size = ftell(f)) < 0 ||
-        fseek(f, 0, SEEK_SET) != 0)
-        goto fail;
-    data = malloc((size_t)size + 1);
-    if (data == NULL || fread(data, 1, (size_t)size, f) != (size_t)size)
-        goto fail;
-    data[size] = '\0';
-    *len = (size_t)size;
-    fclose(f);
-    return data;
-fail:
-    fprintf(stderr, "%s: %s\n", path, errno ? strerror(errno) : "read failed");
-    free(data);
-    if (f != NULL)
-        fclose(f);
-    return NULL;
-}
 
 /* One pass: parse every line, a batch at a time. Returns events or -1. */
 static long long ola_floor_pass(const char *data, size_t len, double *secs)
@@ -61,7 +32,7 @@ static long long ola_floor_pass(const char *data, size_t len, double *secs)
     size_t n = 0, i;
     long long events = 0;
     const char *p = data, *end = data + len;
-    double t0 = ola_cpu_s();
+    double t0 = ola_tool_secs(CLOCK_PROCESS_CPUTIME_ID);
 
     while (p < end) {
         const char *nl = memchr(p, '\n', (size_t)(end - p));
@@ -83,7 +54,7 @@ static long long ola_floor_pass(const char *data, size_t len, double *secs)
     }
     for (i = 0; i < n; i++)
         json_decref(batch[i]);
-    *secs = ola_cpu_s() - t0;
+    *secs = ola_tool_secs(CLOCK_PROCESS_CPUTIME_ID) - t0;
     return events;
 }
 
@@ -93,27 +64,29 @@ int main(int argc, char **argv)
     double best = 0;
     long long events = 0;
     size_t len = 0;
-    char *data, *end;
+    char *data;
+    long k;
 
     while ((opt = getopt(argc, argv, "k:")) != -1) {
         if (opt != 'k') {
             fprintf(stderr, "usage: %s [-k ROUNDS] FILE.ndjson\n", argv[0]);
             return 2;
         }
-        errno = 0;
-        rounds = (int)strtol(optarg, &end, 10);
-        if (errno != 0 || *end != '\0' || rounds <= 0 || rounds > 100) {
+        if (ola_tool_long(optarg, 1, 100, &k) != 0) {
             fprintf(stderr, "bad -k\n");
             return 2;
         }
+        rounds = (int)k;
     }
     if (optind != argc - 1) {
         fprintf(stderr, "usage: %s [-k ROUNDS] FILE.ndjson\n", argv[0]);
         return 2;
     }
-    data = ola_slurp(argv[optind], &len);
-    if (data == NULL)
+    /* no limit of its own: the input is as large as the benchmark chose */
+    if (ola_read_file(argv[optind], SIZE_MAX - 2, &data, &len) != 0) {
+        fprintf(stderr, "%s: %s\n", argv[optind], strerror(errno));
         return 1;
+    }
     for (r = 0; r < rounds; r++) {
         double secs = 0;
 

@@ -23,14 +23,7 @@
 #include "agent/core/buf.h"
 #include "agent/core/event.h"
 #include "filters/rules/filter.h"
-
-static double ola_cpu_s(void)
-{
-    struct timespec ts;
-
-    clock_gettime(CLOCK_PROCESS_CPUTIME_ID, &ts);
-    return (double)ts.tv_sec + (double)ts.tv_nsec / 1e9;
-}
+#include "tests/lib/tools.h"
 
 static const long long ola_types[] = {5,  5,   5,   8,    8,   8,   8,  6,   9,  7,
                                       13, 14,  22,  1001, 528, 950, 19, 4,   72, 240,
@@ -96,7 +89,7 @@ static int ola_bench_parse(const struct ola_buf *text, const size_t *off,
                            const size_t *len, long long n, struct ola_batch *b,
                            double *secs, uint64_t *sink)
 {
-    double t0 = ola_cpu_s();
+    double t0 = ola_tool_secs(CLOCK_PROCESS_CPUTIME_ID);
     long long i;
 
     for (i = 0; i < n; i++) {
@@ -109,7 +102,7 @@ static int ola_bench_parse(const struct ola_buf *text, const size_t *off,
         if (b->n == 50 || i == n - 1)
             ola_batch_reset(b);
     }
-    *secs = ola_cpu_s() - t0;
+    *secs = ola_tool_secs(CLOCK_PROCESS_CPUTIME_ID) - t0;
     return 0;
 }
 
@@ -119,7 +112,7 @@ static int ola_bench_rules(struct ola_rules *r, const struct ola_buf *text,
                            struct ola_batch *b, double *secs, uint64_t *sink,
                            uint64_t *alerts)
 {
-    double t0 = ola_cpu_s();
+    double t0 = ola_tool_secs(CLOCK_PROCESS_CPUTIME_ID);
     long long i;
 
     for (i = 0; i < n; i++) {
@@ -143,7 +136,7 @@ static int ola_bench_rules(struct ola_rules *r, const struct ola_buf *text,
             ola_batch_reset(b);
         }
     }
-    *secs = ola_cpu_s() - t0;
+    *secs = ola_tool_secs(CLOCK_PROCESS_CPUTIME_ID) - t0;
     return 0;
 }
 
@@ -153,6 +146,7 @@ int main(int argc, char **argv)
                *rules_path = "config/rules/default.yaml";
     long long n = 1000000, i;
     int rounds = 3, round;
+    long k;
     struct ola_buf text = OLA_BUF_INIT;
     size_t *off = NULL, *len = NULL;
     struct ola_cfg_doc *doc = NULL;
@@ -181,12 +175,11 @@ int main(int argc, char **argv)
             }
             break;
         case 'k':
-            errno = 0;
-            rounds = (int)strtol(optarg, &end, 10);
-            if (errno != 0 || *end != '\0' || rounds <= 0 || rounds > 100) {
+            if (ola_tool_long(optarg, 1, 100, &k) != 0) {
                 fprintf(stderr, "bad -k\n");
                 return 2;
             }
+            rounds = (int)k;
             break;
         case 'c':
             catalog = optarg;

@@ -21,9 +21,9 @@
 #include <unistd.h>
 
 #include "agent/core/backoff.h"
-#include "agent/core/timeutil.h"
 #include "config/config.h"
 #include "outputs/output.h"
+#include "tests/lib/tools.h"
 
 static void ola_sleep_ms(int64_t ms)
 {
@@ -77,26 +77,14 @@ static int ola_fill(struct ola_batch *b, struct ola_buf *lines, size_t *offs, si
         const char *raw = b->body + offs[i];
         size_t rl = (i + 1 < n ? offs[i + 1] : len) - offs[i];
         json_error_t jerr;
-        json_t *ev;
-        struct ola_event *e;
-        const char *created;
 
         while (rl > 0 &&
                (raw[rl - 1] == '\n' || raw[rl - 1] == '\r' || raw[rl - 1] == ' '))
             rl--;
-        ev = json_loadb(raw, rl, 0, &jerr);
-        if (ev == NULL || !json_is_object(ev)) {
+        if (ola_tool_add_line(b, raw, rl, &jerr) == NULL) {
             fprintf(stderr, "bad event line: %s\n", jerr.text);
-            json_decref(ev);
             return -1;
         }
-        e = ola_batch_add(b, OLA_REC_EVENT, ev, raw, rl);
-        if (e == NULL)
-            return -1;
-        e->id = json_integer_value(json_object_get(ev, "id"));
-        created = json_string_value(json_object_get(ev, "created_at"));
-        if (created != NULL && ola_time_parse_iso(created, &e->created_ms) != 0)
-            e->created_ms = 0;
     }
     return 0;
 }

@@ -16,6 +16,7 @@
 #include "agent/core/event.h"
 #include "config/config.h"
 #include "filters/rules/filter.h"
+#include "tests/lib/unit_files.h"
 
 /* The catalog shipped in config/. */
 static inline const char *ola_t_catalog_path(void)
@@ -40,35 +41,24 @@ static inline const char *ola_t_default_pack(void)
 static inline const char *ola_t_write(const char *dir, const char *name, const char *text)
 {
     static char path[4096];
-    FILE *f;
 
     snprintf(path, sizeof(path), "%s/%s", dir, name);
-    f = fopen(path, "w");
-    if (f == NULL)
-        return NULL;
-    fputs(text, f);
-    if (fclose(f) != 0)
-        return NULL;
-    return path;
+    return ola_test_write_text(path, text) == 0 ? path : NULL;
 }
 
 /* A fresh temporary directory (removed by ola_t_rmdir). */
 static inline char *ola_t_mkdtemp(void)
 {
-    char tmpl[] = "/tmp/ola-filter-XXXXXX";
-    char *d = mkdtemp(tmpl);
+    char d[64];
 
-    return d ? strdup(d) : NULL;
+    return ola_test_tmpdir(d, sizeof(d), "filter") == 0 ? strdup(d) : NULL;
 }
 
 static inline void ola_t_rmdir(char *dir)
 {
-    char cmd[4200];
-
     if (dir == NULL)
         return;
-    snprintf(cmd, sizeof(cmd), "rm -rf '%s'", dir);
-    if (system(cmd) != 0)
+    if (ola_test_rmtree(dir) != 0)
         fprintf(stderr, "cannot remove %s\n", dir);
     free(dir);
 }

@@ -15,21 +15,11 @@
 #include <cmocka.h>
 
 #include "filter_test.h"
+#include "rules_fixture.h"
 
 #define T0  INT64_C(1700000000000)
 #define SEC INT64_C(1000)
 #define MIN (60 * SEC)
-
-struct fx {
-    char *dir;
-    struct ola_cfg_doc *doc;
-    struct ola_rules_settings s;
-    struct ola_rules *r;
-    struct ola_batch b;
-    struct ola_err err;
-    json_t *last; /* the last alert object raised (new reference) */
-    int64_t now;  /* wall clock handed to apply; 0: live (= event time) */
-};
 
 static const char *const outs[] = {"out"};
 
@@ -50,31 +40,6 @@ static struct ola_rules *build(struct fx *f, const char *rules, const char *aler
     f->s.rules = ola_cfg_get(ola_cfg_root(f->doc), "rules");
     f->s.alerts = ola_cfg_get(ola_cfg_root(f->doc), "alerts");
     return ola_rules_new(&f->s, ola_t_catalog_path(), outs, 1, &f->err);
-}
-
-static int setup(void **state)
-{
-    struct fx *f = calloc(1, sizeof(*f));
-
-    assert_non_null(f);
-    f->dir = ola_t_mkdtemp();
-    assert_non_null(f->dir);
-    ola_batch_init(&f->b);
-    *state = f;
-    return 0;
-}
-
-static int teardown(void **state)
-{
-    struct fx *f = *state;
-
-    json_decref(f->last);
-    ola_rules_destroy(f->r);
-    ola_cfg_doc_destroy(f->doc);
-    ola_batch_free(&f->b);
-    ola_t_rmdir(f->dir);
-    free(f);
-    return 0;
 }
 
 /* Feeds one event; returns the number of alerts it raised (last kept in f->last). */

@@ -18,6 +18,7 @@
 #include <openssl/evp.h>
 
 #include "outputs/output.h"
+#include "tests/lib/unit_files.h"
 
 static char tmpdir[256];
 
@@ -147,24 +148,18 @@ static void test_after_a_torn_line(void **state)
     struct ola_err err;
     json_t *line;
     char text[4096];
-    FILE *f;
-    size_t n;
 
     (void)state;
     snprintf(path, sizeof(path), "%s/torn.ndjson", tmpdir);
-    f = fopen(path, "w");
-    assert_non_null(f);
-    fputs("{\"time\":\"2026-11-23T10:00:00.000Z\",\"output\":\"kafka\",\"rea", f);
-    assert_int_equal(fclose(f), 0);
+    assert_int_equal(
+        ola_test_write_text(
+            path, "{\"time\":\"2026-11-23T10:00:00.000Z\",\"output\":\"kafka\",\"rea"),
+        0);
     assert_int_equal(
         ola_deadletter_write(path, "kafka", "too large", "{\"id\":5}", 8, &err), 0);
     assert_int_equal(ola_deadletter_write(path, "kafka", "again", "{\"id\":6}", 8, &err),
                      0);
-    f = fopen(path, "r");
-    assert_non_null(f);
-    n = fread(text, 1, sizeof(text) - 1, f);
-    fclose(f);
-    text[n] = '\0';
+    assert_true(ola_test_read_text(path, text, sizeof(text)) > 0);
     /* line 1 the fragment, lines 2 and 3 whole letters, nothing else */
     {
         char *l2 = strchr(text, '\n'), *l3;
@@ -189,25 +184,19 @@ static void test_after_a_torn_line(void **state)
 static int group_setup(void **state)
 {
     char path[512];
-    FILE *f;
 
     (void)state;
-    snprintf(tmpdir, sizeof(tmpdir), "/tmp/ola-deadletter-XXXXXX");
-    if (mkdtemp(tmpdir) == NULL)
+    if (ola_test_tmpdir(tmpdir, sizeof(tmpdir), "deadletter") != 0)
         return -1;
     /* a file where the second test wants a directory */
     snprintf(path, sizeof(path), "%s/dl.ndjson", tmpdir);
-    f = fopen(path, "a");
-    return f != NULL && fclose(f) == 0 ? 0 : -1;
+    return ola_test_write_text(path, "");
 }
 
 static int group_teardown(void **state)
 {
-    char cmd[300];
-
     (void)state;
-    snprintf(cmd, sizeof(cmd), "rm -rf '%s'", tmpdir);
-    return system(cmd) == 0 ? 0 : -1;
+    return ola_test_rmtree(tmpdir);
 }
 
 int main(void)

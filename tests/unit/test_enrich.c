@@ -37,28 +37,13 @@
 #include "filters/enrich/enrich.h"
 #include "filters/rules/filter.h"
 #include "tests/lib/http_fake.h"
+#include "tests/lib/unit_files.h"
 
 /* ---- fixtures -------------------------------------------------------------- */
 
-static json_t *fx_load(const char *name)
-{
-    const char *dir = getenv("OLA_DATA_DIR");
-    char path[1024];
-    json_error_t jerr;
-    json_t *j;
-
-    assert_non_null(dir);
-    assert_true(snprintf(path, sizeof(path), "%s/onelogin/%s", dir, name) <
-                (int)sizeof(path));
-    j = json_load_file(path, 0, &jerr);
-    if (j == NULL)
-        fail_msg("cannot load %s: %s", path, jerr.text);
-    return j;
-}
-
 static json_t *facts_of(const char *fixture, int64_t **ids, size_t *n, bool *known)
 {
-    json_t *body = fx_load(fixture);
+    json_t *body = ola_test_onelogin_json(fixture);
     json_t *f = ola_enrich_user_facts(body, ids, n, known);
 
     json_decref(body);
@@ -243,7 +228,7 @@ static void test_user_v1_fixtures(void **state)
     json_decref(f);
 
     /* the recorded users page (real service): every item maps */
-    page = fx_load("users-v1-page.json");
+    page = ola_test_onelogin_json("users-v1-page.json");
     data = json_object_get(json_object_get(json_object_get(page, "response"), "body"),
                            "data");
     assert_int_equal(json_array_size(data), 5);
@@ -266,10 +251,10 @@ static void test_user_v1_fixtures(void **state)
     json_decref(page);
 
     /* not users */
-    u = fx_load("error-v2-404.json");
+    u = ola_test_onelogin_json("error-v2-404.json");
     assert_null(ola_enrich_user_facts(u, &ids, &n, &known));
     json_decref(u);
-    u = fx_load("error-v1-404-user-not-found.json");
+    u = ola_test_onelogin_json("error-v1-404-user-not-found.json");
     assert_null(ola_enrich_user_facts(u, &ids, &n, &known));
     json_decref(u);
     u = json_pack("{s:[i, s]}", "role_ids", 1, "x");
@@ -289,7 +274,7 @@ static void test_roles_of_user_shapes(void **state)
 
     (void)state;
     /* the documented v1 shape: a nested [[...]] */
-    b = fx_load("user-roles-v1-nested.json");
+    b = ola_test_onelogin_json("user-roles-v1-nested.json");
     assert_int_equal(ola_enrich_role_ids(b, &ids, &n), 0);
     assert_int_equal(n, 2);
     assert_int_equal(ids[0], 77777);
@@ -297,13 +282,13 @@ static void test_roles_of_user_shapes(void **state)
     free(ids);
     json_decref(b);
     /* none: [[]] */
-    b = fx_load("user-roles-v1-empty.json");
+    b = ola_test_onelogin_json("user-roles-v1-empty.json");
     assert_int_equal(ola_enrich_role_ids(b, &ids, &n), 0);
     assert_int_equal(n, 0);
     assert_null(ids);
     json_decref(b);
     /* the spec's flat shape */
-    b = fx_load("oas-user-roles.json");
+    b = ola_test_onelogin_json("oas-user-roles.json");
     assert_int_equal(ola_enrich_role_ids(b, &ids, &n), 0);
     assert_int_equal(n, 2);
     free(ids);
@@ -323,7 +308,7 @@ static void test_roles_of_user_shapes(void **state)
     b = json_pack("{s:{}}", "data");
     assert_int_equal(ola_enrich_role_ids(b, &ids, &n), -1);
     json_decref(b);
-    b = fx_load("error-v1-401-insufficient-permission.json");
+    b = ola_test_onelogin_json("error-v1-401-insufficient-permission.json");
     assert_int_equal(ola_enrich_role_ids(b, &ids, &n), -1);
     json_decref(b);
 }
@@ -333,7 +318,7 @@ static void test_role_answers(void **state)
     json_t *b, *f;
 
     (void)state;
-    b = fx_load("role-v1-200.json");
+    b = ola_test_onelogin_json("role-v1-200.json");
     f = ola_enrich_role_facts(b);
     assert_non_null(f);
     assert_int_equal(fint(f, "id"), 123456);
@@ -341,7 +326,7 @@ static void test_role_answers(void **state)
     assert_int_equal(json_object_size(f), 2);
     json_decref(f);
     json_decref(b);
-    b = fx_load("role-v2-200.json");
+    b = ola_test_onelogin_json("role-v2-200.json");
     f = ola_enrich_role_facts(b);
     assert_non_null(f);
     assert_int_equal(fint(f, "id"), 452448);
@@ -349,7 +334,7 @@ static void test_role_answers(void **state)
     assert_int_equal(json_object_size(f), 2); /* no users, apps, admins */
     json_decref(f);
     json_decref(b);
-    b = fx_load("error-v2-404.json");
+    b = ola_test_onelogin_json("error-v2-404.json");
     assert_null(ola_enrich_role_facts(b));
     json_decref(b);
 }
@@ -718,8 +703,8 @@ static void tn_start(struct tn_server *s)
 
     memset(s, 0, sizeof(*s));
     assert_int_equal(pthread_mutex_init(&s->mu, NULL), 0);
-    s->tpl = fx_load("user-v2-200.json");
-    s->types = fx_load("event-types-200.json");
+    s->tpl = ola_test_onelogin_json("user-v2-200.json");
+    s->types = ola_test_onelogin_json("event-types-200.json");
     s->delay_ms = 15;
     o.handler = tn_handler;
     o.handler_arg = s;

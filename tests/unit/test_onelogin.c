@@ -32,6 +32,7 @@
 #include "agent/onelogin/client.h"
 #include "agent/onelogin/http.h"
 #include "tests/lib/http_fake.h"
+#include "tests/lib/unit_files.h"
 
 #define TS_CLIENT_ID     "test-client"
 #define TS_CLIENT_SECRET "test-secret-XYZ"
@@ -57,22 +58,6 @@ struct ts_fix {
 
 /* ---- fixtures -------------------------------------------------------------- */
 
-static json_t *fx_load(const char *name)
-{
-    const char *dir = getenv("OLA_DATA_DIR");
-    char path[1024];
-    json_error_t jerr;
-    json_t *j;
-
-    assert_non_null(dir);
-    assert_true(snprintf(path, sizeof(path), "%s/onelogin/%s", dir, name) <
-                (int)sizeof(path));
-    j = json_load_file(path, 0, &jerr);
-    if (j == NULL)
-        fail_msg("cannot load %s: %s", path, jerr.text);
-    return j;
-}
-
 static char *fx_dump(const json_t *j)
 {
     char *s = json_dumps(j, JSON_COMPACT | JSON_ENCODE_ANY);
@@ -84,7 +69,7 @@ static char *fx_dump(const json_t *j)
 /* The response body of a fixture: the recorded body, or the whole file. */
 static char *fx_body(const char *name)
 {
-    json_t *j = fx_load(name);
+    json_t *j = ola_test_onelogin_json(name);
     json_t *resp = json_object_get(j, "response");
     char *s;
 
@@ -102,7 +87,7 @@ static char *fx_body(const char *name)
 /* The recorded status of an exchange fixture. */
 static int fx_status(const char *name)
 {
-    json_t *j = fx_load(name);
+    json_t *j = ola_test_onelogin_json(name);
     int st = (int)json_integer_value(
         json_object_get(json_object_get(j, "response"), "status"));
 
@@ -116,7 +101,7 @@ static int fx_status(const char *name)
  */
 static char *fx_token(const char *token, int64_t created_rel_ms, bool drop_created)
 {
-    json_t *j = fx_load("token-v2-200-reused.json");
+    json_t *j = ola_test_onelogin_json("token-v2-200-reused.json");
     json_t *b = json_object_get(json_object_get(j, "response"), "body");
     char iso[OLA_ISO_MAX];
     char *s;

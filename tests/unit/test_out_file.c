@@ -26,6 +26,7 @@
 
 #include "outputs/file_sink.h"
 #include "outputs/manifest.h"
+#include "tests/lib/unit_files.h"
 
 static char ola_dir[256];
 static int64_t ola_fake_now = 1700000000000LL; /* 2023-11-14T22:13:20Z */
@@ -565,15 +566,12 @@ static void test_keep_files(void **state)
     struct ola_list l;
     struct ola_err err;
     char other[512];
-    FILE *f;
     int i;
 
     (void)state;
     /* Files that are not ours stay. */
     snprintf(other, sizeof(other), "%s/notes.txt", ola_dir);
-    f = fopen(other, "w");
-    assert_non_null(f);
-    fclose(f);
+    assert_int_equal(ola_test_write_text(other, ""), 0);
     o = ola_open("events-%H%M%S.ndjson.gz", ola_tweak_keep);
     for (i = 0; i < 7; i++) {
         ola_put(o, 2, 0); /* rotate_size 1: every flush closes its file */

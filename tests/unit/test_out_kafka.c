@@ -24,6 +24,7 @@
 
 #include "agent/core/timeutil.h"
 #include "outputs/out_kafka.h"
+#include "tests/lib/unit_files.h"
 
 #define OLA_T_MAX 512
 
@@ -353,19 +354,6 @@ static void test_fatal_error_rebuilds(void **state)
 
 /* ---- dead letters ------------------------------------------------------------ */
 
-static size_t ola_t_read_file(const char *path, char *buf, size_t cap)
-{
-    FILE *f = fopen(path, "r");
-    size_t n;
-
-    if (f == NULL)
-        return 0;
-    n = fread(buf, 1, cap - 1, f);
-    buf[n] = '\0';
-    fclose(f);
-    return n;
-}
-
 static void test_dead_letter_too_large(void **state)
 {
     struct ola_t *t = *state;
@@ -396,7 +384,7 @@ static void test_dead_letter_too_large(void **state)
     assert_false(ola_output_takes(t->out, &t->b.ev[1]));
     assert_int_equal(t->out->stats.dead_letters, 1);
     assert_int_equal(t->out->stats.emitted, 2);
-    assert_true(ola_t_read_file(t->dead, dl, sizeof(dl)) > 0);
+    assert_true(ola_test_read_text(t->dead, dl, sizeof(dl)) > 0);
     assert_non_null(strstr(dl, "\"reason\":\"kafka: Broker: Message size too large"));
     assert_non_null(strstr(dl, "\"output\":\"k\""));
     assert_non_null(strstr(dl, "\"id\":2,"));
@@ -428,7 +416,7 @@ static void test_dead_letter_broker_reject(void **state)
     assert_int_equal(ola_t_flush_until_ok(t, 30), OLA_OK);
     assert_int_equal(ola_output_bury(t->out, &t->b, &err), 0);
     assert_int_equal(t->out->stats.dead_letters, 1);
-    assert_true(ola_t_read_file(t->dead, dl, sizeof(dl)) > 0);
+    assert_true(ola_test_read_text(t->dead, dl, sizeof(dl)) > 0);
     assert_non_null(strstr(dl, "kafka: Broker: Broker failed to validate record"));
     ola_batch_reset(&t->b);
 
@@ -486,7 +474,7 @@ static void test_no_dead_letter_is_error(void **state)
         char path[512], dl[4096];
 
         snprintf(path, sizeof(path), "%s/dead-letter.k.ndjson", t->dir);
-        assert_true(ola_t_read_file(path, dl, sizeof(dl)) > 0);
+        assert_true(ola_test_read_text(path, dl, sizeof(dl)) > 0);
         assert_non_null(strstr(dl, "\"id\":1,"));
         unlink(path);
     }
@@ -791,7 +779,7 @@ static void test_secrets_hidden(void **state)
     t->out = NULL;
     ola_log_setup(OLA_LOG_WARN, OLA_LOG_TEXT, NULL);
     fclose(log);
-    assert_true(ola_t_read_file(logpath, logs, sizeof(logs)) > 0);
+    assert_true(ola_test_read_text(logpath, logs, sizeof(logs)) > 0);
     unlink(logpath);
     unlink(path);
     /* The dump happened (so the test can fail) and hid the values. */

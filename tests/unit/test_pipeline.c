@@ -23,6 +23,7 @@
 
 #include "agent/core/wait.h"
 #include "agent/pipeline.h"
+#include "tests/lib/unit_files.h"
 
 struct ola_t {
     char dir[64];
@@ -97,19 +98,6 @@ static void ola_t_add(struct ola_t *t, long long id, const char *raw)
     e->id = id;
 }
 
-static size_t ola_t_read(const char *path, char *buf, size_t cap)
-{
-    FILE *f = fopen(path, "rb");
-    size_t n;
-
-    if (f == NULL)
-        return 0;
-    n = fread(buf, 1, cap - 1, f);
-    buf[n] = '\0';
-    fclose(f);
-    return n;
-}
-
 static size_t ola_t_lines(const char *s)
 {
     size_t n = 0;
@@ -134,7 +122,7 @@ static void test_refused_record_dead_lettered(void **state)
     assert_string_equal(t->o->dead_letter, t->dead);
     assert_int_equal(ola_pipeline_deliver(&t->p, &t->b, 0), OLA_OK);
 
-    assert_true(ola_t_read(t->out, buf, sizeof(buf)) > 0);
+    assert_true(ola_test_read_text(t->out, buf, sizeof(buf)) > 0);
     assert_string_equal(buf, "{\"id\":41}\n{\"id\":43}\n");
     assert_int_equal(t->o->stats.emitted, 2);
     assert_int_equal(t->o->stats.dead_letters, 1);
@@ -142,7 +130,7 @@ static void test_refused_record_dead_lettered(void **state)
     assert_int_equal(t->b.ev[1].refused, 1);
     assert_int_equal(t->b.ev[0].refused, 0);
 
-    assert_true(ola_t_read(t->dead, buf, sizeof(buf)) > 0);
+    assert_true(ola_test_read_text(t->dead, buf, sizeof(buf)) > 0);
     assert_int_equal(ola_t_lines(buf), 1);
     line = json_loads(buf, 0, NULL);
     assert_non_null(line);

@@ -13,16 +13,8 @@
 
 #include "agent/core/buf.h"
 #include "filter_test.h"
+#include "rules_fixture.h"
 #include "outputs/formats/format.h"
-
-struct fx {
-    char *dir;
-    struct ola_cfg_doc *doc;
-    struct ola_rules_settings s;
-    struct ola_rules *r;
-    struct ola_batch b;
-    struct ola_err err;
-};
 
 static const char *const ola_t_outputs[] = {"siem", "archive", "pager"};
 
@@ -70,30 +62,6 @@ static struct ola_rules *build(struct fx *f, const char *yaml)
     f->s.n_outputs = ola_cfg_len(outs);
     f->r = ola_rules_new(&f->s, ola_t_catalog_path(), ola_t_outputs, 3, &f->err);
     return f->r;
-}
-
-static int setup(void **state)
-{
-    struct fx *f = calloc(1, sizeof(*f));
-
-    assert_non_null(f);
-    f->dir = ola_t_mkdtemp();
-    assert_non_null(f->dir);
-    ola_batch_init(&f->b);
-    *state = f;
-    return 0;
-}
-
-static int teardown(void **state)
-{
-    struct fx *f = *state;
-
-    ola_rules_destroy(f->r);
-    ola_cfg_doc_destroy(f->doc);
-    ola_batch_free(&f->b);
-    ola_t_rmdir(f->dir);
-    free(f);
-    return 0;
 }
 
 static const char *pack_only = "rules: [\"@PACK@\"]\n"

@@ -39,6 +39,7 @@
 #include "agent/settings.h"
 #include "config/config.h"
 #include "tests/lib/http_fake.h"
+#include "tests/lib/unit_files.h"
 
 #define NOW_MS INT64_C(1700000000000)
 
@@ -550,8 +551,7 @@ static int group_setup(void **state)
     /* the test server writes to clients that hung up, as any server does */
     if (signal(SIGPIPE, SIG_IGN) == SIG_ERR || setenv("OLA_T_SEC", "Env-S3cret", 1) != 0)
         return -1;
-    snprintf(tmpdir, sizeof(tmpdir), "/tmp/ola-security-XXXXXX");
-    if (mkdtemp(tmpdir) == NULL)
+    if (ola_test_tmpdir(tmpdir, sizeof(tmpdir), "security") != 0)
         return -1;
     make_cert("good", "IP:127.0.0.1,DNS:localhost");
     make_cert("other", "DNS:other.example");
@@ -560,11 +560,8 @@ static int group_setup(void **state)
 
 static int group_teardown(void **state)
 {
-    char cmd[300];
-
     (void)state;
-    snprintf(cmd, sizeof(cmd), "rm -rf '%s'", tmpdir);
-    return system(cmd) == 0 ? 0 : -1;
+    return ola_test_rmtree(tmpdir);
 }
 
 int main(void)
