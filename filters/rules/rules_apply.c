@@ -215,6 +215,11 @@ const struct ola_rules_stats *ola_rules_stats(const struct ola_rules *r)
     return &r->stats;
 }
 
+const struct ola_alerts_settings *ola_rules_alerts_settings(const struct ola_rules *r)
+{
+    return ola_alerts_settings_of(r->alerts);
+}
+
 struct ola_catalog *ola_rules_catalog(struct ola_rules *r)
 {
     return r->cat;
