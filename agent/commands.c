@@ -127,9 +127,8 @@ static int ola_cmd_online(struct ola_cmd_ctx *c)
 /* Which catalog and rule files are in force: built-in, file paths. */
 static void ola_cmd_print_sources(const struct ola_settings *s)
 {
-    size_t i;
-
     const struct ola_rules_config *rc = &s->rules;
+    size_t i;
 
     printf("catalog: %s\nrules: %s",
            rc->catalog_path != NULL ? rc->catalog_path : "built-in",
