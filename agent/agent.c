@@ -116,7 +116,8 @@ static int ola_agent_build_outputs(struct ola_agent *a)
         a->n_outputs++;
     }
     ola_settings_rules(&a->s, &rs);
-    a->rules = ola_rules_new(&rs, a->s.catalog_path, a->output_names, a->n_outputs, &err);
+    a->rules =
+        ola_rules_new(&rs, a->s.rules.catalog_path, a->output_names, a->n_outputs, &err);
     if (a->rules == NULL) {
         fprintf(stderr, "olagent: %s\n", err.msg);
         return OLA_EXIT_CONFIG;
@@ -298,7 +299,8 @@ static void ola_agent_reload(struct ola_agent *a)
         if (ola_output_reopen(a->outputs[i], &err) != 0)
             ola_plg_log(OLA_LOG_ERR, a->outputs[i], "reopen failed: %s", err.msg);
     ola_settings_rules(&a->s, &rs);
-    fresh = ola_rules_new(&rs, a->s.catalog_path, a->output_names, a->n_outputs, &err);
+    fresh =
+        ola_rules_new(&rs, a->s.rules.catalog_path, a->output_names, a->n_outputs, &err);
     if (fresh == NULL) {
         ola_log_err(OLA_AGENT_COMP, "rules not reloaded, the old rules stay: %s",
                     err.msg);

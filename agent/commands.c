@@ -69,7 +69,7 @@ static int ola_cmd_load(struct ola_cmd_ctx *c, const char *path, bool build)
         c->n_outputs++;
     }
     ola_settings_rules(&c->s, &rs);
-    c->rules = ola_rules_new(&rs, c->s.catalog_path, c->names, c->n_outputs, &err);
+    c->rules = ola_rules_new(&rs, c->s.rules.catalog_path, c->names, c->n_outputs, &err);
     if (c->rules == NULL)
         goto config_error;
     return OLA_EXIT_OK;
@@ -127,15 +127,16 @@ static int ola_cmd_online(struct ola_cmd_ctx *c)
 /* Which catalog and rule files are in force: built-in, file paths. */
 static void ola_cmd_print_sources(const struct ola_settings *s)
 {
+    const struct ola_rules_config *rc = &s->rules;
     size_t i;
 
     printf("catalog: %s\nrules: %s",
-           s->catalog_path != NULL ? s->catalog_path : "built-in",
-           s->default_rules ? "built-in default pack"
-                            : (s->n_rule_files == 0 ? "none" : ""));
-    for (i = 0; i < s->n_rule_files; i++)
-        printf("%s%s", i > 0 ? ", " : (s->default_rules ? ", then " : ""),
-               s->rule_files[i]);
+           rc->catalog_path != NULL ? rc->catalog_path : "built-in",
+           rc->default_rules ? "built-in default pack"
+                             : (rc->n_rule_files == 0 ? "none" : ""));
+    for (i = 0; i < rc->n_rule_files; i++)
+        printf("%s%s", i > 0 ? ", " : (rc->default_rules ? ", then " : ""),
+               rc->rule_files[i]);
     putchar('\n');
 }
 
@@ -154,6 +155,8 @@ int ola_cmd_check_opts(const char *config_path, bool online, bool strict)
         goto out;
     ola_cfg_dump(c.doc, stdout);
     ola_settings_print(c.doc, &c.s, stdout);
+    ola_opts_print_effective(c.s.rules.alerts, "alerts", ola_alerts_options,
+                             ola_rules_alerts_settings(c.rules), stdout);
     ola_cmd_print_sources(&c.s);
     n_warn = ola_cfg_warning_count(c.doc);
     for (i = 0; i < n_warn; i++)

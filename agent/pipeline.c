@@ -107,6 +107,31 @@ void ola_pipeline_trim(struct ola_pipeline *p)
     ola_format_release_all();
 }
 
+/*
+ * Output i's step (a write, or a flush) for b: notes how it went (the step
+ * failing, or its dead letters lagging: *buried false) and moves *step on
+ * when it succeeded. Returns the output's answer; OLA_ERR and OLA_FATAL
+ * (it can never deliver) are returned before anything is noted.
+ */
+static enum ola_rc ola_pipeline_step(struct ola_pipeline *p, size_t i,
+                                     struct ola_batch *b, enum ola_step *step,
+                                     bool *buried)
+{
+    struct ola_output *o = p->outputs[i];
+    bool write = *step == OLA_STEP_WRITE;
+    enum ola_rc rc =
+        write ? ola_output_write(o, b) : ola_output_flush(o, (int)p->flush_timeout_ms);
+
+    if (rc == OLA_FATAL || rc == OLA_ERR)
+        return rc;
+    *buried = ola_pipeline_bury(o, b);
+    ola_pipeline_note(o, &p->failing[i], *buried ? rc : OLA_RETRY,
+                      *buried ? (write ? "write" : "delivery") : "dead letter");
+    if (rc == OLA_OK)
+        *step = write ? OLA_STEP_FLUSH : OLA_STEP_DONE;
+    return rc;
+}
+
 enum ola_rc ola_pipeline_deliver(struct ola_pipeline *p, struct ola_batch *b,
                                  int64_t now_ms)
 {
@@ -142,28 +167,18 @@ enum ola_rc ola_pipeline_deliver(struct ola_pipeline *p, struct ola_batch *b,
             bool buried = ola_pipeline_bury(o, b);
 
             if (step[i] == OLA_STEP_WRITE) {
-                rc = ola_output_write(o, b);
+                rc = ola_pipeline_step(p, i, b, &step[i], &buried);
                 if (rc == OLA_FATAL || rc == OLA_ERR) {
                     frc = rc;
                     goto fatal;
                 }
-                buried = ola_pipeline_bury(o, b);
-                ola_pipeline_note(o, &p->failing[i], buried ? rc : OLA_RETRY,
-                                  buried ? "write" : "dead letter");
-                if (rc == OLA_OK)
-                    step[i] = OLA_STEP_FLUSH;
             }
             if (step[i] == OLA_STEP_FLUSH) {
-                rc = ola_output_flush(o, (int)p->flush_timeout_ms);
+                rc = ola_pipeline_step(p, i, b, &step[i], &buried);
                 if (rc == OLA_FATAL || rc == OLA_ERR) {
                     frc = rc;
                     goto fatal;
                 }
-                buried = ola_pipeline_bury(o, b);
-                ola_pipeline_note(o, &p->failing[i], buried ? rc : OLA_RETRY,
-                                  buried ? "delivery" : "dead letter");
-                if (rc == OLA_OK)
-                    step[i] = OLA_STEP_DONE;
             } else if (step[i] == OLA_STEP_DONE && !buried) {
                 ola_pipeline_note(o, &p->failing[i], OLA_RETRY, "dead letter");
             }

@@ -2,11 +2,12 @@
  * settings.c - the agent's settings: the modules' blocks composed, the rest read here.
  *
  * The top-level keys and the small sections (checkpoint, log, metrics) are
- * declared in option tables below; onelogin: and enrich: are read by their
- * modules' loaders with their own tables. The order is fixed: unknown
- * top-level keys first, then section by section, then the rules that span
- * keys: paths resolved against the config file's directory, unique output
- * names. Strings point into the document; the few made here are stored in it.
+ * declared in option tables below; onelogin:, enrich: and the rules module's
+ * keys (rules, catalog, default_rules, alerts: its entries are spliced into
+ * the top-level table) are read by their modules' loaders with their own
+ * tables. The order is fixed: unknown top-level keys first, then section by
+ * section, then the rules that span keys: unique output names. Strings point
+ * into the document; the few made here are stored in it.
  */
 #include <errno.h>
 #include <stddef.h>
@@ -19,6 +20,7 @@
 #include "config/config.h"
 #include "config/options.h"
 #include "filters/enrich/settings.h"
+#include "filters/rules/settings.h"
 
 #define OLA_SEC  INT64_C(1000)
 #define OLA_MIN  (60 * OLA_SEC)
@@ -94,15 +96,8 @@ const struct ola_opt ola_settings_options[] = {
      .sub = ola_enrich_options,
      .flags = OLA_OPT_MANUAL,
      .help = "Enrichment of events with user and role facts (on by default)."},
-    {.name = "rules",
-     .type = OLA_OPT_OTHER,
-     .flags = OLA_OPT_MANUAL,
-     .help = "Your own rule files, applied in order after the built-in pack (none by "
-             "default)."},
-    {.name = "alerts",
-     .type = OLA_OPT_OTHER,
-     .flags = OLA_OPT_MANUAL,
-     .help = "Alert settings (read by the alerts module)."},
+    OLA_RULES_OPT_RULES(OLA_S_OFF(rules)),
+    OLA_RULES_OPT_ALERTS(OLA_S_OFF(rules)),
     {.name = "shutdown_timeout",
      .type = OLA_OPT_DURATION,
      .offset = OLA_S_OFF(shutdown_timeout_ms),
@@ -110,23 +105,10 @@ const struct ola_opt ola_settings_options[] = {
      .min = 0,
      .max = OLA_HOUR,
      .help = "How long shutdown waits for outputs to flush (0 .. 1h)."},
-    {.name = "catalog",
-     .type = OLA_OPT_STR,
-     .flags = OLA_OPT_MANUAL,
-     .help = "The event-type catalog (id -> name and categories) is built in "
-             "(config/event-types.json)."},
-    {.name = "default_rules",
-     .type = OLA_OPT_BOOL,
-     .offset = OLA_S_OFF(default_rules),
-     .def_int = 1,
-     .help = "The default rule pack (config/rules/default.yaml, docs/rules.md) is built "
-             "into olagent and applied first; `default_rules: false` turns it off."},
+    OLA_RULES_OPT_CATALOG(OLA_S_OFF(rules)),
+    OLA_RULES_OPT_DEFAULT_RULES(OLA_S_OFF(rules)),
     {.name = NULL},
 };
-static int ola_nomem(struct ola_err *err)
-{
-    return ola_err_set(err, ENOMEM, "out of memory");
-}
 
 /* The map under key: *out NULL when absent or null; an error when not a map. */
 static int ola_section(const struct ola_cfg *root, const char *key,
@@ -254,93 +236,6 @@ static int ola_load_enrich(const struct ola_cfg *root, struct ola_settings *s,
     return 0;
 }
 
-/*
- * Resolves f against the directory of the config file cfg: absolute paths
- * and configs without a directory part stay as they are. The result lives
- * in doc. Returns 0 / -1 (out of memory).
- */
-static int ola_resolve_path(const struct ola_cfg_doc *doc, const char *cfg, const char *f,
-                            const char **out)
-{
-    const char *slash = strrchr(cfg, '/');
-    size_t dir_len = slash != NULL ? (size_t)(slash - cfg) + 1 : 0;
-    size_t flen = strlen(f);
-    char *res;
-
-    if (f[0] == '/' || dir_len == 0) {
-        *out = f;
-        return 0;
-    }
-    res = ola_cfg_doc_alloc(doc, dir_len + flen + 1);
-    if (res == NULL)
-        return -1;
-    memcpy(res, cfg, dir_len);
-    memcpy(res + dir_len, f, flen + 1);
-    *out = res;
-    return 0;
-}
-
-/* rules: a list of files; relative paths are resolved against the config's directory. */
-static int ola_load_rules(const struct ola_cfg_doc *doc, const struct ola_cfg *root,
-                          struct ola_settings *s, struct ola_err *err)
-{
-    const struct ola_cfg *r = ola_cfg_get(root, "rules");
-    const char **files;
-    size_t i, n;
-
-    s->rules = NULL;
-    s->rule_files = NULL;
-    s->n_rule_files = 0;
-    if (ola_cfg_type(r) == OLA_CFG_NULL)
-        return 0;
-    if (ola_cfg_type(r) != OLA_CFG_SEQ)
-        return ola_cfg_errf(err, r, "rules: expected a list of rule files");
-    s->rules = r;
-    n = ola_cfg_len(r);
-    if (n == 0)
-        return 0;
-    files = ola_cfg_doc_alloc(doc, n * sizeof(*files));
-    if (files == NULL)
-        return ola_nomem(err);
-    for (i = 0; i < n; i++) {
-        const struct ola_cfg *item = ola_cfg_at(r, i);
-        const char *f = ola_cfg_scalar(item);
-
-        if (f == NULL || f[0] == '\0')
-            return ola_cfg_errf(err, item, "%s: expected a file name",
-                                ola_cfg_path(item));
-        if (ola_resolve_path(doc, ola_cfg_file(root), f, &files[i]) != 0)
-            return ola_nomem(err);
-    }
-    s->rule_files = files;
-    s->n_rule_files = n;
-    return 0;
-}
-
-/*
- * catalog: an event-type catalog file used instead of the built-in one (none
- * by default). default_rules: the built-in rule pack, on unless false.
- */
-static int ola_load_catalog(const struct ola_cfg_doc *doc, const struct ola_cfg *root,
-                            struct ola_settings *s, struct ola_err *err)
-{
-    const char *f = NULL;
-
-    s->catalog_builtin = true;
-    if (ola_opts_read_key(root, "", ola_settings_options, "default_rules", s, NULL,
-                          err) != 0 ||
-        ola_cfg_str(root, "catalog", NULL, &f, err) != 0)
-        return -1;
-    if (f == NULL)
-        return 0;
-    if (f[0] == '\0')
-        return ola_cfg_errf(err, ola_cfg_get(root, "catalog"),
-                            "catalog: expected a file name");
-    if (ola_resolve_path(doc, ola_cfg_file(root), f, &s->catalog_path) != 0)
-        return ola_nomem(err);
-    return 0;
-}
-
 static bool ola_type_ok(const char *t)
 {
     size_t i;
@@ -452,25 +347,21 @@ int ola_settings_load(const struct ola_cfg_doc *doc, int64_t now_ms,
         ola_load_onelogin(doc, root, now_ms, s, err) != 0 ||
         ola_load_checkpoint(root, s, err) != 0 || ola_load_log(root, s, err) != 0 ||
         ola_load_metrics(root, s, err) != 0 || ola_load_enrich(root, s, err) != 0 ||
-        ola_load_rules(doc, root, s, err) != 0 ||
-        ola_load_catalog(doc, root, s, err) != 0 ||
+        ola_rules_config_load(doc, root, &s->rules, err) != 0 ||
         ola_opts_read_key(root, "", ola_settings_options, "shutdown_timeout", s, NULL,
                           err) != 0 ||
         ola_load_outputs(root, s, err) != 0)
         return -1;
-    s->alerts = ola_cfg_get(root, "alerts");
-    if (ola_cfg_type(s->alerts) == OLA_CFG_NULL)
-        s->alerts = NULL;
     return 0;
 }
 
 void ola_settings_rules(const struct ola_settings *s, struct ola_rules_settings *out)
 {
     memset(out, 0, sizeof(*out));
-    out->rules = s->rules;
-    out->alerts = s->alerts;
-    out->default_rules = s->default_rules;
-    out->catalog_builtin = s->catalog_builtin;
+    out->rules = s->rules.rules;
+    out->alerts = s->rules.alerts;
+    out->default_rules = s->rules.default_rules;
+    out->catalog_builtin = s->rules.catalog_builtin;
     out->n_outputs = s->n_outputs;
     memcpy(out->outputs, s->outputs, sizeof(out->outputs));
 }

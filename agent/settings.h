@@ -39,14 +39,8 @@ struct ola_settings {
     } metrics;
     const struct ola_cfg *enrich; /* the enrich map, NULL or false if absent */
     bool enrich_enabled;
-    const struct ola_cfg *rules;   /* rules: list of files */
-    const char *const *rule_files; /* rules resolved against the config's directory */
-    size_t n_rule_files;
-    const char *catalog_path; /* catalog: resolved like rules; NULL: not set */
-    bool catalog_builtin;     /* no catalog_path: the compiled-in one (loader: true) */
-    bool default_rules;       /* the compiled-in rule pack first (true) */
-    const struct ola_cfg *alerts; /* alerts settings */
-    int64_t shutdown_timeout_ms;  /* 10s */
+    struct ola_rules_config rules; /* rules, default_rules, catalog, alerts */
+    int64_t shutdown_timeout_ms;   /* 10s */
     size_t n_outputs;
     struct ola_output_cfg outputs[OLA_MAX_OUTPUTS];
     struct ola_enrich_settings enrich_opts; /* the enrich map read (defaults if absent) */

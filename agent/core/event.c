@@ -251,7 +251,12 @@ json_t *ola_event_ola(struct ola_event *e)
     return e->ola;
 }
 
-int ola_event_add_tag(struct ola_event *e, const char *tag)
+/*
+ * Adds t to olagent.tags once: shared, when given, is a JSON string of t
+ * appended with a new reference (one string for every event), else a fresh
+ * string is made.
+ */
+static int ola_event_tag(struct ola_event *e, const char *t, json_t *shared)
 {
     json_t *ola = ola_event_ola(e);
     json_t *tags, *v;
@@ -267,10 +272,26 @@ int ola_event_add_tag(struct ola_event *e, const char *tag)
     }
     json_array_foreach(tags, i, v)
     {
-        if (json_is_string(v) && strcmp(json_string_value(v), tag) == 0)
+        if (v == shared || (json_is_string(v) && strcmp(json_string_value(v), t) == 0))
             return 0;
     }
-    return json_array_append_new(tags, json_string(tag));
+    if (shared != NULL)
+        return json_array_append(tags, shared);
+    return json_array_append_new(tags, json_string(t));
+}
+
+int ola_event_add_tag(struct ola_event *e, const char *tag)
+{
+    return ola_event_tag(e, tag, NULL);
+}
+
+int ola_event_add_tag_json(struct ola_event *e, json_t *tag)
+{
+    const char *t = json_string_value(tag);
+
+    if (t == NULL)
+        return -1;
+    return ola_event_tag(e, t, tag);
 }
 
 const char *ola_event_str(const struct ola_event *e, const char *key)

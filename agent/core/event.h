@@ -107,6 +107,11 @@ int ola_event_admit(struct ola_batch *b, char *raw, size_t len, char *why,
 json_t *ola_event_ola(struct ola_event *e);
 /* Adds tag to olagent.tags (an array), once. Returns 0 / -1. */
 int ola_event_add_tag(struct ola_event *e, const char *tag);
+/*
+ * The same with the tag as a JSON string shared by many events (borrowed;
+ * the array takes a new reference). Returns 0 / -1 (not a string, ENOMEM).
+ */
+int ola_event_add_tag_json(struct ola_event *e, json_t *tag);
 /* Borrowed string member of the event, or NULL if absent or not a string. */
 const char *ola_event_str(const struct ola_event *e, const char *key);
 /* Integer member; returns false if absent or not an integer. */

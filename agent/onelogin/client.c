@@ -295,6 +295,7 @@ void ola_ol_absorb(struct ola_ol_client *c, const struct ola_http_resp *rs,
     int64_t mono = ola_mono_ms(), date, ms;
 
     r->http_status = rs->status;
+    r->stopped = rs->fail == OLA_HTTP_STOPPED;
     if (rs->date[0] != '\0' && ola_time_parse_http(rs->date, &date) == 0) {
         r->server_date_ms = date;
         ola_ol_learn_date(c, date, rs->sent_ms);
@@ -450,7 +451,7 @@ enum ola_ol_status ola_ol_get(struct ola_ol_client *c, const char *path_query,
                   v.reason);
 out:
     ola_buf_free(&url);
-    return ola_ol_done(c, st);
+    return r->stopped ? st : ola_ol_done(c, st); /* a stop is no retry */
 }
 
 enum ola_ol_status ola_ol_get_json(struct ola_ol_client *c, const char *path_query,

@@ -59,7 +59,8 @@ struct ola_ol_response {
     int64_t server_date_ms; /* from the Date header, -1 if none */
     int64_t retry_after_ms; /* RETRY/DEFERRED: how long to wait before trying again */
     bool rate_limited;      /* RETRY because of 429 or rate_limit_exceeded */
-    char reason[256];       /* one line for logs: "HTTP 503", "timeout after 30s", ... */
+    bool stopped; /* RETRY with no answer: the agent is stopping (its transfer aborted) */
+    char reason[256]; /* one line for logs: "HTTP 503", "timeout after 30s", ... */
 };
 
 struct ola_ol_rate {

@@ -130,6 +130,8 @@ const char *ola_http_fail_name(enum ola_http_fail f)
         return "body too big";
     case OLA_HTTP_NOMEM:
         return "out of memory";
+    case OLA_HTTP_STOPPED:
+        return "stopped";
     case OLA_HTTP_OTHER:
         break;
     }
@@ -177,6 +179,8 @@ static enum ola_http_fail ola_http_classify(CURLcode rc, const struct ola_http *
     case CURLE_SSL_INVALIDCERTSTATUS:
     case CURLE_SSL_CLIENTCERT:
         return OLA_HTTP_TLS;
+    case CURLE_ABORTED_BY_CALLBACK: /* only the progress callback aborts so: a stop */
+        return OLA_HTTP_STOPPED;
     default:
         return OLA_HTTP_OTHER;
     }

@@ -43,6 +43,7 @@ enum ola_http_fail {
     OLA_HTTP_TRUNCATED, /* fewer body bytes than announced */
     OLA_HTTP_TOO_BIG,   /* body over max_body: aborted */
     OLA_HTTP_NOMEM,     /* out of memory */
+    OLA_HTTP_STOPPED,   /* aborted by a stop request (SIGTERM): not the server's fault */
     OLA_HTTP_OTHER,     /* anything else libcurl reports */
 };
 

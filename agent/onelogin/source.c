@@ -165,12 +165,21 @@ static int64_t ola_source_backoff(struct ola_ol_source *src, int64_t advised_ms)
     return wait;
 }
 
-/* One log line when a failure streak starts or changes kind, not one per attempt. */
-static void ola_source_failed(struct ola_ol_source *src, const struct ola_ol_response *r,
-                              int64_t wait_ms)
+/*
+ * A failed request: the wait before the next attempt, counted as a retry,
+ * with one log line when a failure streak starts or changes kind, not one per
+ * attempt. A request aborted because the agent is stopping is none of that:
+ * no wait, no retry, no line.
+ */
+static int64_t ola_source_failed(struct ola_ol_source *src,
+                                 const struct ola_ol_response *r)
 {
     const char *cls = r->rate_limited ? "rate limit" : r->reason;
+    int64_t wait_ms;
 
+    if (r->stopped)
+        return 0;
+    wait_ms = ola_source_backoff(src, r->retry_after_ms);
     src->failures++;
     OLA_STAT_ADD(retries, 1);
     OLA_STAT_ADD(backoff_ms, (uint64_t)wait_ms);
@@ -188,6 +197,7 @@ static void ola_source_failed(struct ola_ol_source *src, const struct ola_ol_res
         if (snprintf(src->fail_class, sizeof(src->fail_class), "%.63s", cls) < 0)
             src->fail_class[0] = '\0';
     }
+    return wait_ms;
 }
 
 static void ola_source_recovered(struct ola_ol_source *src)
@@ -215,8 +225,7 @@ static enum ola_src_rc ola_source_probe(struct ola_ol_source *src, int64_t *wait
         ola_err_set(err, (int)r.http_status, "%s", r.reason);
         rc = OLA_SRC_FATAL;
     } else if (!ola_ol_has_server_time(src->client)) {
-        *wait_ms = ola_source_backoff(src, r.retry_after_ms);
-        ola_source_failed(src, &r, *wait_ms);
+        *wait_ms = ola_source_failed(src, &r);
         rc = OLA_SRC_RETRY;
     } else {
         *wait_ms = 0;
@@ -408,8 +417,7 @@ static enum ola_src_rc ola_ol_source_next(struct ola_source *base, struct ola_ba
     }
     if (st != OLA_OL_OK) {
         /* transient, or a refused query: retried with backoff, window kept */
-        *wait_ms = ola_source_backoff(src, r.retry_after_ms);
-        ola_source_failed(src, &r, *wait_ms);
+        *wait_ms = ola_source_failed(src, &r);
         rc = OLA_SRC_RETRY;
         goto out;
     }
@@ -424,8 +432,8 @@ static enum ola_src_rc ola_ol_source_next(struct ola_source *base, struct ola_ba
         if (snprintf(r.reason, sizeof(r.reason), "%.200s (HTTP %ld, %zu bytes)", perr.msg,
                      r.http_status, len) < 0)
             r.reason[0] = '\0';
-        *wait_ms = ola_source_backoff(src, 0);
-        ola_source_failed(src, &r, *wait_ms);
+        r.retry_after_ms = 0; /* the backoff's own wait (an OK answer advises none) */
+        *wait_ms = ola_source_failed(src, &r);
         rc = OLA_SRC_RETRY;
         goto out;
     }

@@ -126,33 +126,8 @@ static void ola_pg_clear(struct ola_enricher *en)
     en->pg_n = 0;
 }
 
-void ola_enricher_destroy(struct ola_enricher *en)
-{
-    size_t i;
-
-    if (en == NULL)
-        return;
-    ola_pg_clear(en);
-    free(en->pg);
-    free(en->pg_used);
-    for (i = 0; i < en->lk_cap; i++)
-        ola_buf_free(&en->lk[i].body);
-    free(en->lk);
-    free(en->lk_path);
-    free(en->lk_slot);
-    free(en->lk_scratch);
-    for (i = 0; i < en->n_types; i++)
-        free(en->types[i].name);
-    free(en->types);
-    free(en->missing);
-    ola_cache_destroy(en->cache);
-    for (i = 0; en->intern != NULL && i < OLA_EN_INTERN_SLOTS; i++)
-        json_decref(en->intern[i]);
-    free(en->intern);
-    free(en);
-}
-
-void ola_enricher_trim(struct ola_enricher *en)
+/* Frees the per-batch page table and lookup buffers; they grow again on demand. */
+static void ola_en_free_scratch(struct ola_enricher *en)
 {
     size_t i;
 
@@ -173,6 +148,29 @@ void ola_enricher_trim(struct ola_enricher *en)
     en->lk_slot = NULL;
     en->lk_scratch = NULL;
     en->lk_n = en->lk_cap = en->lk_path_cap = en->lk_slot_cap = en->lk_scratch_cap = 0;
+}
+
+void ola_enricher_destroy(struct ola_enricher *en)
+{
+    size_t i;
+
+    if (en == NULL)
+        return;
+    ola_en_free_scratch(en);
+    for (i = 0; i < en->n_types; i++)
+        free(en->types[i].name);
+    free(en->types);
+    free(en->missing);
+    ola_cache_destroy(en->cache);
+    for (i = 0; en->intern != NULL && i < OLA_EN_INTERN_SLOTS; i++)
+        json_decref(en->intern[i]);
+    free(en->intern);
+    free(en);
+}
+
+void ola_enricher_trim(struct ola_enricher *en)
+{
+    ola_en_free_scratch(en);
     if (en->intern != NULL)
         ola_en_intern_sweep(en);
 }

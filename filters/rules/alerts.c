@@ -8,20 +8,24 @@
  * within the window". An event id already held is not counted again. After
  * an alert the key is quiet (suppressed) for the suppress period, in event
  * time, and starts counting afresh after it: once per window per key by
- * default.
+ * default. The `alerts:` map is an option table (ola_alerts_options) read by
+ * the one walker; suppress, a type of its own, is parsed by a hook.
  */
 #include <errno.h>
+#include <stddef.h>
 #include <stdlib.h>
 #include <string.h>
 
 #include "agent/core/timeutil.h"
 #include "agent/core/vec.h"
+#include "config/options.h"
 #include "filters/rules/alerts.h"
 #include "filters/rules/alerts_priv.h"
 #include "filters/rules/severity.h"
 
-/* ---- rules ---------------------------------------------------------------- */
+/* ---- settings -------------------------------------------------------------- */
 
+/* suppress: window, none (or 0) or a duration; def when absent. */
 static int ola_suppress_parse(const struct ola_cfg *map, int64_t def, int64_t *out,
                               struct ola_err *err)
 {
@@ -49,26 +53,59 @@ static int ola_suppress_parse(const struct ola_cfg *map, int64_t def, int64_t *o
     return 0;
 }
 
-/*
- * The `alerts:` map (may be NULL): max_keys, suppress, late_grace. Every
- * setting of the alerts module is read here and only here, so that it can
- * become one option table; ola_suppress_parse is its one custom type.
- */
-static int ola_alerts_settings(struct ola_alerts *a, const struct ola_cfg *settings,
-                               struct ola_err *err)
+/* suppress: the text the walker read, parsed into suppress_ms. */
+static int ola_alerts_suppress_hook(const struct ola_cfg *map, const struct ola_opt *opt,
+                                    void *obj, void *ctx, struct ola_err *err)
 {
-    static const char *const keys[] = {"max_keys", "suppress", "late_grace", NULL};
-    long long max_keys;
+    struct ola_alerts_settings *s = obj;
 
-    if (ola_cfg_check_keys(settings, keys, err) != 0 ||
-        ola_cfg_int(settings, "max_keys", 100000, 1, 100000000, &max_keys, err) != 0 ||
-        ola_suppress_parse(settings, OLA_SUPPRESS_WINDOW, &a->suppress, err) != 0 ||
-        ola_cfg_duration(settings, "late_grace", 10 * 60 * 1000, 0,
-                         INT64_C(7) * 24 * 3600 * 1000, &a->late_grace, err) != 0)
-        return -1;
-    a->max_keys = (size_t)max_keys;
-    return 0;
+    (void)opt;
+    (void)ctx;
+    return ola_suppress_parse(map, OLA_SUPPRESS_WINDOW, &s->suppress_ms, err);
 }
+
+#define OLA_AS_OFF(f) offsetof(struct ola_alerts_settings, f)
+
+/* Every setting of the alerts module: the `alerts:` map. */
+const struct ola_opt ola_alerts_options[] = {
+    {.name = "max_keys",
+     .type = OLA_OPT_INT,
+     .offset = OLA_AS_OFF(max_keys),
+     .def_int = 100000,
+     .min = 1,
+     .max = 100000000,
+     .help = "alert state keys, all rules together (1 .. 100000000)"},
+    {.name = "suppress",
+     .type = OLA_OPT_STR,
+     .offset = OLA_AS_OFF(suppress),
+     .def_str = "window",
+     .hook = ola_alerts_suppress_hook,
+     .help = "quiet after an alert: window, none or a duration"},
+    {.name = "late_grace",
+     .type = OLA_OPT_DURATION,
+     .offset = OLA_AS_OFF(late_grace_ms),
+     .def_int = 10 * 60 * 1000,
+     .min = 0,
+     .max = INT64_C(7) * 24 * 3600 * 1000,
+     .help = "idle live keys expire after window + this (0 .. 7d)"},
+    {.name = NULL},
+};
+
+int ola_alerts_settings_read(const struct ola_cfg *map, struct ola_alerts_settings *out,
+                             struct ola_err *err)
+{
+    memset(out, 0, sizeof(*out));
+    ola_opts_defaults(ola_alerts_options, out);
+    out->suppress_ms = OLA_SUPPRESS_WINDOW;
+    return ola_opts_read(map, "alerts", ola_alerts_options, out, NULL, err);
+}
+
+const struct ola_alerts_settings *ola_alerts_settings_of(const struct ola_alerts *a)
+{
+    return &a->set;
+}
+
+/* ---- rules ---------------------------------------------------------------- */
 
 struct ola_alerts *ola_alerts_new(struct ola_expr_env *env,
                                   const struct ola_cfg *settings, struct ola_err *err)
@@ -80,8 +117,11 @@ struct ola_alerts *ola_alerts_new(struct ola_expr_env *env,
         return NULL;
     }
     a->env = env;
-    if (ola_alerts_settings(a, settings, err) != 0)
+    if (ola_alerts_settings_read(settings, &a->set, err) != 0)
         goto fail;
+    a->max_keys = (size_t)a->set.max_keys;
+    a->suppress = a->set.suppress_ms;
+    a->late_grace = a->set.late_grace_ms;
     return a;
 fail:
     ola_alerts_destroy(a);

@@ -22,6 +22,7 @@
 #include "agent/core/event.h"
 #include "config/config.h"
 #include "filters/rules/expr.h"
+#include "filters/rules/settings.h"
 
 struct ola_alerts;
 
@@ -47,9 +48,8 @@ struct ola_alerts_stats {
 };
 
 /*
- * settings: the `alerts:` map (may be NULL): max_keys (100000), suppress
- * (window | none | a duration), late_grace (10m). env: borrowed, must
- * outlive the result. Returns a new set or NULL with err.
+ * settings: the `alerts:` map (may be NULL), read with ola_alerts_options.
+ * env: borrowed, must outlive the result. Returns a new set or NULL with err.
  */
 struct ola_alerts *ola_alerts_new(struct ola_expr_env *env,
                                   const struct ola_cfg *settings, struct ola_err *err);
@@ -86,6 +86,8 @@ json_t *ola_alerts_save(const struct ola_alerts *a);
  */
 int ola_alerts_restore(struct ola_alerts *a, const json_t *state, struct ola_err *err);
 const struct ola_alerts_stats *ola_alerts_stats(const struct ola_alerts *a);
+/* The settings a was made with (borrowed from a, strings from the config). */
+const struct ola_alerts_settings *ola_alerts_settings_of(const struct ola_alerts *a);
 
 void ola_alert_list_clear(struct ola_alert_list *l);
 void ola_alert_list_free(struct ola_alert_list *l);

@@ -71,7 +71,8 @@ struct ola_alerts {
     struct ola_arule *rules;
     size_t n_rules, cap_rules;
     struct ola_akey **buckets;
-    size_t n_buckets; /* power of two */
+    size_t n_buckets;               /* power of two */
+    struct ola_alerts_settings set; /* as read; the three below come from it */
     size_t max_keys;
     int64_t suppress; /* default for rules */
     int64_t late_grace;

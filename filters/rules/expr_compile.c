@@ -381,21 +381,17 @@ static struct ola_expr *ola_x_list(struct ola_expr_env *env, const struct ola_cf
 
     if (x == NULL)
         return NULL;
-    if (ola_cfg_type(n) == OLA_CFG_MAP) {
-        struct ola_expr *kid = ola_x_compile(env, n, depth + 1, err);
-
-        if (kid == NULL || ola_x_add_kid(x, kid, err) != 0)
-            goto fail;
-        return x;
-    }
-    if (ola_cfg_type(n) != OLA_CFG_SEQ || ola_cfg_len(n) == 0) {
+    if (ola_cfg_type(n) != OLA_CFG_MAP &&
+        (ola_cfg_type(n) != OLA_CFG_SEQ || ola_cfg_len(n) == 0)) {
         ola_cfg_errf(err, n, "%s: expected a list of expressions",
                      op == OLA_X_ALL ? "all" : "any");
         goto fail;
     }
-    count = ola_cfg_len(n);
+    count = ola_cfg_type(n) == OLA_CFG_MAP ? 1 : ola_cfg_len(n);
     for (i = 0; i < count; i++) {
-        struct ola_expr *kid = ola_x_compile(env, ola_cfg_at(n, i), depth + 1, err);
+        const struct ola_cfg *item =
+            ola_cfg_type(n) == OLA_CFG_MAP ? n : ola_cfg_at(n, i);
+        struct ola_expr *kid = ola_x_compile(env, item, depth + 1, err);
 
         if (kid == NULL || ola_x_add_kid(x, kid, err) != 0)
             goto fail;

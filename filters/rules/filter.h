@@ -76,6 +76,8 @@ const struct ola_rules_stats *ola_rules_stats(const struct ola_rules *r);
 size_t ola_rules_alert_count(const struct ola_rules *r);
 const char *ola_rules_alert_name(const struct ola_rules *r, size_t i);
 uint64_t ola_rules_alerts_raised(const struct ola_rules *r, size_t i);
+/* The `alerts:` settings in force (borrowed from r), for `olagent check`. */
+const struct ola_alerts_settings *ola_rules_alerts_settings(const struct ola_rules *r);
 /* Borrowed catalog, for enrichment. */
 struct ola_catalog *ola_rules_catalog(struct ola_rules *r);
 

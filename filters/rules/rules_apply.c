@@ -18,29 +18,6 @@
 
 /* ---- applying -------------------------------------------------------------- */
 
-/* Appends a shared tag string to olagent.tags, once. Returns 0 / -1. */
-static int ola_tag_add(struct ola_event *e, json_t *tag)
-{
-    json_t *ola = ola_event_ola(e), *tags, *v;
-    const char *t = json_string_value(tag);
-    size_t i;
-
-    if (ola == NULL || t == NULL)
-        return -1;
-    tags = json_object_get(ola, "tags");
-    if (tags == NULL) {
-        tags = json_array();
-        if (tags == NULL || json_object_set_new(ola, "tags", tags) != 0)
-            return -1;
-    }
-    json_array_foreach(tags, i, v)
-    {
-        if (v == tag || strcmp(json_string_value(v), t) == 0)
-            return 0;
-    }
-    return json_array_append(tags, tag);
-}
-
 /*
  * olagent.event_type = {id, name, categories} (the catalog's shared object
  * for known types); categories become tags.
@@ -66,7 +43,7 @@ static int ola_classify(struct ola_rules *r, struct ola_event *e, bool *have,
             return -1;
         json_array_foreach(json_object_get(et, "categories"), i, c)
         {
-            if (ola_tag_add(e, c) != 0)
+            if (ola_event_add_tag_json(e, c) != 0)
                 return -1;
         }
         return 0;
@@ -118,7 +95,7 @@ static int ola_apply_event(struct ola_rules *r, struct ola_event *e, int64_t now
         if (!ola_expr_eval(r->env, rule->match, &r->ctx))
             continue;
         for (t = 0; t < rule->n_tags; t++)
-            if (ola_tag_add(e, rule->tagv[t]) != 0)
+            if (ola_event_add_tag_json(e, rule->tagv[t]) != 0)
                 return -1;
         if (rule->severity > sev) {
             sev = rule->severity;
@@ -159,10 +136,10 @@ static int ola_append_alert(struct ola_rules *r, struct ola_batch *b,
         return -1;
     }
     al->alert = NULL;
-    if (ola_tag_add(e, r->alert_tag) != 0)
+    if (ola_event_add_tag_json(e, r->alert_tag) != 0)
         return -1;
     for (t = 0; t < x->n_tags; t++)
-        if (ola_tag_add(e, x->tagv[t]) != 0)
+        if (ola_event_add_tag_json(e, x->tagv[t]) != 0)
             return -1;
     if (ola_set_severity(r, e, al->severity) != 0)
         return -1;
@@ -213,6 +190,11 @@ int ola_rules_state_restore(struct ola_rules *r, const json_t *state, struct ola
 const struct ola_rules_stats *ola_rules_stats(const struct ola_rules *r)
 {
     return &r->stats;
+}
+
+const struct ola_alerts_settings *ola_rules_alerts_settings(const struct ola_rules *r)
+{
+    return ola_alerts_settings_of(r->alerts);
 }
 
 struct ola_catalog *ola_rules_catalog(struct ola_rules *r)

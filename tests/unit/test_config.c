@@ -858,9 +858,9 @@ static void test_settings_minimal_defaults(void **state)
     assert_string_equal(s.metrics.listen, "127.0.0.1:9464");
     assert_true(s.enrich_enabled);
     assert_null(s.enrich);
-    assert_null(s.rules);
-    assert_int_equal(s.n_rule_files, 0);
-    assert_null(s.alerts);
+    assert_null(s.rules.rules);
+    assert_int_equal(s.rules.n_rule_files, 0);
+    assert_null(s.rules.alerts);
     assert_int_equal(s.shutdown_timeout_ms, 10000);
     assert_int_equal(s.n_outputs, 1);
     assert_string_equal(s.outputs[0].type, "stdout");
@@ -926,7 +926,7 @@ static void test_settings_full(void **state)
     assert_non_null(s.enrich);
     assert_int_equal(s.enrich_opts.cache_entries, 100);
     assert_int_equal(s.enrich_opts.concurrency, 4);
-    assert_non_null(s.alerts);
+    assert_non_null(s.rules.alerts);
     assert_int_equal(s.shutdown_timeout_ms, 0);
     assert_int_equal(s.n_outputs, 3);
     assert_string_equal(s.outputs[0].name, "audit");
@@ -1117,23 +1117,23 @@ static void test_settings_rules_and_secret_file(void **state)
     if (ola_settings_load(doc, NOW_MS, &s, &err) != 0)
         fail_msg("%s", err.msg);
     assert_string_equal(s.onelogin.client_secret, "from-file");
-    assert_non_null(s.rules);
-    assert_int_equal(s.n_rule_files, 2);
+    assert_non_null(s.rules.rules);
+    assert_int_equal(s.rules.n_rule_files, 2);
     snprintf(text, sizeof(text), "%s/rules/a.yaml", tmpdir);
-    assert_string_equal(s.rule_files[0], text);
-    assert_string_equal(s.rule_files[1], "/abs/b.yaml");
+    assert_string_equal(s.rules.rule_files[0], text);
+    assert_string_equal(s.rules.rule_files[1], "/abs/b.yaml");
     snprintf(text, sizeof(text), "%s/types.json", tmpdir);
-    assert_string_equal(s.catalog_path, text);
+    assert_string_equal(s.rules.catalog_path, text);
     ola_cfg_doc_destroy(doc);
 
     /* Without a directory in the name, rule paths stay as written. */
     if (settings("onelogin:\n  region: us\n" OL_MIN OUT_MIN "rules: [r.yaml]\n", &s, &err,
                  &doc) != 0)
         fail_msg("%s", err.msg);
-    assert_string_equal(s.rule_files[0], "r.yaml");
-    assert_null(s.catalog_path); /* the built-in catalog alone */
-    assert_true(s.catalog_builtin);
-    assert_true(s.default_rules);
+    assert_string_equal(s.rules.rule_files[0], "r.yaml");
+    assert_null(s.rules.catalog_path); /* the built-in catalog alone */
+    assert_true(s.rules.catalog_builtin);
+    assert_true(s.rules.default_rules);
     ola_cfg_doc_destroy(doc);
 }
 

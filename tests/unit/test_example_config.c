@@ -562,6 +562,28 @@ static void test_example_matches_tables(void **state)
     free(file);
 }
 
+/* The example's alerts: block holds each key of the alerts module's own table
+ * (filters/rules), with its default and help. */
+static void test_example_alerts_block(void **state)
+{
+    static struct ex_keys ks;
+    char *file = read_example();
+    size_t checked = 0, n = 0;
+    const struct ola_opt *o;
+
+    (void)state;
+    scan_example(file, &ks);
+    assert_non_null(ola_opts_find(ola_settings_options, "alerts"));
+    assert_ptr_equal(ola_opts_find(ola_settings_options, "alerts")->sub,
+                     ola_alerts_options);
+    for (o = ola_alerts_options; o->name != NULL; o++)
+        n++;
+    assert_int_equal(check_table(&ks, "alerts", ola_alerts_options, &checked), 0);
+    assert_int_equal(checked, n);
+    assert_true(n >= 3);
+    free(file);
+}
+
 /* The scanner and the checks find what they are for: a key missing, an
  * unknown one, a default and a comment that differ. */
 static void test_example_check_finds_disagreement(void **state)
@@ -603,6 +625,7 @@ int main(void)
         cmocka_unit_test(test_example_defaults_are_built_in),
         cmocka_unit_test(test_example_matches_tables),
         cmocka_unit_test(test_example_check_finds_disagreement),
+        cmocka_unit_test(test_example_alerts_block),
     };
 
     setenv("ONELOGIN_CLIENT_ID", "example-id", 1);
