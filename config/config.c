@@ -367,129 +367,99 @@ static int ola_parse_scalar(struct ola_parse *p, const yaml_event_t *ev, const c
     return 0;
 }
 
-static int ola_parse_seq(struct ola_parse *p, const yaml_event_t *start, const char *path,
-                         int depth, struct ola_cfg **out)
+/*
+ * A map key: ev is its event (borrowed). Refuses what the tree does not
+ * support (aliases, anchors, non-string keys, NUL bytes, merge keys) and
+ * duplicates of node's keys. *key: a new copy. Returns 0 / -1 with err.
+ */
+static int ola_parse_key(struct ola_parse *p, const struct ola_cfg *node,
+                         const yaml_event_t *ev, const char *path, char **key)
 {
-    struct ola_cfg *node =
-        ola_node_new(p->store, OLA_CFG_SEQ, ola_event_line(start), path);
-    yaml_event_t ev;
-    bool have_ev = false;
-    char *child_path = NULL;
+    int line = ola_event_line(ev);
+    size_t klen, i;
 
-    if (node == NULL)
+    if (ev->type == YAML_ALIAS_EVENT)
+        return ola_errf_line(p->err, p->store, line,
+                             "%s: aliases (*%s) are not supported", ola_node_what(node),
+                             (const char *)ev->data.alias.anchor);
+    if (ev->type != YAML_SCALAR_EVENT)
+        return ola_errf_line(p->err, p->store, line,
+                             "%s: a map key must be a plain string", ola_node_what(node));
+    if (ev->data.scalar.anchor != NULL)
+        return ola_errf_line(p->err, p->store, line,
+                             "%s: anchors (&%s) are not supported", ola_node_what(node),
+                             (const char *)ev->data.scalar.anchor);
+    klen = ev->data.scalar.length;
+    if (memchr(ev->data.scalar.value, '\0', klen) != NULL)
+        return ola_errf_line(p->err, p->store, line, "%s: key contains a NUL byte",
+                             ola_node_what(node));
+    if (ev->data.scalar.style == YAML_PLAIN_SCALAR_STYLE && klen == 2 &&
+        memcmp(ev->data.scalar.value, "<<", 2) == 0)
+        return ola_errf_line(p->err, p->store, line,
+                             "%s: merge keys (<<) are not supported",
+                             ola_node_what(node));
+    *key = strndup((const char *)ev->data.scalar.value, klen);
+    if (*key == NULL)
         return ola_err_set(p->err, ENOMEM, "%s: out of memory", p->store->name);
-    for (;;) {
-        struct ola_cfg *child = NULL;
-
-        if (ola_parse_next(p, &ev) != 0)
-            goto fail;
-        have_ev = true;
-        if (ev.type == YAML_SEQUENCE_END_EVENT)
-            break;
-        child_path = ola_path_index(path, node->n);
-        if (child_path == NULL) {
-            ola_err_set(p->err, ENOMEM, "%s: out of memory", p->store->name);
-            goto fail;
+    for (i = 0; i < node->n; i++) {
+        if (strcmp(node->ents[i].key, *key) == 0) {
+            ola_errf_line(p->err, p->store, line,
+                          "duplicate key '%s%s%s' (first at line %d)", path,
+                          path[0] ? "." : "", *key, node->ents[i].key_line);
+            free(*key);
+            *key = NULL;
+            return -1;
         }
-        if (ola_parse_node(p, &ev, child_path, depth + 1, &child) != 0)
-            goto fail;
-        if (ola_node_push(node, NULL, child->line, child) != 0) {
-            ola_node_free(child);
-            ola_err_set(p->err, ENOMEM, "%s: out of memory", p->store->name);
-            goto fail;
-        }
-        free(child_path);
-        child_path = NULL;
-        yaml_event_delete(&ev);
-        have_ev = false;
     }
-    yaml_event_delete(&ev);
-    *out = node;
     return 0;
-fail:
-    if (have_ev)
-        yaml_event_delete(&ev);
-    free(child_path);
-    ola_node_free(node);
-    return -1;
 }
 
-static int ola_parse_map(struct ola_parse *p, const yaml_event_t *start, const char *path,
-                         int depth, struct ola_cfg **out)
+/*
+ * A map or a sequence (type), from its start event to its end event: one
+ * loop for both. A map's entry is a key (ola_parse_key) and then a value;
+ * a sequence's is a value. Children are parsed with their dotted path.
+ */
+static int ola_parse_coll(struct ola_parse *p, const yaml_event_t *start,
+                          const char *path, int depth, enum ola_cfg_type type,
+                          struct ola_cfg **out)
 {
-    struct ola_cfg *node =
-        ola_node_new(p->store, OLA_CFG_MAP, ola_event_line(start), path);
+    yaml_event_type_t end =
+        type == OLA_CFG_MAP ? YAML_MAPPING_END_EVENT : YAML_SEQUENCE_END_EVENT;
+    struct ola_cfg *node = ola_node_new(p->store, type, ola_event_line(start), path);
     yaml_event_t ev;
     bool have_ev = false;
     char *key = NULL, *child_path = NULL;
-    size_t i;
 
     if (node == NULL)
         return ola_err_set(p->err, ENOMEM, "%s: out of memory", p->store->name);
     for (;;) {
         struct ola_cfg *child = NULL;
-        int key_line;
-        size_t klen;
+        int key_line = 0;
 
         if (ola_parse_next(p, &ev) != 0)
             goto fail;
         have_ev = true;
-        if (ev.type == YAML_MAPPING_END_EVENT)
+        if (ev.type == end)
             break;
-        key_line = ola_event_line(&ev);
-        if (ev.type == YAML_ALIAS_EVENT) {
-            ola_errf_line(p->err, p->store, key_line,
-                          "%s: aliases (*%s) are not supported", ola_node_what(node),
-                          (const char *)ev.data.alias.anchor);
-            goto fail;
-        }
-        if (ev.type != YAML_SCALAR_EVENT) {
-            ola_errf_line(p->err, p->store, key_line,
-                          "%s: a map key must be a plain string", ola_node_what(node));
-            goto fail;
-        }
-        if (ev.data.scalar.anchor != NULL) {
-            ola_errf_line(p->err, p->store, key_line,
-                          "%s: anchors (&%s) are not supported", ola_node_what(node),
-                          (const char *)ev.data.scalar.anchor);
-            goto fail;
-        }
-        klen = ev.data.scalar.length;
-        if (memchr(ev.data.scalar.value, '\0', klen) != NULL) {
-            ola_errf_line(p->err, p->store, key_line, "%s: key contains a NUL byte",
-                          ola_node_what(node));
-            goto fail;
-        }
-        key = strndup((const char *)ev.data.scalar.value, klen);
-        if (key == NULL)
-            goto nomem;
-        if (ev.data.scalar.style == YAML_PLAIN_SCALAR_STYLE && strcmp(key, "<<") == 0) {
-            ola_errf_line(p->err, p->store, key_line,
-                          "%s: merge keys (<<) are not supported", ola_node_what(node));
-            goto fail;
-        }
-        for (i = 0; i < node->n; i++) {
-            if (strcmp(node->ents[i].key, key) == 0) {
-                ola_errf_line(p->err, p->store, key_line,
-                              "duplicate key '%s%s%s' (first at line %d)", path,
-                              path[0] ? "." : "", key, node->ents[i].key_line);
+        if (type == OLA_CFG_MAP) {
+            key_line = ola_event_line(&ev);
+            if (ola_parse_key(p, node, &ev, path, &key) != 0)
                 goto fail;
-            }
+            yaml_event_delete(&ev);
+            have_ev = false;
+            if (ola_parse_next(p, &ev) != 0)
+                goto fail;
+            have_ev = true;
         }
-        yaml_event_delete(&ev);
-        have_ev = false;
-        child_path = ola_path_key(path, key);
+        child_path = key ? ola_path_key(path, key) : ola_path_index(path, node->n);
         if (child_path == NULL)
             goto nomem;
-        if (ola_parse_next(p, &ev) != 0)
-            goto fail;
-        have_ev = true;
         if (ola_parse_node(p, &ev, child_path, depth + 1, &child) != 0)
             goto fail;
         /* A map or list under a key is "at" its key, where a reader looks for it. */
-        if (child->type == OLA_CFG_MAP || child->type == OLA_CFG_SEQ)
+        if (key != NULL && (child->type == OLA_CFG_MAP || child->type == OLA_CFG_SEQ))
             child->line = key_line;
-        if (ola_node_push(node, key, key_line, child) != 0) {
+        if (ola_node_push(node, key, key ? key_line : child->line, child) != 0) {
             ola_node_free(child);
             goto nomem;
         }
@@ -538,9 +508,9 @@ static int ola_parse_node(struct ola_parse *p, const yaml_event_t *ev, const cha
     case YAML_SCALAR_EVENT:
         return ola_parse_scalar(p, ev, path, out);
     case YAML_SEQUENCE_START_EVENT:
-        return ola_parse_seq(p, ev, path, depth, out);
+        return ola_parse_coll(p, ev, path, depth, OLA_CFG_SEQ, out);
     case YAML_MAPPING_START_EVENT:
-        return ola_parse_map(p, ev, path, depth, out);
+        return ola_parse_coll(p, ev, path, depth, OLA_CFG_MAP, out);
     case YAML_ALIAS_EVENT:
         return ola_errf_line(p->err, p->store, line,
                              "%s: aliases (*%s) are not supported", what,
