@@ -154,6 +154,8 @@ int ola_cmd_check_opts(const char *config_path, bool online, bool strict)
         goto out;
     ola_cfg_dump(c.doc, stdout);
     ola_settings_print(c.doc, &c.s, stdout);
+    for (i = 0; i < c.n_outputs; i++)
+        ola_output_print_settings(c.outputs[i], c.s.outputs[i].node, stdout);
     ola_cmd_print_sources(&c.s);
     n_warn = ola_cfg_warning_count(c.doc);
     for (i = 0; i < n_warn; i++)
