@@ -351,7 +351,8 @@ void ola_output_print_settings(const struct ola_output *o, const struct ola_cfg 
     char fo[128];
 
     ola_opts_print_effective(node, path, ola_output_options, &o->common, out);
-    if (snprintf(fo, sizeof(fo), "%s.format_options", path) < (int)sizeof(fo))
+    if (snprintf(fo, sizeof(fo), "%s%sformat_options", path, path[0] != '\0' ? "." : "") <
+        (int)sizeof(fo))
         ola_opts_print_effective(ola_cfg_get(node, "format_options"), fo,
                                  ola_format_options, &o->fmt_opts, out);
     if (o->ops->opts != NULL)
