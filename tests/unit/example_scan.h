@@ -257,8 +257,8 @@ static void squeeze(const char *in, char *out, size_t size)
 #define CT_ILLUSTRATIVE 0x2u /* the values of illustrative keys are not defaults */
 
 /* Holds the table tab (the map at path) and the example to each other. */
-static size_t check_table(const struct ex_keys *ks, const char *path,
-                          const struct ola_opt *tab, size_t *checked, unsigned mode)
+static size_t check_table_mode(const struct ex_keys *ks, const char *path,
+                               const struct ola_opt *tab, size_t *checked, unsigned mode)
 {
     const struct ola_opt *o;
     size_t wrong = 0, i, pl = strlen(path);
@@ -291,7 +291,7 @@ static size_t check_table(const struct ex_keys *ks, const char *path,
             }
         }
         if (o->type == OLA_OPT_MAP) {
-            wrong += check_table(ks, where, o->sub, checked, mode);
+            wrong += check_table_mode(ks, where, o->sub, checked, mode);
             continue;
         }
         dflt = ola_opt_default_text(o, a, sizeof(a));
@@ -332,6 +332,13 @@ static size_t check_table(const struct ex_keys *ks, const char *path,
         }
     }
     return wrong;
+}
+
+/* check_table_mode with every key of the table in the example (CT_COMPLETE). */
+static inline size_t check_table(const struct ex_keys *ks, const char *path,
+                                 const struct ola_opt *tab, size_t *checked)
+{
+    return check_table_mode(ks, path, tab, checked, CT_COMPLETE);
 }
 
 #endif

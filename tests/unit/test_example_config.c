@@ -263,7 +263,7 @@ static void test_example_matches_tables(void **state)
 
     (void)state;
     scan_example(file, &ks);
-    wrong = check_table(&ks, "", ola_settings_options, &checked, CT_COMPLETE);
+    wrong = check_table(&ks, "", ola_settings_options, &checked);
     print_message("%zu keys of the option tables held to the example\n", checked);
     assert_true(checked >= 40);
     assert_int_equal(wrong, 0);
@@ -302,7 +302,7 @@ static void test_example_check_finds_disagreement(void **state)
     assert_int_equal(ks.n, 4);
     assert_string_equal(ks.k[2].path, "sec.speling");
     /* count's default, wait's comment, gone missing, speling unknown */
-    assert_int_equal(check_table(&ks, "", top, &checked, CT_COMPLETE), 4);
+    assert_int_equal(check_table(&ks, "", top, &checked), 4);
 }
 
 int main(void)

@@ -115,8 +115,8 @@ static size_t check_blocks(const char *text, bool complete, size_t *checked)
         const struct ola_output_ops *ops = ola_output_find(b->type);
 
         if (b->type[0] == '\0') {
-            wrong += check_table(&b->keys, "", ola_output_options + 1, checked,
-                                 CT_COMPLETE | CT_ILLUSTRATIVE);
+            wrong += check_table_mode(&b->keys, "", ola_output_options + 1, checked,
+                                      CT_COMPLETE | CT_ILLUSTRATIVE);
             continue;
         }
         if (ops == NULL) {
@@ -127,12 +127,12 @@ static size_t check_blocks(const char *text, bool complete, size_t *checked)
             continue;
         }
         if (complete) {
-            wrong += check_table(&b->keys, "", ops->opts != NULL ? ops->opts : none,
-                                 checked, CT_COMPLETE | CT_ILLUSTRATIVE);
+            wrong += check_table_mode(&b->keys, "", ops->opts != NULL ? ops->opts : none,
+                                      checked, CT_COMPLETE | CT_ILLUSTRATIVE);
             continue;
         }
         assert_true(ola_output_opts_all(ops, all, OLA_OUTPUT_OPTS_MAX) > 0);
-        wrong += check_table(&b->keys, "", all, checked, CT_ILLUSTRATIVE);
+        wrong += check_table_mode(&b->keys, "", all, checked, CT_ILLUSTRATIVE);
         for (o = ops->opts; o != NULL && o->name != NULL; o++)
             if (ex_find(&b->keys, o->name) == NULL) {
                 print_message("line %d: %s.%s is in the option tables, not in the "
@@ -226,8 +226,7 @@ static void test_config_example_prints_outputs(void **state)
     assert_true(checked >= 40);
     scan_example(text, &ks);
     checked = 0;
-    assert_int_equal(check_table(&ks, "", ola_settings_options, &checked, CT_COMPLETE),
-                     0);
+    assert_int_equal(check_table(&ks, "", ola_settings_options, &checked), 0);
     free(text);
 }
 
