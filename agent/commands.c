@@ -157,6 +157,8 @@ int ola_cmd_check_opts(const char *config_path, bool online, bool strict)
     ola_settings_print(c.doc, &c.s, stdout);
     ola_opts_print_effective(c.s.rules.alerts, "alerts", ola_alerts_options,
                              ola_rules_alerts_settings(c.rules), stdout);
+    for (i = 0; i < c.n_outputs; i++)
+        ola_output_print_settings(c.outputs[i], c.s.outputs[i].node, stdout);
     ola_cmd_print_sources(&c.s);
     n_warn = ola_cfg_warning_count(c.doc);
     for (i = 0; i < n_warn; i++)

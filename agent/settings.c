@@ -363,7 +363,11 @@ void ola_settings_rules(const struct ola_settings *s, struct ola_rules_settings 
     out->default_rules = s->rules.default_rules;
     out->catalog_builtin = s->rules.catalog_builtin;
     out->n_outputs = s->n_outputs;
-    memcpy(out->outputs, s->outputs, sizeof(out->outputs));
+    for (size_t i = 0; i < s->n_outputs; i++) {
+        out->outputs[i].type = s->outputs[i].type;
+        out->outputs[i].name = s->outputs[i].name;
+        out->outputs[i].node = s->outputs[i].node;
+    }
 }
 
 void ola_settings_print(const struct ola_cfg_doc *doc, const struct ola_settings *s,
@@ -386,9 +390,20 @@ void ola_settings_print(const struct ola_cfg_doc *doc, const struct ola_settings
 
 void ola_settings_print_example(FILE *out)
 {
+    struct ola_opt top[sizeof(ola_settings_options) / sizeof(ola_settings_options[0])];
+    const struct ola_opt *outs = ola_opts_find(ola_settings_options, "outputs");
+    size_t i, n = 0;
+
     fputs("# olagent settings, from the option tables (olagent config example).\n"
-          "# Keys shown commented out have no default. The outputs' keys are in\n"
-          "# config/olagent.example.yaml and docs/outputs.md.\n",
+          "# Keys shown commented out have no default. Each output type's keys\n"
+          "# follow under outputs: (docs/outputs.md).\n",
           out);
-    ola_opts_print_example(ola_settings_options, 0, out);
+    /* every top-level key but outputs, which closes the example */
+    for (i = 0; ola_settings_options[i].name != NULL; i++)
+        if (&ola_settings_options[i] != outs)
+            top[n++] = ola_settings_options[i];
+    memset(&top[n], 0, sizeof(top[n]));
+    ola_opts_print_example(top, 0, out);
+    fprintf(out, "\n# %s\noutputs:\n  - type: stdout\n", outs->help);
+    ola_output_print_examples(out);
 }

@@ -21,6 +21,7 @@
 #include "config/options.h"
 #include "filters/enrich/settings.h"
 #include "filters/rules/settings.h"
+#include "outputs/output.h"
 
 struct ola_settings {
     const char *path;                /* config file path */
@@ -61,11 +62,13 @@ void ola_settings_rules(const struct ola_settings *s, struct ola_rules_settings 
 
 /*
  * `olagent check`: every key of the tables with the value in force and where
- * it came from ("# file:line" or "# default"), secrets masked.
+ * it came from ("# file:line" or "# default"), secrets masked. The outputs'
+ * keys are printed by ola_output_print_settings, from the built outputs.
  */
 void ola_settings_print(const struct ola_cfg_doc *doc, const struct ola_settings *s,
                         FILE *out);
-/* `olagent config example`: the example config's keys, from the tables. */
+/* `olagent config example`: the example config's keys, from the tables, with a
+ * commented block of each output type's keys under `outputs:`. */
 void ola_settings_print_example(FILE *out);
 
 #endif

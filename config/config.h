@@ -153,19 +153,4 @@ void *ola_cfg_doc_alloc(const struct ola_cfg_doc *doc, size_t size);
 /* A NUL-terminated copy of s[0..n) owned by doc; NULL on ENOMEM. */
 char *ola_cfg_doc_strndup(const struct ola_cfg_doc *doc, const char *s, size_t n);
 
-/* ---- plugin instances -------------------------------------------------------- */
-
-#define OLA_MAX_OUTPUTS 16
-
-/*
- * One entry of a list of plugin instances (the `outputs:` list): its type,
- * its name and its whole map, which the plugin reads with its own option
- * table (options.h).
- */
-struct ola_output_cfg {
-    const char *type;           /* "stdout", "file", "kafka", "syslog" */
-    const char *name;           /* alias; defaults to type, unique */
-    const struct ola_cfg *node; /* the whole map, for the plugin's own keys */
-};
-
 #endif

@@ -399,6 +399,23 @@ const char *ola_opt_value_text(const struct ola_opt *o, const void *obj, char *b
     return NULL;
 }
 
+/* v as a YAML scalar that reads back as v: quoted when plain text would not ("{id}"). */
+static void ola_opt_print_scalar(const char *v, FILE *out)
+{
+    if (v[0] != '\0' && strchr("{}[]&*!|>'\"%@`#,", v[0]) == NULL &&
+        strstr(v, ": ") == NULL && strstr(v, " #") == NULL) {
+        fputs(v, out);
+        return;
+    }
+    fputc('"', out);
+    for (; *v != '\0'; v++) {
+        if (*v == '"' || *v == '\\')
+            fputc('\\', out);
+        fputc(*v, out);
+    }
+    fputc('"', out);
+}
+
 void ola_opts_print_example(const struct ola_opt *tab, int indent, FILE *out)
 {
     char buf[128];
@@ -412,7 +429,9 @@ void ola_opts_print_example(const struct ola_opt *tab, int indent, FILE *out)
             fprintf(out, "%*s%s:\n", indent, "", tab->name);
             ola_opts_print_example(tab->sub, indent + 2, out);
         } else if (def != NULL) {
-            fprintf(out, "%*s%s: %s\n", indent, "", tab->name, def);
+            fprintf(out, "%*s%s: ", indent, "", tab->name);
+            ola_opt_print_scalar(def, out);
+            fputc('\n', out);
         } else {
             fprintf(out, "%*s# %s: (%s)\n", indent, "", tab->name,
                     ola_opt_type_text(tab, buf, sizeof(buf)));

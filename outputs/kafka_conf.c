@@ -10,6 +10,7 @@
  * are refused in `properties:`.
  */
 #include <errno.h>
+#include <stddef.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -17,23 +18,10 @@
 
 #include "outputs/kafka_int.h"
 
-const char *const ola_kafka_keys[] = {
-    "brokers",
-    "topic",
-    "key",
-    "compression",
-    "acks",
-    "idempotence",
-    "message_timeout",
-    "queue_max_messages",
-    "queue_max_size",
-    "properties",
-    NULL,
-};
-
 static const char *const ola_kafka_compressions[] = {
     "none", "gzip", "snappy", "lz4", "zstd", NULL,
 };
+static const char *const ola_kafka_acks[] = {"all", "-1", "1", "0", NULL};
 
 /*
  * The librdkafka properties that olagent sets from its own keys: overriding
@@ -117,102 +105,179 @@ void ola_kafka_prop_error(struct ola_err *err, const struct ola_kafka_settings *
     }
 }
 
-void ola_kafka_settings_defaults(struct ola_kafka_settings *ks)
+/* ---- the keys ---------------------------------------------------------------- */
+
+#define OLA_KC_OFF(f) offsetof(struct ola_kafka_conf, f)
+
+/* brokers: "host:port,host:port" or a list of host:port. */
+static int ola_kafka_brokers_hook(const struct ola_cfg *map, const struct ola_opt *opt,
+                                  void *obj, void *ctx, struct ola_err *err)
 {
-    memset(ks, 0, sizeof(*ks));
-    ks->topic = "onelogin.events";
-    ks->key = "{id}";
-    ks->compression = "none";
-    ks->acks = "all";
-    ks->idempotence = true;
-    ks->message_timeout_ms = 0; /* never give up: no re-produce, no duplicate */
-    ks->queue_max_messages = 100000;
-    ks->queue_max_bytes = 64u * 1024 * 1024;
+    struct ola_kafka_conf *c = obj;
+    const struct ola_cfg *brokers = ola_cfg_get(map, opt->name);
+    size_t i;
+
+    (void)ctx;
+    if (ola_cfg_type(brokers) == OLA_CFG_SEQ) {
+        for (i = 0; i < ola_cfg_len(brokers); i++) {
+            const char *b = ola_cfg_scalar(ola_cfg_at(brokers, i));
+
+            if (b == NULL)
+                return ola_cfg_errf(err, ola_cfg_at(brokers, i),
+                                    "brokers: not a host:port");
+            if ((i > 0 && ola_buf_putc(&c->brokers, ',')) || ola_buf_puts(&c->brokers, b))
+                return ola_err_set(err, ENOMEM, "out of memory");
+        }
+        c->ks.brokers = c->brokers.data;
+    } else if (ola_cfg_str(map, opt->name, NULL, &c->ks.brokers, err) != 0) {
+        return -1;
+    }
+    if (c->ks.brokers == NULL || c->ks.brokers[0] == '\0')
+        return ola_cfg_errf(err, brokers != NULL ? brokers : map,
+                            "outputs: kafka: brokers: required (host:port, ...)");
+    return 0;
 }
 
-/* Reads the output's map into settings, then opens. */
+/* topic and key: templates whose variables exist. */
+static int ola_kafka_template_hook(const struct ola_cfg *map, const struct ola_opt *opt,
+                                   void *obj, void *ctx, struct ola_err *err)
+{
+    const char *tmpl =
+        *(const char *const *)(const void *)((const char *)obj + opt->offset);
+    char msg[OLA_ERR_MSG_MAX];
+
+    (void)ctx;
+    if (ola_kafka_template_check(tmpl, err) == 0)
+        return 0;
+    snprintf(msg, sizeof(msg), "%s", err != NULL ? err->msg : "");
+    return ola_cfg_errf(err, ola_cfg_get(map, opt->name), "%s: %s", opt->name, msg);
+}
+
+static int ola_kafka_acks_hook(const struct ola_cfg *map, const struct ola_opt *opt,
+                               void *obj, void *ctx, struct ola_err *err)
+{
+    const struct ola_kafka_conf *c = obj;
+
+    (void)ctx;
+    if (strcmp(ola_kafka_acks[c->acks], "0") == 0)
+        return ola_cfg_errf(err, ola_cfg_get(map, opt->name),
+                            "acks: 0 gives no delivery report; use all or 1");
+    return 0;
+}
+
+static int ola_kafka_timeout_hook(const struct ola_cfg *map, const struct ola_opt *opt,
+                                  void *obj, void *ctx, struct ola_err *err)
+{
+    const struct ola_kafka_conf *c = obj;
+
+    (void)ctx;
+    if (c->ks.message_timeout_ms > 0 && c->ks.message_timeout_ms < 1000)
+        return ola_cfg_errf(err, ola_cfg_get(map, opt->name),
+                            "message_timeout: 0 (never give up) or at least 1s");
+    return 0;
+}
+
+const struct ola_opt ola_kafka_options[] = {
+    {.name = "brokers",
+     .type = OLA_OPT_STR,
+     .offset = OLA_KC_OFF(ks.brokers),
+     .hook = ola_kafka_brokers_hook,
+     .flags = OLA_OPT_MANUAL,
+     .help = "host:port,... or a list (required)"},
+    {.name = "topic",
+     .type = OLA_OPT_STR,
+     .offset = OLA_KC_OFF(ks.topic),
+     .def_str = "onelogin.events",
+     .hook = ola_kafka_template_hook,
+     .help = "template: {category}, {event_type_id}, {id}"},
+    {.name = "key",
+     .type = OLA_OPT_STR,
+     .offset = OLA_KC_OFF(ks.key),
+     .def_str = "{id}",
+     .hook = ola_kafka_template_hook,
+     .help = "template like topic; \"\" for no key"},
+    {.name = "compression",
+     .type = OLA_OPT_ENUM,
+     .offset = OLA_KC_OFF(compression),
+     .names = ola_kafka_compressions,
+     .help = "none, gzip, snappy, lz4, zstd"},
+    {.name = "acks",
+     .type = OLA_OPT_ENUM,
+     .offset = OLA_KC_OFF(acks),
+     .names = ola_kafka_acks,
+     .hook = ola_kafka_acks_hook,
+     .help = "all or 1 (1 needs idempotence: false)"},
+    {.name = "idempotence",
+     .type = OLA_OPT_BOOL,
+     .offset = OLA_KC_OFF(ks.idempotence),
+     .def_int = 1,
+     .help = "the idempotent producer (needs acks: all)"},
+    {.name = "message_timeout",
+     .type = OLA_OPT_DURATION,
+     .offset = OLA_KC_OFF(ks.message_timeout_ms),
+     .def_int = 0, /* never give up: no re-produce, no duplicate */
+     .min = 0,
+     .max = INT32_MAX,
+     .hook = ola_kafka_timeout_hook,
+     .help = "0: never give up (no re-produce); or at least 1s"},
+    {.name = "queue_max_messages",
+     .type = OLA_OPT_INT,
+     .offset = OLA_KC_OFF(ks.queue_max_messages),
+     .def_int = 100000,
+     .min = 1,
+     .max = 10000000,
+     .help = "librdkafka's queue limit in messages"},
+    {.name = "queue_max_size",
+     .type = OLA_OPT_SIZE,
+     .offset = OLA_KC_OFF(ks.queue_max_bytes),
+     .def_size = 64u * 1024 * 1024,
+     .help = "librdkafka's queue limit in bytes"},
+    {.name = "properties",
+     .type = OLA_OPT_OTHER,
+     .flags = OLA_OPT_MANUAL, /* read by ola_kafka_init */
+     .help = "librdkafka properties: TLS, SASL, tuning"},
+    {.name = NULL},
+};
+
+void ola_kafka_conf_free(struct ola_kafka_conf *c)
+{
+    if (c == NULL)
+        return;
+    ola_buf_free(&c->brokers);
+    c->ks.brokers = NULL;
+}
+
+/* The defaults are the table's: one place says them. */
+void ola_kafka_settings_defaults(struct ola_kafka_settings *ks)
+{
+    struct ola_kafka_conf c;
+
+    memset(&c, 0, sizeof(c));
+    ola_opts_defaults(ola_kafka_options, &c);
+    *ks = c.ks;
+    ks->compression = ola_kafka_compressions[c.compression];
+    ks->acks = ola_kafka_acks[c.acks];
+}
+
+/* Reads the properties, checks what spans keys, then opens. */
 int ola_kafka_init(struct ola_output *o, const struct ola_cfg *node, struct ola_err *err)
 {
-    static const char *const acks_names[] = {"all", "-1", "1", "0", NULL};
-    struct ola_kafka_settings ks;
-    const struct ola_cfg *brokers = ola_cfg_get(node, "brokers");
+    const struct ola_kafka_conf *c = o->settings;
+    struct ola_kafka_settings ks = c->ks;
     const struct ola_cfg *props = ola_cfg_get(node, "properties");
     const struct ola_cfg *bad = NULL;
     const char **names = NULL, **values = NULL;
     const struct ola_cfg **nodes = NULL;
     char **bases = NULL; /* names of *_file entries without the suffix */
     bool *secret = NULL;
-    struct ola_buf list = OLA_BUF_INIT;
-    long long qmax = 0;
-    uint64_t qsize = 0;
-    int comp = 0, acks = 0, rc = -1;
+    int rc = -1;
     size_t i, n = 0;
 
-    ola_kafka_settings_defaults(&ks);
-    if (ola_cfg_type(brokers) == OLA_CFG_SEQ) {
-        for (i = 0; i < ola_cfg_len(brokers); i++) {
-            const char *b = ola_cfg_scalar(ola_cfg_at(brokers, i));
-
-            if (b == NULL) {
-                ola_cfg_errf(err, ola_cfg_at(brokers, i), "brokers: not a host:port");
-                goto fail;
-            }
-            if ((i > 0 && ola_buf_putc(&list, ',')) || ola_buf_puts(&list, b)) {
-                ola_err_set(err, ENOMEM, "out of memory");
-                goto fail;
-            }
-        }
-        ks.brokers = list.data;
-    } else if (ola_cfg_str(node, "brokers", NULL, &ks.brokers, err) != 0) {
-        goto fail;
-    }
-    if (ks.brokers == NULL || ks.brokers[0] == '\0') {
-        ola_cfg_errf(err, brokers != NULL ? brokers : node,
-                     "outputs: kafka: brokers: required (host:port, ...)");
-        goto fail;
-    }
-    if (ola_cfg_str(node, "topic", ks.topic, &ks.topic, err) ||
-        ola_cfg_str(node, "key", ks.key, &ks.key, err) ||
-        ola_cfg_enum(node, "compression", ola_kafka_compressions, 0, &comp, err) ||
-        ola_cfg_enum(node, "acks", acks_names, 0, &acks, err) ||
-        ola_cfg_bool(node, "idempotence", true, &ks.idempotence, err) ||
-        ola_cfg_duration(node, "message_timeout", ks.message_timeout_ms, 0, INT32_MAX,
-                         &ks.message_timeout_ms, err) ||
-        ola_cfg_int(node, "queue_max_messages", ks.queue_max_messages, 1, 10000000, &qmax,
-                    err) ||
-        ola_cfg_size(node, "queue_max_size", ks.queue_max_bytes, &qsize, err))
-        goto fail;
-    ks.compression = ola_kafka_compressions[comp];
-    ks.acks = acks_names[acks];
-    ks.queue_max_messages = qmax;
-    ks.queue_max_bytes = qsize;
-    if (ks.message_timeout_ms > 0 && ks.message_timeout_ms < 1000) {
-        ola_cfg_errf(err, ola_cfg_get(node, "message_timeout"),
-                     "message_timeout: 0 (never give up) or at least 1s");
-        goto fail;
-    }
-    if (acks == 3) {
-        ola_cfg_errf(err, ola_cfg_get(node, "acks"),
-                     "acks: 0 gives no delivery report; use all or 1");
-        goto fail;
-    }
+    ks.compression = ola_kafka_compressions[c->compression];
+    ks.acks = ola_kafka_acks[c->acks];
     if (strcmp(ks.acks, "1") == 0 && ks.idempotence) {
         ola_cfg_errf(err, ola_cfg_get(node, "acks"),
                      "acks: idempotence needs acks: all (or set idempotence: false)");
-        goto fail;
-    }
-    if (ola_kafka_template_check(ks.topic, err) != 0) {
-        char msg[OLA_ERR_MSG_MAX];
-
-        snprintf(msg, sizeof(msg), "%s", err != NULL ? err->msg : "");
-        ola_cfg_errf(err, ola_cfg_get(node, "topic"), "topic: %s", msg);
-        goto fail;
-    }
-    if (ola_kafka_template_check(ks.key, err) != 0) {
-        char msg[OLA_ERR_MSG_MAX];
-
-        snprintf(msg, sizeof(msg), "%s", err != NULL ? err->msg : "");
-        ola_cfg_errf(err, ola_cfg_get(node, "key"), "key: %s", msg);
         goto fail;
     }
     if (props != NULL && ola_cfg_type(props) != OLA_CFG_MAP &&
@@ -296,6 +361,5 @@ fail:
     free(names);
     free(values);
     free(nodes);
-    ola_buf_free(&list);
     return rc;
 }

@@ -79,9 +79,18 @@ struct ola_kafka {
 
 /* ---- kafka_conf.c: the settings ------------------------------------------- */
 
-/* The output's keys, for the registry's unknown-key check. */
-extern const char *const ola_kafka_keys[];
-/* Reads the output's map into settings, then opens (ops.init). 0 / -1 with err. */
+/* The output's keys as read by ola_kafka_options (o->settings). */
+struct ola_kafka_conf {
+    struct ola_kafka_settings ks; /* strings borrowed from the document */
+    int compression, acks;        /* indexes in the names of their entries */
+    struct ola_buf brokers;       /* brokers given as a list, joined (owned) */
+};
+
+/* The output's keys (config/options.h), read by the registry into o->settings. */
+extern const struct ola_opt ola_kafka_options[];
+/* Frees what c owns (the close of the output calls it); NULL is a no-op. */
+void ola_kafka_conf_free(struct ola_kafka_conf *c);
+/* Reads properties, checks what spans keys, then opens (ops.init). 0 / -1 with err. */
 int ola_kafka_init(struct ola_output *o, const struct ola_cfg *node, struct ola_err *err);
 /* The output key that sets librdkafka property prop, or NULL when none does. */
 const char *ola_kafka_own_key(const char *prop);

@@ -444,6 +444,7 @@ static void ola_kafka_close(struct ola_output *o)
     struct ola_kafka *k = o->ctx;
     size_t i;
 
+    ola_kafka_conf_free(o->settings);
     if (k == NULL)
         return;
     /* Unacknowledged records are dropped here; the checkpoint never covered them. */
@@ -591,7 +592,8 @@ uint64_t ola_kafka_rebuilds(const struct ola_output *o)
 const struct ola_output_ops ola_out_kafka = {
     .name = "kafka",
     .abi = OLA_OUTPUT_ABI,
-    .keys = ola_kafka_keys,
+    .opts = ola_kafka_options,
+    .settings_size = sizeof(struct ola_kafka_conf),
     .init = ola_kafka_init,
     .write = ola_kafka_write,
     .flush = ola_kafka_flush,

@@ -31,8 +31,6 @@ struct ola_stdout {
     int fd;
 };
 
-static const char *const ola_stdout_keys[] = {NULL};
-
 static int ola_stdout_init(struct ola_output *o, const struct ola_cfg *node,
                            struct ola_err *err)
 {
@@ -120,7 +118,6 @@ static void ola_stdout_trim(struct ola_output *o)
 const struct ola_output_ops ola_out_stdout = {
     .name = "stdout",
     .abi = OLA_OUTPUT_ABI,
-    .keys = ola_stdout_keys,
     .init = ola_stdout_init,
     .write = ola_stdout_write,
     .flush = ola_stdout_flush,

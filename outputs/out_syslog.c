@@ -473,7 +473,8 @@ static void ola_syslog_close(struct ola_output *o)
 const struct ola_output_ops ola_out_syslog = {
     .name = "syslog",
     .abi = OLA_OUTPUT_ABI,
-    .keys = ola_syslog_keys,
+    .opts = ola_syslog_options,
+    .settings_size = sizeof(struct ola_syslog_conf),
     .init = ola_syslog_init,
     .write = ola_syslog_write,
     .flush = ola_syslog_flush,

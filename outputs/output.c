@@ -3,9 +3,12 @@
  *
  * The list is NULL-terminated and built at compile time from what exists
  * (CMake defines OLA_HAVE_OUT_<NAME> for each outputs/out_<name>.c), like
- * curl's TLS backends. ola_output_new() reads the keys every output shares
- * (type, name, format, format_options, when, dead_letter), checks that no
- * unknown key is present, then hands the map to the plugin's init.
+ * curl's TLS backends. The keys every output shares (type, name, format,
+ * format_options, when, dead_letter) are one option table here; each plugin
+ * declares its own in ops->opts (nginx's core and module directives, Fluent
+ * Bit's config maps). ola_output_new() checks the map against both (so an
+ * unknown key gets the closest known one), reads the common keys, reads the
+ * plugin's into o->settings, then hands the output to the plugin's init.
  * ola_output_refuse() notes a record an output will never deliver; the
  * pipeline writes the notes to the dead-letter file (deadletter.c).
  */
@@ -43,8 +46,85 @@ static const struct ola_output_ops *const ola_outputs[] = {
     NULL,
 };
 
-const char *const ola_output_common_keys[] = {
-    "type", "name", "format", "format_options", "when", "dead_letter", NULL,
+#define OLA_OC_OFF(f) offsetof(struct ola_output_common, f)
+
+/* format: the format must be compiled in; o->fmt is it. */
+static int ola_output_format_hook(const struct ola_cfg *map, const struct ola_opt *opt,
+                                  void *obj, void *ctx, struct ola_err *err)
+{
+    const struct ola_output_common *c = obj;
+    struct ola_output *o = ctx;
+    char shown[OLA_CFG_SHOWN_MAX];
+
+    (void)opt;
+    o->fmt = ola_format_find(c->format);
+    if (o->fmt == NULL)
+        return ola_cfg_errf(
+            err, ola_cfg_get(map, "format"), "format: unknown format %s",
+            ola_cfg_shown(ola_cfg_get(map, "format"), shown, sizeof(shown)));
+    return 0;
+}
+
+/* format_options: the format's own table (outputs/formats/format.c). */
+static int ola_output_fmt_opts_hook(const struct ola_cfg *map, const struct ola_opt *opt,
+                                    void *obj, void *ctx, struct ola_err *err)
+{
+    struct ola_output *o = ctx;
+
+    (void)opt;
+    (void)obj;
+    return ola_format_opts_load(map, &o->fmt_opts, err);
+}
+
+static int ola_output_dead_letter_hook(const struct ola_cfg *map,
+                                       const struct ola_opt *opt, void *obj, void *ctx,
+                                       struct ola_err *err)
+{
+    const struct ola_output_common *c = obj;
+    struct ola_output *o = ctx;
+
+    (void)map;
+    (void)opt;
+    if (c->dead_letter != NULL && (o->dead_letter = strdup(c->dead_letter)) == NULL)
+        return ola_err_set(err, ENOMEM, "out of memory");
+    return 0;
+}
+
+/* type first: the example blocks open with it (ola_output_print_examples) */
+const struct ola_opt ola_output_options[] = {
+    {.name = "type",
+     .type = OLA_OPT_STR,
+     .offset = OLA_OC_OFF(type),
+     .flags = OLA_OPT_MANUAL | OLA_OPT_REQUIRED,
+     .help = "stdout, file, kafka, syslog"},
+    {.name = "name",
+     .type = OLA_OPT_STR,
+     .offset = OLA_OC_OFF(name),
+     .flags = OLA_OPT_MANUAL,
+     .help = "default: the type"},
+    {.name = "format",
+     .type = OLA_OPT_STR,
+     .offset = OLA_OC_OFF(format),
+     .def_str = "json",
+     .hook = ola_output_format_hook,
+     .help = "json (default), cef (ArcSight), leef (QRadar), ocsf"},
+    {.name = "format_options",
+     .type = OLA_OPT_MAP,
+     .sub = ola_format_options,
+     .hook = ola_output_fmt_opts_hook,
+     .flags = OLA_OPT_MANUAL,
+     .help = "options of the format (docs/formats.md)"},
+    {.name = "when",
+     .type = OLA_OPT_OTHER,
+     .flags = OLA_OPT_MANUAL,
+     .help = "only records that match (docs/rules.md); default: everything"},
+    {.name = "dead_letter",
+     .type = OLA_OPT_STR,
+     .offset = OLA_OC_OFF(dead_letter),
+     .hook = ola_output_dead_letter_hook,
+     .help = "records refused for good; default: dead-letter.NAME.ndjson beside the "
+             "checkpoint"},
+    {.name = NULL},
 };
 
 const struct ola_output_ops *ola_output_find(const char *type)
@@ -57,38 +137,39 @@ const struct ola_output_ops *ola_output_find(const char *type)
     return NULL;
 }
 
-static bool ola_key_in(const char *key, const char *const *list)
+int ola_output_opts_all(const struct ola_output_ops *ops, struct ola_opt *out, size_t cap)
 {
-    size_t i;
+    const struct ola_opt *tabs[2] = {ola_output_options, ops->opts}, *e;
+    size_t n = 0, t;
 
-    for (i = 0; list != NULL && list[i] != NULL; i++)
-        if (strcmp(list[i], key) == 0)
-            return true;
-    return false;
+    for (t = 0; t < 2; t++)
+        for (e = tabs[t]; e != NULL && e->name != NULL; e++) {
+            if (n + 1 >= cap)
+                return -1;
+            out[n++] = *e;
+        }
+    if (n >= cap)
+        return -1;
+    memset(&out[n], 0, sizeof(out[n]));
+    return (int)n;
 }
 
-static int ola_output_check_keys(const struct ola_output_ops *ops,
-                                 const struct ola_cfg *node, struct ola_err *err)
+/* Reads every entry of tab (its keys were checked already) into obj. */
+static int ola_output_read(const struct ola_cfg *node, const struct ola_opt *tab,
+                           void *obj, struct ola_output *o, struct ola_err *err)
 {
-    size_t i;
-
-    for (i = 0; i < ola_cfg_len(node); i++) {
-        const char *key = ola_cfg_key_at(node, i);
-
-        if (!ola_key_in(key, ola_output_common_keys) && !ola_key_in(key, ops->keys))
-            return ola_err_set(err, 0, "%s:%d: %s: unknown key '%s' for a %s output",
-                               ola_cfg_file(node), ola_cfg_key_line(node, i),
-                               ola_cfg_path(node), key, ops->name);
-    }
+    for (; tab != NULL && tab->name != NULL; tab++)
+        if (ola_opts_read_key(node, ola_cfg_path(node), tab, tab->name, obj, o, err) != 0)
+            return -1;
     return 0;
 }
 
 struct ola_output *ola_output_new(const struct ola_output_cfg *oc, unsigned index,
                                   struct ola_err *err)
 {
+    struct ola_opt all[OLA_OUTPUT_OPTS_MAX];
     const struct ola_output_ops *ops;
     struct ola_output *o = NULL;
-    const char *fmt_name = NULL, *dl = NULL;
     char shown[OLA_CFG_SHOWN_MAX];
     int n;
 
@@ -107,11 +188,17 @@ struct ola_output *ola_output_new(const struct ola_output_cfg *oc, unsigned inde
                      ops->abi, OLA_OUTPUT_ABI);
         return NULL;
     }
-    if (ola_output_check_keys(ops, oc->node, err) != 0)
+    if (ola_output_opts_all(ops, all, OLA_OUTPUT_OPTS_MAX) < 0) {
+        ola_err_set(err, EINVAL, "outputs: %s: too many keys", ops->name);
+        return NULL;
+    }
+    if (ola_opts_check(oc->node, all, err) != 0)
         return NULL;
     o = calloc(1, sizeof(*o));
-    if (o == NULL) {
-        ola_err_set(err, 12, "out of memory");
+    if (o == NULL || (ops->settings_size > 0 &&
+                      (o->settings = calloc(1, ops->settings_size)) == NULL)) {
+        free(o);
+        ola_err_set(err, ENOMEM, "out of memory");
         return NULL;
     }
     o->ops = ops;
@@ -124,24 +211,11 @@ struct ola_output *ola_output_new(const struct ola_output_cfg *oc, unsigned inde
     n = snprintf(o->comp, sizeof(o->comp), "output:%s:%s", ops->name, o->name);
     if (n < 0 || (size_t)n >= sizeof(o->comp))
         o->comp[sizeof(o->comp) - 1] = '\0';
-    if (ola_cfg_str(oc->node, "format", "json", &fmt_name, err) != 0)
-        goto fail;
-    o->fmt = ola_format_find(fmt_name);
-    if (o->fmt == NULL) {
-        ola_cfg_errf(
-            err, ola_cfg_get(oc->node, "format"), "format: unknown format %s",
-            ola_cfg_shown(ola_cfg_get(oc->node, "format"), shown, sizeof(shown)));
-        goto fail;
-    }
-    if (ola_format_opts_load(oc->node, &o->fmt_opts, err) != 0)
-        goto fail;
-    if (ola_cfg_str(oc->node, "dead_letter", NULL, &dl, err) != 0)
-        goto fail;
-    if (dl != NULL && (o->dead_letter = strdup(dl)) == NULL) {
-        ola_err_set(err, 12, "out of memory");
-        goto fail;
-    }
-    if (ops->init(o, oc->node, err) != 0)
+    o->common.type = ops->name;
+    o->common.name = o->name;
+    if (ola_output_read(oc->node, ola_output_options, &o->common, o, err) != 0 ||
+        ola_output_read(oc->node, ops->opts, o->settings, o, err) != 0 ||
+        ops->init(o, oc->node, err) != 0)
         goto fail;
     return o;
 fail:
@@ -159,6 +233,7 @@ void ola_output_destroy(struct ola_output *o)
         free(o->refused[i].bytes);
     free(o->refused);
     free(o->dead_letter);
+    free(o->settings);
     free(o);
 }
 
@@ -267,4 +342,63 @@ int ola_output_format(const struct ola_output *o, const struct ola_event *e,
     if (rc != 0)
         ola_buf_truncate(out, mark);
     return rc;
+}
+
+void ola_output_print_settings(const struct ola_output *o, const struct ola_cfg *node,
+                               FILE *out)
+{
+    const char *path = ola_cfg_path(node);
+    char fo[128];
+
+    ola_opts_print_effective(node, path, ola_output_options, &o->common, out);
+    if (snprintf(fo, sizeof(fo), "%s%sformat_options", path, path[0] != '\0' ? "." : "") <
+        (int)sizeof(fo))
+        ola_opts_print_effective(ola_cfg_get(node, "format_options"), fo,
+                                 ola_format_options, &o->fmt_opts, out);
+    if (o->ops->opts != NULL)
+        ola_opts_print_effective(node, path, o->ops->opts, o->settings, out);
+}
+
+/* Writes each line of text after prefix. */
+static void ola_output_prefixed(const char *text, const char *prefix, FILE *out)
+{
+    while (*text != '\0') {
+        size_t n = strcspn(text, "\n");
+
+        fprintf(out, "%s%.*s\n", prefix, (int)n, text);
+        text += n;
+        if (*text == '\n')
+            text++;
+    }
+}
+
+/* Prints tab (NULL: none) as a commented block under header. */
+static void ola_output_print_block(const char *header, const struct ola_opt *tab,
+                                   FILE *out)
+{
+    char *text = NULL;
+    size_t len = 0;
+    FILE *mem = open_memstream(&text, &len);
+
+    if (mem == NULL)
+        return;
+    ola_opts_print_example(tab, 0, mem);
+    if (fclose(mem) == 0) {
+        fprintf(out, "\n  # %s\n", header);
+        ola_output_prefixed(text != NULL ? text : "", "  #   ", out);
+    }
+    free(text);
+}
+
+void ola_output_print_examples(FILE *out)
+{
+    char header[96];
+    size_t i;
+
+    /* type opens each block; the other common keys once, then each type's own */
+    ola_output_print_block(OLA_OUTPUT_COMMON_HEADER, ola_output_options + 1, out);
+    for (i = 0; ola_outputs[i] != NULL; i++) {
+        snprintf(header, sizeof(header), "- type: %s", ola_outputs[i]->name);
+        ola_output_print_block(header, ola_outputs[i]->opts, out);
+    }
 }

@@ -52,16 +52,44 @@
 #define OLA_OUTPUT_H
 
 #include <stdbool.h>
+#include <stddef.h>
 #include <stdint.h>
+#include <stdio.h>
 
 #include "agent/core/deadletter.h"
 #include "agent/core/err.h"
 #include "agent/core/event.h"
 #include "agent/core/log.h"
 #include "config/config.h"
+#include "config/options.h"
 #include "outputs/formats/format.h"
 
-#define OLA_OUTPUT_ABI 1
+#define OLA_OUTPUT_ABI 2
+
+/* Entries in the table of all an output's keys (the common ones and its own). */
+#define OLA_OUTPUT_OPTS_MAX 48
+
+/*
+ * One entry of the `outputs:` list, as the agent's settings read it: its type,
+ * its name and its whole map, which ola_output_new() reads with the output's
+ * option tables. OLA_MAX_OUTPUTS (agent/core/event.h) bounds the list.
+ */
+struct ola_output_cfg {
+    const char *type;           /* "stdout", "file", "kafka", "syslog" */
+    const char *name;           /* alias; defaults to type, unique */
+    const struct ola_cfg *node; /* the whole map, for the plugin's own keys */
+};
+
+/*
+ * The keys every output has (ola_output_options), as read. type and name come
+ * from the struct ola_output_cfg; the strings are borrowed from the document.
+ */
+struct ola_output_common {
+    const char *type;
+    const char *name;
+    const char *format;      /* the format's name, "json" */
+    const char *dead_letter; /* as configured; NULL: the default beside the checkpoint */
+};
 
 enum ola_rc {
     OLA_OK = 0,
@@ -88,9 +116,15 @@ struct ola_refusal {
 };
 
 struct ola_output_ops {
-    const char *name;        /* "stdout", "file", "kafka", "syslog" */
-    unsigned abi;            /* OLA_OUTPUT_ABI */
-    const char *const *keys; /* the plugin's own config keys, NULL-terminated */
+    const char *name; /* "stdout", "file", "kafka", "syslog" */
+    unsigned abi;     /* OLA_OUTPUT_ABI */
+    /* The plugin's own keys (config/options.h; NULL: none) and the size of the
+     * struct their offsets point into. The registry reads them into
+     * o->settings (with the entries' hooks, ctx o) before init. */
+    const struct ola_opt *opts;
+    size_t settings_size;
+    /* Sets up o from o->settings; node (the output's map) is for what spans
+     * keys and for file:line in errors. */
     int (*init)(struct ola_output *o, const struct ola_cfg *node, struct ola_err *err);
     enum ola_rc (*write)(struct ola_output *o, const struct ola_batch *b);
     enum ola_rc (*flush)(struct ola_output *o, int timeout_ms);
@@ -109,8 +143,13 @@ struct ola_output {
     unsigned index; /* bit in ola_event.routes */
     const struct ola_format_ops *fmt;
     struct ola_format_opts fmt_opts;
-    char *dead_letter; /* path of the dead-letter file (owned), or NULL */
-    void *ctx;         /* the plugin's state */
+    char *dead_letter;               /* path of the dead-letter file (owned), or NULL */
+    struct ola_output_common common; /* the common keys as read (for `check`) */
+    /* The plugin's keys read with ops->opts (owned by the registry; strings
+     * borrowed from the config document, which outlives the output). What
+     * the plugin allocates inside it, its close frees. */
+    void *settings;
+    void *ctx; /* the plugin's state */
     struct ola_output_stats stats;
     char last_error[256]; /* why the last RETRY/FATAL happened, for logs and /readyz */
     /* refused records not yet in the dead-letter file (ola_output_refuse) */
@@ -118,15 +157,27 @@ struct ola_output {
     size_t n_refused, cap_refused;
 };
 
-/* Keys every output accepts; the registry checks them with ops->keys. */
-extern const char *const ola_output_common_keys[];
+/* The keys every output has (type, name, format, format_options, when,
+ * dead_letter), on struct ola_output_common; hooks take the output as ctx. */
+extern const struct ola_opt ola_output_options[];
+
+/*
+ * Copies every key an output of type ops has into out (cap entries): the
+ * common ones first, then the plugin's, then the terminator. Returns the
+ * number of keys, or -1 when cap is too small. For the unknown-key check,
+ * `olagent config example` and the test holding the example config to them.
+ */
+int ola_output_opts_all(const struct ola_output_ops *ops, struct ola_opt *out,
+                        size_t cap);
 
 /* NULL when the type is not compiled in. */
 const struct ola_output_ops *ola_output_find(const char *type);
 
 /*
- * Creates an output from its config map (type, name, format, format_options,
- * when, dead_letter + the plugin's keys). Returns a new output or NULL with err.
+ * Creates an output from its config map: refuses keys no table of its type
+ * knows (suggesting the closest), reads the common keys and the plugin's
+ * (ops->opts) with the walker, then calls init. Returns a new output or NULL
+ * with err.
  */
 struct ola_output *ola_output_new(const struct ola_output_cfg *oc, unsigned index,
                                   struct ola_err *err);
@@ -143,6 +194,22 @@ static inline enum ola_rc ola_output_flush(struct ola_output *o, int timeout_ms)
 {
     return o->ops->flush(o, timeout_ms);
 }
+
+/*
+ * `olagent check`: the settings o was built with, one line per key,
+ * "outputs[0].key: value  # file:line" (or "# default"), secrets masked.
+ * node: the output's map (oc->node).
+ */
+void ola_output_print_settings(const struct ola_output *o, const struct ola_cfg *node,
+                               FILE *out);
+/*
+ * `olagent config example`: commented blocks as the example config shows
+ * them under `outputs:` (each key's help as a comment, then "key: default"):
+ * first the keys every output has but type, under "  # " OLA_OUTPUT_COMMON_HEADER,
+ * then for each output type compiled in "  # - type: kafka" and its own keys.
+ */
+#define OLA_OUTPUT_COMMON_HEADER "Every output has these keys besides type and its own:"
+void ola_output_print_examples(FILE *out);
 
 /* SIGHUP: reopen files. Outputs without reopen answer 0. */
 int ola_output_reopen(struct ola_output *o, struct ola_err *err);

@@ -49,9 +49,22 @@ struct ola_syslog {
 
 /* ---- syslog_conf.c: the settings ------------------------------------------ */
 
-/* The output's keys, for the registry's unknown-key check. */
-extern const char *const ola_syslog_keys[];
-/* Reads the output's map into a new struct ola_syslog in o->ctx (ops.init). 0 / -1. */
+/* The output's keys as read by ola_syslog_options (strings borrowed from the document).
+ */
+struct ola_syslog_conf {
+    int transport, framing, oversize;
+    long long rfc;
+    int facility; /* from facility_name */
+    const char *host, *port, *sock_path, *facility_name, *app_name, *hostname, *sd_id;
+    uint64_t max_size;
+    int64_t connect_timeout_ms;
+    const char *ca_file, *cert_file, *key_file, *server_name;
+    bool verify;
+};
+
+/* The output's keys (config/options.h), read by the registry into o->settings. */
+extern const struct ola_opt ola_syslog_options[];
+/* Sets up a new struct ola_syslog in o->ctx from o->settings (ops.init). 0 / -1. */
 int ola_syslog_init(struct ola_output *o, const struct ola_cfg *node,
                     struct ola_err *err);
 

@@ -22,6 +22,9 @@
 /* Severity set by rules, CEF-style 0..10; -1 when no rule set one. */
 #define OLA_SEVERITY_UNSET (-1)
 
+/* The most outputs one agent runs: each is a bit of routes and refused below. */
+#define OLA_MAX_OUTPUTS 16
+
 enum ola_record_kind {
     OLA_REC_EVENT = 0, /* a OneLogin event */
     OLA_REC_ALERT = 1, /* an alert raised by a stateful rule */

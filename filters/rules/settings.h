@@ -20,8 +20,16 @@
 #include <stdint.h>
 
 #include "agent/core/err.h"
+#include "agent/core/event.h"
 #include "config/config.h"
 #include "config/options.h"
+
+/* One entry of the outputs list, as the rules see it (its map may hold `when:`). */
+struct ola_rules_output {
+    const char *type;
+    const char *name;
+    const struct ola_cfg *node;
+};
 
 struct ola_rules_settings {
     const struct ola_cfg *rules;  /* rules: list of files (NULL: none) */
@@ -29,7 +37,7 @@ struct ola_rules_settings {
     bool default_rules;           /* the compiled-in rule pack first */
     bool catalog_builtin;         /* no catalog path: the compiled-in catalog */
     size_t n_outputs;
-    struct ola_output_cfg outputs[OLA_MAX_OUTPUTS];
+    struct ola_rules_output outputs[OLA_MAX_OUTPUTS];
 };
 
 /* ---- the top-level keys ------------------------------------------------------ */

@@ -5,9 +5,12 @@
  * (CMake defines OLA_HAVE_FORMAT_<NAME> for each outputs/format_<name>.c).
  * Formats that keep state between records (the json format's memo) say so
  * with their batch_done and release hooks, which the pipeline reaches only
- * through ola_format_batch_done_all and ola_format_release_all.
+ * through ola_format_batch_done_all and ola_format_release_all. The
+ * options an output gives its format (`format_options:`) are one option
+ * table, ola_format_options, read by the walker (config/options.h).
  */
 #include <ctype.h>
+#include <stddef.h>
 #include <stdlib.h>
 #include <string.h>
 
@@ -103,55 +106,80 @@ static char ola_leef_delim_parse(const char *t)
     return ola_format_leef_delim_ok(v) ? (char)v : '\0';
 }
 
+/* leef_delimiter: the text names the delimiter (ola_leef_delim_parse). */
+static int ola_leef_delim_hook(const struct ola_cfg *map, const struct ola_opt *opt,
+                               void *obj, void *ctx, struct ola_err *err)
+{
+    struct ola_format_opts *opts = obj;
+    const struct ola_cfg *n = ola_cfg_get(map, "leef_delimiter");
+    char shown[OLA_CFG_SHOWN_MAX];
+
+    (void)opt;
+    (void)ctx;
+    if (opts->leef_delimiter == NULL)
+        return 0;
+    opts->leef_delim = ola_leef_delim_parse(opts->leef_delimiter);
+    if (opts->leef_delim == '\0')
+        return ola_cfg_errf(err, n,
+                            "leef_delimiter: %s cannot delimit LEEF attributes: use one "
+                            "printable character other than '=' and '\\', tab, or a "
+                            "hex code like x5E or \\x5E",
+                            ola_cfg_shown(n, shown, sizeof(shown)));
+    return 0;
+}
+
+#define OLA_FO_OFF(f) offsetof(struct ola_format_opts, f)
+#define OLA_FO_LABEL(i, n)                                                               \
+    {                                                                                    \
+        .name = (n), .type = OLA_OPT_STR, .offset = OLA_FO_OFF(cef_label[i])             \
+    }
+
+static const struct ola_opt ola_cef_label_options[] = {
+    OLA_FO_LABEL(0, "cs1"), OLA_FO_LABEL(1, "cs2"), OLA_FO_LABEL(2, "cs3"),
+    OLA_FO_LABEL(3, "cs4"), OLA_FO_LABEL(4, "cs5"), OLA_FO_LABEL(5, "cs6"),
+    OLA_FO_LABEL(6, "cn1"), OLA_FO_LABEL(7, "cn2"), OLA_FO_LABEL(8, "cn3"),
+    {.name = NULL},
+};
+
+const struct ola_opt ola_format_options[] = {
+    {.name = "hostname",
+     .type = OLA_OPT_STR,
+     .offset = OLA_FO_OFF(hostname),
+     .help = "CEF dvchost / LEEF devHostName / OCSF logger"},
+    {.name = "leef_delimiter",
+     .type = OLA_OPT_STR,
+     .offset = OLA_FO_OFF(leef_delimiter),
+     .hook = ola_leef_delim_hook,
+     .help = "LEEF attribute delimiter (default tab)"},
+    {.name = "cef_labels",
+     .type = OLA_OPT_MAP,
+     .sub = ola_cef_label_options,
+     .help = "rename CEF custom-field labels"},
+    {.name = "vendor",
+     .type = OLA_OPT_STR,
+     .offset = OLA_FO_OFF(vendor),
+     .def_str = "OneLogin",
+     .help = "CEF/LEEF vendor"},
+    {.name = "product",
+     .type = OLA_OPT_STR,
+     .offset = OLA_FO_OFF(product),
+     .def_str = "OneLogin",
+     .help = "CEF/LEEF product"},
+    {.name = NULL},
+};
+
 int ola_format_opts_load(const struct ola_cfg *output_node, struct ola_format_opts *opts,
                          struct ola_err *err)
 {
-    static const char *const keys[] = {"leef_delimiter", "vendor",     "product",
-                                       "hostname",       "cef_labels", NULL};
-    static const char *const label_keys[] = {"cs1", "cs2", "cs3", "cs4", "cs5",
-                                             "cs6", "cn1", "cn2", "cn3", NULL};
-    const struct ola_cfg *labels;
-    size_t i;
     const struct ola_cfg *fo = ola_cfg_get(output_node, "format_options");
-    const char *delim = NULL;
 
     memset(opts, 0, sizeof(*opts));
+    ola_opts_defaults(ola_format_options, opts);
     opts->leef_delim = '\t';
-    opts->vendor = "OneLogin";
-    opts->product = "OneLogin";
     opts->product_version = OLA_VERSION;
     if (fo == NULL)
         return 0;
     if (ola_cfg_type(fo) != OLA_CFG_MAP)
         return ola_cfg_errf(err, fo, "format_options: expected a map");
-    if (ola_cfg_check_keys(fo, keys, err) != 0 ||
-        ola_cfg_str(fo, "leef_delimiter", NULL, &delim, err) != 0 ||
-        ola_cfg_str(fo, "vendor", opts->vendor, &opts->vendor, err) != 0 ||
-        ola_cfg_str(fo, "product", opts->product, &opts->product, err) != 0 ||
-        ola_cfg_str(fo, "hostname", NULL, &opts->hostname, err) != 0)
-        return -1;
-    labels = ola_cfg_get(fo, "cef_labels");
-    if (labels != NULL && ola_cfg_type(labels) != OLA_CFG_MAP)
-        return ola_cfg_errf(err, labels,
-                            "cef_labels: expected a map of cs1..cs6, cn1..cn3");
-    if (labels != NULL && ola_cfg_check_keys(labels, label_keys, err) != 0)
-        return -1;
-    for (i = 0; labels != NULL && label_keys[i] != NULL; i++)
-        if (ola_cfg_str(labels, label_keys[i], NULL, &opts->cef_label[i], err) != 0)
-            return -1;
-    if (delim != NULL) {
-        opts->leef_delim = ola_leef_delim_parse(delim);
-        if (opts->leef_delim == '\0') {
-            const struct ola_cfg *n = ola_cfg_get(fo, "leef_delimiter");
-            char shown[OLA_CFG_SHOWN_MAX];
-
-            return ola_cfg_errf(
-                err, n,
-                "leef_delimiter: %s cannot delimit LEEF attributes: use one "
-                "printable character other than '=' and '\\', tab, or a "
-                "hex code like x5E or \\x5E",
-                ola_cfg_shown(n, shown, sizeof(shown)));
-        }
-    }
-    return 0;
+    return ola_opts_read(fo, "format_options", ola_format_options, opts, NULL, err);
 }

@@ -13,6 +13,7 @@
 #include "agent/core/err.h"
 #include "agent/core/event.h"
 #include "config/config.h"
+#include "config/options.h"
 
 #define OLA_CEF_LABELS 9 /* cs1..cs6, cn1..cn3 */
 
@@ -20,6 +21,7 @@
 #define OLA_FORMAT_UNUSABLE 1
 
 struct ola_format_opts {
+    const char *leef_delimiter;  /* as written (NULL: tab), read into leef_delim */
     char leef_delim;             /* LEEF 2.0 attribute delimiter, default '\t' */
     const char *vendor;          /* "OneLogin" */
     const char *product;         /* "OneLogin" */
@@ -54,7 +56,12 @@ const struct ola_format_ops *const *ola_format_list(void);
  * space, '=' (it separates key from value) and '\' (the escape). CR and LF would
  * break the record. */
 bool ola_format_leef_delim_ok(int c);
-/* Fills opts with defaults, then reads the optional `format_options` map of node. */
+/* The keys of an output's `format_options:` map, on struct ola_format_opts. */
+extern const struct ola_opt ola_format_options[];
+/*
+ * Fills opts with defaults, then reads the optional `format_options` map of
+ * output_node with ola_format_options. Returns 0 / -1 with "file:line: ..." in err.
+ */
 int ola_format_opts_load(const struct ola_cfg *output_node, struct ola_format_opts *opts,
                          struct ola_err *err);
 
