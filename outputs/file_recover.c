@@ -15,7 +15,7 @@
 #include <unistd.h>
 
 #include "agent/core/fileio.h"
-#include "outputs/file_sink_int.h"
+#include "outputs/file_sink_priv.h"
 
 /* ---- crash recovery ----------------------------------------------------- */
 

@@ -17,7 +17,7 @@
 
 #include "agent/core/fileio.h"
 #include "agent/core/vec.h"
-#include "outputs/file_sink_int.h"
+#include "outputs/file_sink_priv.h"
 
 /* Index of the extension in the last component of p (its first '.', not at 0). */
 size_t ola_ext_at(const char *p)

@@ -24,7 +24,7 @@
  *
  * Which files are the sink's, rotation and the keep policy are in
  * file_rotate.c; crash recovery at startup in file_recover.c (shared state:
- * file_sink_int.h).
+ * file_sink_priv.h).
  */
 #include <errno.h>
 #include <fcntl.h>
@@ -38,7 +38,7 @@
 #include <zlib.h>
 
 #include "agent/core/fileio.h"
-#include "outputs/file_sink_int.h"
+#include "outputs/file_sink_priv.h"
 
 static int64_t ola_real_now_ms(void)
 {

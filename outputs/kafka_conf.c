@@ -16,7 +16,7 @@
 #include <string.h>
 #include <strings.h>
 
-#include "outputs/kafka_int.h"
+#include "outputs/kafka_priv.h"
 
 static const char *const ola_kafka_compressions[] = {
     "none", "gzip", "snappy", "lz4", "zstd", NULL,

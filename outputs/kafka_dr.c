@@ -2,7 +2,7 @@
  * kafka_dr.c - the Kafka output's delivery-report bookkeeping.
  *
  * Every staged record is an entry in the output's table (struct ola_kmsg,
- * kafka_int.h) whose bytes live in chunks the output owns. librdkafka's
+ * kafka_priv.h) whose bytes live in chunks the output owns. librdkafka's
  * callbacks (run inside rd_kafka_poll/flush, in flush's thread) move the
  * entries along: a delivery report marks an entry DONE, or files its error
  * by class (retry later, refuse for good, rebuild the producer, stop); the
@@ -16,7 +16,7 @@
 #include <string.h>
 
 #include "agent/core/vec.h"
-#include "outputs/kafka_int.h"
+#include "outputs/kafka_priv.h"
 
 /* ---- errors --------------------------------------------------------------- */
 

@@ -23,7 +23,7 @@
  * Callbacks run in the thread that calls flush (rd_kafka_flush), never with a
  * json_t: librdkafka only ever sees bytes. The settings map is read in
  * kafka_conf.c, delivery reports and the table kept in kafka_dr.c, topic and
- * key templates expanded in kafka_template.c (shared state: kafka_int.h).
+ * key templates expanded in kafka_template.c (shared state: kafka_priv.h).
  */
 #include <errno.h>
 #include <inttypes.h>
@@ -33,7 +33,7 @@
 #include "agent/core/secret.h"
 #include "agent/core/timeutil.h"
 #include "agent/core/vec.h"
-#include "outputs/kafka_int.h"
+#include "outputs/kafka_priv.h"
 
 #define OLA_KAFKA_POLL_SLICE_MS 100
 #define OLA_KAFKA_MAX_TOPIC     249

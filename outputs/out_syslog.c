@@ -14,7 +14,7 @@
  * buffer, the partly written one is sent again whole after reconnecting on a
  * later flush, and flush answers RETRY: the pipeline owns the backoff.
  * The transport (connect, TLS, liveness, close) is in syslog_net.c, the
- * settings map in syslog_conf.c (shared state: syslog_int.h).
+ * settings map in syslog_conf.c (shared state: syslog_priv.h).
  */
 #include <errno.h>
 #include <poll.h>
@@ -29,7 +29,7 @@
 #include "agent/core/timeutil.h"
 #include "agent/core/vec.h"
 #include "outputs/formats/fmt_util.h"
-#include "outputs/syslog_int.h"
+#include "outputs/syslog_priv.h"
 
 /* ---- message building ------------------------------------------------------ */
 

@@ -10,7 +10,8 @@
  * unknown key gets the closest known one), reads the common keys, reads the
  * plugin's into o->settings, then hands the output to the plugin's init.
  * ola_output_refuse() notes a record an output will never deliver; the
- * pipeline writes the notes to the dead-letter file (deadletter.c).
+ * pipeline writes the notes to the dead-letter file (dead_letters.c, with
+ * the writer of agent/core/deadletter.c).
  */
 #include <errno.h>
 #include <stdarg.h>

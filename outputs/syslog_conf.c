@@ -16,7 +16,7 @@
 #include <string.h>
 #include <unistd.h>
 
-#include "outputs/syslog_int.h"
+#include "outputs/syslog_priv.h"
 
 /* ---- checks ---------------------------------------------------------------- */
 

@@ -23,7 +23,7 @@
 #include <openssl/x509v3.h>
 
 #include "agent/core/timeutil.h"
-#include "outputs/syslog_int.h"
+#include "outputs/syslog_priv.h"
 
 /* ---- connection -------------------------------------------------------------- */
 

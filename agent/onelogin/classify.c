@@ -18,7 +18,7 @@
 #include <jansson.h>
 
 #include "agent/onelogin/classify.h"
-#include "agent/onelogin/client_int.h"
+#include "agent/onelogin/client_priv.h"
 #include "agent/onelogin/page.h"
 
 #define OLA_OL_MSG_MAX 160 /* server message share of a reason */

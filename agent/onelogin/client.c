@@ -30,7 +30,7 @@
 #include "agent/core/timeutil.h"
 #include "agent/onelogin/classify.h"
 #include "agent/onelogin/client.h"
-#include "agent/onelogin/client_int.h"
+#include "agent/onelogin/client_priv.h"
 #include "agent/onelogin/http.h"
 #include "agent/onelogin/ratelimit.h"
 #include "agent/onelogin/srvclock.h"

@@ -25,7 +25,7 @@
 #include "agent/core/stats.h"
 #include "agent/core/timeutil.h"
 #include "agent/onelogin/classify.h"
-#include "agent/onelogin/client_int.h"
+#include "agent/onelogin/client_priv.h"
 #include "agent/onelogin/http.h"
 
 #define OLA_OL_TOKEN_PATH        "/auth/oauth2/v2/token"

@@ -11,7 +11,7 @@
 #include <stdint.h>
 #include <stdio.h>
 
-#include "filters/enrich/enrich_private.h"
+#include "filters/enrich/enrich_priv.h"
 
 /* ---- users' roles ------------------------------------------------------------- */
 

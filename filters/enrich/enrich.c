@@ -22,7 +22,7 @@
  * Pieces: enrich.c (setup, the page table, the batch step), lookups.c
  * (sending lookups, reading answers, shared strings), attach.c (facts into
  * events), event_types.c (type names from the API), facts.c (the pure
- * parts); enrich_private.h is what they share.
+ * parts); enrich_priv.h is what they share.
  */
 #include <errno.h>
 #include <inttypes.h>
@@ -31,7 +31,7 @@
 #include <string.h>
 
 #include "agent/core/vec.h"
-#include "filters/enrich/enrich_private.h"
+#include "filters/enrich/enrich_priv.h"
 
 /* ---- values ----------------------------------------------------------------- */
 

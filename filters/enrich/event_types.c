@@ -15,7 +15,7 @@
 
 #include "agent/core/log.h"
 #include "agent/core/vec.h"
-#include "filters/enrich/enrich_private.h"
+#include "filters/enrich/enrich_priv.h"
 
 static const char *ola_type_find(const struct ola_enricher *en, long long id)
 {

@@ -17,7 +17,7 @@
 
 #include "agent/core/log.h"
 #include "agent/core/wait.h"
-#include "filters/enrich/enrich_private.h"
+#include "filters/enrich/enrich_priv.h"
 
 /* ---- shared strings ------------------------------------------------------------ */
 

@@ -1,13 +1,13 @@
 /*
- * syslog_int.h - the syslog output's state, shared by its own files only.
+ * syslog_priv.h - the syslog output's state, shared by its own files only.
  *
  * out_syslog.c (message building, framing and the ops), syslog_net.c (the
  * transport: UDP, TCP, TLS and unix sockets) and syslog_conf.c (the output's
  * settings map) work on one struct ola_syslog. Nothing outside these files
  * includes it.
  */
-#ifndef OLA_SYSLOG_INT_H
-#define OLA_SYSLOG_INT_H
+#ifndef OLA_SYSLOG_PRIV_H
+#define OLA_SYSLOG_PRIV_H
 
 #include <stdbool.h>
 #include <stddef.h>

@@ -1,11 +1,11 @@
 /*
- * enrich_private.h - what the enricher's files share: the enricher itself,
+ * enrich_priv.h - what the enricher's files share: the enricher itself,
  * cache values, the page table and the helpers between them.
  *
  * Not for use outside filters/enrich: enrich.h is the interface.
  */
-#ifndef OLA_ENRICH_PRIVATE_H
-#define OLA_ENRICH_PRIVATE_H
+#ifndef OLA_ENRICH_PRIV_H
+#define OLA_ENRICH_PRIV_H
 
 #include <stdbool.h>
 #include <stddef.h>

@@ -1,5 +1,5 @@
 /*
- * file_sink_int.h - the file output's state, shared by its own files only.
+ * file_sink_priv.h - the file output's state, shared by its own files only.
  *
  * file_sink.c (formatting, one gzip member per flush, opening and closing
  * files, the ops), file_rotate.c (which files are the sink's, rotation and
@@ -7,8 +7,8 @@
  * one struct ola_fsink. Nothing outside these files includes it: tests and
  * tools use file_sink.h.
  */
-#ifndef OLA_FILE_SINK_INT_H
-#define OLA_FILE_SINK_INT_H
+#ifndef OLA_FILE_SINK_PRIV_H
+#define OLA_FILE_SINK_PRIV_H
 
 #include <limits.h>
 #include <stdbool.h>

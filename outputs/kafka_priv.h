@@ -1,5 +1,5 @@
 /*
- * kafka_int.h - the Kafka output's state, shared by its own files only.
+ * kafka_priv.h - the Kafka output's state, shared by its own files only.
  *
  * out_kafka.c (the producer and the ops), kafka_dr.c (delivery reports and
  * the table of pending entries), kafka_conf.c (the output's settings map)
@@ -7,8 +7,8 @@
  * ola_kafka. Nothing outside these files includes it: tests and tools use
  * out_kafka.h.
  */
-#ifndef OLA_KAFKA_INT_H
-#define OLA_KAFKA_INT_H
+#ifndef OLA_KAFKA_PRIV_H
+#define OLA_KAFKA_PRIV_H
 
 #include <stdbool.h>
 #include <stddef.h>

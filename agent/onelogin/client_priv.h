@@ -1,5 +1,5 @@
 /*
- * client_int.h - what the OneLogin client's own files share (private).
+ * client_priv.h - what the OneLogin client's own files share (private).
  *
  * The client is cut in three: client.c (setup, requests, concurrent lookups,
  * what every answer teaches the governor and the server clock), token.c (the
@@ -7,8 +7,8 @@
  * client's state and the few functions they call across. Only those three
  * files include it; everyone else uses client.h (and classify.h).
  */
-#ifndef OLA_ONELOGIN_CLIENT_INT_H
-#define OLA_ONELOGIN_CLIENT_INT_H
+#ifndef OLA_ONELOGIN_CLIENT_PRIV_H
+#define OLA_ONELOGIN_CLIENT_PRIV_H
 
 #include <stddef.h>
 #include <stdint.h>
