@@ -481,7 +481,9 @@ void ola_opts_print_effective(const struct ola_cfg *map, const char *path,
             continue;
         }
         d = ola_opt_default_text(tab, def, sizeof(def));
-        fprintf(out, "%s: %s  # %s\n", where, v != NULL ? v : "(not set)",
-                d != NULL ? "default" : "not set");
+        if (v == NULL)
+            fprintf(out, "%s: (not set)\n", where);
+        else
+            fprintf(out, "%s: %s  # %s\n", where, v, d != NULL ? "default" : "not set");
     }
 }

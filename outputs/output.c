@@ -352,8 +352,10 @@ void ola_output_print_settings(const struct ola_output *o, const struct ola_cfg 
     char fo[128];
 
     ola_opts_print_effective(node, path, ola_output_options, &o->common, out);
-    if (snprintf(fo, sizeof(fo), "%s%sformat_options", path, path[0] != '\0' ? "." : "") <
-        (int)sizeof(fo))
+    /* json reads no format option: shown only when they are set or used */
+    if ((strcmp(o->common.format, "json") != 0 || ola_cfg_get(node, "format_options")) &&
+        snprintf(fo, sizeof(fo), "%s%sformat_options", path, path[0] != '\0' ? "." : "") <
+            (int)sizeof(fo))
         ola_opts_print_effective(ola_cfg_get(node, "format_options"), fo,
                                  ola_format_options, &o->fmt_opts, out);
     if (o->ops->opts != NULL)

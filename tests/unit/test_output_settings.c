@@ -103,7 +103,7 @@ static void test_print_settings(void **state)
     assert_non_null(strstr(text, "format: cef  # t.yaml:5\n"));
     assert_non_null(strstr(text, "\nformat_options.vendor: Acme  # t.yaml:7\n"));
     assert_non_null(strstr(text, "\nformat_options.product: OneLogin  # default\n"));
-    assert_non_null(strstr(text, "dead_letter: (not set)  # not set\n"));
+    assert_non_null(strstr(text, "dead_letter: (not set)\n"));
     assert_non_null(strstr(text, "transport: udp  # t.yaml:4\n"));
     assert_non_null(strstr(text, "hostname: h1  # t.yaml:3\n"));
     assert_non_null(strstr(text, "connect_timeout: 5s  # default\n"));
