@@ -454,26 +454,6 @@ out:
     return r->stopped ? st : ola_ol_done(c, st); /* a stop is no retry */
 }
 
-enum ola_ol_status ola_ol_get_json(struct ola_ol_client *c, const char *path_query,
-                                   enum ola_ol_priority prio, json_t **json,
-                                   struct ola_ol_response *r)
-{
-    enum ola_ol_status st = ola_ol_get(c, path_query, prio, r);
-    json_error_t jerr;
-
-    *json = NULL;
-    if (st != OLA_OL_OK)
-        return st;
-    *json = json_loadb(r->body.data, r->body.len, JSON_DECODE_ANY, &jerr);
-    if (*json != NULL)
-        return OLA_OL_OK;
-    ola_ol_reason(r->reason, sizeof(r->reason),
-                  "HTTP %ld with a body that is not one JSON value (%zu bytes, error at "
-                  "byte %d)",
-                  r->http_status, r->body.len, jerr.position);
-    return ola_ol_done(c, OLA_OL_RETRY);
-}
-
 enum ola_ol_status ola_ol_authenticate(struct ola_ol_client *c, struct ola_ol_response *r)
 {
     int64_t wait;

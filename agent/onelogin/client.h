@@ -18,8 +18,6 @@
 #include <stdbool.h>
 #include <stdint.h>
 
-#include <jansson.h>
-
 #include "agent/core/buf.h"
 #include "agent/core/err.h"
 
@@ -116,18 +114,6 @@ void ola_ol_client_destroy(struct ola_ol_client *c);
  */
 enum ola_ol_status ola_ol_get(struct ola_ol_client *c, const char *path_query,
                               enum ola_ol_priority prio, struct ola_ol_response *r);
-/*
- * ola_ol_get with the answer parsed: the call for lookups that want the JSON
- * and the status. On OK *json is the body (any JSON value; a new reference,
- * the caller json_decref's it); on every other status *json is NULL and r
- * says why, as for ola_ol_get. An OK answer that is not JSON as a whole (an
- * events page's envelope, which ola_ol_get leaves to page.c) answers RETRY.
- * r: caller-owned, reset by the call; its body still holds the bytes.
- * @locality the agent thread.
- */
-enum ola_ol_status ola_ol_get_json(struct ola_ol_client *c, const char *path_query,
-                                   enum ola_ol_priority prio, json_t **json,
-                                   struct ola_ol_response *r);
 /* Fetches the token now (for `check --online`). Same statuses. */
 enum ola_ol_status ola_ol_authenticate(struct ola_ol_client *c,
                                        struct ola_ol_response *r);

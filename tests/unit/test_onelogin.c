@@ -653,50 +653,6 @@ static void test_pacing_through_client(void **state)
     assert_int_equal(TS_CALLS(f), 1);
 }
 
-/* ola_ol_get_json: the status, and the JSON on OK only. */
-static void test_get_json(void **state)
-{
-    struct ts_fix *f = *state;
-    json_t *j = (json_t *)1;
-
-    ts_push(&f->srv, true, 200, fx_token("tok-1", -1000, false), NULL);
-    ts_push(&f->srv, false, 200, ts_strdup("{\"data\":[{\"id\":7,\"name\":\"x\"}]}"),
-            "Content-Type", "application/json", NULL);
-    assert_int_equal(
-        ola_ol_get_json(f->c, "/api/2/users/7", OLA_OL_PRIO_LOOKUP, &j, &f->r),
-        OLA_OL_OK);
-    assert_non_null(j);
-    assert_int_equal(json_integer_value(json_object_get(
-                         json_array_get(json_object_get(j, "data"), 0), "id")),
-                     7);
-    assert_int_equal(f->r.http_status, 200);
-    json_decref(j);
-    /* not found: no JSON, the status says */
-    ts_push(&f->srv, false, 404, fx_body("error-v2-404.json"), "Content-Type",
-            "application/json", NULL);
-    assert_int_equal(
-        ola_ol_get_json(f->c, "/api/2/users/8", OLA_OL_PRIO_LOOKUP, &j, &f->r),
-        OLA_OL_NOT_FOUND);
-    assert_null(j);
-    assert_int_equal(f->r.http_status, 404);
-    /* an events page whose envelope is cut: ola_ol_get leaves it to page.c,
-     * a caller that wants the JSON gets RETRY */
-    ts_push(&f->srv, false, 200, ts_strdup("{\"data\":[{\"id\":1},{\"id\":"),
-            "Content-Type", "application/json", NULL);
-    assert_int_equal(ola_ol_get(f->c, "/api/1/events", OLA_OL_PRIO_POLL, &f->r),
-                     OLA_OL_OK);
-    ts_push(&f->srv, false, 200, ts_strdup("{\"data\":[{\"id\":1},{\"id\":"),
-            "Content-Type", "application/json", NULL);
-    j = (json_t *)1;
-    assert_int_equal(ola_ol_get_json(f->c, "/api/1/events", OLA_OL_PRIO_POLL, &j, &f->r),
-                     OLA_OL_RETRY);
-    assert_null(j);
-    assert_non_null(strstr(f->r.reason, "not one JSON value"));
-    assert_int_equal(ola_ol_counters(f->c)->retries, 1);
-    assert_int_equal(TS_CALLS(f), 4);
-    assert_int_equal(TS_TOKENS(f), 1);
-}
-
 /* ---- errors and transient failures --------------------------------------------- */
 
 static void test_5xx_html(void **state)
@@ -1209,7 +1165,6 @@ int main(void)
                                         fix_teardown),
         cmocka_unit_test_setup_teardown(test_pacing_through_client, fix_setup,
                                         fix_teardown),
-        cmocka_unit_test_setup_teardown(test_get_json, fix_setup, fix_teardown),
         cmocka_unit_test_setup_teardown(test_5xx_html, fix_setup, fix_teardown),
         cmocka_unit_test_setup_teardown(test_bad_bodies, fix_setup, fix_teardown),
         cmocka_unit_test_setup_teardown(test_4xx_bodies, fix_setup, fix_teardown),
