@@ -43,6 +43,7 @@ void ola_srvclock_init(struct ola_srvclock *ck)
     ck->cand_upper_ms = OLA_SRVCLOCK_UNBOUNDED;
     ck->cand_first_ms = 0;
     ck->streak = 0;
+    ck->end_sent_ms = -1;
     ck->jump_ms = 0;
     ck->rejected = 0;
 }
@@ -56,13 +57,18 @@ static void ola_srvclock_restart(struct ola_srvclock *ck, int64_t lo, int64_t hi
 }
 
 /* An answer agreed with the estimate: any outlier streak is over. */
-static enum ola_srvclock_change ola_srvclock_agreed(struct ola_srvclock *ck)
+/* An answer that agrees with the estimate (sent_ms: its request, or -1). */
+static enum ola_srvclock_change ola_srvclock_agreed(struct ola_srvclock *ck,
+                                                    int64_t sent_ms)
 {
     unsigned had = ck->streak;
 
     ck->streak = 0;
     ck->cand_n = 0;
-    return had > 0 ? OLA_SRVCLOCK_OUTLIER_END : OLA_SRVCLOCK_SAME;
+    if (had == 0)
+        return OLA_SRVCLOCK_SAME;
+    ck->end_sent_ms = sent_ms;
+    return OLA_SRVCLOCK_OUTLIER_END;
 }
 
 /* An answer [lo, hi) more than OLA_SRVCLOCK_JUMP_MS off the estimate. */
@@ -112,11 +118,16 @@ enum ola_srvclock_change ola_srvclock_learn(struct ola_srvclock *ck, int64_t dat
         off = lo >= ck->upper_ms ? lo - ck->upper_ms : hi - ck->lower_ms;
         if (off > OLA_SRVCLOCK_JUMP_MS || off < -OLA_SRVCLOCK_JUMP_MS) {
             ck->jump_ms = off;
+            if (ck->streak == 0 && sent_ms >= 0 && sent_ms < ck->end_sent_ms) {
+                /* made while the last streak lasted, answered after its end */
+                ck->rejected++;
+                return OLA_SRVCLOCK_SAME;
+            }
             return ola_srvclock_outlier(ck, lo, hi, recv_ms);
         }
         /* near enough: the server's clock was stepped; start again from here */
         ola_srvclock_restart(ck, lo, hi);
-        return ola_srvclock_agreed(ck);
+        return ola_srvclock_agreed(ck, sent_ms);
     }
     if (lo > ck->lower_ms) {
         ck->lower_ms = lo;
@@ -126,7 +137,7 @@ enum ola_srvclock_change ola_srvclock_learn(struct ola_srvclock *ck, int64_t dat
         ck->upper_ms = hi;
         ck->probes = 0;
     }
-    return ola_srvclock_agreed(ck);
+    return ola_srvclock_agreed(ck, sent_ms);
 }
 
 int64_t ola_srvclock_now(const struct ola_srvclock *ck, int64_t local_ms)

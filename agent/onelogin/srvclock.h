@@ -32,6 +32,8 @@ struct ola_srvclock {
     int64_t cand_upper_ms;
     int64_t cand_first_ms; /* local time of the first of them */
     unsigned streak;       /* outliers since the last answer that agreed */
+    int64_t end_sent_ms;   /* when the request whose answer ended the last streak
+                              went out (local clock); -1: none */
     int64_t jump_ms;       /* how far the last outlier was (signed: + is ahead) */
     uint64_t rejected;     /* outliers ignored in all */
 };
@@ -49,8 +51,11 @@ void ola_srvclock_init(struct ola_srvclock *ck);
  * further off is ignored and counted, until OLA_SRVCLOCK_AGREE_N such
  * answers in a row, spanning OLA_SRVCLOCK_AGREE_MS, agree with each other:
  * then the estimate moves to what they agree on. A single Date hours off
- * (a proxy, a broken node) never moves the server's time. The first answer
- * is taken as it is: there is nothing to judge it by.
+ * (a proxy, a broken node) never moves the server's time. An outlier whose
+ * request went out before the one whose answer ended the last streak is a
+ * straggler of that streak (requests in flight together answer in any
+ * order): counted, but it starts no new one. The first answer is taken as
+ * it is: there is nothing to judge it by.
  */
 enum ola_srvclock_change ola_srvclock_learn(struct ola_srvclock *ck, int64_t date_ms,
                                             int64_t sent_ms, int64_t recv_ms);

@@ -201,6 +201,41 @@ static void test_outliers_ignored(void **state)
     }
 }
 
+/*
+ * Answers in flight together: a lying answer whose request went out before
+ * the true answer that ended the streak still belongs to that streak (the
+ * server made it while its clock lied). It is counted but starts no new
+ * streak: the rejection is told once and its end once, whatever order the
+ * concurrent answers come in.
+ */
+static void test_straggler_of_a_streak(void **state)
+{
+    struct sim s = {1234, 2};
+    struct ola_srvclock ck;
+    int64_t t, end, lie = s.offset + 7200000;
+
+    (void)state;
+    ola_srvclock_init(&ck);
+    sim_poll(&s, &ck, 1700000000000, 12, &end);
+    t = end;
+    assert_int_equal(sim_answer(&ck, lie, t), OLA_SRVCLOCK_OUTLIER_START);
+    assert_int_equal(sim_answer(&ck, lie, t + 1000), OLA_SRVCLOCK_SAME);
+    /* a lookup sent at t + 1500 while the clock lied, answered slowly ... */
+    /* ... a poll sent at t + 3000, after the lie ended, answered first */
+    assert_int_equal(
+        ola_srvclock_learn(&ck, (t + 3001 + s.offset) / 1000 * 1000, t + 3000, t + 3002),
+        OLA_SRVCLOCK_OUTLIER_END);
+    /* the lookup's answer lands after it: rejected, counted, nothing to tell */
+    assert_int_equal(
+        ola_srvclock_learn(&ck, (t + 1501 + lie) / 1000 * 1000, t + 1500, t + 3010),
+        OLA_SRVCLOCK_SAME);
+    assert_int_equal(ck.rejected, 3);
+    assert_in_range(s.offset - ola_srvclock_now(&ck, t + 3010) + t + 3010, 0, 50);
+    /* a lie sent after the streak ended is a new streak, told again */
+    assert_int_equal(sim_answer(&ck, lie, t + 4000), OLA_SRVCLOCK_OUTLIER_START);
+    assert_int_equal(sim_answer(&ck, s.offset, t + 5000), OLA_SRVCLOCK_OUTLIER_END);
+}
+
 static void test_consistent_outliers_accepted(void **state)
 {
     /* the server's clock really moved 2 h: followed once 5 answers over 10 s agree */
@@ -263,6 +298,7 @@ int main(void)
         cmocka_unit_test(test_clock_step_restarts),
         cmocka_unit_test(test_unknown_send_time),
         cmocka_unit_test(test_outliers_ignored),
+        cmocka_unit_test(test_straggler_of_a_streak),
         cmocka_unit_test(test_consistent_outliers_accepted),
     };
 
