@@ -2,11 +2,12 @@
  * olsim: a OneLogin API simulator for olagent's tests, benchmarks and demo.
  *
  * Shared declarations. The simulator is split by concern: sim_util.c (buffers, RNG, time,
- * parsing), sim_tenant.c (the generated tenant: catalog, users, roles, the event store
- * and its indexes, rendering), sim_api.c (the OneLogin routes), sim_control.c (the /_sim/
- * control routes, faults, request log, stats) and sim_main.c (CLI, HTTP server, signals,
- * live generator). Everything shared by the server threads lives in struct olsim and is
- * protected by olsim.lock.
+ * parsing), the generated tenant (sim_tenant.c: event generation and the store with its
+ * indexes; sim_catalog.c, sim_users.c, sim_query.c, sim_render.c, sharing
+ * sim_tenant_priv.h), sim_api.c (the OneLogin routes), sim_control.c (the /_sim/
+ * control routes, faults, request log, stats) and sim_main.c (CLI, HTTP server,
+ * signals, live generator). Everything shared by the server threads lives in struct
+ * olsim and is protected by olsim.lock.
  */
 #ifndef OLSIM_SIM_H
 #define OLSIM_SIM_H
