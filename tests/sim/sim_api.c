@@ -6,7 +6,8 @@
  * Each /api/ call goes: bearer check (401, unmetered) -> queued or random fault -> rate
  * limit (metered, over-limit answered per --limit-style) -> the route -> body faults
  * (truncate, garbage). Handlers only fill a struct olsim_resp; sim_main.c turns it into
- * an HTTP response. Everything here runs with sim->lock held.
+ * an HTTP response. The events routes are in sim_api_events.c. Everything here runs with
+ * sim->lock held.
  */
 #include "sim.h"
 
