@@ -2,11 +2,12 @@
  * olsim: a OneLogin API simulator for olagent's tests, benchmarks and demo.
  *
  * Shared declarations. The simulator is split by concern: sim_util.c (buffers, RNG, time,
- * parsing), sim_tenant.c (the generated tenant: catalog, users, roles, the event store
- * and its indexes, rendering), sim_api.c (the OneLogin routes), sim_control.c (the /_sim/
- * control routes, faults, request log, stats) and sim_main.c (CLI, HTTP server, signals,
- * live generator). Everything shared by the server threads lives in struct olsim and is
- * protected by olsim.lock.
+ * parsing), the generated tenant (sim_tenant.c: event generation and the store with its
+ * indexes; sim_catalog.c, sim_users.c, sim_query.c, sim_render.c, sharing
+ * sim_tenant_priv.h), sim_api.c and sim_api_events.c (the OneLogin routes),
+ * sim_control.c (the /_sim/ control routes, faults, request log, stats) and sim_main.c
+ * (CLI, HTTP server, signals, live generator). Everything shared by the server threads
+ * lives in struct olsim and is protected by olsim.lock.
  */
 #ifndef OLSIM_SIM_H
 #define OLSIM_SIM_H
@@ -398,6 +399,16 @@ void olsim_json_error_v2(struct olsim_resp *rs, unsigned code, const char *name,
                          const char *msg);
 void olsim_ratelimit_roll(struct olsim *sim, int64_t now);
 long olsim_ratelimit_reset_s(const struct olsim *sim, int64_t now);
+
+/* sim_api_events.c: the /api/1/events routes, called by olsim_api_handle with sim->lock
+ * held. olsim_route_events applies the short and unsorted faults. */
+#define OLSIM_STATUS_OK                                                                  \
+    "{\"error\":false,\"code\":200,\"type\":\"success\",\"message\":\"Success\"}"
+
+void olsim_route_events(struct olsim *sim, const struct olsim_req *rq,
+                        struct olsim_resp *rs, enum olsim_fault_kind fault);
+void olsim_route_event_by_id(struct olsim *sim, struct olsim_resp *rs, int64_t id);
+void olsim_route_event_types(struct olsim *sim, struct olsim_resp *rs);
 
 /* sim_control.c: /_sim/ routes, faults, request log. Called with sim->lock held. */
 void olsim_control_handle(struct olsim *sim, const struct olsim_req *rq,
