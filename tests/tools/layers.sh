@@ -15,8 +15,9 @@
 #
 # Tests may include anything. It also fails on an include of a header the
 # tree does not have (outside the tree, use <...>), on a cycle between files
-# or between stages, and on a .c file of more than 800 lines (a module that
-# grew past that is split along its concerns). A self-test on a small tree
+# or between stages, and on a .c file of more than 800 lines anywhere in the
+# tree, tests and olsim included (a file that grew past that is split along
+# its concerns). A self-test on a small tree
 # with one upward include, one sideways include, one cycle and one long file
 # runs first, so the check cannot silently stop finding anything.
 #
@@ -67,6 +68,15 @@ def check(top):
                     if rel.endswith(".c") and lines > MAX_LINES:
                         problems.append(f"{rel}: {lines} lines, more than {MAX_LINES}: "
                                         "split it along its concerns")
+    for dirpath, _, names in os.walk(os.path.join(top, "tests")):
+        for n in names:
+            if n.endswith(".c"):
+                rel = os.path.relpath(os.path.join(dirpath, n), top)
+                with open(os.path.join(top, rel), encoding="utf-8") as f:
+                    lines = f.read().count("\n")
+                if lines > MAX_LINES:
+                    problems.append(f"{rel}: {lines} lines, more than {MAX_LINES}: "
+                                    "split it along its concerns")
     file_edges, stage_edges = {}, {}
     for rel, incs in sorted(files.items()):
         me = stage(rel)
@@ -136,6 +146,7 @@ def self_test():
         "config/b.h": '#include "config/a.h"\n',
         "agent/agent.c": '#include "outputs/output.h"\n#include "config/a.h"\n',
         "agent/long.c": "\n" * 801,
+        "tests/unit/test_long.c": "\n" * 801,
     }
     with tempfile.TemporaryDirectory() as d:
         for rel, text in tree.items():
@@ -144,6 +155,7 @@ def self_test():
                 f.write(text)
         got = check(d)
     want = ["agent/long.c: 801 lines, more than 800: split it along its concerns",
+            "tests/unit/test_long.c: 801 lines, more than 800: split it along its concerns",
             "agent/core/bad.c: includes outputs/output.h: agent/core may not include "
             "outputs (points up)",
             "filters/rules/rules.c: includes filters/enrich/enrich.h: filters/rules may "
