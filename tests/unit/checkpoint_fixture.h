@@ -14,17 +14,6 @@
 
 #ifndef _GNU_SOURCE
 #error "define _GNU_SOURCE before any include (nftw's FTW_DEPTH/FTW_PHYS)"
-/* Saves a (watermark 1) then checks a failing save of watermark 2 left it. */
-static inline void check_old_intact(const struct fixture *f, const char *old_text)
-{
-    size_t len;
-    char *now = read_file(f->path, &len);
-
-    assert_string_equal(now, old_text);
-    free(now);
-    assert_int_equal(count_prefixed(f->dir, f->tmp), 0);
-}
-
 #endif
 
 #include <ftw.h>
