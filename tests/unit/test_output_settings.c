@@ -72,6 +72,19 @@ static void test_unknown_key_suggests(void **state)
     refused("stdout", "type: stdout\nbrokers: h:1\n", "t.yaml:2: unknown key 'brokers'");
 }
 
+/* What `olagent check` prints for o, read from doc's root: a new string. */
+static char *settings_text(const struct ola_output *o, const struct ola_cfg_doc *doc)
+{
+    char *text = NULL;
+    size_t len = 0;
+    FILE *mem = open_memstream(&text, &len);
+
+    assert_non_null(mem);
+    ola_output_print_settings(o, ola_cfg_root(doc), mem);
+    assert_int_equal(fclose(mem), 0);
+    return text;
+}
+
 /* What `olagent check` prints for an output: each key, its value and its origin. */
 static void test_print_settings(void **state)
 {
@@ -85,19 +98,14 @@ static void test_print_settings(void **state)
     struct ola_cfg_doc *doc = NULL;
     struct ola_err err = {0, ""};
     struct ola_output *o;
-    char *text = NULL;
-    size_t len = 0;
-    FILE *mem;
+    char *text;
 
     (void)state;
     setenv("OLA_T_HOST", "secret-host.example", 1);
     o = build("syslog", yaml, &doc, &err);
     if (o == NULL)
         fail_msg("%s", err.msg);
-    mem = open_memstream(&text, &len);
-    assert_non_null(mem);
-    ola_output_print_settings(o, ola_cfg_root(doc), mem);
-    assert_int_equal(fclose(mem), 0);
+    text = settings_text(o, doc);
     print_message("%s", text);
     assert_non_null(strstr(text, "type: syslog  # t.yaml:1\n"));
     assert_non_null(strstr(text, "format: cef  # t.yaml:5\n"));
@@ -122,9 +130,7 @@ static void test_defaults_from_tables(void **state)
     struct ola_cfg_doc *doc = NULL;
     struct ola_err err = {0, ""};
     struct ola_output *o;
-    char *text = NULL;
-    size_t len = 0;
-    FILE *mem;
+    char *text;
 
     (void)state;
     o = build("syslog", "type: syslog\nhostname: h\n", &doc, &err);
@@ -134,10 +140,7 @@ static void test_defaults_from_tables(void **state)
     assert_string_equal(o->fmt->name, "json");
     assert_string_equal(o->fmt_opts.vendor, "OneLogin");
     assert_int_equal(o->fmt_opts.leef_delim, '\t');
-    mem = open_memstream(&text, &len);
-    assert_non_null(mem);
-    ola_output_print_settings(o, ola_cfg_root(doc), mem);
-    assert_int_equal(fclose(mem), 0);
+    text = settings_text(o, doc);
     assert_non_null(strstr(text, "format: json  # default\n"));
     assert_non_null(strstr(text, "transport: tcp  # default\n"));
     assert_non_null(strstr(text, "rfc: 5424  # default\n"));
