@@ -23,6 +23,7 @@
 
 #include <cmocka.h>
 
+#include "agent/core/fileio.h"
 #include "config/config.h"
 #include "config/options.h"
 
@@ -61,23 +62,14 @@ static char *read_example(void)
 {
     const char *src = getenv("OLA_SOURCE_DIR");
     char path[512];
-    FILE *f;
-    long len;
-    char *text;
+    char *text = NULL;
+    size_t len = 0;
 
     assert_non_null(src);
-    snprintf(path, sizeof(path), "%s/config/olagent.example.yaml", src);
-    f = fopen(path, "rb");
-    assert_non_null(f);
-    assert_int_equal(fseek(f, 0, SEEK_END), 0);
-    len = ftell(f);
+    assert_true(snprintf(path, sizeof(path), "%s/config/olagent.example.yaml", src) <
+                (int)sizeof(path));
+    assert_int_equal(ola_read_file(path, (size_t)1 << 20, &text, &len), 0);
     assert_true(len > 0);
-    rewind(f);
-    text = malloc((size_t)len + 1);
-    assert_non_null(text);
-    assert_int_equal(fread(text, 1, (size_t)len, f), (size_t)len);
-    text[len] = '\0';
-    fclose(f);
     return text;
 }
 

@@ -20,24 +20,16 @@
 
 #include <cmocka.h>
 
+#include "agent/core/fileio.h"
 #include "agent/core/timeutil.h"
 #include "outputs/formats/format.h"
 
-static char *ola_read_file(const char *path, size_t *len)
+/* path's whole text (a new string), or NULL: fixtures are far below 16 MiB. */
+static char *read_text(const char *path, size_t *len)
 {
-    FILE *f = fopen(path, "rb");
     char *p = NULL;
-    long n;
 
-    if (f == NULL)
-        return NULL;
-    if (fseek(f, 0, SEEK_END) == 0 && (n = ftell(f)) >= 0 && fseek(f, 0, SEEK_SET) == 0 &&
-        (p = malloc((size_t)n + 1)) != NULL) {
-        *len = fread(p, 1, (size_t)n, f);
-        p[*len] = '\0';
-    }
-    fclose(f);
-    return p;
+    return ola_read_file(path, (size_t)16 << 20, &p, len) == 0 ? p : NULL;
 }
 
 static void ola_path(char *buf, size_t n, const char *name)
@@ -59,7 +51,7 @@ static void ola_load_records(struct ola_batch *b, struct ola_buf *raws)
     size_t len;
 
     ola_path(path, sizeof(path), "records.ndjson");
-    text = ola_read_file(path, &len);
+    text = read_text(path, &len);
     assert_non_null(text);
     for (line = text; line < text + len; line = nl + 1) {
         json_error_t jerr;
@@ -132,7 +124,7 @@ static void ola_golden(const char *format, char delim, const char *expected_name
         assert_int_equal(fwrite(out.data, 1, out.len, w), out.len);
         assert_int_equal(fclose(w), 0);
     }
-    want = ola_read_file(path, &want_len);
+    want = read_text(path, &want_len);
     assert_non_null(want);
     if (want_len != out.len || memcmp(want, out.data, out.len) != 0) {
         size_t k = 0;

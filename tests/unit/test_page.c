@@ -13,6 +13,7 @@
 #include <cmocka.h>
 
 #include "agent/core/buf.h"
+#include "agent/core/fileio.h"
 #include "agent/core/wait.h"
 #include "agent/onelogin/page.h"
 #include "agent/core/seen.h"
@@ -21,25 +22,13 @@ static char *read_fixture(const char *name, size_t *len)
 {
     const char *dir = getenv("OLA_DATA_DIR");
     char path[1024];
-    FILE *f;
-    char *buf;
-    long n;
+    char *buf = NULL;
 
     assert_non_null(dir);
     assert_true(snprintf(path, sizeof(path), "%s/onelogin/%s", dir, name) <
                 (int)sizeof(path));
-    f = fopen(path, "rb");
-    assert_non_null(f);
-    assert_int_equal(fseek(f, 0, SEEK_END), 0);
-    n = ftell(f);
-    assert_true(n > 0);
-    rewind(f);
-    buf = malloc((size_t)n + 1);
-    assert_non_null(buf);
-    assert_int_equal(fread(buf, 1, (size_t)n, f), (size_t)n);
-    buf[n] = '\0';
-    fclose(f);
-    *len = (size_t)n;
+    assert_int_equal(ola_read_file(path, (size_t)64 << 20, &buf, len), 0);
+    assert_true(*len > 0);
     return buf;
 }
 
