@@ -193,8 +193,8 @@ int ola_alerts_add(struct ola_alerts *a, const char *name, const struct ola_cfg 
                    struct ola_err *err)
 {
     static const char *const keys[] = {
-        "kind",     "match",    "then",           "key",      "distinct", "threshold",
-        "window",   "severity", "suppress",       "max_keys", "then_threshold", NULL};
+        "kind",   "match",    "then",     "key",      "distinct",       "threshold",
+        "window", "severity", "suppress", "max_keys", "then_threshold", NULL};
     struct ola_arule r;
     const struct ola_cfg *sevn;
     long long threshold, then_threshold, max_keys;

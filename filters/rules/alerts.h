@@ -41,11 +41,11 @@ struct ola_alert_list {
 
 struct ola_alerts_stats {
     uint64_t raised;
-    uint64_t suppressed;   /* matching events ignored during a quiet period */
-    uint64_t state_capped; /* new keys refused at max_keys */
+    uint64_t suppressed;    /* matching events ignored during a quiet period */
+    uint64_t state_capped;  /* new keys refused at max_keys */
     uint64_t state_evicted; /* oldest keys evicted at a rule's own max_keys */
-    uint64_t expired;      /* keys expired */
-    size_t keys;           /* keys held now */
+    uint64_t expired;       /* keys expired */
+    size_t keys;            /* keys held now */
 };
 
 /*

@@ -184,8 +184,7 @@ void ola_aitems_drop_front(struct ola_akey *k, size_t n)
 }
 
 /* Inserts in ts order (stable: after equal ts). val: stolen. Returns 0 / -1. */
-static int ola_aitem_put(struct ola_akey *k, int64_t ts, int64_t id, char *val,
-                         bool then)
+static int ola_aitem_put(struct ola_akey *k, int64_t ts, int64_t id, char *val, bool then)
 {
     size_t pos;
 
@@ -307,11 +306,11 @@ json_t *ola_alerts_save(const struct ola_alerts *a)
             for (j = 0; j < k->n; j++) {
                 const struct ola_aitem *it = &k->items[j];
                 json_t *t =
-                    it->val    ? json_pack("[I,I,s]", (json_int_t)it->ts,
-                                           (json_int_t)it->id, it->val)
-                    : it->then ? json_pack("[I,I,i]", (json_int_t)it->ts,
-                                           (json_int_t)it->id, 1)
-                               : json_pack("[I,I]", (json_int_t)it->ts, (json_int_t)it->id);
+                    it->val ? json_pack("[I,I,s]", (json_int_t)it->ts, (json_int_t)it->id,
+                                        it->val)
+                    : it->then
+                        ? json_pack("[I,I,i]", (json_int_t)it->ts, (json_int_t)it->id, 1)
+                        : json_pack("[I,I]", (json_int_t)it->ts, (json_int_t)it->id);
 
                 if (t == NULL || json_array_append_new(items, t) != 0)
                     goto fail;

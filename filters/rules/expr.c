@@ -452,7 +452,8 @@ static int ola_fields_equal(const struct ola_expr *x, const json_t *a, const jso
     wb = ola_expr_text(b, tb, sizeof(tb));
     if (wa < 0 || wb < 0)
         return -1;
-    return wa == wb && (x->icase ? strcasecmp(ta, tb) == 0 : memcmp(ta, tb, (size_t)wa) == 0);
+    return wa == wb &&
+           (x->icase ? strcasecmp(ta, tb) == 0 : memcmp(ta, tb, (size_t)wa) == 0);
 }
 
 /* A condition on an array holds when it holds for one of its items. */

@@ -130,11 +130,19 @@ static const struct {
     const char *name;
     enum ola_xop op;
 } ola_field_ops[] = {
-    {"equals", OLA_X_EQ},       {"in", OLA_X_IN},   {"prefix", OLA_X_PREFIX},
-    {"regex", OLA_X_REGEX},     {"gt", OLA_X_GT},   {"gte", OLA_X_GTE},
-    {"lt", OLA_X_LT},           {"lte", OLA_X_LTE}, {"exists", OLA_X_EXISTS},
-    {"missing", OLA_X_MISSING}, {"equals_field", OLA_X_FEQ},
-    {"not_equals_field", OLA_X_FNE}, {"in_list", OLA_X_INLIST},
+    {"equals", OLA_X_EQ},
+    {"in", OLA_X_IN},
+    {"prefix", OLA_X_PREFIX},
+    {"regex", OLA_X_REGEX},
+    {"gt", OLA_X_GT},
+    {"gte", OLA_X_GTE},
+    {"lt", OLA_X_LT},
+    {"lte", OLA_X_LTE},
+    {"exists", OLA_X_EXISTS},
+    {"missing", OLA_X_MISSING},
+    {"equals_field", OLA_X_FEQ},
+    {"not_equals_field", OLA_X_FNE},
+    {"in_list", OLA_X_INLIST},
 };
 
 static const char *const ola_group_keys[] = {
@@ -163,10 +171,7 @@ static struct ola_expr *ola_x_condition(struct ola_expr_env *env,
         goto fail;
     }
     if (!ola_expr_path_ok(path)) {
-        ola_cfg_errf(err, field,
-                     "field: bad path '%.64s': write a dotted path such as "
-                     "actor.geo.country",
-                     path);
+        ola_cfg_errf(err, field, "field: bad path '%.64s'", path);
         goto fail;
     }
     for (i = 0; i < ola_cfg_len(map); i++) {
@@ -266,10 +271,7 @@ static struct ola_expr *ola_x_condition(struct ola_expr_env *env,
 
         if (other == NULL || !ola_expr_path_ok(other) ||
             (x->path2 = ola_expr_path(env, other)) < 0) {
-            ola_cfg_errf(err, opn,
-                         "%s: bad path '%.64s': write a dotted path such as "
-                         "user_id",
-                         opname, other ? other : "?");
+            ola_cfg_errf(err, opn, "%s: bad path '%.64s'", opname, other ? other : "?");
             goto fail;
         }
         break;
@@ -285,7 +287,8 @@ static struct ola_expr *ola_x_condition(struct ola_expr_env *env,
             if (strcmp(ola_list_name(env->lists[i]), name) == 0)
                 x->list = env->lists[i];
         if (x->list == NULL) {
-            ola_cfg_errf(err, opn, "in_list: unknown list '%.64s' (declare it under lists:)",
+            ola_cfg_errf(err, opn,
+                         "in_list: unknown list '%.64s' (declare it under lists:)",
                          name ? name : "?");
             goto fail;
         }

@@ -46,9 +46,9 @@
 struct ola_rules;
 
 struct ola_rules_stats {
-    uint64_t dropped;      /* events dropped by a rule */
-    uint64_t alerts;       /* alert records raised */
-    uint64_t state_capped; /* alert keys refused because the state cap was hit */
+    uint64_t dropped;       /* events dropped by a rule */
+    uint64_t alerts;        /* alert records raised */
+    uint64_t state_capped;  /* alert keys refused because the state cap was hit */
     uint64_t state_evicted; /* oldest alert keys evicted at a rule's max_keys */
 };
 

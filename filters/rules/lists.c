@@ -72,8 +72,8 @@ size_t ola_list_size(const struct ola_list *l)
 
 /* ---- CIDR ----------------------------------------------------------------- */
 
-int ola_cidr_parse(const char *s, int *family, unsigned char lo[16],
-                   unsigned char hi[16], char *why, size_t why_size)
+int ola_cidr_parse(const char *s, int *family, unsigned char lo[16], unsigned char hi[16],
+                   char *why, size_t why_size)
 {
     char addr[64];
     const char *slash = strchr(s, '/');
@@ -113,10 +113,9 @@ int ola_cidr_parse(const char *s, int *family, unsigned char lo[16],
     }
     for (i = 0; i < bits / 8; i++) {
         int keep = (int)prefix - i * 8; /* bits of this byte in the prefix */
-        unsigned char mask = keep >= 8 ? 0xff
-                             : keep <= 0
-                                 ? 0
-                                 : (unsigned char)(0xff << (8 - keep));
+        unsigned char mask = keep >= 8   ? 0xff
+                             : keep <= 0 ? 0
+                                         : (unsigned char)(0xff << (8 - keep));
 
         if ((lo[i] & (unsigned char)~mask) != 0) {
             snprintf(why, why_size, "address bits set after the /%ld prefix", prefix);

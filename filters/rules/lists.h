@@ -54,7 +54,7 @@ bool ola_list_has(const struct ola_list *l, const json_t *v);
  * address (16 bytes, big-endian; IPv4 in the first 4). why gets the reason
  * on failure. Returns 0 / -1. For tests and the loader.
  */
-int ola_cidr_parse(const char *s, int *family, unsigned char lo[16],
-                   unsigned char hi[16], char *why, size_t why_size);
+int ola_cidr_parse(const char *s, int *family, unsigned char lo[16], unsigned char hi[16],
+                   char *why, size_t why_size);
 
 #endif

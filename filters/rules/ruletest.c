@@ -129,7 +129,8 @@ static json_t *ola_rt_event(const struct ola_cfg *n, struct ola_err *err)
 static int ola_rt_batch(const struct ola_cfg *tc, struct ola_batch *b, int64_t *last_ms,
                         struct ola_err *err)
 {
-    const struct ola_cfg *one = ola_cfg_get(tc, "event"), *many = ola_cfg_get(tc, "events");
+    const struct ola_cfg *one = ola_cfg_get(tc, "event"),
+                         *many = ola_cfg_get(tc, "events");
     size_t i, count;
 
     if ((one == NULL) == (many == NULL))
@@ -148,7 +149,8 @@ static int ola_rt_batch(const struct ola_cfg *tc, struct ola_batch *b, int64_t *
             return -1;
         idv = json_object_get(ev, "id");
         cav = json_object_get(ev, "created_at");
-        if (idv == NULL && json_object_set_new(ev, "id", json_integer(1001 + (int)i)) != 0)
+        if (idv == NULL &&
+            json_object_set_new(ev, "id", json_integer(1001 + (int)i)) != 0)
             goto nomem;
         if (cav == NULL) {
             if (ola_time_format_iso(ms, iso, sizeof(iso)) != 0 ||
@@ -203,8 +205,8 @@ static int ola_rt_case(struct ola_rules *r, const char *rule, const struct ola_c
                        json_t *empty, struct ola_rt_counts *c, FILE *out,
                        struct ola_err *err)
 {
-    static const char *const keys[] = {"name", "description", "expect", "event", "events",
-                                       NULL};
+    static const char *const keys[] = {"name",  "description", "expect",
+                                       "event", "events",      NULL};
     struct ola_batch b;
     bool expect, is_alert, got, *hits = NULL;
     const char *name;
