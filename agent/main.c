@@ -11,6 +11,7 @@
 #include "agent/agent.h"
 #include "agent/core/arena.h"
 #include "agent/core/secret.h"
+#include "filters/rules/ruletest.h"
 
 static void ola_usage(FILE *out)
 {
@@ -31,6 +32,7 @@ static void ola_usage(FILE *out)
           "                                      outputs (the checkpoint is untouched);\n"
           "                                      --enrich looks users and roles up\n"
           "  verify DIR                          check the file output's manifest chain\n"
+          "  rules test FILE...                  run the test cases beside each rule\n"
           "  --version, --help\n"
           "\n"
           "exit codes: 0 ok, 1 runtime failure, 2 bad configuration or usage\n",
@@ -116,6 +118,9 @@ int main(int argc, char **argv)
     }
     if (strcmp(cmd, "config") == 0 && argc == 3 && strcmp(argv[2], "example") == 0)
         return ola_cmd_config_example();
+    if (strcmp(cmd, "rules") == 0 && argc >= 3 && strcmp(argv[2], "test") == 0)
+        return ola_rules_test_run((const char *const *)argv + 3, (size_t)(argc - 3),
+                                  stdout, stderr);
     cfg = ola_opt_value(argc, argv, 2, "-c", "--config");
     if (strcmp(cmd, "run") == 0) {
         if (ola_need_config(cmd, cfg) != 0)

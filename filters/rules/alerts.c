@@ -192,12 +192,12 @@ static int ola_arule_key(struct ola_alerts *a, struct ola_arule *r,
 int ola_alerts_add(struct ola_alerts *a, const char *name, const struct ola_cfg *node,
                    struct ola_err *err)
 {
-    static const char *const keys[] = {"kind",     "match",     "then",   "key",
-                                       "distinct", "threshold", "window", "severity",
-                                       "suppress", NULL};
+    static const char *const keys[] = {
+        "kind",   "match",    "then",     "key",      "distinct",       "threshold",
+        "window", "severity", "suppress", "max_keys", "then_threshold", NULL};
     struct ola_arule r;
     const struct ola_cfg *sevn;
-    long long threshold;
+    long long threshold, then_threshold, max_keys;
     int kind;
 
     memset(&r, 0, sizeof(r));
@@ -212,6 +212,9 @@ int ola_alerts_add(struct ola_alerts *a, const char *name, const struct ola_cfg 
     if (ola_cfg_check_keys(node, keys, err) != 0 ||
         ola_cfg_enum(node, "kind", ola_akind_names, OLA_AK_COUNT, &kind, err) != 0 ||
         ola_cfg_int(node, "threshold", 0, 1, 10000, &threshold, err) != 0 ||
+        ola_cfg_int(node, "then_threshold", 1, 1, 10000, &then_threshold, err) != 0 ||
+        ola_cfg_int(node, "max_keys", (long long)a->max_keys, 1, 100000000, &max_keys,
+                    err) != 0 ||
         ola_cfg_duration(node, "window", 0, 1, INT64_C(30) * 24 * 3600 * 1000, &r.window,
                          err) != 0 ||
         ola_suppress_parse(node, a->suppress, &r.suppress, err) != 0)
@@ -222,6 +225,13 @@ int ola_alerts_add(struct ola_alerts *a, const char *name, const struct ola_cfg 
         goto fail;
     }
     r.threshold = (size_t)threshold;
+    r.then_threshold = (size_t)then_threshold;
+    r.max_keys = (size_t)max_keys;
+    if (r.kind != OLA_AK_SEQUENCE && ola_cfg_get(node, "then_threshold") != NULL) {
+        ola_cfg_errf(err, ola_cfg_get(node, "then_threshold"),
+                     "then_threshold: only for kind sequence");
+        goto fail;
+    }
     sevn = ola_cfg_get(node, "severity");
     r.severity = sevn ? ola_severity_parse(ola_cfg_scalar(sevn)) : 7;
     if (r.severity < 0) {
@@ -442,6 +452,71 @@ static bool ola_event_key(struct ola_alerts *a, const struct ola_arule *r,
     return true;
 }
 
+/* True when k holds a closing event of a sequence earlier than ts. */
+static bool ola_seq_first_then(const struct ola_akey *k, int64_t ts)
+{
+    size_t i;
+
+    for (i = 0; i < k->n && k->items[i].ts < ts; i++)
+        if (k->items[i].then)
+            return true;
+    return false;
+}
+
+/*
+ * A sequence's closing (then) event at ts. It counts when at least
+ * threshold match events precede the streak's first closing event within
+ * the window; the then_threshold-th such closing event within the window
+ * raises the alert. One that does not count ends the streak: the events
+ * held up to ts are forgotten.
+ */
+static int ola_seq_then(struct ola_alerts *a, size_t ri, struct ola_akey *k, int64_t ts,
+                        int64_t id, struct ola_alert_list *out)
+{
+    const struct ola_arule *r = &a->rules[ri];
+    size_t i, from, end = 0, na = 0, nb = 0, keep_n = k->n;
+    int64_t first_then = ts;
+    json_t *al;
+
+    if (ola_aitems_has_id(k, id))
+        return 0; /* a closing event held already */
+    while (end < k->n && k->items[end].ts <= ts)
+        end++;
+    from = end;
+    while (from > 0 && k->items[from - 1].ts >= ts - r->window)
+        from--;
+    for (i = from; i < end; i++)
+        if (k->items[i].then && nb++ == 0)
+            first_then = k->items[i].ts;
+    for (i = from; i < end; i++)
+        na += !k->items[i].then && k->items[i].ts <= first_then;
+    if (na < r->threshold) {
+        ola_aitems_drop_front(k, end); /* the streak ends here */
+        return 0;
+    }
+    if (nb + 1 < r->then_threshold) {
+        if (ola_aitems_insert_then(k, ts, id) != 0)
+            return -1;
+        ola_aitems_prune(k, r->window, r->threshold + r->then_threshold - 1);
+        return 0;
+    }
+    k->n = end; /* build on a view that ends at this closing event */
+    al = ola_alert_build(r, k, from, ts, id);
+    k->n = keep_n;
+    if (al == NULL)
+        return -1;
+    if (r->then_threshold > 1 &&
+        (json_object_set_new(al, "count", json_integer((json_int_t)na)) != 0 ||
+         json_object_set_new(al, "then_count", json_integer((json_int_t)(nb + 1))) != 0 ||
+         json_object_set_new(al, "then_threshold",
+                             json_integer((json_int_t)r->then_threshold)) != 0)) {
+        json_decref(al);
+        return -1;
+    }
+    ola_akey_fired(a, r, k, ts);
+    return ola_list_push(out, ri, al, r->severity, ts);
+}
+
 static int ola_feed_rule(struct ola_alerts *a, size_t ri, struct ola_expr_ctx *ctx,
                          int64_t ts, int64_t now_ms, struct ola_alert_list *out)
 {
@@ -493,28 +568,10 @@ static int ola_feed_rule(struct ola_alerts *a, size_t ri, struct ola_expr_ctx *c
         return 0;
     }
     k->quiet_until = 0;
-    if (is_then) {
-        size_t from, end = 0, keep_n = k->n;
-        json_t *al;
-
-        /* the failures in [ts - window, ts]; later ones (late events) stay */
-        while (end < k->n && k->items[end].ts <= ts)
-            end++;
-        from = end;
-        while (from > 0 && k->items[from - 1].ts >= ts - r->window)
-            from--;
-        if (end - from < r->threshold) {
-            ola_aitems_drop_front(k, end); /* a success ends the streak */
-            return 0;
-        }
-        k->n = end; /* build on a view that ends at the success */
-        al = ola_alert_build(r, k, from, ts, e->id);
-        k->n = keep_n;
-        if (al == NULL)
-            return -1;
-        ola_akey_fired(a, r, k, ts);
-        return ola_list_push(out, ri, al, r->severity, ts);
-    }
+    if (is_then)
+        return ola_seq_then(a, ri, k, ts, e->id, out);
+    if (r->kind == OLA_AK_SEQUENCE && ola_seq_first_then(k, ts))
+        return 0; /* after this streak's first closing event: not counted */
     if (ola_aitems_has_id(k, e->id)) {
         free(val);
         return 0;
@@ -539,7 +596,7 @@ static int ola_feed_rule(struct ola_alerts *a, size_t ri, struct ola_expr_ctx *c
     }
     if (ola_aitems_insert(k, ts, e->id, val) != 0)
         return -1;
-    ola_aitems_prune(k, r->window, r->threshold);
+    ola_aitems_prune(k, r->window, r->threshold + r->then_threshold - 1);
     if (r->kind != OLA_AK_SEQUENCE && k->n >= r->threshold) {
         json_t *al = ola_alert_build(r, k, 0, 0, 0);
 

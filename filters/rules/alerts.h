@@ -41,10 +41,11 @@ struct ola_alert_list {
 
 struct ola_alerts_stats {
     uint64_t raised;
-    uint64_t suppressed;   /* matching events ignored during a quiet period */
-    uint64_t state_capped; /* new keys refused at max_keys */
-    uint64_t expired;      /* keys expired */
-    size_t keys;           /* keys held now */
+    uint64_t suppressed;    /* matching events ignored during a quiet period */
+    uint64_t state_capped;  /* new keys refused at max_keys */
+    uint64_t state_evicted; /* oldest keys evicted at a rule's own max_keys */
+    uint64_t expired;       /* keys expired */
+    size_t keys;            /* keys held now */
 };
 
 /*
@@ -78,7 +79,12 @@ int ola_alerts_feed(struct ola_alerts *a, struct ola_expr_ctx *ctx, int64_t now_
  */
 void ola_alerts_expire(struct ola_alerts *a, int64_t now_ms);
 
-/* Returns a new reference: {"version":1, "clock":ms, "keys":[...]}. NULL on ENOMEM. */
+/*
+ * Returns a new reference: {"version":1, "clock":ms, "keys":[...]}; each key
+ * {rule, kind, key, quiet_until, newest, touched, live, items}, an item
+ * [ts, id], [ts, id, "value"] (distinct) or [ts, id, 1] (a sequence's held
+ * closing event). NULL on ENOMEM.
+ */
 json_t *ola_alerts_save(const struct ola_alerts *a);
 /*
  * Replaces the state with a saved one. Keys of rules no longer configured

@@ -34,6 +34,7 @@ struct ola_aitem {
     int64_t ts;
     int64_t id;
     char *val; /* distinct value; NULL for other kinds */
+    bool then; /* sequence: a closing (then) event held for then_threshold */
 };
 
 struct ola_akey {
@@ -60,6 +61,9 @@ struct ola_arule {
     int distinct_path;
     char *distinct_text;
     size_t threshold;
+    size_t then_threshold; /* sequence: closing events needed (1) */
+    size_t max_keys;       /* this rule's keys; the oldest is evicted beyond it */
+    size_t n_keys;
     int64_t window;
     int64_t suppress; /* ms, 0 none, OLA_SUPPRESS_WINDOW */
     int severity;
@@ -106,6 +110,8 @@ struct ola_akey *ola_akey_new(struct ola_alerts *a, size_t rule, const char *key
 void ola_aitems_drop_front(struct ola_akey *k, size_t n);
 /* Inserts in ts order (stable: after equal ts). val: stolen. Returns 0 / -1. */
 int ola_aitems_insert(struct ola_akey *k, int64_t ts, int64_t id, char *val);
+/* The same for a sequence's closing event. Returns 0 / -1. */
+int ola_aitems_insert_then(struct ola_akey *k, int64_t ts, int64_t id);
 /* Whether k holds the event id (0: never). */
 bool ola_aitems_has_id(const struct ola_akey *k, int64_t id);
 /* Forgets items older than the window before the newest one, and beyond max. */

@@ -100,6 +100,7 @@ static void ola_akey_remove(struct ola_alerts *a, struct ola_akey *k)
         pp = &(*pp)->hnext;
     *pp = k->hnext;
     ola_akey_unlink(&a->rules[k->rule], k);
+    a->rules[k->rule].n_keys--;
     a->stats.keys--;
     ola_akey_free(k);
 }
@@ -148,6 +149,11 @@ struct ola_akey *ola_akey_new(struct ola_alerts *a, size_t rule, const char *key
         return NULL;
     }
     a->capped_logged = false;
+    if (a->rules[rule].n_keys >= a->rules[rule].max_keys && a->rules[rule].head != NULL) {
+        /* the rule's own cap: its least recently touched key makes room */
+        ola_akey_remove(a, a->rules[rule].head);
+        a->stats.state_evicted++;
+    }
     if (a->stats.keys + 1 > a->n_buckets - a->n_buckets / 4 || a->n_buckets == 0)
         if (ola_buckets_grow(a) != 0)
             return NULL;
@@ -160,6 +166,7 @@ struct ola_akey *ola_akey_new(struct ola_alerts *a, size_t rule, const char *key
     k->hnext = a->buckets[h & (a->n_buckets - 1)];
     a->buckets[h & (a->n_buckets - 1)] = k;
     ola_akey_append(&a->rules[rule], k);
+    a->rules[rule].n_keys++;
     a->stats.keys++;
     return k;
 }
@@ -177,7 +184,7 @@ void ola_aitems_drop_front(struct ola_akey *k, size_t n)
 }
 
 /* Inserts in ts order (stable: after equal ts). val: stolen. Returns 0 / -1. */
-int ola_aitems_insert(struct ola_akey *k, int64_t ts, int64_t id, char *val)
+static int ola_aitem_put(struct ola_akey *k, int64_t ts, int64_t id, char *val, bool then)
 {
     size_t pos;
 
@@ -191,8 +198,19 @@ int ola_aitems_insert(struct ola_akey *k, int64_t ts, int64_t id, char *val)
     k->items[pos].ts = ts;
     k->items[pos].id = id;
     k->items[pos].val = val;
+    k->items[pos].then = then;
     k->n++;
     return 0;
+}
+
+int ola_aitems_insert(struct ola_akey *k, int64_t ts, int64_t id, char *val)
+{
+    return ola_aitem_put(k, ts, id, val, false);
+}
+
+int ola_aitems_insert_then(struct ola_akey *k, int64_t ts, int64_t id)
+{
+    return ola_aitem_put(k, ts, id, NULL, true);
 }
 
 bool ola_aitems_has_id(const struct ola_akey *k, int64_t id)
@@ -290,7 +308,9 @@ json_t *ola_alerts_save(const struct ola_alerts *a)
                 json_t *t =
                     it->val ? json_pack("[I,I,s]", (json_int_t)it->ts, (json_int_t)it->id,
                                         it->val)
-                            : json_pack("[I,I]", (json_int_t)it->ts, (json_int_t)it->id);
+                    : it->then
+                        ? json_pack("[I,I,i]", (json_int_t)it->ts, (json_int_t)it->id, 1)
+                        : json_pack("[I,I]", (json_int_t)it->ts, (json_int_t)it->id);
 
                 if (t == NULL || json_array_append_new(items, t) != 0)
                     goto fail;
@@ -334,22 +354,29 @@ static int ola_restore_items(struct ola_alerts *a, size_t ri, struct ola_akey *k
         const json_t *tsv = json_array_get(it, 0), *idv = json_array_get(it, 1);
         const json_t *vv = json_array_get(it, 2);
         size_t len = json_array_size(it);
+        enum ola_akind kind = a->rules[ri].kind;
+        bool then = len == 3 && json_is_integer(vv);
         char *copy = NULL;
 
         if (!json_is_integer(tsv) || !json_is_integer(idv) || len < 2 || len > 3 ||
-            (len == 3 && !json_is_string(vv)))
+            (len == 3 && !json_is_string(vv) && !(then && json_integer_value(vv) == 1)))
             return ola_err_set(err, EINVAL, "alert state: bad item in rule '%s'",
                                a->rules[ri].name);
-        if ((len == 3) != (a->rules[ri].kind == OLA_AK_DISTINCT))
+        /* distinct items carry their value, a sequence may hold closing events */
+        if ((len == 3 && !then) != (kind == OLA_AK_DISTINCT) ||
+            (then && kind != OLA_AK_SEQUENCE))
             return ola_err_set(err, EINVAL, "alert state: item does not fit rule '%s'",
                                a->rules[ri].name);
-        if (len == 3 && (copy = strdup(json_string_value(vv))) == NULL)
+        if (len == 3 && !then && (copy = strdup(json_string_value(vv))) == NULL)
             return ola_err_set(err, ENOMEM, "out of memory");
-        if (ola_aitems_insert(k, json_integer_value(tsv), json_integer_value(idv),
-                              copy) != 0)
+        if ((then ? ola_aitems_insert_then(k, json_integer_value(tsv),
+                                           json_integer_value(idv))
+                  : ola_aitems_insert(k, json_integer_value(tsv), json_integer_value(idv),
+                                      copy)) != 0)
             return ola_err_set(err, ENOMEM, "out of memory");
     }
-    ola_aitems_prune(k, a->rules[ri].window, a->rules[ri].threshold);
+    ola_aitems_prune(k, a->rules[ri].window,
+                     a->rules[ri].threshold + a->rules[ri].then_threshold - 1);
     return 0;
 }
 

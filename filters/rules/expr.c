@@ -58,7 +58,45 @@ void ola_expr_env_destroy(struct ola_expr_env *env)
     for (i = 0; i < env->n_paths; i++)
         ola_xpath_free(&env->paths[i]);
     free(env->paths);
+    for (i = 0; i < env->n_lists; i++)
+        ola_list_destroy(env->lists[i]);
+    free(env->lists);
     free(env);
+}
+
+int ola_expr_env_add_list(struct ola_expr_env *env, struct ola_list *l,
+                          const struct ola_cfg *where, struct ola_err *err)
+{
+    size_t i;
+
+    for (i = 0; i < env->n_lists; i++)
+        if (strcmp(ola_list_name(env->lists[i]), ola_list_name(l)) == 0) {
+            ola_cfg_errf(err, where, "lists: '%s' declared twice (first at %s)",
+                         ola_list_name(l), ola_list_where(env->lists[i]));
+            ola_list_destroy(l);
+            return -1;
+        }
+    if (OLA_VEC_GROW(env->lists, env->cap_lists, env->n_lists + 1) != 0) {
+        ola_list_destroy(l);
+        return ola_err_set(err, ENOMEM, "out of memory");
+    }
+    env->lists[env->n_lists++] = l;
+    return 0;
+}
+
+bool ola_expr_path_ok(const char *dotted)
+{
+    const char *s;
+
+    if (dotted == NULL || *dotted == '\0' || *dotted == '.')
+        return false;
+    for (s = dotted; *s; s++) {
+        if (strchr(" \t\r\n[](){}<>=!*,\"'|&", *s) != NULL)
+            return false;
+        if (*s == '.' && (s[1] == '.' || s[1] == '\0'))
+            return false;
+    }
+    return dotted[0] != '$';
 }
 
 static int ola_xpath_split(struct ola_xpath *p, const char *dotted)
@@ -98,7 +136,7 @@ int ola_expr_path(struct ola_expr_env *env, const char *dotted)
     for (i = 0; i < env->n_paths; i++)
         if (strcmp(env->paths[i].text, dotted) == 0)
             return (int)i;
-    if (dotted[0] == '\0')
+    if (!ola_expr_path_ok(dotted))
         return -1;
     if (OLA_VEC_GROW_FROM(env->paths, env->cap_paths, env->n_paths + 1, 16) != 0)
         return -1;
@@ -388,6 +426,36 @@ static bool ola_match_scalar(const struct ola_expr *x, const json_t *v)
     }
 }
 
+/*
+ * equals_field / not_equals_field: 1 equal, 0 different, -1 not comparable
+ * (either side missing, null, an array or an object). Two numbers (or
+ * numeric strings) compare by value, anything else by its text.
+ */
+static int ola_fields_equal(const struct ola_expr *x, const json_t *a, const json_t *b)
+{
+    char ta[OLA_LIST_ENTRY_MAX], tb[OLA_LIST_ENTRY_MAX];
+    double da, db;
+    bool ia, ib;
+    long long la, lb;
+    int wa, wb;
+
+    if (a == NULL || b == NULL || json_is_null(a) || json_is_null(b) ||
+        json_is_array(a) || json_is_array(b) || json_is_object(a) || json_is_object(b))
+        return -1;
+    if (ola_json_num(a, &da, &ia, &la) && ola_json_num(b, &db, &ib, &lb))
+        return ia && ib ? la == lb : da == db;
+    if (json_is_string(a) && json_is_string(b) && !x->icase)
+        return json_string_length(a) == json_string_length(b) &&
+               memcmp(json_string_value(a), json_string_value(b),
+                      json_string_length(a)) == 0;
+    wa = ola_expr_text(a, ta, sizeof(ta));
+    wb = ola_expr_text(b, tb, sizeof(tb));
+    if (wa < 0 || wb < 0)
+        return -1;
+    return wa == wb &&
+           (x->icase ? strcasecmp(ta, tb) == 0 : memcmp(ta, tb, (size_t)wa) == 0);
+}
+
 /* A condition on an array holds when it holds for one of its items. */
 static bool ola_match_value(const struct ola_expr *x, const json_t *v)
 {
@@ -497,6 +565,26 @@ bool ola_expr_eval(const struct ola_expr_env *env, const struct ola_expr *x,
         if (ctx->e->severity == OLA_SEVERITY_UNSET)
             return false;
         return ola_sev_cmp(x->sev_op, ctx->e->severity, x->sev);
+    case OLA_X_FEQ:
+    case OLA_X_FNE: {
+        int eq = ola_fields_equal(x, ola_expr_get(env, ctx, x->path),
+                                  ola_expr_get(env, ctx, x->path2));
+
+        return eq >= 0 && (x->op == OLA_X_FEQ) == (eq == 1);
+    }
+    case OLA_X_INLIST: {
+        json_t *item;
+
+        v = ola_expr_get(env, ctx, x->path);
+        if (!json_is_array(v))
+            return ola_list_has(x->list, v);
+        json_array_foreach(v, i, item)
+        {
+            if (ola_list_has(x->list, item))
+                return true;
+        }
+        return false;
+    }
     default:
         return ola_match_value(x, ola_expr_get(env, ctx, x->path));
     }

@@ -52,6 +52,15 @@ void ola_expr_env_destroy(struct ola_expr_env *env);
  */
 int ola_expr_path(struct ola_expr_env *env, const char *dotted);
 
+/*
+ * Adds a list (lists.h) that `in_list` can name; the environment takes l
+ * (destroyed on failure too). A second list with the same name is an
+ * error naming where the first one was declared. Returns 0 / -1.
+ */
+struct ola_list;
+int ola_expr_env_add_list(struct ola_expr_env *env, struct ola_list *l,
+                          const struct ola_cfg *where, struct ola_err *err);
+
 /* Sizes ctx for every path interned so far. Returns 0 / -1. */
 int ola_expr_ctx_init(struct ola_expr_ctx *ctx, const struct ola_expr_env *env);
 void ola_expr_ctx_free(struct ola_expr_ctx *ctx);

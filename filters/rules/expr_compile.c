@@ -19,6 +19,7 @@
 #include "filters/rules/catalog.h"
 #include "filters/rules/expr.h"
 #include "filters/rules/expr_priv.h"
+#include "filters/rules/lists.h"
 #include "filters/rules/regex_guard.h"
 #include "filters/rules/severity.h"
 
@@ -129,10 +130,19 @@ static const struct {
     const char *name;
     enum ola_xop op;
 } ola_field_ops[] = {
-    {"equals", OLA_X_EQ},       {"in", OLA_X_IN},   {"prefix", OLA_X_PREFIX},
-    {"regex", OLA_X_REGEX},     {"gt", OLA_X_GT},   {"gte", OLA_X_GTE},
-    {"lt", OLA_X_LT},           {"lte", OLA_X_LTE}, {"exists", OLA_X_EXISTS},
+    {"equals", OLA_X_EQ},
+    {"in", OLA_X_IN},
+    {"prefix", OLA_X_PREFIX},
+    {"regex", OLA_X_REGEX},
+    {"gt", OLA_X_GT},
+    {"gte", OLA_X_GTE},
+    {"lt", OLA_X_LT},
+    {"lte", OLA_X_LTE},
+    {"exists", OLA_X_EXISTS},
     {"missing", OLA_X_MISSING},
+    {"equals_field", OLA_X_FEQ},
+    {"not_equals_field", OLA_X_FNE},
+    {"in_list", OLA_X_INLIST},
 };
 
 static const char *const ola_group_keys[] = {
@@ -158,6 +168,10 @@ static struct ola_expr *ola_x_condition(struct ola_expr_env *env,
 
     if (path == NULL || path[0] == '\0') {
         ola_cfg_errf(err, field, "field: expected a dotted path");
+        goto fail;
+    }
+    if (!ola_expr_path_ok(path)) {
+        ola_cfg_errf(err, field, "field: bad path '%.64s'", path);
         goto fail;
     }
     for (i = 0; i < ola_cfg_len(map); i++) {
@@ -249,6 +263,35 @@ static struct ola_expr *ola_x_condition(struct ola_expr_env *env,
             goto fail;
         }
         x->has_re = true;
+        break;
+    }
+    case OLA_X_FEQ:
+    case OLA_X_FNE: {
+        const char *other = ola_cfg_scalar(opn);
+
+        if (other == NULL || !ola_expr_path_ok(other) ||
+            (x->path2 = ola_expr_path(env, other)) < 0) {
+            ola_cfg_errf(err, opn, "%s: bad path '%.64s'", opname, other ? other : "?");
+            goto fail;
+        }
+        break;
+    }
+    case OLA_X_INLIST: {
+        const char *name = ola_cfg_scalar(opn);
+
+        if (icn != NULL) {
+            ola_cfg_errf(err, icn, "ignore_case: set it on the list for in_list");
+            goto fail;
+        }
+        for (i = 0; name != NULL && i < env->n_lists; i++)
+            if (strcmp(ola_list_name(env->lists[i]), name) == 0)
+                x->list = env->lists[i];
+        if (x->list == NULL) {
+            ola_cfg_errf(err, opn,
+                         "in_list: unknown list '%.64s' (declare it under lists:)",
+                         name ? name : "?");
+            goto fail;
+        }
         break;
     }
     default: /* gt, gte, lt, lte */

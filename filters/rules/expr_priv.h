@@ -15,6 +15,7 @@
 #include <stdint.h>
 
 #include "filters/rules/expr.h"
+#include "filters/rules/lists.h"
 
 enum ola_xop {
     OLA_X_ALL,
@@ -33,6 +34,9 @@ enum ola_xop {
     OLA_X_TAGS,
     OLA_X_CATS,
     OLA_X_SEV,
+    OLA_X_FEQ,    /* equals_field: two fields of one event */
+    OLA_X_FNE,    /* not_equals_field */
+    OLA_X_INLIST, /* in_list: a list read from a file */
 };
 
 struct ola_xval {
@@ -59,16 +63,24 @@ struct ola_expr {
     uint32_t mask; /* categories */
     enum ola_xop sev_op;
     int sev;
+    int path2;                   /* equals_field / not_equals_field */
+    const struct ola_list *list; /* in_list: borrowed from the environment */
 };
 
 struct ola_expr_env {
     const struct ola_catalog *cat;
     struct ola_xpath *paths;
     size_t n_paths, cap_paths;
+    struct ola_list **lists; /* owned */
+    size_t n_lists, cap_lists;
 };
 
 /* Parses all of s as a number. */
 bool ola_expr_parse_num(const char *s, double *d, bool *is_int, long long *i);
+/* True when dotted is a path the language reads: dotted segments, none
+ * empty, without spaces, quotes, brackets, commas or operators ("a.b", not
+ * "a[0]", "$.a", "a != b", "count(a)"). */
+bool ola_expr_path_ok(const char *dotted);
 /* qsort/bsearch order of long long. */
 int ola_expr_ll_cmp(const void *a, const void *b);
 

@@ -20,12 +20,15 @@
  *   alerts_state.c (keys, items, expiry, saved state)
  *   expr_compile.c (YAML -> expression tree)
  *   expr.c (paths, evaluation)
+ *   lists.c (in_list's files; calls expr.c's ola_expr_text only)
  *   catalog.c   severity.c   regex_guard.c (call nothing in the folder)
+ * ruletest.c (`olagent rules test`) sits beside rules.c and runs the set.
  * Each *_priv.h is shared by the two halves of one module only.
  */
 #ifndef OLA_FILTER_H
 #define OLA_FILTER_H
 
+#include <stdbool.h>
 #include <stddef.h>
 #include <stdint.h>
 
@@ -43,9 +46,10 @@
 struct ola_rules;
 
 struct ola_rules_stats {
-    uint64_t dropped;      /* events dropped by a rule */
-    uint64_t alerts;       /* alert records raised */
-    uint64_t state_capped; /* alert keys refused because the state cap was hit */
+    uint64_t dropped;       /* events dropped by a rule */
+    uint64_t alerts;        /* alert records raised */
+    uint64_t state_capped;  /* alert keys refused because the state cap was hit */
+    uint64_t state_evicted; /* oldest alert keys evicted at a rule's max_keys */
 };
 
 /*
@@ -78,6 +82,15 @@ const char *ola_rules_alert_name(const struct ola_rules *r, size_t i);
 uint64_t ola_rules_alerts_raised(const struct ola_rules *r, size_t i);
 /* The `alerts:` settings in force (borrowed from r), for `olagent check`. */
 const struct ola_alerts_settings *ola_rules_alerts_settings(const struct ola_rules *r);
+/*
+ * For `olagent rules test` (ruletest.c): the index of the flag rule or the
+ * alert rule called name (*is_alert says which), or -1 when no enabled rule
+ * has that name; and a trace: while hits is set (borrowed, one bool per flag
+ * rule), ola_rules_apply sets hits[i] when flag rule i matches. NULL stops.
+ */
+int ola_rules_find(const struct ola_rules *r, const char *name, bool *is_alert);
+size_t ola_rules_flag_count(const struct ola_rules *r);
+void ola_rules_trace(struct ola_rules *r, bool *hits);
 /* Borrowed catalog, for enrichment. */
 struct ola_catalog *ola_rules_catalog(struct ola_rules *r);
 

@@ -23,6 +23,7 @@
 #include "filters/rules/catalog.h"
 #include "filters/rules/expr.h"
 #include "filters/rules/filter.h"
+#include "filters/rules/lists.h"
 #include "filters/rules/rules_priv.h"
 #include "filters/rules/severity.h"
 
@@ -213,7 +214,7 @@ static int ola_add_rule(struct ola_rules *r, const struct ola_cfg *entry,
 {
     static const char *const keys[] = {"name",     "description", "match", "tags",
                                        "severity", "drop",        "route", "enabled",
-                                       "alert",    NULL};
+                                       "alert",    "tests",       NULL};
     struct ola_rule rule;
     const char *name;
     const struct ola_cfg *sevn, *matchn;
@@ -319,7 +320,7 @@ static int ola_rule_list(const struct ola_cfg_doc *doc, const struct ola_cfg **l
 
     *list = root;
     if (ola_cfg_type(root) == OLA_CFG_MAP) {
-        static const char *const keys[] = {"rules", "description", NULL};
+        static const char *const keys[] = {"rules", "description", "lists", NULL};
 
         if (ola_cfg_check_keys(root, keys, err) != 0)
             return -1;
@@ -331,6 +332,33 @@ static int ola_rule_list(const struct ola_cfg_doc *doc, const struct ola_cfg **l
     }
     if (ola_cfg_type(*list) != OLA_CFG_SEQ)
         return ola_cfg_errf(err, *list, "rules: expected a list of rules");
+    return 0;
+}
+
+/* The `lists:` of every rule document, into the environment (before any rule). */
+static int ola_load_lists(struct ola_rules *r, const struct ola_rule_docs *docs,
+                          struct ola_err *err)
+{
+    size_t i, k;
+
+    for (i = 0; i < docs->n; i++) {
+        const struct ola_cfg *lists = ola_cfg_get(ola_cfg_root(docs->doc[i]), "lists");
+
+        if (lists == NULL || ola_cfg_type(lists) == OLA_CFG_NULL)
+            continue;
+        if (ola_cfg_type(lists) != OLA_CFG_MAP)
+            return ola_cfg_errf(err, lists,
+                                "lists: expected a map of NAME: {file: PATH, type: "
+                                "string|cidr}");
+        for (k = 0; k < ola_cfg_len(lists); k++) {
+            struct ola_list *l =
+                ola_list_load(ola_cfg_key_at(lists, k), ola_cfg_at(lists, k), err);
+
+            if (l == NULL ||
+                ola_expr_env_add_list(r->env, l, ola_cfg_at(lists, k), err) != 0)
+                return -1;
+        }
+    }
     return 0;
 }
 
@@ -439,6 +467,14 @@ static int ola_load_rules(struct ola_rules *r, const struct ola_rules_settings *
                 goto fail;
         }
     }
+    for (i = 0; i < docs.n; i++) {
+        const struct ola_cfg *rules;
+
+        if (ola_rule_list(docs.doc[i], &rules, err) != 0)
+            goto fail;
+    }
+    if (ola_load_lists(r, &docs, err) != 0)
+        goto fail;
     for (i = 0; i < docs.n; i++) {
         const struct ola_cfg *rules;
 

@@ -94,6 +94,8 @@ static int ola_apply_event(struct ola_rules *r, struct ola_event *e, int64_t now
 
         if (!ola_expr_eval(r->env, rule->match, &r->ctx))
             continue;
+        if (r->hits != NULL)
+            r->hits[i] = true;
         for (t = 0; t < rule->n_tags; t++)
             if (ola_event_add_tag_json(e, rule->tagv[t]) != 0)
                 return -1;
@@ -169,6 +171,7 @@ int ola_rules_apply(struct ola_rules *r, struct ola_batch *b, int64_t now_ms)
 fail:
     ola_alerts_expire(r->alerts, now_ms);
     r->stats.state_capped = ola_alerts_stats(r->alerts)->state_capped;
+    r->stats.state_evicted = ola_alerts_stats(r->alerts)->state_evicted;
     ola_alert_list_clear(&r->raised);
     r->ctx.e = NULL;
     return rc;
@@ -184,6 +187,7 @@ int ola_rules_state_restore(struct ola_rules *r, const json_t *state, struct ola
     int rc = ola_alerts_restore(r->alerts, state, err);
 
     r->stats.state_capped = ola_alerts_stats(r->alerts)->state_capped;
+    r->stats.state_evicted = ola_alerts_stats(r->alerts)->state_evicted;
     return rc;
 }
 
@@ -195,6 +199,33 @@ const struct ola_rules_stats *ola_rules_stats(const struct ola_rules *r)
 const struct ola_alerts_settings *ola_rules_alerts_settings(const struct ola_rules *r)
 {
     return ola_alerts_settings_of(r->alerts);
+}
+
+int ola_rules_find(const struct ola_rules *r, const char *name, bool *is_alert)
+{
+    size_t i;
+
+    for (i = 0; i < r->n_rules; i++)
+        if (strcmp(r->rules[i].name, name) == 0) {
+            *is_alert = false;
+            return (int)i;
+        }
+    for (i = 0; i < ola_alerts_count(r->alerts); i++)
+        if (strcmp(ola_alerts_rule_name(r->alerts, i), name) == 0) {
+            *is_alert = true;
+            return (int)i;
+        }
+    return -1;
+}
+
+size_t ola_rules_flag_count(const struct ola_rules *r)
+{
+    return r->n_rules;
+}
+
+void ola_rules_trace(struct ola_rules *r, bool *hits)
+{
+    r->hits = hits;
 }
 
 struct ola_catalog *ola_rules_catalog(struct ola_rules *r)

@@ -54,6 +54,7 @@ struct ola_rules {
     json_t *sev_num[11]; /* shared olagent.severity values */
     json_t *sev_name[11];
     json_t *alert_tag;
+    bool *hits; /* ola_rules_trace: flag rules that matched (NULL: off) */
     struct ola_rules_stats stats;
 };
 
