@@ -1,91 +1,66 @@
 /*
- * agent.c - the agent's lifecycle: set up, tail, deliver, commit, stop.
+ * agent.c - the agent's lifecycle: set up, run the tenants, reload, stop.
  *
- * Setup builds every part from the settings in dependency order (outputs,
- * rules, API client and enricher, checkpoint, source) and fails early with
- * one clear message. The loop then asks the source for a batch, hands it to
- * the pipeline, and only when every output acknowledged it commits the
- * source (which moves its position) and saves the checkpoint (with the alert
- * state). `run` drives the OneLogin source with a checkpoint; `replay`
- * drives the replay source (replay.c) through the same outputs, rules and
- * loop, without a checkpoint, lock or signals, until its input ends. Signals
- * only set flags: SIGHUP reopens outputs and reloads rule files between
- * batches; SIGTERM/SIGINT let the batch in flight finish within
- * shutdown_timeout, then the agent exits 0.
+ * `run` loads the configuration, builds the outputs every tenant shares
+ * (and checks the rules once, so a bad rule file stops it before anything
+ * runs), takes each tenant's checkpoint lock, starts the metrics endpoint
+ * and one thread per tenant (tenant.c), then waits for signals on the main
+ * thread. Signals only set flags: SIGHUP reloads the configuration between
+ * batches (tenants added start, tenants removed stop after their batch in
+ * flight, tenants whose settings changed restart, the others keep their
+ * connections and caches and only rebuild their rules; outputs are
+ * reopened); SIGTERM/SIGINT let every batch in flight finish within
+ * shutdown_timeout, then the agent exits 0. A tenant that must stop the
+ * process (an output that can never deliver, a checkpoint that cannot be
+ * saved, the lone tenant's credential refused) wakes the main thread, which
+ * stops the others and exits 1. `replay` runs one tenant on the main thread
+ * with the replay source (replay.c) through the same outputs, rules and
+ * loop, without a lock, checkpoint or signals, until its input ends.
+ *
+ * Why threads, not one event loop: docs/architecture.md ("Many tenants").
  */
 #include <errno.h>
 #include <limits.h>
-#ifdef __GLIBC__
-#include <malloc.h>
-#endif
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 
 #include "agent/agent.h"
-#include "agent/core/backoff.h"
 #include "agent/core/fileio.h"
 #include "agent/core/log.h"
 #include "agent/core/source.h"
 #include "agent/core/stats.h"
 #include "agent/core/timeutil.h"
+#include "agent/core/vec.h"
 #include "agent/core/wait.h"
-#include "agent/enrich_adapter.h"
 #include "agent/metrics.h"
-#include "agent/onelogin/client.h"
-#include "agent/onelogin/source.h"
 #include "agent/pipeline.h"
 #include "agent/progress.h"
 #include "agent/replay.h"
-#include "agent/state/checkpoint.h"
-#include "agent/state/lock.h"
 #include "agent/settings.h"
+#include "agent/tenant.h"
 #include "config/config.h"
-#include "filters/enrich/enrich.h"
 #include "filters/rules/filter.h"
 #include "outputs/output.h"
 
 #define OLA_AGENT_COMP "agent"
 
+/* The main thread looks at its tenants at least this often. */
+#define OLA_AGENT_TICK_MS 1000
+
 struct ola_agent {
-    bool replay;           /* the `replay` command: no lock, checkpoint or signals;
-                              errors are printed for a person, not logged */
-    struct ola_lock *lock; /* one agent per checkpoint, held until the end */
-    struct ola_cfg_doc *doc;
-    struct ola_settings s;
+    bool replay;
+    bool lone;             /* started with one tenant: its errors stop the process */
+    struct ola_conf *conf; /* the configuration in force */
     struct ola_output *outputs[OLA_MAX_OUTPUTS];
     const char *output_names[OLA_MAX_OUTPUTS];
     size_t n_outputs;
-    struct ola_rules *rules;
-    struct ola_ol_client *client;
-    struct ola_enricher *enricher; /* NULL when enrichment is off */
-    struct ola_checkpoint cp;
-    bool cp_ready;          /* a checkpoint is kept: saved after each committed batch */
-    bool trim_due;          /* batches went through since the agent last trimmed */
-    struct ola_source *src; /* the OneLogin source (run) or the replay source */
-    struct ola_pipeline pipe;
+    struct ola_outputs_shared out;
+    bool out_ready;
     struct ola_metrics *metrics;
-    struct ola_metrics_snapshot snap; /* built here, copied by publish */
-    char dead_letter[PATH_MAX];
+    struct ola_tenant **tenants; /* running, or stopping (listed in stopping too) */
+    size_t n_tenants, cap_tenants;
 };
-
-/* Loads and validates the config; prints the error. Returns an exit code. */
-static int ola_agent_load_config(struct ola_agent *a, const char *path)
-{
-    struct ola_err err = {0, ""};
-
-    if (ola_cfg_load_file(path, &a->doc, &err) != 0 ||
-        ola_settings_load(a->doc, ola_now_ms(), &a->s, &err) != 0) {
-        fprintf(stderr, "olagent: %s\n", err.msg);
-        return OLA_EXIT_CONFIG;
-    }
-    if (ola_path_beside(a->s.checkpoint.path, "dead-letter.ndjson", a->dead_letter,
-                        sizeof(a->dead_letter)) != 0) {
-        fprintf(stderr, "olagent: checkpoint.path too long\n");
-        return OLA_EXIT_CONFIG;
-    }
-    return OLA_EXIT_OK;
-}
 
 static void ola_agent_setup_logging(const struct ola_settings *s)
 {
@@ -99,381 +74,299 @@ static void ola_agent_setup_logging(const struct ola_settings *s)
     ola_log_setup(level, fmt, NULL);
 }
 
-/* Builds the outputs and the rule set. Returns an exit code. */
+/* The output dead letters' directory: checkpoint.path's, cut before any {tenant}. */
+static int ola_agent_dead_letter_base(const struct ola_settings *s, char *out, size_t n)
+{
+    const char *mark = strstr(s->checkpoint.path, "{tenant}");
+    size_t len =
+        mark != NULL ? (size_t)(mark - s->checkpoint.path) : strlen(s->checkpoint.path);
+
+    if (mark == NULL)
+        return snprintf(out, n, "%s", s->checkpoint.path) < (int)n ? 0 : -1;
+    /* "./state/{tenant}.json" -> "./state/x": only its directory is used */
+    return snprintf(out, n, "%.*sx", (int)len, s->checkpoint.path) < (int)n ? 0 : -1;
+}
+
+/* Builds the outputs and checks the rule set. Returns an exit code. */
 static int ola_agent_build_outputs(struct ola_agent *a)
 {
+    const struct ola_settings *s = &a->conf->s;
     struct ola_err err = {0, ""};
     struct ola_rules_settings rs;
+    struct ola_rules *check;
+    char base[PATH_MAX];
     size_t i;
 
-    for (i = 0; i < a->s.n_outputs; i++) {
-        a->outputs[i] = ola_output_new(&a->s.outputs[i], (unsigned)i, &err);
-        if (a->outputs[i] == NULL) {
-            fprintf(stderr, "olagent: %s\n", err.msg);
-            return OLA_EXIT_CONFIG;
-        }
+    for (i = 0; i < s->n_outputs; i++) {
+        a->outputs[i] = ola_output_new(&s->outputs[i], (unsigned)i, &err);
+        if (a->outputs[i] == NULL)
+            goto fail;
         a->output_names[i] = a->outputs[i]->name;
         a->n_outputs++;
     }
-    ola_settings_rules(&a->s, &rs);
-    a->rules =
-        ola_rules_new(&rs, a->s.rules.catalog_path, a->output_names, a->n_outputs, &err);
-    if (a->rules == NULL) {
-        fprintf(stderr, "olagent: %s\n", err.msg);
-        return OLA_EXIT_CONFIG;
+    /* the tenants build their own; a mistake in a rule file stops the start here */
+    ola_settings_rules(s, &rs);
+    check =
+        ola_rules_new(&rs, s->rules.catalog_path, a->output_names, a->n_outputs, &err);
+    if (check == NULL)
+        goto fail;
+    ola_rules_destroy(check);
+    if (ola_outputs_shared_init(&a->out, a->outputs, a->n_outputs, &err) != 0)
+        goto fail;
+    a->out_ready = true;
+    a->out.shutdown_timeout_ms = s->shutdown_timeout_ms;
+    if (ola_agent_dead_letter_base(s, base, sizeof(base)) != 0) {
+        ola_err_set(&err, ENAMETOOLONG, "checkpoint.path too long");
+        goto fail;
     }
-    a->pipe.outputs = a->outputs;
-    a->pipe.n_outputs = a->n_outputs;
-    a->pipe.rules = a->rules;
-    a->pipe.backoff_max_ms = a->s.onelogin.backoff_max_ms;
-    a->pipe.flush_timeout_ms = 1000;
-    a->pipe.shutdown_timeout_ms = a->s.shutdown_timeout_ms;
-    if (ola_pipeline_dead_letters(&a->pipe, a->s.checkpoint.path, &err) != 0) {
-        fprintf(stderr, "olagent: %s\n", err.msg);
-        return OLA_EXIT_CONFIG;
-    }
+    if (ola_pipeline_dead_letters(&a->out, base, &err) != 0)
+        goto fail;
     return OLA_EXIT_OK;
+fail:
+    fprintf(stderr, "olagent: %s\n", err.msg);
+    return OLA_EXIT_CONFIG;
 }
 
 static void ola_agent_free(struct ola_agent *a)
 {
     size_t i;
 
+    for (i = 0; i < a->n_tenants; i++)
+        ola_tenant_destroy(a->tenants[i]);
+    free(a->tenants);
     ola_metrics_stop(a->metrics);
-    ola_source_destroy(a->src);
+    if (a->out_ready)
+        ola_outputs_shared_destroy(&a->out);
     for (i = 0; i < a->n_outputs; i++)
         ola_output_destroy(a->outputs[i]);
-    ola_rules_destroy(a->rules);
-    ola_enricher_destroy(a->enricher);
-    ola_ol_client_destroy(a->client);
-    if (a->cp_ready)
-        ola_checkpoint_free(&a->cp);
-    ola_cfg_doc_destroy(a->doc);
-    ola_lock_release(a->lock); /* last: outputs close and the checkpoint saves under it */
+    ola_conf_drop(a->conf);
 }
 
-/* Loads the checkpoint (or starts fresh) and restores the alert state. */
-static int ola_agent_load_checkpoint(struct ola_agent *a)
+/* What a tenant started now shares; only the first of a lone start is lone. */
+static struct ola_tenant_env ola_agent_env(struct ola_agent *a)
 {
-    struct ola_err err = {0, ""};
-    bool found = false;
+    struct ola_tenant_env env = {&a->out, a->output_names, a->metrics,
+                                 a->lone && a->n_tenants == 0, a->replay};
 
-    if (ola_checkpoint_init(&a->cp) != 0) {
-        ola_log_err(OLA_AGENT_COMP, "out of memory");
-        return OLA_EXIT_RUNTIME;
-    }
-    a->cp_ready = true;
-    /* over its bound, the seen set loses the ids older than the overlap first */
-    a->cp.overlap_ms = a->s.onelogin.overlap_ms;
-    if (ola_checkpoint_load(a->s.checkpoint.path, &a->cp, &found, &err) != 0) {
-        ola_log_err(OLA_AGENT_COMP, "%s", err.msg);
-        return OLA_EXIT_RUNTIME;
-    }
-    /* nothing read yet (no file, or one saved before the first window ended, or
-     * by an olagent that kept no start): the configured start, kept from now on */
-    if (a->cp.pos.watermark_ms < 0 && a->cp.pos.start_ms < 0)
-        a->cp.pos.start_ms = a->s.onelogin.start_ms;
-    if (!found) {
-        char start[OLA_ISO_MAX];
-
-        ola_time_format_iso(a->s.onelogin.start_ms, start, sizeof(start));
-        ola_log_info(OLA_AGENT_COMP, "no checkpoint at %s: starting from %s (%s)",
-                     a->s.checkpoint.path, start, a->s.onelogin.start);
-    } else {
-        char wm[OLA_ISO_MAX] = "none";
-
-        if (a->cp.pos.watermark_ms >= 0)
-            ola_time_format_iso(a->cp.pos.watermark_ms, wm, sizeof(wm));
-        ola_log_info(OLA_AGENT_COMP,
-                     "checkpoint %s: watermark %s, %zu ids in the overlap",
-                     a->s.checkpoint.path, wm, ola_seen_count(a->cp.pos.seen));
-    }
-    if (a->cp.alerts != NULL &&
-        ola_rules_state_restore(a->rules, a->cp.alerts, &err) != 0) {
-        ola_log_err(OLA_AGENT_COMP, "checkpoint %s: alert state: %s",
-                    a->s.checkpoint.path, err.msg);
-        return OLA_EXIT_RUNTIME;
-    }
-    OLA_STAT_SET(watermark_ms, a->cp.pos.watermark_ms);
-    return OLA_EXIT_OK;
+    return env;
 }
 
-void ola_client_opts(const struct ola_settings *s, struct ola_ol_opts *o)
+/* Events delivered in this run, every tenant's. */
+static unsigned long long ola_agent_delivered(const struct ola_agent *a)
 {
-    memset(o, 0, sizeof(*o));
-    o->base_url = s->onelogin.base_url;
-    o->client_id = s->onelogin.client_id;
-    o->client_secret = s->onelogin.client_secret;
-    o->timeout_ms = s->onelogin.timeout_ms;
-    o->ca_file = s->onelogin.ca_file;
-    o->proxy = s->onelogin.proxy;
-    o->max_body = (size_t)s->onelogin.max_response;
-    o->reserve = s->enrich_opts.reserve;
-    o->backoff_max_ms = s->onelogin.backoff_max_ms;
-}
-
-static int ola_agent_connect(struct ola_agent *a)
-{
-    struct ola_err err = {0, ""};
-    struct ola_ol_opts o;
-
-    ola_client_opts(&a->s, &o);
-    if (ola_ol_client_new(&o, &a->client, &err) != 0) {
-        fprintf(stderr, "olagent: %s\n", err.msg);
-        return OLA_EXIT_CONFIG;
-    }
-    if (a->s.enrich_enabled) {
-        struct ola_enrich_api api;
-
-        if (ola_enricher_new(&a->s.enrich_opts, ola_enrich_onelogin_api(a->client, &api),
-                             &a->enricher, &err) != 0) {
-            fprintf(stderr, "olagent: %s%s\n", a->replay ? "" : "enrich: ", err.msg);
-            return OLA_EXIT_CONFIG;
-        }
-        a->pipe.enricher = a->enricher;
-    }
-    return OLA_EXIT_OK;
-}
-
-/* One line on what enrichment did, at exit. */
-static void ola_agent_enrich_summary(const struct ola_agent *a)
-{
-    struct ola_enrich_stats es;
-
-    if (a->enricher == NULL)
-        return;
-    ola_enricher_stats(a->enricher, &es);
-    ola_log_info(
-        OLA_AGENT_COMP,
-        "enrichment: %llu lookups, %llu cache hits, %zu cache entries (peak %zu, "
-        "bound %zu), %llu evictions (%llu on user or role changes; %llu changes "
-        "older than the cached facts), %llu expired, %llu not found, %llu deferred, "
-        "%llu failed; events deferred %llu, failed %llu; %llu type names learned",
-        (unsigned long long)es.misses, (unsigned long long)es.hits, es.entries,
-        es.peak_entries, es.max_entries, (unsigned long long)es.evictions,
-        (unsigned long long)es.change_evictions, (unsigned long long)es.changes_seen,
-        (unsigned long long)es.expired, (unsigned long long)es.not_found,
-        (unsigned long long)es.deferred, (unsigned long long)es.failed,
-        (unsigned long long)es.events_deferred, (unsigned long long)es.events_failed,
-        (unsigned long long)es.types_learned);
-}
-
-/* Saves the checkpoint, retrying with backoff until it works or time is up. */
-static int ola_agent_save(struct ola_agent *a)
-{
-    struct ola_err err = {0, ""};
-    struct ola_backoff bo;
-    bool failing = false;
-
-    json_decref(a->cp.alerts);
-    a->cp.alerts = ola_rules_state_save(a->rules);
-    ola_backoff_init(&bo, 500, a->s.onelogin.backoff_max_ms, 0);
-    for (;;) {
-        if (ola_checkpoint_save(a->s.checkpoint.path, &a->cp, &err) == 0) {
-            if (failing)
-                ola_log_info(OLA_AGENT_COMP, "checkpoint saved again");
-            OLA_STAT_SET(checkpoint_ms, ola_now_ms());
-            return 0;
-        }
-        OLA_STAT_ADD(checkpoint_errors, 1);
-        if (!failing)
-            ola_log_err(OLA_AGENT_COMP, "%s; retrying", err.msg);
-        failing = true;
-        if (ola_pipeline_out_of_time(&a->pipe))
-            return -1;
-        ola_wait(ola_backoff_next(&bo));
-    }
-}
-
-static void ola_agent_reload(struct ola_agent *a)
-{
-    struct ola_err err = {0, ""};
-    struct ola_rules_settings rs;
-    struct ola_rules *fresh;
-    json_t *state;
+    unsigned long long n = OLA_STAT_OF(&ola_stats, events_delivered);
     size_t i;
 
-    ola_reload_requested = 0;
-    ola_log_info(OLA_AGENT_COMP, "SIGHUP: reopening outputs and reloading rules");
-    for (i = 0; i < a->n_outputs; i++)
-        if (ola_output_reopen(a->outputs[i], &err) != 0)
-            ola_plg_log(OLA_LOG_ERR, a->outputs[i], "reopen failed: %s", err.msg);
-    ola_settings_rules(&a->s, &rs);
-    fresh =
-        ola_rules_new(&rs, a->s.rules.catalog_path, a->output_names, a->n_outputs, &err);
-    if (fresh == NULL) {
-        ola_log_err(OLA_AGENT_COMP, "rules not reloaded, the old rules stay: %s",
-                    err.msg);
-        return;
-    }
-    state = ola_rules_state_save(a->rules);
-    if (state != NULL && ola_rules_state_restore(fresh, state, &err) != 0)
-        ola_log_warn(OLA_AGENT_COMP, "alert state not carried over: %s", err.msg);
-    json_decref(state);
-    ola_rules_destroy(a->rules);
-    a->rules = fresh;
-    a->pipe.rules = fresh;
-    ola_log_info(OLA_AGENT_COMP, "rules reloaded");
+    for (i = 0; i < a->n_tenants; i++)
+        if (!a->tenants[i]->env.lone)
+            n += OLA_STAT_OF(&a->tenants[i]->stats, events_delivered);
+    return n;
 }
 
-/* Copies what the metrics thread may show; plain copies, no shared pointers. */
-static void ola_agent_publish(struct ola_agent *a)
+/* Makes, locks and (start) starts the tenant cfg of conf. Returns it or NULL. */
+static struct ola_tenant *ola_agent_add(struct ola_agent *a, struct ola_conf *conf,
+                                        const struct ola_tenant_cfg *cfg, bool start,
+                                        struct ola_err *err)
 {
-    struct ola_metrics_snapshot *sn = &a->snap;
-    const struct ola_ol_counters *ctr;
-    const struct ola_rules_stats *rs;
-    struct ola_ol_rate rate;
-    size_t i;
+    struct ola_tenant_env env = ola_agent_env(a);
+    struct ola_tenant *t;
 
-    if (a->metrics == NULL)
-        return;
-    ctr = ola_ol_counters(a->client);
-    rs = ola_rules_stats(a->rules);
-    memset(sn, 0, sizeof(*sn));
-    sn->n_outputs = a->n_outputs;
-    for (i = 0; i < a->n_outputs && i < OLA_METRICS_MAX_OUTPUTS; i++) {
-        const struct ola_output *o = a->outputs[i];
-
-        snprintf(sn->outputs[i].name, sizeof(sn->outputs[i].name), "%s", o->name);
-        snprintf(sn->outputs[i].type, sizeof(sn->outputs[i].type), "%s", o->ops->name);
-        sn->outputs[i].emitted = o->stats.emitted;
-        sn->outputs[i].errors = o->stats.errors;
-        sn->outputs[i].dead_letters = o->stats.dead_letters;
-        sn->outputs[i].truncated = o->stats.truncated;
-        sn->outputs[i].ok = !a->pipe.failing[i];
+    if (OLA_VEC_GROW(a->tenants, a->cap_tenants, a->n_tenants + 1) != 0) {
+        ola_err_set(err, ENOMEM, "out of memory");
+        return NULL;
     }
-    sn->api_requests = ctr->requests;
-    sn->api_token_requests = ctr->token_requests;
-    sn->api_rate_limited = ctr->rate_limited;
-    sn->api_retries = ctr->retries;
-    sn->api_paced_ms = ctr->paced_ms;
-    sn->api_clock_rejected = ctr->clock_rejected;
-    memcpy(sn->api_by_endpoint, ctr->by_endpoint, sizeof(sn->api_by_endpoint));
-    ola_ol_rate(a->client, &rate);
-    sn->rate_limit = rate.limit;
-    sn->rate_remaining = rate.remaining;
-    sn->rules_dropped = rs->dropped;
-    sn->rules_alerts = rs->alerts;
-    sn->rules_state_capped = rs->state_capped;
-    sn->n_rules = ola_rules_alert_count(a->rules);
-    if (sn->n_rules > OLA_METRICS_MAX_RULES)
-        sn->n_rules = OLA_METRICS_MAX_RULES;
-    for (i = 0; i < sn->n_rules; i++) {
-        snprintf(sn->rules[i].name, sizeof(sn->rules[i].name), "%s",
-                 ola_rules_alert_name(a->rules, i));
-        sn->rules[i].alerts = ola_rules_alerts_raised(a->rules, i);
+    t = ola_tenant_new(conf, cfg, &env, err);
+    if (t == NULL)
+        return NULL;
+    if (!a->replay && ola_tenant_lock(t, err) != 0) {
+        ola_tenant_destroy(t);
+        return NULL;
     }
-    sn->seen_ids = ola_seen_count(a->cp.pos.seen);
-    if (a->enricher != NULL) {
-        struct ola_enrich_stats es;
-
-        ola_enricher_stats(a->enricher, &es);
-        sn->enrich_hits = es.hits;
-        sn->enrich_misses = es.misses;
-        sn->enrich_evictions = es.evictions;
-        sn->enrich_deferred = es.deferred;
+    if (start && ola_tenant_start(t, err) != 0) {
+        ola_tenant_destroy(t);
+        return NULL;
     }
-    ola_metrics_publish(a->metrics, sn);
+    a->tenants[a->n_tenants++] = t;
+    return t;
 }
 
 /* Starts the metrics endpoint when configured. Returns an exit code. */
 static int ola_agent_start_metrics(struct ola_agent *a)
 {
+    const struct ola_settings *s = &a->conf->s;
     struct ola_metrics_cfg mc;
     struct ola_err err = {0, ""};
 
-    if (!a->s.metrics.enabled)
+    if (!s->metrics.enabled)
         return OLA_EXIT_OK;
     memset(&mc, 0, sizeof(mc));
-    mc.listen = a->s.metrics.listen;
-    mc.poll_interval_ms = a->s.onelogin.poll_interval_ms;
+    mc.listen = s->metrics.listen;
+    mc.poll_interval_ms = s->onelogin.poll_interval_ms;
     if (ola_metrics_start(&mc, &a->metrics, &err) != 0) {
         ola_log_err(OLA_AGENT_COMP, "metrics: %s", err.msg);
         return OLA_EXIT_RUNTIME;
     }
     ola_log_info(OLA_AGENT_COMP, "metrics on %s (port %d): /metrics /healthz /readyz",
-                 a->s.metrics.listen, ola_metrics_port(a->metrics));
+                 s->metrics.listen, ola_metrics_port(a->metrics));
     return OLA_EXIT_OK;
 }
 
-/*
- * Gives what the last batches grew back to the kernel when the agent waits
- * for the next poll: the batch's arena is unmapped, the pipeline drops the
- * buffers it keeps for reuse, and glibc's heap, where a backfill's big pages
- * left free chunks that free() alone does not return, is trimmed. After every
- * batch, quiet polls included (trimming a small heap is cheap): an agent
- * tailing quietly for months should not keep its catch-up peak.
- */
-static void ola_agent_trim(struct ola_agent *a, struct ola_batch *b)
+/* True when two tenants' settings are the same (the tenant need not restart). */
+static bool ola_agent_same_tenant(const struct ola_tenant_cfg *x,
+                                  const struct ola_tenant_cfg *y)
 {
-    if (!a->trim_due)
-        return;
-    a->trim_due = false;
-    ola_batch_trim(b);
-    ola_pipeline_trim(&a->pipe);
-#ifdef __GLIBC__
-    malloc_trim(0);
-#endif
+    return strcmp(x->checkpoint_path, y->checkpoint_path) == 0 &&
+           ola_ol_settings_equal(&x->onelogin, &y->onelogin);
 }
 
-/* The main loop. Returns an exit code. */
-static int ola_agent_loop(struct ola_agent *a)
+/* The running tenant called name (not one that is stopping), or NULL. */
+static struct ola_tenant *ola_agent_find(struct ola_agent *a, const char *name)
 {
-    struct ola_batch b;
+    size_t i;
+
+    for (i = 0; i < a->n_tenants; i++)
+        if (!atomic_load(&a->tenants[i]->waker.stop) &&
+            strcmp(a->tenants[i]->cfg->name, name) == 0)
+            return a->tenants[i];
+    return NULL;
+}
+
+/* True when a tenant called name still holds its checkpoint (stopping). */
+static bool ola_agent_stopping(struct ola_agent *a, const char *name)
+{
+    size_t i;
+
+    for (i = 0; i < a->n_tenants; i++)
+        if (atomic_load(&a->tenants[i]->waker.stop) &&
+            strcmp(a->tenants[i]->cfg->name, name) == 0)
+            return true;
+    return false;
+}
+
+/*
+ * SIGHUP: the configuration read again. Outputs reopen; each tenant keeps
+ * running with new rules, restarts (its settings changed), stops (gone) or
+ * starts (new). A configuration that does not load changes nothing.
+ */
+static void ola_agent_reload(struct ola_agent *a)
+{
     struct ola_err err = {0, ""};
-    int rc = OLA_EXIT_OK;
+    struct ola_conf *fresh;
+    size_t i;
 
-    ola_batch_init(&b);
-    while (!ola_stop_requested) {
-        enum ola_src_rc src_rc;
-        enum ola_rc drc;
-        int64_t wait = 0;
+    ola_reload_requested = 0;
+    ola_log_info(OLA_AGENT_COMP,
+                 "SIGHUP: reopening outputs, reloading the configuration");
+    pthread_mutex_lock(&a->out.lock);
+    for (i = 0; i < a->n_outputs; i++)
+        if (ola_output_reopen(a->outputs[i], &err) != 0)
+            ola_plg_log(OLA_LOG_ERR, a->outputs[i], "reopen failed: %s", err.msg);
+    pthread_mutex_unlock(&a->out.lock);
+    fresh = ola_conf_load(a->conf->s.path, &err);
+    if (fresh == NULL) {
+        ola_log_err(OLA_AGENT_COMP, "configuration not reloaded, the old one stays: %s",
+                    err.msg);
+        return;
+    }
+    for (i = 0; i < a->n_tenants; i++) {
+        struct ola_tenant *t = a->tenants[i];
+        const struct ola_tenant_cfg *now;
 
-        OLA_STAT_SET(loop_alive_ms, ola_now_ms());
-        ola_agent_publish(a);
-        if (ola_reload_requested)
-            ola_agent_reload(a);
-        src_rc = ola_source_next(a->src, &b, &wait, &err);
-        if (src_rc == OLA_SRC_END)
-            break;
-        if (src_rc == OLA_SRC_FATAL) {
-            if (a->replay) {
-                fprintf(stderr, "olagent: %s\n", err.msg);
-            } else {
-                ola_log_err(OLA_AGENT_COMP, "stopping: %s", err.msg);
-                OLA_STAT_SET(token_ok, 0);
-            }
-            rc = OLA_EXIT_RUNTIME;
-            break;
-        }
-        if (src_rc != OLA_SRC_BATCH) {
-            if (wait > 0) /* really idle, not between two windows */
-                ola_agent_trim(a, &b);
-            ola_wait(wait);
+        if (atomic_load(&t->waker.stop))
+            continue;
+        now = ola_settings_tenant(&fresh->s, t->cfg->name);
+        if (now != NULL && ola_agent_same_tenant(t->cfg, now)) {
+            ola_tenant_reload(t, ola_conf_hold(fresh));
             continue;
         }
-        a->trim_due = true;
-        drc = ola_pipeline_deliver(&a->pipe, &b, ola_now_ms());
-        if (drc == OLA_FATAL || (drc != OLA_OK && a->replay)) {
-            rc = OLA_EXIT_RUNTIME;
-            break;
-        }
-        if (drc != OLA_OK) {
-            ola_log_warn(OLA_AGENT_COMP, "stopping before the batch in flight was "
-                                         "acknowledged; it will be read again");
-            break;
-        }
-        if (ola_source_commit(a->src, &b) != 0 ||
-            (a->cp_ready && ola_agent_save(a) != 0)) {
-            ola_log_err(OLA_AGENT_COMP, "the checkpoint could not be saved; stopping");
-            rc = OLA_EXIT_RUNTIME;
-            break;
-        }
-        OLA_STAT_ADD(batches, 1);
-        ola_hist_observe(&ola_stats.batch_latency, ola_mono_ms() - b.fetched_mono_ms);
-        ola_progress_tick(ola_mono_ms());
+        ola_log_info(OLA_AGENT_COMP, "tenant %s %s: stopping after its batch in flight",
+                     t->cfg->name, now == NULL ? "removed" : "changed");
+        ola_tenant_stop(t);
     }
-    ola_batch_free(&b);
+    ola_conf_drop(a->conf);
+    a->conf = fresh; /* tenants to start are started by ola_agent_tend */
+}
+
+/*
+ * Joins tenants that ended, and starts the configuration's tenants that do
+ * not run (new ones; changed ones once their old self let go of the
+ * checkpoint). Returns an exit code: not OK when a tenant must stop the process.
+ */
+static int ola_agent_tend(struct ola_agent *a)
+{
+    struct ola_err err = {0, ""};
+    size_t i, kept = 0;
+    int rc = OLA_EXIT_OK;
+
+    for (i = 0; i < a->n_tenants; i++) {
+        struct ola_tenant *t = a->tenants[i];
+
+        if (atomic_load(&t->fatal) && rc == OLA_EXIT_OK)
+            rc = atomic_load(&t->exit_rc) != OLA_EXIT_OK ? atomic_load(&t->exit_rc)
+                                                         : OLA_EXIT_RUNTIME;
+        if (atomic_load(&t->waker.stop) && ola_tenant_join(t, false)) {
+            ola_log_info(OLA_AGENT_COMP, "tenant %s stopped", t->cfg->name);
+            ola_tenant_destroy(t);
+            continue;
+        }
+        a->tenants[kept++] = t;
+    }
+    a->n_tenants = kept;
+    if (rc != OLA_EXIT_OK || ola_stop_requested)
+        return rc;
+    for (i = 0; i < a->conf->s.n_tenants; i++) {
+        const struct ola_tenant_cfg *cfg = &a->conf->s.tenants[i];
+
+        if (ola_agent_find(a, cfg->name) != NULL || ola_agent_stopping(a, cfg->name))
+            continue;
+        if (ola_agent_add(a, a->conf, cfg, true, &err) == NULL) {
+            /* logged again on the next reload only: the operator fixes and HUPs */
+            ola_log_err(OLA_AGENT_COMP, "tenant %s not started: %s", cfg->name, err.msg);
+            continue;
+        }
+        ola_log_info(OLA_AGENT_COMP, "tenant %s started", cfg->name);
+    }
+    return rc;
+}
+
+/* The main thread's loop: signals and tenants. Returns an exit code. */
+static int ola_agent_watch(struct ola_agent *a)
+{
+    int rc = OLA_EXIT_OK;
+    bool tend = false;
+    size_t i;
+
+    while (!ola_stop_requested) {
+        OLA_STAT_SET(loop_alive_ms, ola_now_ms());
+        if (ola_reload_requested) {
+            ola_agent_reload(a);
+            tend = true;
+        }
+        if (tend) {
+            rc = ola_agent_tend(a);
+            tend = false;
+            if (rc != OLA_EXIT_OK)
+                break;
+        }
+        for (i = 0; i < a->n_tenants; i++)
+            if (atomic_load(&a->tenants[i]->finished))
+                tend = true;
+        if (tend)
+            continue;
+        ola_wait(OLA_AGENT_TICK_MS);
+        tend = true;
+    }
+    /* a signal or a fatal tenant: every tenant stops after its batch in flight */
+    for (i = 0; i < a->n_tenants; i++)
+        ola_tenant_stop(a->tenants[i]);
+    for (i = 0; i < a->n_tenants; i++) {
+        struct ola_tenant *t = a->tenants[i];
+
+        ola_tenant_join(t, true);
+        if (atomic_load(&t->fatal) && rc == OLA_EXIT_OK)
+            rc = atomic_load(&t->exit_rc) != OLA_EXIT_OK ? atomic_load(&t->exit_rc)
+                                                         : OLA_EXIT_RUNTIME;
+    }
     return rc;
 }
 
@@ -481,52 +374,64 @@ int ola_cmd_run(const char *config_path)
 {
     struct ola_agent a;
     struct ola_err err = {0, ""};
+    size_t i;
     int rc;
 
     memset(&a, 0, sizeof(a));
-    json_object_seed(0);
-    rc = ola_agent_load_config(&a, config_path);
-    if (rc != OLA_EXIT_OK)
-        goto out;
-    /* before anything touches the checkpoint or the outputs' files */
-    a.lock = ola_lock_acquire(a.s.checkpoint.path, &err);
-    if (a.lock == NULL) {
+    json_object_seed(0); /* before any thread makes an object */
+    a.conf = ola_conf_load(config_path, &err);
+    if (a.conf == NULL) {
         fprintf(stderr, "olagent: %s\n", err.msg);
-        rc = OLA_EXIT_RUNTIME;
+        rc = OLA_EXIT_CONFIG;
         goto out;
     }
-    ola_agent_setup_logging(&a.s);
+    /* a tenants: list of one is still one tenant: its errors stop the process */
+    a.lone = a.conf->s.n_tenants == 1;
+    /* every lock before anything touches a checkpoint or an output's files */
+    for (i = 0; i < a.conf->s.n_tenants; i++) {
+        if (ola_agent_add(&a, a.conf, &a.conf->s.tenants[i], false, &err) == NULL) {
+            fprintf(stderr, "olagent: %s\n", err.msg);
+            rc = OLA_EXIT_RUNTIME;
+            goto out;
+        }
+    }
+    ola_agent_setup_logging(&a.conf->s);
     rc = ola_agent_build_outputs(&a);
     if (rc != OLA_EXIT_OK)
         goto out;
-    ola_cfg_log_warnings(a.doc); /* settings that weaken security, once */
-    rc = ola_agent_connect(&a);
-    if (rc != OLA_EXIT_OK)
-        goto out;
-    rc = ola_agent_load_checkpoint(&a);
-    if (rc != OLA_EXIT_OK)
-        goto out;
-    a.src = ola_ol_source_new(&a.s.onelogin, a.client, &a.cp.pos, a.dead_letter, &err);
-    if (a.src == NULL || ola_wait_install_signals() != 0) {
-        ola_log_err(OLA_AGENT_COMP, "setup failed: %s", err.msg[0] ? err.msg : "signals");
+    ola_cfg_log_warnings(a.conf->doc); /* settings that weaken security, once */
+    if (ola_wait_install_signals() != 0) {
+        ola_log_err(OLA_AGENT_COMP, "setup failed: signals");
         rc = OLA_EXIT_RUNTIME;
         goto out;
     }
     OLA_STAT_SET(started_ms, ola_now_ms());
-    ola_progress_setup(a.s.log.progress, 0, 0);
+    if (a.n_tenants == 1)
+        ola_progress_setup(a.conf->s.log.progress, 0, 0);
     rc = ola_agent_start_metrics(&a);
     if (rc != OLA_EXIT_OK)
         goto out;
-    ola_agent_publish(&a);
-    ola_log_info(OLA_AGENT_COMP, "olagent %s tailing %s into %zu output(s)", OLA_VERSION,
-                 a.s.onelogin.base_url, a.n_outputs);
-    rc = ola_agent_loop(&a);
-    ola_source_finish(a.src);
-    ola_agent_enrich_summary(&a);
-    if (ola_stop_requested)
+    for (i = 0; i < a.n_tenants; i++) {
+        /* now with the metrics endpoint */
+        a.tenants[i]->env.metrics = a.metrics;
+        if (ola_tenant_start(a.tenants[i], &err) != 0) {
+            ola_log_err(OLA_AGENT_COMP, "%s", err.msg);
+            ola_stop_requested = 1;
+            break;
+        }
+    }
+    if (a.n_tenants == 1 && !a.conf->s.tenants_listed)
+        ola_log_info(OLA_AGENT_COMP, "olagent %s tailing %s into %zu output(s)",
+                     OLA_VERSION, a.conf->s.onelogin.base_url, a.n_outputs);
+    else
+        ola_log_info(OLA_AGENT_COMP,
+                     "olagent %s tailing %zu tenant(s) into %zu output(s)", OLA_VERSION,
+                     a.n_tenants, a.n_outputs);
+    rc = ola_agent_watch(&a);
+    if (ola_stop_requested && rc == OLA_EXIT_OK)
         ola_log_info(OLA_AGENT_COMP,
                      "stopped by signal; %llu events delivered in this run",
-                     (unsigned long long)OLA_STAT_GET(events_delivered));
+                     ola_agent_delivered(&a));
 out:
     ola_agent_free(&a);
     return rc;
@@ -535,37 +440,45 @@ out:
 int ola_cmd_replay_opts(const char *config_path, const char *events_path, bool enrich)
 {
     struct ola_agent a;
+    struct ola_tenant *t;
     struct ola_err err = {0, ""};
     int rc;
 
     memset(&a, 0, sizeof(a));
     a.replay = true;
-    rc = ola_agent_load_config(&a, config_path);
-    if (rc != OLA_EXIT_OK)
+    a.lone = true;
+    a.conf = ola_conf_load(config_path, &err);
+    if (a.conf == NULL) {
+        fprintf(stderr, "olagent: %s\n", err.msg);
+        rc = OLA_EXIT_CONFIG;
         goto out;
+    }
     rc = ola_agent_build_outputs(&a);
     if (rc != OLA_EXIT_OK)
         goto out;
-    if (enrich && !a.s.enrich_enabled) {
+    if (enrich && !a.conf->s.enrich_enabled) {
         fprintf(stderr, "olagent replay: --enrich, but the configuration turns "
                         "enrichment off\n");
         rc = OLA_EXIT_CONFIG;
         goto out;
     }
-    if (enrich) {
-        rc = ola_agent_connect(&a);
-        if (rc != OLA_EXIT_OK)
-            goto out;
-    }
-    /* the live source's dead-letter file, beside the checkpoint */
-    a.src = ola_replay_source_new(events_path, a.dead_letter, &err);
-    if (a.src == NULL) {
+    /* the first tenant's settings: its API (--enrich) and its dead-letter file */
+    t = ola_agent_add(&a, a.conf, &a.conf->s.tenants[0], false, &err);
+    if (t == NULL) {
         fprintf(stderr, "olagent: %s\n", err.msg);
         rc = OLA_EXIT_CONFIG;
         goto out;
     }
-    rc = ola_agent_loop(&a);
-    ola_source_finish(a.src);
+    rc = ola_tenant_setup_replay(t, enrich);
+    if (rc != OLA_EXIT_OK)
+        goto out;
+    t->src = ola_replay_source_new(events_path, t->dead_letter, &err);
+    if (t->src == NULL) {
+        fprintf(stderr, "olagent: %s\n", err.msg);
+        rc = OLA_EXIT_CONFIG;
+        goto out;
+    }
+    rc = ola_tenant_run(t);
 out:
     ola_agent_free(&a);
     return rc;

@@ -14,10 +14,12 @@
 #define OLA_EXIT_CONFIG  2
 
 struct ola_settings;
+struct ola_ol_settings;
 struct ola_ol_opts;
 
-/* The API client's options from the settings (strings borrowed from s). */
-void ola_client_opts(const struct ola_settings *s, struct ola_ol_opts *o);
+/* A tenant's API client options from its settings and s (strings borrowed). */
+void ola_client_opts(const struct ola_ol_settings *ol, const struct ola_settings *s,
+                     struct ola_ol_opts *o);
 
 /* Tails OneLogin until SIGTERM/SIGINT. */
 int ola_cmd_run(const char *config_path);

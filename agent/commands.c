@@ -87,7 +87,7 @@ static int ola_cmd_online(struct ola_cmd_ctx *c)
     int failed = 0;
     size_t i;
 
-    ola_client_opts(&c->s, &o);
+    ola_client_opts(&c->s.onelogin, &c->s, &o);
     ola_ol_response_init(&r);
     if (ola_ol_client_new(&o, &client, &err) != 0) {
         printf("onelogin: FAILED: %s\n", err.msg);

@@ -2,15 +2,13 @@
  * metrics.c - Prometheus metrics and health endpoints over libmicrohttpd.
  *
  * One MHD daemon with its own polling thread serves GET /metrics (text
- * exposition 0.0.4), /healthz (the main loop's heartbeat is fresh) and
- * /readyz (token valid, a recent successful poll, every output accepting).
- * The agent thread publishes a snapshot of figures that live with their
- * owners (outputs, rules, API client) after each batch; it is copied under
- * a mutex on publish and on scrape. Process-wide counters come straight
- * from the atomics in stats.h. Rendering is a pure function of a snapshot,
- * the atomics and the time, so tests can check the text without a socket.
- * Durations are kept in integer milliseconds and printed as exact decimal
- * seconds, so no float formatting is involved.
+ * exposition 0.0.4), /healthz (the main loop's and every tenant's heartbeat
+ * are fresh) and /readyz (every tenant up, every output accepting; the body
+ * lists each tenant's state). Each tenant's thread publishes its figures
+ * (API client, rules, enricher) after each batch, and the thread holding
+ * the outputs' lock publishes theirs; both are copied under a mutex, and a
+ * scrape renders under it (metrics_render.c), reading the tenants' atomic
+ * counters live: a tenant leaves the list before its counters are freed.
  */
 #include <errno.h>
 #include <fcntl.h>
@@ -30,6 +28,7 @@
 #include <microhttpd.h>
 
 #include "agent/core/stats.h"
+#include "agent/core/vec.h"
 #include "agent/core/timeutil.h"
 #include "agent/metrics.h"
 
@@ -54,440 +53,14 @@
 struct ola_metrics {
     struct MHD_Daemon *daemon;
     pthread_mutex_t mu;
-    struct ola_metrics_snapshot snap; /* guarded by mu */
-    bool have_snap;                   /* guarded by mu */
+    struct ola_metrics_outputs outputs; /* guarded by mu */
+    bool have_outputs;                  /* guarded by mu */
+    struct ola_metrics_tenant *tenants; /* guarded by mu, in the order they came */
+    size_t n_tenants, cap_tenants;      /* guarded by mu */
     int64_t poll_interval_ms;
     int64_t stale_after_ms;
     int port;
 };
-
-/* ---- rendering ------------------------------------------------------------ */
-
-/* A writer with a sticky error, so a render is a flat list of calls. */
-struct ola_mw {
-    struct ola_buf *b;
-    int failed;
-};
-
-static void ola_mw_puts(struct ola_mw *w, const char *s)
-{
-    if (!w->failed && ola_buf_puts(w->b, s) != 0)
-        w->failed = 1;
-}
-
-static void ola_mw_printf(struct ola_mw *w, const char *fmt, ...)
-    __attribute__((format(printf, 2, 3)));
-
-static void ola_mw_printf(struct ola_mw *w, const char *fmt, ...)
-{
-    va_list ap;
-
-    if (w->failed)
-        return;
-    va_start(ap, fmt);
-    if (ola_buf_vprintf(w->b, fmt, ap) != 0)
-        w->failed = 1;
-    va_end(ap);
-}
-
-/* A label value: backslash, double quote and newline escaped. */
-static void ola_mw_label_value(struct ola_mw *w, const char *s)
-{
-    const char *run = s;
-
-    for (; *s != '\0'; s++) {
-        const char *esc = NULL;
-
-        if (*s == '\\')
-            esc = "\\\\";
-        else if (*s == '"')
-            esc = "\\\"";
-        else if (*s == '\n')
-            esc = "\\n";
-        if (esc == NULL)
-            continue;
-        if (!w->failed && ola_buf_append(w->b, run, (size_t)(s - run)) != 0)
-            w->failed = 1;
-        ola_mw_puts(w, esc);
-        run = s + 1;
-    }
-    if (!w->failed && ola_buf_append(w->b, run, (size_t)(s - run)) != 0)
-        w->failed = 1;
-}
-
-/* "{k1="v1",k2="v2"}" from n key/value pairs; nothing when n is 0. */
-static void ola_mw_labels(struct ola_mw *w, const char *const *kv, size_t n)
-{
-    size_t i;
-
-    if (n == 0)
-        return;
-    ola_mw_puts(w, "{");
-    for (i = 0; i < n; i++) {
-        ola_mw_printf(w, "%s%s=\"", i ? "," : "", kv[2 * i]);
-        ola_mw_label_value(w, kv[2 * i + 1]);
-        ola_mw_puts(w, "\"");
-    }
-    ola_mw_puts(w, "}");
-}
-
-/* Milliseconds as exact decimal seconds: 1500 -> "1.5", 10 -> "0.01", 2000 -> "2". */
-static void ola_mw_seconds(struct ola_mw *w, int64_t ms)
-{
-    uint64_t a = ms < 0 ? (uint64_t)0 - (uint64_t)ms : (uint64_t)ms;
-    unsigned frac = (unsigned)(a % 1000);
-    char digits[4];
-    int n = 3;
-
-    if (frac == 0) {
-        ola_mw_printf(w, "%s%" PRIu64, ms < 0 ? "-" : "", a / 1000);
-        return;
-    }
-    snprintf(digits, sizeof(digits), "%03u", frac);
-    while (n > 0 && digits[n - 1] == '0')
-        n--;
-    digits[n] = '\0';
-    ola_mw_printf(w, "%s%" PRIu64 ".%s", ms < 0 ? "-" : "", a / 1000, digits);
-}
-
-static void ola_mw_family(struct ola_mw *w, const char *name, const char *type,
-                          const char *help)
-{
-    ola_mw_printf(w, "# HELP %s %s\n# TYPE %s %s\n", name, help, name, type);
-}
-
-static void ola_mw_u64(struct ola_mw *w, const char *name, const char *const *kv,
-                       size_t n, uint64_t v)
-{
-    ola_mw_puts(w, name);
-    ola_mw_labels(w, kv, n);
-    ola_mw_printf(w, " %" PRIu64 "\n", v);
-}
-
-static void ola_mw_i64(struct ola_mw *w, const char *name, const char *const *kv,
-                       size_t n, int64_t v)
-{
-    ola_mw_puts(w, name);
-    ola_mw_labels(w, kv, n);
-    ola_mw_printf(w, " %" PRId64 "\n", v);
-}
-
-static void ola_mw_ms(struct ola_mw *w, const char *name, const char *const *kv, size_t n,
-                      int64_t ms)
-{
-    ola_mw_puts(w, name);
-    ola_mw_labels(w, kv, n);
-    ola_mw_puts(w, " ");
-    ola_mw_seconds(w, ms);
-    ola_mw_puts(w, "\n");
-}
-
-/* A whole counter family with one unlabelled sample. */
-static void ola_mw_counter(struct ola_mw *w, const char *name, const char *help,
-                           uint64_t v)
-{
-    ola_mw_family(w, name, "counter", help);
-    ola_mw_u64(w, name, NULL, 0, v);
-}
-
-/* A gauge in seconds: now - since_ms; no sample while since_ms is unknown (<= 0). */
-static void ola_mw_age(struct ola_mw *w, const char *name, const char *help,
-                       int64_t since_ms, int64_t now_ms)
-{
-    ola_mw_family(w, name, "gauge", help);
-    if (since_ms > 0)
-        ola_mw_ms(w, name, NULL, 0, now_ms - since_ms);
-}
-
-/* A cumulative histogram in seconds from a stats.h histogram in ms. */
-static void ola_mw_hist(struct ola_mw *w, const char *name, const char *help,
-                        const struct ola_hist *h)
-{
-    uint64_t cum = 0, sum;
-    size_t i;
-
-    ola_mw_family(w, name, "histogram", help);
-    for (i = 0; i <= OLA_HIST_BUCKETS; i++) {
-        cum += atomic_load_explicit(&h->counts[i], memory_order_relaxed);
-        ola_mw_printf(w, "%s_bucket{le=\"", name);
-        if (i < OLA_HIST_BUCKETS)
-            ola_mw_seconds(w, h->bounds[i]);
-        else
-            ola_mw_puts(w, "+Inf");
-        ola_mw_printf(w, "\"} %" PRIu64 "\n", cum);
-    }
-    sum = atomic_load_explicit(&h->sum_ms, memory_order_relaxed);
-    ola_mw_printf(w, "%s_sum ", name);
-    ola_mw_seconds(w, sum > INT64_MAX ? INT64_MAX : (int64_t)sum);
-    ola_mw_printf(w, "\n%s_count %" PRIu64 "\n", name, cum);
-}
-
-static void ola_render_events(struct ola_mw *w, const struct ola_metrics_snapshot *s)
-{
-    uint64_t dead = 0;
-    size_t i;
-    const char *kv[4];
-
-    ola_mw_counter(w, "olagent_events_received_total",
-                   "Events read from API pages, before deduplication.",
-                   OLA_STAT_GET(events_received));
-    ola_mw_counter(w, "olagent_events_delivered_total",
-                   "Events whose batch every output acknowledged and the checkpoint "
-                   "committed.",
-                   OLA_STAT_GET(events_delivered));
-    ola_mw_family(w, "olagent_events_emitted_total", "counter",
-                  "Records an output durably accepted.");
-    for (i = 0; i < s->n_outputs; i++) {
-        kv[0] = "output";
-        kv[1] = s->outputs[i].name;
-        kv[2] = "type";
-        kv[3] = s->outputs[i].type;
-        ola_mw_u64(w, "olagent_events_emitted_total", kv, 2, s->outputs[i].emitted);
-        dead += s->outputs[i].dead_letters;
-    }
-    ola_mw_family(w, "olagent_events_dropped_total", "counter",
-                  "Events not delivered, by reason: rule (a rule dropped it), "
-                  "dead_letter (written to the dead-letter file), malformed (not an "
-                  "event).");
-    kv[0] = "reason";
-    kv[1] = "rule";
-    ola_mw_u64(w, "olagent_events_dropped_total", kv, 1, OLA_STAT_GET(dropped_rule));
-    kv[1] = "dead_letter";
-    ola_mw_u64(w, "olagent_events_dropped_total", kv, 1, dead);
-    kv[1] = "malformed";
-    ola_mw_u64(w, "olagent_events_dropped_total", kv, 1, OLA_STAT_GET(malformed));
-    ola_mw_counter(w, "olagent_duplicates_skipped_total",
-                   "Events skipped because they were already delivered.",
-                   OLA_STAT_GET(duplicates));
-    ola_mw_counter(w, "olagent_late_events_total",
-                   "Events first seen with created_at behind the watermark.",
-                   OLA_STAT_GET(late_events));
-    ola_mw_hist(w, "olagent_event_lateness_seconds",
-                "How far behind the watermark late events were created.",
-                &ola_stats.late);
-    ola_mw_counter(w, "olagent_pages_total", "Event pages fetched.", OLA_STAT_GET(pages));
-    ola_mw_counter(w, "olagent_windows_total", "Polling windows completed.",
-                   OLA_STAT_GET(windows));
-    ola_mw_counter(w, "olagent_late_sweeps_total",
-                   "Late sweeps of the overlap completed.", OLA_STAT_GET(sweeps));
-    ola_mw_counter(w, "olagent_batches_total", "Batches committed.",
-                   OLA_STAT_GET(batches));
-    ola_mw_hist(w, "olagent_batch_latency_seconds",
-                "Time from a page fetched to its checkpoint committed.",
-                &ola_stats.batch_latency);
-}
-
-static void ola_render_api(struct ola_mw *w, const struct ola_metrics_snapshot *s)
-{
-    const char *kv[4];
-    size_t ep, sc;
-
-    ola_mw_family(w, "olagent_api_requests_total", "counter",
-                  "OneLogin API requests by endpoint and answer status class (none: no "
-                  "answer arrived).");
-    for (ep = 0; ep < OLA_OL_EP_MAX; ep++) {
-        for (sc = 0; sc < OLA_OL_SC_MAX; sc++) {
-            /* the events 2xx series always exists; the others once they happen */
-            if (s->api_by_endpoint[ep][sc] == 0 &&
-                !(ep == OLA_OL_EP_EVENTS && sc == OLA_OL_SC_2XX))
-                continue;
-            kv[0] = "endpoint";
-            kv[1] = ola_ol_endpoint_names[ep];
-            kv[2] = "status";
-            kv[3] = ola_ol_status_class_names[sc];
-            ola_mw_u64(w, "olagent_api_requests_total", kv, 2,
-                       s->api_by_endpoint[ep][sc]);
-        }
-    }
-    ola_mw_counter(w, "olagent_api_token_requests_total", "Access token requests.",
-                   s->api_token_requests);
-    ola_mw_counter(w, "olagent_api_rate_limited_total",
-                   "Answers that were 429 or rate_limit_exceeded.", s->api_rate_limited);
-    ola_mw_counter(w, "olagent_api_retries_total",
-                   "API answers classified as transient (retried).", s->api_retries);
-    ola_mw_counter(w, "olagent_server_clock_rejected_total",
-                   "Answers whose Date header was ignored: far off the server time "
-                   "estimated so far.",
-                   s->api_clock_rejected);
-    ola_mw_family(w, "olagent_api_paced_seconds_total", "counter",
-                  "Waiting advised by the rate-limit governor.");
-    ola_mw_ms(w, "olagent_api_paced_seconds_total", NULL, 0,
-              s->api_paced_ms > INT64_MAX ? INT64_MAX : (int64_t)s->api_paced_ms);
-    ola_mw_family(w, "olagent_rate_limit_limit", "gauge",
-                  "X-RateLimit-Limit last seen (absent until known).");
-    if (s->rate_limit >= 0)
-        ola_mw_i64(w, "olagent_rate_limit_limit", NULL, 0, s->rate_limit);
-    ola_mw_family(w, "olagent_rate_limit_remaining", "gauge",
-                  "X-RateLimit-Remaining last seen (absent until known).");
-    if (s->rate_remaining >= 0)
-        ola_mw_i64(w, "olagent_rate_limit_remaining", NULL, 0, s->rate_remaining);
-    ola_mw_counter(w, "olagent_retries_total",
-                   "Backoff waits, by the source and by the pipeline for outputs.",
-                   OLA_STAT_GET(retries));
-    ola_mw_family(w, "olagent_backoff_seconds_total", "counter",
-                  "Time spent in backoff waits.");
-    ola_mw_ms(w, "olagent_backoff_seconds_total", NULL, 0,
-              (int64_t)(OLA_STAT_GET(backoff_ms) & INT64_MAX));
-    ola_mw_family(w, "olagent_api_token_valid", "gauge",
-                  "1 while the API accepts the credential.");
-    ola_mw_i64(w, "olagent_api_token_valid", NULL, 0, OLA_STAT_GET(token_ok) ? 1 : 0);
-}
-
-static void ola_render_progress(struct ola_mw *w, int64_t now_ms)
-{
-    int64_t wm = OLA_STAT_GET(watermark_ms);
-
-    ola_mw_age(w, "olagent_checkpoint_age_seconds",
-               "Time since the checkpoint was last saved (absent before the first save).",
-               OLA_STAT_GET(checkpoint_ms), now_ms);
-    ola_mw_counter(w, "olagent_checkpoint_errors_total", "Failed checkpoint saves.",
-                   OLA_STAT_GET(checkpoint_errors));
-    ola_mw_family(w, "olagent_watermark_timestamp_seconds", "gauge",
-                  "Event time up to which every event was delivered.");
-    if (wm >= 0)
-        ola_mw_ms(w, "olagent_watermark_timestamp_seconds", NULL, 0, wm);
-    ola_mw_family(w, "olagent_watermark_lag_seconds", "gauge",
-                  "Now minus the watermark: how far behind the audit trail the agent "
-                  "is.");
-    if (wm >= 0)
-        ola_mw_ms(w, "olagent_watermark_lag_seconds", NULL, 0, now_ms - wm);
-    ola_mw_age(w, "olagent_newest_event_age_seconds",
-               "Now minus created_at of the newest delivered event.",
-               OLA_STAT_GET(newest_event_ms), now_ms);
-    ola_mw_age(w, "olagent_last_poll_age_seconds",
-               "Time since the last successful page fetch.",
-               OLA_STAT_GET(last_poll_ok_ms), now_ms);
-    ola_mw_age(w, "olagent_loop_heartbeat_age_seconds",
-               "Time since the main loop last went round.", OLA_STAT_GET(loop_alive_ms),
-               now_ms);
-}
-
-static void ola_render_outputs(struct ola_mw *w, const struct ola_metrics_snapshot *s)
-{
-    const char *kv[2] = {"output", NULL};
-    size_t i;
-
-    ola_mw_family(w, "olagent_output_errors_total", "counter",
-                  "Write or flush calls that answered retry or error.");
-    for (i = 0; i < s->n_outputs; i++) {
-        kv[1] = s->outputs[i].name;
-        ola_mw_u64(w, "olagent_output_errors_total", kv, 1, s->outputs[i].errors);
-    }
-    ola_mw_family(w, "olagent_output_dead_letters_total", "counter",
-                  "Records an output refused for good (too large, invalid for the "
-                  "destination, not renderable), written to its dead-letter file.");
-    for (i = 0; i < s->n_outputs; i++) {
-        kv[1] = s->outputs[i].name;
-        ola_mw_u64(w, "olagent_output_dead_letters_total", kv, 1,
-                   s->outputs[i].dead_letters);
-    }
-    ola_mw_family(w, "olagent_output_truncated_total", "counter",
-                  "Records cut to fit an output's size limit.");
-    for (i = 0; i < s->n_outputs; i++) {
-        kv[1] = s->outputs[i].name;
-        ola_mw_u64(w, "olagent_output_truncated_total", kv, 1, s->outputs[i].truncated);
-    }
-    ola_mw_family(w, "olagent_output_up", "gauge", "1 while the output accepts data.");
-    for (i = 0; i < s->n_outputs; i++) {
-        kv[1] = s->outputs[i].name;
-        ola_mw_i64(w, "olagent_output_up", kv, 1, s->outputs[i].ok ? 1 : 0);
-    }
-}
-
-static void ola_render_rules(struct ola_mw *w, const struct ola_metrics_snapshot *s)
-{
-    const char *kv[2] = {"rule", NULL};
-    size_t i;
-
-    ola_mw_family(w, "olagent_alerts_total", "counter", "Alert records raised, by rule.");
-    for (i = 0; i < s->n_rules; i++) {
-        kv[1] = s->rules[i].name;
-        ola_mw_u64(w, "olagent_alerts_total", kv, 1, s->rules[i].alerts);
-    }
-    ola_mw_counter(w, "olagent_alert_state_capped_total",
-                   "Alert keys refused because the alert state cap was reached.",
-                   s->rules_state_capped);
-    ola_mw_family(w, "olagent_seen_ids", "gauge",
-                  "Event ids remembered for deduplication inside the overlap.");
-    ola_mw_u64(w, "olagent_seen_ids", NULL, 0, s->seen_ids);
-    ola_mw_counter(w, "olagent_enrich_cache_hits_total",
-                   "Enrichment lookups answered from the cache.", s->enrich_hits);
-    ola_mw_counter(w, "olagent_enrich_cache_misses_total",
-                   "Enrichment lookups that went to the API.", s->enrich_misses);
-    ola_mw_counter(w, "olagent_enrich_cache_evictions_total",
-                   "Enrichment cache entries evicted.", s->enrich_evictions);
-    ola_mw_counter(w, "olagent_enrich_deferred_total",
-                   "Enrichment lookups deferred to keep the API budget for polling.",
-                   s->enrich_deferred);
-}
-
-int ola_metrics_render(const struct ola_metrics_snapshot *snap, int64_t now_ms,
-                       struct ola_buf *out)
-{
-    static const struct ola_metrics_snapshot empty = {.rate_limit = -1,
-                                                      .rate_remaining = -1};
-    struct ola_mw w = {out, 0};
-    const char *kv[2] = {"version", OLA_VERSION};
-    const struct ola_metrics_snapshot *s = snap ? snap : &empty;
-    size_t mark = out->len;
-    int64_t started = OLA_STAT_GET(started_ms);
-
-    ola_mw_family(&w, "olagent_build_info", "gauge", "Always 1; the version as a label.");
-    ola_mw_u64(&w, "olagent_build_info", kv, 1, 1);
-    ola_mw_family(&w, "olagent_up", "gauge", "1: the agent answers.");
-    ola_mw_u64(&w, "olagent_up", NULL, 0, 1);
-    ola_mw_family(&w, "olagent_start_time_seconds", "gauge",
-                  "Unix time the agent started tailing.");
-    if (started > 0)
-        ola_mw_ms(&w, "olagent_start_time_seconds", NULL, 0, started);
-    ola_render_events(&w, s);
-    ola_render_api(&w, s);
-    ola_render_progress(&w, now_ms);
-    ola_render_outputs(&w, s);
-    ola_render_rules(&w, s);
-    if (w.failed) {
-        ola_buf_truncate(out, mark);
-        return -1;
-    }
-    return 0;
-}
-
-/* ---- health and readiness ------------------------------------------------- */
-
-bool ola_metrics_ready(const struct ola_metrics_snapshot *snap, int64_t poll_interval_ms,
-                       int64_t now_ms, const char **why)
-{
-    int64_t last = OLA_STAT_GET(last_poll_ok_ms);
-    const char *reason = NULL;
-    size_t i;
-
-    if (poll_interval_ms <= 0)
-        poll_interval_ms = OLA_METRICS_POLL_DEF_MS;
-    if (!OLA_STAT_GET(token_ok))
-        reason = "the API token is not valid (not fetched yet, or the credential was "
-                 "rejected)";
-    else if (last <= 0)
-        reason = "no successful poll yet";
-    else if (now_ms - last > 3 * poll_interval_ms)
-        reason = "the last successful poll is older than 3 poll intervals";
-    else if (snap == NULL)
-        reason = "the agent has not published its outputs' state yet";
-    for (i = 0; reason == NULL && i < snap->n_outputs; i++)
-        if (!snap->outputs[i].ok)
-            reason = "an output is not accepting data";
-    if (why != NULL)
-        *why = reason ? reason : "ready";
-    return reason == NULL;
-}
-
-/* Liveness: the loop's heartbeat is younger than stale_after_ms. */
-static bool ola_metrics_alive(int64_t stale_after_ms, int64_t now_ms, int64_t *age_ms)
-{
-    int64_t beat = OLA_STAT_GET(loop_alive_ms);
-
-    *age_ms = beat > 0 ? now_ms - beat : -1;
-    return beat > 0 && now_ms - beat <= stale_after_ms;
-}
 
 /* ---- the HTTP server ------------------------------------------------------ */
 
@@ -518,24 +91,13 @@ static enum MHD_Result ola_metrics_reply(struct MHD_Connection *conn, unsigned s
     return rc;
 }
 
-/* Writes the /readyz body; returns the status. snap: NULL before any publish. */
-static unsigned ola_metrics_readyz(const struct ola_metrics *m,
-                                   const struct ola_metrics_snapshot *snap,
-                                   int64_t now_ms, struct ola_buf *body)
+/* The view of what m holds. @locality with m->mu held. */
+static struct ola_metrics_view ola_metrics_view_of(const struct ola_metrics *m)
 {
-    const char *why = NULL;
-    size_t i;
-    int bad = 0;
+    struct ola_metrics_view v = {m->have_outputs ? &m->outputs : NULL, m->tenants,
+                                 m->n_tenants};
 
-    if (ola_metrics_ready(snap, m->poll_interval_ms, now_ms, &why))
-        return ola_buf_puts(body, "ready\n") ? MHD_HTTP_INTERNAL_SERVER_ERROR
-                                             : MHD_HTTP_OK;
-    bad |= ola_buf_printf(body, "not ready: %s\n", why);
-    for (i = 0; snap != NULL && i < snap->n_outputs; i++)
-        if (!snap->outputs[i].ok)
-            bad |= ola_buf_printf(body, "output %s (%s): not accepting data\n",
-                                  snap->outputs[i].name, snap->outputs[i].type);
-    return bad ? MHD_HTTP_INTERNAL_SERVER_ERROR : MHD_HTTP_SERVICE_UNAVAILABLE;
+    return v;
 }
 
 static enum MHD_Result ola_metrics_handle(void *cls, struct MHD_Connection *conn,
@@ -544,13 +106,13 @@ static enum MHD_Result ola_metrics_handle(void *cls, struct MHD_Connection *conn
                                           size_t *upload_size, void **req_cls)
 {
     struct ola_metrics *m = cls;
-    struct ola_metrics_snapshot *snap = NULL;
-    struct ola_buf body = OLA_BUF_INIT;
+    struct ola_metrics_view v;
+    struct ola_buf body = OLA_BUF_INIT, why = OLA_BUF_INIT;
     const char *ctype = "text/plain; charset=utf-8";
-    int64_t now_ms = ola_now_ms(), age;
+    int64_t now_ms = ola_now_ms();
     unsigned status;
-    bool have;
     enum MHD_Result rc;
+    int bad = 0;
 
     (void)version;
     (void)upload;
@@ -559,49 +121,40 @@ static enum MHD_Result ola_metrics_handle(void *cls, struct MHD_Connection *conn
     if (strcmp(method, MHD_HTTP_METHOD_GET) != 0 &&
         strcmp(method, MHD_HTTP_METHOD_HEAD) != 0) {
         status = MHD_HTTP_METHOD_NOT_ALLOWED;
-        if (ola_buf_puts(&body, "method not allowed\n"))
-            goto fail;
+        bad = ola_buf_puts(&body, "method not allowed\n");
     } else if (strcmp(url, "/healthz") == 0) {
-        if (ola_metrics_alive(m->stale_after_ms, now_ms, &age)) {
-            status = MHD_HTTP_OK;
-            if (ola_buf_puts(&body, "ok\n"))
-                goto fail;
-        } else {
-            status = MHD_HTTP_SERVICE_UNAVAILABLE;
-            if ((age < 0 && ola_buf_puts(&body, "not alive: the main loop has not "
-                                                "started\n")) ||
-                (age >= 0 && ola_buf_printf(&body,
-                                            "not alive: the main loop's last "
-                                            "heartbeat was %" PRId64 " ms ago\n",
-                                            age)))
-                goto fail;
-        }
-    } else if (strcmp(url, "/metrics") == 0 || strcmp(url, "/readyz") == 0) {
-        snap = malloc(sizeof(*snap));
-        if (snap == NULL)
-            goto fail;
         pthread_mutex_lock(&m->mu);
-        have = m->have_snap;
-        if (have)
-            memcpy(snap, &m->snap, sizeof(*snap));
+        v = ola_metrics_view_of(m);
+        status = ola_metrics_alive(&v, m->stale_after_ms, now_ms, &why)
+                     ? MHD_HTTP_OK
+                     : MHD_HTTP_SERVICE_UNAVAILABLE;
         pthread_mutex_unlock(&m->mu);
-        if (url[1] == 'm') {
-            if (ola_metrics_render(have ? snap : NULL, now_ms, &body) != 0)
-                goto fail;
-            status = MHD_HTTP_OK;
-            ctype = "text/plain; version=0.0.4; charset=utf-8";
-        } else {
-            status = ola_metrics_readyz(m, have ? snap : NULL, now_ms, &body);
-            if (status == MHD_HTTP_INTERNAL_SERVER_ERROR)
-                goto fail;
-        }
+        bad = status == MHD_HTTP_OK ? ola_buf_puts(&body, "ok\n")
+                                    : ola_buf_puts(&body, "not alive:\n") ||
+                                          ola_buf_append(&body, why.data, why.len);
+    } else if (strcmp(url, "/metrics") == 0) {
+        pthread_mutex_lock(&m->mu);
+        v = ola_metrics_view_of(m);
+        bad = ola_metrics_render(&v, now_ms, &body);
+        pthread_mutex_unlock(&m->mu);
+        status = MHD_HTTP_OK;
+        ctype = "text/plain; version=0.0.4; charset=utf-8";
+    } else if (strcmp(url, "/readyz") == 0) {
+        pthread_mutex_lock(&m->mu);
+        v = ola_metrics_view_of(m);
+        status = ola_metrics_ready(&v, now_ms, &why) ? MHD_HTTP_OK
+                                                     : MHD_HTTP_SERVICE_UNAVAILABLE;
+        pthread_mutex_unlock(&m->mu);
+        bad = ola_buf_puts(&body, status == MHD_HTTP_OK ? "ready\n" : "not ready:\n") ||
+              ola_buf_append(&body, why.data, why.len);
     } else {
         status = MHD_HTTP_NOT_FOUND;
-        if (ola_buf_puts(&body, "not found: try /metrics, /healthz or /readyz\n"))
-            goto fail;
+        bad = ola_buf_puts(&body, "not found: try /metrics, /healthz or /readyz\n");
     }
+    if (bad)
+        goto fail;
     rc = ola_metrics_reply(conn, status, ctype, &body);
-    free(snap);
+    ola_buf_free(&why);
     ola_buf_free(&body);
     return rc;
 fail:
@@ -609,7 +162,7 @@ fail:
     rc = ola_buf_puts(&body, "out of memory\n") == 0
              ? ola_metrics_reply(conn, MHD_HTTP_INTERNAL_SERVER_ERROR, ctype, &body)
              : MHD_NO;
-    free(snap);
+    ola_buf_free(&why);
     ola_buf_free(&body);
     return rc;
 }
@@ -769,13 +322,55 @@ int ola_metrics_port(const struct ola_metrics *m)
     return m ? m->port : -1;
 }
 
-void ola_metrics_publish(struct ola_metrics *m, const struct ola_metrics_snapshot *snap)
+int ola_metrics_publish_tenant(struct ola_metrics *m, const struct ola_metrics_tenant *t)
 {
-    if (m == NULL || snap == NULL)
+    size_t i;
+    int rc = 0;
+
+    if (m == NULL || t == NULL)
+        return 0;
+    pthread_mutex_lock(&m->mu);
+    for (i = 0; i < m->n_tenants; i++)
+        if (strcmp(m->tenants[i].name, t->name) == 0)
+            break;
+    if (i == m->n_tenants) {
+        if (OLA_VEC_GROW(m->tenants, m->cap_tenants, m->n_tenants + 1) != 0)
+            rc = -1;
+        else
+            m->n_tenants++;
+    }
+    if (rc == 0)
+        memcpy(&m->tenants[i], t, sizeof(*t));
+    pthread_mutex_unlock(&m->mu);
+    return rc;
+}
+
+void ola_metrics_remove_tenant(struct ola_metrics *m, const char *name)
+{
+    size_t i;
+
+    if (m == NULL)
         return;
     pthread_mutex_lock(&m->mu);
-    memcpy(&m->snap, snap, sizeof(*snap));
-    m->have_snap = true;
+    for (i = 0; i < m->n_tenants; i++) {
+        if (strcmp(m->tenants[i].name, name) != 0)
+            continue;
+        memmove(&m->tenants[i], &m->tenants[i + 1],
+                (m->n_tenants - i - 1) * sizeof(m->tenants[0]));
+        m->n_tenants--;
+        break;
+    }
+    pthread_mutex_unlock(&m->mu);
+}
+
+void ola_metrics_publish_outputs(struct ola_metrics *m,
+                                 const struct ola_metrics_outputs *o)
+{
+    if (m == NULL || o == NULL)
+        return;
+    pthread_mutex_lock(&m->mu);
+    memcpy(&m->outputs, o, sizeof(*o));
+    m->have_outputs = true;
     pthread_mutex_unlock(&m->mu);
 }
 
@@ -785,5 +380,6 @@ void ola_metrics_stop(struct ola_metrics *m)
         return;
     MHD_stop_daemon(m->daemon);
     pthread_mutex_destroy(&m->mu);
+    free(m->tenants);
     free(m);
 }

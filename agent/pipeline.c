@@ -19,8 +19,14 @@
  * slow Kafka never makes the file output write twice. On stop, delivery goes
  * on until the shutdown deadline; a batch not acknowledged by then is simply
  * not committed and will be read again after restart.
+ *
+ * With several tenants, each has its own pipeline (its enricher, its rules)
+ * and all share the outputs (struct ola_outputs_shared): the steps run
+ * under the shared lock, backoff waits included, because an output that
+ * cannot take one tenant's batch cannot take another's either.
  */
 #include <errno.h>
+#include <stdatomic.h>
 #include <stdio.h>
 #include <string.h>
 
@@ -44,13 +50,24 @@ enum ola_step {
     OLA_STEP_DONE,
 };
 
+/* The shutdown deadline, started by the first caller after a stop request. */
+static int64_t ola_pipeline_deadline(struct ola_outputs_shared *sh)
+{
+    int64_t none = 0, d = atomic_load(&sh->stop_deadline_mono_ms);
+
+    if (d == 0) {
+        d = ola_mono_ms() + sh->shutdown_timeout_ms;
+        if (!atomic_compare_exchange_strong(&sh->stop_deadline_mono_ms, &none, d))
+            d = none;
+    }
+    return d;
+}
+
 bool ola_pipeline_out_of_time(struct ola_pipeline *p)
 {
     if (!ola_stop_requested)
         return false;
-    if (p->stop_deadline_mono_ms == 0)
-        p->stop_deadline_mono_ms = ola_mono_ms() + p->shutdown_timeout_ms;
-    return ola_mono_ms() >= p->stop_deadline_mono_ms;
+    return ola_mono_ms() >= ola_pipeline_deadline(p->out);
 }
 
 /* Logs an output's change of state: failing, or accepting again. */
@@ -85,13 +102,36 @@ static bool ola_pipeline_bury(struct ola_output *o, struct ola_batch *b)
     return false;
 }
 
-int ola_pipeline_dead_letters(struct ola_pipeline *p, const char *checkpoint_path,
+int ola_outputs_shared_init(struct ola_outputs_shared *sh, struct ola_output **outputs,
+                            size_t n, struct ola_err *err)
+{
+    int rc;
+
+    memset(sh, 0, sizeof(*sh));
+    sh->outputs = outputs;
+    sh->n_outputs = n;
+    atomic_init(&sh->outputs_ok, 1);
+    rc = pthread_mutex_init(&sh->lock, NULL);
+    if (rc != 0)
+        return ola_err_set(err, rc, "pthread_mutex_init failed");
+    return 0;
+}
+
+void ola_outputs_shared_destroy(struct ola_outputs_shared *sh)
+{
+    if (sh == NULL || sh->outputs == NULL)
+        return;
+    pthread_mutex_destroy(&sh->lock);
+    sh->outputs = NULL;
+}
+
+int ola_pipeline_dead_letters(struct ola_outputs_shared *sh, const char *checkpoint_path,
                               struct ola_err *err)
 {
     size_t i;
 
-    for (i = 0; i < p->n_outputs; i++)
-        if (ola_output_default_dead_letter(p->outputs[i], checkpoint_path, err) != 0)
+    for (i = 0; i < sh->n_outputs; i++)
+        if (ola_output_default_dead_letter(sh->outputs[i], checkpoint_path, err) != 0)
             return -1;
     return 0;
 }
@@ -102,8 +142,10 @@ void ola_pipeline_trim(struct ola_pipeline *p)
 
     if (p->enricher != NULL)
         ola_enricher_trim(p->enricher);
-    for (i = 0; i < p->n_outputs; i++)
-        ola_output_trim(p->outputs[i]);
+    pthread_mutex_lock(&p->out->lock);
+    for (i = 0; i < p->out->n_outputs; i++)
+        ola_output_trim(p->out->outputs[i]);
+    pthread_mutex_unlock(&p->out->lock);
     ola_format_release_all();
 }
 
@@ -117,7 +159,7 @@ static enum ola_rc ola_pipeline_step(struct ola_pipeline *p, size_t i,
                                      struct ola_batch *b, enum ola_step *step,
                                      bool *buried)
 {
-    struct ola_output *o = p->outputs[i];
+    struct ola_output *o = p->out->outputs[i];
     bool write = *step == OLA_STEP_WRITE;
     enum ola_rc rc =
         write ? ola_output_write(o, b) : ola_output_flush(o, (int)p->flush_timeout_ms);
@@ -125,44 +167,35 @@ static enum ola_rc ola_pipeline_step(struct ola_pipeline *p, size_t i,
     if (rc == OLA_FATAL || rc == OLA_ERR)
         return rc;
     *buried = ola_pipeline_bury(o, b);
-    ola_pipeline_note(o, &p->failing[i], *buried ? rc : OLA_RETRY,
+    ola_pipeline_note(o, &p->out->failing[i], *buried ? rc : OLA_RETRY,
                       *buried ? (write ? "write" : "delivery") : "dead letter");
     if (rc == OLA_OK)
         *step = write ? OLA_STEP_FLUSH : OLA_STEP_DONE;
     return rc;
 }
 
-enum ola_rc ola_pipeline_deliver(struct ola_pipeline *p, struct ola_batch *b,
-                                 int64_t now_ms)
+/*
+ * The outputs' part of a delivery: rounds of steps until every output
+ * acknowledged b, with backoff between failing rounds. Called with the
+ * outputs' lock held.
+ */
+static enum ola_rc ola_pipeline_outputs(struct ola_pipeline *p, struct ola_batch *b)
 {
-    struct ola_enrich_types types;
-    enum ola_step step[32];
+    struct ola_outputs_shared *sh = p->out;
+    enum ola_step step[OLA_MAX_OUTPUTS];
     enum ola_rc frc = OLA_FATAL;
     struct ola_backoff backoff;
     size_t i;
 
     /* every batch starts from the base again, as each failing round doubles */
     ola_backoff_init(&backoff, OLA_PIPELINE_BACKOFF_BASE_MS, p->backoff_max_ms, 0);
-
-    if (p->enricher != NULL && b->n > 0 &&
-        ola_enrich_batch(p->enricher, b,
-                         ola_enrich_catalog_types(
-                             p->rules ? ola_rules_catalog(p->rules) : NULL, &types),
-                         ola_mono_ms()) != 0)
-        ola_log_err("pipeline", "enrichment ran out of memory on a batch; it goes out "
-                                "partly enriched");
-    if (p->rules != NULL && ola_rules_apply(p->rules, b, now_ms) != 0)
-        ola_log_err("pipeline", "rules failed on a batch; it goes out unfiltered");
-    for (i = 0; i < b->n; i++)
-        if (b->ev[i].dropped)
-            OLA_STAT_ADD(dropped_rule, 1);
-    for (i = 0; i < p->n_outputs; i++)
+    for (i = 0; i < sh->n_outputs; i++)
         step[i] = b->n > 0 ? OLA_STEP_WRITE : OLA_STEP_DONE;
     for (;;) {
         bool all_done = true, any_failed = false;
 
-        for (i = 0; i < p->n_outputs; i++) {
-            struct ola_output *o = p->outputs[i];
+        for (i = 0; i < sh->n_outputs; i++) {
+            struct ola_output *o = sh->outputs[i];
             enum ola_rc rc;
             bool buried = ola_pipeline_bury(o, b);
 
@@ -180,13 +213,14 @@ enum ola_rc ola_pipeline_deliver(struct ola_pipeline *p, struct ola_batch *b,
                     goto fatal;
                 }
             } else if (step[i] == OLA_STEP_DONE && !buried) {
-                ola_pipeline_note(o, &p->failing[i], OLA_RETRY, "dead letter");
+                ola_pipeline_note(o, &sh->failing[i], OLA_RETRY, "dead letter");
             }
             if (step[i] != OLA_STEP_DONE || !buried) {
                 all_done = false;
                 any_failed = true;
             }
         }
+        atomic_store(&sh->outputs_ok, any_failed ? 0 : 1);
         OLA_STAT_SET(outputs_ok, any_failed ? 0 : 1);
         OLA_STAT_SET(loop_alive_ms, ola_now_ms());
         if (all_done) {
@@ -199,9 +233,8 @@ enum ola_rc ola_pipeline_deliver(struct ola_pipeline *p, struct ola_batch *b,
         if (any_failed) {
             int64_t wait = ola_backoff_next(&backoff);
 
-            if (ola_stop_requested && p->stop_deadline_mono_ms > 0 &&
-                ola_mono_ms() + wait > p->stop_deadline_mono_ms)
-                wait = p->stop_deadline_mono_ms - ola_mono_ms();
+            if (ola_stop_requested && ola_mono_ms() + wait > ola_pipeline_deadline(sh))
+                wait = ola_pipeline_deadline(sh) - ola_mono_ms();
             OLA_STAT_ADD(retries, 1);
             OLA_STAT_ADD(backoff_ms, (uint64_t)(wait > 0 ? wait : 0));
             ola_wait(wait);
@@ -210,11 +243,37 @@ enum ola_rc ola_pipeline_deliver(struct ola_pipeline *p, struct ola_batch *b,
 fatal:
     /* one line, naming the output: the agent exits 1 after it */
     ola_log_err("pipeline", "output %s (%s) can never deliver, stopping: %s%s",
-                p->outputs[i]->name, p->outputs[i]->ops->name,
-                p->outputs[i]->last_error[0] ? p->outputs[i]->last_error
-                                             : "no reason given",
+                sh->outputs[i]->name, sh->outputs[i]->ops->name,
+                sh->outputs[i]->last_error[0] ? sh->outputs[i]->last_error
+                                              : "no reason given",
                 frc == OLA_ERR ? " (it answered ERR for a whole call, which names no "
                                  "record to dead-letter)"
                                : "");
     return OLA_FATAL;
+}
+
+enum ola_rc ola_pipeline_deliver(struct ola_pipeline *p, struct ola_batch *b,
+                                 int64_t now_ms)
+{
+    struct ola_enrich_types types;
+    enum ola_rc rc;
+    size_t i;
+
+    if (p->enricher != NULL && b->n > 0 &&
+        ola_enrich_batch(p->enricher, b,
+                         ola_enrich_catalog_types(
+                             p->rules ? ola_rules_catalog(p->rules) : NULL, &types),
+                         ola_mono_ms()) != 0)
+        ola_log_err("pipeline", "enrichment ran out of memory on a batch; it goes out "
+                                "partly enriched");
+    if (p->rules != NULL && ola_rules_apply(p->rules, b, now_ms) != 0)
+        ola_log_err("pipeline", "rules failed on a batch; it goes out unfiltered");
+    for (i = 0; i < b->n; i++)
+        if (b->ev[i].dropped)
+            OLA_STAT_ADD(dropped_rule, 1);
+    pthread_mutex_lock(&p->out->lock);
+    /* a stop whose deadline passed while this tenant waited for its turn */
+    rc = ola_pipeline_out_of_time(p) ? OLA_RETRY : ola_pipeline_outputs(p, b);
+    pthread_mutex_unlock(&p->out->lock);
+    return rc;
 }

@@ -4,26 +4,46 @@
 #ifndef OLA_PIPELINE_H
 #define OLA_PIPELINE_H
 
+#include <pthread.h>
 #include <stdbool.h>
 #include <stddef.h>
 #include <stdint.h>
 
+#include "agent/core/err.h"
 #include "agent/core/event.h"
 #include "outputs/output.h"
 
 struct ola_rules;
 struct ola_enricher;
 
-struct ola_pipeline {
+/*
+ * The outputs every tenant's pipeline shares. Tenants' threads take turns:
+ * a pipeline holds lock from a batch's first write to its last flush, so an
+ * output sees one batch at a time, whole, as with one tenant. What happens
+ * before (enrichment, rules: the slow, tenant-bound part) runs outside it.
+ */
+struct ola_outputs_shared {
     struct ola_output **outputs; /* borrowed */
     size_t n_outputs;
-    struct ola_rules *rules;       /* borrowed, may be NULL */
-    struct ola_enricher *enricher; /* borrowed, may be NULL: no enrichment */
-    int64_t backoff_max_ms;
-    int64_t flush_timeout_ms;      /* one flush call may wait this long for acks */
+    pthread_mutex_t lock;
+    bool failing[OLA_MAX_OUTPUTS]; /* guarded by lock: in a failure streak (for logs) */
+    _Atomic int outputs_ok;        /* every output accepted the last batch */
     int64_t shutdown_timeout_ms;   /* how long delivery goes on after a stop request */
-    int64_t stop_deadline_mono_ms; /* set when a stop is first seen; 0 = none */
-    bool failing[32];              /* per output: in a failure streak (for logs) */
+    _Atomic int64_t stop_deadline_mono_ms; /* set when a stop is first seen; 0 = none */
+};
+
+/* Sets up sh for outputs (borrowed). Returns 0 / -1 with err. */
+int ola_outputs_shared_init(struct ola_outputs_shared *sh, struct ola_output **outputs,
+                            size_t n, struct ola_err *err);
+void ola_outputs_shared_destroy(struct ola_outputs_shared *sh);
+
+/* One tenant's pipeline (or replay's). */
+struct ola_pipeline {
+    struct ola_outputs_shared *out; /* borrowed */
+    struct ola_rules *rules;        /* borrowed, may be NULL */
+    struct ola_enricher *enricher;  /* borrowed, may be NULL: no enrichment */
+    int64_t backoff_max_ms;
+    int64_t flush_timeout_ms; /* one flush call may wait this long for acks */
 };
 
 /*
@@ -39,7 +59,7 @@ struct ola_pipeline {
  * commit), and OLA_FATAL (one error line naming the output logged) when an
  * output can never accept data: the caller stops with exit code 1 and does
  * not commit. b: borrowed, mutated by rules and the refusal marks.
- * @locality the agent thread.
+ * @locality the thread of p's tenant; takes p->out->lock around the outputs.
  */
 enum ola_rc ola_pipeline_deliver(struct ola_pipeline *p, struct ola_batch *b,
                                  int64_t now_ms);
@@ -49,17 +69,20 @@ enum ola_rc ola_pipeline_deliver(struct ola_pipeline *p, struct ola_batch *b,
  * checkpoint: "<dir of checkpoint_path>/dead-letter.<output name>.ndjson".
  * Returns 0 / -1 with err. Called once after the outputs are built.
  */
-int ola_pipeline_dead_letters(struct ola_pipeline *p, const char *checkpoint_path,
+int ola_pipeline_dead_letters(struct ola_outputs_shared *sh, const char *checkpoint_path,
                               struct ola_err *err);
 
 /*
  * The agent went quiet after a burst: what the enricher, the outputs and the
  * formats (their release hooks) keep between batches only to reuse it goes (the cache and
- * data not yet durable stay). @locality the agent thread.
+ * data not yet durable stay). @locality p's thread (takes the outputs' lock).
  */
 void ola_pipeline_trim(struct ola_pipeline *p);
 
-/* True once a stop was requested and the shutdown deadline passed (starts the clock). */
+/*
+ * True once a stop was requested and the shutdown deadline passed (the first
+ * call after the request starts the clock, one for every tenant).
+ */
 bool ola_pipeline_out_of_time(struct ola_pipeline *p);
 
 #endif

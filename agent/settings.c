@@ -8,12 +8,19 @@
  * tables. The order is fixed: unknown top-level keys first, then section by
  * section, then the rules that span keys: unique output names. Strings point
  * into the document; the few made here are stored in it.
+ *
+ * Tenants: without a tenants: list, onelogin: is the one tenant, "default".
+ * With one, onelogin: holds the keys every tenant shares and each entry of
+ * the list is read as onelogin: with its own keys laid over
+ * (ola_cfg_overlay), so every key, check and error of the onelogin: table
+ * applies to each tenant, and each value names its own line.
  */
 #include <errno.h>
 #include <stddef.h>
 #include <string.h>
 #include <strings.h>
 
+#include "agent/core/buf.h"
 #include "agent/core/log.h"
 #include "agent/onelogin/settings.h"
 #include "agent/settings.h"
@@ -34,7 +41,8 @@ static const struct ola_opt ola_checkpoint_options[] = {
      .offset = OLA_S_OFF(checkpoint.path),
      .def_str = "./state/checkpoint.json",
      .flags = OLA_OPT_NONEMPTY,
-     .help = "The checkpoint file (written atomically)."},
+     .help = "The checkpoint file (written atomically); {tenant} is replaced by the "
+             "tenant's name (required with several tenants)."},
     {.name = NULL},
 };
 
@@ -76,7 +84,13 @@ const struct ola_opt ola_settings_options[] = {
     {.name = "onelogin",
      .type = OLA_OPT_MAP,
      .sub = ola_ol_options,
-     .flags = OLA_OPT_MANUAL | OLA_OPT_REQUIRED},
+     .flags = OLA_OPT_MANUAL,
+     .help = "The OneLogin tenant; with tenants:, the keys every tenant shares."},
+    {.name = "tenants",
+     .type = OLA_OPT_OTHER,
+     .flags = OLA_OPT_MANUAL,
+     .help = "Several tenants: a list of maps, each with a name ([a-z0-9_-]{1,32}, "
+             "unique) and any onelogin key, which overrides onelogin: for it."},
     {.name = "checkpoint",
      .type = OLA_OPT_MAP,
      .sub = ola_checkpoint_options,
@@ -133,18 +147,146 @@ static const struct ola_cfg *ola_blame(const struct ola_cfg *map, const char *ke
     return n != NULL ? n : map;
 }
 
+static bool ola_tenant_name_ok(const char *t)
+{
+    size_t i;
+
+    for (i = 0; t[i] != '\0'; i++)
+        if (!((t[i] >= 'a' && t[i] <= 'z') || (t[i] >= '0' && t[i] <= '9') ||
+              t[i] == '_' || t[i] == '-'))
+            return false;
+    return i > 0 && i <= OLA_TENANT_NAME_MAX;
+}
+
+/* One entry of tenants: its name checked and its onelogin settings read. */
+static int ola_load_tenant(const struct ola_cfg_doc *doc, const struct ola_cfg *ol,
+                           const struct ola_cfg *t, int64_t now_ms,
+                           struct ola_settings *s, size_t i, struct ola_err *err)
+{
+    static const char *const skip[] = {"name", NULL};
+    static const char *const address[] = {"base_url", "region", NULL};
+    static const char *const secret[] = {"client_secret", "client_secret_file", NULL};
+    static const char *const *const groups[] = {address, secret, NULL};
+    struct ola_tenant_cfg *tc = &s->tenants[i];
+    const struct ola_cfg *merged;
+    size_t j;
+
+    if (ola_cfg_type(t) != OLA_CFG_MAP)
+        return ola_cfg_errf(err, t, "%s: expected a map with a name", ola_cfg_path(t));
+    tc->node = t;
+    if (ola_cfg_str(t, "name", NULL, &tc->name, err) != 0)
+        return -1;
+    if (tc->name == NULL)
+        return ola_cfg_errf(err, t, "%s: name is required", ola_cfg_path(t));
+    if (!ola_tenant_name_ok(tc->name))
+        return ola_cfg_errf(err, ola_cfg_get(t, "name"),
+                            "%s.name: use 1-%d of a-z, 0-9, '_' and '-'", ola_cfg_path(t),
+                            OLA_TENANT_NAME_MAX);
+    for (j = 0; j < i; j++)
+        if (strcmp(s->tenants[j].name, tc->name) == 0)
+            return ola_cfg_errf(err, ola_cfg_get(t, "name"),
+                                "%s.name: tenant %s is already defined at line %d",
+                                ola_cfg_path(t), tc->name,
+                                ola_cfg_line(s->tenants[j].node));
+    merged = ola_cfg_overlay(doc, ol, t, skip, groups, err);
+    if (merged == NULL)
+        return -1;
+    return ola_ol_settings_load(doc, merged, now_ms, &tc->onelogin, err);
+}
+
 static int ola_load_onelogin(const struct ola_cfg_doc *doc, const struct ola_cfg *root,
                              int64_t now_ms, struct ola_settings *s, struct ola_err *err)
 {
-    const struct ola_cfg *ol;
+    const struct ola_cfg *ol, *ts = ola_cfg_get(root, "tenants");
+    size_t i, n = 1;
 
     if (ola_section(root, "onelogin", &ol, err) != 0)
         return -1;
-    if (ol == NULL)
+    if (ts != NULL && ola_cfg_type(ts) != OLA_CFG_NULL) {
+        if (ola_cfg_type(ts) != OLA_CFG_SEQ || ola_cfg_len(ts) == 0)
+            return ola_cfg_errf(err, ts,
+                                "tenants: expected a list of tenants (maps with "
+                                "a name and the tenant's onelogin keys)");
+        n = ola_cfg_len(ts);
+        if (n > OLA_MAX_TENANTS)
+            return ola_cfg_errf(err, ola_cfg_at(ts, OLA_MAX_TENANTS),
+                                "tenants: at most %d tenants", OLA_MAX_TENANTS);
+        s->tenants_listed = true;
+    } else if (ol == NULL) {
         return ola_cfg_errf(err, ola_blame(root, "onelogin"),
                             "onelogin: missing (base_url or region, client_id, "
-                            "client_secret)");
-    return ola_ol_settings_load(doc, ol, now_ms, &s->onelogin, err);
+                            "client_secret), or a tenants: list");
+    }
+    s->tenants = ola_cfg_doc_alloc(doc, n * sizeof(*s->tenants));
+    if (s->tenants == NULL)
+        return ola_err_set(err, ENOMEM, "out of memory");
+    memset(s->tenants, 0, n * sizeof(*s->tenants));
+    s->n_tenants = n;
+    if (!s->tenants_listed) {
+        s->tenants[0].name = OLA_TENANT_DEFAULT;
+        if (ola_ol_settings_load(doc, ol, now_ms, &s->tenants[0].onelogin, err) != 0)
+            return -1;
+    }
+    for (i = 0; s->tenants_listed && i < n; i++)
+        if (ola_load_tenant(doc, ol, ola_cfg_at(ts, i), now_ms, s, i, err) != 0)
+            return -1;
+    s->onelogin = s->tenants[0].onelogin;
+    return 0;
+}
+
+/* checkpoint.path with {tenant} replaced by name, stored in doc; NULL on ENOMEM. */
+static const char *ola_tenant_path(const struct ola_cfg_doc *doc, const char *tmpl,
+                                   const char *name)
+{
+    static const char mark[] = "{tenant}";
+    struct ola_buf b = OLA_BUF_INIT;
+    const char *p = tmpl, *hit;
+    char *out = NULL;
+
+    while ((hit = strstr(p, mark)) != NULL) {
+        if (ola_buf_append(&b, p, (size_t)(hit - p)) != 0 || ola_buf_puts(&b, name) != 0)
+            goto done;
+        p = hit + sizeof(mark) - 1;
+    }
+    if (ola_buf_puts(&b, p) != 0)
+        goto done;
+    out = ola_cfg_doc_strndup(doc, b.data, b.len);
+done:
+    ola_buf_free(&b);
+    return out;
+}
+
+/* Every tenant's checkpoint path; {tenant} is required with several. */
+static int ola_load_tenant_paths(const struct ola_cfg_doc *doc,
+                                 const struct ola_cfg *root, struct ola_settings *s,
+                                 struct ola_err *err)
+{
+    size_t i;
+
+    if (s->n_tenants > 1 && strstr(s->checkpoint.path, "{tenant}") == NULL)
+        return ola_cfg_errf(
+            err, ola_blame(ola_cfg_get(root, "checkpoint"), "path"),
+            "checkpoint.path: %s has no {tenant}; with %zu tenants each needs its own "
+            "checkpoint (e.g. ./state/{tenant}.json)",
+            s->checkpoint.path, s->n_tenants);
+    for (i = 0; i < s->n_tenants; i++) {
+        s->tenants[i].checkpoint_path =
+            ola_tenant_path(doc, s->checkpoint.path, s->tenants[i].name);
+        if (s->tenants[i].checkpoint_path == NULL)
+            return ola_err_set(err, ENOMEM, "out of memory");
+    }
+    return 0;
+}
+
+const struct ola_tenant_cfg *ola_settings_tenant(const struct ola_settings *s,
+                                                 const char *name)
+{
+    size_t i;
+
+    for (i = 0; i < s->n_tenants; i++)
+        if (strcmp(s->tenants[i].name, name) == 0)
+            return &s->tenants[i];
+    return NULL;
 }
 
 static int ola_load_checkpoint(const struct ola_cfg *root, struct ola_settings *s,
@@ -345,8 +487,10 @@ int ola_settings_load(const struct ola_cfg_doc *doc, int64_t now_ms,
         return ola_cfg_errf(err, root, "expected a map of settings at the top level");
     if (ola_opts_check(root, ola_settings_options, err) != 0 ||
         ola_load_onelogin(doc, root, now_ms, s, err) != 0 ||
-        ola_load_checkpoint(root, s, err) != 0 || ola_load_log(root, s, err) != 0 ||
-        ola_load_metrics(root, s, err) != 0 || ola_load_enrich(root, s, err) != 0 ||
+        ola_load_checkpoint(root, s, err) != 0 ||
+        ola_load_tenant_paths(doc, root, s, err) != 0 ||
+        ola_load_log(root, s, err) != 0 || ola_load_metrics(root, s, err) != 0 ||
+        ola_load_enrich(root, s, err) != 0 ||
         ola_rules_config_load(doc, root, &s->rules, err) != 0 ||
         ola_opts_read_key(root, "", ola_settings_options, "shutdown_timeout", s, NULL,
                           err) != 0 ||

@@ -23,12 +23,29 @@
 #include "filters/rules/settings.h"
 #include "outputs/output.h"
 
+/* A tenant's name is [a-z0-9_-]{1,OLA_TENANT_NAME_MAX}. */
+#define OLA_TENANT_NAME_MAX 32
+#define OLA_MAX_TENANTS     1000
+/* The tenant a config with onelogin: and no tenants: serves. */
+#define OLA_TENANT_DEFAULT "default"
+
+/* One tenant: its name, its OneLogin settings and its checkpoint. */
+struct ola_tenant_cfg {
+    const char *name;
+    struct ola_ol_settings onelogin; /* onelogin: with the tenant's own keys over it */
+    const char *checkpoint_path;     /* checkpoint.path with {tenant} replaced */
+    const struct ola_cfg *node;      /* its tenants: entry; NULL for the lone tenant */
+};
+
 struct ola_settings {
     const char *path;                /* config file path */
-    struct ola_ol_settings onelogin; /* the onelogin: block */
+    struct ola_ol_settings onelogin; /* the first tenant's (the only one's, usually) */
     struct {
-        const char *path; /* ./state/checkpoint.json */
+        const char *path; /* ./state/checkpoint.json; may hold {tenant} */
     } checkpoint;
+    struct ola_tenant_cfg *tenants; /* n_tenants >= 1, in the document's memory */
+    size_t n_tenants;
+    bool tenants_listed; /* the config has a tenants: list (else one "default") */
     struct {
         const char *level;  /* info */
         const char *format; /* text */
@@ -56,6 +73,10 @@ extern const struct ola_opt ola_settings_options[];
  */
 int ola_settings_load(const struct ola_cfg_doc *doc, int64_t now_ms,
                       struct ola_settings *s, struct ola_err *err);
+
+/* The tenant called name in s, or NULL. */
+const struct ola_tenant_cfg *ola_settings_tenant(const struct ola_settings *s,
+                                                 const char *name);
 
 /* What the rules module reads, from s (out: filled, borrows from s's document). */
 void ola_settings_rules(const struct ola_settings *s, struct ola_rules_settings *out);

@@ -107,6 +107,7 @@ static void ola_store_free(struct ola_cfg_store *st)
         ola_secret_wipe(b->data, b->size);
         free(b);
     }
+    ola_store_free_overlays(st);
     for (i = 0; i < st->n_warnings; i++)
         free(st->warnings[i]);
     free(st->warnings);

@@ -153,4 +153,20 @@ void *ola_cfg_doc_alloc(const struct ola_cfg_doc *doc, size_t size);
 /* A NUL-terminated copy of s[0..n) owned by doc; NULL on ENOMEM. */
 char *ola_cfg_doc_strndup(const struct ola_cfg_doc *doc, const char *s, size_t n);
 
+/*
+ * A map that reads as base with top laid over it: every key of top (but the
+ * ones in skip), then every key of base that top does not set. groups lists
+ * sets of keys that stand for one setting (NULL-terminated lists in a
+ * NULL-terminated list, e.g. {base_url, region}): when top sets any key of a
+ * group, base's keys of that group are left out, so top's choice replaces
+ * base's instead of clashing with it. Values keep their own file:line; the
+ * map reports top's path and line. base: NULL, null or a map; top: a map.
+ * Returns a map owned by doc (freed with it), or NULL with err (ENOMEM).
+ */
+const struct ola_cfg *ola_cfg_overlay(const struct ola_cfg_doc *doc,
+                                      const struct ola_cfg *base,
+                                      const struct ola_cfg *top, const char *const *skip,
+                                      const char *const *const *groups,
+                                      struct ola_err *err);
+
 #endif

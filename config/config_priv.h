@@ -21,6 +21,8 @@ struct ola_cfg_store {
     struct ola_cfg_blob *blobs;
     char **warnings; /* "file:line: what", in the order found (ola_cfg_warn) */
     size_t n_warnings;
+    struct ola_cfg **overlays; /* maps made by ola_cfg_overlay: borrowed entries */
+    size_t n_overlays, cap_overlays;
 };
 
 struct ola_cfg_entry {
@@ -50,6 +52,8 @@ struct ola_cfg_doc {
 
 /* A NUL-terminated copy of s[0..n) owned by the store; NULL on ENOMEM. */
 char *ola_store_strndup(struct ola_cfg_store *st, const char *s, size_t n);
+/* Frees the overlay maps of st (their entries belong to the tree). */
+void ola_store_free_overlays(struct ola_cfg_store *st);
 /* The path for messages: "onelogin.page_size", or "top level". */
 const char *ola_node_what(const struct ola_cfg *n);
 /* "a map", "a list", "a value", "nothing". */

@@ -53,6 +53,7 @@ struct ola_batch {
     size_t body_len;
     int64_t fetched_mono_ms; /* when the page arrived, for batch latency */
     struct ola_arena *arena; /* owned; the parsed events' memory, made on first use */
+    const char *tenant;      /* borrowed: the tenant's name; NULL reads as "default" */
 };
 
 void ola_batch_init(struct ola_batch *b);

@@ -4,7 +4,8 @@
  * Each line is formatted into a local buffer and written with one fwrite
  * under the stream lock, so lines from threads never interleave. Text lines
  * read "2026-11-23T09:17:46.123Z warn source: message"; JSON lines carry the
- * same fields as {"ts","level","comp","msg"}.
+ * same fields as {"ts","level","comp","msg"}. A thread serving a tenant
+ * names it: "source[acme]: message", {"ts",..,"comp","tenant","msg"}.
  *
  * Messages carry strings from outside (an API error message, an event's
  * field, a file name), so the component and the formatted message are escaped
@@ -26,6 +27,7 @@
 int ola_log_level = OLA_LOG_INFO;
 static enum ola_log_format ola_log_fmt = OLA_LOG_TEXT;
 static FILE *ola_log_stream;
+static _Thread_local const char *ola_log_tenant;
 
 static const char *const ola_log_names[] = {"error", "warn", "info", "debug"};
 
@@ -127,6 +129,11 @@ int ola_log_format_parse(const char *name, enum ola_log_format *fmt)
     return 0;
 }
 
+void ola_log_set_tenant(const char *name)
+{
+    ola_log_tenant = name;
+}
+
 void ola_log_write(int lvl, const char *comp, int errnum, const char *fmt, ...)
 {
     char msg[2048];
@@ -167,6 +174,10 @@ void ola_log_write(int lvl, const char *comp, int errnum, const char *fmt, ...)
         if (ola_buf_printf(&line, "{\"ts\":\"%s\",\"level\":\"%s\",\"comp\":\"", ts,
                            lname) ||
             ola_log_put_escaped(&line, comp, strlen(comp), true) ||
+            (ola_log_tenant != NULL &&
+             (ola_buf_puts(&line, "\",\"tenant\":\"") ||
+              ola_log_put_escaped(&line, ola_log_tenant, strlen(ola_log_tenant),
+                                  true))) ||
             ola_buf_puts(&line, "\",\"msg\":\"") ||
             ola_log_put_escaped(&line, msg, strlen(msg), true) ||
             ola_buf_puts(&line, "\"}\n"))
@@ -174,6 +185,10 @@ void ola_log_write(int lvl, const char *comp, int errnum, const char *fmt, ...)
     } else {
         if (ola_buf_printf(&line, "%s %s ", ts, lname) ||
             ola_log_put_escaped(&line, comp, strlen(comp), false) ||
+            (ola_log_tenant != NULL &&
+             (ola_buf_putc(&line, '[') ||
+              ola_log_put_escaped(&line, ola_log_tenant, strlen(ola_log_tenant), false) ||
+              ola_buf_putc(&line, ']'))) ||
             ola_buf_puts(&line, ": ") ||
             ola_log_put_escaped(&line, msg, strlen(msg), false) ||
             ola_buf_putc(&line, '\n'))

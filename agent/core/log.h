@@ -29,6 +29,12 @@ extern int ola_log_level;
 void ola_log_setup(int level, enum ola_log_format fmt, FILE *stream);
 /* Parses "error|warn|info|debug"; returns -1 on an unknown name. */
 int ola_log_level_parse(const char *name, int *level);
+/*
+ * The calling thread's lines name this tenant from now on ("comp[acme]: ..."
+ * in text, "tenant":"acme" in JSON). name: borrowed, must outlive the
+ * thread's logging; NULL: none.
+ */
+void ola_log_set_tenant(const char *name);
 int ola_log_format_parse(const char *name, enum ola_log_format *fmt);
 
 /*

@@ -1,5 +1,5 @@
 /*
- * stats.c - the process-wide counters and the histogram buckets.
+ * stats.c - the counters' instances and the histogram buckets.
  *
  * Bucket bounds are fixed at compile time (Prometheus-style cumulative
  * rendering happens in metrics.c); observing a value is one atomic add.
@@ -20,18 +20,30 @@ struct ola_stats ola_stats = {
     .watermark_ms = -1,
 };
 
-void ola_stats_reset(void)
+_Thread_local struct ola_stats *ola_stats_here = &ola_stats;
+
+void ola_stats_init(struct ola_stats *st)
 {
     size_t i;
 
-    memset(&ola_stats, 0, sizeof(ola_stats));
-    ola_stats.late.bounds = ola_late_bounds;
-    ola_stats.batch_latency.bounds = ola_latency_bounds;
-    atomic_store(&ola_stats.watermark_ms, -1);
+    memset(st, 0, sizeof(*st));
+    st->late.bounds = ola_late_bounds;
+    st->batch_latency.bounds = ola_latency_bounds;
+    atomic_store(&st->watermark_ms, -1);
     for (i = 0; i <= OLA_HIST_BUCKETS; i++) {
-        atomic_store(&ola_stats.late.counts[i], 0);
-        atomic_store(&ola_stats.batch_latency.counts[i], 0);
+        atomic_store(&st->late.counts[i], 0);
+        atomic_store(&st->batch_latency.counts[i], 0);
     }
+}
+
+void ola_stats_reset(void)
+{
+    ola_stats_init(&ola_stats);
+}
+
+void ola_stats_bind(struct ola_stats *st)
+{
+    ola_stats_here = st != NULL ? st : &ola_stats;
 }
 
 void ola_hist_observe(struct ola_hist *h, int64_t ms)

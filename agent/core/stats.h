@@ -1,11 +1,14 @@
 /*
  * stats.h - the agent's counters, gauges and histograms.
  *
- * One process-wide instance, written by the agent thread and read by the
- * metrics thread, so every field is a relaxed C11 atomic: a scrape may see
- * counters a batch apart, never a torn value. Per-output and per-rule
- * figures live with their owners (struct ola_output_stats, ola_rules_stats)
- * and are read by the agent thread when it publishes a snapshot.
+ * One instance per tenant (plus the process-wide one, for the commands that
+ * serve no tenant), written by the tenant's thread and read by the metrics
+ * thread, so every field is a relaxed C11 atomic: a scrape may see counters
+ * a batch apart, never a torn value. The macros write the calling thread's
+ * instance (ola_stats_here: the process-wide one until the thread binds its
+ * tenant's with ola_stats_bind). Per-output and per-rule figures live with
+ * their owners (struct ola_output_stats, ola_rules_stats) and are read when
+ * a snapshot is published.
  */
 #ifndef OLA_STATS_H
 #define OLA_STATS_H
@@ -47,15 +50,26 @@ struct ola_stats {
     struct ola_hist batch_latency; /* page fetched -> checkpoint committed */
 };
 
+/* The process-wide instance. */
 extern struct ola_stats ola_stats;
+/* The calling thread's instance: &ola_stats until ola_stats_bind. */
+extern _Thread_local struct ola_stats *ola_stats_here;
 
+/* Resets the process-wide instance (tests). */
 void ola_stats_reset(void);
+/* Zeroes st and sets its histograms' bounds (a tenant's instance). */
+void ola_stats_init(struct ola_stats *st);
+/* Makes st the calling thread's instance (NULL: the process-wide one). st: borrowed. */
+void ola_stats_bind(struct ola_stats *st);
 void ola_hist_observe(struct ola_hist *h, int64_t ms);
 
 #define OLA_STAT_ADD(field, n)                                                           \
-    atomic_fetch_add_explicit(&ola_stats.field, (n), memory_order_relaxed)
+    atomic_fetch_add_explicit(&ola_stats_here->field, (n), memory_order_relaxed)
 #define OLA_STAT_SET(field, v)                                                           \
-    atomic_store_explicit(&ola_stats.field, (v), memory_order_relaxed)
-#define OLA_STAT_GET(field) atomic_load_explicit(&ola_stats.field, memory_order_relaxed)
+    atomic_store_explicit(&ola_stats_here->field, (v), memory_order_relaxed)
+#define OLA_STAT_GET(field)                                                              \
+    atomic_load_explicit(&ola_stats_here->field, memory_order_relaxed)
+/* A field of st, read by another thread (the metrics server). */
+#define OLA_STAT_OF(st, field) atomic_load_explicit(&(st)->field, memory_order_relaxed)
 
 #endif

@@ -196,7 +196,7 @@ static int ola_http_progress_cb(void *arg, curl_off_t dltotal, curl_off_t dlnow,
     (void)dlnow;
     (void)ultotal;
     (void)ulnow;
-    return ola_stop_requested ? 1 : 0;
+    return ola_stopping() ? 1 : 0;
 }
 
 static size_t ola_http_write_cb(char *p, size_t size, size_t nmemb, void *arg)

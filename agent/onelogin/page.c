@@ -156,7 +156,7 @@ static int ola_page_data(struct ola_batch *b, struct ola_scan *s, size_t max_eve
     for (;;) {
         const char *start;
 
-        if (pg->n_elements % OLA_PAGE_STOP_EVERY == 0 && ola_stop_requested)
+        if (pg->n_elements % OLA_PAGE_STOP_EVERY == 0 && ola_stopping())
             return ola_err_set(err, ECANCELED, "page: parsing stopped (stop requested)");
         ola_scan_ws(s);
         start = s->p;

@@ -315,3 +315,23 @@ int ola_ol_settings_load(const struct ola_cfg_doc *doc, const struct ola_cfg *ol
         s->proxy = NULL;
     return 0;
 }
+
+static bool ola_str_eq(const char *a, const char *b)
+{
+    return a == b || (a != NULL && b != NULL && strcmp(a, b) == 0);
+}
+
+bool ola_ol_settings_equal(const struct ola_ol_settings *a,
+                           const struct ola_ol_settings *b)
+{
+    return ola_str_eq(a->base_url, b->base_url) &&
+           ola_str_eq(a->client_id, b->client_id) &&
+           ola_str_eq(a->client_secret, b->client_secret) &&
+           a->poll_interval_ms == b->poll_interval_ms && a->page_size == b->page_size &&
+           ola_str_eq(a->start, b->start) && a->overlap_ms == b->overlap_ms &&
+           a->late_sweep_ms == b->late_sweep_ms && a->settle_ms == b->settle_ms &&
+           a->max_window_ms == b->max_window_ms && a->timeout_ms == b->timeout_ms &&
+           a->backoff_max_ms == b->backoff_max_ms && ola_str_eq(a->ca_file, b->ca_file) &&
+           ola_str_eq(a->proxy, b->proxy) && a->max_response == b->max_response &&
+           a->allow_insecure_http == b->allow_insecure_http;
+}

@@ -47,4 +47,8 @@ int ola_ol_settings_load(const struct ola_cfg_doc *doc, const struct ola_cfg *ol
                          int64_t now_ms, struct ola_ol_settings *out,
                          struct ola_err *err);
 
+/* True when a and b hold the same settings (start compared as written). */
+bool ola_ol_settings_equal(const struct ola_ol_settings *a,
+                           const struct ola_ol_settings *b);
+
 #endif

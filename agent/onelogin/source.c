@@ -358,7 +358,8 @@ static int ola_source_dedupe(struct ola_ol_source *src, struct ola_batch *b)
 
         if (src->prev_watermark_ms >= 0 && e->created_ms < src->prev_watermark_ms) {
             OLA_STAT_ADD(late_events, 1);
-            ola_hist_observe(&ola_stats.late, src->prev_watermark_ms - e->created_ms);
+            ola_hist_observe(&ola_stats_here->late,
+                             src->prev_watermark_ms - e->created_ms);
         }
     }
     OLA_STAT_ADD(duplicates, (uint64_t)dups);

@@ -278,7 +278,7 @@ void ola_en_fetch(struct ola_enricher *en, size_t from, int64_t now)
 
     if (from >= en->lk_n)
         return;
-    if (ola_stop_requested) {
+    if (ola_stopping()) {
         /* stopping: the batch goes out (or is read again) without waiting on the API */
         for (i = from; i < en->lk_n; i++) {
             en->pg[en->lk_slot[i]].state = OLA_PG_DEFERRED;

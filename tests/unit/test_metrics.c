@@ -9,6 +9,7 @@
  */
 #include <setjmp.h>
 #include <stdarg.h>
+#include <stdatomic.h>
 #include <stddef.h>
 #include <stdint.h>
 #include <stdio.h>
@@ -27,9 +28,25 @@
 #include "agent/core/timeutil.h"
 #include "agent/metrics.h"
 
-static void fill_snapshot(struct ola_metrics_snapshot *s)
+/* The figures a test publishes: the outputs and one tenant, "default". */
+struct snap {
+    struct ola_metrics_outputs o;
+    struct ola_metrics_tenant t;
+    struct ola_metrics_view v;
+};
+
+static void fill_snapshot(struct snap *sn)
 {
-    memset(s, 0, sizeof(*s));
+    struct ola_metrics_outputs *s = &sn->o;
+    struct ola_metrics_tenant *t = &sn->t;
+
+    memset(sn, 0, sizeof(*sn));
+    sn->v.outputs = s;
+    sn->v.tenants = t;
+    sn->v.n_tenants = 1;
+    snprintf(t->name, sizeof(t->name), "default");
+    t->stats = &ola_stats;
+    t->poll_interval_ms = 10000;
     s->n_outputs = 2;
     snprintf(s->outputs[0].name, sizeof(s->outputs[0].name), "main");
     snprintf(s->outputs[0].type, sizeof(s->outputs[0].type), "kafka");
@@ -43,23 +60,23 @@ static void fill_snapshot(struct ola_metrics_snapshot *s)
     s->outputs[1].dead_letters = 1;
     s->outputs[1].truncated = 5;
     s->outputs[1].ok = true;
-    s->api_requests = 100;
-    s->api_token_requests = 2;
-    s->api_rate_limited = 4;
-    s->api_retries = 6;
-    s->api_paced_ms = 1500;
-    s->api_by_endpoint[OLA_OL_EP_USERS][OLA_OL_SC_NONE] = 1;
-    s->api_by_endpoint[OLA_OL_EP_EVENTS][OLA_OL_SC_2XX] = 90;
-    s->api_by_endpoint[OLA_OL_EP_EVENTS][OLA_OL_SC_429] = 4;
-    s->api_by_endpoint[OLA_OL_EP_TOKEN][OLA_OL_SC_5XX] = 5;
-    s->rate_limit = 5000;
-    s->rate_remaining = 4321;
-    s->n_rules = 1;
-    snprintf(s->rules[0].name, sizeof(s->rules[0].name), "brute_force");
-    s->rules[0].alerts = 9;
-    s->rules_state_capped = 1;
-    s->seen_ids = 321;
-    s->enrich_hits = 11;
+    t->api_requests = 100;
+    t->api_token_requests = 2;
+    t->api_rate_limited = 4;
+    t->api_retries = 6;
+    t->api_paced_ms = 1500;
+    t->api_by_endpoint[OLA_OL_EP_USERS][OLA_OL_SC_NONE] = 1;
+    t->api_by_endpoint[OLA_OL_EP_EVENTS][OLA_OL_SC_2XX] = 90;
+    t->api_by_endpoint[OLA_OL_EP_EVENTS][OLA_OL_SC_429] = 4;
+    t->api_by_endpoint[OLA_OL_EP_TOKEN][OLA_OL_SC_5XX] = 5;
+    t->rate_limit = 5000;
+    t->rate_remaining = 4321;
+    t->n_rules = 1;
+    snprintf(t->rules[0].name, sizeof(t->rules[0].name), "brute_force");
+    t->rules[0].alerts = 9;
+    t->rules_state_capped = 1;
+    t->seen_ids = 321;
+    t->enrich_hits = 11;
 }
 
 /* The family a sample line belongs to: its name, minus a histogram suffix. */
@@ -154,7 +171,7 @@ static void assert_sample(const char *text, const char *series, const char *valu
 
 static void test_render_families(void **state)
 {
-    struct ola_metrics_snapshot s;
+    struct snap s;
     struct ola_buf b = OLA_BUF_INIT;
     const int64_t now = 1700000000000LL;
 
@@ -173,48 +190,60 @@ static void test_render_families(void **state)
     OLA_STAT_SET(checkpoint_ms, now - 2000);
     OLA_STAT_SET(newest_event_ms, now - 90000);
     OLA_STAT_SET(token_ok, 1);
-    assert_int_equal(ola_metrics_render(&s, now, &b), 0);
+    assert_int_equal(ola_metrics_render(&s.v, now, &b), 0);
     check_exposition(b.data);
 
     assert_sample(b.data, "olagent_up", "1");
     assert_sample(b.data, "olagent_build_info{version=\"" OLA_VERSION "\"}", "1");
     assert_sample(b.data, "olagent_start_time_seconds", "1699999940");
-    assert_sample(b.data, "olagent_events_received_total", "1000");
-    assert_sample(b.data, "olagent_events_delivered_total", "990");
+    assert_sample(b.data, "olagent_events_received_total{tenant=\"default\"}", "1000");
+    assert_sample(b.data, "olagent_events_delivered_total{tenant=\"default\"}", "990");
     assert_sample(b.data, "olagent_events_emitted_total{output=\"main\",type=\"kafka\"}",
                   "42");
-    assert_sample(b.data, "olagent_events_dropped_total{reason=\"rule\"}", "12");
+    assert_sample(
+        b.data, "olagent_events_dropped_total{reason=\"rule\",tenant=\"default\"}", "12");
     assert_sample(b.data, "olagent_events_dropped_total{reason=\"dead_letter\"}", "3");
-    assert_sample(b.data, "olagent_events_dropped_total{reason=\"malformed\"}", "2");
-    assert_sample(b.data, "olagent_duplicates_skipped_total", "8");
     assert_sample(b.data,
-                  "olagent_api_requests_total{endpoint=\"events\",status=\"2xx\"}", "90");
+                  "olagent_events_dropped_total{reason=\"malformed\",tenant=\"default\"}",
+                  "2");
+    assert_sample(b.data, "olagent_duplicates_skipped_total{tenant=\"default\"}", "8");
     assert_sample(b.data,
-                  "olagent_api_requests_total{endpoint=\"users\",status=\"none\"}", "1");
+                  "olagent_api_requests_total{tenant=\"default\",endpoint=\"events\","
+                  "status=\"2xx\"}",
+                  "90");
     assert_sample(b.data,
-                  "olagent_api_requests_total{endpoint=\"events\",status=\"429\"}", "4");
-    assert_sample(b.data, "olagent_api_requests_total{endpoint=\"token\",status=\"5xx\"}",
+                  "olagent_api_requests_total{tenant=\"default\",endpoint=\"users\","
+                  "status=\"none\"}",
+                  "1");
+    assert_sample(b.data,
+                  "olagent_api_requests_total{tenant=\"default\",endpoint=\"events\","
+                  "status=\"429\"}",
+                  "4");
+    assert_sample(b.data,
+                  "olagent_api_requests_total{tenant=\"default\",endpoint=\"token\","
+                  "status=\"5xx\"}",
                   "5");
     assert_null(strstr(b.data, "endpoint=\"roles\""));
-    assert_sample(b.data, "olagent_api_token_requests_total", "2");
-    assert_sample(b.data, "olagent_api_paced_seconds_total", "1.5");
-    assert_sample(b.data, "olagent_rate_limit_limit", "5000");
-    assert_sample(b.data, "olagent_rate_limit_remaining", "4321");
-    assert_sample(b.data, "olagent_retries_total", "3");
-    assert_sample(b.data, "olagent_backoff_seconds_total", "7.25");
-    assert_sample(b.data, "olagent_checkpoint_age_seconds", "2");
-    assert_sample(b.data, "olagent_watermark_lag_seconds", "10800.5");
-    assert_sample(b.data, "olagent_newest_event_age_seconds", "90");
+    assert_sample(b.data, "olagent_api_token_requests_total{tenant=\"default\"}", "2");
+    assert_sample(b.data, "olagent_api_paced_seconds_total{tenant=\"default\"}", "1.5");
+    assert_sample(b.data, "olagent_rate_limit_limit{tenant=\"default\"}", "5000");
+    assert_sample(b.data, "olagent_rate_limit_remaining{tenant=\"default\"}", "4321");
+    assert_sample(b.data, "olagent_retries_total{tenant=\"default\"}", "3");
+    assert_sample(b.data, "olagent_backoff_seconds_total{tenant=\"default\"}", "7.25");
+    assert_sample(b.data, "olagent_checkpoint_age_seconds{tenant=\"default\"}", "2");
+    assert_sample(b.data, "olagent_watermark_lag_seconds{tenant=\"default\"}", "10800.5");
+    assert_sample(b.data, "olagent_newest_event_age_seconds{tenant=\"default\"}", "90");
     assert_sample(b.data, "olagent_output_errors_total{output=\"main\"}", "3");
     assert_sample(b.data, "olagent_output_up{output=\"main\"}", "1");
-    assert_sample(b.data, "olagent_alerts_total{rule=\"brute_force\"}", "9");
-    assert_sample(b.data, "olagent_seen_ids", "321");
-    assert_sample(b.data, "olagent_enrich_cache_hits_total", "11");
-    assert_sample(b.data, "olagent_enrich_cache_misses_total", "0");
-    assert_sample(b.data, "olagent_enrich_deferred_total", "0");
-    assert_sample(b.data, "olagent_api_token_valid", "1");
+    assert_sample(b.data, "olagent_alerts_total{tenant=\"default\",rule=\"brute_force\"}",
+                  "9");
+    assert_sample(b.data, "olagent_seen_ids{tenant=\"default\"}", "321");
+    assert_sample(b.data, "olagent_enrich_cache_hits_total{tenant=\"default\"}", "11");
+    assert_sample(b.data, "olagent_enrich_cache_misses_total{tenant=\"default\"}", "0");
+    assert_sample(b.data, "olagent_enrich_deferred_total{tenant=\"default\"}", "0");
+    assert_sample(b.data, "olagent_api_token_valid{tenant=\"default\"}", "1");
     /* Unknown figures have HELP/TYPE but no sample. */
-    assert_null(sample(b.data, "olagent_last_poll_age_seconds"));
+    assert_null(sample(b.data, "olagent_last_poll_age_seconds{tenant=\"default\"}"));
     assert_non_null(strstr(b.data, "# TYPE olagent_last_poll_age_seconds gauge\n"));
     ola_buf_free(&b);
     ola_stats_reset();
@@ -222,13 +251,13 @@ static void test_render_families(void **state)
 
 static void test_render_escaping(void **state)
 {
-    struct ola_metrics_snapshot s;
+    struct snap s;
     struct ola_buf b = OLA_BUF_INIT;
 
     (void)state;
     ola_stats_reset();
     fill_snapshot(&s);
-    assert_int_equal(ola_metrics_render(&s, 1700000000000LL, &b), 0);
+    assert_int_equal(ola_metrics_render(&s.v, 1700000000000LL, &b), 0);
     /* name: we"ird\na<newline>me */
     assert_sample(b.data,
                   "olagent_events_emitted_total{output=\"we\\\"ird\\\\na\\nme\","
@@ -241,6 +270,7 @@ static void test_render_escaping(void **state)
 
 static void test_render_histograms(void **state)
 {
+    struct snap s;
     struct ola_buf b = OLA_BUF_INIT;
     const char *p;
     uint64_t prev = 0;
@@ -253,21 +283,42 @@ static void test_render_histograms(void **state)
     ola_hist_observe(&ola_stats.batch_latency, 1200);  /* <= 1.5 */
     ola_hist_observe(&ola_stats.batch_latency, 99999); /* +Inf */
     ola_hist_observe(&ola_stats.late, 45000);          /* <= 60 */
-    assert_int_equal(ola_metrics_render(NULL, 1700000000000LL, &b), 0);
+    fill_snapshot(&s);
+    s.v.outputs = NULL;
+    s.t.rate_limit = s.t.rate_remaining = -1;
+    assert_int_equal(ola_metrics_render(&s.v, 1700000000000LL, &b), 0);
     check_exposition(b.data);
     assert_non_null(strstr(b.data, "# TYPE olagent_batch_latency_seconds histogram\n"));
-    assert_sample(b.data, "olagent_batch_latency_seconds_bucket{le=\"0.01\"}", "2");
-    assert_sample(b.data, "olagent_batch_latency_seconds_bucket{le=\"0.025\"}", "2");
-    assert_sample(b.data, "olagent_batch_latency_seconds_bucket{le=\"1\"}", "2");
-    assert_sample(b.data, "olagent_batch_latency_seconds_bucket{le=\"1.5\"}", "3");
-    assert_sample(b.data, "olagent_batch_latency_seconds_bucket{le=\"30\"}", "3");
-    assert_sample(b.data, "olagent_batch_latency_seconds_bucket{le=\"+Inf\"}", "4");
-    assert_sample(b.data, "olagent_batch_latency_seconds_count", "4");
-    assert_sample(b.data, "olagent_batch_latency_seconds_sum", "101.214");
-    assert_sample(b.data, "olagent_event_lateness_seconds_bucket{le=\"30\"}", "0");
-    assert_sample(b.data, "olagent_event_lateness_seconds_bucket{le=\"60\"}", "1");
-    assert_sample(b.data, "olagent_event_lateness_seconds_bucket{le=\"86400\"}", "1");
-    assert_sample(b.data, "olagent_event_lateness_seconds_sum", "45");
+    assert_sample(b.data,
+                  "olagent_batch_latency_seconds_bucket{tenant=\"default\",le=\"0.01\"}",
+                  "2");
+    assert_sample(b.data,
+                  "olagent_batch_latency_seconds_bucket{tenant=\"default\",le=\"0.025\"}",
+                  "2");
+    assert_sample(
+        b.data, "olagent_batch_latency_seconds_bucket{tenant=\"default\",le=\"1\"}", "2");
+    assert_sample(b.data,
+                  "olagent_batch_latency_seconds_bucket{tenant=\"default\",le=\"1.5\"}",
+                  "3");
+    assert_sample(b.data,
+                  "olagent_batch_latency_seconds_bucket{tenant=\"default\",le=\"30\"}",
+                  "3");
+    assert_sample(b.data,
+                  "olagent_batch_latency_seconds_bucket{tenant=\"default\",le=\"+Inf\"}",
+                  "4");
+    assert_sample(b.data, "olagent_batch_latency_seconds_count{tenant=\"default\"}", "4");
+    assert_sample(b.data, "olagent_batch_latency_seconds_sum{tenant=\"default\"}",
+                  "101.214");
+    assert_sample(b.data,
+                  "olagent_event_lateness_seconds_bucket{tenant=\"default\",le=\"30\"}",
+                  "0");
+    assert_sample(b.data,
+                  "olagent_event_lateness_seconds_bucket{tenant=\"default\",le=\"60\"}",
+                  "1");
+    assert_sample(
+        b.data, "olagent_event_lateness_seconds_bucket{tenant=\"default\",le=\"86400\"}",
+        "1");
+    assert_sample(b.data, "olagent_event_lateness_seconds_sum{tenant=\"default\"}", "45");
     /* Cumulative: never decreasing, 13 buckets. */
     p = b.data;
     while ((p = strstr(p, "\nolagent_batch_latency_seconds_bucket{")) != NULL) {
@@ -282,8 +333,8 @@ static void test_render_histograms(void **state)
         buckets++;
     }
     assert_int_equal(buckets, 13);
-    /* Without a snapshot: no per-output samples, rate limit unknown. */
-    assert_null(sample(b.data, "olagent_rate_limit_remaining"));
+    /* Without the outputs' figures: no per-output samples; rate limit unknown. */
+    assert_null(sample(b.data, "olagent_rate_limit_remaining{tenant=\"default\"}"));
     assert_null(strstr(b.data, "olagent_output_up{"));
     ola_buf_free(&b);
     ola_stats_reset();
@@ -291,32 +342,98 @@ static void test_render_histograms(void **state)
 
 static void test_ready_rules(void **state)
 {
-    struct ola_metrics_snapshot s;
+    struct snap s;
+    struct ola_buf why = OLA_BUF_INIT;
     const int64_t now = 1700000000000LL;
-    const char *why = NULL;
 
     (void)state;
     ola_stats_reset();
     fill_snapshot(&s);
-    assert_false(ola_metrics_ready(&s, 10000, now, &why));
-    assert_non_null(strstr(why, "token"));
+    assert_false(ola_metrics_ready(&s.v, now, &why));
+    assert_non_null(strstr(why.data, "tenant default: the API token"));
+    ola_buf_reset(&why);
     OLA_STAT_SET(token_ok, 1);
-    assert_false(ola_metrics_ready(&s, 10000, now, &why));
-    assert_non_null(strstr(why, "no successful poll"));
+    assert_false(ola_metrics_ready(&s.v, now, &why));
+    assert_non_null(strstr(why.data, "no successful poll"));
+    ola_buf_reset(&why);
     OLA_STAT_SET(last_poll_ok_ms, now - 31000);
-    assert_false(ola_metrics_ready(&s, 10000, now, &why));
-    assert_non_null(strstr(why, "3 poll intervals"));
+    assert_false(ola_metrics_ready(&s.v, now, &why));
+    assert_non_null(strstr(why.data, "3 poll intervals"));
+    ola_buf_reset(&why);
     OLA_STAT_SET(last_poll_ok_ms, now - 30000);
-    assert_true(ola_metrics_ready(&s, 10000, now, &why));
-    assert_string_equal(why, "ready");
-    assert_false(ola_metrics_ready(NULL, 10000, now, &why));
-    assert_non_null(strstr(why, "published"));
-    s.outputs[1].ok = false;
-    assert_false(ola_metrics_ready(&s, 10000, now, &why));
-    assert_non_null(strstr(why, "output"));
-    s.outputs[1].ok = true;
+    assert_true(ola_metrics_ready(&s.v, now, &why));
+    assert_string_equal(why.data, "tenant default: up\n");
+    ola_buf_reset(&why);
+    s.v.outputs = NULL;
+    assert_false(ola_metrics_ready(&s.v, now, &why));
+    assert_non_null(strstr(why.data, "published"));
+    ola_buf_reset(&why);
+    s.v.outputs = &s.o;
+    s.o.outputs[1].ok = false;
+    assert_false(ola_metrics_ready(&s.v, now, &why));
+    assert_non_null(strstr(why.data, "output"));
+    s.o.outputs[1].ok = true;
+    s.t.down = true;
+    assert_false(ola_metrics_ready(&s.v, now, NULL));
+    s.t.down = false;
     OLA_STAT_SET(token_ok, 0);
-    assert_false(ola_metrics_ready(&s, 10000, now, NULL));
+    assert_false(ola_metrics_ready(&s.v, now, NULL));
+    ola_buf_free(&why);
+    ola_stats_reset();
+}
+
+/* Two tenants: each its own samples, readiness lists both, one down makes it 503. */
+static void test_tenants(void **state)
+{
+    struct snap s;
+    struct ola_metrics_tenant two[2];
+    struct ola_stats st[2];
+    struct ola_buf b = OLA_BUF_INIT, why = OLA_BUF_INIT;
+    const int64_t now = 1700000000000LL;
+    int i;
+
+    (void)state;
+    fill_snapshot(&s);
+    for (i = 0; i < 2; i++) {
+        ola_stats_init(&st[i]);
+        two[i] = s.t;
+        two[i].stats = &st[i];
+        atomic_store(&st[i].token_ok, 1);
+        atomic_store(&st[i].last_poll_ok_ms, now - 1000);
+        atomic_store(&st[i].events_delivered, (uint64_t)(10 + i));
+        atomic_store(&st[i].loop_alive_ms, now);
+    }
+    snprintf(two[0].name, sizeof(two[0].name), "acme");
+    snprintf(two[1].name, sizeof(two[1].name), "globex");
+    two[1].down = true;
+    snprintf(two[1].down_reason, sizeof(two[1].down_reason), "down: 401 Unauthorized");
+    ola_hist_observe(&st[1].batch_latency, 20);
+    s.v.tenants = two;
+    s.v.n_tenants = 2;
+    assert_int_equal(ola_metrics_render(&s.v, now, &b), 0);
+    check_exposition(b.data);
+    assert_sample(b.data, "olagent_events_delivered_total{tenant=\"acme\"}", "10");
+    assert_sample(b.data, "olagent_events_delivered_total{tenant=\"globex\"}", "11");
+    assert_sample(b.data, "olagent_tenant_up{tenant=\"acme\"}", "1");
+    assert_sample(b.data, "olagent_tenant_up{tenant=\"globex\"}", "0");
+    assert_sample(b.data, "olagent_batch_latency_seconds_count{tenant=\"acme\"}", "0");
+    assert_sample(b.data, "olagent_batch_latency_seconds_count{tenant=\"globex\"}", "1");
+    assert_false(ola_metrics_ready(&s.v, now, &why));
+    assert_non_null(strstr(why.data, "tenant acme: up\n"));
+    assert_non_null(strstr(why.data, "tenant globex: down: 401 Unauthorized\n"));
+    two[1].down = false;
+    ola_buf_reset(&why);
+    assert_true(ola_metrics_ready(&s.v, now, &why));
+    assert_string_equal(why.data, "tenant acme: up\ntenant globex: up\n");
+    /* liveness: each tenant's heartbeat counts */
+    atomic_store(&ola_stats.loop_alive_ms, now);
+    assert_true(ola_metrics_alive(&s.v, 60000, now, NULL));
+    atomic_store(&st[1].loop_alive_ms, now - 61000);
+    ola_buf_reset(&why);
+    assert_false(ola_metrics_alive(&s.v, 60000, now, &why));
+    assert_non_null(strstr(why.data, "tenant globex: its loop's last heartbeat"));
+    ola_buf_free(&b);
+    ola_buf_free(&why);
     ola_stats_reset();
 }
 
@@ -369,7 +486,7 @@ static void test_server(void **state)
 {
     struct ola_metrics_cfg cfg = {"127.0.0.1:0", 10000, 60000};
     struct ola_metrics *m = NULL;
-    struct ola_metrics_snapshot s;
+    struct snap s;
     struct ola_err err = {0, ""};
     struct reply r;
     int port;
@@ -393,7 +510,7 @@ static void test_server(void **state)
     ola_buf_free(&r.body);
     fetch("127.0.0.1", port, "/readyz", NULL, &r);
     assert_int_equal(r.status, 503);
-    assert_non_null(strstr(r.body.data, "not ready: the API token"));
+    assert_non_null(strstr(r.body.data, "not ready:\nno tenant has started yet\n"));
     ola_buf_free(&r.body);
 
     /* Stale heartbeat, then a fresh one. */
@@ -412,18 +529,19 @@ static void test_server(void **state)
     OLA_STAT_SET(token_ok, 1);
     OLA_STAT_SET(last_poll_ok_ms, ola_now_ms());
     fill_snapshot(&s);
-    s.outputs[0].ok = false;
-    ola_metrics_publish(m, &s);
+    s.o.outputs[0].ok = false;
+    assert_int_equal(ola_metrics_publish_tenant(m, &s.t), 0);
+    ola_metrics_publish_outputs(m, &s.o);
     fetch("127.0.0.1", port, "/readyz", NULL, &r);
     assert_int_equal(r.status, 503);
-    assert_non_null(strstr(r.body.data, "not ready: an output is not accepting data\n"));
+    assert_non_null(strstr(r.body.data, "not ready:\ntenant default: up\n"));
     assert_non_null(strstr(r.body.data, "output main (kafka): not accepting data\n"));
     ola_buf_free(&r.body);
-    s.outputs[0].ok = true;
-    ola_metrics_publish(m, &s);
+    s.o.outputs[0].ok = true;
+    ola_metrics_publish_outputs(m, &s.o);
     fetch("127.0.0.1", port, "/readyz", NULL, &r);
     assert_int_equal(r.status, 200);
-    assert_string_equal(r.body.data, "ready\n");
+    assert_string_equal(r.body.data, "ready\ntenant default: up\n");
     ola_buf_free(&r.body);
 
     /* The published snapshot shows in /metrics. */
@@ -431,6 +549,12 @@ static void test_server(void **state)
     assert_int_equal(r.status, 200);
     assert_sample(r.body.data,
                   "olagent_events_emitted_total{output=\"main\",type=\"kafka\"}", "42");
+    ola_buf_free(&r.body);
+    /* A tenant removed is gone from /metrics and /readyz. */
+    ola_metrics_remove_tenant(m, "default");
+    fetch("127.0.0.1", port, "/readyz", NULL, &r);
+    assert_int_equal(r.status, 503);
+    assert_null(strstr(r.body.data, "tenant default"));
     ola_buf_free(&r.body);
 
     /* Elsewhere: 404; other methods: 405; HEAD is a GET without a body. */
@@ -523,13 +647,10 @@ static void test_listen_errors(void **state)
 int main(void)
 {
     const struct CMUnitTest tests[] = {
-        cmocka_unit_test(test_render_families),
-        cmocka_unit_test(test_render_escaping),
-        cmocka_unit_test(test_render_histograms),
-        cmocka_unit_test(test_ready_rules),
-        cmocka_unit_test(test_server),
-        cmocka_unit_test(test_server_ipv6),
-        cmocka_unit_test(test_listen_errors),
+        cmocka_unit_test(test_render_families),   cmocka_unit_test(test_render_escaping),
+        cmocka_unit_test(test_render_histograms), cmocka_unit_test(test_ready_rules),
+        cmocka_unit_test(test_tenants),           cmocka_unit_test(test_server),
+        cmocka_unit_test(test_server_ipv6),       cmocka_unit_test(test_listen_errors),
     };
     int rc;
 

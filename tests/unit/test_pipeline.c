@@ -32,6 +32,7 @@ struct ola_t {
     char dead[160]; /* the default dead-letter file */
     struct ola_cfg_doc *doc;
     struct ola_output *o;
+    struct ola_outputs_shared sh;
     struct ola_pipeline p;
     struct ola_batch b;
 };
@@ -56,11 +57,12 @@ static int ola_t_setup(void **state)
     t->o = ola_output_new(&oc, 0, &err);
     if (t->o == NULL)
         fail_msg("%s", err.msg);
-    t->p.outputs = &t->o;
-    t->p.n_outputs = 1;
+    if (ola_outputs_shared_init(&t->sh, &t->o, 1, &err) != 0)
+        fail_msg("%s", err.msg);
+    t->sh.shutdown_timeout_ms = 300;
+    t->p.out = &t->sh;
     t->p.backoff_max_ms = 100;
     t->p.flush_timeout_ms = 1000;
-    t->p.shutdown_timeout_ms = 300;
     ola_batch_init(&t->b);
     ola_log_setup(OLA_LOG_ERR, OLA_LOG_TEXT, NULL);
     *state = t;
@@ -73,6 +75,7 @@ static int ola_t_teardown(void **state)
     char path[192];
 
     ola_stop_requested = 0;
+    ola_outputs_shared_destroy(&t->sh);
     ola_output_destroy(t->o);
     ola_cfg_doc_destroy(t->doc);
     ola_batch_free(&t->b);
@@ -118,7 +121,7 @@ static void test_refused_record_dead_lettered(void **state)
     ola_t_add(t, 41, "{\"id\":41}");
     ola_t_add(t, 42, "[42]"); /* not an object: json cannot splice into it */
     ola_t_add(t, 43, "{\"id\":43}");
-    assert_int_equal(ola_pipeline_dead_letters(&t->p, t->cp, &err), 0);
+    assert_int_equal(ola_pipeline_dead_letters(&t->sh, t->cp, &err), 0);
     assert_string_equal(t->o->dead_letter, t->dead);
     assert_int_equal(ola_pipeline_deliver(&t->p, &t->b, 0), OLA_OK);
 
@@ -160,7 +163,7 @@ static void test_letter_fails_holds_batch(void **state)
     fclose(f);
     ola_t_add(t, 41, "{\"id\":41}");
     ola_t_add(t, 42, "[42]");
-    assert_int_equal(ola_pipeline_dead_letters(&t->p, t->cp, &err), 0);
+    assert_int_equal(ola_pipeline_dead_letters(&t->sh, t->cp, &err), 0);
     ola_stop_requested = 1; /* the shutdown deadline (300 ms) ends the retries */
     assert_int_equal(ola_pipeline_deliver(&t->p, &t->b, 0), OLA_RETRY);
     assert_int_equal(t->o->stats.dead_letters, 0);
