@@ -1,143 +1,23 @@
 /*
- * format_ocsf.c - Open Cybersecurity Schema Framework 1.1 events as JSON.
+ * format_ocsf.c - Open Cybersecurity Schema Framework 1.8.0 events as JSON.
  *
- * Each OneLogin event becomes one object of an OCSF class chosen from its
- * categories and, failing those, from the verbs of its type name:
- * Authentication (3002), Account Change (3001) or Entity Management (3004);
- * alerts become Detection Findings (2004). Fields with an OCSF home are
- * mapped (user, actor, src_endpoint, time, message, ...); every other
- * non-null OneLogin field is kept under "unmapped". The mapping table is
- * docs/formats.md. The object is built with Jansson and dumped compactly.
+ * Each OneLogin event becomes one object of the OCSF class, activity and
+ * status format_ocsf_map.c gives its type: Account Change (3001),
+ * Authentication (3002), Entity Management (3004), User Access Management
+ * (3005) or Group Management (3006); alerts become Detection Findings (2004).
+ * Each class gets the subject the schema requires (user, group or entity);
+ * a type whose event names no such subject falls back to Entity Management.
+ * Fields with an OCSF home are mapped (user, actor, src_endpoint, service,
+ * privileges, time, message, metadata.tenant_uid from olagent.tenant, ...);
+ * every other non-null OneLogin field is kept under "unmapped". The mapping
+ * is docs/formats.md; tests/integration/test_ocsf.sh validates the records
+ * against data extracted from the schema. Built with Jansson, dumped compactly.
  */
 #include <string.h>
 
 #include "outputs/formats/fmt_util.h"
 #include "outputs/formats/format.h"
-
-#define OLA_OCSF_VERSION "1.1.0"
-
-struct ola_ocsf_class {
-    int class_uid;
-    int activity_id;
-    const char *activity_name;
-    bool is_mfa;
-};
-
-static bool ola_has(const char *name, const char *word)
-{
-    return name != NULL && strstr(name, word) != NULL;
-}
-
-static bool ola_has_any(const char *name, const char *const *words)
-{
-    size_t i;
-
-    for (i = 0; words[i] != NULL; i++)
-        if (ola_has(name, words[i]))
-            return true;
-    return false;
-}
-
-static const char *const ola_w_create[] = {"CREATED", "ADDED", "REGISTERED", "ENROLL",
-                                           NULL};
-static const char *const ola_w_delete[] = {"DELETED", "REMOVED", "DESTROYED", "LOST",
-                                           NULL};
-static const char *const ola_w_update[] = {"UPDATED",      "MODIFIED", "CHANGED",
-                                           "ASSIGNED",     "GRANTED",  "REVOKED",
-                                           "MADE_DEFAULT", "SET",      NULL};
-static const char *const ola_w_read[] = {"VIEWED", "RETRIEVED", "EXPORTED", "READ", NULL};
-static const char *const ola_w_fail[] = {"FAIL",         "REJECT",  "DENIED",
-                                         "UNAUTHORIZED", "INVALID", NULL};
-
-static void ola_ocsf_entity_mgmt(const char *n, struct ola_ocsf_class *c)
-{
-    c->class_uid = 3004;
-    if (ola_has_any(n, ola_w_create))
-        c->activity_id = 1, c->activity_name = "Create";
-    else if (ola_has_any(n, ola_w_delete))
-        c->activity_id = 4, c->activity_name = "Delete";
-    else if (ola_has_any(n, ola_w_update))
-        c->activity_id = 3, c->activity_name = "Update";
-    else if (ola_has_any(n, ola_w_read))
-        c->activity_id = 2, c->activity_name = "Read";
-    else
-        c->activity_id = 99, c->activity_name = "Other";
-}
-
-/* USER_CHANGED_PASSWORD, CREATED_USER: about a user account, not an app, role or group.
- */
-static bool ola_ocsf_about_user(const char *n)
-{
-    size_t len = n != NULL ? strlen(n) : 0;
-
-    if (len < 5 || (strncmp(n, "USER_", 5) != 0 && strcmp(n + len - 5, "_USER") != 0))
-        return false;
-    return !ola_has(n, "_APP") && !ola_has(n, "ROLE") && !ola_has(n, "GROUP");
-}
-
-static void ola_ocsf_classify(const struct ola_event *e, struct ola_ocsf_class *c)
-{
-    const char *n = ola_fmt_type_name(e);
-
-    memset(c, 0, sizeof(*c));
-    if (ola_fmt_has_category(e, "login_success") ||
-        ola_fmt_has_category(e, "login_failure")) {
-        c->class_uid = 3002;
-        c->activity_id = 1, c->activity_name = "Logon";
-    } else if (ola_fmt_has_category(e, "lockout")) {
-        c->class_uid = 3001;
-        if (ola_has(n, "SUSPEND"))
-            c->activity_id = 5, c->activity_name = "Disable";
-        else
-            c->activity_id = 9, c->activity_name = "Lock";
-    } else if (ola_fmt_has_category(e, "mfa")) {
-        c->class_uid = 3001;
-        if (ola_has_any(n, ola_w_create))
-            c->activity_id = 10, c->activity_name = "MFA Factor Enable";
-        else if (ola_has_any(n, ola_w_delete) || ola_has(n, "DEACTIVAT"))
-            c->activity_id = 11, c->activity_name = "MFA Factor Disable";
-        else {
-            c->class_uid = 3002;
-            c->activity_id = 99, c->activity_name = "Other";
-            c->is_mfa = true;
-        }
-    } else if (ola_has(n, "LOGGED_OUT") || ola_has(n, "LOGOUT")) {
-        c->class_uid = 3002;
-        c->activity_id = 2, c->activity_name = "Logoff";
-    } else if (!ola_fmt_has_category(e, "privilege") &&
-               !ola_fmt_has_category(e, "authz_denied") && ola_ocsf_about_user(n)) {
-        /* changes to a user's own account */
-        c->class_uid = 3001;
-        if (ola_has(n, "PASSWORD") && ola_has(n, "RESET"))
-            c->activity_id = 4, c->activity_name = "Password Reset";
-        else if (ola_has(n, "PASSWORD"))
-            c->activity_id = 3, c->activity_name = "Password Change";
-        else if (ola_has_any(n, ola_w_create))
-            c->activity_id = 1, c->activity_name = "Create";
-        else if (ola_has(n, "DELETED"))
-            c->activity_id = 6, c->activity_name = "Delete";
-        else if (ola_has(n, "UNLOCKED") || ola_has(n, "ACTIVATED") ||
-                 ola_has(n, "REACTIVATED"))
-            c->activity_id = 2, c->activity_name = "Enable";
-        else
-            ola_ocsf_entity_mgmt(n, c);
-    } else
-        ola_ocsf_entity_mgmt(n, c);
-}
-
-static const char *ola_ocsf_class_name(int uid)
-{
-    switch (uid) {
-    case 3001:
-        return "Account Change";
-    case 3002:
-        return "Authentication";
-    case 3004:
-        return "Entity Management";
-    default:
-        return "Detection Finding";
-    }
-}
+#include "outputs/formats/format_ocsf_map.h"
 
 /* 0..10 -> OCSF severity_id; the same buckets as the syslog mapping. */
 static int ola_ocsf_severity(int s, const char **name)
@@ -160,26 +40,9 @@ static int ola_ocsf_str(json_t *obj, const char *key, const json_t *ev, const ch
     return json_object_set_new(obj, key, json_stringn(v.s, v.len));
 }
 
-/* A User object from name/uid fields, or NULL when both are absent. */
-static json_t *ola_ocsf_user(const json_t *ev, const char *name, const char *uid)
-{
-    json_t *u;
-
-    if (ola_fmt_text(json_object_get(ev, name), &(struct ola_fmt_val){0}) == NULL &&
-        ola_fmt_text(json_object_get(ev, uid), &(struct ola_fmt_val){0}) == NULL)
-        return NULL;
-    u = json_object();
-    if (u == NULL || ola_ocsf_str(u, "name", ev, name) != 0 ||
-        ola_ocsf_str(u, "uid", ev, uid) != 0) {
-        json_decref(u);
-        return NULL;
-    }
-    return u;
-}
-
-/* OneLogin fields a class-specific mapping used, so "unmapped" leaves them out. */
+/* OneLogin fields a mapping used, so "unmapped" leaves them out. */
 struct ola_ocsf_used {
-    const char *key[6];
+    const char *key[24];
     size_t n;
 };
 
@@ -189,52 +52,83 @@ static void ola_ocsf_use(struct ola_ocsf_used *u, const char *key)
         u->key[u->n++] = key;
 }
 
-/* The managed entity of an Entity Management event: the first named object. */
-static json_t *ola_ocsf_entity(const json_t *ev, struct ola_ocsf_used *used)
+static bool ola_ocsf_present(const json_t *ev, const char *field)
 {
-    static const char *const kinds[][3] = {
-        {"role_name", "role_id", "Role"},
-        {"app_name", "app_id", "App"},
-        {"group_name", "group_id", "Group"},
-        {"policy_name", "policy_id", "Policy"},
-        {"otp_device_name", "otp_device_id", "OTP Device"},
-        {"user_name", "user_id", "User"},
-    };
     struct ola_fmt_val v;
+
+    return field != NULL && ola_fmt_get(ev, field, &v) != NULL;
+}
+
+/*
+ * An object {name: ev[name], uid: ev[uid]} (either may be absent; type_id and
+ * type added when type is not NULL), or NULL when the event has neither field.
+ * The fields count as used.
+ */
+static json_t *ola_ocsf_named(const json_t *ev, const char *name, const char *uid,
+                              int type_id, const char *type, struct ola_ocsf_used *used)
+{
+    json_t *o;
+
+    if (!ola_ocsf_present(ev, name) && !ola_ocsf_present(ev, uid))
+        return NULL;
+    o = json_object();
+    if (o == NULL || (name != NULL && ola_ocsf_str(o, "name", ev, name) != 0) ||
+        ola_ocsf_str(o, "uid", ev, uid) != 0 ||
+        (type != NULL && (json_object_set_new(o, "type_id", json_integer(type_id)) != 0 ||
+                          json_object_set_new(o, "type", json_string(type)) != 0))) {
+        json_decref(o);
+        return NULL;
+    }
+    if (name != NULL)
+        ola_ocsf_use(used, name);
+    ola_ocsf_use(used, uid);
+    return o;
+}
+
+/* The user an event is about: user_name/user_id, else its API client as a Service. */
+static json_t *ola_ocsf_subject_user(const json_t *ev, struct ola_ocsf_used *used)
+{
+    json_t *u = ola_ocsf_named(ev, "user_name", "user_id", 0, NULL, used);
+
+    return u != NULL ? u : ola_ocsf_named(ev, NULL, "client_id", 4, "Service", used);
+}
+
+/* The managed entity of an Entity Management event: the first named object. */
+static json_t *ola_ocsf_entity(const struct ola_event *e, const struct ola_format_opts *o,
+                               struct ola_ocsf_used *used)
+{
+    static const struct {
+        const char *name, *uid, *type;
+        int type_id;
+    } kinds[] = {
+        {"role_name", "role_id", "Role", 99},
+        {"app_name", "app_id", "App", 99},
+        {"group_name", "group_id", "Group", 3},
+        {"policy_name", "policy_id", "Policy", 5},
+        {"otp_device_name", "otp_device_id", "OTP Device", 99},
+        {"user_name", "user_id", "User", 2},
+        {NULL, "directory_id", "Directory", 99},
+        {NULL, "client_id", "API Client", 99},
+        {NULL, "account_id", "Account", 99},
+    };
     size_t i;
 
     for (i = 0; i < sizeof(kinds) / sizeof(kinds[0]); i++) {
-        json_t *ent;
+        json_t *ent = ola_ocsf_named(e->ev, kinds[i].name, kinds[i].uid, kinds[i].type_id,
+                                     kinds[i].type, used);
 
-        if (ola_fmt_get(ev, kinds[i][0], &v) == NULL &&
-            ola_fmt_get(ev, kinds[i][1], &v) == NULL)
-            continue;
-        ent = json_object();
-        if (ent == NULL || ola_ocsf_str(ent, "name", ev, kinds[i][0]) != 0 ||
-            ola_ocsf_str(ent, "uid", ev, kinds[i][1]) != 0 ||
-            json_object_set_new(ent, "type", json_string(kinds[i][2])) != 0) {
-            json_decref(ent);
-            return NULL;
-        }
-        ola_ocsf_use(used, kinds[i][0]);
-        ola_ocsf_use(used, kinds[i][1]);
-        return ent;
+        if (ent != NULL)
+            return ent;
     }
-    return json_pack("{s:s}", "type", "Other");
+    /* nothing named: the OneLogin account itself */
+    return json_pack("{s:s,s:i,s:s}", "name", o->product, "type_id", 99, "type",
+                     "Account");
 }
 
-static bool ola_ocsf_is_mapped(const char *key, const struct ola_ocsf_used *used)
+static bool ola_ocsf_is_used(const char *key, const struct ola_ocsf_used *used)
 {
-    static const char *const mapped[] = {"id",
-                                         "created_at",
-                                         "event_type_id",
-                                         "user_name",
-                                         "user_id",
-                                         "actor_user_name",
-                                         "actor_user_id",
-                                         "notes",
-                                         "error_description",
-                                         NULL};
+    static const char *const mapped[] = {"id",    "created_at",        "event_type_id",
+                                         "notes", "error_description", NULL};
     size_t i;
 
     for (i = 0; i < used->n; i++)
@@ -256,7 +150,7 @@ static json_t *ola_ocsf_unmapped(const struct ola_event *e,
         return NULL;
     json_object_foreach(e->ev, key, v)
     {
-        if (json_is_null(v) || ola_ocsf_is_mapped(key, used))
+        if (json_is_null(v) || ola_ocsf_is_used(key, used))
             continue;
         if (json_object_set(u, key, v) != 0)
             goto fail;
@@ -270,6 +164,12 @@ fail:
     return NULL;
 }
 
+/* The text of olagent.tenant (a string or a number) in v, or NULL when unset. */
+static const char *ola_ocsf_tenant(const struct ola_event *e, struct ola_fmt_val *v)
+{
+    return e->ola != NULL ? ola_fmt_get(e->ola, "tenant", v) : NULL;
+}
+
 static json_t *ola_ocsf_metadata(const struct ola_event *e,
                                  const struct ola_format_opts *o)
 {
@@ -278,6 +178,7 @@ static json_t *ola_ocsf_metadata(const struct ola_event *e,
                   o->product, "vendor_name", o->vendor, "version", o->product_version);
     const char *tn = ola_fmt_type_name(e);
     long long tid = ola_fmt_type_id(e);
+    struct ola_fmt_val tenant;
     char num[32];
 
     if (m == NULL)
@@ -294,9 +195,15 @@ static json_t *ola_ocsf_metadata(const struct ola_event *e,
     if (ola_fmt_tags(e) != NULL &&
         json_object_set_new(m, "labels", json_deep_copy(ola_fmt_tags(e))) != 0)
         goto fail;
+    if (ola_ocsf_tenant(e, &tenant) != NULL &&
+        json_object_set_new(m, "tenant_uid", json_stringn(tenant.s, tenant.len)) != 0)
+        goto fail;
+    /* the logger is olagent on this host; the device's kind is not known */
     if (o->hostname != NULL &&
         json_object_set_new(m, "loggers",
-                            json_pack("[{s:{s:s}}]", "device", "hostname", o->hostname)))
+                            json_pack("[{s:s,s:s,s:{s:s,s:i,s:s}}]", "name", "olagent",
+                                      "version", o->product_version, "device", "hostname",
+                                      o->hostname, "type_id", 0, "type", "Unknown")))
         goto fail;
     return m;
 fail:
@@ -305,23 +212,26 @@ fail:
 }
 
 /* Sets the fields every class shares, in OCSF's usual order. */
-static int ola_ocsf_base(json_t *j, int class_uid, int category_uid,
-                         const char *category_name, int activity_id,
+static int ola_ocsf_base(json_t *j, int class_uid, int activity_id,
                          const char *activity_name, const struct ola_event *e)
 {
-    char type_name[96];
+    const char *cls = ola_ocsf_class_name(class_uid);
     const char *sev_name;
     int sev_id = ola_ocsf_severity(ola_fmt_severity(e), &sev_name);
+    int cat = class_uid / 1000;
+    char type_name[96];
 
-    snprintf(type_name, sizeof(type_name), "%s: %s", ola_ocsf_class_name(class_uid),
-             activity_name);
+    /* type_name is the schema's caption of type_uid: "Other" for activity 99 */
+    snprintf(type_name, sizeof(type_name), "%s: %s", cls,
+             ola_ocsf_activity_name(class_uid, activity_id));
     return json_object_set_new(j, "activity_id", json_integer(activity_id)) ||
            json_object_set_new(j, "activity_name", json_string(activity_name)) ||
-           json_object_set_new(j, "category_uid", json_integer(category_uid)) ||
-           json_object_set_new(j, "category_name", json_string(category_name)) ||
+           json_object_set_new(j, "category_uid", json_integer(cat)) ||
+           json_object_set_new(
+               j, "category_name",
+               json_string(cat == 2 ? "Findings" : "Identity & Access Management")) ||
            json_object_set_new(j, "class_uid", json_integer(class_uid)) ||
-           json_object_set_new(j, "class_name",
-                               json_string(ola_ocsf_class_name(class_uid))) ||
+           json_object_set_new(j, "class_name", json_string(cls)) ||
            json_object_set_new(j, "type_uid",
                                json_integer((json_int_t)class_uid * 100 + activity_id)) ||
            json_object_set_new(j, "type_name", json_string(type_name)) ||
@@ -330,34 +240,146 @@ static int ola_ocsf_base(json_t *j, int class_uid, int category_uid,
            json_object_set_new(j, "severity", json_string(sev_name));
 }
 
+/* Sets key_id and key (its caption) when id is not 0. */
+static int ola_ocsf_enum(json_t *j, const char *key, int id, const char *caption)
+{
+    char idkey[64];
+
+    if (id == 0 || caption == NULL)
+        return 0;
+    snprintf(idkey, sizeof(idkey), "%s_id", key);
+    return json_object_set_new(j, idkey, json_integer(id)) ||
+           json_object_set_new(j, key, json_string(caption));
+}
+
+/* Authentication: the service (app, else OneLogin itself), protocol, logon type, MFA. */
+static int ola_ocsf_auth(json_t *j, const struct ola_event *e,
+                         const struct ola_format_opts *o, const struct ola_ocsf_class *c,
+                         struct ola_ocsf_used *used)
+{
+    json_t *svc = ola_ocsf_named(e->ev, "app_name", "app_id", 0, NULL, used);
+    bool mfa = c->is_mfa || ola_ocsf_present(e->ev, "otp_device_id") ||
+               ola_ocsf_present(e->ev, "otp_device_name");
+
+    if (svc == NULL)
+        svc = json_pack("{s:s}", "name", o->product);
+    if (json_object_set_new(j, "service", svc) != 0 ||
+        ola_ocsf_enum(j, "auth_protocol", c->auth_protocol_id,
+                      ola_ocsf_auth_protocol_name(c->auth_protocol_id)) != 0 ||
+        ola_ocsf_enum(j, "logon_type", c->logon_type_id,
+                      ola_ocsf_logon_type_name(c->logon_type_id)) != 0 ||
+        ola_ocsf_enum(j, "account_switch_type", c->switch_type_id,
+                      c->switch_type_id == 2 ? "Impersonate" : NULL) != 0)
+        return -1;
+    return mfa ? json_object_set_new(j, "is_mfa", json_true()) : 0;
+}
+
+/* privileges: what the event names as granted, else "Unknown" (the field is required). */
+static json_t *ola_ocsf_privileges(const json_t *ev, const char *const *fields,
+                                   struct ola_ocsf_used *used)
+{
+    struct ola_fmt_val v;
+    size_t i;
+
+    for (i = 0; fields[i] != NULL; i++)
+        if (ola_fmt_get(ev, fields[i], &v) != NULL) {
+            ola_ocsf_use(used, fields[i]);
+            return json_pack("[s%]", v.s, v.len);
+        }
+    return json_pack("[s]", "Unknown");
+}
+
+/*
+ * The class's subject: user (3001, 3002, 3005), group (3006, the role or the
+ * group) or entity (3004). Returns 1 when the event names no subject the
+ * class needs (the caller falls back to Entity Management), 0, or -1.
+ */
+static int ola_ocsf_subject(json_t *j, const struct ola_event *e,
+                            const struct ola_format_opts *o,
+                            const struct ola_ocsf_class *c, struct ola_ocsf_used *used)
+{
+    static const char *const user_privs[] = {"privilege_name", "role_name",
+                                             "privilege_id", "role_id", NULL};
+    static const char *const group_privs[] = {"app_name", "privilege_name", NULL};
+    bool role = c->subject != NULL && strcmp(c->subject, "role") == 0;
+    json_t *s;
+
+    switch (c->class_uid) {
+    case 3004:
+        return json_object_set_new(j, "entity", ola_ocsf_entity(e, o, used)) != 0 ? -1
+                                                                                  : 0;
+    case 3006:
+        s = role ? ola_ocsf_named(e->ev, "role_name", "role_id", 0, NULL, used)
+                 : ola_ocsf_named(e->ev, "group_name", "group_id", 0, NULL, used);
+        if (s == NULL)
+            return 1;
+        if (role && json_object_set_new(s, "type", json_string("Role")) != 0)
+            goto fail;
+        if (json_object_set_new(j, "group", s) != 0)
+            return -1;
+        if ((c->activity_id == 1 || c->activity_id == 2) &&
+            (ola_ocsf_present(e->ev, "app_name") ||
+             ola_ocsf_present(e->ev, "privilege_name")) &&
+            json_object_set_new(j, "privileges",
+                                ola_ocsf_privileges(e->ev, group_privs, used)) != 0)
+            return -1;
+        return 0;
+    default:
+        s = ola_ocsf_subject_user(e->ev, used);
+        if (s == NULL)
+            return 1;
+        if (json_object_set_new(j, "user", s) != 0)
+            return -1;
+        if (c->class_uid == 3005 &&
+            json_object_set_new(j, "privileges",
+                                ola_ocsf_privileges(e->ev, user_privs, used)) != 0)
+            return -1;
+        return c->class_uid == 3002 ? ola_ocsf_auth(j, e, o, c, used) : 0;
+    }
+fail:
+    json_decref(s);
+    return -1;
+}
+
 static json_t *ola_ocsf_event(const struct ola_event *e, const struct ola_format_opts *o)
 {
     const json_t *ev = e->ev;
+    const char *n = ola_fmt_type_name(e);
     struct ola_ocsf_class c;
     struct ola_ocsf_used used = {{NULL}, 0};
     struct ola_fmt_val ip, proxy;
-    json_t *j = json_object(), *u;
-    const char *outcome = ola_fmt_outcome(e);
-    bool failed;
+    json_t *j = NULL, *u;
+    int rc;
 
-    if (j == NULL)
-        return NULL;
-    ola_ocsf_classify(e, &c);
-    failed = (outcome != NULL && strcmp(outcome, "failure") == 0) ||
-             ola_has_any(ola_fmt_type_name(e), ola_w_fail);
-    if (ola_ocsf_base(j, c.class_uid, 3, "Identity & Access Management", c.activity_id,
-                      c.activity_name, e) != 0 ||
-        json_object_set_new(j, "status_id", json_integer(failed ? 2 : 1)) ||
-        json_object_set_new(j, "status", json_string(failed ? "Failure" : "Success")) ||
+    ola_ocsf_classify(e, n, &c);
+    /* at most twice: Entity Management always has its subject (the account at least) */
+    for (;;) {
+        j = json_object();
+        if (j == NULL)
+            return NULL;
+        used.n = 0;
+        rc = ola_ocsf_subject(j, e, o, &c, &used);
+        if (rc < 0)
+            goto fail;
+        if (rc == 0)
+            break;
+        json_decref(j); /* no user or group to name: Entity Management */
+        ola_ocsf_entity_class(n, &c);
+    }
+    if (ola_ocsf_base(j, c.class_uid, c.activity_id,
+                      c.activity_id == 99 && n != NULL
+                          ? n
+                          : ola_ocsf_activity_name(c.class_uid, c.activity_id),
+                      e) != 0 ||
+        json_object_set_new(j, "status_id", json_integer(c.status_id)) ||
+        json_object_set_new(j, "status",
+                            json_string(ola_ocsf_status_name(c.status_id))) ||
         ola_ocsf_str(j, "status_detail", ev, "error_description") != 0 ||
         ola_ocsf_str(j, "message", ev, "notes") != 0 ||
         json_object_set_new(j, "metadata", ola_ocsf_metadata(e, o)) != 0)
         goto fail;
-    u = ola_ocsf_user(ev, "actor_user_name", "actor_user_id");
+    u = ola_ocsf_named(ev, "actor_user_name", "actor_user_id", 0, NULL, &used);
     if (u != NULL && json_object_set_new(j, "actor", json_pack("{s:o}", "user", u)) != 0)
-        goto fail;
-    u = ola_ocsf_user(ev, "user_name", "user_id");
-    if (u != NULL && json_object_set_new(j, "user", u) != 0)
         goto fail;
     /* src_endpoint: ipaddr, and proxy_ip as the hop it came through */
     ola_fmt_get(ev, "ipaddr", &ip);
@@ -375,24 +397,6 @@ static json_t *ola_ocsf_event(const struct ola_event *e, const struct ola_format
             ola_ocsf_use(&used, "proxy_ip");
         }
     }
-    if (c.class_uid == 3002) {
-        if (json_object_set_new(j, "is_mfa",
-                                json_boolean(c.is_mfa || ola_fmt_has_category(e, "mfa"))))
-            goto fail;
-        if (json_is_string(json_object_get(ev, "app_name"))) {
-            json_t *svc = json_object();
-
-            if (svc == NULL || json_object_set_new(j, "service", svc) != 0 ||
-                ola_ocsf_str(svc, "name", ev, "app_name") != 0 ||
-                ola_ocsf_str(svc, "uid", ev, "app_id") != 0)
-                goto fail;
-            ola_ocsf_use(&used, "app_name");
-            ola_ocsf_use(&used, "app_id");
-        }
-    }
-    if (c.class_uid == 3004 &&
-        json_object_set_new(j, "entity", ola_ocsf_entity(ev, &used)) != 0)
-        goto fail;
     if (json_object_set_new(j, "unmapped", ola_ocsf_unmapped(e, &used)) != 0)
         goto fail;
     return j;
@@ -461,7 +465,7 @@ static json_t *ola_ocsf_alert(const struct ola_event *e, const struct ola_format
 
     if (j == NULL)
         return NULL;
-    if (ola_ocsf_base(j, 2004, 2, "Findings", 1, "Create", e) != 0 ||
+    if (ola_ocsf_base(j, 2004, 1, "Create", e) != 0 ||
         json_object_set_new(j, "status_id", json_integer(1)) ||
         json_object_set_new(j, "status", json_string("New")))
         goto fail;

@@ -192,7 +192,8 @@ static void test_ocsf_classes(void **state)
         j = json_loadb(out.data, out.len, 0, NULL);
         assert_non_null(j);
         cls = json_integer_value(json_object_get(j, "class_uid"));
-        assert_true(cls == 3001 || cls == 3002 || cls == 3004 || cls == 2004);
+        assert_true(cls == 3001 || cls == 3002 || cls == 3004 || cls == 3005 ||
+                    cls == 3006 || cls == 2004);
         assert_int_equal(json_integer_value(json_object_get(j, "type_uid")),
                          cls * 100 +
                              json_integer_value(json_object_get(j, "activity_id")));
