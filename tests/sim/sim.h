@@ -5,13 +5,13 @@
  * parsing), the generated tenant (sim_tenant.c: event generation and the store with its
  * indexes; sim_catalog.c, sim_users.c, sim_query.c, sim_render.c, sharing
  * sim_tenant_priv.h), sim_api.c and sim_api_events.c (the OneLogin routes),
- * sim_control.c (the /_sim/ control routes, faults, request log, stats) and sim_main.c
- * (CLI, HTTP server, signals, live generator). olsim serves --tenants N tenants: each is
- * a struct olsim_ten (the generated tenant plus its token, rate limit, faults, generator,
- * request log and counters) under its own lock; struct olsim holds what is shared and
- * read-only once serving (the options, the port, the tenants array, the --request-log
- * FILE, whose writes stdio serialises) and the stop flag. A request takes exactly one
- * tenant's lock, never a global one.
+ * sim_control.c (the /_sim/ control routes, faults, request log, stats), sim_cli.c (the
+ * command line) and sim_main.c (tenants' setup, HTTP server, signals, live generator).
+ * olsim serves --tenants N tenants: each is a struct olsim_ten (the generated tenant
+ * plus its token, rate limit, faults, generator, request log and counters) under its own
+ * lock; struct olsim holds what is shared and read-only once serving (the options, the
+ * port, the tenants array, the --request-log FILE, whose writes stdio serialises) and
+ * the stop flag. A request takes exactly one tenant's lock, never a global one.
  */
 #ifndef OLSIM_SIM_H
 #define OLSIM_SIM_H
@@ -199,8 +199,7 @@ struct olsim_tenant_opts {
     const char *const *scenarios;
     size_t nscenarios;
     int64_t id_offset;
-    /* NULL: load the catalog; else borrow this tenant's types (it outlives the new one)
-     */
+    /* NULL: load the catalog; else borrow its types (it outlives the new tenant) */
     const struct olsim_tenant *catalog_from;
 };
 
