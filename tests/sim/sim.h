@@ -334,6 +334,7 @@ struct olsim_cfg {
     const char *scenarios[32];
     size_t nscenarios;
     struct olsim_fault faults[32];
+    unsigned fault_tenant[32]; /* --tenant-fault's K for faults[i]; 0: every tenant */
     size_t nfaults;
     size_t tenants; /* --tenants, default 1 */
     struct olsim_override overrides[OLSIM_MAX_OVERRIDES];

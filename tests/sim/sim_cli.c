@@ -2,9 +2,10 @@
  * olsim command line: the options, their defaults and their checks.
  *
  * olsim_parse_args fills struct olsim_cfg from argv with getopt_long; every value is
- * range-checked here, so the rest of olsim trusts the config. --tenant-fault-rate and
- * --tenant-rate-limit take tK:VALUE and are checked against --tenants once every option
- * is read (the options may come in any order). A bad option is reported on stderr.
+ * range-checked here, so the rest of olsim trusts the config. --tenant-fault,
+ * --tenant-fault-rate and --tenant-rate-limit take tK:VALUE and are checked against
+ * --tenants once every option is read (the options may come in any order). A bad option
+ * is reported on stderr.
  */
 #include "sim.h"
 
@@ -48,6 +49,7 @@ static void olsim_usage(FILE *f)
         "                           are ID-tK / SECRET-tK when N > 1\n"
         "  --tenant-fault-rate tK:P    tenant K's own --fault-rate (repeatable)\n"
         "  --tenant-rate-limit tK:N    tenant K's own --rate-limit (repeatable)\n"
+        "  --tenant-fault tK:KIND[:COUNT[:PATH_PREFIX]]  queue a fault on tenant K only\n"
         "  --help, --version\n"
         "Durations take ms, s, m, h or d suffixes.\n");
 }
@@ -86,33 +88,65 @@ static int olsim_size_arg(const char *s, size_t max, size_t *out)
     return 0;
 }
 
-/* Parses tK:VALUE (VALUE a fault rate or a rate limit) into an override. */
-static int olsim_override_arg(const char *s, int is_rate_limit, struct olsim_cfg *c)
+/* Parses tK: at the start of s into *k; returns what follows, or NULL. */
+static const char *olsim_tenant_prefix(const char *s, unsigned *k)
 {
-    struct olsim_override *o;
     const char *colon = strchr(s, ':');
     char num[16];
     long long v;
     size_t n;
 
-    if (c->noverrides >= OLSIM_MAX_OVERRIDES || s[0] != 't' || !colon)
-        return -1;
+    if (s[0] != 't' || !colon)
+        return NULL;
     n = (size_t)(colon - s - 1);
     if (n == 0 || n >= sizeof(num))
-        return -1;
+        return NULL;
     memcpy(num, s + 1, n);
     num[n] = '\0';
+    if (olsim_parse_ll(num, 1, OLSIM_MAX_TENANTS, &v) < 0)
+        return NULL;
+    *k = (unsigned)v;
+    return colon + 1;
+}
+
+/* --fault KIND[:COUNT[:PATH]] (every tenant) or --tenant-fault tK:KIND[:COUNT[:PATH]]. */
+static int olsim_fault_arg(const char *s, int one_tenant, struct olsim_cfg *c)
+{
+    unsigned k = 0;
+
+    if (c->nfaults >= sizeof(c->faults) / sizeof(c->faults[0]))
+        return -1;
+    if (one_tenant) {
+        s = olsim_tenant_prefix(s, &k);
+        if (!s)
+            return -1;
+    }
+    if (olsim_fault_parse_spec(s, &c->faults[c->nfaults]) < 0)
+        return -1;
+    c->fault_tenant[c->nfaults++] = k;
+    return 0;
+}
+
+/* Parses tK:VALUE (VALUE a fault rate or a rate limit) into an override. */
+static int olsim_override_arg(const char *s, int is_rate_limit, struct olsim_cfg *c)
+{
+    struct olsim_override *o;
+    const char *val;
+    long long v;
+
+    if (c->noverrides >= OLSIM_MAX_OVERRIDES)
+        return -1;
     o = &c->overrides[c->noverrides];
     memset(o, 0, sizeof(*o));
-    if (olsim_parse_ll(num, 1, OLSIM_MAX_TENANTS, &v) < 0)
+    val = olsim_tenant_prefix(s, &o->tenant);
+    if (!val)
         return -1;
-    o->tenant = (unsigned)v;
     o->is_rate_limit = is_rate_limit;
     if (is_rate_limit) {
-        if (olsim_parse_ll(colon + 1, 0, 1000000000, &v) < 0)
+        if (olsim_parse_ll(val, 0, 1000000000, &v) < 0)
             return -1;
         o->rate_limit = (long)v;
-    } else if (olsim_parse_double(colon + 1, 0, 1, &o->fault_rate) < 0) {
+    } else if (olsim_parse_double(val, 0, 1, &o->fault_rate) < 0) {
         return -1;
     }
     c->noverrides++;
@@ -151,6 +185,7 @@ int olsim_parse_args(struct olsim_cfg *c, int argc, char **argv)
         O_TENANTS,
         O_TFAULTRATE,
         O_TRATELIMIT,
+        O_TFAULT,
         O_HELP,
         O_VERSION
     };
@@ -184,6 +219,7 @@ int olsim_parse_args(struct olsim_cfg *c, int argc, char **argv)
         {"tenants", required_argument, NULL, O_TENANTS},
         {"tenant-fault-rate", required_argument, NULL, O_TFAULTRATE},
         {"tenant-rate-limit", required_argument, NULL, O_TRATELIMIT},
+        {"tenant-fault", required_argument, NULL, O_TFAULT},
         {"help", no_argument, NULL, O_HELP},
         {"version", no_argument, NULL, O_VERSION},
         {NULL, 0, NULL, 0},
@@ -279,10 +315,8 @@ int olsim_parse_args(struct olsim_cfg *c, int argc, char **argv)
                 olsim_parse_duration(optarg, &c->token_ttl_ms) < 0 || c->token_ttl_ms < 1;
             break;
         case O_FAULT:
-            bad = c->nfaults >= sizeof(c->faults) / sizeof(c->faults[0]) ||
-                  olsim_fault_parse_spec(optarg, &c->faults[c->nfaults]) < 0;
-            if (!bad)
-                c->nfaults++;
+        case O_TFAULT:
+            bad = olsim_fault_arg(optarg, ch == O_TFAULT, c) < 0;
             break;
         case O_FAULTRATE:
             bad = olsim_parse_double(optarg, 0, 1, &c->fault_rate) < 0;
@@ -335,6 +369,14 @@ int olsim_parse_args(struct olsim_cfg *c, int argc, char **argv)
     if (optind < argc) {
         fprintf(stderr, "olsim: unexpected argument: %s\n", argv[optind]);
         return -1;
+    }
+    for (i = 0; i < c->nfaults; i++) {
+        if (c->fault_tenant[i] > c->tenants) {
+            fprintf(stderr,
+                    "olsim: --tenant-fault names t%u, but there are %zu tenants\n",
+                    c->fault_tenant[i], c->tenants);
+            return -1;
+        }
     }
     for (i = 0; i < c->noverrides; i++) {
         if (c->overrides[i].tenant > c->tenants) {

@@ -466,6 +466,8 @@ static int olsim_ten_init(struct olsim *sim, unsigned k, int64_t now)
     if (sim->ntens > 1 && tn->log_max < OLSIM_LOG_MIN_TEN)
         tn->log_max = OLSIM_LOG_MIN_TEN;
     for (i = 0; i < c->nfaults; i++) {
+        if (c->fault_tenant[i] != 0 && c->fault_tenant[i] != k)
+            continue;
         if (olsim_fault_push(tn, &c->faults[i]) < 0) {
             fprintf(stderr, "olsim: out of memory\n");
             return -1;

@@ -1,6 +1,7 @@
 #!/usr/bin/env bash
 # olsim --tenants: three tenants on one port, each isolated. t2 has its own
-# fault rate (every API call faulted), t3 its own rate-limit budget; t1 is
+# fault rate (every API call faulted), t3 its own rate-limit budget, t1 a
+# fault queued at start for itself only (--tenant-fault); t1 is
 # byte-identical to a single-tenant olsim of the same seed. Proves: each token
 # is routed to (and sees) its own tenant only, a forged token is refused, a
 # wrong secret is refused on one tenant while the others work, ids are
@@ -13,7 +14,7 @@
 NOW=2024-05-01T12:00:00Z
 GEN=(--seed 9 --users 30 --events 300 --span 2h --now "$NOW")
 start_olsim --tenants 3 "${GEN[@]}" --tenant-fault-rate t2:1 --tenant-rate-limit t3:6 \
-    --stall 60s --truth "$T_DIR/truth" --request-log "$T_DIR/requests.ndjson"
+    --tenant-fault t1:503:1:/api/1/roles/ --stall 60s --truth "$T_DIR/truth" --request-log "$T_DIR/requests.ndjson"
 B=$OLSIM_URL
 NCHECK=0
 
@@ -120,6 +121,12 @@ check stats1 'd["rate_limit"]["limit"] == 5000 and d["rate_limit"]["remaining"] 
     "429" not in d["status"] and d["status"]["404"] == 1' "t1's meter"
 
 # ---- control endpoints per tenant ----
+sim GET "/_sim/faults?tenant=t1" >"$T_DIR/fq1a.body" || fail "faults t1"
+sim GET "/_sim/faults?tenant=t3" >"$T_DIR/fq3a.body" || fail "faults t3"
+check fq1a 'd == [{"kind": "503", "count": 1, "path": "/api/1/roles/"}]' "--tenant-fault t1"
+check fq3a 'd == []' "--tenant-fault t1 left t3 alone"
+s=$(req ro1 -H "Authorization: Bearer $T1" "$B/api/1/roles/700001")
+[ "$s" = 503 ] || fail "t1's fault from --tenant-fault: $s"
 sim POST "/_sim/events?tenant=t3" '{"count":2}' >"$T_DIR/ins3.body" || fail "insert t3"
 check ins3 'len(d["ids"]) == 2 and min(d["ids"]) > max(ids(3)) and
     2000000000 < min(d["ids"]) < 3000000000' "events inserted into t3"
