@@ -56,6 +56,11 @@ start_olsim() {
     OLSIM_URL="http://127.0.0.1:$OLSIM_PORT"
 }
 
+# olsim_tenant_creds K: prints "CLIENT_ID CLIENT_SECRET" of tenant tK of an olsim
+# started with --tenants N > 1 (start_olsim passes ONELOGIN_CLIENT_ID/_SECRET; tenant
+# tK's are those with -tK appended; with one tenant they are the plain ones).
+olsim_tenant_creds() { echo "$ONELOGIN_CLIENT_ID-t$1 $ONELOGIN_CLIENT_SECRET-t$1"; }
+
 # sim GET|POST|DELETE PATH [JSON]: talks to olsim's control endpoints.
 sim() {
     local method=$1 path=$2 body=${3:-}

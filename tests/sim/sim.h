@@ -5,14 +5,19 @@
  * parsing), the generated tenant (sim_tenant.c: event generation and the store with its
  * indexes; sim_catalog.c, sim_users.c, sim_query.c, sim_render.c, sharing
  * sim_tenant_priv.h), sim_api.c and sim_api_events.c (the OneLogin routes),
- * sim_control.c (the /_sim/ control routes, faults, request log, stats) and sim_main.c
- * (CLI, HTTP server, signals, live generator). Everything shared by the server threads
- * lives in struct olsim and is protected by olsim.lock.
+ * sim_control.c (the /_sim/ control routes, faults, request log, stats), sim_cli.c (the
+ * command line) and sim_main.c (tenants' setup, HTTP server, signals, live generator).
+ * olsim serves --tenants N tenants: each is a struct olsim_ten (the generated tenant
+ * plus its token, rate limit, faults, generator, request log and counters) under its own
+ * lock; struct olsim holds what is shared and read-only once serving (the options, the
+ * port, the tenants array, the --request-log FILE, whose writes stdio serialises) and
+ * the stop flag. A request takes exactly one tenant's lock, never a global one.
  */
 #ifndef OLSIM_SIM_H
 #define OLSIM_SIM_H
 
 #include <pthread.h>
+#include <stdatomic.h>
 #include <stddef.h>
 #include <stdint.h>
 #include <stdio.h>
@@ -21,6 +26,14 @@
 #define OLSIM_NONE     0xffffffffu
 #define OLSIM_NONE16   0xffffu
 #define OLSIM_MAX_BODY (1024 * 1024)
+/* Tenant k's ids (events, users, roles, apps) are tenant t1's scheme plus
+ * (k - 1) * OLSIM_ID_STRIDE; every scheme stays below the stride at the largest sizes. */
+#define OLSIM_ID_STRIDE     1000000000LL
+#define OLSIM_MAX_TENANTS   1000
+#define OLSIM_MAX_OVERRIDES 64
+/* The request log ring holds this many entries, shared out among the tenants. */
+#define OLSIM_LOG_MAX     200000
+#define OLSIM_LOG_MIN_TEN 10000
 
 /* ---- sim_util.c ---- */
 
@@ -170,6 +183,8 @@ struct olsim_tenant {
     size_t nblk;
     size_t blk_cap;
     int64_t last_id;
+    int64_t id_offset;  /* (k - 1) * OLSIM_ID_STRIDE */
+    int types_borrowed; /* types belong to another tenant (one catalog for all) */
 };
 
 struct olsim_tenant_opts {
@@ -183,6 +198,9 @@ struct olsim_tenant_opts {
     const char *catalog; /* NULL: built-in list */
     const char *const *scenarios;
     size_t nscenarios;
+    int64_t id_offset;
+    /* NULL: load the catalog; else borrow its types (it outlives the new tenant) */
+    const struct olsim_tenant *catalog_from;
 };
 
 /* What to insert; fields left at their "random" value are drawn by the generator. */
@@ -238,7 +256,7 @@ void olsim_render_role_v2(const struct olsim_tenant *t, uint32_t ri, struct olsi
 const char *olsim_role_name(const struct olsim_tenant *t, uint32_t ri, char *tmp,
                             size_t tmpsz);
 
-/* ---- server state (sim_main.c, sim_api.c, sim_control.c) ---- */
+/* ---- server state (sim_main.c, sim_cli.c, sim_api.c, sim_control.c) ---- */
 
 enum olsim_fault_kind {
     OLSIM_F_NONE = 0,
@@ -279,6 +297,14 @@ struct olsim_fault {
     char path[128];
 };
 
+/* --tenant-fault-rate tK:P and --tenant-rate-limit tK:N */
+struct olsim_override {
+    unsigned tenant; /* k of tK */
+    int is_rate_limit;
+    double fault_rate;
+    long rate_limit;
+};
+
 struct olsim_cfg {
     char listen_host[64];
     unsigned listen_port;
@@ -308,7 +334,11 @@ struct olsim_cfg {
     const char *scenarios[32];
     size_t nscenarios;
     struct olsim_fault faults[32];
+    unsigned fault_tenant[32]; /* --tenant-fault's K for faults[i]; 0: every tenant */
     size_t nfaults;
+    size_t tenants; /* --tenants, default 1 */
+    struct olsim_override overrides[OLSIM_MAX_OVERRIDES];
+    size_t noverrides;
 };
 
 struct olsim_logent {
@@ -320,12 +350,16 @@ struct olsim_logent {
     char *query;
 };
 
-struct olsim {
-    struct olsim_cfg cfg;
+/* One tenant as the server sees it. Every field below lock is guarded by it; name,
+ * client_id, client_secret, k and srv are fixed before serving starts. */
+struct olsim_ten {
+    struct olsim *srv;
+    unsigned k; /* 1..N */
+    char name[16];
+    char client_id[256];
+    char client_secret[256];
     pthread_mutex_t lock;
-    pthread_cond_t cond; /* stop, stalls, generator pauses */
-    int stopping;
-    unsigned port;
+    pthread_cond_t cond; /* stalls */
     struct olsim_tenant *t;
     /* token */
     char token[65];
@@ -342,6 +376,7 @@ struct olsim {
     size_t nfaults;
     size_t faults_cap;
     struct olsim_rng fault_rng;
+    double fault_rate;
     /* live generator */
     struct olsim_rng live_rng;
     int gen_paused;
@@ -351,13 +386,22 @@ struct olsim {
     struct olsim_logent *log;
     size_t nlog;
     size_t log_cap;
+    size_t log_max;  /* ring size: OLSIM_LOG_MAX shared out among the tenants */
     size_t log_head; /* ring start once full */
-    FILE *log_file;
     unsigned long route_count[OLSIM_R_COUNT];
     unsigned long status_count[600];
     /* POST /_sim/clock: OneLogin answers carry a Date skewed by this until then */
     int64_t date_skew_ms;
     int64_t date_skew_until_ms;
+};
+
+struct olsim {
+    struct olsim_cfg cfg;
+    atomic_int stopping;
+    unsigned port;
+    struct olsim_ten *tens; /* cfg.tenants of them, tens[k - 1] is tK */
+    size_t ntens;
+    FILE *log_file; /* --request-log, shared: one fprintf per line */
 };
 
 /* A request as the handlers see it; every string is borrowed and NUL-terminated. */
@@ -390,44 +434,60 @@ struct olsim_resp {
 
 enum { OLSIM_STREAM_NONE, OLSIM_STREAM_TRUTH, OLSIM_STREAM_TRUTH_IDS };
 
-/* sim_api.c: the OneLogin routes. Called with sim->lock held. */
-void olsim_api_handle(struct olsim *sim, const struct olsim_req *rq,
+/* sim_cli.c: fills c from argv. Returns 0 to run, 1 to exit 0 (help, version), -1 on a
+ * bad option (already reported on stderr). */
+int olsim_parse_args(struct olsim_cfg *c, int argc, char **argv);
+
+/* sim_api.c: the OneLogin routes. */
+/* The tenant a OneLogin request belongs to: the token endpoint's by its client id, the
+ * others' by their bearer token (with several tenants a token ends in four hex digits
+ * naming its tenant); t1 when neither names one. Takes no lock (reads fixed fields). */
+struct olsim_ten *olsim_api_tenant(struct olsim *sim, const struct olsim_req *rq);
+/* Called with tn->lock held. */
+void olsim_api_handle(struct olsim_ten *tn, const struct olsim_req *rq,
                       struct olsim_resp *rs);
 void olsim_json_error_v1(struct olsim_resp *rs, unsigned code, const char *type,
                          const char *msg);
 void olsim_json_error_v2(struct olsim_resp *rs, unsigned code, const char *name,
                          const char *msg);
-void olsim_ratelimit_roll(struct olsim *sim, int64_t now);
-long olsim_ratelimit_reset_s(const struct olsim *sim, int64_t now);
+void olsim_ratelimit_roll(struct olsim_ten *tn, int64_t now);
+long olsim_ratelimit_reset_s(const struct olsim_ten *tn, int64_t now);
 
-/* sim_api_events.c: the /api/1/events routes, called by olsim_api_handle with sim->lock
+/* sim_api_events.c: the /api/1/events routes, called by olsim_api_handle with tn->lock
  * held. olsim_route_events applies the short and unsorted faults. */
 #define OLSIM_STATUS_OK                                                                  \
     "{\"error\":false,\"code\":200,\"type\":\"success\",\"message\":\"Success\"}"
 
-void olsim_route_events(struct olsim *sim, const struct olsim_req *rq,
+void olsim_route_events(struct olsim_ten *tn, const struct olsim_req *rq,
                         struct olsim_resp *rs, enum olsim_fault_kind fault);
-void olsim_route_event_by_id(struct olsim *sim, struct olsim_resp *rs, int64_t id);
-void olsim_route_event_types(struct olsim *sim, struct olsim_resp *rs);
+void olsim_route_event_by_id(struct olsim_ten *tn, struct olsim_resp *rs, int64_t id);
+void olsim_route_event_types(struct olsim_ten *tn, struct olsim_resp *rs);
 
-/* sim_control.c: /_sim/ routes, faults, request log. Called with sim->lock held. */
-void olsim_control_handle(struct olsim *sim, const struct olsim_req *rq,
+/* sim_control.c: /_sim/ routes, faults, request log. */
+/* The tenant a control request names with ?tenant=tK (t1 without it), or NULL when it
+ * names none of them. Takes no lock. */
+struct olsim_ten *olsim_control_tenant(struct olsim *sim, const struct olsim_req *rq);
+/* Called with tn->lock held. */
+void olsim_control_handle(struct olsim_ten *tn, const struct olsim_req *rq,
                           struct olsim_resp *rs);
+/* The answer for a control request whose ?tenant= names no tenant (no lock). */
+void olsim_control_no_tenant(struct olsim_resp *rs);
 enum olsim_fault_kind olsim_fault_kind_parse(const char *s);
 const char *olsim_fault_kind_name(enum olsim_fault_kind k);
 /* Parses KIND[:COUNT[:PATH_PREFIX]]. Returns 0 or -1. */
 int olsim_fault_parse_spec(const char *spec, struct olsim_fault *f);
-int olsim_fault_push(struct olsim *sim, const struct olsim_fault *f);
+/* The functions below are called with tn->lock held. */
+int olsim_fault_push(struct olsim_ten *tn, const struct olsim_fault *f);
 /* Takes the next queued fault matching path, or OLSIM_F_NONE. */
-enum olsim_fault_kind olsim_fault_take(struct olsim *sim, const char *path);
-void olsim_log_request(struct olsim *sim, const struct olsim_req *rq,
+enum olsim_fault_kind olsim_fault_take(struct olsim_ten *tn, const char *path);
+void olsim_log_request(struct olsim_ten *tn, const struct olsim_req *rq,
                        const struct olsim_resp *rs);
-void olsim_log_free(struct olsim *sim);
+void olsim_log_free(struct olsim_ten *tn);
 /* Renders truth lines for positions [*pos, nev_end) into b until it holds at least
  * want bytes; advances *pos. ids_only: one id per line. */
-void olsim_truth_chunk(struct olsim *sim, size_t *pos, size_t nev_end, int ids_only,
+void olsim_truth_chunk(struct olsim_ten *tn, size_t *pos, size_t nev_end, int ids_only,
                        struct olsim_buf *b, size_t want);
-/* Writes the NDJSON truth to f. Returns 0 or -1. */
-int olsim_write_truth(struct olsim *sim, FILE *f);
+/* Writes the tenant's NDJSON truth to f. Returns 0 or -1. */
+int olsim_write_truth(struct olsim_ten *tn, FILE *f);
 
 #endif

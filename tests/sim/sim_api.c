@@ -6,8 +6,9 @@
  * Each /api/ call goes: bearer check (401, unmetered) -> queued or random fault -> rate
  * limit (metered, over-limit answered per --limit-style) -> the route -> body faults
  * (truncate, garbage). Handlers only fill a struct olsim_resp; sim_main.c turns it into
- * an HTTP response. The events routes are in sim_api_events.c. Everything here runs with
- * sim->lock held.
+ * an HTTP response. The events routes are in sim_api_events.c. A request first finds its
+ * tenant (olsim_api_tenant: by client id at the token endpoint, by the bearer token
+ * elsewhere, without a lock); everything after runs with that tenant's lock held.
  */
 #include "sim.h"
 
@@ -60,35 +61,35 @@ static void olsim_html(struct olsim_resp *rs, unsigned code, const char *html)
     rs->ctype = "text/html";
 }
 
-void olsim_ratelimit_roll(struct olsim *sim, int64_t now)
+void olsim_ratelimit_roll(struct olsim_ten *tn, int64_t now)
 {
-    if (now >= sim->rl_start_ms + sim->rl_window_ms || now < sim->rl_start_ms) {
-        sim->rl_start_ms = now;
-        sim->rl_used = 0;
+    if (now >= tn->rl_start_ms + tn->rl_window_ms || now < tn->rl_start_ms) {
+        tn->rl_start_ms = now;
+        tn->rl_used = 0;
     }
 }
 
-long olsim_ratelimit_reset_s(const struct olsim *sim, int64_t now)
+long olsim_ratelimit_reset_s(const struct olsim_ten *tn, int64_t now)
 {
-    int64_t left = sim->rl_start_ms + sim->rl_window_ms - now;
+    int64_t left = tn->rl_start_ms + tn->rl_window_ms - now;
 
     if (left < 0)
         left = 0;
     return (long)((left + 999) / 1000);
 }
 
-static void olsim_rl_headers(struct olsim *sim, struct olsim_resp *rs, int64_t now)
+static void olsim_rl_headers(struct olsim_ten *tn, struct olsim_resp *rs, int64_t now)
 {
-    long rem = sim->rl_limit - sim->rl_used;
+    long rem = tn->rl_limit - tn->rl_used;
 
     rs->rl_headers = 1;
-    rs->rl_limit = sim->rl_limit;
+    rs->rl_limit = tn->rl_limit;
     rs->rl_remaining = rem < 0 ? 0 : rem;
-    rs->rl_reset = olsim_ratelimit_reset_s(sim, now);
+    rs->rl_reset = olsim_ratelimit_reset_s(tn, now);
 }
 
 /* The three ways an over-limit call is answered. */
-static void olsim_limit_answer(struct olsim *sim, struct olsim_resp *rs,
+static void olsim_limit_answer(struct olsim_ten *tn, struct olsim_resp *rs,
                                enum olsim_fault_kind style, int64_t now)
 {
     switch (style) {
@@ -106,7 +107,7 @@ static void olsim_limit_answer(struct olsim *sim, struct olsim_resp *rs,
         olsim_json_error_v1(rs, 429, "Too Many Requests", "Rate limit exceeded");
         break;
     }
-    olsim_rl_headers(sim, rs, now);
+    olsim_rl_headers(tn, rs, now);
     rs->rl_remaining = 0;
 }
 
@@ -119,18 +120,18 @@ static void olsim_unauthorized(struct olsim_resp *rs, int v2)
 }
 
 /* Answers the faults that replace the whole response. Returns 1 if rs is complete. */
-static int olsim_fault_answer(struct olsim *sim, struct olsim_resp *rs,
+static int olsim_fault_answer(struct olsim_ten *tn, struct olsim_resp *rs,
                               enum olsim_fault_kind f, int v2, int64_t now)
 {
     switch (f) {
     case OLSIM_F_429:
     case OLSIM_F_429HTML:
     case OLSIM_F_RL400:
-        olsim_ratelimit_roll(sim, now);
-        olsim_limit_answer(sim, rs, f, now);
+        olsim_ratelimit_roll(tn, now);
+        olsim_limit_answer(tn, rs, f, now);
         return 1;
     case OLSIM_F_401:
-        sim->token_created_ms = 0;
+        tn->token_created_ms = 0;
         olsim_unauthorized(rs, v2);
         return 1;
     case OLSIM_F_500:
@@ -153,7 +154,7 @@ static int olsim_fault_answer(struct olsim *sim, struct olsim_resp *rs,
 }
 
 /* Applies the faults that alter a finished 2xx body. */
-static void olsim_fault_body(struct olsim *sim, struct olsim_resp *rs,
+static void olsim_fault_body(struct olsim_ten *tn, struct olsim_resp *rs,
                              enum olsim_fault_kind f)
 {
     static const char garbage[] = "\x1f\x8b\x08garbage<html>{\"status\": not json at all";
@@ -166,7 +167,7 @@ static void olsim_fault_body(struct olsim *sim, struct olsim_resp *rs,
         rs->body.len = 0;
         olsim_buf_add(&rs->body, garbage, sizeof(garbage) - 1);
     } else if (f == OLSIM_F_STALL)
-        rs->stall_ms = sim->cfg.stall_ms;
+        rs->stall_ms = tn->srv->cfg.stall_ms;
 }
 
 /* ---- token ---- */
@@ -246,27 +247,29 @@ static int olsim_grant_ok(const struct olsim_req *rq)
            strcmp(val, "client_credentials") == 0;
 }
 
-static void olsim_mint_token(struct olsim *sim, int64_t now)
+static void olsim_mint_token(struct olsim_ten *tn, int64_t now)
 {
     static const char hex[] = "0123456789abcdef";
     size_t i;
 
     for (i = 0; i < 64; i++) {
-        sim->token[i] = hex[olsim_rng_below(&sim->token_rng, 16)];
-        sim->refresh[i] = hex[olsim_rng_below(&sim->token_rng, 16)];
+        tn->token[i] = hex[olsim_rng_below(&tn->token_rng, 16)];
+        tn->refresh[i] = hex[olsim_rng_below(&tn->token_rng, 16)];
     }
-    sim->token[64] = '\0';
-    sim->refresh[64] = '\0';
-    sim->token_created_ms = now;
+    if (tn->srv->ntens > 1) /* the tenant, for olsim_api_tenant */
+        snprintf(tn->token + 60, 5, "%04x", tn->k);
+    tn->token[64] = '\0';
+    tn->refresh[64] = '\0';
+    tn->token_created_ms = now;
 }
 
-static int olsim_token_live(const struct olsim *sim, int64_t now)
+static int olsim_token_live(const struct olsim_ten *tn, int64_t now)
 {
-    return sim->token_created_ms != 0 &&
-           now < sim->token_created_ms + sim->cfg.token_ttl_ms;
+    return tn->token_created_ms != 0 &&
+           now < tn->token_created_ms + tn->srv->cfg.token_ttl_ms;
 }
 
-static void olsim_route_token(struct olsim *sim, const struct olsim_req *rq,
+static void olsim_route_token(struct olsim_ten *tn, const struct olsim_req *rq,
                               struct olsim_resp *rs, int64_t now)
 {
     char id[256];
@@ -278,8 +281,7 @@ static void olsim_route_token(struct olsim *sim, const struct olsim_req *rq,
         return;
     }
     if (olsim_credentials(rq->auth, id, sizeof(id), secret, sizeof(secret)) < 0 ||
-        strcmp(id, sim->cfg.client_id) != 0 ||
-        strcmp(secret, sim->cfg.client_secret) != 0) {
+        strcmp(id, tn->client_id) != 0 || strcmp(secret, tn->client_secret) != 0) {
         olsim_json_error_v1(rs, 401, "Unauthorized", "Authentication Failure");
         return;
     }
@@ -287,28 +289,28 @@ static void olsim_route_token(struct olsim *sim, const struct olsim_req *rq,
         olsim_json_error_v1(rs, 400, "bad request", "grant_type is incorrect/absent");
         return;
     }
-    if (!olsim_token_live(sim, now))
-        olsim_mint_token(sim, now);
-    olsim_fmt_iso(sim->token_created_ms, created, sizeof(created));
+    if (!olsim_token_live(tn, now))
+        olsim_mint_token(tn, now);
+    olsim_fmt_iso(tn->token_created_ms, created, sizeof(created));
     rs->status = 200;
     olsim_buf_printf(
         &rs->body,
         "{\"access_token\":\"%s\",\"created_at\":\"%s\",\"expires_in\":%lld,"
         "\"refresh_token\":\"%s\",\"token_type\":\"bearer\",\"account_id\":%lld}",
-        sim->token, created, (long long)(sim->cfg.token_ttl_ms / 1000), sim->refresh,
-        (long long)sim->t->account_id);
+        tn->token, created, (long long)(tn->srv->cfg.token_ttl_ms / 1000), tn->refresh,
+        (long long)tn->t->account_id);
 }
 
-static int olsim_bearer_ok(const struct olsim *sim, const char *auth, int64_t now)
+static int olsim_bearer_ok(const struct olsim_ten *tn, const char *auth, int64_t now)
 {
     const char *p;
 
-    if (!auth || strncasecmp(auth, "Bearer ", 7) != 0 || !olsim_token_live(sim, now))
+    if (!auth || strncasecmp(auth, "Bearer ", 7) != 0 || !olsim_token_live(tn, now))
         return 0;
     p = auth + 7;
     while (*p == ' ')
         p++;
-    return strcmp(p, sim->token) == 0;
+    return strcmp(p, tn->token) == 0;
 }
 
 /* ---- users and roles ---- */
@@ -354,10 +356,10 @@ static int olsim_path_id(const char *p, int64_t *id, const char **rest)
     return 0;
 }
 
-static void olsim_route_user(struct olsim *sim, struct olsim_resp *rs, int64_t id,
+static void olsim_route_user(struct olsim_ten *tn, struct olsim_resp *rs, int64_t id,
                              enum olsim_route route)
 {
-    const struct olsim_tenant *t = sim->t;
+    const struct olsim_tenant *t = tn->t;
     uint32_t ui = olsim_tenant_user_index(t, id);
     char idstr[32];
     uint8_t i;
@@ -386,9 +388,10 @@ static void olsim_route_user(struct olsim *sim, struct olsim_resp *rs, int64_t i
     }
 }
 
-static void olsim_route_role(struct olsim *sim, struct olsim_resp *rs, int64_t id, int v2)
+static void olsim_route_role(struct olsim_ten *tn, struct olsim_resp *rs, int64_t id,
+                             int v2)
 {
-    uint32_t ri = olsim_tenant_role_index(sim->t, id);
+    uint32_t ri = olsim_tenant_role_index(tn->t, id);
     char idstr[32];
     char tmp[32];
 
@@ -402,28 +405,29 @@ static void olsim_route_role(struct olsim *sim, struct olsim_resp *rs, int64_t i
     }
     rs->status = 200;
     if (v2) {
-        olsim_render_role_v2(sim->t, ri, &rs->body);
+        olsim_render_role_v2(tn->t, ri, &rs->body);
         return;
     }
     olsim_buf_printf(&rs->body,
                      "{\"status\":" OLSIM_STATUS_OK ",\"data\":[{\"id\":%lld,\"name\":",
                      (long long)id);
-    olsim_buf_json_str(&rs->body, olsim_role_name(sim->t, ri, tmp, sizeof(tmp)));
+    olsim_buf_json_str(&rs->body, olsim_role_name(tn->t, ri, tmp, sizeof(tmp)));
     olsim_buf_str(&rs->body, "}]}");
 }
 
-static void olsim_route_rate_limit(struct olsim *sim, struct olsim_resp *rs, int64_t now)
+static void olsim_route_rate_limit(struct olsim_ten *tn, struct olsim_resp *rs,
+                                   int64_t now)
 {
     long rem;
 
-    olsim_ratelimit_roll(sim, now);
-    rem = sim->rl_limit - sim->rl_used;
+    olsim_ratelimit_roll(tn, now);
+    rem = tn->rl_limit - tn->rl_used;
     rs->status = 200;
     olsim_buf_printf(&rs->body,
                      "{\"status\":" OLSIM_STATUS_OK
                      ",\"data\":{\"X-RateLimit-Limit\":%ld,"
                      "\"X-RateLimit-Remaining\":%ld,\"X-RateLimit-Reset\":%ld}}",
-                     sim->rl_limit, rem < 0 ? 0 : rem, olsim_ratelimit_reset_s(sim, now));
+                     tn->rl_limit, rem < 0 ? 0 : rem, olsim_ratelimit_reset_s(tn, now));
 }
 
 /* Which /api/ route a path is, with its id. */
@@ -458,7 +462,7 @@ static enum olsim_route olsim_api_route(const char *path, int64_t *id)
     return OLSIM_R_OTHER;
 }
 
-static enum olsim_fault_kind olsim_random_fault(struct olsim *sim)
+static enum olsim_fault_kind olsim_random_fault(struct olsim_ten *tn)
 {
     static const enum olsim_fault_kind menu[] = {
         OLSIM_F_429,      OLSIM_F_429HTML, OLSIM_F_RL400,    OLSIM_F_500,
@@ -466,13 +470,43 @@ static enum olsim_fault_kind olsim_random_fault(struct olsim *sim)
         OLSIM_F_UNSORTED, OLSIM_F_SHORT,   OLSIM_F_RESET,
     };
 
-    if (sim->cfg.fault_rate <= 0 ||
-        olsim_rng_unit(&sim->fault_rng) >= sim->cfg.fault_rate)
+    if (tn->fault_rate <= 0 || olsim_rng_unit(&tn->fault_rng) >= tn->fault_rate)
         return OLSIM_F_NONE;
-    return menu[olsim_rng_below(&sim->fault_rng, sizeof(menu) / sizeof(menu[0]))];
+    return menu[olsim_rng_below(&tn->fault_rng, sizeof(menu) / sizeof(menu[0]))];
 }
 
-void olsim_api_handle(struct olsim *sim, const struct olsim_req *rq,
+struct olsim_ten *olsim_api_tenant(struct olsim *sim, const struct olsim_req *rq)
+{
+    char id[256];
+    char secret[256];
+    const char *p;
+    char *end;
+    size_t i;
+    long long k;
+
+    if (sim->ntens == 1)
+        return &sim->tens[0];
+    if (strcmp(rq->path, "/auth/oauth2/v2/token") == 0) {
+        if (olsim_credentials(rq->auth, id, sizeof(id), secret, sizeof(secret)) == 0)
+            for (i = 0; i < sim->ntens; i++)
+                if (strcmp(id, sim->tens[i].client_id) == 0)
+                    return &sim->tens[i];
+        return &sim->tens[0];
+    }
+    if (!rq->auth || strncasecmp(rq->auth, "Bearer ", 7) != 0)
+        return &sim->tens[0];
+    p = rq->auth + 7;
+    while (*p == ' ')
+        p++;
+    if (strlen(p) != 64 || strspn(p, "0123456789abcdef") != 64)
+        return &sim->tens[0];
+    k = strtoll(p + 60, &end, 16);
+    if (*end != '\0' || k < 1 || (size_t)k > sim->ntens)
+        return &sim->tens[0];
+    return &sim->tens[k - 1];
+}
+
+void olsim_api_handle(struct olsim_ten *tn, const struct olsim_req *rq,
                       struct olsim_resp *rs)
 {
     int64_t now = olsim_now_ms();
@@ -483,28 +517,28 @@ void olsim_api_handle(struct olsim *sim, const struct olsim_req *rq,
 
     if (strcmp(rq->path, "/auth/oauth2/v2/token") == 0) {
         rs->route = OLSIM_R_TOKEN;
-        fault = olsim_fault_take(sim, rq->path);
+        fault = olsim_fault_take(tn, rq->path);
         rs->fault = fault;
-        if (olsim_fault_answer(sim, rs, fault, 0, now)) {
+        if (olsim_fault_answer(tn, rs, fault, 0, now)) {
             rs->rl_headers = 0;
             return;
         }
-        olsim_route_token(sim, rq, rs, now);
-        olsim_fault_body(sim, rs, fault);
+        olsim_route_token(tn, rq, rs, now);
+        olsim_fault_body(tn, rs, fault);
         return;
     }
     if (strcmp(rq->path, "/auth/rate_limit") == 0) {
         rs->route = OLSIM_R_RATE_LIMIT;
-        if (!olsim_bearer_ok(sim, rq->auth, now)) {
+        if (!olsim_bearer_ok(tn, rq->auth, now)) {
             olsim_unauthorized(rs, 0);
             return;
         }
-        fault = olsim_fault_take(sim, rq->path);
+        fault = olsim_fault_take(tn, rq->path);
         rs->fault = fault;
-        if (olsim_fault_answer(sim, rs, fault, 0, now))
+        if (olsim_fault_answer(tn, rs, fault, 0, now))
             return;
-        olsim_route_rate_limit(sim, rs, now);
-        olsim_fault_body(sim, rs, fault);
+        olsim_route_rate_limit(tn, rs, now);
+        olsim_fault_body(tn, rs, fault);
         return;
     }
     if (strncmp(rq->path, "/api/", 5) != 0) {
@@ -515,23 +549,23 @@ void olsim_api_handle(struct olsim *sim, const struct olsim_req *rq,
     route = olsim_api_route(rq->path, &id);
     rs->route = route;
     v2 = strncmp(rq->path, "/api/2/", 7) == 0;
-    if (!olsim_bearer_ok(sim, rq->auth, now)) {
+    if (!olsim_bearer_ok(tn, rq->auth, now)) {
         olsim_unauthorized(rs, v2);
         return;
     }
-    fault = olsim_fault_take(sim, rq->path);
+    fault = olsim_fault_take(tn, rq->path);
     if (fault == OLSIM_F_NONE)
-        fault = olsim_random_fault(sim);
+        fault = olsim_random_fault(tn);
     rs->fault = fault;
-    if (olsim_fault_answer(sim, rs, fault, v2, now))
+    if (olsim_fault_answer(tn, rs, fault, v2, now))
         return;
-    olsim_ratelimit_roll(sim, now);
-    if (sim->rl_used >= sim->rl_limit) {
-        olsim_limit_answer(sim, rs, sim->cfg.limit_style, now);
+    olsim_ratelimit_roll(tn, now);
+    if (tn->rl_used >= tn->rl_limit) {
+        olsim_limit_answer(tn, rs, tn->srv->cfg.limit_style, now);
         return;
     }
-    sim->rl_used++;
-    olsim_rl_headers(sim, rs, now);
+    tn->rl_used++;
+    olsim_rl_headers(tn, rs, now);
     if (strcmp(rq->method, "GET") != 0) {
         if (v2)
             olsim_404_v2(rs);
@@ -542,21 +576,21 @@ void olsim_api_handle(struct olsim *sim, const struct olsim_req *rq,
     switch (route) {
     case OLSIM_R_EVENTS:
         if (id)
-            olsim_route_event_by_id(sim, rs, id);
+            olsim_route_event_by_id(tn, rs, id);
         else
-            olsim_route_events(sim, rq, rs, fault);
+            olsim_route_events(tn, rq, rs, fault);
         break;
     case OLSIM_R_EVENT_TYPES:
-        olsim_route_event_types(sim, rs);
+        olsim_route_event_types(tn, rs);
         break;
     case OLSIM_R_USERS_V1:
     case OLSIM_R_USERS_V2:
     case OLSIM_R_USER_ROLES:
-        olsim_route_user(sim, rs, id, route);
+        olsim_route_user(tn, rs, id, route);
         break;
     case OLSIM_R_ROLES_V1:
     case OLSIM_R_ROLES_V2:
-        olsim_route_role(sim, rs, id, route == OLSIM_R_ROLES_V2);
+        olsim_route_role(tn, rs, id, route == OLSIM_R_ROLES_V2);
         break;
     default:
         if (v2)
@@ -565,5 +599,5 @@ void olsim_api_handle(struct olsim *sim, const struct olsim_req *rq,
             olsim_json_error_v1(rs, 404, "not found", "No Route Exists");
         break;
     }
-    olsim_fault_body(sim, rs, fault);
+    olsim_fault_body(tn, rs, fault);
 }

@@ -7,7 +7,7 @@
  * and the answer carries the v1 pagination envelope with a base64url cursor "continue
  * after this position in this order" and a next_link repeating the original query. The
  * short and unsorted faults are applied here. Called from olsim_api_handle with
- * sim->lock held.
+ * tn->lock held.
  */
 #include "sim.h"
 
@@ -97,7 +97,7 @@ static int olsim_types_parse(const char *s, struct olsim_query *q)
 }
 
 /* Parses the events query. Returns NULL or an error message for a 400. */
-static const char *olsim_events_query(const struct olsim *sim, const char *query,
+static const char *olsim_events_query(const struct olsim_ten *tn, const char *query,
                                       struct olsim_query *q)
 {
     char v[512];
@@ -122,8 +122,8 @@ static const char *olsim_events_query(const struct olsim *sim, const char *query
             return "limit is invalid";
         q->limit = (size_t)n;
     }
-    if (q->limit > sim->cfg.page_max)
-        q->limit = sim->cfg.page_max;
+    if (q->limit > tn->srv->cfg.page_max)
+        q->limit = tn->srv->cfg.page_max;
     if (olsim_query_get(query, "user_id", v, sizeof(v)) != 0) {
         if (olsim_parse_ll(v, 1, INT64_MAX, &n) < 0)
             return "user_id is invalid";
@@ -152,10 +152,10 @@ static const char *olsim_events_query(const struct olsim *sim, const char *query
     return NULL;
 }
 
-void olsim_route_events(struct olsim *sim, const struct olsim_req *rq,
+void olsim_route_events(struct olsim_ten *tn, const struct olsim_req *rq,
                         struct olsim_resp *rs, enum olsim_fault_kind fault)
 {
-    struct olsim_tenant *t = sim->t;
+    struct olsim_tenant *t = tn->t;
     struct olsim_query q;
     const char *err;
     uint32_t *pos = NULL;
@@ -165,7 +165,7 @@ void olsim_route_events(struct olsim *sim, const struct olsim_req *rq,
     int more = 0;
     char cursor[160];
 
-    err = olsim_events_query(sim, rq->query, &q);
+    err = olsim_events_query(tn, rq->query, &q);
     if (err) {
         olsim_json_error_v1(rs, 400, "bad request", err);
         goto fail;
@@ -185,7 +185,7 @@ void olsim_route_events(struct olsim *sim, const struct olsim_req *rq,
         order[i] = i;
     if (fault == OLSIM_F_UNSORTED) {
         for (i = n; i > 1; i--) {
-            size_t j = olsim_rng_below(&sim->fault_rng, (uint32_t)i);
+            size_t j = olsim_rng_below(&tn->fault_rng, (uint32_t)i);
             size_t tmp = order[i - 1];
 
             order[i - 1] = order[j];
@@ -204,7 +204,7 @@ void olsim_route_events(struct olsim *sim, const struct olsim_req *rq,
         if (rq->host && rq->host[0] && !strpbrk(rq->host, "\"\\ \t\r\n"))
             olsim_buf_str(&rs->body, rq->host);
         else
-            olsim_buf_printf(&rs->body, "127.0.0.1:%u", sim->port);
+            olsim_buf_printf(&rs->body, "127.0.0.1:%u", tn->srv->port);
         olsim_buf_str(&rs->body, "/api/1/events?");
         i = rs->body.len;
         olsim_query_copy_without(&rs->body, rq->query, "after_cursor");
@@ -231,7 +231,7 @@ fail:
     free(order);
 }
 
-void olsim_route_event_by_id(struct olsim *sim, struct olsim_resp *rs, int64_t id)
+void olsim_route_event_by_id(struct olsim_ten *tn, struct olsim_resp *rs, int64_t id)
 {
     struct olsim_query q;
     uint32_t pos;
@@ -242,19 +242,19 @@ void olsim_route_event_by_id(struct olsim *sim, struct olsim_resp *rs, int64_t i
     q.until_ms = INT64_MAX;
     q.id = id;
     q.limit = 1;
-    if (olsim_tenant_query(sim->t, &q, &pos, &more) != 1) {
+    if (olsim_tenant_query(tn->t, &q, &pos, &more) != 1) {
         olsim_json_error_v1(rs, 404, "not found", "Event not found");
         return;
     }
     rs->status = 200;
     olsim_buf_str(&rs->body, "{\"status\":" OLSIM_STATUS_OK ",\"data\":[");
-    olsim_render_event(sim->t, &sim->t->ev[pos], &rs->body);
+    olsim_render_event(tn->t, &tn->t->ev[pos], &rs->body);
     olsim_buf_str(&rs->body, "]}");
 }
 
-void olsim_route_event_types(struct olsim *sim, struct olsim_resp *rs)
+void olsim_route_event_types(struct olsim_ten *tn, struct olsim_resp *rs)
 {
-    const struct olsim_tenant *t = sim->t;
+    const struct olsim_tenant *t = tn->t;
     size_t i;
 
     rs->status = 200;

@@ -4,11 +4,12 @@
  * the ground truth, the request log and counters), plus the fault queue and the request
  * log themselves.
  *
- * Control routes take no auth, are never metered and are not logged. The fault queue is a
- * FIFO of (kind, remaining count, path prefix); each OneLogin request takes the first
- * entry whose prefix matches its path. The request log keeps the last OLSIM_LOG_MAX
- * entries in memory (a ring) and appends every entry to --request-log when given.
- * Everything here runs with sim->lock held.
+ * Control routes take no auth, are never metered and are not logged; each acts on the
+ * tenant its ?tenant=tK names (t1 without it). The fault queue is a FIFO of (kind,
+ * remaining count, path prefix); each OneLogin request takes the first entry whose prefix
+ * matches its path. Each tenant's request log keeps its last tn->log_max entries in
+ * memory (a ring) and every entry is appended to --request-log when given. Everything but
+ * olsim_control_tenant and olsim_control_no_tenant runs with that tenant's lock held.
  */
 #include "sim.h"
 
@@ -16,8 +17,6 @@
 #include <jansson.h>
 #include <stdlib.h>
 #include <string.h>
-
-#define OLSIM_LOG_MAX 200000
 
 static const char *const olsim_fault_names[OLSIM_F_COUNT] = {
     "none", "429",   "429html",  "ratelimit400", "401",      "500",   "502",
@@ -85,35 +84,35 @@ fail:
     return -1;
 }
 
-int olsim_fault_push(struct olsim *sim, const struct olsim_fault *f)
+int olsim_fault_push(struct olsim_ten *tn, const struct olsim_fault *f)
 {
-    if (sim->nfaults == sim->faults_cap) {
-        size_t cap = sim->faults_cap ? sim->faults_cap * 2 : 16;
-        struct olsim_fault *p = realloc(sim->faults, cap * sizeof(*p));
+    if (tn->nfaults == tn->faults_cap) {
+        size_t cap = tn->faults_cap ? tn->faults_cap * 2 : 16;
+        struct olsim_fault *p = realloc(tn->faults, cap * sizeof(*p));
 
         if (!p)
             return -1;
-        sim->faults = p;
-        sim->faults_cap = cap;
+        tn->faults = p;
+        tn->faults_cap = cap;
     }
-    sim->faults[sim->nfaults++] = *f;
+    tn->faults[tn->nfaults++] = *f;
     return 0;
 }
 
-enum olsim_fault_kind olsim_fault_take(struct olsim *sim, const char *path)
+enum olsim_fault_kind olsim_fault_take(struct olsim_ten *tn, const char *path)
 {
     enum olsim_fault_kind k;
     size_t i;
 
-    for (i = 0; i < sim->nfaults; i++) {
-        struct olsim_fault *f = &sim->faults[i];
+    for (i = 0; i < tn->nfaults; i++) {
+        struct olsim_fault *f = &tn->faults[i];
 
         if (strncmp(path, f->path, strlen(f->path)) != 0)
             continue;
         k = f->kind;
         if (--f->count <= 0) {
-            memmove(f, f + 1, (sim->nfaults - i - 1) * sizeof(*f));
-            sim->nfaults--;
+            memmove(f, f + 1, (tn->nfaults - i - 1) * sizeof(*f));
+            tn->nfaults--;
         }
         return k;
     }
@@ -122,9 +121,17 @@ enum olsim_fault_kind olsim_fault_take(struct olsim *sim, const char *path)
 
 /* ---- request log ---- */
 
-static void olsim_logent_json(const struct olsim_logent *le, struct olsim_buf *b)
+/* tenant: the tenant's name, or NULL to leave the member out (a single tenant). */
+static void olsim_logent_json(const struct olsim_logent *le, const char *tenant,
+                              struct olsim_buf *b)
 {
-    olsim_buf_printf(b, "{\"t_ms\":%lld,\"method\":", (long long)le->t_ms);
+    olsim_buf_printf(b, "{\"t_ms\":%lld,", (long long)le->t_ms);
+    if (tenant) {
+        olsim_buf_str(b, "\"tenant\":");
+        olsim_buf_json_str(b, tenant);
+        olsim_buf_add(b, ",", 1);
+    }
+    olsim_buf_str(b, "\"method\":");
     olsim_buf_json_str(b, le->method);
     olsim_buf_str(b, ",\"path\":");
     olsim_buf_json_str(b, le->path);
@@ -136,7 +143,12 @@ static void olsim_logent_json(const struct olsim_logent *le, struct olsim_buf *b
     olsim_buf_add(b, "}", 1);
 }
 
-void olsim_log_request(struct olsim *sim, const struct olsim_req *rq,
+static const char *olsim_log_tenant(const struct olsim_ten *tn)
+{
+    return tn->srv->ntens > 1 ? tn->name : NULL;
+}
+
+void olsim_log_request(struct olsim_ten *tn, const struct olsim_req *rq,
                        const struct olsim_resp *rs)
 {
     struct olsim_logent le;
@@ -153,64 +165,65 @@ void olsim_log_request(struct olsim *sim, const struct olsim_req *rq,
     le.path = strdup(rq->path);
     le.query = strdup(rq->query);
     if ((int)rs->route >= 0 && rs->route < OLSIM_R_COUNT)
-        sim->route_count[rs->route]++;
-    if (le.status < sizeof(sim->status_count) / sizeof(sim->status_count[0]))
-        sim->status_count[le.status]++;
-    if (sim->log_file) {
+        tn->route_count[rs->route]++;
+    if (le.status < sizeof(tn->status_count) / sizeof(tn->status_count[0]))
+        tn->status_count[le.status]++;
+    if (tn->srv->log_file) {
         struct olsim_buf b = {0};
 
-        olsim_logent_json(&le, &b);
+        olsim_logent_json(&le, olsim_log_tenant(tn), &b);
         if (!b.oom && b.p) {
-            fprintf(sim->log_file, "%s\n", b.p);
-            fflush(sim->log_file);
+            /* one call per line: stdio serialises the tenants' writes */
+            fprintf(tn->srv->log_file, "%s\n", b.p);
+            fflush(tn->srv->log_file);
         }
         olsim_buf_free(&b);
     }
     if (!le.path || !le.query)
         goto fail;
-    if (sim->nlog < OLSIM_LOG_MAX) {
-        if (sim->nlog == sim->log_cap) {
-            size_t cap = sim->log_cap ? sim->log_cap * 2 : 256;
-            struct olsim_logent *p = realloc(sim->log, cap * sizeof(*p));
+    if (tn->nlog < tn->log_max) {
+        if (tn->nlog == tn->log_cap) {
+            size_t cap = tn->log_cap ? tn->log_cap * 2 : 256;
+            struct olsim_logent *p = realloc(tn->log, cap * sizeof(*p));
 
             if (!p)
                 goto fail;
-            sim->log = p;
-            sim->log_cap = cap;
+            tn->log = p;
+            tn->log_cap = cap;
         }
-        sim->log[sim->nlog++] = le;
+        tn->log[tn->nlog++] = le;
         return;
     }
-    slot = &sim->log[sim->log_head];
+    slot = &tn->log[tn->log_head];
     free(slot->path);
     free(slot->query);
     *slot = le;
-    sim->log_head = (sim->log_head + 1) % OLSIM_LOG_MAX;
+    tn->log_head = (tn->log_head + 1) % tn->log_max;
     return;
 fail:
     free(le.path);
     free(le.query);
 }
 
-void olsim_log_free(struct olsim *sim)
+void olsim_log_free(struct olsim_ten *tn)
 {
     size_t i;
 
-    for (i = 0; i < sim->nlog; i++) {
-        free(sim->log[i].path);
-        free(sim->log[i].query);
+    for (i = 0; i < tn->nlog; i++) {
+        free(tn->log[i].path);
+        free(tn->log[i].query);
     }
-    free(sim->log);
-    sim->log = NULL;
-    sim->nlog = 0;
+    free(tn->log);
+    tn->log = NULL;
+    tn->nlog = 0;
 }
 
 /* ---- truth ---- */
 
-void olsim_truth_chunk(struct olsim *sim, size_t *pos, size_t nev_end, int ids_only,
+void olsim_truth_chunk(struct olsim_ten *tn, size_t *pos, size_t nev_end, int ids_only,
                        struct olsim_buf *b, size_t want)
 {
-    const struct olsim_tenant *t = sim->t;
+    const struct olsim_tenant *t = tn->t;
 
     while (*pos < nev_end && *pos < t->nev && b->len < want && !b->oom) {
         if (ids_only)
@@ -223,15 +236,15 @@ void olsim_truth_chunk(struct olsim *sim, size_t *pos, size_t nev_end, int ids_o
     }
 }
 
-int olsim_write_truth(struct olsim *sim, FILE *f)
+int olsim_write_truth(struct olsim_ten *tn, FILE *f)
 {
     struct olsim_buf b = {0};
     size_t pos = 0;
     int rc = -1;
 
-    while (pos < sim->t->nev) {
+    while (pos < tn->t->nev) {
         b.len = 0;
-        olsim_truth_chunk(sim, &pos, sim->t->nev, 0, &b, 1 << 20);
+        olsim_truth_chunk(tn, &pos, tn->t->nev, 0, &b, 1 << 20);
         if (b.oom || fwrite(b.p, 1, b.len, f) != b.len)
             goto fail;
     }
@@ -282,7 +295,7 @@ static json_t *olsim_body_json(const struct olsim_req *rq, struct olsim_resp *rs
     return root;
 }
 
-static void olsim_ctl_events(struct olsim *sim, const struct olsim_req *rq,
+static void olsim_ctl_events(struct olsim_ten *tn, const struct olsim_req *rq,
                              struct olsim_resp *rs)
 {
     json_t *root = olsim_body_json(rq, rs);
@@ -317,7 +330,7 @@ static void olsim_ctl_events(struct olsim *sim, const struct olsim_req *rq,
     }
     spec.type = (int)type;
     if (user_id) {
-        spec.user = olsim_tenant_user_index(sim->t, user_id);
+        spec.user = olsim_tenant_user_index(tn->t, user_id);
         if (spec.user == OLSIM_NONE) {
             olsim_ctl_error(rs, 404, "no such user");
             goto fail;
@@ -336,7 +349,7 @@ static void olsim_ctl_events(struct olsim *sim, const struct olsim_req *rq,
     olsim_buf_str(&rs->body, "{\"ids\":[");
     for (k = 0; k < count; k++) {
         spec.created_ms = now - late - (count - 1 - k) * interval;
-        id = olsim_tenant_insert(sim->t, &sim->live_rng, &spec, 1, now);
+        id = olsim_tenant_insert(tn->t, &tn->live_rng, &spec, 1, now);
         if (id < 0) {
             olsim_ctl_error(rs, 500, "out of memory");
             goto fail;
@@ -348,7 +361,7 @@ fail:
     json_decref(root);
 }
 
-static int olsim_ctl_fault_one(struct olsim *sim, json_t *o)
+static int olsim_ctl_fault_one(struct olsim_ten *tn, json_t *o)
 {
     struct olsim_fault f;
     json_t *kind = json_object_get(o, "kind");
@@ -372,10 +385,10 @@ static int olsim_ctl_fault_one(struct olsim *sim, json_t *o)
     n = snprintf(f.path, sizeof(f.path), "%s", path ? path : "/api/1/events");
     if (n < 0 || (size_t)n >= sizeof(f.path) || f.path[0] != '/')
         return -1;
-    return olsim_fault_push(sim, &f);
+    return olsim_fault_push(tn, &f);
 }
 
-static void olsim_ctl_faults(struct olsim *sim, const struct olsim_req *rq,
+static void olsim_ctl_faults(struct olsim_ten *tn, const struct olsim_req *rq,
                              struct olsim_resp *rs)
 {
     json_t *root;
@@ -385,18 +398,18 @@ static void olsim_ctl_faults(struct olsim *sim, const struct olsim_req *rq,
 
     if (strcmp(rq->method, "DELETE") == 0) {
         rs->status = 200;
-        olsim_buf_printf(&rs->body, "{\"cleared\":%zu}", sim->nfaults);
-        sim->nfaults = 0;
+        olsim_buf_printf(&rs->body, "{\"cleared\":%zu}", tn->nfaults);
+        tn->nfaults = 0;
         return;
     }
     if (strcmp(rq->method, "GET") == 0) {
         rs->status = 200;
         olsim_buf_str(&rs->body, "[");
-        for (i = 0; i < sim->nfaults; i++) {
+        for (i = 0; i < tn->nfaults; i++) {
             olsim_buf_printf(
                 &rs->body, "%s{\"kind\":\"%s\",\"count\":%ld,\"path\":", i ? "," : "",
-                olsim_fault_kind_name(sim->faults[i].kind), sim->faults[i].count);
-            olsim_buf_json_str(&rs->body, sim->faults[i].path);
+                olsim_fault_kind_name(tn->faults[i].kind), tn->faults[i].count);
+            olsim_buf_json_str(&rs->body, tn->faults[i].path);
             olsim_buf_add(&rs->body, "}", 1);
         }
         olsim_buf_str(&rs->body, "]");
@@ -406,13 +419,13 @@ static void olsim_ctl_faults(struct olsim *sim, const struct olsim_req *rq,
     if (!root)
         return;
     if (json_is_object(root)) {
-        if (olsim_ctl_fault_one(sim, root) < 0)
+        if (olsim_ctl_fault_one(tn, root) < 0)
             goto bad;
         queued = 1;
     } else if (json_is_array(root)) {
         json_array_foreach(root, i, it)
         {
-            if (!json_is_object(it) || olsim_ctl_fault_one(sim, it) < 0)
+            if (!json_is_object(it) || olsim_ctl_fault_one(tn, it) < 0)
                 goto bad;
             queued++;
         }
@@ -420,7 +433,7 @@ static void olsim_ctl_faults(struct olsim *sim, const struct olsim_req *rq,
         goto bad;
     }
     rs->status = 200;
-    olsim_buf_printf(&rs->body, "{\"queued\":%zu,\"pending\":%zu}", queued, sim->nfaults);
+    olsim_buf_printf(&rs->body, "{\"queued\":%zu,\"pending\":%zu}", queued, tn->nfaults);
     json_decref(root);
     return;
 bad:
@@ -430,12 +443,12 @@ bad:
     json_decref(root);
 }
 
-static void olsim_ctl_rate_limit(struct olsim *sim, const struct olsim_req *rq,
+static void olsim_ctl_rate_limit(struct olsim_ten *tn, const struct olsim_req *rq,
                                  struct olsim_resp *rs)
 {
     json_t *root = olsim_body_json(rq, rs);
-    long long limit = sim->rl_limit;
-    long long window = sim->rl_window_ms;
+    long long limit = tn->rl_limit;
+    long long window = tn->rl_window_ms;
 
     if (!root)
         return;
@@ -445,19 +458,19 @@ static void olsim_ctl_rate_limit(struct olsim *sim, const struct olsim_req *rq,
         olsim_ctl_error(rs, 400, "expected {\"limit\":N,\"window_ms\":W}");
         goto fail;
     }
-    sim->rl_limit = (long)limit;
-    sim->rl_window_ms = window;
-    sim->rl_start_ms = olsim_now_ms();
-    sim->rl_used = 0;
+    tn->rl_limit = (long)limit;
+    tn->rl_window_ms = window;
+    tn->rl_start_ms = olsim_now_ms();
+    tn->rl_used = 0;
     rs->status = 200;
-    olsim_buf_printf(&rs->body, "{\"limit\":%ld,\"window_ms\":%lld}", sim->rl_limit,
-                     (long long)sim->rl_window_ms);
+    olsim_buf_printf(&rs->body, "{\"limit\":%ld,\"window_ms\":%lld}", tn->rl_limit,
+                     (long long)tn->rl_window_ms);
 fail:
     json_decref(root);
 }
 
 /* POST /_sim/clock {"skew_ms":N,"for_ms":D}: Date skewed by N for the next D ms. */
-static void olsim_ctl_clock(struct olsim *sim, const struct olsim_req *rq,
+static void olsim_ctl_clock(struct olsim_ten *tn, const struct olsim_req *rq,
                             struct olsim_resp *rs)
 {
     json_t *root = olsim_body_json(rq, rs);
@@ -474,16 +487,16 @@ static void olsim_ctl_clock(struct olsim *sim, const struct olsim_req *rq,
         olsim_ctl_error(rs, 400, "expected {\"skew_ms\":N,\"for_ms\":D}");
         goto fail;
     }
-    sim->date_skew_ms = skew;
-    sim->date_skew_until_ms = now + for_ms;
+    tn->date_skew_ms = skew;
+    tn->date_skew_until_ms = now + for_ms;
     rs->status = 200;
     olsim_buf_printf(&rs->body, "{\"skew_ms\":%lld,\"until_ms\":%lld}", skew,
-                     (long long)sim->date_skew_until_ms);
+                     (long long)tn->date_skew_until_ms);
 fail:
     json_decref(root);
 }
 
-static void olsim_ctl_stats(struct olsim *sim, struct olsim_resp *rs)
+static void olsim_ctl_stats(struct olsim_ten *tn, struct olsim_resp *rs)
 {
     int64_t now = olsim_now_ms();
     size_t i;
@@ -495,60 +508,78 @@ static void olsim_ctl_stats(struct olsim *sim, struct olsim_resp *rs)
     olsim_buf_str(&rs->body, "{\"requests\":{");
     for (i = 0; i < OLSIM_R_COUNT; i++)
         olsim_buf_printf(&rs->body, "%s\"%s\":%lu", i ? "," : "", olsim_route_names[i],
-                         sim->route_count[i]);
+                         tn->route_count[i]);
     olsim_buf_str(&rs->body, "},\"status\":{");
-    for (i = 0; i < sizeof(sim->status_count) / sizeof(sim->status_count[0]); i++) {
-        if (!sim->status_count[i])
+    for (i = 0; i < sizeof(tn->status_count) / sizeof(tn->status_count[0]); i++) {
+        if (!tn->status_count[i])
             continue;
         olsim_buf_printf(&rs->body, "%s\"%zu\":%lu", first ? "" : ",", i,
-                         sim->status_count[i]);
+                         tn->status_count[i]);
         first = 0;
     }
-    for (i = 0; i < sim->t->nusers; i++)
-        live += !sim->t->users[i].deleted;
-    olsim_ratelimit_roll(sim, now);
-    rem = sim->rl_limit - sim->rl_used;
+    for (i = 0; i < tn->t->nusers; i++)
+        live += !tn->t->users[i].deleted;
+    olsim_ratelimit_roll(tn, now);
+    rem = tn->rl_limit - tn->rl_used;
     olsim_buf_printf(
         &rs->body,
         "},\"events\":%zu,\"users\":%zu,\"roles\":%zu,\"last_id\":%lld,"
         "\"faults_pending\":%zu,\"rate_limit\":{\"limit\":%ld,\"remaining\":%ld,"
         "\"reset\":%ld}}",
-        sim->t->nev, live, sim->t->nroles, (long long)sim->t->last_id, sim->nfaults,
-        sim->rl_limit, rem < 0 ? 0 : rem, olsim_ratelimit_reset_s(sim, now));
+        tn->t->nev, live, tn->t->nroles, (long long)tn->t->last_id, tn->nfaults,
+        tn->rl_limit, rem < 0 ? 0 : rem, olsim_ratelimit_reset_s(tn, now));
 }
 
-static void olsim_ctl_requests(struct olsim *sim, struct olsim_resp *rs)
+static void olsim_ctl_requests(struct olsim_ten *tn, struct olsim_resp *rs)
 {
     size_t i;
 
     rs->status = 200;
     olsim_buf_add(&rs->body, "[", 1);
-    for (i = 0; i < sim->nlog; i++) {
+    for (i = 0; i < tn->nlog; i++) {
         if (i)
             olsim_buf_add(&rs->body, ",", 1);
-        olsim_logent_json(&sim->log[(sim->log_head + i) % sim->nlog], &rs->body);
+        olsim_logent_json(&tn->log[(tn->log_head + i) % tn->nlog], olsim_log_tenant(tn),
+                          &rs->body);
     }
     olsim_buf_add(&rs->body, "]", 1);
 }
 
-static void olsim_ctl_user(struct olsim *sim, const char *idstr, struct olsim_resp *rs)
+static void olsim_ctl_user(struct olsim_ten *tn, const char *idstr, struct olsim_resp *rs)
 {
     long long id;
     uint32_t ui = OLSIM_NONE;
 
     if (olsim_parse_ll(idstr, 1, INT64_MAX, &id) == 0)
-        ui = olsim_tenant_user_index(sim->t, id);
-    if (ui == OLSIM_NONE || sim->t->users[ui].deleted) {
+        ui = olsim_tenant_user_index(tn->t, id);
+    if (ui == OLSIM_NONE || tn->t->users[ui].deleted) {
         olsim_json_error_v2(rs, 404, "NotFoundError",
                             "The resource can't be found or the server has not found "
                             "anything matching the Request-URI");
         return;
     }
     rs->status = 200;
-    olsim_render_user_v2(sim->t, ui, &rs->body);
+    olsim_render_user_v2(tn->t, ui, &rs->body);
 }
 
-void olsim_control_handle(struct olsim *sim, const struct olsim_req *rq,
+/* GET /_sim/tenants: names and client ids (fixed fields: no other tenant's lock). */
+static void olsim_ctl_tenants(const struct olsim *sim, struct olsim_resp *rs)
+{
+    size_t i;
+
+    rs->status = 200;
+    olsim_buf_add(&rs->body, "[", 1);
+    for (i = 0; i < sim->ntens; i++) {
+        olsim_buf_str(&rs->body, i ? ",{\"name\":" : "{\"name\":");
+        olsim_buf_json_str(&rs->body, sim->tens[i].name);
+        olsim_buf_str(&rs->body, ",\"client_id\":");
+        olsim_buf_json_str(&rs->body, sim->tens[i].client_id);
+        olsim_buf_add(&rs->body, "}", 1);
+    }
+    olsim_buf_add(&rs->body, "]", 1);
+}
+
+void olsim_control_handle(struct olsim_ten *tn, const struct olsim_req *rq,
                           struct olsim_resp *rs)
 {
     const char *p = rq->path + strlen("/_sim/");
@@ -557,15 +588,15 @@ void olsim_control_handle(struct olsim *sim, const struct olsim_req *rq,
 
     rs->route = OLSIM_R_CONTROL;
     if (post && strcmp(p, "events") == 0) {
-        olsim_ctl_events(sim, rq, rs);
+        olsim_ctl_events(tn, rq, rs);
     } else if (strcmp(p, "faults") == 0) {
-        olsim_ctl_faults(sim, rq, rs);
+        olsim_ctl_faults(tn, rq, rs);
     } else if (post && strcmp(p, "rate_limit") == 0) {
-        olsim_ctl_rate_limit(sim, rq, rs);
+        olsim_ctl_rate_limit(tn, rq, rs);
     } else if (post && strcmp(p, "clock") == 0) {
-        olsim_ctl_clock(sim, rq, rs);
+        olsim_ctl_clock(tn, rq, rs);
     } else if (post && strcmp(p, "token/revoke") == 0) {
-        sim->token_created_ms = 0;
+        tn->token_created_ms = 0;
         rs->status = 200;
         olsim_buf_str(&rs->body, "{\"revoked\":true}");
     } else if (get && strcmp(p, "truth") == 0) {
@@ -577,25 +608,49 @@ void olsim_control_handle(struct olsim *sim, const struct olsim_req *rq,
         rs->stream = OLSIM_STREAM_TRUTH_IDS;
         rs->ctype = "text/plain";
     } else if (get && strcmp(p, "stats") == 0) {
-        olsim_ctl_stats(sim, rs);
+        olsim_ctl_stats(tn, rs);
     } else if (get && strcmp(p, "requests") == 0) {
-        olsim_ctl_requests(sim, rs);
+        olsim_ctl_requests(tn, rs);
     } else if (get && strncmp(p, "user/", 5) == 0) {
-        olsim_ctl_user(sim, p + 5, rs);
+        olsim_ctl_user(tn, p + 5, rs);
     } else if (post && strcmp(p, "pause_generation") == 0) {
-        sim->gen_paused = 1;
+        tn->gen_paused = 1;
         rs->status = 200;
         olsim_buf_str(&rs->body, "{\"paused\":true}");
     } else if (post && strcmp(p, "resume_generation") == 0) {
-        if (sim->gen_paused) {
-            sim->gen_paused = 0;
-            sim->gen_base_ms = olsim_now_ms();
-            sim->gen_done = 0;
+        if (tn->gen_paused) {
+            tn->gen_paused = 0;
+            tn->gen_base_ms = olsim_now_ms();
+            tn->gen_done = 0;
         }
-        pthread_cond_broadcast(&sim->cond);
         rs->status = 200;
         olsim_buf_str(&rs->body, "{\"paused\":false}");
+    } else if (get && strcmp(p, "tenants") == 0) {
+        olsim_ctl_tenants(tn->srv, rs);
     } else {
         olsim_ctl_error(rs, 404, "no such control endpoint");
     }
+}
+
+struct olsim_ten *olsim_control_tenant(struct olsim *sim, const struct olsim_req *rq)
+{
+    char v[32];
+    long long k;
+
+    switch (olsim_query_get(rq->query, "tenant", v, sizeof(v))) {
+    case 0:
+        return &sim->tens[0];
+    case 1:
+        if (v[0] != 't' || olsim_parse_ll(v + 1, 1, (long long)sim->ntens, &k) < 0)
+            return NULL;
+        return &sim->tens[k - 1];
+    default:
+        return NULL;
+    }
+}
+
+void olsim_control_no_tenant(struct olsim_resp *rs)
+{
+    rs->route = OLSIM_R_CONTROL;
+    olsim_ctl_error(rs, 404, "no such tenant");
 }

@@ -1,18 +1,19 @@
 /*
- * olsim main: command line, the HTTP server, the live event generator and shutdown.
+ * olsim main: the tenants, the HTTP server, the live event generator and shutdown.
  *
  * libmicrohttpd runs one thread per connection (so a stalled response never blocks other
  * requests); each request's body is collected (bounded) by the access handler, then the
- * request is routed under sim.lock to sim_api.c or sim_control.c, logged, optionally
- * stalled outside the lock, and answered. /_sim/truth is streamed from a content reader
- * so a million-event truth never sits in memory at once. The main thread waits for
+ * request finds its tenant (sim_api.c by credentials or token, sim_control.c by
+ * ?tenant=) and is routed under that tenant's lock to sim_api.c or sim_control.c, logged,
+ * optionally stalled outside the lock, and answered. /_sim/truth is streamed from a
+ * content reader so a million-event truth never sits in memory at once. One generator
+ * thread feeds every tenant, taking each tenant's lock in turn. The main thread waits for
  * SIGTERM/SIGINT with sigwait, then stops the server, writes --truth and exits 0.
  */
 #include "sim.h"
 
 #include <arpa/inet.h>
 #include <errno.h>
-#include <getopt.h>
 #include <jansson.h>
 #include <microhttpd.h>
 #include <netinet/in.h>
@@ -32,285 +33,13 @@ struct olsim_conn {
 };
 
 struct olsim_stream {
-    struct olsim *sim;
+    struct olsim_ten *tn;
     size_t pos;
     size_t end;
     int ids_only;
     struct olsim_buf buf;
     size_t off;
 };
-
-static void olsim_usage(FILE *f)
-{
-    fprintf(
-        f,
-        "usage: olsim [options]\n"
-        "  --listen ADDR:PORT       loopback address to bind (default 127.0.0.1:0)\n"
-        "  --port-file FILE         write the bound port to FILE once listening\n"
-        "  --seed N                 seed for everything generated (default 1)\n"
-        "  --users N --roles N --apps N   tenant size (default 50, 10, 10)\n"
-        "  --events N               events generated at start (default 1000)\n"
-        "  --span DURATION          they spread over [now-span, now-1s] (default 24h)\n"
-        "  --scenario NAME          add "
-        "bruteforce|spray|mfa_fatigue|superuser|privilege\n"
-        "  --rate R                 live events per second (default 0)\n"
-        "  --late-fraction F        fraction of live events created late (default 0)\n"
-        "  --late-max DURATION      maximum lateness (default 2m)\n"
-        "  --page-max N             largest events page (default 50)\n"
-        "  --rate-limit N           API calls per window (default 5000)\n"
-        "  --rate-window DURATION   rate-limit window (default 1h)\n"
-        "  --limit-style S          429 | 429html | 400 (default 429)\n"
-        "  --client-id ID --client-secret S   credentials (olsim-client/olsim-secret)\n"
-        "  --token-ttl DURATION     token lifetime (default 10h)\n"
-        "  --fault KIND[:COUNT[:PATH_PREFIX]]  queue a fault (repeatable)\n"
-        "  --fault-rate P           random transient fault probability per API call\n"
-        "  --stall DURATION         how long a stall fault holds (default 30s)\n"
-        "  --catalog FILE           event-type catalog JSON (default: built-in list)\n"
-        "  --now ISO-8601           pin the clock used to pre-generate (reproducible)\n"
-        "  --request-log FILE       append one JSON line per API request\n"
-        "  --truth FILE             write every event (NDJSON) on exit\n"
-        "  --help, --version\n"
-        "Durations take ms, s, m, h or d suffixes.\n");
-}
-
-static int olsim_parse_listen(const char *s, struct olsim_cfg *c)
-{
-    const char *colon = strrchr(s, ':');
-    struct in_addr a;
-    long long port;
-    size_t n;
-
-    if (!colon)
-        return -1;
-    n = (size_t)(colon - s);
-    if (n >= sizeof(c->listen_host))
-        return -1;
-    memcpy(c->listen_host, s, n);
-    c->listen_host[n] = '\0';
-    if (n == 0 || strcmp(c->listen_host, "localhost") == 0)
-        snprintf(c->listen_host, sizeof(c->listen_host), "127.0.0.1");
-    if (inet_pton(AF_INET, c->listen_host, &a) != 1 || (ntohl(a.s_addr) >> 24) != 127)
-        return -1;
-    if (olsim_parse_ll(colon + 1, 0, 65535, &port) < 0)
-        return -1;
-    c->listen_port = (unsigned)port;
-    return 0;
-}
-
-static int olsim_size_arg(const char *s, size_t max, size_t *out)
-{
-    long long v;
-
-    if (olsim_parse_ll(s, 0, (long long)max, &v) < 0)
-        return -1;
-    *out = (size_t)v;
-    return 0;
-}
-
-/* Returns 0 to run, 1 to exit 0 (help, version), -1 on a bad option. */
-static int olsim_parse_args(struct olsim_cfg *c, int argc, char **argv)
-{
-    enum {
-        O_LISTEN = 256,
-        O_PORTFILE,
-        O_SEED,
-        O_USERS,
-        O_ROLES,
-        O_APPS,
-        O_EVENTS,
-        O_SPAN,
-        O_RATE,
-        O_LATEF,
-        O_LATEMAX,
-        O_PAGEMAX,
-        O_RL,
-        O_RLWIN,
-        O_STYLE,
-        O_CID,
-        O_CSEC,
-        O_TTL,
-        O_FAULT,
-        O_FAULTRATE,
-        O_STALL,
-        O_REQLOG,
-        O_TRUTH,
-        O_SCEN,
-        O_CATALOG,
-        O_NOW,
-        O_HELP,
-        O_VERSION
-    };
-    static const struct option opts[] = {
-        {"listen", required_argument, NULL, O_LISTEN},
-        {"port-file", required_argument, NULL, O_PORTFILE},
-        {"seed", required_argument, NULL, O_SEED},
-        {"users", required_argument, NULL, O_USERS},
-        {"roles", required_argument, NULL, O_ROLES},
-        {"apps", required_argument, NULL, O_APPS},
-        {"events", required_argument, NULL, O_EVENTS},
-        {"span", required_argument, NULL, O_SPAN},
-        {"rate", required_argument, NULL, O_RATE},
-        {"late-fraction", required_argument, NULL, O_LATEF},
-        {"late-max", required_argument, NULL, O_LATEMAX},
-        {"page-max", required_argument, NULL, O_PAGEMAX},
-        {"rate-limit", required_argument, NULL, O_RL},
-        {"rate-window", required_argument, NULL, O_RLWIN},
-        {"limit-style", required_argument, NULL, O_STYLE},
-        {"client-id", required_argument, NULL, O_CID},
-        {"client-secret", required_argument, NULL, O_CSEC},
-        {"token-ttl", required_argument, NULL, O_TTL},
-        {"fault", required_argument, NULL, O_FAULT},
-        {"fault-rate", required_argument, NULL, O_FAULTRATE},
-        {"stall", required_argument, NULL, O_STALL},
-        {"request-log", required_argument, NULL, O_REQLOG},
-        {"truth", required_argument, NULL, O_TRUTH},
-        {"scenario", required_argument, NULL, O_SCEN},
-        {"catalog", required_argument, NULL, O_CATALOG},
-        {"now", required_argument, NULL, O_NOW},
-        {"help", no_argument, NULL, O_HELP},
-        {"version", no_argument, NULL, O_VERSION},
-        {NULL, 0, NULL, 0},
-    };
-    long long ll;
-    int ch;
-    int bad = 0;
-
-    snprintf(c->listen_host, sizeof(c->listen_host), "127.0.0.1");
-    c->seed = 1;
-    c->users = 50;
-    c->roles = 10;
-    c->apps = 10;
-    c->events = 1000;
-    c->span_ms = 86400000;
-    c->late_max_ms = 120000;
-    c->page_max = 50;
-    c->rate_limit = 5000;
-    c->rate_window_ms = 3600000;
-    c->limit_style = OLSIM_F_429;
-    c->client_id = "olsim-client";
-    c->client_secret = "olsim-secret";
-    c->token_ttl_ms = 36000000;
-    c->stall_ms = 30000;
-    opterr = 0;
-    while (!bad && (ch = getopt_long(argc, argv, "", opts, NULL)) != -1) {
-        switch (ch) {
-        case O_LISTEN:
-            bad = olsim_parse_listen(optarg, c) < 0;
-            break;
-        case O_PORTFILE:
-            c->port_file = optarg;
-            break;
-        case O_SEED:
-            bad = olsim_parse_ll(optarg, 0, INT64_MAX, &ll) < 0;
-            c->seed = (uint64_t)ll;
-            break;
-        case O_USERS:
-            bad = olsim_size_arg(optarg, 10000000, &c->users) < 0 || c->users == 0;
-            break;
-        case O_ROLES:
-            bad = olsim_size_arg(optarg, 60000, &c->roles) < 0;
-            break;
-        case O_APPS:
-            bad = olsim_size_arg(optarg, 60000, &c->apps) < 0;
-            break;
-        case O_EVENTS:
-            bad = olsim_size_arg(optarg, 50000000, &c->events) < 0;
-            break;
-        case O_SPAN:
-            bad = olsim_parse_duration(optarg, &c->span_ms) < 0 || c->span_ms < 1000;
-            break;
-        case O_RATE:
-            bad = olsim_parse_double(optarg, 0, 1e7, &c->rate) < 0;
-            break;
-        case O_LATEF:
-            bad = olsim_parse_double(optarg, 0, 1, &c->late_fraction) < 0;
-            break;
-        case O_LATEMAX:
-            bad = olsim_parse_duration(optarg, &c->late_max_ms) < 0;
-            break;
-        case O_PAGEMAX:
-            bad = olsim_size_arg(optarg, 100000, &c->page_max) < 0 || c->page_max == 0;
-            break;
-        case O_RL:
-            bad = olsim_parse_ll(optarg, 0, 1000000000, &ll) < 0;
-            c->rate_limit = (long)ll;
-            break;
-        case O_RLWIN:
-            bad = olsim_parse_duration(optarg, &c->rate_window_ms) < 0 ||
-                  c->rate_window_ms < 1;
-            break;
-        case O_STYLE:
-            if (strcmp(optarg, "429") == 0)
-                c->limit_style = OLSIM_F_429;
-            else if (strcmp(optarg, "429html") == 0)
-                c->limit_style = OLSIM_F_429HTML;
-            else if (strcmp(optarg, "400") == 0)
-                c->limit_style = OLSIM_F_RL400;
-            else
-                bad = 1;
-            break;
-        case O_CID:
-            c->client_id = optarg;
-            break;
-        case O_CSEC:
-            c->client_secret = optarg;
-            break;
-        case O_TTL:
-            bad =
-                olsim_parse_duration(optarg, &c->token_ttl_ms) < 0 || c->token_ttl_ms < 1;
-            break;
-        case O_FAULT:
-            bad = c->nfaults >= sizeof(c->faults) / sizeof(c->faults[0]) ||
-                  olsim_fault_parse_spec(optarg, &c->faults[c->nfaults]) < 0;
-            if (!bad)
-                c->nfaults++;
-            break;
-        case O_FAULTRATE:
-            bad = olsim_parse_double(optarg, 0, 1, &c->fault_rate) < 0;
-            break;
-        case O_STALL:
-            bad = olsim_parse_duration(optarg, &c->stall_ms) < 0;
-            break;
-        case O_REQLOG:
-            c->request_log = optarg;
-            break;
-        case O_TRUTH:
-            c->truth = optarg;
-            break;
-        case O_SCEN:
-            bad = c->nscenarios >= sizeof(c->scenarios) / sizeof(c->scenarios[0]);
-            if (!bad)
-                c->scenarios[c->nscenarios++] = optarg;
-            break;
-        case O_CATALOG:
-            c->catalog = optarg;
-            break;
-        case O_NOW:
-            bad = olsim_parse_iso(optarg, &c->now_ms) < 0;
-            break;
-        case O_HELP:
-            olsim_usage(stdout);
-            return 1;
-        case O_VERSION:
-            printf("olsim %s\n", OLSIM_VERSION);
-            return 1;
-        default:
-            fprintf(stderr, "olsim: unknown option or missing argument: %s\n",
-                    argv[optind - 1]);
-            return -1;
-        }
-    }
-    if (bad) {
-        fprintf(stderr, "olsim: bad value for %s: %s\n",
-                argv[optind - 2 >= 0 ? optind - 2 : 0], optarg ? optarg : "");
-        return -1;
-    }
-    if (optind < argc) {
-        fprintf(stderr, "olsim: unexpected argument: %s\n", argv[optind]);
-        return -1;
-    }
-    return 0;
-}
 
 /* ---- HTTP ---- */
 
@@ -364,9 +93,9 @@ static ssize_t olsim_stream_read(void *cls, uint64_t pos, char *buf, size_t max)
     if (st->off >= st->buf.len) {
         st->buf.len = 0;
         st->off = 0;
-        pthread_mutex_lock(&st->sim->lock);
-        olsim_truth_chunk(st->sim, &st->pos, st->end, st->ids_only, &st->buf, 64 * 1024);
-        pthread_mutex_unlock(&st->sim->lock);
+        pthread_mutex_lock(&st->tn->lock);
+        olsim_truth_chunk(st->tn, &st->pos, st->end, st->ids_only, &st->buf, 64 * 1024);
+        pthread_mutex_unlock(&st->tn->lock);
         if (st->buf.oom)
             return MHD_CONTENT_READER_END_WITH_ERROR;
         if (st->buf.len == 0)
@@ -388,25 +117,26 @@ static void olsim_stream_free(void *cls)
     free(st);
 }
 
-static void olsim_stall(struct olsim *sim, int64_t ms)
+static void olsim_stall(struct olsim_ten *tn, int64_t ms)
 {
     int64_t deadline = olsim_now_ms() + ms;
     struct timespec ts;
 
-    pthread_mutex_lock(&sim->lock);
-    while (!sim->stopping && olsim_now_ms() < deadline) {
+    pthread_mutex_lock(&tn->lock);
+    while (!atomic_load(&tn->srv->stopping) && olsim_now_ms() < deadline) {
         int64_t until = olsim_now_ms() + 100;
 
         if (until > deadline)
             until = deadline;
         ts.tv_sec = (time_t)(until / 1000);
         ts.tv_nsec = (long)(until % 1000) * 1000000;
-        pthread_cond_timedwait(&sim->cond, &sim->lock, &ts);
+        pthread_cond_timedwait(&tn->cond, &tn->lock, &ts);
     }
-    pthread_mutex_unlock(&sim->lock);
+    pthread_mutex_unlock(&tn->lock);
 }
 
-static struct MHD_Response *olsim_make_response(struct olsim *sim, struct olsim_resp *rs)
+static struct MHD_Response *olsim_make_response(struct olsim_ten *tn,
+                                                struct olsim_resp *rs)
 {
     struct MHD_Response *r = NULL;
     struct olsim_stream *st;
@@ -416,11 +146,11 @@ static struct MHD_Response *olsim_make_response(struct olsim *sim, struct olsim_
         st = calloc(1, sizeof(*st));
         if (!st)
             goto fail;
-        st->sim = sim;
+        st->tn = tn;
         st->ids_only = rs->stream == OLSIM_STREAM_TRUTH_IDS;
-        pthread_mutex_lock(&sim->lock);
-        st->end = sim->t->nev;
-        pthread_mutex_unlock(&sim->lock);
+        pthread_mutex_lock(&tn->lock);
+        st->end = tn->t->nev;
+        pthread_mutex_unlock(&tn->lock);
         r = MHD_create_response_from_callback(MHD_SIZE_UNKNOWN, 64 * 1024,
                                               olsim_stream_read, st, olsim_stream_free);
         if (!r) {
@@ -470,6 +200,7 @@ static enum MHD_Result olsim_handler(void *cls, struct MHD_Connection *con,
                                      size_t *upload_data_size, void **con_cls)
 {
     struct olsim *sim = cls;
+    struct olsim_ten *tn;
     struct olsim_conn *cc = *con_cls;
     struct olsim_req rq;
     struct olsim_resp rs;
@@ -506,25 +237,31 @@ static enum MHD_Result olsim_handler(void *cls, struct MHD_Connection *con,
     rq.body_len = cc->body.len;
     rq.body_too_large = cc->too_large || cc->body.oom;
     control = strncmp(url, "/_sim/", 6) == 0;
-    pthread_mutex_lock(&sim->lock);
-    if (control) {
-        olsim_control_handle(sim, &rq, &rs);
+    tn = control ? olsim_control_tenant(sim, &rq) : olsim_api_tenant(sim, &rq);
+    if (!tn) {
+        olsim_control_no_tenant(&rs);
+        tn = &sim->tens[0]; /* only for the response below: no stream, no stall */
+    } else if (control) {
+        pthread_mutex_lock(&tn->lock);
+        olsim_control_handle(tn, &rq, &rs);
+        pthread_mutex_unlock(&tn->lock);
     } else {
         int64_t now = olsim_now_ms();
 
-        olsim_api_handle(sim, &rq, &rs);
-        olsim_log_request(sim, &rq, &rs);
-        if (now < sim->date_skew_until_ms)
-            rs.date_ms = now + sim->date_skew_ms;
+        pthread_mutex_lock(&tn->lock);
+        olsim_api_handle(tn, &rq, &rs);
+        olsim_log_request(tn, &rq, &rs);
+        if (now < tn->date_skew_until_ms)
+            rs.date_ms = now + tn->date_skew_ms;
+        pthread_mutex_unlock(&tn->lock);
     }
-    pthread_mutex_unlock(&sim->lock);
     if (rs.stall_ms > 0)
-        olsim_stall(sim, rs.stall_ms);
+        olsim_stall(tn, rs.stall_ms);
     if (rs.reset_conn)
         goto done; /* MHD_NO closes the connection without a response */
     if (rs.status == 0)
         rs.status = 500;
-    r = olsim_make_response(sim, &rs);
+    r = olsim_make_response(tn, &rs);
     if (!r)
         goto done;
     ret = MHD_queue_response(con, rs.status, r);
@@ -536,56 +273,68 @@ done:
 
 /* ---- live generator ---- */
 
+/* Inserts the live events due for one tenant by now (tn->lock held). */
+static void olsim_gen_tenant(struct olsim_ten *tn, int64_t now)
+{
+    const struct olsim_cfg *c = &tn->srv->cfg;
+    uint64_t due;
+    unsigned n = 0;
+
+    if (tn->gen_paused)
+        return;
+    due = (uint64_t)((double)(now - tn->gen_base_ms) * c->rate / 1000.0);
+    while (tn->gen_done < due && n < 100000) {
+        struct olsim_ev_spec spec;
+
+        memset(&spec, 0, sizeof(spec));
+        spec.type = -1;
+        spec.user = OLSIM_NONE;
+        spec.created_ms = now;
+        if (c->late_fraction > 0 && olsim_rng_unit(&tn->live_rng) < c->late_fraction)
+            spec.created_ms -=
+                (int64_t)(olsim_rng_unit(&tn->live_rng) * (double)c->late_max_ms);
+        if (olsim_tenant_insert(tn->t, &tn->live_rng, &spec, 1, now) < 0)
+            break;
+        tn->gen_done++;
+        n++;
+    }
+    if (tn->gen_done < due) {
+        /* Could not keep up: drop the backlog rather than burst forever. */
+        tn->gen_base_ms = now;
+        tn->gen_done = 0;
+    }
+}
+
+/* One thread for every tenant: each 10 ms it takes each tenant's lock in turn. */
 static void *olsim_gen_main(void *arg)
 {
     struct olsim *sim = arg;
-    struct timespec ts;
+    struct timespec ts = {0, 10 * 1000000L};
+    int64_t start = olsim_now_ms();
+    size_t i;
 
-    pthread_mutex_lock(&sim->lock);
-    sim->gen_base_ms = olsim_now_ms();
-    sim->gen_done = 0;
-    while (!sim->stopping) {
-        int64_t now = olsim_now_ms();
-        int64_t wake = now + 10;
-
-        if (!sim->gen_paused) {
-            uint64_t due =
-                (uint64_t)((double)(now - sim->gen_base_ms) * sim->cfg.rate / 1000.0);
-            unsigned n = 0;
-
-            while (sim->gen_done < due && n < 100000) {
-                struct olsim_ev_spec spec;
-
-                memset(&spec, 0, sizeof(spec));
-                spec.type = -1;
-                spec.user = OLSIM_NONE;
-                spec.created_ms = now;
-                if (sim->cfg.late_fraction > 0 &&
-                    olsim_rng_unit(&sim->live_rng) < sim->cfg.late_fraction)
-                    spec.created_ms -= (int64_t)(olsim_rng_unit(&sim->live_rng) *
-                                                 (double)sim->cfg.late_max_ms);
-                if (olsim_tenant_insert(sim->t, &sim->live_rng, &spec, 1, now) < 0)
-                    break;
-                sim->gen_done++;
-                n++;
-            }
-            if (sim->gen_done < due) {
-                /* Could not keep up: drop the backlog rather than burst forever. */
-                sim->gen_base_ms = now;
-                sim->gen_done = 0;
-            }
-        }
-        ts.tv_sec = (time_t)(wake / 1000);
-        ts.tv_nsec = (long)(wake % 1000) * 1000000;
-        pthread_cond_timedwait(&sim->cond, &sim->lock, &ts);
+    for (i = 0; i < sim->ntens; i++) {
+        pthread_mutex_lock(&sim->tens[i].lock);
+        sim->tens[i].gen_base_ms = start;
+        sim->tens[i].gen_done = 0;
+        pthread_mutex_unlock(&sim->tens[i].lock);
     }
-    pthread_mutex_unlock(&sim->lock);
+    while (!atomic_load(&sim->stopping)) {
+        for (i = 0; i < sim->ntens; i++) {
+            pthread_mutex_lock(&sim->tens[i].lock);
+            olsim_gen_tenant(&sim->tens[i], olsim_now_ms());
+            pthread_mutex_unlock(&sim->tens[i].lock);
+        }
+        nanosleep(&ts, NULL);
+    }
     return NULL;
 }
 
 /* ---- startup and shutdown ---- */
 
-static int olsim_write_file_atomic(const char *path, struct olsim *sim, int truth)
+/* Writes the port (tn NULL) or tn's truth to path through path.tmp and a rename. */
+static int olsim_write_file_atomic(const char *path, struct olsim *sim,
+                                   struct olsim_ten *tn)
 {
     char tmp[4096];
     FILE *f = NULL;
@@ -596,8 +345,8 @@ static int olsim_write_file_atomic(const char *path, struct olsim *sim, int trut
     f = fopen(tmp, "w");
     if (!f)
         goto fail;
-    if (truth) {
-        if (olsim_write_truth(sim, f) < 0)
+    if (tn) {
+        if (olsim_write_truth(tn, f) < 0)
             goto fail;
     } else if (fprintf(f, "%u\n", sim->port) < 0) {
         goto fail;
@@ -617,37 +366,129 @@ fail:
     return -1;
 }
 
-static int olsim_init(struct olsim *sim)
+/* --truth FILE: t1 to FILE, tK to FILE.tK when there are several tenants. */
+static int olsim_write_truths(struct olsim *sim)
 {
+    char path[4096];
+    size_t i;
+    int n;
+
+    for (i = 0; i < sim->ntens; i++) {
+        if (i == 0)
+            n = snprintf(path, sizeof(path), "%s", sim->cfg.truth);
+        else
+            n = snprintf(path, sizeof(path), "%s.%s", sim->cfg.truth, sim->tens[i].name);
+        if (n < 0 || (size_t)n >= sizeof(path)) {
+            fprintf(stderr, "olsim: --truth path too long\n");
+            return -1;
+        }
+        if (olsim_write_file_atomic(path, sim, &sim->tens[i]) < 0)
+            return -1;
+    }
+    return 0;
+}
+
+/* Tenant k's seed: --seed for t1 (a single tenant is what it always was), a splitmix64
+ * mix of --seed and k for the others. */
+static uint64_t olsim_ten_seed(uint64_t seed, unsigned k)
+{
+    return k == 1 ? seed : olsim_mix(seed + (uint64_t)k * 0x9e3779b97f4a7c15ULL);
+}
+
+/* Sets up tens[k - 1]: credentials, the generated tenant (borrowing t1's catalog),
+ * RNGs, rate limit, faults, overrides. Returns 0 or -1 (reported on stderr). */
+static int olsim_ten_init(struct olsim *sim, unsigned k, int64_t now)
+{
+    const struct olsim_cfg *c = &sim->cfg;
+    struct olsim_ten *tn = &sim->tens[k - 1];
     struct olsim_tenant_opts o;
+    uint64_t seed = olsim_ten_seed(c->seed, k);
     char err[512];
+    int n1, n2;
     size_t i;
 
-    memset(&o, 0, sizeof(o));
-    o.seed = sim->cfg.seed;
-    o.users = sim->cfg.users;
-    o.roles = sim->cfg.roles;
-    o.apps = sim->cfg.apps;
-    o.events = sim->cfg.events;
-    o.span_ms = sim->cfg.span_ms;
-    o.now_ms = sim->cfg.now_ms ? sim->cfg.now_ms : olsim_now_ms();
-    o.catalog = sim->cfg.catalog;
-    o.scenarios = sim->cfg.scenarios;
-    o.nscenarios = sim->cfg.nscenarios;
-    err[0] = '\0';
-    sim->t = olsim_tenant_new(&o, err, sizeof(err));
-    if (!sim->t) {
-        fprintf(stderr, "olsim: %s\n", err);
+    tn->k = k;
+    snprintf(tn->name, sizeof(tn->name), "t%u", k);
+    if (sim->ntens == 1) {
+        n1 = snprintf(tn->client_id, sizeof(tn->client_id), "%s", c->client_id);
+        n2 = snprintf(tn->client_secret, sizeof(tn->client_secret), "%s",
+                      c->client_secret);
+    } else {
+        n1 = snprintf(tn->client_id, sizeof(tn->client_id), "%s-%s", c->client_id,
+                      tn->name);
+        n2 = snprintf(tn->client_secret, sizeof(tn->client_secret), "%s-%s",
+                      c->client_secret, tn->name);
+    }
+    if (n1 < 0 || (size_t)n1 >= sizeof(tn->client_id) || n2 < 0 ||
+        (size_t)n2 >= sizeof(tn->client_secret)) {
+        fprintf(stderr, "olsim: --client-id or --client-secret too long\n");
         return -1;
     }
-    olsim_rng_seed(&sim->token_rng, sim->cfg.seed ^ 0x746f6b656eULL);
-    olsim_rng_seed(&sim->fault_rng, sim->cfg.seed ^ 0x6661756c74ULL);
-    olsim_rng_seed(&sim->live_rng, sim->cfg.seed ^ 0x6c697665ULL);
-    sim->rl_limit = sim->cfg.rate_limit;
-    sim->rl_window_ms = sim->cfg.rate_window_ms;
-    sim->rl_start_ms = olsim_now_ms();
-    for (i = 0; i < sim->cfg.nfaults; i++)
-        if (olsim_fault_push(sim, &sim->cfg.faults[i]) < 0)
+    pthread_mutex_init(&tn->lock, NULL);
+    pthread_cond_init(&tn->cond, NULL);
+    tn->srv = sim; /* from here on olsim_fini frees it */
+    memset(&o, 0, sizeof(o));
+    o.seed = seed;
+    o.users = c->users;
+    o.roles = c->roles;
+    o.apps = c->apps;
+    o.events = c->events;
+    o.span_ms = c->span_ms;
+    o.now_ms = now;
+    o.catalog = c->catalog;
+    o.scenarios = c->scenarios;
+    o.nscenarios = c->nscenarios;
+    o.id_offset = (int64_t)(k - 1) * OLSIM_ID_STRIDE;
+    o.catalog_from = k > 1 ? sim->tens[0].t : NULL;
+    err[0] = '\0';
+    tn->t = olsim_tenant_new(&o, err, sizeof(err));
+    if (!tn->t) {
+        fprintf(stderr, "olsim: %s%s%s\n", sim->ntens > 1 ? tn->name : "",
+                sim->ntens > 1 ? ": " : "", err);
+        return -1;
+    }
+    olsim_rng_seed(&tn->token_rng, seed ^ 0x746f6b656eULL);
+    olsim_rng_seed(&tn->fault_rng, seed ^ 0x6661756c74ULL);
+    olsim_rng_seed(&tn->live_rng, seed ^ 0x6c697665ULL);
+    tn->rl_limit = c->rate_limit;
+    tn->fault_rate = c->fault_rate;
+    for (i = 0; i < c->noverrides; i++) {
+        if (c->overrides[i].tenant != k)
+            continue;
+        if (c->overrides[i].is_rate_limit)
+            tn->rl_limit = c->overrides[i].rate_limit;
+        else
+            tn->fault_rate = c->overrides[i].fault_rate;
+    }
+    tn->rl_window_ms = c->rate_window_ms;
+    tn->rl_start_ms = olsim_now_ms();
+    tn->log_max = OLSIM_LOG_MAX / sim->ntens;
+    if (sim->ntens > 1 && tn->log_max < OLSIM_LOG_MIN_TEN)
+        tn->log_max = OLSIM_LOG_MIN_TEN;
+    for (i = 0; i < c->nfaults; i++) {
+        if (c->fault_tenant[i] != 0 && c->fault_tenant[i] != k)
+            continue;
+        if (olsim_fault_push(tn, &c->faults[i]) < 0) {
+            fprintf(stderr, "olsim: out of memory\n");
+            return -1;
+        }
+    }
+    return 0;
+}
+
+static int olsim_init(struct olsim *sim)
+{
+    int64_t now = sim->cfg.now_ms ? sim->cfg.now_ms : olsim_now_ms();
+    unsigned k;
+
+    sim->tens = calloc(sim->cfg.tenants, sizeof(*sim->tens));
+    if (!sim->tens) {
+        fprintf(stderr, "olsim: out of memory\n");
+        return -1;
+    }
+    sim->ntens = sim->cfg.tenants;
+    for (k = 1; k <= sim->ntens; k++)
+        if (olsim_ten_init(sim, k, now) < 0)
             return -1;
     if (sim->cfg.request_log) {
         sim->log_file = fopen(sim->cfg.request_log, "a");
@@ -658,6 +499,28 @@ static int olsim_init(struct olsim *sim)
         }
     }
     return 0;
+}
+
+/* Frees every tenant set up (olsim_init may have stopped half-way); t1 last, since the
+ * others borrow its catalog. */
+static void olsim_fini(struct olsim *sim)
+{
+    size_t i;
+
+    if (sim->log_file)
+        fclose(sim->log_file);
+    for (i = sim->ntens; i-- > 0;) {
+        struct olsim_ten *tn = &sim->tens[i];
+
+        if (!tn->srv)
+            continue;
+        olsim_log_free(tn);
+        free(tn->faults);
+        olsim_tenant_free(tn->t);
+        pthread_cond_destroy(&tn->cond);
+        pthread_mutex_destroy(&tn->lock);
+    }
+    free(sim->tens);
 }
 
 int main(int argc, char **argv)
@@ -672,13 +535,13 @@ int main(int argc, char **argv)
     int sig = 0;
     int rc;
     int exit_code = 1;
+    size_t i;
 
     rc = olsim_parse_args(&sim.cfg, argc, argv);
     if (rc != 0)
         return rc > 0 ? 0 : 2;
     json_object_seed(1);
-    pthread_mutex_init(&sim.lock, NULL);
-    pthread_cond_init(&sim.cond, NULL);
+    atomic_init(&sim.stopping, 0);
     signal(SIGPIPE, SIG_IGN);
     sigemptyset(&set);
     sigaddset(&set, SIGTERM);
@@ -705,7 +568,7 @@ int main(int argc, char **argv)
     }
     info = MHD_get_daemon_info(d, MHD_DAEMON_INFO_BIND_PORT);
     sim.port = info ? info->port : sim.cfg.listen_port;
-    if (sim.cfg.port_file && olsim_write_file_atomic(sim.cfg.port_file, &sim, 0) < 0)
+    if (sim.cfg.port_file && olsim_write_file_atomic(sim.cfg.port_file, &sim, NULL) < 0)
         goto fail;
     printf("olsim listening on http://%s:%u\n", sim.cfg.listen_host, sim.port);
     fflush(stdout);
@@ -720,23 +583,20 @@ int main(int argc, char **argv)
         ;
     exit_code = 0;
 fail:
-    pthread_mutex_lock(&sim.lock);
-    sim.stopping = 1;
-    pthread_cond_broadcast(&sim.cond);
-    pthread_mutex_unlock(&sim.lock);
+    atomic_store(&sim.stopping, 1);
+    for (i = 0; i < sim.ntens; i++) {
+        if (!sim.tens[i].srv)
+            continue;
+        pthread_mutex_lock(&sim.tens[i].lock);
+        pthread_cond_broadcast(&sim.tens[i].cond);
+        pthread_mutex_unlock(&sim.tens[i].lock);
+    }
     if (d)
         MHD_stop_daemon(d);
     if (have_gen)
         pthread_join(gen, NULL);
-    if (exit_code == 0 && sim.cfg.truth &&
-        olsim_write_file_atomic(sim.cfg.truth, &sim, 1) < 0)
+    if (exit_code == 0 && sim.cfg.truth && olsim_write_truths(&sim) < 0)
         exit_code = 1;
-    if (sim.log_file)
-        fclose(sim.log_file);
-    olsim_log_free(&sim);
-    free(sim.faults);
-    olsim_tenant_free(sim.t);
-    pthread_cond_destroy(&sim.cond);
-    pthread_mutex_destroy(&sim.lock);
+    olsim_fini(&sim);
     return exit_code;
 }

@@ -8,9 +8,10 @@
  * queries fast at a million events: per-1024-event blocks holding the created_at range
  * (id-ordered scans skip blocks outside the window), and a second index of positions
  * sorted by (created_at, id) for the created_at sorts. Not thread-safe: the server holds
- * its lock around every call. This file generates events and keeps the store; the
- * catalog, users, queries and rendering live in sim_catalog.c, sim_users.c, sim_query.c
- * and sim_render.c (sim_tenant_priv.h).
+ * the tenant's lock around every call. Tenant k's ids are t1's plus id_offset; the
+ * catalog may be borrowed from another tenant (read-only once built). This file generates
+ * events and keeps the store; the catalog, users, queries and rendering live in
+ * sim_catalog.c, sim_users.c, sim_query.c and sim_render.c (sim_tenant_priv.h).
  */
 #include "sim.h"
 #include "sim_tenant_priv.h"
@@ -418,7 +419,7 @@ static int olsim_pregenerate(struct olsim_tenant *t, const struct olsim_tenant_o
     for (i = 0; i < o->nscenarios; i++)
         olsim_scenario_run(t, o->scenarios[i], o->now_ms, o->span_ms);
     qsort(t->ev, t->nev, sizeof(*t->ev), olsim_event_time_cmp);
-    t->last_id = 100000000;
+    t->last_id = 100000000 + t->id_offset;
     for (i = 0; i < t->nev; i++) {
         t->last_id += 1 + olsim_rng_below(rng, 3);
         t->ev[i].id = t->last_id;
@@ -442,6 +443,7 @@ struct olsim_tenant *olsim_tenant_new(const struct olsim_tenant_opts *o, char *e
         return NULL;
     }
     olsim_rng_seed(&t->rng, o->seed);
+    t->id_offset = o->id_offset;
     t->account_id = 100000 + (int64_t)olsim_rng_below(&t->rng, 900000);
     cid = olsim_rng_next(&t->rng);
     snprintf(t->client_id, sizeof(t->client_id), "%016llx%016llx",
@@ -450,8 +452,13 @@ struct olsim_tenant *olsim_tenant_new(const struct olsim_tenant_opts *o, char *e
         snprintf(err, errsz, "a tenant needs at least one user");
         goto fail;
     }
-    if (olsim_catalog_load(t, o->catalog, err, errsz) < 0)
+    if (o->catalog_from) {
+        t->types = o->catalog_from->types;
+        t->ntypes = o->catalog_from->ntypes;
+        t->types_borrowed = 1;
+    } else if (olsim_catalog_load(t, o->catalog, err, errsz) < 0) {
         goto fail;
+    }
     if (olsim_type_lists(t) < 0 || olsim_roles_apps_make(t, o->roles, o->apps) < 0 ||
         olsim_users_make(t, o->users, o->now_ms) < 0) {
         snprintf(err, errsz, "out of memory");
@@ -471,11 +478,12 @@ void olsim_tenant_free(struct olsim_tenant *t)
 
     if (!t)
         return;
-    for (i = 0; i < t->ntypes; i++) {
+    for (i = 0; !t->types_borrowed && i < t->ntypes; i++) {
         free(t->types[i].name);
         free(t->types[i].desc);
     }
-    free(t->types);
+    if (!t->types_borrowed)
+        free(t->types);
     free(t->users);
     free(t->admins);
     free(t->roles);

@@ -4,7 +4,8 @@
  * Users get ids from 40000001 in small random steps, a (first, last) name pair (user 0
  * is always "Zoë Ångström"), a department, title, group, usual IP, roles (always
  * Employee) and a manager; a few are deleted or locked. Roles and apps get irregular ids.
- * Names are looked up from tables here when rendering, never stored.
+ * Every id is offset by the tenant's id_offset (0 for t1). Names are looked up from
+ * tables here when rendering, never stored.
  */
 #include "sim.h"
 #include "sim_tenant_priv.h"
@@ -184,7 +185,7 @@ uint32_t olsim_random_ip(struct olsim_rng *rng)
 int olsim_users_make(struct olsim_tenant *t, size_t n, int64_t now)
 {
     struct olsim_rng *rng = &t->rng;
-    int64_t id = 40000001;
+    int64_t id = 40000001 + t->id_offset;
     size_t off = olsim_rng_below(rng, OLSIM_NPAIRS);
     size_t ndel = 0;
     size_t i;
@@ -271,7 +272,7 @@ int olsim_users_make(struct olsim_tenant *t, size_t n, int64_t now)
 
 int olsim_roles_apps_make(struct olsim_tenant *t, size_t nroles, size_t napps)
 {
-    int64_t id = 700001;
+    int64_t id = 700001 + t->id_offset;
     size_t i;
 
     t->roles = calloc(nroles ? nroles : 1, sizeof(*t->roles));
@@ -284,7 +285,7 @@ int olsim_roles_apps_make(struct olsim_tenant *t, size_t nroles, size_t napps)
         id += 1 + olsim_rng_below(&t->rng, 40);
     }
     t->napps = napps;
-    id = 1200001;
+    id = 1200001 + t->id_offset;
     for (i = 0; i < napps; i++) {
         t->app_ids[i] = id;
         id += 3 + olsim_rng_below(&t->rng, 97);
