@@ -437,9 +437,11 @@ out:
     return rc;
 }
 
-int ola_cmd_replay_opts(const char *config_path, const char *events_path, bool enrich)
+int ola_cmd_replay_opts(const char *config_path, const char *events_path, bool enrich,
+                        const char *tenant)
 {
     struct ola_agent a;
+    const struct ola_tenant_cfg *tc;
     struct ola_tenant *t;
     struct ola_err err = {0, ""};
     int rc;
@@ -462,8 +464,14 @@ int ola_cmd_replay_opts(const char *config_path, const char *events_path, bool e
         rc = OLA_EXIT_CONFIG;
         goto out;
     }
-    /* the first tenant's settings: its API (--enrich) and its dead-letter file */
-    t = ola_agent_add(&a, a.conf, &a.conf->s.tenants[0], false, &err);
+    /* the tenant's settings: its API (--enrich), its name and its dead-letter file */
+    tc = tenant != NULL ? ola_settings_tenant(&a.conf->s, tenant) : &a.conf->s.tenants[0];
+    if (tc == NULL) {
+        fprintf(stderr, "olagent replay: no tenant %s in %s\n", tenant, config_path);
+        rc = OLA_EXIT_CONFIG;
+        goto out;
+    }
+    t = ola_agent_add(&a, a.conf, tc, false, &err);
     if (t == NULL) {
         fprintf(stderr, "olagent: %s\n", err.msg);
         rc = OLA_EXIT_CONFIG;

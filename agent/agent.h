@@ -30,19 +30,29 @@ int ola_cmd_run(const char *config_path);
  */
 int ola_cmd_check_opts(const char *config_path, bool online, bool strict);
 int ola_cmd_check(const char *config_path, bool online); /* not strict */
-int ola_cmd_checkpoint_show(const char *config_path);
+/*
+ * The checkpoint commands act on one tenant (tenant: its name; NULL: the only
+ * one). show and verify take every tenant when tenant is NULL and there are
+ * several; set needs the name then.
+ */
+int ola_cmd_checkpoint_show(const char *config_path, const char *tenant);
+/* Checks that the checkpoint loads and its alert state fits the rules in force. */
+int ola_cmd_checkpoint_verify(const char *config_path, const char *tenant);
 /* `olagent config example`: the settings' keys with defaults and help, from the tables.
  */
 int ola_cmd_config_example(void);
 /* Sets the watermark to `since` (ISO-8601, "now", or "-24h"), clearing the window. */
-int ola_cmd_checkpoint_set(const char *config_path, const char *since);
+int ola_cmd_checkpoint_set(const char *config_path, const char *tenant,
+                           const char *since);
 /*
  * Runs saved NDJSON events (events_path, "-": stdin) through the pipeline
  * `run` builds (rules, outputs) with the replay source (replay.h); the
  * checkpoint is untouched. With enrich, events are enriched first (the API
- * is called).
+ * is called). The events are those of the tenant called tenant (its API, its
+ * name in the records); NULL: the first tenant.
  */
-int ola_cmd_replay_opts(const char *config_path, const char *events_path, bool enrich);
+int ola_cmd_replay_opts(const char *config_path, const char *events_path, bool enrich,
+                        const char *tenant);
 /* Checks the manifests' hash chain in dir. */
 int ola_cmd_verify(const char *dir);
 

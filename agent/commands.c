@@ -187,31 +187,62 @@ int ola_cmd_config_example(void)
     return fflush(stdout) == 0 ? OLA_EXIT_OK : OLA_EXIT_RUNTIME;
 }
 
-int ola_cmd_checkpoint_show(const char *config_path)
+/*
+ * The tenants a checkpoint command acts on: the one called name, or (name
+ * NULL) every tenant when all is true, else the only one. *first and *n
+ * index c->s.tenants. Returns an exit code (the error printed).
+ */
+static int ola_cmd_tenants(const struct ola_cmd_ctx *c, const char *cmd, const char *name,
+                           bool all, size_t *first, size_t *n)
 {
-    struct ola_cmd_ctx c;
+    size_t i;
+
+    if (name == NULL) {
+        if (c->s.n_tenants > 1 && !all) {
+            fprintf(stderr, "olagent checkpoint %s: %zu tenants; name one with --tenant",
+                    cmd, c->s.n_tenants);
+            for (i = 0; i < c->s.n_tenants; i++)
+                fprintf(stderr, "%s%s", i ? ", " : " (", c->s.tenants[i].name);
+            fputs(")\n", stderr);
+            return OLA_EXIT_CONFIG;
+        }
+        *first = 0;
+        *n = c->s.n_tenants;
+        return OLA_EXIT_OK;
+    }
+    for (i = 0; i < c->s.n_tenants; i++) {
+        if (strcmp(c->s.tenants[i].name, name) == 0) {
+            *first = i;
+            *n = 1;
+            return OLA_EXIT_OK;
+        }
+    }
+    fprintf(stderr, "olagent checkpoint %s: no tenant %s in %s\n", cmd, name, c->s.path);
+    return OLA_EXIT_CONFIG;
+}
+
+/* Prints tenant t's checkpoint (or where it would start). Returns an exit code. */
+static int ola_cmd_show_one(const struct ola_cmd_ctx *c, const struct ola_tenant_cfg *t)
+{
     struct ola_checkpoint cp;
     struct ola_err err = {0, ""};
     bool found = false;
-    int rc = ola_cmd_load(&c, config_path, false);
+    int rc = OLA_EXIT_OK;
 
-    if (rc != OLA_EXIT_OK) {
-        ola_cmd_free(&c);
-        return rc;
-    }
-    if (ola_checkpoint_init(&cp) != 0) {
-        ola_cmd_free(&c);
+    if (ola_checkpoint_init(&cp) != 0)
         return OLA_EXIT_RUNTIME;
-    }
-    if (ola_checkpoint_load(c.s.checkpoint.path, &cp, &found, &err) != 0) {
+    if (c->s.tenants_listed)
+        printf("tenant %s: ", t->name);
+    if (ola_checkpoint_load(t->checkpoint_path, &cp, &found, &err) != 0) {
+        fflush(stdout);
         fprintf(stderr, "olagent: %s\n", err.msg);
         rc = OLA_EXIT_RUNTIME;
     } else if (!found) {
         char start[OLA_ISO_MAX];
 
-        ola_time_format_iso(c.s.onelogin.start_ms, start, sizeof(start));
-        printf("no checkpoint at %s: the agent starts from %s (%s)\n",
-               c.s.checkpoint.path, start, c.s.onelogin.start);
+        ola_time_format_iso(t->onelogin.start_ms, start, sizeof(start));
+        printf("no checkpoint at %s: the agent starts from %s (%s)\n", t->checkpoint_path,
+               start, t->onelogin.start);
     } else {
         json_t *j = ola_checkpoint_to_json(&cp);
 
@@ -221,25 +252,122 @@ int ola_cmd_checkpoint_show(const char *config_path)
         json_decref(j);
     }
     ola_checkpoint_free(&cp);
+    return rc;
+}
+
+int ola_cmd_checkpoint_show(const char *config_path, const char *tenant)
+{
+    struct ola_cmd_ctx c;
+    size_t first = 0, n = 0, i;
+    int rc = ola_cmd_load(&c, config_path, false);
+
+    if (rc == OLA_EXIT_OK)
+        rc = ola_cmd_tenants(&c, "show", tenant, true, &first, &n);
+    for (i = first; rc != OLA_EXIT_CONFIG && i < first + n; i++) {
+        int one = ola_cmd_show_one(&c, &c.s.tenants[i]);
+
+        if (one != OLA_EXIT_OK)
+            rc = one;
+    }
     ola_cmd_free(&c);
     return rc;
 }
 
-int ola_cmd_checkpoint_set(const char *config_path, const char *since)
+/*
+ * Checks tenant t's checkpoint: it loads, and its alert state fits rules.
+ * Returns an exit code; one line on stdout when it is sound.
+ */
+static int ola_cmd_verify_one(const struct ola_tenant_cfg *t, struct ola_rules *rules)
+{
+    struct ola_checkpoint cp;
+    struct ola_err err = {0, ""};
+    char wm[OLA_ISO_MAX] = "none";
+    bool found = false;
+    int rc = OLA_EXIT_OK;
+
+    if (ola_checkpoint_init(&cp) != 0)
+        return OLA_EXIT_RUNTIME;
+    if (ola_checkpoint_load(t->checkpoint_path, &cp, &found, &err) != 0) {
+        fprintf(stderr, "olagent: tenant %s: %s\n", t->name, err.msg);
+        rc = OLA_EXIT_RUNTIME;
+    } else if (!found) {
+        printf("tenant %s: no checkpoint at %s (the agent starts from %s)\n", t->name,
+               t->checkpoint_path, t->onelogin.start);
+    } else if (cp.alerts != NULL &&
+               ola_rules_state_restore(rules, cp.alerts, &err) != 0) {
+        fprintf(stderr, "olagent: tenant %s: checkpoint %s: alert state: %s\n", t->name,
+                t->checkpoint_path, err.msg);
+        rc = OLA_EXIT_RUNTIME;
+    } else {
+        if (cp.pos.watermark_ms >= 0)
+            ola_time_format_iso(cp.pos.watermark_ms, wm, sizeof(wm));
+        printf("tenant %s: checkpoint %s is sound: watermark %s, %zu ids in the overlap, "
+               "%s alert state\n",
+               t->name, t->checkpoint_path, wm, ola_seen_count(cp.pos.seen),
+               cp.alerts != NULL ? "its" : "no");
+    }
+    ola_checkpoint_free(&cp);
+    return rc;
+}
+
+int ola_cmd_checkpoint_verify(const char *config_path, const char *tenant)
+{
+    struct ola_cmd_ctx c;
+    struct ola_err err = {0, ""};
+    struct ola_rules_settings rs;
+    const char *names[OLA_MAX_OUTPUTS];
+    size_t first = 0, n = 0, i;
+    int rc = ola_cmd_load(&c, config_path, false);
+
+    if (rc == OLA_EXIT_OK)
+        rc = ola_cmd_tenants(&c, "verify", tenant, true, &first, &n);
+    if (rc != OLA_EXIT_OK)
+        goto out;
+    /* the rules the agent would run, to check the alert state against; the
+     * outputs are named, not opened */
+    for (i = 0; i < c.s.n_outputs; i++)
+        names[i] = c.s.outputs[i].name;
+    for (i = first; i < first + n; i++) {
+        struct ola_rules *rules;
+        int one;
+
+        ola_settings_rules(&c.s, &rs);
+        rules = ola_rules_new(&rs, c.s.rules.catalog_path, names, c.s.n_outputs, &err);
+        if (rules == NULL) {
+            fprintf(stderr, "olagent: %s\n", err.msg);
+            rc = OLA_EXIT_CONFIG;
+            goto out;
+        }
+        one = ola_cmd_verify_one(&c.s.tenants[i], rules);
+        ola_rules_destroy(rules);
+        if (one != OLA_EXIT_OK)
+            rc = one;
+    }
+out:
+    ola_cmd_free(&c);
+    return rc;
+}
+
+int ola_cmd_checkpoint_set(const char *config_path, const char *tenant, const char *since)
 {
     struct ola_cmd_ctx c;
     struct ola_checkpoint cp;
     struct ola_err err = {0, ""};
     struct ola_lock *lock = NULL;
+    const char *path;
     char iso[OLA_ISO_MAX];
     bool found = false;
+    size_t first = 0, n = 0;
     int64_t ms;
     int rc = ola_cmd_load(&c, config_path, false);
 
+    if (rc == OLA_EXIT_OK)
+        rc = ola_cmd_tenants(&c, "set", tenant, false, &first, &n);
     if (rc != OLA_EXIT_OK) {
         ola_cmd_free(&c);
         return rc;
     }
+    path = c.s.tenants[first].checkpoint_path;
     if (ola_time_parse_start(since, ola_now_ms(), &ms) != 0) {
         fprintf(stderr,
                 "olagent: --since: '%s' is not an ISO-8601 instant, 'now' or "
@@ -249,7 +377,7 @@ int ola_cmd_checkpoint_set(const char *config_path, const char *since)
         return OLA_EXIT_CONFIG;
     }
     /* a running agent would overwrite the new position with its next save */
-    lock = ola_lock_acquire(c.s.checkpoint.path, &err);
+    lock = ola_lock_acquire(path, &err);
     if (lock == NULL) {
         fprintf(stderr, "olagent: %s; stop it first\n", err.msg);
         ola_cmd_free(&c);
@@ -259,10 +387,10 @@ int ola_cmd_checkpoint_set(const char *config_path, const char *since)
         rc = OLA_EXIT_RUNTIME;
         goto out_cfg;
     }
-    if (ola_checkpoint_load(c.s.checkpoint.path, &cp, &found, &err) != 0) {
+    if (ola_checkpoint_load(path, &cp, &found, &err) != 0) {
         /* an explicit set replaces a damaged file, but keeps it for inspection */
         char aside[4096];
-        int n = snprintf(aside, sizeof(aside), "%s.damaged", c.s.checkpoint.path);
+        int len = snprintf(aside, sizeof(aside), "%s.damaged", path);
 
         if (err.code == ELOOP) { /* a symlink is not damage: it stays, refused */
             fprintf(stderr, "olagent: %s\n", err.msg);
@@ -270,8 +398,7 @@ int ola_cmd_checkpoint_set(const char *config_path, const char *since)
             goto out;
         }
 
-        if (n < 0 || (size_t)n >= sizeof(aside) ||
-            rename(c.s.checkpoint.path, aside) != 0) {
+        if (len < 0 || (size_t)len >= sizeof(aside) || rename(path, aside) != 0) {
             fprintf(stderr, "olagent: %s\nolagent: cannot move it aside\n", err.msg);
             rc = OLA_EXIT_RUNTIME;
             goto out;
@@ -288,13 +415,13 @@ int ola_cmd_checkpoint_set(const char *config_path, const char *since)
     cp.pos.in_window = false;
     ola_position_set_cursor(&cp.pos, NULL);
     cp.pos.last_sweep_ms = -1;
-    if (ola_checkpoint_save(c.s.checkpoint.path, &cp, &err) != 0) {
+    if (ola_checkpoint_save(path, &cp, &err) != 0) {
         fprintf(stderr, "olagent: %s\n", err.msg);
         rc = OLA_EXIT_RUNTIME;
         goto out;
     }
     ola_time_format_iso(ms, iso, sizeof(iso));
-    printf("checkpoint %s: the agent resumes from %s\n", c.s.checkpoint.path, iso);
+    printf("checkpoint %s: the agent resumes from %s\n", path, iso);
 out:
     ola_checkpoint_free(&cp);
 out_cfg:

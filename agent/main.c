@@ -25,12 +25,16 @@ static void ola_usage(FILE *out)
           "                                      --strict fails on warnings\n"
           "  config example                      print the settings' keys, defaults and\n"
           "                                      help, from the option tables\n"
-          "  checkpoint show -c FILE             print the saved position\n"
-          "  checkpoint set -c FILE --since T    resume from T (ISO-8601, now, -24h)\n"
-          "  replay -c FILE [--enrich] EVENTS.ndjson\n"
+          "  checkpoint show -c FILE [--tenant NAME]    print the saved position\n"
+          "  checkpoint set -c FILE [--tenant NAME] --since T\n"
+          "                                      resume from T (ISO-8601, now, -24h)\n"
+          "  checkpoint verify -c FILE [--tenant NAME]  check that it loads and fits\n"
+          "  replay -c FILE [--enrich] [--tenant NAME] EVENTS.ndjson\n"
           "                                      run saved events through rules and\n"
           "                                      outputs (the checkpoint is untouched);\n"
-          "                                      --enrich looks users and roles up\n"
+          "                                      --enrich looks users and roles up;\n"
+          "                                      the events are NAME's (default: the\n"
+          "                                      first tenant)\n"
           "  verify DIR                          check the file output's manifest chain\n"
           "  rules test FILE...                  run the test cases beside each rule\n"
           "  --version, --help\n"
@@ -73,7 +77,7 @@ static const char *ola_positional(int argc, char **argv, int from)
 
     for (i = from; i < argc; i++) {
         if (strcmp(argv[i], "-c") == 0 || strcmp(argv[i], "--config") == 0 ||
-            strcmp(argv[i], "--since") == 0) {
+            strcmp(argv[i], "--since") == 0 || strcmp(argv[i], "--tenant") == 0) {
             i++;
             continue;
         }
@@ -134,10 +138,18 @@ int main(int argc, char **argv)
                                   ola_has_flag(argc, argv, 2, "--strict"));
     }
     if (strcmp(cmd, "checkpoint") == 0 && argc >= 3) {
+        const char *tenant = ola_opt_value(argc, argv, 3, NULL, "--tenant");
+
         if (ola_need_config("checkpoint", cfg) != 0)
             return OLA_EXIT_CONFIG;
+        if (tenant == NULL && ola_has_flag(argc, argv, 3, "--tenant")) {
+            fprintf(stderr, "olagent checkpoint: --tenant needs a NAME\n");
+            return OLA_EXIT_CONFIG;
+        }
         if (strcmp(argv[2], "show") == 0)
-            return ola_cmd_checkpoint_show(cfg);
+            return ola_cmd_checkpoint_show(cfg, tenant);
+        if (strcmp(argv[2], "verify") == 0)
+            return ola_cmd_checkpoint_verify(cfg, tenant);
         if (strcmp(argv[2], "set") == 0) {
             const char *since = ola_opt_value(argc, argv, 3, NULL, "--since");
 
@@ -145,7 +157,7 @@ int main(int argc, char **argv)
                 fprintf(stderr, "olagent checkpoint set: missing --since TIME\n");
                 return OLA_EXIT_CONFIG;
             }
-            return ola_cmd_checkpoint_set(cfg, since);
+            return ola_cmd_checkpoint_set(cfg, tenant, since);
         }
     }
     if (strcmp(cmd, "replay") == 0) {
@@ -157,7 +169,8 @@ int main(int argc, char **argv)
             fprintf(stderr, "olagent replay: missing EVENTS.ndjson\n");
             return OLA_EXIT_CONFIG;
         }
-        return ola_cmd_replay_opts(cfg, events, ola_has_flag(argc, argv, 2, "--enrich"));
+        return ola_cmd_replay_opts(cfg, events, ola_has_flag(argc, argv, 2, "--enrich"),
+                                   ola_opt_value(argc, argv, 2, NULL, "--tenant"));
     }
     if (strcmp(cmd, "verify") == 0) {
         const char *dir = ola_positional(argc, argv, 2);

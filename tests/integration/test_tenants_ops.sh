@@ -109,6 +109,29 @@ r=$(readyz)
 grep -q "tenant t2" <<<"$r" && fail "/readyz still lists the removed t2"
 stop_agent || fail "olagent exited $? after SIGTERM"
 
+t_log "checkpoint show, verify and set take --tenant"
+"$OLAGENT" checkpoint show -c "$T_DIR/olagent.yaml" --tenant t1 >"$T_DIR/show.t1" ||
+    fail "checkpoint show --tenant t1 failed"
+grep -q '"watermark"' "$T_DIR/show.t1" || fail "show --tenant t1: $(cat "$T_DIR/show.t1")"
+"$OLAGENT" checkpoint show -c "$T_DIR/olagent.yaml" >"$T_DIR/show.all" ||
+    fail "checkpoint show (every tenant) failed"
+grep -q '^tenant t3: ' "$T_DIR/show.all" || fail "show without --tenant does not list t3"
+"$OLAGENT" checkpoint verify -c "$T_DIR/olagent.yaml" >"$T_DIR/verify.out" ||
+    fail "checkpoint verify failed: $(cat "$T_DIR/verify.out")"
+[ "$(grep -c 'is sound' "$T_DIR/verify.out")" = 2 ] || fail "verify: $(cat "$T_DIR/verify.out")"
+echo '{"version":1,' >"$T_DIR/state/t3.json"
+"$OLAGENT" checkpoint verify -c "$T_DIR/olagent.yaml" --tenant t3 2>"$T_DIR/verify.err"
+[ $? = 1 ] || fail "verify of a damaged checkpoint did not exit 1"
+"$OLAGENT" checkpoint set -c "$T_DIR/olagent.yaml" --since now 2>"$T_DIR/set.err"
+[ $? = 2 ] || fail "set without --tenant among several tenants did not exit 2"
+grep -q -- "--tenant" "$T_DIR/set.err" || fail "set without --tenant: $(cat "$T_DIR/set.err")"
+"$OLAGENT" checkpoint set -c "$T_DIR/olagent.yaml" --tenant t3 --since now >/dev/null \
+    2>&1 || fail "checkpoint set --tenant t3 failed"
+"$OLAGENT" checkpoint verify -c "$T_DIR/olagent.yaml" --tenant t3 >/dev/null ||
+    fail "verify after set failed"
+"$OLAGENT" checkpoint show -c "$T_DIR/olagent.yaml" --tenant nope 2>/dev/null
+[ $? = 2 ] || fail "an unknown tenant did not exit 2"
+
 t_log "a lone tenant with a wrong secret still stops the process"
 tenants_config "$T_DIR/lone.yaml" t1:wrong
 start_agent "$T_DIR/lone.yaml" "$T_DIR/lone.out"

@@ -24,11 +24,12 @@
 /* main.c's commands: what makes the link the same as olagent's (never called). */
 static int (*volatile const ola_floor_run)(const char *) = ola_cmd_run;
 static int (*volatile const ola_floor_check)(const char *, bool) = ola_cmd_check;
-static int (*volatile const ola_floor_show)(const char *) = ola_cmd_checkpoint_show;
-static int (*volatile const ola_floor_set)(const char *,
+static int (*volatile const ola_floor_show)(const char *,
+                                            const char *) = ola_cmd_checkpoint_show;
+static int (*volatile const ola_floor_set)(const char *, const char *,
                                            const char *) = ola_cmd_checkpoint_set;
-static int (*volatile const ola_floor_replay)(const char *, const char *,
-                                              bool) = ola_cmd_replay_opts;
+static int (*volatile const ola_floor_replay)(const char *, const char *, bool,
+                                              const char *) = ola_cmd_replay_opts;
 static int (*volatile const ola_floor_verify)(const char *) = ola_cmd_verify;
 
 int main(int argc, char **argv)
