@@ -43,7 +43,7 @@ if [ -z "$out" ]; then
 fi
 
 N_FLOOR=1000000
-FLOOR_ROUNDS=6
+FLOOR_ROUNDS=${FLOOR_ROUNDS:-6} # alternating rounds of the parse floor
 N_E2E_SMALL=100000
 N_E2E_BIG=1000000
 TAIL_SECS=60
