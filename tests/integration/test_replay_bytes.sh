@@ -4,7 +4,7 @@
 # rules' field lookups, the file output's write path): olsim's events, pinned
 # by seed and clock, replayed with the default rule pack (alerts included),
 # without and with enrichment, plain and gzip; the output's SHA-256 is the one
-# main's olagent wrote at commit b8c950f (the goldens below), and each
+# main's olagent wrote at commit b8c950f and at 924163e (the goldens below), and each
 # manifest's sha256 is its file's. Runs under the sanitizers in an ASan build.
 . "$(dirname "$0")/../lib/common.sh"
 
