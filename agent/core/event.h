@@ -8,7 +8,10 @@
  * (format_json.c). Records the agent makes itself (alerts) have no raw bytes
  * and are serialized from their tree. Filters and outputs borrow events; no
  * json_t of a batch ever crosses a thread. The trees parsed from the body
- * live in the batch's arena (arena.h) and die all at once at reset.
+ * live in the batch's arena (arena.h) and die all at once at reset, without
+ * a walk of each tree: so an admitted event's tree is read-only (filters add
+ * to e->ola, never to e->ev), and nothing keeps a reference into it past
+ * its batch.
  */
 #ifndef OLA_EVENT_H
 #define OLA_EVENT_H

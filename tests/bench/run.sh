@@ -2,37 +2,48 @@
 # run.sh - olagent's benchmarks; prints each table and writes BENCHMARKS.md.
 #
 #   tests/bench/run.sh [--quick] [--out FILE]
+#   tests/bench/run.sh --floors [--quick] [--also OLAGENT]... [--out FILE]
 #
 # Builds a Release tree in build-bench/ (not the test build), then measures:
-#   1. pipeline floor ratio: the same generated events through a bare Jansson
-#      parse loop (ola_parse_floor, the floor of this design) and through
-#      `olagent replay` (default rule pack, plain file output; then gzip 1
-#      and 6). CPU time, best of 3, so a busy machine disturbs it least.
+#   1. the parse floor: the same generated events through a bare streaming
+#      loop (ola_bare_floor: getline + json_loadb + json_decref, Debian's
+#      Jansson alone) and through `olagent replay` (default rule pack, no
+#      enrichment, plain file output), in alternating rounds, events per
+#      CPU-second (user + sys); then replay with enrichment, plain and gzip.
 #   2. end to end against olsim on loopback, 1,000-event pages: events/s
 #      from the first request to the last checkpoint; peak and idle RSS
 #      (split into anonymous memory and mapped library pages) for two
 #      backlog sizes, against the library floor (ola_lib_floor: linked like
 #      olagent, its process-wide set-up done, no work) measured in the same
-#      run, and whether the peak grows with the backlog; steady-tail latency
-#      from an event's creation to its arrival on olagent's stdout (1 s poll,
-#      settle 0).
+#      run, and (full run only) whether the peak grows with the backlog;
+#      steady-tail latency from an event's creation to its arrival on
+#      olagent's stdout (1 s poll, settle 0).
 #   3. the component benchmarks in tests/tools (ola_*_bench), verbatim.
 # --quick runs everything at a tenth of the size (a smoke test of this script).
+# --floors runs part 1's alternating rounds only and prints them (to --out
+# when given; BENCHMARKS.md is left alone); each --also OLAGENT binary (say,
+# another tree's build) takes its turn in every round, for comparing trees.
 # Not part of the test suite: figures, not pass/fail.
 set -eu
 top=$(cd "$(dirname "$0")/../.." && pwd)
-quick=0
-out="$top/BENCHMARKS.md"
+quick=0 floors_only=0 out='' also=()
 while [ $# -gt 0 ]; do
     case "$1" in
     --quick) quick=1 ;;
+    --floors) floors_only=1 ;;
+    --also) also+=("$2"); shift ;;
     --out) out=$2; shift ;;
-    *) echo "usage: $0 [--quick] [--out FILE]" >&2; exit 2 ;;
+    *) echo "usage: $0 [--quick] [--floors [--also OLAGENT]...] [--out FILE]" >&2; exit 2 ;;
     esac
     shift
 done
+if [ -z "$out" ]; then
+    out="$top/BENCHMARKS.md"
+    [ "$floors_only" = 1 ] && out=/dev/null # the table is printed; BENCHMARKS.md is whole runs'
+fi
 
 N_FLOOR=1000000
+FLOOR_ROUNDS=${FLOOR_ROUNDS:-6} # alternating rounds of the parse floor
 N_E2E_SMALL=100000
 N_E2E_BIG=1000000
 TAIL_SECS=60
@@ -45,6 +56,7 @@ bdir="$top/build-bench"
 cmake -S "$top" -B "$bdir" -DCMAKE_BUILD_TYPE=Release >/dev/null
 cmake --build "$bdir" -j"$(nproc)" >/dev/null
 OLAGENT="$bdir/olagent"
+load0=$(cut -d' ' -f1-3 /proc/loadavg)
 OLSIM="$bdir/tests/olsim"
 TOOLS="$bdir/tests"
 work=$(mktemp -d "${TMPDIR:-/tmp}/olabench.XXXXXX")
@@ -103,18 +115,12 @@ start_sim() {
     SIM_URL="http://127.0.0.1:$(cat "$work/$name.port")"
 }
 
-# ---- 1: pipeline floor ratio -----------------------------------------------
+# ---- 1: the parse floor -----------------------------------------------------
 log "generating $N_FLOOR events with olsim (2,000 users, 50 roles)"
 start_sim floor --seed 5 --events "$N_FLOOR" --users 2000 --roles 50 --span 30d
 FLOOR_SIM_PID=$SIM_PID
 curl -sf "$SIM_URL/_sim/truth" >"$work/events.ndjson"
 avg=$(awk '{ n += length($0) + 1 } END { printf "%.0f", n / NR }' "$work/events.ndjson")
-log "floor: bare Jansson parse"
-# best of 3 fresh processes, one pass each, as replay is measured: rounds in
-# one process would run on a heap the first round already grew
-floor_line=$(for i in 1 2 3; do "$TOOLS/ola_parse_floor" -k 1 "$work/events.ndjson"; done |
-    sort -n -k6 | head -1)
-floor_rate=$(echo "$floor_line" | awk '{ print $8 }')
 
 replay_cfg() { # FILE ENRICH COMPRESSION [LEVEL]
     cat >"$1" <<YAML
@@ -135,42 +141,100 @@ outputs:
 ${4:+    level: $4}
 YAML
 }
-say "## 1. Pipeline floor ratio"
+
+# Alternating rounds: the bare loop, then `olagent replay` (and each --also
+# binary), FLOOR_ROUNDS times, each a fresh process measured from outside the
+# same way (user + sys of the whole process, reading the file included), so
+# a machine that slows down in the middle slows floor and replay alike. Each
+# round gives a ratio; the median is the figure, the spread says how far to
+# trust it.
+replay_cfg "$work/replay-plain.yaml" false none
+bins=("$OLAGENT" "${also[@]}")
+: >"$work/rounds"
+for r in $(seq 1 "$FLOOR_ROUNDS"); do
+    log "parse floor: round $r of $FLOOR_ROUNDS"
+    echo "$r floor $(cpu_of "$TOOLS/ola_bare_floor" "$work/events.ndjson")" >>"$work/rounds"
+    for b in "${!bins[@]}"; do
+        rm -rf "$work/replay-out"
+        echo "$r replay$b $(cpu_of "${bins[$b]}" replay -c "$work/replay-plain.yaml" \
+            "$work/events.ndjson")" >>"$work/rounds"
+    done
+done
+# median_of KIND: the median CPU seconds of KIND's rounds
+median_of() {
+    awk -v k="$1" '$2 == k { print $3 }' "$work/rounds" | sort -n |
+        awk '{ v[NR] = $1 } END { printf "%.3f", NR % 2 ? v[(NR + 1) / 2] : (v[NR / 2] + v[NR / 2 + 1]) / 2 }'
+}
+# ratios_of KIND: "median min max" of floor CPU / KIND CPU, round by round
+ratios_of() {
+    awk -v k="$1" '$2 == "floor" { f[$1] = $3 } $2 == k { r[$1] = $3 }
+        END { for (i in r) printf "%.4f\n", f[i] / r[i] }' "$work/rounds" | sort -n |
+        awk '{ v[NR] = $1 } END { m = NR % 2 ? v[(NR + 1) / 2] : (v[NR / 2] + v[NR / 2 + 1]) / 2
+              printf "%.2f %.2f %.2f", m, v[1], v[NR] }'
+}
+floor_s=$(median_of floor)
+floor_rate=$(rate "$N_FLOOR" "$floor_s")
+read -r parse_ratio parse_lo parse_hi <<<"$(ratios_of replay0)"
+replay_s=$(median_of replay0)
+
+say "## 1. Parse floor"
 say ""
 say "$N_FLOOR OneLogin events generated by olsim (2,000 users, 50 roles), $avg bytes each"
-say "on average. CPU time (user + sys), best of 3 fresh processes. (a) is ola_parse_floor:"
-say "Jansson parses each line (read into memory first, not timed) into a batch of 1,000,"
-say "nothing else. (b) is \`olagent replay --enrich\` with"
-say "the default rule pack and a file output (read, parse, classify, enrich, rules, splice"
-say "the olagent object into the original bytes, write, fsync per batch, SHA-256 and"
-say "manifest). Enrichment asks the same olsim: the first 2,050 lookups fill the cache"
-say "(their CPU is counted), then every event is enriched from it."
+say "on average, in one file. The floor is ola_bare_floor: \`getline\` + \`json_loadb\` +"
+say "\`json_decref\` per line, linked against Debian's Jansson $(pkg-config --modversion jansson)"
+say "alone: the cheapest honest way to look into each event. The figure is"
+say "\`olagent replay\` with the default rule pack, no enrichment, and a plain file output"
+say "(read, admit, parse, classify, rules, splice the olagent object into the original"
+say "bytes, write, fdatasync per batch, SHA-256 and manifest). $FLOOR_ROUNDS alternating rounds"
+say "in this run, each a fresh process; CPU is user + sys of the whole process. Ratio:"
+say "events per CPU-second of the figure / the floor's, round by round; the median, and"
+say "the least and greatest round in brackets."
 say ""
-say "| pipeline | CPU s | events/s | ratio to (a) |"
-say "|---|---:|---:|---:|"
-floor_s=$(echo "$floor_line" | awk '{ print $6 }')
-say "| (a) Jansson parse only | $floor_s | $floor_rate | 1.00 |"
-floor_ratios=()
-for c in "true none" "true gzip 1" "true gzip 6" "false none"; do
-    set -- $c
-    log "replay: enrich $1, file output ${*:2}"
-    # shellcheck disable=SC2086
-    replay_cfg "$work/replay.yaml" $c
-    if [ "$1" = true ]; then
-        s=$(best_cpu 3 "$OLAGENT" replay -c "$work/replay.yaml" --enrich "$work/events.ndjson")
-        what="(b) olagent replay --enrich, file ${*:2}"
-    else
-        s=$(best_cpu 3 "$OLAGENT" replay -c "$work/replay.yaml" "$work/events.ndjson")
-        what="(b) without enrichment, file ${*:2}"
-    fi
-    r=$(rate "$N_FLOOR" "$s")
-    say "| $what | $s | $r | $(ratio "$r" "$floor_rate") |"
-    [ "$1" = true ] && floor_ratios+=("${*:2}=$(ratio "$r" "$floor_rate")")
+say "| what | CPU s (median) | events per CPU-s | floor events per CPU-s | ratio (min-max) |"
+say "|---|---:|---:|---:|---:|"
+say "| bare loop (the floor) | $floor_s | $floor_rate | $floor_rate | 1.00 |"
+say "| olagent replay, plain file | $replay_s | $(rate "$N_FLOOR" "$replay_s") | $floor_rate | $parse_ratio ($parse_lo-$parse_hi) |"
+for b in "${!also[@]}"; do
+    read -r m lo hi <<<"$(ratios_of "replay$((b + 1))")"
+    s=$(median_of "replay$((b + 1))")
+    say "| ${also[$b]} replay, plain file | $s | $(rate "$N_FLOOR" "$s") | $floor_rate | $m ($lo-$hi) |"
 done
 say ""
+if [ "$floors_only" = 0 ]; then
+    say "With enrichment (it asks the same olsim: the first 2,050 lookups fill the cache,"
+    say "their CPU counted, then every event is enriched from it) and gzip: best of 3 fresh"
+    say "processes each, against the floor's median above."
+    say ""
+    say "| what | CPU s | events per CPU-s | ratio to the floor |"
+    say "|---|---:|---:|---:|"
+    floor_ratios=()
+    for c in "true none" "true gzip 1" "true gzip 6"; do
+        set -- $c
+        log "replay: enrich $1, file output ${*:2}"
+        # shellcheck disable=SC2086
+        replay_cfg "$work/replay.yaml" $c
+        s=$(best_cpu 3 "$OLAGENT" replay -c "$work/replay.yaml" --enrich "$work/events.ndjson")
+        r=$(rate "$N_FLOOR" "$s")
+        say "| olagent replay --enrich, file ${*:2} | $s | $r | $(ratio "$r" "$floor_rate") |"
+        floor_ratios+=("${*:2}=$(ratio "$r" "$floor_rate")")
+    done
+    say ""
+fi
 kill -TERM "$FLOOR_SIM_PID"
 wait "$FLOOR_SIM_PID" 2>/dev/null || true
 rm -f "$work/events.ndjson"
+if [ "$floors_only" = 1 ]; then
+    {
+        echo "# Parse floor (tests/bench/run.sh --floors$([ "$quick" = 1 ] && echo " --quick"))"
+        echo ""
+        echo "Run on $(date -u +%Y-%m-%d) on $(nproc) cores, $(uname -r); load before: $load0."
+        echo ""
+        cat "$report"
+    } >"$out"
+    cat "$work/rounds" >&2
+    log "wrote $out"
+    exit 0
+fi
 
 # ---- 2: end to end against olsim -------------------------------------------
 agent_cfg() { # FILE START POLL SETTLE OUTPUT-YAML
@@ -206,9 +270,18 @@ mem_sample() {
          END { print r + 0, a + 0, f + 0, h + 0 }' "/proc/$1/status" 2>/dev/null || echo "0 0 0 0"
 }
 
+# needed BINARY: the shared libraries it names (NEEDED), sorted
+needed() { readelf -d "$1" | sed -n 's/.*(NEEDED).*\[\(.*\)\]/\1/p' | sort; }
+
 # lib_floor: the RSS of ola_lib_floor once set up; sets FLOOR_RSS, FLOOR_ANON (kB).
 lib_floor() {
     local pid end s
+    # the floor holds what the agent links, no more and no less
+    if [ "$(needed "$TOOLS/ola_lib_floor")" != "$(needed "$OLAGENT")" ]; then
+        echo "ola_lib_floor does not link the libraries olagent does:" >&2
+        diff <(needed "$TOOLS/ola_lib_floor") <(needed "$OLAGENT") >&2 || true
+        exit 1
+    fi
     "$TOOLS/ola_lib_floor" >"$work/floor.out" 2>&1 &
     pid=$!
     pids+=("$pid")
@@ -329,7 +402,12 @@ say ""
 pa_small=${mem_peak_anon[0]} pa_big=${mem_peak_anon[1]}
 growth=$(awk -v a="$pa_small" -v b="$pa_big" 'BEGIN { printf "%+.1f", (b - a) * 100 / a }')
 growth_met=$(met "${growth#+}" "<=" 10)
-if [ "$growth_met" = met ]; then
+if [ "$quick" = 1 ]; then
+    # 10,000 events are over before the heap settles: one pair of quick runs
+    # differed by +15% with nothing growing. The verdict is the full run's.
+    growth_met="not judged (quick run)"
+    verdict="not judged in a quick run (too short to settle; see the full run)"
+elif [ "$growth_met" = met ]; then
     verdict="does not grow with the backlog (tolerance +10%)"
 else
     verdict="GROWS with the backlog (beyond the +10% tolerance)"
@@ -404,23 +482,28 @@ for tool in "$TOOLS"/ola_*_bench; do
     say ""
 done
 
-# ---- the targets of issue 8, read from this run ------------------------------
+# ---- the floors table: each figure next to its floor from this run -------------
 r_none=${floor_ratios[0]#*=} r_gz1=${floor_ratios[1]#*=} r_gz6=${floor_ratios[2]#*=}
 set -- ${api_rows[0]}
 api_n=$1 api_ratio=$7
-big_peak=${mem_peak_rss[1]} big_idle=${mem_idle_rss[1]} big_floor=${mem_floor_rss[1]}
+small_peak=${mem_peak_rss[0]} big_peak=${mem_peak_rss[1]} big_idle=${mem_idle_rss[1]}
+big_floor=${mem_floor_rss[1]}
+mb() { awk -v k="$1" 'BEGIN { printf "%+.1f MB", k / 1024 }'; }
 summary="$work/summary.md"
 {
-    echo "## Against the targets (issue 8)"
+    echo "## Floors (issue 22)"
     echo ""
-    echo "| target | measured in this run | |"
-    echo "|---|---|---|"
-    echo "| replay --enrich / bare parse >= 0.85 | $r_none plain file; $r_gz1 gzip 1, $r_gz6 gzip 6 | $(met "$r_none" ">=" 0.85) |"
-    echo "| tail p99 < 1.5 s (1 s poll) | p99 $p99 s, p50 $p50 s | $(met "$p99" "<" 1.5) |"
-    echo "| API calls / lower bound <= 1.05 ($api_n-event backfill, 2,000 users) | $api_ratio | $(met "$api_ratio" "<=" 1.05) |"
-    echo "| peak RSS < 15 MB ($N_E2E_BIG-event backfill) | $((big_peak / 1024)) MB ($(((big_peak - big_floor) / 1024)) MB over the $((big_floor / 1024)) MB library floor) | $(met "$big_peak" "<" 15360) |"
-    echo "| idle RSS < 8 MB | $((big_idle / 1024)) MB ($(((big_idle - big_floor) / 1024)) MB over the floor) | $(met "$big_idle" "<" 8192) |"
-    echo "| peak does not grow with the backlog | anonymous $growth%, $N_E2E_SMALL vs $N_E2E_BIG events | $growth_met |"
+    echo "Each figure next to its floor, both measured in this run; command: \`tests/bench/run.sh$([ "$quick" = 1 ] && echo " --quick")\`."
+    echo ""
+    echo "| figure | measured | floor (this run) | against the floor | target | |"
+    echo "|---|---:|---:|---:|---|---|"
+    echo "| replay, events per CPU-s (median of $FLOOR_ROUNDS rounds) | $(rate "$N_FLOOR" "$replay_s") | $floor_rate (bare loop) | $parse_ratio ($parse_lo-$parse_hi) | >= 0.90 | $(met "$parse_ratio" ">=" 0.90) |"
+    echo "| replay --enrich, plain / gzip 1 / gzip 6 | | $floor_rate (bare loop) | $r_none / $r_gz1 / $r_gz6 | | |"
+    echo "| peak RSS, $N_E2E_BIG-event backfill (kB) | $big_peak | $big_floor (ola_lib_floor) | $(mb $((big_peak - big_floor))) | <= floor + 8 MB | $(met $((big_peak - big_floor)) "<=" 8192) |"
+    echo "| idle RSS, tail mode, 2,000 cached users (kB) | $big_idle | $big_floor (ola_lib_floor) | $(mb $((big_idle - big_floor))) | <= floor + 3 MB | $(met $((big_idle - big_floor)) "<=" 3072) |"
+    echo "| peak RSS, $N_E2E_SMALL vs $N_E2E_BIG events (kB) | $small_peak vs $big_peak | | $(mb $((big_peak - small_peak))) | within 1 MB | $([ "$quick" = 1 ] && echo "not judged (quick run)" || met $((big_peak - small_peak)) "<=" 1024) |"
+    echo "| tail p99 (1 s poll) | $p99 s (p50 $p50 s) | | | < 1.5 s | $(met "$p99" "<" 1.5) |"
+    echo "| API calls / lower bound ($api_n-event backfill, 2,000 users) | $api_ratio | | | <= 1.05 | $(met "$api_ratio" "<=" 1.05) |"
     echo ""
 } >"$summary"
 
