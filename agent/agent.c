@@ -340,6 +340,7 @@ static void ola_agent_publish(struct ola_agent *a)
         sn->outputs[i].errors = o->stats.errors;
         sn->outputs[i].dead_letters = o->stats.dead_letters;
         sn->outputs[i].truncated = o->stats.truncated;
+        sn->outputs[i].req = o->stats.req;
         sn->outputs[i].ok = !a->pipe.failing[i];
     }
     sn->api_requests = ctr->requests;

@@ -32,6 +32,7 @@
 #include "agent/core/stats.h"
 #include "agent/core/timeutil.h"
 #include "agent/metrics.h"
+#include "outputs/http_out.h"
 
 #ifndef OLA_VERSION
 #define OLA_VERSION "unknown"
@@ -387,6 +388,10 @@ static void ola_render_outputs(struct ola_mw *w, const struct ola_metrics_snapsh
         kv[1] = s->outputs[i].name;
         ola_mw_u64(w, "olagent_output_truncated_total", kv, 1, s->outputs[i].truncated);
     }
+    /* the HTTP outputs' requests, rendered beside their counters (outputs/http_out.h) */
+    if (!w->failed && ola_ho_metrics_render(w->b, s->outputs[0].name, &s->outputs[0].req,
+                                            sizeof(s->outputs[0]), s->n_outputs) != 0)
+        w->failed = 1;
     ola_mw_family(w, "olagent_output_up", "gauge", "1 while the output accepts data.");
     for (i = 0; i < s->n_outputs; i++) {
         kv[1] = s->outputs[i].name;

@@ -10,6 +10,7 @@
 #include "agent/core/buf.h"
 #include "agent/core/err.h"
 #include "agent/onelogin/client.h"
+#include "outputs/output.h"
 
 #define OLA_METRICS_MAX_OUTPUTS 32
 #define OLA_METRICS_MAX_RULES   64
@@ -21,6 +22,7 @@ struct ola_metrics_snapshot {
         char name[64];
         char type[32];
         uint64_t emitted, errors, dead_letters, truncated;
+        struct ola_output_req_stats req; /* HTTP outputs' requests */
         bool ok;
     } outputs[OLA_METRICS_MAX_OUTPUTS];
     uint64_t api_requests, api_token_requests, api_rate_limited, api_retries;
