@@ -541,12 +541,13 @@ static enum ola_rc ola_ho_settle(struct ola_ho *h, size_t i)
     return OLA_RETRY;
 }
 
-/* Reads every finished transfer. Returns OLA_FATAL or OLA_OK. */
-static enum ola_rc ola_ho_reap(struct ola_ho *h)
+/* Reads every finished transfer (counted in *reaped). Returns OLA_FATAL or OLA_OK. */
+static enum ola_rc ola_ho_reap(struct ola_ho *h, int *reaped)
 {
     CURLMsg *msg;
     int left = 0;
 
+    *reaped = 0;
     while ((msg = curl_multi_info_read(h->multi, &left)) != NULL) {
         struct ola_ho_xfer *x = NULL;
         size_t i;
@@ -557,6 +558,7 @@ static enum ola_rc ola_ho_reap(struct ola_ho *h)
             x == NULL || !x->busy)
             continue;
         i = x->req;
+        (*reaped)++;
         (void)ola_ho_end(h, x, msg->data.result);
         if (ola_ho_settle(h, i) == OLA_FATAL)
             return OLA_FATAL;
@@ -603,7 +605,7 @@ enum ola_rc ola_ho_flush(struct ola_ho *h, int timeout_ms)
         return OLA_RETRY;
     }
     for (;;) {
-        int running = 0, busy = ola_ho_fill(h);
+        int running = 0, reaped = 0, busy = ola_ho_fill(h);
 
         if (busy < 0)
             break;
@@ -613,13 +615,15 @@ enum ola_rc ola_ho_flush(struct ola_ho *h, int timeout_ms)
             snprintf(o->last_error, sizeof(o->last_error), "libcurl multi handle failed");
             break;
         }
-        if (ola_ho_reap(h) == OLA_FATAL) {
+        if (ola_ho_reap(h, &reaped) == OLA_FATAL) {
             o->stats.errors++;
             return OLA_FATAL;
         }
         now = ola_mono_ms();
         if (now >= deadline)
             break;
+        if (reaped > 0)
+            continue; /* slots freed: start what waits, or stop when none */
         if (curl_multi_poll(h->multi, NULL, 0,
                             (int)(deadline - now < 1000 ? deadline - now : 1000),
                             NULL) != CURLM_OK)
