@@ -234,9 +234,9 @@ int64_t ola_ho_retry_after_ms(const char *v, int64_t now_ms);
 
 /*
  * Appends the HTTP outputs' request families (requests by status class, bytes
- * sent, retries, batch latency) as Prometheus text to b, for agent/metrics.c:
- * n rows of its snapshot, row i's output name at name0 + i * stride and its
- * figures at req0 + i * stride. Rows not active get no samples. 0 / -1.
+ * sent, retries, batch latency summed, batches) as Prometheus text to b, for
+ * agent/metrics.c: n rows of its snapshot, row i's output name at name0 + i * stride and
+ * its figures at req0 + i * stride. Rows not active get no samples. 0 / -1.
  */
 int ola_ho_metrics_render(struct ola_buf *b, const char *name0,
                           const struct ola_output_req_stats *req0, size_t stride,

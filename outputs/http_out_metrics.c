@@ -1,7 +1,7 @@
 /*
  * http_out_metrics.c - the HTTP outputs' request figures as Prometheus text.
  *
- * agent/metrics.c renders every other family; these four it hands here with
+ * agent/metrics.c renders every other family; these five it hands here with
  * its snapshot rows (a name and a struct ola_output_req_stats each, at a
  * fixed stride), so the request figures live with the sender that counts
  * them. Each family is written whole (HELP, TYPE, then its samples), with
@@ -49,8 +49,11 @@ int ola_ho_metrics_render(struct ola_buf *b, const char *name0,
          "HTTP output request bytes sent (bodies as sent, compressed or not)."},
         {"olagent_output_request_retries_total", "counter",
          "HTTP output requests sent again after a retry answer or none."},
-        {"olagent_output_batch_latency_seconds", "summary",
-         "HTTP outputs: time from a batch written to all its requests answered."},
+        {"olagent_output_batch_latency_seconds_total", "counter",
+         "HTTP outputs: time from a batch written to all its requests answered, "
+         "summed over batches."},
+        {"olagent_output_batches_total", "counter",
+         "HTTP outputs: batches whose requests were all answered."},
     };
     size_t f, i, c;
     int bad = 0;
@@ -76,10 +79,12 @@ int ola_ho_metrics_render(struct ola_buf *b, const char *name0,
                                       f == 1 ? r->bytes_sent : r->retries);
             }
             if (f == 3) {
-                bad |= ola_buf_printf(b, "%s_sum", fam[f].name) | ola_hm_label(b, name);
+                bad |= ola_buf_puts(b, fam[f].name) | ola_hm_label(b, name);
                 bad |= ola_buf_printf(b, "} %" PRIu64 ".%03u\n", ms / 1000,
                                       (unsigned)(ms % 1000));
-                bad |= ola_buf_printf(b, "%s_count", fam[f].name) | ola_hm_label(b, name);
+            }
+            if (f == 4) {
+                bad |= ola_buf_puts(b, fam[f].name) | ola_hm_label(b, name);
                 bad |= ola_buf_printf(b, "} %" PRIu64 "\n", r->batches);
             }
         }

@@ -216,11 +216,11 @@ static void test_metrics_text(void **state)
         b.data, "olagent_output_request_bytes_total{output=\"hook\\\"1\"} 1234\n"));
     assert_non_null(
         strstr(b.data, "olagent_output_request_retries_total{output=\"hook\\\"1\"} 3\n"));
-    assert_non_null(
-        strstr(b.data,
-               "olagent_output_batch_latency_seconds_sum{output=\"hook\\\"1\"} 1.500\n"));
     assert_non_null(strstr(
-        b.data, "olagent_output_batch_latency_seconds_count{output=\"hook\\\"1\"} 2\n"));
+        b.data,
+        "olagent_output_batch_latency_seconds_total{output=\"hook\\\"1\"} 1.500\n"));
+    assert_non_null(
+        strstr(b.data, "olagent_output_batches_total{output=\"hook\\\"1\"} 2\n"));
     assert_null(strstr(b.data, "output=\"file\""));
     ola_buf_free(&b);
 }
