@@ -80,12 +80,22 @@ static void ola_ho_req_free(struct ola_ho_req *rq)
     rq->url = NULL;
 }
 
+static void ola_ho_unhook(struct ola_ho_xfer *x);
+
 void ola_ho_begin(struct ola_ho *h)
 {
     size_t i;
 
-    for (i = 0; i < h->n_reqs; i++)
+    /* a batch given up on (stop) may still have transfers in flight */
+    for (i = 0; i < OLA_HO_PARALLEL; i++)
+        if (h->x[i].busy) {
+            (void)curl_multi_remove_handle(h->multi, h->x[i].easy);
+            ola_ho_unhook(&h->x[i]);
+        }
+    for (i = 0; i < h->n_reqs; i++) {
+        h->reqs[i].xfer = NULL;
         ola_ho_req_free(&h->reqs[i]);
+    }
     h->n_reqs = 0;
     h->n_recs = 0;
     h->mark = 0;

@@ -185,8 +185,8 @@ int ola_ho_add(struct ola_ho *h, size_t rec, int64_t id, const char *bytes, size
 void ola_ho_rollback(struct ola_ho *h);
 /*
  * Cuts the records into requests of at most batch_max_events records and
- * batch_max_bytes bytes (a record larger than that goes alone). frame_extra:
- * bytes of framing per record and per request (ndjson: 1, 0; a JSON array: 1, 2).
+ * batch_max_bytes bytes (a record larger than that goes alone). per_record,
+ * per_request: bytes of framing (NDJSON: 1, 0; a JSON array: 1, 2).
  * Returns 0 / -1 out of memory.
  */
 int ola_ho_plan(struct ola_ho *h, size_t per_record, size_t per_request);
