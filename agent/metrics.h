@@ -11,6 +11,7 @@
 #include "agent/core/err.h"
 #include "agent/core/stats.h"
 #include "agent/onelogin/client.h"
+#include "outputs/output.h"
 
 #define OLA_METRICS_MAX_OUTPUTS 32
 #define OLA_METRICS_MAX_RULES   64
@@ -24,6 +25,7 @@ struct ola_metrics_outputs {
         char name[64];
         char type[32];
         uint64_t emitted, errors, dead_letters, truncated;
+        struct ola_output_req_stats req; /* HTTP outputs' requests */
         bool ok;
     } outputs[OLA_METRICS_MAX_OUTPUTS];
 };

@@ -459,6 +459,60 @@ static void ola_render_progress(struct ola_mw *w, const struct ola_metrics_view 
     }
 }
 
+/* The HTTP outputs' requests; samples only for outputs that send requests. */
+static void ola_render_requests(struct ola_mw *w, const struct ola_metrics_outputs *o)
+{
+    static const char *const sc[OLA_OUT_SC_MAX] = {"2xx", "3xx", "4xx", "5xx", "none"};
+    const char *kv[4] = {"output", NULL, "status", NULL};
+    size_t i, c, n = o != NULL ? o->n_outputs : 0;
+
+    ola_mw_family(w, "olagent_output_requests_total", "counter",
+                  "HTTP output requests by answer status class (none: no answer).");
+    for (i = 0; i < n; i++) {
+        kv[1] = o->outputs[i].name;
+        for (c = 0; o->outputs[i].req.active && c < OLA_OUT_SC_MAX; c++) {
+            kv[3] = sc[c];
+            ola_mw_u64(w, "olagent_output_requests_total", kv, 2,
+                       o->outputs[i].req.requests[c]);
+        }
+    }
+    ola_mw_family(w, "olagent_output_request_bytes_total", "counter",
+                  "HTTP output request bytes sent (bodies as sent, compressed or not).");
+    for (i = 0; i < n; i++) {
+        kv[1] = o->outputs[i].name;
+        if (o->outputs[i].req.active)
+            ola_mw_u64(w, "olagent_output_request_bytes_total", kv, 1,
+                       o->outputs[i].req.bytes_sent);
+    }
+    ola_mw_family(w, "olagent_output_request_retries_total", "counter",
+                  "HTTP output requests sent again after a retry answer or none.");
+    for (i = 0; i < n; i++) {
+        kv[1] = o->outputs[i].name;
+        if (o->outputs[i].req.active)
+            ola_mw_u64(w, "olagent_output_request_retries_total", kv, 1,
+                       o->outputs[i].req.retries);
+    }
+    ola_mw_family(w, "olagent_output_batch_latency_seconds_total", "counter",
+                  "HTTP outputs: time from a batch written to all its requests answered, "
+                  "summed over batches.");
+    for (i = 0; i < n; i++) {
+        uint64_t ms = o->outputs[i].req.batch_ms;
+
+        kv[1] = o->outputs[i].name;
+        if (o->outputs[i].req.active)
+            ola_mw_ms(w, "olagent_output_batch_latency_seconds_total", kv, 1,
+                      ms > INT64_MAX ? INT64_MAX : (int64_t)ms);
+    }
+    ola_mw_family(w, "olagent_output_batches_total", "counter",
+                  "HTTP outputs: batches whose requests were all answered.");
+    for (i = 0; i < n; i++) {
+        kv[1] = o->outputs[i].name;
+        if (o->outputs[i].req.active)
+            ola_mw_u64(w, "olagent_output_batches_total", kv, 1,
+                       o->outputs[i].req.batches);
+    }
+}
+
 static void ola_render_outputs(struct ola_mw *w, const struct ola_metrics_outputs *o)
 {
     const char *kv[2] = {"output", NULL};
@@ -484,6 +538,7 @@ static void ola_render_outputs(struct ola_mw *w, const struct ola_metrics_output
         kv[1] = o->outputs[i].name;
         ola_mw_u64(w, "olagent_output_truncated_total", kv, 1, o->outputs[i].truncated);
     }
+    ola_render_requests(w, o);
     ola_mw_family(w, "olagent_output_up", "gauge", "1 while the output accepts data.");
     for (i = 0; i < n; i++) {
         kv[1] = o->outputs[i].name;

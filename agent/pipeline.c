@@ -231,7 +231,14 @@ static enum ola_rc ola_pipeline_outputs(struct ola_pipeline *p, struct ola_batch
         if (ola_pipeline_out_of_time(p))
             return OLA_RETRY;
         if (any_failed) {
-            int64_t wait = ola_backoff_next(&backoff);
+            int64_t wait = ola_backoff_next(&backoff), now = ola_mono_ms();
+
+            /* an output told when its destination takes a retry (Retry-After):
+             * no sooner, as the backoff would only knock on a closed door */
+            for (i = 0; i < sh->n_outputs; i++)
+                if (step[i] != OLA_STEP_DONE && sh->outputs[i]->retry_at_mono_ms > now &&
+                    sh->outputs[i]->retry_at_mono_ms - now > wait)
+                    wait = sh->outputs[i]->retry_at_mono_ms - now;
 
             if (ola_stop_requested && ola_mono_ms() + wait > ola_pipeline_deadline(sh))
                 wait = ola_pipeline_deadline(sh) - ola_mono_ms();

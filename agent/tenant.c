@@ -411,6 +411,7 @@ static void ola_tenant_publish_outputs(struct ola_tenant *t)
         mo->outputs[i].errors = o->stats.errors;
         mo->outputs[i].dead_letters = o->stats.dead_letters;
         mo->outputs[i].truncated = o->stats.truncated;
+        mo->outputs[i].req = o->stats.req;
         mo->outputs[i].ok = !sh->failing[i];
     }
     pthread_mutex_unlock(&sh->lock);

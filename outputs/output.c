@@ -32,6 +32,9 @@ extern const struct ola_output_ops ola_out_kafka;
 #ifdef OLA_HAVE_OUT_SYSLOG
 extern const struct ola_output_ops ola_out_syslog;
 #endif
+#ifdef OLA_HAVE_OUT_HTTP
+extern const struct ola_output_ops ola_out_http;
+#endif
 
 static const struct ola_output_ops *const ola_outputs[] = {
     &ola_out_stdout,
@@ -43,6 +46,9 @@ static const struct ola_output_ops *const ola_outputs[] = {
 #endif
 #ifdef OLA_HAVE_OUT_SYSLOG
     &ola_out_syslog,
+#endif
+#ifdef OLA_HAVE_OUT_HTTP
+    &ola_out_http,
 #endif
     NULL,
 };
@@ -97,7 +103,7 @@ const struct ola_opt ola_output_options[] = {
      .type = OLA_OPT_STR,
      .offset = OLA_OC_OFF(type),
      .flags = OLA_OPT_MANUAL | OLA_OPT_REQUIRED,
-     .help = "stdout, file, kafka, syslog"},
+     .help = "stdout, file, kafka, syslog, http"},
     {.name = "name",
      .type = OLA_OPT_STR,
      .offset = OLA_OC_OFF(name),

@@ -100,11 +100,31 @@ enum ola_rc {
 
 struct ola_output;
 
+/* Answers of an HTTP output's requests by status class; NONE: no answer came. */
+enum ola_out_sc {
+    OLA_OUT_SC_2XX = 0,
+    OLA_OUT_SC_3XX,
+    OLA_OUT_SC_4XX,
+    OLA_OUT_SC_5XX,
+    OLA_OUT_SC_NONE,
+    OLA_OUT_SC_MAX,
+};
+
+/* The figures of outputs that send requests (outputs/http_out.c). */
+struct ola_output_req_stats {
+    bool active;                       /* the output sends requests: render these */
+    uint64_t requests[OLA_OUT_SC_MAX]; /* by enum ola_out_sc */
+    uint64_t bytes_sent;        /* request bytes on the wire (bodies, compressed) */
+    uint64_t retries;           /* requests sent again after no or a retry answer */
+    uint64_t batches, batch_ms; /* batches delivered; their write-to-ack time summed */
+};
+
 struct ola_output_stats {
     uint64_t emitted;      /* records durably accepted */
     uint64_t errors;       /* write/flush calls that answered RETRY or FATAL */
     uint64_t dead_letters; /* records sent to the dead-letter file */
     uint64_t truncated;    /* records cut to fit a size limit */
+    struct ola_output_req_stats req;
 };
 
 /* One record an output refused for good, waiting for its dead-letter line. */
@@ -152,6 +172,10 @@ struct ola_output {
     void *ctx; /* the plugin's state */
     struct ola_output_stats stats;
     char last_error[256]; /* why the last RETRY/FATAL happened, for logs and /readyz */
+    /* With a RETRY: the earliest ola_mono_ms() at which the destination takes a
+     * retry (an HTTP Retry-After), 0 when it did not say. The pipeline may wait
+     * until then; the output answers RETRY at once before it anyway. */
+    int64_t retry_at_mono_ms;
     /* refused records not yet in the dead-letter file (ola_output_refuse) */
     struct ola_refusal *refused;
     size_t n_refused, cap_refused;

@@ -382,6 +382,45 @@ static void test_ready_rules(void **state)
     ola_stats_reset();
 }
 
+/* The HTTP outputs' request figures: samples only for outputs that send requests. */
+static void test_render_requests(void **state)
+{
+    struct snap s;
+    struct ola_buf b = OLA_BUF_INIT;
+    struct ola_output_req_stats *r;
+
+    (void)state;
+    fill_snapshot(&s);
+    snprintf(s.o.outputs[0].name, sizeof(s.o.outputs[0].name), "hook\"1");
+    r = &s.o.outputs[0].req;
+    r->active = true;
+    r->requests[OLA_OUT_SC_2XX] = 7;
+    r->requests[OLA_OUT_SC_NONE] = 2;
+    r->bytes_sent = 1234;
+    r->retries = 3;
+    r->batches = 2;
+    r->batch_ms = 1500;
+    assert_int_equal(ola_metrics_render(&s.v, 1700000000000LL, &b), 0);
+    check_exposition(b.data);
+    assert_sample(b.data,
+                  "olagent_output_requests_total{output=\"hook\\\"1\",status=\"2xx\"}",
+                  "7");
+    assert_sample(b.data,
+                  "olagent_output_requests_total{output=\"hook\\\"1\",status=\"none\"}",
+                  "2");
+    assert_sample(b.data, "olagent_output_request_bytes_total{output=\"hook\\\"1\"}",
+                  "1234");
+    assert_sample(b.data, "olagent_output_request_retries_total{output=\"hook\\\"1\"}",
+                  "3");
+    assert_sample(b.data,
+                  "olagent_output_batch_latency_seconds_total{output=\"hook\\\"1\"}",
+                  "1.5");
+    assert_sample(b.data, "olagent_output_batches_total{output=\"hook\\\"1\"}", "2");
+    /* the other output sends no requests: no samples for it */
+    assert_null(strstr(b.data, "olagent_output_requests_total{output=\"we"));
+    ola_buf_free(&b);
+}
+
 /* Two tenants: each its own samples, readiness lists both, one down makes it 503. */
 static void test_tenants(void **state)
 {
@@ -647,10 +686,15 @@ static void test_listen_errors(void **state)
 int main(void)
 {
     const struct CMUnitTest tests[] = {
-        cmocka_unit_test(test_render_families),   cmocka_unit_test(test_render_escaping),
-        cmocka_unit_test(test_render_histograms), cmocka_unit_test(test_ready_rules),
-        cmocka_unit_test(test_tenants),           cmocka_unit_test(test_server),
-        cmocka_unit_test(test_server_ipv6),       cmocka_unit_test(test_listen_errors),
+        cmocka_unit_test(test_render_families),
+        cmocka_unit_test(test_render_escaping),
+        cmocka_unit_test(test_render_histograms),
+        cmocka_unit_test(test_ready_rules),
+        cmocka_unit_test(test_tenants),
+        cmocka_unit_test(test_render_requests),
+        cmocka_unit_test(test_server),
+        cmocka_unit_test(test_server_ipv6),
+        cmocka_unit_test(test_listen_errors),
     };
     int rc;
 
