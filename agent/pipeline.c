@@ -144,6 +144,10 @@ enum ola_rc ola_pipeline_deliver(struct ola_pipeline *p, struct ola_batch *b,
     /* every batch starts from the base again, as each failing round doubles */
     ola_backoff_init(&backoff, OLA_PIPELINE_BACKOFF_BASE_MS, p->backoff_max_ms, 0);
 
+    /* olagent.tenant first: the rules match it, every record (alerts too) carries it */
+    if (b->n > 0 && ola_batch_stamp_tenant(b) != 0)
+        ola_log_err("pipeline", "out of memory stamping the tenant; some records of a "
+                                "batch go out without it");
     if (p->enricher != NULL && b->n > 0 &&
         ola_enrich_batch(p->enricher, b,
                          ola_enrich_catalog_types(
