@@ -22,25 +22,25 @@ static void test_topic_template(void **state)
     json_t *et;
 
     e = ola_t_add(t, 42, 5);
-    assert_int_equal(ola_kafka_expand("onelogin.{category}", e, true, &out), 0);
+    assert_int_equal(ola_kafka_expand("onelogin.{category}", e, NULL, true, &out), 0);
     assert_string_equal(out.data, "onelogin.uncategorized");
     ola_buf_reset(&out);
     et = json_pack("{s:{s:i,s:[s,s]}}", "event_type", "id", 5, "categories",
                    "login failure", "mfa");
     e->ola = et;
-    assert_int_equal(ola_kafka_expand("onelogin.{category}", e, true, &out), 0);
+    assert_int_equal(ola_kafka_expand("onelogin.{category}", e, NULL, true, &out), 0);
     assert_string_equal(out.data, "onelogin.login_failure"); /* space mapped */
     ola_buf_reset(&out);
-    assert_int_equal(ola_kafka_expand("{category}", e, false, &out), 0);
+    assert_int_equal(ola_kafka_expand("{category}", e, NULL, false, &out), 0);
     assert_string_equal(out.data, "login failure");
     ola_buf_reset(&out);
-    assert_int_equal(ola_kafka_expand("ev.{event_type_id}.{{x}", e, true, &out), 0);
+    assert_int_equal(ola_kafka_expand("ev.{event_type_id}.{{x}", e, NULL, true, &out), 0);
     assert_string_equal(out.data, "ev.5._x_"); /* "{{" is "{", then mapped */
     ola_buf_reset(&out);
-    assert_int_equal(ola_kafka_expand("{id}", e, false, &out), 0);
+    assert_int_equal(ola_kafka_expand("{id}", e, NULL, false, &out), 0);
     assert_string_equal(out.data, "42");
     ola_buf_reset(&out);
-    assert_int_equal(ola_kafka_expand("x.{nope}", e, true, &out), -1);
+    assert_int_equal(ola_kafka_expand("x.{nope}", e, NULL, true, &out), -1);
     assert_int_equal(out.len, 0);
     assert_int_equal(ola_kafka_template_check("a.{category}.{event_type_id}", NULL), 0);
     assert_int_equal(ola_kafka_template_check("a.{user}", NULL), -1);
@@ -59,7 +59,7 @@ static void test_alert_key(void **state)
         json_pack("{s:s,s:s,s:i}", "rule", "brute_force", "key", "alice", "count", 12),
         NULL, 0);
     assert_non_null(e);
-    assert_int_equal(ola_kafka_expand("{id}", e, false, &out), 0);
+    assert_int_equal(ola_kafka_expand("{id}", e, NULL, false, &out), 0);
     assert_string_equal(out.data, "brute_force:alice");
     ola_buf_free(&out);
 }
