@@ -4,8 +4,9 @@
  * out_file.c reads the YAML keys into struct ola_file_opts and registers the
  * ops; everything else (formatting into the pending buffer, one gzip member
  * per flush, fsync, rotation, manifests, crash recovery, keep) lives in
- * file_sink.c (with file_rotate.c and file_recover.c), callable without a
- * config document (tests, tools).
+ * file_sink.c (with file_rotate.c and file_recover.c; file_tenants.c holds
+ * the ops and one sink per tenant when the path has {tenant}), callable
+ * without a config document (tests, tools).
  */
 #ifndef OLA_FILE_SINK_H
 #define OLA_FILE_SINK_H
