@@ -51,10 +51,10 @@ struct ola_batch {
     uint64_t seq; /* batch number, increasing */
     char *body;   /* owned page body; raw pointers point into it */
     size_t body_len;
+    json_t *tenant_json;     /* owned: the tenant's name, once stamped; reset drops it */
     int64_t fetched_mono_ms; /* when the page arrived, for batch latency */
     struct ola_arena *arena; /* owned; the parsed events' memory, made on first use */
     const char *tenant;      /* borrowed: the tenant's name; NULL reads as "default" */
-    json_t *tenant_json;     /* owned: that name, once stamped; reset drops it */
 };
 
 /* The name a batch with no tenant set goes by (one tenant, `onelogin:` alone). */
