@@ -49,9 +49,10 @@ struct ola_fout {
 };
 
 struct ola_fsink {
-    struct ola_output *o;             /* the output: its name, log, last_error, stats */
-    struct ola_fout *fo;              /* the output's shared state */
-    char tenant[OLA_TENANT_MAX + 1];  /* "" for the one sink of a path without {tenant} */
+    struct ola_output *o; /* the output: its name, log, last_error, stats */
+    struct ola_fout *fo;  /* the output's shared state */
+    char tenant[OLA_TENANT_NAME_MAX +
+                1];                   /* "" for the one sink of a path without {tenant} */
     char stream[OLA_MANIFEST_STREAM]; /* the manifest chain: NAME, or NAME/TENANT */
     uint64_t used;                    /* fo->tick of its last write */
     struct ola_file_opts opts;        /* opts.path: pattern */

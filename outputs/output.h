@@ -281,7 +281,7 @@ int ola_output_default_dead_letter(struct ola_output *o, const char *beside,
  * {tenant} in the names of outputs (output_tenant.c). has: tmpl holds
  * "{tenant}". expand: tmpl into out (n bytes) with every "{tenant}" replaced
  * by tenant; returns the length, or -1 when it does not fit. longest: the
- * same with a tenant name of the longest length (OLA_TENANT_MAX), for config
+ * same with a tenant name of the longest length (OLA_TENANT_NAME_MAX), for config
  * checks. ola_output_tenant: b's tenant when it is a valid name (it goes into
  * paths), else NULL with o->last_error set (answer FATAL: config checks names).
  */

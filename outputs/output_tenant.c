@@ -5,7 +5,7 @@
  * (its name in struct ola_batch). The file output's path and the syslog
  * output's app_name may hold "{tenant}", replaced by the batch's tenant when
  * the name is used; config checks substitute the longest name a tenant can
- * have (OLA_TENANT_MAX characters), so a name that passes them fits every
+ * have (OLA_TENANT_NAME_MAX characters), so a name that passes them fits every
  * tenant. The Kafka templates have their own expander (kafka_template.c).
  */
 #include <string.h>
@@ -48,10 +48,10 @@ int ola_output_tenant_expand(const char *tmpl, const char *tenant, char *out, si
 
 int ola_output_tenant_longest(const char *tmpl, char *out, size_t n)
 {
-    char longest[OLA_TENANT_MAX + 1];
+    char longest[OLA_TENANT_NAME_MAX + 1];
 
-    memset(longest, 'x', OLA_TENANT_MAX);
-    longest[OLA_TENANT_MAX] = '\0';
+    memset(longest, 'x', OLA_TENANT_NAME_MAX);
+    longest[OLA_TENANT_NAME_MAX] = '\0';
     return ola_output_tenant_expand(tmpl, longest, out, n);
 }
 
@@ -60,11 +60,11 @@ const char *ola_output_tenant(struct ola_output *o, const struct ola_batch *b)
     const char *t = ola_batch_tenant(b);
     int n;
 
-    if (ola_tenant_name_ok(t))
+    if (ola_tenant_name_valid(t))
         return t;
     n = snprintf(o->last_error, sizeof(o->last_error),
                  "tenant name '%.40s' is not 1..%d of [a-z0-9_-]: not put in a name", t,
-                 OLA_TENANT_MAX);
+                 OLA_TENANT_NAME_MAX);
     if (n < 0)
         o->last_error[0] = '\0';
     o->stats.errors++;

@@ -137,7 +137,7 @@ static int ola_sl_app_name_hook(const struct ola_cfg *map, const struct ola_opt 
                 err, ola_cfg_get(map, opt->name),
                 "app_name: 1..%d printable ASCII characters, no spaces, "
                 "with {tenant} as the longest tenant name (%d characters)",
-                max, OLA_TENANT_MAX);
+                max, OLA_TENANT_NAME_MAX);
         return 0;
     }
     if (!ola_sl_token_ok(c->app_name, (size_t)max))

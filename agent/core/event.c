@@ -60,12 +60,12 @@ const char *ola_batch_tenant(const struct ola_batch *b)
     return b->tenant != NULL ? b->tenant : OLA_TENANT_DEFAULT;
 }
 
-bool ola_tenant_name_ok(const char *name)
+bool ola_tenant_name_valid(const char *name)
 {
     size_t i;
 
     for (i = 0; name[i] != '\0'; i++)
-        if (i >= OLA_TENANT_MAX ||
+        if (i >= OLA_TENANT_NAME_MAX ||
             !((name[i] >= 'a' && name[i] <= 'z') || (name[i] >= '0' && name[i] <= '9') ||
               name[i] == '_' || name[i] == '-'))
             return false;

@@ -60,7 +60,7 @@ struct ola_batch {
 /* The name a batch with no tenant set goes by (one tenant, `onelogin:` alone). */
 #define OLA_TENANT_DEFAULT "default"
 /* The longest tenant name ([a-z0-9_-]{1,32}): outputs size what holds one by it. */
-#define OLA_TENANT_MAX 32
+#define OLA_TENANT_NAME_MAX 32
 
 void ola_batch_init(struct ola_batch *b);
 /* Releases events, ola objects and the body; keeps the array and the tenant. */
@@ -70,8 +70,8 @@ void ola_batch_free(struct ola_batch *b);
 void ola_batch_trim(struct ola_batch *b);
 /* b's tenant: b->tenant, or OLA_TENANT_DEFAULT when none is set. Borrowed. */
 const char *ola_batch_tenant(const struct ola_batch *b);
-/* True when name is a tenant name: 1..OLA_TENANT_MAX of [a-z0-9_-]. */
-bool ola_tenant_name_ok(const char *name);
+/* True when name is a tenant name: 1..OLA_TENANT_NAME_MAX of [a-z0-9_-]. */
+bool ola_tenant_name_valid(const char *name);
 /*
  * Brackets the parsing of b's events: Jansson values made in between are cut
  * from b's arena and must not outlive the next reset (nothing of an event is
