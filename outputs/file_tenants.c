@@ -149,7 +149,11 @@ static struct ola_fsink *ola_fout_sink(struct ola_output *o, const struct ola_ba
     /* a directory that cannot be read yet is a retry, as for writes */
     fo->sinks[fo->n] = ola_fsink_new(o, fo, tenant, &err);
     if (fo->sinks[fo->n] == NULL) {
-        snprintf(o->last_error, sizeof(o->last_error), "tenant %s: %s", tenant, err.msg);
+        int n = snprintf(o->last_error, sizeof(o->last_error), "tenant %s: %s", tenant,
+                         err.msg);
+
+        if (n < 0 || (size_t)n >= sizeof(o->last_error))
+            memcpy(o->last_error + sizeof(o->last_error) - 4, "...", 4);
         o->stats.errors++;
         return NULL;
     }
