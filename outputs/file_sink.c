@@ -22,8 +22,10 @@
  * a descriptor the kernel calls unusable (EBADF, EINVAL). A restart's crash
  * recovery cuts such a file after its last complete member.
  *
- * Which files are the sink's, rotation and the keep policy are in
- * file_rotate.c; crash recovery at startup in file_recover.c (shared state:
+ * All of this is one sink: one stream of files. The ops, and one sink per
+ * tenant when the path holds {tenant}, are in file_tenants.c; which files
+ * are the sink's, rotation and the keep policy in file_rotate.c; crash
+ * recovery when a sink starts in file_recover.c (shared state:
  * file_sink_priv.h).
  */
 #include <errno.h>
