@@ -9,6 +9,7 @@
 
 #include "agent/core/buf.h"
 #include "agent/core/err.h"
+#include "agent/core/event.h"
 #include "agent/core/stats.h"
 #include "agent/onelogin/client.h"
 #include "outputs/output.h"
@@ -16,7 +17,7 @@
 #define OLA_METRICS_MAX_OUTPUTS 32
 #define OLA_METRICS_MAX_RULES   64
 
-#define OLA_METRICS_TENANT_NAME_MAX 32 /* OLA_TENANT_NAME_MAX */
+
 
 /* The shared outputs' figures (plain copies), published after each batch. */
 struct ola_metrics_outputs {
@@ -36,7 +37,7 @@ struct ola_metrics_outputs {
  * the server (ola_metrics_remove_tenant) before its counters are freed.
  */
 struct ola_metrics_tenant {
-    char name[OLA_METRICS_TENANT_NAME_MAX + 1];
+    char name[OLA_TENANT_NAME_MAX + 1];
     const struct ola_stats *stats; /* borrowed, see above */
     int64_t poll_interval_ms;      /* readiness: a successful poll within 3 of these */
     bool down;                     /* given up on for now (credential rejected) */

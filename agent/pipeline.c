@@ -266,6 +266,10 @@ enum ola_rc ola_pipeline_deliver(struct ola_pipeline *p, struct ola_batch *b,
     enum ola_rc rc;
     size_t i;
 
+    /* olagent.tenant first: the rules match it, every record (alerts too) carries it */
+    if (b->n > 0 && ola_batch_stamp_tenant(b) != 0)
+        ola_log_err("pipeline", "out of memory stamping the tenant; some records of a "
+                                "batch go out without it");
     if (p->enricher != NULL && b->n > 0 &&
         ola_enrich_batch(p->enricher, b,
                          ola_enrich_catalog_types(

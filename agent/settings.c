@@ -147,17 +147,6 @@ static const struct ola_cfg *ola_blame(const struct ola_cfg *map, const char *ke
     return n != NULL ? n : map;
 }
 
-static bool ola_tenant_name_ok(const char *t)
-{
-    size_t i;
-
-    for (i = 0; t[i] != '\0'; i++)
-        if (!((t[i] >= 'a' && t[i] <= 'z') || (t[i] >= '0' && t[i] <= '9') ||
-              t[i] == '_' || t[i] == '-'))
-            return false;
-    return i > 0 && i <= OLA_TENANT_NAME_MAX;
-}
-
 /* One entry of tenants: its name checked and its onelogin settings read. */
 static int ola_load_tenant(const struct ola_cfg_doc *doc, const struct ola_cfg *ol,
                            const struct ola_cfg *t, int64_t now_ms,
@@ -178,7 +167,7 @@ static int ola_load_tenant(const struct ola_cfg_doc *doc, const struct ola_cfg *
         return -1;
     if (tc->name == NULL)
         return ola_cfg_errf(err, t, "%s: name is required", ola_cfg_path(t));
-    if (!ola_tenant_name_ok(tc->name))
+    if (!ola_tenant_name_valid(tc->name))
         return ola_cfg_errf(err, ola_cfg_get(t, "name"),
                             "%s.name: use 1-%d of a-z, 0-9, '_' and '-'", ola_cfg_path(t),
                             OLA_TENANT_NAME_MAX);

@@ -23,11 +23,9 @@
 #include "filters/rules/settings.h"
 #include "outputs/output.h"
 
-/* A tenant's name is [a-z0-9_-]{1,OLA_TENANT_NAME_MAX}. */
-#define OLA_TENANT_NAME_MAX 32
-#define OLA_MAX_TENANTS     1000
-/* The tenant a config with onelogin: and no tenants: serves. */
-#define OLA_TENANT_DEFAULT "default"
+/* A tenant's name: ola_tenant_name_valid (agent/core/event.h); without tenants:,
+ * onelogin: is the one tenant, OLA_TENANT_DEFAULT. */
+#define OLA_MAX_TENANTS 1000
 
 /* One tenant: its name, its OneLogin settings and its checkpoint. */
 struct ola_tenant_cfg {

@@ -216,9 +216,9 @@ fail:
 }
 
 /* Closes what a previous run left open, finds the chain's tail, applies keep. */
-int ola_fsink_startup(struct ola_output *o, struct ola_err *err)
+int ola_fsink_startup(struct ola_fsink *s, struct ola_err *err)
 {
-    struct ola_fsink *s = o->ctx;
+    struct ola_output *o = s->o;
     struct ola_scan sc;
     size_t i;
     int rc = -1;
@@ -250,7 +250,7 @@ int ola_fsink_startup(struct ola_output *o, struct ola_err *err)
             continue;
         }
         if (s->opts.manifest) {
-            snprintf(m.stream, sizeof(m.stream), "%s", o->name);
+            snprintf(m.stream, sizeof(m.stream), "%s", s->stream);
             m.closed_ms = ola_fsink_now(s);
             if (ola_fsink_chain(s, sc.v[i].path, &m, err) != 0)
                 goto fail;
@@ -265,6 +265,6 @@ int ola_fsink_startup(struct ola_output *o, struct ola_err *err)
 fail:
     ola_scan_free(&sc);
     if (rc == 0)
-        ola_fsink_keep(o);
+        ola_fsink_keep(s);
     return rc;
 }

@@ -205,9 +205,9 @@ int ola_fsink_scan(struct ola_fsink *s, struct ola_scan *sc, struct ola_err *err
 }
 
 /* Deletes closed files (and manifests) beyond keep.files / keep.days. */
-void ola_fsink_keep(struct ola_output *o)
+void ola_fsink_keep(struct ola_fsink *s)
 {
-    struct ola_fsink *s = o->ctx;
+    struct ola_output *o = s->o;
     struct ola_scan sc;
     struct ola_err err;
     size_t i, closed = 0, seen = 0;
@@ -252,9 +252,9 @@ void ola_fsink_keep(struct ola_output *o)
 }
 
 /* Rotates when the open file is due (size or age); failures keep it open. */
-void ola_fsink_maybe_rotate(struct ola_output *o)
+void ola_fsink_maybe_rotate(struct ola_fsink *s)
 {
-    struct ola_fsink *s = o->ctx;
+    struct ola_output *o = s->o;
     struct ola_err err;
     const char *why = NULL;
 
@@ -267,7 +267,7 @@ void ola_fsink_maybe_rotate(struct ola_output *o)
         why = "age";
     if (why == NULL)
         return;
-    if (ola_fsink_close_file(o, why, &err) != 0) {
+    if (ola_fsink_close_file(s, why, &err) != 0) {
         if (!s->rotate_failed)
             ola_plg_log(OLA_LOG_WARN, o, "cannot rotate %s, writing on: %s", s->path,
                         err.msg);
@@ -277,5 +277,5 @@ void ola_fsink_maybe_rotate(struct ola_output *o)
     if (s->rotate_failed)
         ola_plg_log(OLA_LOG_INFO, o, "rotation works again");
     s->rotate_failed = false;
-    ola_fsink_keep(o);
+    ola_fsink_keep(s);
 }

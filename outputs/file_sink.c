@@ -22,8 +22,10 @@
  * a descriptor the kernel calls unusable (EBADF, EINVAL). A restart's crash
  * recovery cuts such a file after its last complete member.
  *
- * Which files are the sink's, rotation and the keep policy are in
- * file_rotate.c; crash recovery at startup in file_recover.c (shared state:
+ * All of this is one sink: one stream of files. The ops, and one sink per
+ * tenant when the path holds {tenant}, are in file_tenants.c; which files
+ * are the sink's, rotation and the keep policy in file_rotate.c; crash
+ * recovery when a sink starts in file_recover.c (shared state:
  * file_sink_priv.h).
  */
 #include <errno.h>
@@ -102,9 +104,8 @@ void ola_file_opts_default(struct ola_file_opts *opts, const char *path)
 
 /* ---- opening and closing files ----------------------------------------- */
 
-static int ola_fsink_open_file(struct ola_output *o, struct ola_err *err)
+static int ola_fsink_open_file(struct ola_fsink *s, struct ola_err *err)
 {
-    struct ola_fsink *s = o->ctx;
     int64_t now = ola_fsink_now(s);
     time_t secs = (time_t)(now / 1000);
     char name[PATH_MAX], cand[PATH_MAX], man[PATH_MAX];
@@ -161,7 +162,7 @@ static int ola_fsink_open_file(struct ola_output *o, struct ola_err *err)
         (void)ola_sha256_run_begin(&s->hash);
     s->opened_ms = now;
     ola_fstats_init(&s->f);
-    ola_plg_log(OLA_LOG_INFO, o, "opened %s", s->path);
+    ola_plg_log(OLA_LOG_INFO, s->o, "opened %s", s->path);
     return 0;
 }
 
@@ -206,9 +207,9 @@ int ola_fsink_chain(struct ola_fsink *s, const char *path, struct ola_manifest *
  * Closes the open file: an empty one is removed, any other gets its manifest.
  * On failure the file stays open (and writable) and -1 is returned.
  */
-int ola_fsink_close_file(struct ola_output *o, const char *why, struct ola_err *err)
+int ola_fsink_close_file(struct ola_fsink *s, const char *why, struct ola_err *err)
 {
-    struct ola_fsink *s = o->ctx;
+    struct ola_output *o = s->o;
     struct ola_manifest m;
     struct stat a, b;
 
@@ -231,7 +232,7 @@ int ola_fsink_close_file(struct ola_output *o, const char *why, struct ola_err *
                     "under the original name",
                     s->path);
     if (s->opts.manifest) {
-        ola_manifest_fill(&m, s->path, o->name, &s->f);
+        ola_manifest_fill(&m, s->path, s->stream, &s->f);
         m.created_ms = s->opened_ms;
         m.closed_ms = ola_fsink_now(s);
         if (s->hash.ctx != NULL && s->hash.bytes == s->size &&
@@ -250,46 +251,78 @@ int ola_fsink_close_file(struct ola_output *o, const char *why, struct ola_err *
     return 0;
 }
 
-/* ---- the ops ------------------------------------------------------------ */
+/* ---- one sink --------------------------------------------------------- */
 
-int ola_file_sink_open(struct ola_output *o, const struct ola_file_opts *opts,
-                       struct ola_err *err)
+struct ola_fsink *ola_fsink_new(struct ola_output *o, struct ola_fout *fo,
+                                const char *tenant, struct ola_err *err)
 {
     struct ola_fsink *s = calloc(1, sizeof(*s));
-    size_t n;
+    char path[PATH_MAX];
+    const char *p = fo->tmpl;
+    int n;
 
-    if (s == NULL)
-        return ola_err_set(err, ENOMEM, "out of memory");
-    o->ctx = s;
-    s->fd = -1;
-    s->opts = *opts;
-    if (opts->path == NULL || opts->path[0] == '\0')
-        return ola_err_set(err, EINVAL, "path: required");
-    if (opts->level < 1 || opts->level > 9)
-        return ola_err_set(err, EINVAL, "level: %d is not 1..9", opts->level);
-    n = strlen(opts->path);
-    s->pattern = malloc(n + 3);
-    if (s->pattern == NULL)
-        return ola_err_set(err, ENOMEM, "out of memory");
-    snprintf(s->pattern, n + 3, "%s%s", strchr(opts->path, '/') != NULL ? "" : "./",
-             opts->path);
-    s->opts.path = s->pattern;
-    if (ola_pattern_compile(s, err) != 0)
-        return -1;
-    if (s->opts.gzip) {
-        if (deflateInit2(&s->zs, s->opts.level, Z_DEFLATED, 31, 8, Z_DEFAULT_STRATEGY) !=
-            Z_OK)
-            return ola_err_set(err, ENOMEM, "deflateInit2 failed");
-        s->zs_ready = true;
+    if (s == NULL) {
+        ola_err_set(err, ENOMEM, "out of memory");
+        return NULL;
     }
+    s->o = o;
+    s->fo = fo;
+    s->fd = -1;
+    s->opts = fo->opts;
     ola_fstats_init(&s->p);
     ola_fstats_init(&s->f);
-    return ola_fsink_startup(o, err);
+    n = snprintf(s->stream, sizeof(s->stream), "%s%s%s", o->name, tenant ? "/" : "",
+                 tenant ? tenant : "");
+    if (tenant != NULL) {
+        snprintf(s->tenant, sizeof(s->tenant), "%s", tenant);
+        if (ola_output_tenant_expand(fo->tmpl, tenant, path, sizeof(path)) < 0) {
+            ola_err_set(err, ENAMETOOLONG, "path: too long for tenant %s", tenant);
+            goto fail;
+        }
+        p = path;
+    }
+    if (n < 0 || (size_t)n >= sizeof(s->stream)) {
+        ola_err_set(err, ENAMETOOLONG, "manifest stream name too long");
+        goto fail;
+    }
+    n = (int)strlen(p);
+    s->pattern = malloc((size_t)n + 3);
+    if (s->pattern == NULL) {
+        ola_err_set(err, ENOMEM, "out of memory");
+        goto fail;
+    }
+    snprintf(s->pattern, (size_t)n + 3, "%s%s", strchr(p, '/') != NULL ? "" : "./", p);
+    s->opts.path = s->pattern;
+    if (ola_pattern_compile(s, err) != 0 || ola_fsink_startup(s, err) != 0)
+        goto fail;
+    return s;
+fail:
+    free(s->pattern);
+    free(s);
+    return NULL;
 }
 
-enum ola_rc ola_file_sink_write(struct ola_output *o, const struct ola_batch *b)
+void ola_fsink_free(struct ola_fsink *s)
 {
-    struct ola_fsink *s = o->ctx;
+    struct ola_err err;
+
+    if (s == NULL)
+        return;
+    if (s->fd >= 0 && ola_fsink_close_file(s, "shutdown", &err) != 0) {
+        ola_plg_log(OLA_LOG_ERR, s->o,
+                    "%s left without manifest (closed at next start): %s", s->path,
+                    err.msg);
+        close(s->fd);
+    }
+    ola_sha256_run_drop(&s->hash);
+    ola_buf_free(&s->pending);
+    free(s->pattern);
+    free(s);
+}
+
+enum ola_rc ola_fsink_write(struct ola_fsink *s, const struct ola_batch *b)
+{
+    struct ola_output *o = s->o;
     size_t mark = s->pending.len, i;
     struct ola_fstats add;
     int rc;
@@ -313,31 +346,32 @@ nomem:
     return OLA_RETRY;
 }
 
-/* Compresses pending into one gzip member in s->member. Returns 0 / -1. */
+/* Compresses s's pending bytes into one gzip member in fo->member. Returns 0 / -1. */
 static int ola_fsink_deflate(struct ola_fsink *s)
 {
+    struct ola_fout *fo = s->fo;
     uLong bound;
 
-    if (s->pending.len > UINT_MAX / 2 || deflateReset(&s->zs) != Z_OK)
+    if (s->pending.len > UINT_MAX / 2 || deflateReset(&fo->zs) != Z_OK)
         return -1;
-    bound = deflateBound(&s->zs, (uLong)s->pending.len);
-    s->member.len = 0;
-    if (ola_buf_reserve(&s->member, bound) != 0)
+    bound = deflateBound(&fo->zs, (uLong)s->pending.len);
+    fo->member.len = 0;
+    if (ola_buf_reserve(&fo->member, bound) != 0)
         return -1;
-    s->zs.next_in = (Bytef *)s->pending.data;
-    s->zs.avail_in = (uInt)s->pending.len;
-    s->zs.next_out = (Bytef *)s->member.data;
-    s->zs.avail_out = (uInt)bound;
-    if (deflate(&s->zs, Z_FINISH) != Z_STREAM_END)
+    fo->zs.next_in = (Bytef *)s->pending.data;
+    fo->zs.avail_in = (uInt)s->pending.len;
+    fo->zs.next_out = (Bytef *)fo->member.data;
+    fo->zs.avail_out = (uInt)bound;
+    if (deflate(&fo->zs, Z_FINISH) != Z_STREAM_END)
         return -1;
-    s->member.len = bound - s->zs.avail_out;
+    fo->member.len = bound - fo->zs.avail_out;
     return 0;
 }
 
-static enum ola_rc ola_fsink_fail(struct ola_output *o, enum ola_rc rc, int e,
+static enum ola_rc ola_fsink_fail(struct ola_fsink *s, enum ola_rc rc, int e,
                                   const char *what)
 {
-    struct ola_fsink *s = o->ctx;
+    struct ola_output *o = s->o;
     int n = snprintf(o->last_error, sizeof(o->last_error), "%s: %s%s%s", s->path, what,
                      e ? ": " : "", e ? strerror(e) : "");
 
@@ -352,28 +386,26 @@ static enum ola_rc ola_fsink_fail(struct ola_output *o, enum ola_rc rc, int e,
     return rc;
 }
 
-enum ola_rc ola_file_sink_flush(struct ola_output *o, int timeout_ms)
+enum ola_rc ola_fsink_flush(struct ola_fsink *s)
 {
-    struct ola_fsink *s = o->ctx;
     struct ola_err err;
     const char *data;
     size_t len;
     uint64_t before;
 
-    (void)timeout_ms;
     if (s->pending.len == 0) {
-        ola_fsink_maybe_rotate(o);
+        ola_fsink_maybe_rotate(s);
         return OLA_OK;
     }
-    if (s->fd < 0 && ola_fsink_open_file(o, &err) != 0) {
+    if (s->fd < 0 && ola_fsink_open_file(s, &err) != 0) {
         snprintf(s->path, sizeof(s->path), "%s", s->pattern);
-        return ola_fsink_fail(o, OLA_RETRY, 0, err.msg);
+        return ola_fsink_fail(s, OLA_RETRY, 0, err.msg);
     }
     if (s->opts.gzip) {
         if (ola_fsink_deflate(s) != 0)
-            return ola_fsink_fail(o, OLA_RETRY, ENOMEM, "deflate");
-        data = s->member.data;
-        len = s->member.len;
+            return ola_fsink_fail(s, OLA_RETRY, ENOMEM, "deflate");
+        data = s->fo->member.data;
+        len = s->fo->member.len;
     } else {
         data = s->pending.data;
         len = s->pending.len;
@@ -383,78 +415,34 @@ enum ola_rc ola_file_sink_flush(struct ola_output *o, int timeout_ms)
         int e = errno;
 
         if (ftruncate(s->fd, (off_t)before) != 0)
-            return ola_fsink_fail(o, OLA_FATAL, errno, "write failed and truncate too");
-        return ola_fsink_fail(o, e == EBADF || e == EINVAL ? OLA_FATAL : OLA_RETRY, e,
+            return ola_fsink_fail(s, OLA_FATAL, errno, "write failed and truncate too");
+        return ola_fsink_fail(s, e == EBADF || e == EINVAL ? OLA_FATAL : OLA_RETRY, e,
                               "write");
     }
     if (s->opts.fsync && fdatasync(s->fd) != 0) {
         int e = errno;
 
         if (ftruncate(s->fd, (off_t)before) != 0)
-            return ola_fsink_fail(o, OLA_FATAL, errno, "fsync failed and truncate too");
-        return ola_fsink_fail(o, OLA_RETRY, e, "fsync");
+            return ola_fsink_fail(s, OLA_FATAL, errno, "fsync failed and truncate too");
+        return ola_fsink_fail(s, OLA_RETRY, e, "fsync");
     }
     s->size += len;
     (void)ola_sha256_run_add(&s->hash, data, len); /* durable now: part of the file */
     ola_fstats_add(&s->f, &s->p);
-    o->stats.emitted += s->p.events;
+    s->o->stats.emitted += s->p.events;
     ola_fstats_init(&s->p);
     ola_buf_reset(&s->pending);
     if (s->trouble) {
-        ola_plg_log(OLA_LOG_INFO, o, "%s: writing again", s->path);
+        ola_plg_log(OLA_LOG_INFO, s->o, "%s: writing again", s->path);
         s->trouble = false;
     }
-    ola_fsink_maybe_rotate(o);
+    ola_fsink_maybe_rotate(s);
     return OLA_OK;
 }
 
-void ola_file_sink_trim(struct ola_output *o)
+void ola_fsink_trim(struct ola_fsink *s)
 {
-    struct ola_fsink *s = o->ctx;
-
     if (s->pending.len > 0) /* not durable yet: the next flush needs it */
         return;
     ola_buf_free(&s->pending);
-    ola_buf_free(&s->member);
-}
-
-int ola_file_sink_reopen(struct ola_output *o, struct ola_err *err)
-{
-    struct ola_fsink *s = o->ctx;
-
-    if (s == NULL || s->fd < 0)
-        return 0;
-    if (ola_fsink_close_file(o, "reopen", err) != 0)
-        return -1;
-    ola_fsink_keep(o);
-    return 0;
-}
-
-void ola_file_sink_close(struct ola_output *o)
-{
-    struct ola_fsink *s = o->ctx;
-    struct ola_err err;
-
-    if (s == NULL)
-        return;
-    if (s->fd >= 0 && ola_fsink_close_file(o, "shutdown", &err) != 0) {
-        ola_plg_log(OLA_LOG_ERR, o, "%s left without manifest (closed at next start): %s",
-                    s->path, err.msg);
-        close(s->fd);
-    }
-    ola_sha256_run_drop(&s->hash);
-    if (s->zs_ready)
-        deflateEnd(&s->zs);
-    ola_buf_free(&s->pending);
-    ola_buf_free(&s->member);
-    free(s->pattern);
-    free(s);
-    o->ctx = NULL;
-}
-
-const char *ola_file_sink_current(const struct ola_output *o)
-{
-    const struct ola_fsink *s = o->ctx;
-
-    return s != NULL && s->fd >= 0 ? s->path : NULL;
 }

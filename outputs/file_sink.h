@@ -4,8 +4,9 @@
  * out_file.c reads the YAML keys into struct ola_file_opts and registers the
  * ops; everything else (formatting into the pending buffer, one gzip member
  * per flush, fsync, rotation, manifests, crash recovery, keep) lives in
- * file_sink.c (with file_rotate.c and file_recover.c), callable without a
- * config document (tests, tools).
+ * file_sink.c (with file_rotate.c and file_recover.c; file_tenants.c holds
+ * the ops and one sink per tenant when the path has {tenant}), callable
+ * without a config document (tests, tools).
  */
 #ifndef OLA_FILE_SINK_H
 #define OLA_FILE_SINK_H
@@ -16,7 +17,7 @@
 #include "outputs/output.h"
 
 struct ola_file_opts {
-    const char *path;      /* strftime pattern, expanded in UTC; borrowed */
+    const char *path;      /* strftime pattern, expanded in UTC, {tenant}; borrowed */
     bool gzip;             /* one gzip member per flush; false: plain NDJSON */
     int level;             /* 1..9 */
     uint64_t rotate_size;  /* rotate once the file reaches this many bytes; 0: never */
@@ -37,6 +38,8 @@ void ola_file_opts_default(struct ola_file_opts *opts, const char *path);
  * set). Closes what a previous run left open (truncates a partial trailing
  * member, writes the missing manifest), finds the tail of the manifest chain
  * and applies `keep`. The first file is opened by the first flush with data.
+ * With {tenant} in the path, all of that happens per tenant, on the tenant's
+ * first batch (stream NAME/TENANT); open only checks the path.
  * opts and what it points to are copied. Returns 0 / -1.
  */
 int ola_file_sink_open(struct ola_output *o, const struct ola_file_opts *opts,
@@ -52,6 +55,10 @@ void ola_file_sink_trim(struct ola_output *o);
 
 /* Path of the open file, or NULL when none is open. Borrowed. */
 const char *ola_file_sink_current(const struct ola_output *o);
+/* The same for tenant's file (a path with {tenant}); NULL: the first sink's. */
+const char *ola_file_sink_current_of(const struct ola_output *o, const char *tenant);
+/* How many sinks (streams of files) the output holds: 1, or one per tenant seen. */
+size_t ola_file_sink_count(const struct ola_output *o);
 
 /*
  * Closes a file left by a crash: truncates it after its last complete gzip

@@ -2,7 +2,8 @@
  * kafka_template.c - the Kafka output's topic and key templates.
  *
  * A template is text with {variables} taken from the record ({id},
- * {category}, {event_type_id}; "{{" is a literal '{'). write() expands the
+ * {category}, {event_type_id}) or its batch ({tenant}); "{{" is a literal
+ * '{'. write() expands the
  * key and, when the topic has variables, the topic of every record into the
  * output's chunk; init checks both templates once, so expansion can only
  * fail for want of memory. Pure functions: no producer, no broker.
@@ -39,8 +40,10 @@ static int ola_kafka_put_member(struct ola_buf *out, const json_t *ev, const cha
 }
 
 static int ola_kafka_put_var(struct ola_buf *out, const char *var, size_t n,
-                             const struct ola_event *e)
+                             const struct ola_event *e, const char *tenant)
 {
+    if (n == 6 && memcmp(var, "tenant", 6) == 0)
+        return ola_buf_puts(out, tenant != NULL ? tenant : OLA_TENANT_DEFAULT);
     if (n == 2 && memcmp(var, "id", 2) == 0) {
         if (e->kind == OLA_REC_ALERT) {
             if (ola_kafka_put_member(out, e->ev, "rule") || ola_buf_putc(out, ':'))
@@ -70,8 +73,8 @@ static bool ola_kafka_topic_char(char c)
            c == '.' || c == '_' || c == '-';
 }
 
-int ola_kafka_expand(const char *tmpl, const struct ola_event *e, bool topic_safe,
-                     struct ola_buf *out)
+int ola_kafka_expand(const char *tmpl, const struct ola_event *e, const char *tenant,
+                     bool topic_safe, struct ola_buf *out)
 {
     size_t start = out->len, i;
     const char *p = tmpl;
@@ -93,7 +96,7 @@ int ola_kafka_expand(const char *tmpl, const struct ola_event *e, bool topic_saf
         }
         close = strchr(open, '}');
         if (close == NULL ||
-            ola_kafka_put_var(out, open + 1, (size_t)(close - open - 1), e) != 0)
+            ola_kafka_put_var(out, open + 1, (size_t)(close - open - 1), e, tenant) != 0)
             goto fail;
         p = close + 1;
     }
@@ -111,7 +114,7 @@ fail:
 
 int ola_kafka_template_check(const char *tmpl, struct ola_err *err)
 {
-    static const char *const vars[] = {"id", "category", "event_type_id", NULL};
+    static const char *const vars[] = {"id", "category", "event_type_id", "tenant", NULL};
     const char *p = tmpl;
 
     while ((p = strchr(p, '{')) != NULL) {
@@ -132,7 +135,7 @@ int ola_kafka_template_check(const char *tmpl, struct ola_err *err)
         if (vars[i] == NULL)
             return ola_err_set(err, EINVAL,
                                "unknown variable '{%.*s}' (known: {id}, {category}, "
-                               "{event_type_id})",
+                               "{event_type_id}, {tenant})",
                                (int)n, p + 1);
         p = close + 1;
     }

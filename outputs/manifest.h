@@ -22,13 +22,15 @@
 #define OLA_MANIFEST_VERSION 1
 #define OLA_SHA256_HEX       65 /* 64 hex digits + NUL */
 #define OLA_TIME_NONE        INT64_MIN
+#define OLA_MANIFEST_STREAM                                                              \
+    128 /* room for a stream's name: an output's, "/", a tenant's */
 
 struct ola_manifest {
-    char file[256];   /* the data file's base name */
-    char stream[64];  /* the chain's name (the output's name) */
-    uint64_t seq;     /* 1 for the first manifest of a stream, then +1 */
-    uint64_t events;  /* records in the file (alerts included) */
-    uint64_t bytes;   /* size of the file */
+    char file[256];                   /* the data file's base name */
+    char stream[OLA_MANIFEST_STREAM]; /* the chain's name (the output's, NAME/TENANT) */
+    uint64_t seq;                     /* 1 for the first manifest of a stream, then +1 */
+    uint64_t events;                  /* records in the file (alerts included) */
+    uint64_t bytes;                   /* size of the file */
     int64_t first_id; /* first/last OneLogin event id; 0: none (alerts only) */
     int64_t last_id;
     int64_t first_created_ms; /* created_at of those events; OLA_TIME_NONE: none */

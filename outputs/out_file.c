@@ -6,7 +6,8 @@
  * struct ola_file_conf; init turns that into struct ola_file_opts and opens
  * the engine, file_sink.c: one gzip member per flush, fsync before the ack,
  * rotation between members with a SHA-256 manifest chained to the previous
- * one, crash recovery at startup, SIGHUP reopen.
+ * one, crash recovery at startup, SIGHUP reopen; with {tenant} in the path,
+ * all of it per tenant (file_tenants.c).
  */
 #include <errno.h>
 #include <stddef.h>

@@ -302,7 +302,7 @@ static enum ola_rc ola_kafka_write(struct ola_output *o, const struct ola_batch 
         m->val_len = chunk.len - mark;
         if (k->key_tmpl[0] != '\0') {
             m->key_off = chunk.len;
-            if (ola_kafka_expand(k->key_tmpl, e, false, &chunk) != 0)
+            if (ola_kafka_expand(k->key_tmpl, e, b->tenant, false, &chunk) != 0)
                 goto nomem;
             m->key_len = chunk.len - m->key_off;
             m->has_key = true;
@@ -312,7 +312,7 @@ static enum ola_rc ola_kafka_write(struct ola_output *o, const struct ola_batch 
         } else {
             size_t t0 = chunk.len, tl;
 
-            if (ola_kafka_expand(k->topic_tmpl, e, true, &chunk) != 0)
+            if (ola_kafka_expand(k->topic_tmpl, e, b->tenant, true, &chunk) != 0)
                 goto nomem;
             tl = chunk.len - t0;
             if (tl > OLA_KAFKA_MAX_TOPIC)

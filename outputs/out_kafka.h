@@ -59,12 +59,12 @@ int ola_kafka_open(struct ola_output *o, const struct ola_kafka_settings *ks,
  * Expands a topic or key template for record e into out (appended):
  * {id} (event id; for alerts "<rule>:<key>"), {category}
  * (olagent.event_type.categories[0], else "uncategorized"), {event_type_id}
- * (else "unknown"); "{{" is a literal "{". topic_safe maps every byte that a
- * topic name cannot hold to '_'. Returns 0 / -1 (ENOMEM or an unknown
- * variable).
+ * (else "unknown"), {tenant} (tenant: the batch's tenant, NULL reads as
+ * "default"); "{{" is a literal "{". topic_safe maps every byte that a topic
+ * name cannot hold to '_'. Returns 0 / -1 (ENOMEM or an unknown variable).
  */
-int ola_kafka_expand(const char *tmpl, const struct ola_event *e, bool topic_safe,
-                     struct ola_buf *out);
+int ola_kafka_expand(const char *tmpl, const struct ola_event *e, const char *tenant,
+                     bool topic_safe, struct ola_buf *out);
 /* Checks a template's variables; returns 0 / -1 with the bad name in err. */
 int ola_kafka_template_check(const char *tmpl, struct ola_err *err);
 

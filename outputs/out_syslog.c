@@ -229,7 +229,20 @@ static enum ola_rc ola_syslog_write(struct ola_output *o, const struct ola_batch
     struct ola_syslog *s = o->ctx;
     size_t mark = s->pending.len, mark_ends = s->n_ends, i;
     uint64_t truncated = 0;
+    const char *tenant;
 
+    /* app_name with {tenant}: this batch's (a batch is one tenant's); fits by config */
+    if (s->app_tmpl[0] != '\0') {
+        tenant = ola_output_tenant(o, b);
+        if (tenant == NULL)
+            return OLA_FATAL;
+        if (ola_output_tenant_expand(s->app_tmpl, tenant, s->app_name,
+                                     sizeof(s->app_name)) < 0) {
+            snprintf(o->last_error, sizeof(o->last_error),
+                     "app_name: too long for tenant %s", tenant);
+            return OLA_FATAL;
+        }
+    }
     for (i = 0; i < b->n; i++) {
         const struct ola_event *e = &b->ev[i];
         size_t len;

@@ -301,6 +301,19 @@ int ola_output_bury(struct ola_output *o, struct ola_batch *b, struct ola_err *e
 int ola_output_default_dead_letter(struct ola_output *o, const char *beside,
                                    struct ola_err *err);
 
+/*
+ * {tenant} in the names of outputs (output_tenant.c). has: tmpl holds
+ * "{tenant}". expand: tmpl into out (n bytes) with every "{tenant}" replaced
+ * by tenant; returns the length, or -1 when it does not fit. longest: the
+ * same with a tenant name of the longest length (OLA_TENANT_NAME_MAX), for config
+ * checks. ola_output_tenant: b's tenant when it is a valid name (it goes into
+ * paths), else NULL with o->last_error set (answer FATAL: config checks names).
+ */
+bool ola_output_has_tenant(const char *tmpl);
+int ola_output_tenant_expand(const char *tmpl, const char *tenant, char *out, size_t n);
+int ola_output_tenant_longest(const char *tmpl, char *out, size_t n);
+const char *ola_output_tenant(struct ola_output *o, const struct ola_batch *b);
+
 /* Plugin logging: "[output:TYPE:NAME] ...". */
 #define ola_plg_log(lvl, o, ...) OLA_LOG((lvl), (o)->comp, 0, __VA_ARGS__)
 

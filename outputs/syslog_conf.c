@@ -125,12 +125,24 @@ static int ola_sl_app_name_hook(const struct ola_cfg *map, const struct ola_opt 
                                 void *obj, void *ctx, struct ola_err *err)
 {
     const struct ola_syslog_conf *c = obj;
+    int max = c->rfc == 3164 ? 32 : 48;
+    char longest[128];
 
     (void)ctx;
-    if (!ola_sl_token_ok(c->app_name, c->rfc == 3164 ? 32 : 48))
+    /* {tenant}: the name must hold for the longest tenant name as well */
+    if (ola_output_has_tenant(c->app_name)) {
+        if (ola_output_tenant_longest(c->app_name, longest, sizeof(longest)) < 0 ||
+            !ola_sl_token_ok(longest, (size_t)max))
+            return ola_cfg_errf(
+                err, ola_cfg_get(map, opt->name),
+                "app_name: 1..%d printable ASCII characters, no spaces, "
+                "with {tenant} as the longest tenant name (%d characters)",
+                max, OLA_TENANT_NAME_MAX);
+        return 0;
+    }
+    if (!ola_sl_token_ok(c->app_name, (size_t)max))
         return ola_cfg_errf(err, ola_cfg_get(map, opt->name),
-                            "app_name: 1..%d printable ASCII characters, no spaces",
-                            c->rfc == 3164 ? 32 : 48);
+                            "app_name: 1..%d printable ASCII characters, no spaces", max);
     return 0;
 }
 
@@ -330,6 +342,8 @@ int ola_syslog_init(struct ola_output *o, const struct ola_cfg *node, struct ola
     s->port = c->port;
     s->sock_path = c->sock_path;
     ola_sl_copy(s->app_name, sizeof(s->app_name), c->app_name);
+    if (ola_output_has_tenant(c->app_name))
+        ola_sl_copy(s->app_tmpl, sizeof(s->app_tmpl), c->app_name);
     ola_sl_copy(s->sd_id, sizeof(s->sd_id), c->sd_id);
     if (c->hostname == NULL) {
         if (gethostname(s->hostname, sizeof(s->hostname) - 1) != 0 ||

@@ -27,6 +27,7 @@ struct ola_syslog {
     int transport, framing, oversize, rfc, facility;
     const char *host, *port, *sock_path;
     char app_name[49], hostname[256], sd_id[33];
+    char app_tmpl[49]; /* app_name as configured, when it holds {tenant}; else "" */
     size_t max_size;
     int64_t connect_timeout_ms;
     const char *ca_file, *cert_file, *key_file, *server_name;

@@ -49,6 +49,8 @@ void ola_batch_reset(struct ola_batch *b)
     free(b->body);
     b->body = NULL;
     b->body_len = 0;
+    json_decref(b->tenant_json);
+    b->tenant_json = NULL;
 }
 
 void ola_batch_free(struct ola_batch *b)
@@ -65,6 +67,23 @@ void ola_batch_trim(struct ola_batch *b)
 {
     if (b->n == 0)
         ola_arena_trim(b->arena);
+}
+
+const char *ola_batch_tenant(const struct ola_batch *b)
+{
+    return b->tenant != NULL ? b->tenant : OLA_TENANT_DEFAULT;
+}
+
+bool ola_tenant_name_valid(const char *name)
+{
+    size_t i;
+
+    for (i = 0; name[i] != '\0'; i++)
+        if (i >= OLA_TENANT_NAME_MAX ||
+            !((name[i] >= 'a' && name[i] <= 'z') || (name[i] >= '0' && name[i] <= '9') ||
+              name[i] == '_' || name[i] == '-'))
+            return false;
+    return i > 0;
 }
 
 struct ola_arena *ola_batch_parse_begin(struct ola_batch *b)
@@ -96,7 +115,32 @@ struct ola_event *ola_batch_add(struct ola_batch *b, enum ola_record_kind kind,
     e->raw_len = raw_len;
     e->routes = UINT32_MAX;
     e->severity = OLA_SEVERITY_UNSET;
+    /* an alert raised by the rules carries its batch's tenant, like its events */
+    if (kind == OLA_REC_ALERT && b->tenant_json != NULL &&
+        (ola_event_ola(e) == NULL ||
+         json_object_set(e->ola, "tenant", b->tenant_json) != 0)) {
+        json_decref(e->ev);
+        json_decref(e->ola);
+        b->n--;
+        return NULL;
+    }
     return e;
+}
+
+int ola_batch_stamp_tenant(struct ola_batch *b)
+{
+    size_t i;
+    int rc = 0;
+
+    json_decref(b->tenant_json);
+    b->tenant_json = json_string(ola_batch_tenant(b));
+    if (b->tenant_json == NULL)
+        return -1;
+    for (i = 0; i < b->n; i++)
+        if (ola_event_ola(&b->ev[i]) == NULL ||
+            json_object_set(b->ev[i].ola, "tenant", b->tenant_json) != 0)
+            rc = -1;
+    return rc;
 }
 
 /* Removes whitespace outside strings from [p, p+len) in place; returns the new length. */

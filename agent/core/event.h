@@ -54,17 +54,27 @@ struct ola_batch {
     uint64_t seq; /* batch number, increasing */
     char *body;   /* owned page body; raw pointers point into it */
     size_t body_len;
+    json_t *tenant_json;     /* owned: the tenant's name, once stamped; reset drops it */
     int64_t fetched_mono_ms; /* when the page arrived, for batch latency */
     struct ola_arena *arena; /* owned; the parsed events' memory, made on first use */
     const char *tenant;      /* borrowed: the tenant's name; NULL reads as "default" */
 };
 
+/* The name a batch with no tenant set goes by (one tenant, `onelogin:` alone). */
+#define OLA_TENANT_DEFAULT "default"
+/* The longest tenant name ([a-z0-9_-]{1,32}): outputs size what holds one by it. */
+#define OLA_TENANT_NAME_MAX 32
+
 void ola_batch_init(struct ola_batch *b);
-/* Releases events, ola objects and the body; keeps the array for reuse. */
+/* Releases events, ola objects and the body; keeps the array and the tenant. */
 void ola_batch_reset(struct ola_batch *b);
 void ola_batch_free(struct ola_batch *b);
 /* Returns the memory kept for the next batch to the system (idle times). */
 void ola_batch_trim(struct ola_batch *b);
+/* b's tenant: b->tenant, or OLA_TENANT_DEFAULT when none is set. Borrowed. */
+const char *ola_batch_tenant(const struct ola_batch *b);
+/* True when name is a tenant name: 1..OLA_TENANT_NAME_MAX of [a-z0-9_-]. */
+bool ola_tenant_name_valid(const char *name);
 /*
  * Brackets the parsing of b's events: Jansson values made in between are cut
  * from b's arena and must not outlive the next reset (nothing of an event is
@@ -75,10 +85,18 @@ void ola_batch_parse_end(struct ola_arena *prev);
 /*
  * Appends an event. ev: stolen (the batch owns the reference, also on
  * failure). raw may be NULL. Returns a pointer to the new slot or NULL (ENOMEM).
- * The slot starts with routes = all, severity unset, ola NULL.
+ * The slot starts with routes = all, severity unset, ola NULL; an alert added
+ * after ola_batch_stamp_tenant starts with ola = {"tenant": the batch's}.
  */
 struct ola_event *ola_batch_add(struct ola_batch *b, enum ola_record_kind kind,
                                 json_t *ev, const char *raw, size_t raw_len);
+/*
+ * Sets "tenant": ola_batch_tenant(b) in the olagent object of every record of
+ * b, and of every alert added to b from now until the next reset, so rules
+ * can match olagent.tenant and every output record carries it: one JSON
+ * string shared by all of them. Returns 0 / -1 (ENOMEM: some records lack it).
+ */
+int ola_batch_stamp_tenant(struct ola_batch *b);
 /* Removes events for which keep[i] is false, preserving order. */
 void ola_batch_compact(struct ola_batch *b, const bool *keep);
 /* Stable sort by (created_ms, id). */

@@ -6,7 +6,9 @@
  * extension values escape '\' and '=' and write line breaks as \n and \r.
  * OneLogin fields map to the standard dictionary keys (suser, duser, src,
  * act, outcome, rt, ...) and the rest to cs1..cs6 / cn1..cn3 with their
- * labels; the table is docs/formats.md. Alerts get their own mapping.
+ * labels; the table is docs/formats.md. Alerts get their own mapping. The
+ * tenant (olagent.tenant) is the device's external id: the OneLogin instance
+ * the record came from.
  */
 #include <string.h>
 
@@ -156,6 +158,18 @@ fail:
     return rc;
 }
 
+/* The tenant (olagent.tenant) as deviceExternalId, then dvchost: the device fields. */
+static int ola_cef_device(const struct ola_event *e, const struct ola_format_opts *o,
+                          struct ola_buf *out, size_t x)
+{
+    const json_t *t = e->ola != NULL ? json_object_get(e->ola, "tenant") : NULL;
+
+    if (json_is_string(t) && ola_cef_kv(out, x, "deviceExternalId", json_string_value(t),
+                                        json_string_length(t)) != 0)
+        return -1;
+    return ola_cef_kvs(out, x, "dvchost", o->hostname);
+}
+
 static int ola_cef_event_ext(const struct ola_event *e, const struct ola_format_opts *o,
                              struct ola_buf *out, size_t x)
 {
@@ -204,7 +218,7 @@ static int ola_cef_event_ext(const struct ola_event *e, const struct ola_format_
         json_string_length(json_object_get(ev, "risk_reasons")) > 0 &&
         ola_cef_kvs(out, x, "flexString2Label", "Risk Reasons") != 0)
         return -1;
-    return ola_cef_kvs(out, x, "dvchost", o->hostname);
+    return ola_cef_device(e, o, out, x);
 }
 
 /* The alert's key in the standard field it names (src, duser, duid), for correlation. */
@@ -278,7 +292,7 @@ static int ola_cef_alert_ext(const struct ola_event *e, const struct ola_format_
     if (ola_cef_joined(out, x, "cs6", ola_fmt_tags(e), "cs6Label", "Tags") != 0 ||
         ola_cef_alert_key(out, x, a) != 0)
         return -1;
-    return ola_cef_kvs(out, x, "dvchost", o->hostname);
+    return ola_cef_device(e, o, out, x);
 }
 
 static int ola_format_cef_fn(const struct ola_event *e, const struct ola_format_opts *o,

@@ -203,7 +203,7 @@ static int ola_leef_alert(struct ola_leef *l, const struct ola_event *e, const j
 static int ola_format_leef_fn(const struct ola_event *e, const struct ola_format_opts *o,
                               struct ola_buf *out)
 {
-    const json_t *alert = ola_fmt_alert(e);
+    const json_t *alert = ola_fmt_alert(e), *tenant;
     /* the settings refuse an unusable delimiter; a caller that sets one gets tab */
     struct ola_leef l = {out, 0,
                          ola_format_leef_delim_ok(o->leef_delim) ? o->leef_delim : '\t'};
@@ -242,6 +242,11 @@ static int ola_format_leef_fn(const struct ola_event *e, const struct ola_format
     if ((alert != NULL ? ola_leef_alert(&l, e, alert) : ola_leef_event(&l, e)) != 0)
         goto fail;
     if (o->hostname != NULL && ola_leef_kvs(&l, "devHostName", o->hostname) != 0)
+        goto fail;
+    /* the tenant: a custom attribute (LEEF has no predefined one) */
+    tenant = e->ola != NULL ? json_object_get(e->ola, "tenant") : NULL;
+    if (json_is_string(tenant) && ola_leef_kv(&l, "tenant", json_string_value(tenant),
+                                              json_string_length(tenant)) != 0)
         goto fail;
     return 0;
 fail:

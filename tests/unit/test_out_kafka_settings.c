@@ -22,25 +22,25 @@ static void test_topic_template(void **state)
     json_t *et;
 
     e = ola_t_add(t, 42, 5);
-    assert_int_equal(ola_kafka_expand("onelogin.{category}", e, true, &out), 0);
+    assert_int_equal(ola_kafka_expand("onelogin.{category}", e, NULL, true, &out), 0);
     assert_string_equal(out.data, "onelogin.uncategorized");
     ola_buf_reset(&out);
     et = json_pack("{s:{s:i,s:[s,s]}}", "event_type", "id", 5, "categories",
                    "login failure", "mfa");
     e->ola = et;
-    assert_int_equal(ola_kafka_expand("onelogin.{category}", e, true, &out), 0);
+    assert_int_equal(ola_kafka_expand("onelogin.{category}", e, NULL, true, &out), 0);
     assert_string_equal(out.data, "onelogin.login_failure"); /* space mapped */
     ola_buf_reset(&out);
-    assert_int_equal(ola_kafka_expand("{category}", e, false, &out), 0);
+    assert_int_equal(ola_kafka_expand("{category}", e, NULL, false, &out), 0);
     assert_string_equal(out.data, "login failure");
     ola_buf_reset(&out);
-    assert_int_equal(ola_kafka_expand("ev.{event_type_id}.{{x}", e, true, &out), 0);
+    assert_int_equal(ola_kafka_expand("ev.{event_type_id}.{{x}", e, NULL, true, &out), 0);
     assert_string_equal(out.data, "ev.5._x_"); /* "{{" is "{", then mapped */
     ola_buf_reset(&out);
-    assert_int_equal(ola_kafka_expand("{id}", e, false, &out), 0);
+    assert_int_equal(ola_kafka_expand("{id}", e, NULL, false, &out), 0);
     assert_string_equal(out.data, "42");
     ola_buf_reset(&out);
-    assert_int_equal(ola_kafka_expand("x.{nope}", e, true, &out), -1);
+    assert_int_equal(ola_kafka_expand("x.{nope}", e, NULL, true, &out), -1);
     assert_int_equal(out.len, 0);
     assert_int_equal(ola_kafka_template_check("a.{category}.{event_type_id}", NULL), 0);
     assert_int_equal(ola_kafka_template_check("a.{user}", NULL), -1);
@@ -59,7 +59,7 @@ static void test_alert_key(void **state)
         json_pack("{s:s,s:s,s:i}", "rule", "brute_force", "key", "alice", "count", 12),
         NULL, 0);
     assert_non_null(e);
-    assert_int_equal(ola_kafka_expand("{id}", e, false, &out), 0);
+    assert_int_equal(ola_kafka_expand("{id}", e, NULL, false, &out), 0);
     assert_string_equal(out.data, "brute_force:alice");
     ola_buf_free(&out);
 }
@@ -93,6 +93,52 @@ static void test_topic_routing_end_to_end(void **state)
     ola_t_consume(t, "t.uncategorized");
     assert_int_equal(t->n_got, 1);
     assert_string_equal(t->keys[0], "8");
+}
+
+/* {tenant}: the batch's tenant in topic and key, "default" when it names none. */
+static void test_tenant_topic_and_key(void **state)
+{
+    struct ola_t *t = *state;
+    struct ola_err err = {0};
+    struct ola_buf out = OLA_BUF_INIT;
+    struct ola_event *e;
+    char yaml[512];
+
+    e = ola_t_add(t, 42, 5);
+    assert_int_equal(ola_kafka_expand("ol.{tenant}.{id}", e, "acme", true, &out), 0);
+    assert_string_equal(out.data, "ol.acme.42");
+    ola_buf_reset(&out);
+    assert_int_equal(ola_kafka_expand("{tenant}", e, NULL, false, &out), 0);
+    assert_string_equal(out.data, "default");
+    ola_buf_free(&out);
+    assert_int_equal(ola_kafka_template_check("ol.{tenant}.{category}", NULL), 0);
+    ola_batch_reset(&t->b);
+
+    snprintf(yaml, sizeof(yaml),
+             "type: kafka\nbrokers: %s\ntopic: \"ol.{tenant}\"\nkey: \"{tenant}:{id}\"\n"
+             "dead_letter: %s\n",
+             t->bootstrap, t->dead);
+    assert_int_equal(rd_kafka_mock_topic_create(t->mc, "ol.acme", 1, 1), 0);
+    assert_int_equal(rd_kafka_mock_topic_create(t->mc, "ol.globex", 1, 1), 0);
+    assert_int_equal(ola_t_open(t, yaml, &err), 0);
+    t->b.tenant = "acme";
+    ola_t_add(t, 7, 5);
+    ola_t_add(t, 8, 5);
+    assert_int_equal(ola_output_write(t->out, &t->b), OLA_OK);
+    assert_int_equal(ola_t_flush_until_ok(t, 30), OLA_OK);
+    ola_batch_reset(&t->b);
+    t->b.tenant = "globex";
+    ola_t_add(t, 9, 5);
+    assert_int_equal(ola_output_write(t->out, &t->b), OLA_OK);
+    assert_int_equal(ola_t_flush_until_ok(t, 30), OLA_OK);
+    assert_int_equal(t->out->stats.emitted, 3);
+    ola_t_consume(t, "ol.acme");
+    assert_int_equal(t->n_got, 2);
+    assert_string_equal(t->keys[0], "acme:7");
+    assert_string_equal(t->keys[1], "acme:8");
+    ola_t_consume(t, "ol.globex");
+    assert_int_equal(t->n_got, 1);
+    assert_string_equal(t->keys[0], "globex:9");
 }
 
 static void test_errclass(void **state)
@@ -261,6 +307,8 @@ int main(void)
         cmocka_unit_test_setup_teardown(test_topic_template, ola_t_setup, ola_t_teardown),
         cmocka_unit_test_setup_teardown(test_alert_key, ola_t_setup, ola_t_teardown),
         cmocka_unit_test_setup_teardown(test_topic_routing_end_to_end, ola_t_setup,
+                                        ola_t_teardown),
+        cmocka_unit_test_setup_teardown(test_tenant_topic_and_key, ola_t_setup,
                                         ola_t_teardown),
         cmocka_unit_test(test_errclass),
         cmocka_unit_test_setup_teardown(test_config_errors, ola_t_setup, ola_t_teardown),

@@ -532,6 +532,58 @@ static void ola_bad_config(const char *yaml, const char *want)
     ola_cfg_doc_destroy(doc);
 }
 
+/* app_name with {tenant}: each batch's messages name their tenant (default: "default").
+ */
+static void test_app_name_tenant(void **state)
+{
+    char yaml[256], buf[8192];
+    struct ola_cfg_doc *doc = NULL;
+    struct ola_output *o;
+    struct ola_batch b;
+    int port, lfd = ola_listen(SOCK_STREAM, &port), cfd;
+    const char *tenants[] = {"acme", "globex", NULL};
+    char *m2, *m3;
+    int i;
+
+    (void)state;
+    snprintf(yaml, sizeof(yaml),
+             "type: syslog\nport: %d\nhostname: h1\nframing: lf\n"
+             "app_name: \"ola-{tenant}\"\n",
+             port);
+    o = ola_make(&doc, yaml);
+    ola_batch_init(&b);
+    for (i = 0; i < 3; i++) {
+        ola_batch_reset(&b);
+        b.tenant = tenants[i];
+        ola_add(&b, "{\"id\":1}", -1);
+        assert_int_equal(ola_output_write(o, &b), OLA_OK);
+        assert_int_equal(ola_output_flush(o, 5000), OLA_OK);
+    }
+    cfd = accept(lfd, NULL, NULL);
+    assert_true(cfd >= 0);
+    ola_read_msgs(cfd, buf, sizeof(buf), 3, false);
+    m2 = strchr(buf, '\n');
+    assert_non_null(m2);
+    m3 = strchr(m2 + 1, '\n');
+    assert_non_null(m3);
+    assert_memory_equal(buf, "<134>1 2022-08-08T11:00:00.000Z h1 ola-acme ", 44);
+    assert_memory_equal(m2 + 1, "<134>1 2022-08-08T11:00:00.000Z h1 ola-globex ", 46);
+    assert_memory_equal(m3 + 1, "<134>1 2022-08-08T11:00:00.000Z h1 ola-default ", 47);
+    /* a name that is no tenant's is never written into a header */
+    ola_batch_reset(&b);
+    b.tenant = "two words";
+    ola_add(&b, "{\"id\":2}", -1);
+    assert_int_equal(ola_output_write(o, &b), OLA_FATAL);
+    close(lfd);
+    ola_output_destroy(o);
+    ola_cfg_doc_destroy(doc);
+    /* 16 characters and the longest tenant's 32: RFC 5424's 48 exactly */
+    o = ola_make(&doc, "type: syslog\napp_name: \"olagent-collect-{tenant}\"\n");
+    ola_output_destroy(o);
+    ola_cfg_doc_destroy(doc);
+    ola_batch_free(&b);
+}
+
 static void test_config_errors(void **state)
 {
     (void)state;
@@ -545,6 +597,9 @@ static void test_config_errors(void **state)
     ola_bad_config("sd_id: olagent\n", "sd_id");
     ola_bad_config("sd_id: \"a b@1\"\n", "sd_id");
     ola_bad_config("app_name: \"two words\"\n", "app_name");
+    /* {tenant} counts as the longest name, 32 characters: 18 + 32 > 48 */
+    ola_bad_config("app_name: \"olagent-collector-{tenant}\"\n", "longest tenant name");
+    ola_bad_config("rfc: 3164\napp_name: \"olagent-{tenant}\"\n", "app_name: 1..32");
     ola_bad_config("facility: local9\n", "facility");
     ola_bad_config("max_size: 100\n", "max_size");
     ola_bad_config("transport: udp\nmax_size: 70000\n", "max_size");
@@ -562,6 +617,7 @@ int main(void)
         cmocka_unit_test(test_oversize_dead_letter),
         cmocka_unit_test(test_partial_message_resent_whole),
         cmocka_unit_test(test_close_keeps_unread_messages),
+        cmocka_unit_test(test_app_name_tenant),
         cmocka_unit_test(test_config_errors),
     };
 

@@ -126,7 +126,9 @@ static void test_refused_record_dead_lettered(void **state)
     assert_int_equal(ola_pipeline_deliver(&t->p, &t->b, 0), OLA_OK);
 
     assert_true(ola_test_read_text(t->out, buf, sizeof(buf)) > 0);
-    assert_string_equal(buf, "{\"id\":41}\n{\"id\":43}\n");
+    /* every record carries its tenant: none set reads as "default" */
+    assert_string_equal(buf, "{\"id\":41,\"olagent\":{\"tenant\":\"default\"}}\n"
+                             "{\"id\":43,\"olagent\":{\"tenant\":\"default\"}}\n");
     assert_int_equal(t->o->stats.emitted, 2);
     assert_int_equal(t->o->stats.dead_letters, 1);
     assert_int_equal(t->o->n_refused, 0);

@@ -336,6 +336,75 @@ static void test_alert_records(void **state)
     ola_buf_free(&out);
 }
 
+/*
+ * olagent.tenant, stamped by the pipeline before the rules, is a field like
+ * any other: a rule tags by it, an output's when routes by it, and the
+ * alerts the batch raises carry it (their when sees it too).
+ */
+static void test_tenant_field(void **state)
+{
+    struct fx *f = *state;
+    const struct ola_format_ops *json = ola_format_find("json");
+    struct ola_buf out = OLA_BUF_INIT;
+    struct ola_event *a;
+    json_t *rec;
+    int i;
+
+    assert_non_null(ola_t_write(f->dir, "tenant.yaml",
+                                "rules:\n"
+                                "  - name: acme_only\n"
+                                "    match: {field: olagent.tenant, equals: acme}\n"
+                                "    tags: [acme_event]\n"));
+    assert_non_null(build(f, "rules: [\"@PACK@\", \"@DIR@/tenant.yaml\"]\n"
+                             "outputs:\n"
+                             "  - name: siem\n"
+                             "  - name: archive\n"
+                             "    when: {field: olagent.tenant, equals: globex}\n"
+                             "  - name: pager\n"
+                             "    when: {field: olagent.tenant, equals: acme}\n"));
+    ola_batch_reset(&f->b);
+    f->b.tenant = "acme";
+    for (i = 0; i < 5; i++)
+        assert_non_null(
+            ola_t_add(&f->b, 500 + i, 1700000000000LL + i * 1000,
+                      "{\"event_type_id\":950,\"user_id\":42,\"ipaddr\":\"1.2.3.4\"}"));
+    assert_int_equal(ola_batch_stamp_tenant(&f->b), 0);
+    assert_int_equal(ola_rules_apply(f->r, &f->b, 1700000010000LL), 0);
+    assert_int_equal(f->b.n, 6);
+    assert_true(ola_t_has_tag(&f->b.ev[0], "acme_event"));
+    assert_int_equal(f->b.ev[0].routes, 1 | 4); /* siem, and pager by its when */
+    a = &f->b.ev[5];
+    assert_int_equal(a->kind, OLA_REC_ALERT);
+    assert_int_equal(a->routes, 1 | 4); /* the alert's when saw its tenant */
+    assert_int_equal(ola_format_event(json, a, NULL, &out), 0);
+    rec = json_loads(out.data, 0, NULL);
+    assert_non_null(rec);
+    assert_string_equal(
+        json_string_value(json_object_get(json_object_get(rec, "olagent"), "tenant")),
+        "acme");
+    json_decref(rec);
+    ola_buf_free(&out);
+
+    /* another tenant's batch: no tag, the other output */
+    ola_batch_reset(&f->b);
+    assert_string_equal(f->b.tenant, "acme"); /* reset keeps it */
+    f->b.tenant = "globex";
+    assert_non_null(
+        ola_t_add(&f->b, 600, 1700000020000LL, "{\"event_type_id\":5,\"user_id\":7}"));
+    assert_int_equal(ola_batch_stamp_tenant(&f->b), 0);
+    assert_int_equal(ola_rules_apply(f->r, &f->b, 1700000020000LL), 0);
+    assert_false(ola_t_has_tag(&f->b.ev[0], "acme_event"));
+    assert_int_equal(f->b.ev[0].routes, 1 | 2);
+    /* no tenant set: "default" */
+    ola_batch_reset(&f->b);
+    f->b.tenant = NULL;
+    assert_non_null(
+        ola_t_add(&f->b, 601, 1700000020000LL, "{\"event_type_id\":5,\"user_id\":7}"));
+    assert_int_equal(ola_batch_stamp_tenant(&f->b), 0);
+    assert_string_equal(json_string_value(json_object_get(f->b.ev[0].ola, "tenant")),
+                        "default");
+}
+
 static void test_load_errors(void **state)
 {
     struct fx *f = *state;
@@ -439,6 +508,7 @@ int main(void)
         cmocka_unit_test_setup_teardown(test_drop_and_custom, setup, teardown),
         cmocka_unit_test_setup_teardown(test_routing, setup, teardown),
         cmocka_unit_test_setup_teardown(test_alert_records, setup, teardown),
+        cmocka_unit_test_setup_teardown(test_tenant_field, setup, teardown),
         cmocka_unit_test_setup_teardown(test_load_errors, setup, teardown),
         cmocka_unit_test_setup_teardown(test_globs_and_relative, setup, teardown),
     };
