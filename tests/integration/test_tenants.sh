@@ -1,13 +1,13 @@
 #!/usr/bin/env bash
 # Three olsim tenants in one olagent: t3 is faulty (random 5xx, a budget of
-# 400 calls) and stalls its events calls. Two kill -9 restarts during the
+# 150 calls a minute it must pace itself to) and stalls its events calls. Two kill -9 restarts during the
 # backfill, then every tenant's events are all delivered, each record tagged
 # with its tenant and written to its tenant's file; the healthy tenants'
 # live events arrive while t3 hangs; metrics and /readyz name each tenant.
 . "$(dirname "$0")/../lib/common.sh"
 
 start_olsim --seed 61 --tenants 3 --events 3000 --span 2h --rate 2 \
-    --tenant-fault-rate t3:0.2 --tenant-rate-limit t3:400 --stall 120s
+    --rate-window 60s --tenant-fault-rate t3:0.2 --tenant-rate-limit t3:150 --stall 120s
 read -r ID1 SECRET1 <<<"$(olsim_tenant_creds 1)"
 read -r ID2 SECRET2 <<<"$(olsim_tenant_creds 2)"
 read -r ID3 SECRET3 <<<"$(olsim_tenant_creds 3)"
@@ -57,7 +57,14 @@ YAML
 tenants_config "$T_DIR/olagent.yaml" t1 t2 t3
 
 # ids_of_tenant K: the ids delivered for tenant tK (its file), sorted, unique.
-ids_of_tenant() { ids_of_lenient "$T_DIR/out/t$1.ndjson" | sort -n -u; }
+# (a restart opens a new file: tK.ndjson, then tK.1.ndjson, ...)
+ids_all_of_tenant() {
+    local f
+    for f in "$T_DIR"/out/t$1.ndjson "$T_DIR"/out/t$1.[0-9]*.ndjson; do
+        [ -f "$f" ] && ids_of_lenient "$f"
+    done
+}
+ids_of_tenant() { ids_all_of_tenant "$1" | sort -n -u; }
 
 # t_tenant_covered K: tenant tK's file covers its truth of now.
 t_tenant_covered() {
@@ -102,7 +109,7 @@ d = sys.argv[1]
 for name in sorted(os.listdir(d)):
     if not name.endswith(".ndjson"):
         continue
-    want = name[:-len(".ndjson")]
+    want = name[:-len(".ndjson")].split(".")[0]
     for line in open(os.path.join(d, name), encoding="utf-8"):
         line = line.strip()
         if not line:
@@ -132,7 +139,7 @@ done
 stop_agent || fail "olagent exited $? after SIGTERM"
 dups=0
 for k in 1 2 3; do
-    all=$(ids_of_lenient "$T_DIR/out/t$k.ndjson" | wc -l)
+    all=$(ids_all_of_tenant "$k" | wc -l)
     dups=$((dups + all - $(ids_of_tenant "$k" | wc -l)))
 done
 echo "tenants: 3 tenants, 2 kills, t3 faulty and stalled; $dups duplicates in all"
