@@ -9,6 +9,17 @@
  * the back of the list and is evicted first. Memory is one small node per
  * entry plus the buckets; the values are the caller's, released through
  * free_val whenever an entry leaves.
+ *
+ * What the enricher keeps here (vals.c, record.c): compact records, not
+ * Jansson trees. A user is one allocation, the byte code of its facts and
+ * its roles, with department, title, status and state names, custom
+ * attribute keys and role names in a per-enricher table of refcounted
+ * strings; a role is its id and name. The tree an event gets is built from
+ * the record on first use and kept while hot (at most OLA_EN_HOT_MAX,
+ * least recently used first to go, all of them at the enricher's trim when
+ * the agent goes idle), so a burst builds and dumps each user once, as the
+ * trees cached for good did, and at rest only the records remain.
+ * MEASURED_CHOICE
  */
 #include <stdlib.h>
 #include <string.h>
