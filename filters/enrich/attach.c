@@ -16,33 +16,6 @@
 
 /* ---- users' roles ------------------------------------------------------------- */
 
-/* The role value of id: from the page, else the cache; NULL if neither has it. */
-static const struct ola_val *ola_role_of(const struct ola_enricher *en, int64_t id,
-                                         int64_t now, bool *gone)
-{
-    uint64_t key = ola_key(id, OLA_K_ROLE);
-    const struct ola_pg_ent *r = ola_en_pg_find(en, key);
-    void *v = NULL;
-
-    *gone = false;
-    if (r != NULL && r->state == OLA_PG_OK)
-        return r->val;
-    if (r != NULL && r->state == OLA_PG_NOT_FOUND) {
-        *gone = true;
-        return NULL;
-    }
-    switch (ola_cache_peek(en->cache, key, now, &v)) {
-    case OLA_CACHE_HIT:
-        return v;
-    case OLA_CACHE_NEGATIVE:
-        *gone = true;
-        return NULL;
-    case OLA_CACHE_MISS:
-        break;
-    }
-    return NULL;
-}
-
 /* Why u's roles lack a name: the first deferred or failed role of the page. */
 static void ola_note_role_gap(const struct ola_enricher *en, struct ola_val *u,
                               int64_t id)
@@ -77,7 +50,7 @@ static void ola_build_user(struct ola_enricher *en, struct ola_val *u, int64_t n
         bool gone = false;
 
         if (en->o.roles && ur->id > 0 && ur->id <= OLA_EN_ID_MAX)
-            r = ola_role_of(en, ur->id, now, &gone);
+            r = ola_en_role_of(en, ur->id, now, &gone);
         if (r != NULL) {
             name = r->name == OLA_NAME_NULL ? OLA_NAME_NULL : ola_istr_ref(r->name);
         } else if (en->o.roles && !gone) {
@@ -169,7 +142,7 @@ static int ola_attach_user(struct ola_enricher *en, struct ola_event *e, json_t 
             ola_build_user(en, p->val, now);
         if (!ola_user_current(en, p->val))
             ola_mark_state(en, p->val->roles_state, p->val->roles_lookup, m);
-        v = ola_en_val_json(en, p->val);
+        v = ola_en_val_json(en, p->val, now);
         if (v == NULL)
             return -1;
         v = json_incref(v);
@@ -184,7 +157,7 @@ static int ola_attach_user(struct ola_enricher *en, struct ola_event *e, json_t 
 }
 
 static int ola_attach_role(struct ola_enricher *en, struct ola_event *e, json_t **ola,
-                           struct ola_mark *m)
+                           struct ola_mark *m, int64_t now)
 {
     int64_t id = ola_en_event_id_of(e, "role_id");
     struct ola_pg_ent *p;
@@ -196,7 +169,7 @@ static int ola_attach_role(struct ola_enricher *en, struct ola_event *e, json_t 
     if (p == NULL)
         return 0;
     if (p->state == OLA_PG_OK) {
-        v = ola_en_val_json(en, p->val);
+        v = ola_en_val_json(en, p->val, now);
         if (v == NULL)
             return -1;
         v = json_incref(v);
@@ -220,7 +193,7 @@ int ola_en_attach(struct ola_enricher *en, struct ola_event *e, int64_t now)
          ola_attach_user(en, e, &ola, "actor", "actor_user_id", "actor_user_name", &m,
                          now) != 0))
         return -1;
-    if (en->o.roles && ola_attach_role(en, e, &ola, &m) != 0)
+    if (en->o.roles && ola_attach_role(en, e, &ola, &m, now) != 0)
         return -1;
     if (m.failed == NULL && !m.deferred)
         return 0;

@@ -56,22 +56,24 @@ extern struct ola_istr ola_en_null_name;
  * {id, name}) is built from that on first use and kept while hot (vals.c).
  */
 struct ola_val {
+    /* what every use reads first, together */
     unsigned refs;
     unsigned char kind;
     bool roles_known;          /* the answer said which roles the user holds */
     bool roles_own;            /* roles is an allocation of its own, not inline */
     unsigned char roles_state; /* OLA_PG_OK, OLA_PG_DEFERRED or OLA_PG_FAILED */
+    uint64_t out_gen;          /* the role generation roles were named at; 0: rebuild */
+    json_t *hot;               /* the tree while hot, else NULL */
+    uint64_t hot_page;         /* the page that last used the tree */
+    uint64_t built_page;       /* the page that last named the roles */
+    uint32_t hot_idx;          /* its place in the enricher's hot array */
     uint32_t roles_lookup;     /* FAILED: the lookup that says why */
     uint32_t n_roles;
     uint32_t code_len;
     struct ola_urole *roles; /* user: n_roles, in the answer's order */
-    uint64_t out_gen;        /* the role generation roles were named at; 0: rebuild */
-    uint64_t built_page;     /* the page that last named the roles */
     int64_t id;              /* role */
     struct ola_istr *name;   /* role: a reference, or OLA_NAME_NULL */
-    json_t *hot;             /* the tree while hot, else NULL */
-    struct ola_val *hot_prev, *hot_next; /* the hot list, most recently used first */
-    unsigned char code[];                /* user: the facts' code, then roles inline */
+    unsigned char code[];    /* user: the facts' code, then roles inline */
 };
 
 enum ola_pg_state {
@@ -112,9 +114,9 @@ struct ola_enricher {
     /* strings users and roles share (record.h) */
     struct ola_intern intern;
     struct ola_buf code; /* scratch for a user's code */
-    /* values whose trees are built: most recently used first, a reference each */
-    struct ola_val *hot_first, *hot_last;
-    size_t hot_n;
+    /* values whose trees are built, a reference each, in no order */
+    struct ola_val **hot;
+    size_t hot_n, hot_cap;
     /* failures and deferrals */
     int64_t pause_until_ms;
     struct ola_backoff pause; /* its ceiling: 5 s doubling to 5 min */
@@ -169,11 +171,22 @@ struct ola_val *ola_en_role_new(struct ola_enricher *en, int64_t id, const json_
 int ola_en_user_set_roles(struct ola_val *u, const int64_t *ids, size_t n);
 struct ola_val *ola_en_val_ref(struct ola_val *v);
 void ola_en_val_unref(struct ola_val *v); /* NULL is a no-op */
-/* v's tree (borrowed; built now if not hot), made most recently used; NULL: ENOMEM. */
-json_t *ola_en_val_json(struct ola_enricher *en, struct ola_val *v);
+/*
+ * v's tree (borrowed; built now if not hot), made most recently used; NULL:
+ * ENOMEM. A user's tree takes the trees of its roles whose values (page or
+ * cache at now) still have the names it was built with.
+ */
+json_t *ola_en_val_json(struct ola_enricher *en, struct ola_val *v, int64_t now);
+/* The role value of id: from the page, else the cache; NULL if neither has it
+   (*gone: it is known not to exist). */
+struct ola_val *ola_en_role_of(const struct ola_enricher *en, int64_t id, int64_t now,
+                               bool *gone);
 /* Forgets v's tree: its content changes. */
 void ola_en_val_cool(struct ola_enricher *en, struct ola_val *v);
-/* Keeps at most keep trees built; the least recently used go first. */
+/*
+ * Keeps at most keep trees built: over it, the least recently used go until
+ * three quarters of keep are left (keep 0: all go).
+ */
 void ola_en_hot_bound(struct ola_enricher *en, size_t keep);
 
 /* enrich.c: the page table */

@@ -8,15 +8,20 @@
  * role), and the json format dumps a tree once and copies its text for the
  * next events that hold the same tree (format_json.c, a memo keyed by the
  * tree's address). So a value's tree is built on first use and kept while
- * hot: on a list, most recently used first, holding a reference to the
- * value. After each page the list is cut to OLA_EN_HOT_MAX trees; the
- * enricher's trim (the agent going idle) empties it, so at rest only the
- * records remain. A user whose roles are named again (a role was fetched)
- * loses its tree: the next use builds the new one, at a new address.
+ * hot: in an array holding a reference to the value, stamped with the page
+ * that last used it (a use costs one store, no list to reorder). After a
+ * page that leaves more than OLA_EN_HOT_MAX trees, the least recently used
+ * go until three quarters are left (sorting the stamps: rare, and never
+ * while the users in play fit); the enricher's trim (the agent going idle)
+ * empties it, so at rest only the records remain. A user's tree takes its
+ * roles' own trees while they still carry the names it was built with. A user whose roles
+ * are named again (a role was fetched) loses its tree: the next use builds the new one,
+ * at a new address.
  */
 #include <stdlib.h>
 #include <string.h>
 
+#include "agent/core/vec.h"
 #include "filters/enrich/enrich_priv.h"
 
 struct ola_istr ola_en_null_name;
@@ -137,13 +142,67 @@ void ola_en_val_unref(struct ola_val *v)
 
 /* ---- trees --------------------------------------------------------------------- */
 
+struct ola_val *ola_en_role_of(const struct ola_enricher *en, int64_t id, int64_t now,
+                               bool *gone)
+{
+    uint64_t key = ola_key(id, OLA_K_ROLE);
+    const struct ola_pg_ent *r = ola_en_pg_find(en, key);
+    void *v = NULL;
+
+    *gone = false;
+    if (r != NULL && r->state == OLA_PG_OK)
+        return r->val;
+    if (r != NULL && r->state == OLA_PG_NOT_FOUND) {
+        *gone = true;
+        return NULL;
+    }
+    switch (ola_cache_peek(en->cache, key, now, &v)) {
+    case OLA_CACHE_HIT:
+        return v;
+    case OLA_CACHE_NEGATIVE:
+        *gone = true;
+        return NULL;
+    case OLA_CACHE_MISS:
+        break;
+    }
+    return NULL;
+}
+
 static json_t *ola_name_json(const struct ola_istr *name)
 {
     return name == OLA_NAME_NULL ? json_null() : json_stringn_nocheck(name->s, name->len);
 }
 
+/*
+ * A named role of a user's tree: the role's own tree when its value still
+ * has the name u was built with (the same shared string), else its own.
+ */
+static json_t *ola_role_item(struct ola_enricher *en, const struct ola_urole *ur,
+                             int64_t now)
+{
+    struct ola_val *r = NULL;
+    json_t *item;
+    bool gone;
+
+    if (ur->id > 0 && ur->id <= OLA_EN_ID_MAX)
+        r = ola_en_role_of(en, ur->id, now, &gone);
+    if (r != NULL && r->name == ur->name) {
+        item = ola_en_val_json(en, r, now);
+        return item != NULL ? json_incref(item) : NULL;
+    }
+    item = json_object();
+    if (item == NULL ||
+        json_object_set_new_nocheck(item, "id", json_integer(ur->id)) != 0 ||
+        json_object_set_new_nocheck(item, "name", ola_name_json(ur->name)) != 0) {
+        json_decref(item);
+        return NULL;
+    }
+    return item;
+}
+
 /* olagent.user: the facts, then roles [{id, name}] (null when unknown). */
-static json_t *ola_user_tree(const struct ola_val *u)
+static json_t *ola_user_tree(struct ola_enricher *en, const struct ola_val *u,
+                             int64_t now)
 {
     json_t *o = ola_urec_decode(u->code, u->code_len), *roles = NULL, *item;
     size_t i;
@@ -159,12 +218,11 @@ static json_t *ola_user_tree(const struct ola_val *u)
     if (roles == NULL)
         goto fail;
     for (i = 0; i < u->n_roles; i++) {
-        item = json_object();
-        if (item == NULL || json_array_append_new(roles, item) != 0 ||
-            json_object_set_new_nocheck(item, "id", json_integer(u->roles[i].id)) != 0 ||
-            (u->roles[i].name != NULL &&
-             json_object_set_new_nocheck(item, "name", ola_name_json(u->roles[i].name)) !=
-                 0))
+        if (u->roles[i].name != NULL)
+            item = ola_role_item(en, &u->roles[i], now);
+        else
+            item = json_pack("{s:I}", "id", (json_int_t)u->roles[i].id);
+        if (json_array_append_new(roles, item) != 0)
             goto fail;
     }
     if (json_object_set_new_nocheck(o, "roles", roles) != 0) {
@@ -191,60 +249,82 @@ static json_t *ola_role_tree(const struct ola_val *r)
     return o;
 }
 
-static void ola_hot_unlink(struct ola_enricher *en, struct ola_val *v)
+json_t *ola_en_val_json(struct ola_enricher *en, struct ola_val *v, int64_t now)
 {
-    if (v->hot_prev != NULL)
-        v->hot_prev->hot_next = v->hot_next;
-    else
-        en->hot_first = v->hot_next;
-    if (v->hot_next != NULL)
-        v->hot_next->hot_prev = v->hot_prev;
-    else
-        en->hot_last = v->hot_prev;
-    v->hot_prev = v->hot_next = NULL;
-}
+    json_t *t;
 
-static void ola_hot_push(struct ola_enricher *en, struct ola_val *v)
-{
-    v->hot_prev = NULL;
-    v->hot_next = en->hot_first;
-    if (en->hot_first != NULL)
-        en->hot_first->hot_prev = v;
-    en->hot_first = v;
-    if (en->hot_last == NULL)
-        en->hot_last = v;
-}
-
-json_t *ola_en_val_json(struct ola_enricher *en, struct ola_val *v)
-{
     if (v->hot != NULL) {
-        if (v != en->hot_first) {
-            ola_hot_unlink(en, v);
-            ola_hot_push(en, v);
-        }
+        v->hot_page = en->page;
         return v->hot;
     }
-    v->hot = v->kind == OLA_K_USER ? ola_user_tree(v) : ola_role_tree(v);
-    if (v->hot == NULL)
+    if (en->hot_n >= UINT32_MAX ||
+        OLA_VEC_GROW_FROM(en->hot, en->hot_cap, en->hot_n + 1, 256) != 0)
         return NULL;
-    ola_hot_push(en, ola_en_val_ref(v));
-    en->hot_n++;
-    return v->hot;
+    t = v->kind == OLA_K_USER ? ola_user_tree(en, v, now) : ola_role_tree(v);
+    if (t == NULL)
+        return NULL;
+    v->hot = t;
+    v->hot_page = en->page;
+    v->hot_idx = (uint32_t)en->hot_n;
+    en->hot[en->hot_n++] = ola_en_val_ref(v);
+    return t;
 }
 
 void ola_en_val_cool(struct ola_enricher *en, struct ola_val *v)
 {
+    struct ola_val *last;
+
     if (v->hot == NULL)
         return;
     json_decref(v->hot); /* events that hold it keep their references */
     v->hot = NULL;
-    ola_hot_unlink(en, v);
-    en->hot_n--;
+    last = en->hot[--en->hot_n];
+    en->hot[v->hot_idx] = last;
+    last->hot_idx = v->hot_idx;
     ola_en_val_unref(v);
+}
+
+static int ola_page_cmp(const void *a, const void *b)
+{
+    uint64_t x = *(const uint64_t *)a, y = *(const uint64_t *)b;
+
+    return x < y ? -1 : x > y;
 }
 
 void ola_en_hot_bound(struct ola_enricher *en, size_t keep)
 {
-    while (en->hot_n > keep && en->hot_last != NULL)
-        ola_en_val_cool(en, en->hot_last);
+    size_t target = keep / 4 * 3, cool, i;
+    uint64_t *pages, cut;
+
+    if (en->hot_n <= keep)
+        return;
+    cool = en->hot_n - target;
+    pages = keep > 0 ? malloc(en->hot_n * sizeof(*pages)) : NULL;
+    if (pages == NULL) {
+        /* all of them (asked, or no room to choose) */
+        while (en->hot_n > 0)
+            ola_en_val_cool(en, en->hot[en->hot_n - 1]);
+        free(en->hot);
+        en->hot = NULL;
+        en->hot_cap = 0;
+        return;
+    }
+    /* the cool oldest: pages below the cut, then as many at the cut as needed */
+    for (i = 0; i < en->hot_n; i++)
+        pages[i] = en->hot[i]->hot_page;
+    qsort(pages, en->hot_n, sizeof(*pages), ola_page_cmp);
+    cut = pages[cool - 1];
+    free(pages);
+    for (i = en->hot_n; i-- > 0 && cool > 0;) {
+        if (i < en->hot_n && en->hot[i]->hot_page < cut) {
+            ola_en_val_cool(en, en->hot[i]);
+            cool--;
+        }
+    }
+    for (i = en->hot_n; i-- > 0 && cool > 0;) {
+        if (i < en->hot_n && en->hot[i]->hot_page == cut) {
+            ola_en_val_cool(en, en->hot[i]);
+            cool--;
+        }
+    }
 }

@@ -50,20 +50,31 @@ static void assert_same_dump(json_t *a, json_t *b)
     free(db);
 }
 
-/* An enricher with nothing but what values need: a string table, scratch. */
+static void free_val(uint64_t key, void *v)
+{
+    (void)key;
+    ola_en_val_unref(v);
+}
+
+/* An enricher with nothing but what values need: a cache, a string table. */
 static struct ola_enricher *bare_enricher(void)
 {
     struct ola_enricher *en = calloc(1, sizeof(*en));
+    struct ola_cache_opts co = {
+        .max_entries = 100, .ttl_ms = 1000, .negative_ttl_ms = 0, .free_val = free_val};
 
     assert_non_null(en);
     en->role_gen = 1;
     en->o.roles = 1;
+    en->cache = ola_cache_new(&co);
+    assert_non_null(en->cache);
     return en;
 }
 
 static void bare_free(struct ola_enricher *en)
 {
     ola_en_hot_bound(en, 0);
+    ola_cache_destroy(en->cache);
     ola_intern_free(&en->intern);
     ola_buf_free(&en->code);
     free(en);
@@ -274,25 +285,36 @@ static void test_user_tree_like_the_old_one(void **state)
             rf[k] = json_pack("{s:I, s:O}", "id", (json_int_t)ids[k], "name", jn);
             r[k] = ola_en_role_new(en, ids[k], jn);
             assert_non_null(r[k]);
+            if (ids[k] > 0 && k % 4 != 3) /* some in the cache, some not */
+                assert_int_equal(ola_cache_put(en->cache, ola_key(ids[k], OLA_K_ROLE),
+                                               ola_en_val_ref(r[k]), 0),
+                                 0);
             json_decref(jn);
             u->roles[k].name =
                 r[k]->name == OLA_NAME_NULL ? OLA_NAME_NULL : ola_istr_ref(r[k]->name);
         }
         want = old_tree(facts, ids, n, known, rf);
-        got = ola_en_val_json(en, u);
+        got = ola_en_val_json(en, u, 0);
         assert_non_null(got);
         assert_same_dump(got, want);
         /* the same tree while hot */
-        assert_ptr_equal(ola_en_val_json(en, u), got);
+        assert_ptr_equal(ola_en_val_json(en, u, 0), got);
         for (k = 0; k < n; k++) {
+            json_t *item = json_array_get(json_object_get(got, "roles"), k);
+
             if (r[k] == NULL)
                 continue;
-            assert_same_dump(ola_en_val_json(en, r[k]), rf[k]);
+            assert_same_dump(ola_en_val_json(en, r[k], 0), rf[k]);
+            /* a cached role with the name u was built with: its own tree */
+            if (ids[k] > 0 && k % 4 != 3)
+                assert_ptr_equal(item, ola_en_val_json(en, r[k], 0));
+            else
+                assert_ptr_not_equal(item, ola_en_val_json(en, r[k], 0));
             ola_en_val_unref(r[k]);
             json_decref(rf[k]);
         }
         ola_en_val_unref(u); /* the hot list still holds it */
-        assert_ptr_equal(ola_en_val_json(en, u), got);
+        assert_ptr_equal(ola_en_val_json(en, u, 0), got);
         json_decref(want);
         json_decref(facts);
         json_decref(body);
@@ -300,6 +322,8 @@ static void test_user_tree_like_the_old_one(void **state)
     }
     ola_en_hot_bound(en, 0);
     assert_int_equal(en->hot_n, 0);
+    ola_cache_destroy(en->cache);
+    en->cache = NULL;
     ola_intern_sweep(&en->intern);
     assert_int_equal(en->intern.n, 0); /* every value gave its strings back */
     bare_free(en);
@@ -325,38 +349,36 @@ static void test_hot_bound_and_trim(void **state)
         facts = ola_enrich_user_facts(body, &ids, &n, &known);
         u[i] = ola_en_user_new(en, facts, ids, n, known);
         assert_non_null(u[i]);
-        assert_non_null(ola_en_val_json(en, u[i]));
+        en->page = i + 1; /* user i last used on page i + 1 */
+        assert_non_null(ola_en_val_json(en, u[i], 0));
         json_decref(facts);
         json_decref(body);
         free(ids);
     }
     assert_int_equal(en->hot_n, 10);
     kept = json_incref(u[0]->hot); /* an event that still holds u[0]'s tree */
-    ola_en_val_json(en, u[0]);     /* used again: the most recent */
-    ola_en_hot_bound(en, 3);
+    en->page = 11;
+    assert_ptr_equal(ola_en_val_json(en, u[0], 0), kept); /* used again: the newest */
+    ola_en_hot_bound(en, 10);                             /* within the bound */
+    assert_int_equal(en->hot_n, 10);
+    ola_en_hot_bound(en, 4); /* over it: the oldest go, three quarters stay */
     assert_int_equal(en->hot_n, 3);
-    assert_non_null(u[0]->hot); /* recently used ones stay */
+    assert_ptr_equal(u[0]->hot, kept);
     assert_non_null(u[9]->hot);
     assert_non_null(u[8]->hot);
-    assert_null(u[1]->hot);
-    assert_null(u[7]->hot);
+    for (i = 1; i < 8; i++)
+        assert_null(u[i]->hot);
     ola_en_hot_bound(en, 0); /* the trim: no trees at rest */
     assert_int_equal(en->hot_n, 0);
-    assert_null(en->hot_first);
-    assert_null(en->hot_last);
+    for (i = 0; i < 10; i++)
+        assert_null(u[i]->hot);
     /* the event's reference is still good, and equal to a new build */
-    assert_same_dump(kept, ola_en_val_json(en, u[0]));
+    assert_same_dump(kept, ola_en_val_json(en, u[0], 0));
     assert_ptr_not_equal(kept, u[0]->hot);
     json_decref(kept);
     for (i = 0; i < 10; i++)
         ola_en_val_unref(u[i]);
     bare_free(en);
-}
-
-static void free_val(uint64_t key, void *v)
-{
-    (void)key;
-    ola_en_val_unref(v);
 }
 
 static void test_eviction_gives_strings_back(void **state)
