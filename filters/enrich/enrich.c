@@ -134,6 +134,7 @@ void ola_enricher_destroy(struct ola_enricher *en)
     free(en->types);
     free(en->missing);
     ola_cache_destroy(en->cache); /* the records drop their strings */
+    ola_slab_release(&en->slab);
     ola_intern_free(&en->intern);
     ola_buf_free(&en->code);
     free(en);
@@ -143,6 +144,7 @@ void ola_enricher_trim(struct ola_enricher *en)
 {
     ola_en_hot_bound(en, 0); /* at rest: the records, no trees */
     ola_en_free_scratch(en);
+    ola_en_compact(en);
     ola_buf_free(&en->code);
     ola_intern_sweep(&en->intern);
 }

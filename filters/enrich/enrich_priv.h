@@ -17,6 +17,7 @@
 #include "filters/enrich/cache.h"
 #include "filters/enrich/enrich.h"
 #include "filters/enrich/record.h"
+#include "filters/enrich/slab.h"
 
 #define OLA_EN_COMP "enrich"
 
@@ -62,6 +63,8 @@ struct ola_val {
     bool roles_known;          /* the answer said which roles the user holds */
     bool roles_own;            /* roles is an allocation of its own, not inline */
     unsigned char roles_state; /* OLA_PG_OK, OLA_PG_DEFERRED or OLA_PG_FAILED */
+    bool in_slab;              /* cut from the enricher's slab, else malloc'd */
+    uint32_t size;             /* bytes of the allocation */
     uint64_t out_gen;          /* the role generation roles were named at; 0: rebuild */
     json_t *hot;               /* the tree while hot, else NULL */
     uint64_t hot_page;         /* the page that last used the tree */
@@ -113,7 +116,8 @@ struct ola_enricher {
     size_t lk_n, lk_cap, lk_path_cap, lk_slot_cap, lk_scratch_cap;
     /* strings users and roles share (record.h) */
     struct ola_intern intern;
-    struct ola_buf code; /* scratch for a user's code */
+    struct ola_buf code;  /* scratch for a user's code */
+    struct ola_slab slab; /* where values live (slab.h) */
     /* values whose trees are built, a reference each, in no order */
     struct ola_val **hot;
     size_t hot_n, hot_cap;
@@ -181,6 +185,8 @@ json_t *ola_en_val_json(struct ola_enricher *en, struct ola_val *v, int64_t now)
    (*gone: it is known not to exist). */
 struct ola_val *ola_en_role_of(const struct ola_enricher *en, int64_t id, int64_t now,
                                bool *gone);
+/* Moves the cache's values to fresh chunks when the slab is sparse (at rest). */
+void ola_en_compact(struct ola_enricher *en);
 /* Forgets v's tree: its content changes. */
 void ola_en_val_cool(struct ola_enricher *en, struct ola_val *v);
 /*

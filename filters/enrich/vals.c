@@ -44,15 +44,20 @@ struct ola_val *ola_en_user_new(struct ola_enricher *en, json_t *facts,
 {
     struct ola_val *v;
     size_t at, i;
+    bool in_slab;
 
     if (n > UINT32_MAX || ola_urec_encode(&en->intern, facts, &en->code) != 0)
         return NULL;
     if (en->code.len > UINT32_MAX)
         goto fail;
     at = ola_roles_at(en->code.len);
-    v = calloc(1, at + n * sizeof(struct ola_urole));
+    if (at + n * sizeof(struct ola_urole) > UINT32_MAX)
+        goto fail;
+    v = ola_slab_alloc(&en->slab, at + n * sizeof(struct ola_urole), &in_slab);
     if (v == NULL)
         goto fail;
+    v->in_slab = in_slab;
+    v->size = (uint32_t)(at + n * sizeof(struct ola_urole));
     v->refs = 1;
     v->kind = OLA_K_USER;
     v->roles_known = roles_known;
@@ -72,10 +77,13 @@ fail:
 
 struct ola_val *ola_en_role_new(struct ola_enricher *en, int64_t id, const json_t *name)
 {
-    struct ola_val *v = calloc(1, sizeof(*v));
+    bool in_slab;
+    struct ola_val *v = ola_slab_alloc(&en->slab, sizeof(*v), &in_slab);
 
     if (v == NULL)
         return NULL;
+    v->in_slab = in_slab;
+    v->size = sizeof(*v);
     v->refs = 1;
     v->kind = OLA_K_ROLE;
     v->id = id;
@@ -83,7 +91,7 @@ struct ola_val *ola_en_role_new(struct ola_enricher *en, int64_t id, const json_
                                                     json_string_length(name))
                                    : OLA_NAME_NULL;
     if (v->name == NULL) {
-        free(v);
+        ola_en_val_unref(v);
         return NULL;
     }
     return v;
@@ -137,7 +145,44 @@ void ola_en_val_unref(struct ola_val *v)
     } else if (ola_is_name(v->name)) {
         ola_istr_unref(v->name);
     }
-    free(v);
+    if (v->in_slab)
+        ola_slab_free(v, v->size);
+    else
+        free(v);
+}
+
+/* A cache value moved to the slab's current chunk; v itself when it stays. */
+static void *ola_val_move(void *p, void *ctx)
+{
+    struct ola_enricher *en = ctx;
+    struct ola_val *v = p, *n;
+    bool in_slab;
+
+    /* held by the cache alone (no page, no tree): nobody else has its address */
+    if (!v->in_slab || v->refs != 1 || v->hot != NULL)
+        return v;
+    n = ola_slab_alloc(&en->slab, v->size, &in_slab);
+    if (n == NULL)
+        return v;
+    if (!in_slab) {
+        free(n);
+        return v;
+    }
+    memcpy(n, v, v->size);
+    n->in_slab = true;
+    if (v->roles != NULL && !v->roles_own)
+        n->roles =
+            (struct ola_urole *)(void *)((char *)n + ((char *)v->roles - (char *)v));
+    ola_slab_free(v, v->size);
+    return n;
+}
+
+void ola_en_compact(struct ola_enricher *en)
+{
+    if (!ola_slab_sparse(&en->slab))
+        return;
+    ola_slab_fresh(&en->slab);
+    ola_cache_remap(en->cache, ola_val_move, en);
 }
 
 /* ---- trees --------------------------------------------------------------------- */

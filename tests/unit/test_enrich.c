@@ -322,7 +322,7 @@ static void test_trim_between_pages(void **state)
 /*
  * An idle agent keeps its cached users as compact records, not trees: the
  * heap the warm cache holds after the trim, per entry, is well under the
- * 3 KB a user's Jansson tree took.
+ * 3 KB a user's Jansson tree took (3078 bytes per entry here before).
  */
 static void test_idle_cache_is_compact(void **state)
 {
@@ -350,7 +350,8 @@ static void test_idle_cache_is_compact(void **state)
     none = mallinfo2().uordblks;
     print_message("warm cache at rest: %zu bytes per entry\n",
                   (rest - none) / st.entries);
-    assert_true(rest - none < 1024 * st.entries);
+    /* plus the slab chunk the records are cut from (64 KB, filters/enrich/slab.h) */
+    assert_true(rest - none < 1024 * st.entries + 64 * 1024);
 }
 
 static void test_ttl_refetch(void **state)

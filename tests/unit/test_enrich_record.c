@@ -61,7 +61,7 @@ static struct ola_enricher *bare_enricher(void)
 {
     struct ola_enricher *en = calloc(1, sizeof(*en));
     struct ola_cache_opts co = {
-        .max_entries = 100, .ttl_ms = 1000, .negative_ttl_ms = 0, .free_val = free_val};
+        .max_entries = 5000, .ttl_ms = 1000, .negative_ttl_ms = 0, .free_val = free_val};
 
     assert_non_null(en);
     en->role_gen = 1;
@@ -75,6 +75,7 @@ static void bare_free(struct ola_enricher *en)
 {
     ola_en_hot_bound(en, 0);
     ola_cache_destroy(en->cache);
+    ola_slab_release(&en->slab);
     ola_intern_free(&en->intern);
     ola_buf_free(&en->code);
     free(en);
@@ -422,6 +423,74 @@ static void test_eviction_gives_strings_back(void **state)
     bare_free(en);
 }
 
+/*
+ * Churn leaves dead records in the slab's chunks; the trim's compaction
+ * moves the live ones to fresh chunks (the old ones go) and they read the same.
+ */
+static void test_compaction_moves_records(void **state)
+{
+    struct ola_enricher *en = bare_enricher();
+    char text[512], *before[100];
+    size_t i, used;
+
+    (void)state;
+    for (i = 0; i < 2000; i++) {
+        json_t *body, *facts;
+        struct ola_val *u;
+        int64_t *ids;
+        size_t n;
+        bool known;
+
+        snprintf(text, sizeof(text),
+                 "{\"id\":%zu,\"username\":\"user-%zu-with-a-longer-name\","
+                 "\"email\":\"user%zu@example.com\",\"department\":\"D%zu\","
+                 "\"custom_attributes\":{\"n\":\"E%05zu\"},\"role_ids\":[1,2,%zu]}",
+                 i + 1, i, i, i % 5, i, i + 3);
+        body = load(text);
+        facts = ola_enrich_user_facts(body, &ids, &n, &known);
+        u = ola_en_user_new(en, facts, ids, n, known);
+        assert_non_null(u);
+        assert_true(u->in_slab);
+        /* the cache keeps 100: the rest are evicted, dead bytes in the chunks */
+        assert_int_equal(
+            ola_cache_put(en->cache, ola_key((int64_t)i + 1, OLA_K_USER), u, 0), 0);
+        json_decref(facts);
+        json_decref(body);
+        free(ids);
+    }
+    /* one in 20 stays: dead bytes in every chunk */
+    for (i = 0; i < 2000; i++)
+        if (i % 20 != 0)
+            assert_true(ola_cache_remove(en->cache, ola_key((int64_t)i + 1, OLA_K_USER)));
+    for (i = 0; i < 100; i++) {
+        void *v = NULL;
+
+        assert_int_equal(
+            ola_cache_peek(en->cache, ola_key(20 * (int64_t)i + 1, OLA_K_USER), 0, &v),
+            OLA_CACHE_HIT);
+        before[i] = json_dumps(ola_en_val_json(en, v, 0), DUMP_FLAGS);
+    }
+    ola_en_hot_bound(en, 0);
+    used = en->slab.used;
+    assert_true(ola_slab_sparse(&en->slab));
+    ola_en_compact(en);
+    assert_true(en->slab.used < used / 4); /* the old chunks went */
+    assert_int_equal(en->slab.used, en->slab.live);
+    for (i = 0; i < 100; i++) {
+        void *v = NULL;
+        char *after;
+
+        assert_int_equal(
+            ola_cache_peek(en->cache, ola_key(20 * (int64_t)i + 1, OLA_K_USER), 0, &v),
+            OLA_CACHE_HIT);
+        after = json_dumps(ola_en_val_json(en, v, 0), DUMP_FLAGS);
+        assert_string_equal(after, before[i]);
+        free(after);
+        free(before[i]);
+    }
+    bare_free(en);
+}
+
 int main(void)
 {
     const struct CMUnitTest tests[] = {
@@ -431,6 +500,7 @@ int main(void)
         cmocka_unit_test(test_user_tree_like_the_old_one),
         cmocka_unit_test(test_hot_bound_and_trim),
         cmocka_unit_test(test_eviction_gives_strings_back),
+        cmocka_unit_test(test_compaction_moves_records),
     };
 
     return cmocka_run_group_tests(tests, NULL, NULL);
