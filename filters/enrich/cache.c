@@ -21,7 +21,13 @@
  * least recently used first to go, all of them at the enricher's trim when
  * the agent goes idle), so a burst builds and dumps each user once, as the
  * trees cached for good did, and at rest only the records remain.
- * MEASURED_CHOICE
+ * Measured (ola_enrich_bench, 2,000 users, 100k events; ola_idle figures in
+ * the branch's report): the warm cache held 3013 heap bytes per entry as
+ * trees, 404 as records; the warm enrichment step stayed at 1.7-2.2
+ * us/event either way. The hot list is an array stamped with the page of
+ * last use (a list reordered on every use cost about 0.4 us/event), and
+ * the records live in the enricher's own chunks (slab.c), cache nodes in
+ * blocks, so that freeing the trees at rest frees whole heap pages.
  */
 #include <stdlib.h>
 #include <string.h>
