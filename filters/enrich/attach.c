@@ -2,10 +2,11 @@
  * attach.c - the enricher applies a page's facts to its events.
  *
  * Every event gets references to the shared, read-only olagent.user, actor
- * and role objects of the page table; a deleted user or role gets
- * {id, name, found: false}; an event whose lookups were deferred or failed
- * gets olagent.enrichment and the first reason. A user's object (facts +
- * roles with names) is built once and reused until a role is fetched again.
+ * and role trees of the page's values (built from their records while hot,
+ * vals.c); a deleted user or role gets {id, name, found: false}; an event
+ * whose lookups were deferred or failed gets olagent.enrichment and the
+ * first reason. A user's role names are looked up once and kept until a
+ * role is fetched again.
  */
 #include <stdbool.h>
 #include <stdint.h>
@@ -14,33 +15,6 @@
 #include "filters/enrich/enrich_priv.h"
 
 /* ---- users' roles ------------------------------------------------------------- */
-
-/* The role value of id: from the page, else the cache; NULL if neither has it. */
-static const struct ola_val *ola_role_of(const struct ola_enricher *en, int64_t id,
-                                         int64_t now, bool *gone)
-{
-    uint64_t key = ola_key(id, OLA_K_ROLE);
-    const struct ola_pg_ent *r = ola_en_pg_find(en, key);
-    void *v = NULL;
-
-    *gone = false;
-    if (r != NULL && r->state == OLA_PG_OK)
-        return r->val;
-    if (r != NULL && r->state == OLA_PG_NOT_FOUND) {
-        *gone = true;
-        return NULL;
-    }
-    switch (ola_cache_peek(en->cache, key, now, &v)) {
-    case OLA_CACHE_HIT:
-        return v;
-    case OLA_CACHE_NEGATIVE:
-        *gone = true;
-        return NULL;
-    case OLA_CACHE_MISS:
-        break;
-    }
-    return NULL;
-}
 
 /* Why u's roles lack a name: the first deferred or failed role of the page. */
 static void ola_note_role_gap(const struct ola_enricher *en, struct ola_val *u,
@@ -59,58 +33,38 @@ static void ola_note_role_gap(const struct ola_enricher *en, struct ola_val *u,
 }
 
 /*
- * Builds u's shared object: facts + roles [{id, name}]. The facts come from
- * the answer the first time, then from the previous object (its roles are
- * replaced in place), so an entry keeps one object, not two. Returns 0 / -1.
+ * Names u's roles: each role the page or the cache knows gets its name, the
+ * rest their id alone. What is named now is what u's tree shows until a
+ * role is fetched again (role_gen moves), so its tree is built anew.
  */
-static int ola_build_user(struct ola_enricher *en, struct ola_val *u, int64_t now)
+static void ola_build_user(struct ola_enricher *en, struct ola_val *u, int64_t now)
 {
-    json_t *out = json_object(), *roles = json_array();
-    json_t *src = u->facts != NULL ? u->facts : u->out;
     bool complete = u->roles_known;
     size_t k;
 
     u->roles_state = OLA_PG_OK;
-    if (out == NULL || roles == NULL || src == NULL || json_object_update(out, src) != 0)
-        goto fail;
-    for (k = 0; k < u->n_role_ids; k++) {
-        int64_t id = u->role_ids[k];
+    for (k = 0; k < u->n_roles; k++) {
+        struct ola_urole *ur = &u->roles[k];
         const struct ola_val *r = NULL;
+        struct ola_istr *name = NULL;
         bool gone = false;
-        json_t *item;
 
-        if (en->o.roles && id > 0 && id <= OLA_EN_ID_MAX)
-            r = ola_role_of(en, id, now, &gone);
+        if (en->o.roles && ur->id > 0 && ur->id <= OLA_EN_ID_MAX)
+            r = ola_en_role_of(en, ur->id, now, &gone);
         if (r != NULL) {
-            item = json_incref(r->facts);
-        } else {
+            name = r->name == OLA_NAME_NULL ? OLA_NAME_NULL : ola_istr_ref(r->name);
+        } else if (en->o.roles && !gone) {
             /* no name: roles off, a 404, or not fetched (yet) */
-            item = json_pack("{s:I}", "id", (json_int_t)id);
-            if (en->o.roles && !gone) {
-                complete = false;
-                ola_note_role_gap(en, u, id);
-            }
+            complete = false;
+            ola_note_role_gap(en, u, ur->id);
         }
-        if (item == NULL || json_array_append_new(roles, item) != 0)
-            goto fail;
+        if (ur->name != NULL && ur->name != OLA_NAME_NULL)
+            ola_istr_unref(ur->name);
+        ur->name = name;
     }
-    if (json_object_set_new(out, "roles", u->roles_known ? roles : json_null()) != 0) {
-        roles = NULL;
-        goto fail;
-    }
-    if (!u->roles_known)
-        json_decref(roles);
-    json_decref(u->out);
-    u->out = out;
+    ola_en_val_cool(en, u);
     u->out_gen = complete ? en->role_gen : 0;
     u->built_page = en->page;
-    json_decref(u->facts);
-    u->facts = NULL;
-    return 0;
-fail:
-    json_decref(roles);
-    json_decref(out);
-    return -1;
 }
 
 /* ---- events ------------------------------------------------------------------ */
@@ -184,12 +138,14 @@ static int ola_attach_user(struct ola_enricher *en, struct ola_event *e, json_t 
 
         if (r != NULL)
             ola_mark_ent(en, r, m);
-        if (!ola_user_current(en, p->val) && p->val->built_page != en->page &&
-            ola_build_user(en, p->val, now) != 0)
-            return -1;
+        if (!ola_user_current(en, p->val) && p->val->built_page != en->page)
+            ola_build_user(en, p->val, now);
         if (!ola_user_current(en, p->val))
             ola_mark_state(en, p->val->roles_state, p->val->roles_lookup, m);
-        v = json_incref(p->val->out);
+        v = ola_en_val_json(en, p->val, now);
+        if (v == NULL)
+            return -1;
+        v = json_incref(v);
     } else if (p->state == OLA_PG_NOT_FOUND) {
         /* deleted (or never seen by the API): the names the event carries */
         v = ola_not_found(id, ola_event_str(e, name_key));
@@ -201,7 +157,7 @@ static int ola_attach_user(struct ola_enricher *en, struct ola_event *e, json_t 
 }
 
 static int ola_attach_role(struct ola_enricher *en, struct ola_event *e, json_t **ola,
-                           struct ola_mark *m)
+                           struct ola_mark *m, int64_t now)
 {
     int64_t id = ola_en_event_id_of(e, "role_id");
     struct ola_pg_ent *p;
@@ -213,7 +169,10 @@ static int ola_attach_role(struct ola_enricher *en, struct ola_event *e, json_t 
     if (p == NULL)
         return 0;
     if (p->state == OLA_PG_OK) {
-        v = json_incref(p->val->facts);
+        v = ola_en_val_json(en, p->val, now);
+        if (v == NULL)
+            return -1;
+        v = json_incref(v);
     } else if (p->state == OLA_PG_NOT_FOUND) {
         v = ola_not_found(id, ola_event_str(e, "role_name"));
     } else {
@@ -234,7 +193,7 @@ int ola_en_attach(struct ola_enricher *en, struct ola_event *e, int64_t now)
          ola_attach_user(en, e, &ola, "actor", "actor_user_id", "actor_user_name", &m,
                          now) != 0))
         return -1;
-    if (en->o.roles && ola_attach_role(en, e, &ola, &m) != 0)
+    if (en->o.roles && ola_attach_role(en, e, &ola, &m, now) != 0)
         return -1;
     if (m.failed == NULL && !m.deferred)
         return 0;

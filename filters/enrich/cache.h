@@ -82,6 +82,12 @@ int64_t ola_cache_stored_at(const struct ola_cache *c, uint64_t key, int64_t now
 /* Drops key. Returns true when an entry (live or expired) was there. */
 bool ola_cache_remove(struct ola_cache *c, uint64_t key);
 
+/*
+ * Replaces every positive entry's value with fn(value, ctx) (the same or a
+ * moved copy; fn owns the old one from then on). Counts nothing.
+ */
+void ola_cache_remap(struct ola_cache *c, void *(*fn)(void *val, void *ctx), void *ctx);
+
 /* Entries held now (expired ones not yet noticed included). */
 size_t ola_cache_count(const struct ola_cache *c);
 size_t ola_cache_max(const struct ola_cache *c);

@@ -9,19 +9,22 @@
  * together through the API's get_many (the OneLogin client's: concurrent,
  * admitted one by one by the shared governor), then a second round fetches
  * the roles the users hold, for their names; (5) every event gets references
- * to the shared, read-only olagent.user / actor / role objects. A user's
- * object (facts + roles with names) is built once and reused until a role is
- * fetched again (a generation counter), so a warm cache costs a few hash
- * lookups and reference counts per event. The page table holds its own references, so a
+ * to the shared, read-only olagent.user / actor / role trees. The cache holds
+ * users and roles as compact records (vals.c, record.c); a user's tree
+ * (facts + roles with names) is built from its record on first use and kept
+ * while hot, its role names looked up once and kept until a role is fetched
+ * again (a generation counter), so a warm cache costs a few hash lookups and
+ * reference counts per event. The page table holds its own references, so a
  * cache smaller than a page still enriches the whole page. Short strings many
- * users share (status and state names, department, title) are kept once, in
- * a small intern table, and referenced by every user that has them. Failing rounds
+ * users share (status and state names, department, title, role names) are
+ * kept once, in a small table of refcounted strings. Failing rounds
  * pause lookups for a while (5 s doubling to 5 min) instead of spending each
  * page's time on an API that does not answer.
  *
  * Pieces: enrich.c (setup, the page table, the batch step), lookups.c
- * (sending lookups, reading answers, shared strings), attach.c (facts into
- * events), event_types.c (type names from the API), facts.c (the pure
+ * (sending lookups, reading answers), vals.c (users and roles, their hot
+ * trees), record.c (the compact records, shared strings), attach.c (facts
+ * into events), event_types.c (type names from the API), facts.c (the pure
  * parts); enrich_priv.h is what they share.
  */
 #include <errno.h>
@@ -33,42 +36,10 @@
 #include "agent/core/vec.h"
 #include "filters/enrich/enrich_priv.h"
 
-/* ---- values ----------------------------------------------------------------- */
-
-struct ola_val *ola_en_val_new(unsigned kind, json_t *facts)
-{
-    struct ola_val *v = calloc(1, sizeof(*v));
-
-    if (v == NULL) {
-        json_decref(facts);
-        return NULL;
-    }
-    v->refs = 1;
-    v->kind = kind;
-    v->facts = facts;
-    return v;
-}
-
-struct ola_val *ola_en_val_ref(struct ola_val *v)
-{
-    v->refs++;
-    return v;
-}
-
-static void ola_val_unref(struct ola_val *v)
-{
-    if (v == NULL || --v->refs > 0)
-        return;
-    json_decref(v->facts);
-    json_decref(v->out);
-    free(v->role_ids);
-    free(v);
-}
-
 static void ola_val_free_cb(uint64_t key, void *val)
 {
     (void)key;
-    ola_val_unref(val);
+    ola_en_val_unref(val);
 }
 
 /* ---- setup -------------------------------------------------------------------- */
@@ -120,7 +91,7 @@ static void ola_pg_clear(struct ola_enricher *en)
     for (i = 0; i < en->pg_n; i++) {
         struct ola_pg_ent *p = &en->pg[en->pg_used[i]];
 
-        ola_val_unref(p->val);
+        ola_en_val_unref(p->val);
         memset(p, 0, sizeof(*p));
     }
     en->pg_n = 0;
@@ -156,23 +127,26 @@ void ola_enricher_destroy(struct ola_enricher *en)
 
     if (en == NULL)
         return;
+    ola_en_hot_bound(en, 0);
     ola_en_free_scratch(en);
     for (i = 0; i < en->n_types; i++)
         free(en->types[i].name);
     free(en->types);
     free(en->missing);
-    ola_cache_destroy(en->cache);
-    for (i = 0; en->intern != NULL && i < OLA_EN_INTERN_SLOTS; i++)
-        json_decref(en->intern[i]);
-    free(en->intern);
+    ola_cache_destroy(en->cache); /* the records drop their strings */
+    ola_slab_release(&en->slab);
+    ola_intern_free(&en->intern);
+    ola_buf_free(&en->code);
     free(en);
 }
 
 void ola_enricher_trim(struct ola_enricher *en)
 {
+    ola_en_hot_bound(en, 0); /* at rest: the records, no trees */
     ola_en_free_scratch(en);
-    if (en->intern != NULL)
-        ola_en_intern_sweep(en);
+    ola_en_compact(en);
+    ola_buf_free(&en->code);
+    ola_intern_sweep(&en->intern);
 }
 
 void ola_enricher_stats(const struct ola_enricher *en, struct ola_enrich_stats *out)
@@ -352,10 +326,10 @@ static int ola_want_user_needs(struct ola_enricher *en, int64_t now)
                 return -1;
             continue;
         }
-        for (k = 0; en->o.roles && k < u->n_role_ids; k++) {
-            if (u->role_ids[k] <= 0 || u->role_ids[k] > OLA_EN_ID_MAX)
+        for (k = 0; en->o.roles && k < u->n_roles; k++) {
+            if (u->roles[k].id <= 0 || u->roles[k].id > OLA_EN_ID_MAX)
                 continue;
-            if (ola_want(en, ola_key(u->role_ids[k], OLA_K_ROLE), NULL, now) != 0)
+            if (ola_want(en, ola_key(u->roles[k].id, OLA_K_ROLE), NULL, now) != 0)
                 return -1;
         }
     }
@@ -466,5 +440,6 @@ int ola_enrich_batch(struct ola_enricher *en, struct ola_batch *b,
     rc = 0;
 out:
     ola_pg_clear(en); /* the events hold their own references now */
+    ola_en_hot_bound(en, OLA_EN_HOT_MAX);
     return rc;
 }

@@ -141,9 +141,10 @@ void ola_enricher_stats(const struct ola_enricher *en, struct ola_enrich_stats *
 
 /*
  * Gives back what the enricher keeps between pages only to reuse it: the page
- * table and the lookup slots a big page grew, and shared strings no user
- * holds any more. The cache stays. For a quiet moment (an empty page after a
- * burst); the next page allocates what it needs again. @locality the agent
+ * table and the lookup slots a big page grew, the trees built for the users
+ * and roles in use (events that still hold one keep it), and shared strings
+ * no user holds any more. The cache (compact records) stays. For a quiet moment (an empty
+ * page after a burst); the next page allocates what it needs again. @locality the agent
  * thread.
  */
 void ola_enricher_trim(struct ola_enricher *en);

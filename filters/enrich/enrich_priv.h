@@ -16,6 +16,8 @@
 #include "agent/core/backoff.h"
 #include "filters/enrich/cache.h"
 #include "filters/enrich/enrich.h"
+#include "filters/enrich/record.h"
+#include "filters/enrich/slab.h"
 
 #define OLA_EN_COMP "enrich"
 
@@ -23,32 +25,58 @@
 #define OLA_K_ROLE       1u
 #define OLA_K_USER_ROLES 2u /* page only: GET /api/1/users/:id/roles */
 
-#define OLA_EN_PAUSE_MIN_MS     5000
-#define OLA_EN_PAUSE_MAX_MS     300000
-#define OLA_EN_TYPES_TTL_MS     (24 * 3600 * INT64_C(1000)) /* the docs: cache up to 24 h */
-#define OLA_EN_TYPES_GAP_MS     (10 * 60 * INT64_C(1000)) /* fetches at most this often */
-#define OLA_EN_TYPES_WAIT_MS    60000                     /* after a failed fetch */
-#define OLA_EN_MAX_ROUNDS       3 /* users; their role lists; the roles' names */
-#define OLA_EN_ID_MAX           (INT64_MAX >> 3)
-#define OLA_EN_INTERN_SLOTS     1024  /* power of two */
-#define OLA_EN_INTERN_MAX       512   /* strings kept at once */
-#define OLA_EN_INTERN_LEN       64    /* longer strings are not shared */
+#define OLA_EN_PAUSE_MIN_MS  5000
+#define OLA_EN_PAUSE_MAX_MS  300000
+#define OLA_EN_TYPES_TTL_MS  (24 * 3600 * INT64_C(1000)) /* the docs: cache up to 24 h */
+#define OLA_EN_TYPES_GAP_MS  (10 * 60 * INT64_C(1000))   /* fetches at most this often */
+#define OLA_EN_TYPES_WAIT_MS 60000                       /* after a failed fetch */
+#define OLA_EN_MAX_ROUNDS    3 /* users; their role lists; the roles' names */
+#define OLA_EN_ID_MAX        (INT64_MAX >> 3)
+#ifndef OLA_EN_HOT_MAX
+#define OLA_EN_HOT_MAX 4096 /* trees kept built between pages (vals.c) */
+#endif
 #define OLA_EN_CHANGE_MARGIN_MS 10000 /* a change this close to a fetch evicts anyway */
 
-/* A cache value: a user or a role, shared by the cache and page tables. */
+/* A user's role: its id, and its name as the user's last build found it. */
+struct ola_urole {
+    int64_t id;
+    /* a reference; NULL: no name (roles off, a 404, not fetched): {id} only;
+       OLA_NAME_NULL: the role's name is null */
+    struct ola_istr *name;
+};
+
+/* The name of a role whose name is null (compared by address, never written). */
+extern struct ola_istr ola_en_null_name;
+#define OLA_NAME_NULL (&ola_en_null_name)
+
+/*
+ * A cache value: a user or a role, shared by the cache, the page table and
+ * the hot list, in one allocation (record.c has the why). A user is the byte
+ * code of its facts (record.h) and its roles; a role its id and name. The
+ * tree events get (olagent.user: facts + roles [{id, name}]; olagent.role:
+ * {id, name}) is built from that on first use and kept while hot (vals.c).
+ */
 struct ola_val {
+    /* what every use reads first, together */
     unsigned refs;
-    unsigned kind;
-    json_t *facts;     /* role: {id, name}; user: the facts until out is built */
-    int64_t *role_ids; /* user */
-    size_t n_role_ids;
-    bool roles_known; /* the answer said which roles the user holds */
-    json_t *out;      /* user: facts + roles [{id, name}]; shared, read-only */
-    uint64_t out_gen; /* the role generation out was built at; 0: rebuild */
-    /* out lacks a role name: why (for the page that built it) */
-    uint64_t built_page;
+    unsigned char kind;
+    bool roles_known;          /* the answer said which roles the user holds */
+    bool roles_own;            /* roles is an allocation of its own, not inline */
     unsigned char roles_state; /* OLA_PG_OK, OLA_PG_DEFERRED or OLA_PG_FAILED */
+    bool in_slab;              /* cut from the enricher's slab, else malloc'd */
+    uint32_t size;             /* bytes of the allocation */
+    uint64_t out_gen;          /* the role generation roles were named at; 0: rebuild */
+    json_t *hot;               /* the tree while hot, else NULL */
+    uint64_t hot_page;         /* the page that last used the tree */
+    uint64_t built_page;       /* the page that last named the roles */
+    uint32_t hot_idx;          /* its place in the enricher's hot array */
     uint32_t roles_lookup;     /* FAILED: the lookup that says why */
+    uint32_t n_roles;
+    uint32_t code_len;
+    struct ola_urole *roles; /* user: n_roles, in the answer's order */
+    int64_t id;              /* role */
+    struct ola_istr *name;   /* role: a reference, or OLA_NAME_NULL */
+    unsigned char code[];    /* user: the facts' code, then roles inline */
 };
 
 enum ola_pg_state {
@@ -86,9 +114,13 @@ struct ola_enricher {
     size_t *lk_slot;  /* the page slot each lookup answers */
     void *lk_scratch; /* api.scratch_size bytes per lookup, for api.get_many */
     size_t lk_n, lk_cap, lk_path_cap, lk_slot_cap, lk_scratch_cap;
-    /* user fact strings kept once: open addressing on the text; NULL: free */
-    json_t **intern;
-    size_t n_intern;
+    /* strings users and roles share (record.h) */
+    struct ola_intern intern;
+    struct ola_buf code;  /* scratch for a user's code */
+    struct ola_slab slab; /* where values live (slab.h) */
+    /* values whose trees are built, a reference each, in no order */
+    struct ola_val **hot;
+    size_t hot_n, hot_cap;
     /* failures and deferrals */
     int64_t pause_until_ms;
     struct ola_backoff pause; /* its ceiling: 5 s doubling to 5 min */
@@ -124,23 +156,50 @@ static inline unsigned ola_key_kind(uint64_t key)
     return (unsigned)(key & 3u);
 }
 
-/* True when u's shared object is built and no role was fetched since. */
+/* True when u's roles were named and no role was fetched since (role_gen >= 1). */
 static inline bool ola_user_current(const struct ola_enricher *en,
                                     const struct ola_val *u)
 {
-    return u->out != NULL && u->out_gen == en->role_gen;
+    return u->out_gen == en->role_gen;
 }
 
 /* ---- between the files ------------------------------------------------------ */
 
-/* enrich.c: values, the page table */
-struct ola_val *ola_en_val_new(unsigned kind, json_t *facts);
+/* vals.c: users and roles, their trees while hot */
+/* A user from its facts (read, not kept) and role ids (copied); NULL on failure. */
+struct ola_val *ola_en_user_new(struct ola_enricher *en, json_t *facts,
+                                const int64_t *role_ids, size_t n, bool roles_known);
+/* A role; name: a string or null (borrowed). NULL on ENOMEM. */
+struct ola_val *ola_en_role_new(struct ola_enricher *en, int64_t id, const json_t *name);
+/* Replaces u's role ids (copied); their names are unknown until the next build. */
+int ola_en_user_set_roles(struct ola_val *u, const int64_t *ids, size_t n);
 struct ola_val *ola_en_val_ref(struct ola_val *v);
+void ola_en_val_unref(struct ola_val *v); /* NULL is a no-op */
+/*
+ * v's tree (borrowed; built now if not hot), made most recently used; NULL:
+ * ENOMEM. A user's tree takes the trees of its roles whose values (page or
+ * cache at now) still have the names it was built with.
+ */
+json_t *ola_en_val_json(struct ola_enricher *en, struct ola_val *v, int64_t now);
+/* The role value of id: from the page, else the cache; NULL if neither has it
+   (*gone: it is known not to exist). */
+struct ola_val *ola_en_role_of(const struct ola_enricher *en, int64_t id, int64_t now,
+                               bool *gone);
+/* Moves the cache's values to fresh chunks when the slab is sparse (at rest). */
+void ola_en_compact(struct ola_enricher *en);
+/* Forgets v's tree: its content changes. */
+void ola_en_val_cool(struct ola_enricher *en, struct ola_val *v);
+/*
+ * Keeps at most keep trees built: over it, the least recently used go until
+ * three quarters of keep are left (keep 0: all go).
+ */
+void ola_en_hot_bound(struct ola_enricher *en, size_t keep);
+
+/* enrich.c: the page table */
 struct ola_pg_ent *ola_en_pg_find(const struct ola_enricher *en, uint64_t key);
 int64_t ola_en_event_id_of(const struct ola_event *e, const char *key);
 
-/* lookups.c: shared strings, sending lookups and reading the answers */
-void ola_en_intern_sweep(struct ola_enricher *en);
+/* lookups.c: sending lookups and reading the answers */
 void ola_en_fetch(struct ola_enricher *en, size_t from, int64_t now);
 
 /* event_types.c */

@@ -9,7 +9,7 @@
  * a deferral or a failure. Deferral and failure spells are logged once at
  * their start and end; a round where nothing worked pauses lookups (5 s
  * doubling to 5 min).
- * Short strings many users share are kept once in a small intern table.
+ * Users and roles go into the cache as compact records (vals.c).
  */
 #include <stdio.h>
 #include <stdlib.h>
@@ -19,116 +19,26 @@
 #include "agent/core/wait.h"
 #include "filters/enrich/enrich_priv.h"
 
-/* ---- shared strings ------------------------------------------------------------ */
-
-static size_t ola_intern_slot(json_t *const *tab, const char *str, size_t len)
-{
-    uint64_t h = UINT64_C(1469598103934665603); /* FNV-1a */
-    size_t i, s;
-
-    for (i = 0; i < len; i++) {
-        h ^= (unsigned char)str[i];
-        h *= UINT64_C(1099511628211);
-    }
-    s = (size_t)h & (OLA_EN_INTERN_SLOTS - 1);
-    while (tab[s] != NULL && (json_string_length(tab[s]) != len ||
-                              memcmp(json_string_value(tab[s]), str, len) != 0))
-        s = (s + 1) & (OLA_EN_INTERN_SLOTS - 1);
-    return s;
-}
-
-/* Drops the strings no user holds any more (the table's is the only reference). */
-void ola_en_intern_sweep(struct ola_enricher *en)
-{
-    json_t **nt = calloc(OLA_EN_INTERN_SLOTS, sizeof(*nt));
-    size_t i;
-
-    if (nt == NULL)
-        return;
-    for (i = 0; i < OLA_EN_INTERN_SLOTS; i++) {
-        json_t *v = en->intern[i];
-
-        if (v == NULL)
-            continue;
-        if (v->refcount == 1) {
-            json_decref(v);
-            en->n_intern--;
-            continue;
-        }
-        nt[ola_intern_slot(nt, json_string_value(v), json_string_length(v))] = v;
-    }
-    free(en->intern);
-    en->intern = nt;
-}
-
-/*
- * Replaces the string at key of obj with the enricher's one copy of the same
- * text, kept from then on. Strings too long, and strings that find no room,
- * stay as they are. Returns 0 / -1 (ENOMEM).
- */
-static int ola_intern_member(struct ola_enricher *en, json_t *obj, const char *key)
-{
-    json_t *v = json_object_get(obj, key);
-    size_t len, s;
-
-    if (!json_is_string(v) || (len = json_string_length(v)) > OLA_EN_INTERN_LEN)
-        return 0;
-    if (en->intern == NULL) {
-        en->intern = calloc(OLA_EN_INTERN_SLOTS, sizeof(*en->intern));
-        if (en->intern == NULL)
-            return -1;
-    }
-    s = ola_intern_slot(en->intern, json_string_value(v), len);
-    if (en->intern[s] == v)
-        return 0;
-    if (en->intern[s] != NULL)
-        return json_object_set(obj, key, en->intern[s]);
-    if (en->n_intern >= OLA_EN_INTERN_MAX) {
-        ola_en_intern_sweep(en);
-        if (en->n_intern >= OLA_EN_INTERN_MAX)
-            return 0; /* many distinct values: not worth sharing */
-        s = ola_intern_slot(en->intern, json_string_value(v), len);
-    }
-    en->intern[s] = json_incref(v);
-    en->n_intern++;
-    return 0;
-}
-
 /* ---- answers ----------------------------------------------------------------- */
 
 /* A user answer: parsed, cached, in the page. Returns 0, or -1 when unusable. */
 static int ola_take_user(struct ola_enricher *en, struct ola_pg_ent *p,
                          const json_t *body, int64_t now)
 {
-    struct ola_val *v;
+    struct ola_val *v = NULL;
     json_t *facts;
     int64_t *ids;
     size_t n;
     bool known;
 
     facts = ola_enrich_user_facts(body, &ids, &n, &known);
-    if (facts == NULL ||
-        json_integer_value(json_object_get(facts, "id")) != ola_key_id(p->key)) {
-        json_decref(facts);
-        free(ids);
+    if (facts != NULL &&
+        json_integer_value(json_object_get(facts, "id")) == ola_key_id(p->key))
+        v = ola_en_user_new(en, facts, ids, n, known);
+    json_decref(facts);
+    free(ids);
+    if (v == NULL)
         return -1;
-    }
-    if (ola_intern_member(en, facts, "status_name") != 0 ||
-        ola_intern_member(en, facts, "state_name") != 0 ||
-        ola_intern_member(en, facts, "department") != 0 ||
-        ola_intern_member(en, facts, "title") != 0) {
-        json_decref(facts);
-        free(ids);
-        return -1;
-    }
-    v = ola_en_val_new(OLA_K_USER, facts);
-    if (v == NULL) {
-        free(ids);
-        return -1;
-    }
-    v->role_ids = ids;
-    v->n_role_ids = n;
-    v->roles_known = known;
     p->val = v;
     p->state = OLA_PG_OK;
     (void)ola_cache_put(en->cache, p->key, ola_en_val_ref(v), now);
@@ -139,19 +49,17 @@ static int ola_take_role(struct ola_enricher *en, struct ola_pg_ent *p,
                          const json_t *body, int64_t now)
 {
     json_t *facts = ola_enrich_role_facts(body);
-    struct ola_val *v;
+    struct ola_val *v = NULL;
 
-    if (facts == NULL ||
-        json_integer_value(json_object_get(facts, "id")) != ola_key_id(p->key)) {
-        json_decref(facts);
-        return -1;
-    }
-    v = ola_en_val_new(OLA_K_ROLE, facts);
+    if (facts != NULL &&
+        json_integer_value(json_object_get(facts, "id")) == ola_key_id(p->key))
+        v = ola_en_role_new(en, ola_key_id(p->key), json_object_get(facts, "name"));
+    json_decref(facts);
     if (v == NULL)
         return -1;
     p->val = v;
     p->state = OLA_PG_OK;
-    en->role_gen++; /* users built with older names are rebuilt on use */
+    en->role_gen++; /* users named with older names are named again on use */
     (void)ola_cache_put(en->cache, p->key, ola_en_val_ref(v), now);
     return 0;
 }
@@ -161,12 +69,14 @@ static int ola_take_user_roles(struct ola_pg_ent *p, const json_t *body)
     struct ola_val *u = p->val;
     int64_t *ids;
     size_t n;
+    int rc;
 
     if (ola_enrich_role_ids(body, &ids, &n) != 0)
         return -1;
-    free(u->role_ids);
-    u->role_ids = ids;
-    u->n_role_ids = n;
+    rc = ola_en_user_set_roles(u, ids, n);
+    free(ids);
+    if (rc != 0)
+        return -1;
     u->roles_known = true;
     u->out_gen = 0;
     p->state = OLA_PG_OK;

@@ -9,12 +9,15 @@
  *      evicted), in CPU time: the pipeline without enrichment (parse, rules
  *      with the default pack, json format) against the same with enrichment,
  *      stage by stage. Loops run -k times, alternating; the fastest of each
- *      counts (the machine is shared).
+ *      counts (the machine is shared);
+ *  (3) the heap the warm cache holds, per entry, before and after the
+ *      enricher's trim (mallinfo2).
  * Run from the source directory (config files) with olsim's path:
  *   build/tests/ola_enrich_bench [-s build/tests/olsim] [-n EVENTS] [-u USERS] [-k
  * ROUNDS]
  */
 #include <errno.h>
+#include <malloc.h>
 #include <signal.h>
 #include <spawn.h>
 #include <stdio.h>
@@ -327,6 +330,41 @@ static void bench_line(const char *what, const struct bench_run *r, size_t n)
            (double)r->bytes / (double)n);
 }
 
+/* Heap bytes in use, as malloc counts them. */
+static size_t bench_heap(void)
+{
+    struct mallinfo2 mi = mallinfo2();
+
+    return mi.uordblks;
+}
+
+/*
+ * (3) what the warm cache holds: the heap with the enricher before and after
+ * its trim (what an idle agent keeps), against the heap once it is gone.
+ * Destroys *en.
+ */
+static void bench_memory(struct ola_enricher **en)
+{
+    struct ola_enrich_stats st;
+    size_t busy, rest, none;
+
+    ola_format_release_all(); /* the json format's memo holds trees too */
+    busy = bench_heap();
+    ola_enricher_trim(*en);
+    rest = bench_heap();
+    ola_enricher_stats(*en, &st);
+    ola_enricher_destroy(*en);
+    *en = NULL;
+    none = bench_heap();
+    if (st.entries == 0 || rest < none || busy < none)
+        return;
+    printf(
+        "cache at rest (trimmed): %zu entries (users, roles, 404s) in %zu bytes of heap "
+        "= %.0f bytes per entry; %.0f per entry before the trim\n",
+        st.entries, rest - none, (double)(rest - none) / (double)st.entries,
+        (double)(busy - none) / (double)st.entries);
+}
+
 static int bench_warm(const struct bench *b, struct ola_err *err)
 {
     struct ola_ol_client *c = NULL;
@@ -385,6 +423,7 @@ static int bench_warm(const struct bench *b, struct ola_err *err)
         "noise)\n",
         (best_with.total_s - best_plain.total_s) * 1e6 / (double)n,
         100.0 * (best_with.total_s - best_plain.total_s) / best_plain.total_s);
+    bench_memory(&en);
     rc = 0;
 out:
     free(idx);

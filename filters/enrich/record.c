@@ -1,0 +1,472 @@
+/*
+ * record.c - compact user facts and the strings records share.
+ *
+ * A cached user is not kept as a Jansson tree (about 3 KB: an object, a
+ * hash table, a node per member, a string per value) but as a byte code of
+ * its facts, a few hundred bytes inside the user's one allocation
+ * (enrich_priv.h, struct ola_val). The code is the facts' values in the
+ * fixed order of ola_urec_keys (the keys themselves are not stored), each a
+ * tag byte and its payload:
+ *   null, true, false            the tag alone
+ *   integer, real                8 bytes (int64 / double, host order)
+ *   string                       varint length, the bytes, a NUL
+ *   shared string                a struct ola_istr pointer (one reference)
+ *   array                        varint count, the items
+ *   object                       varint count, each a key (string or shared
+ *                                string) and a value
+ * Numbers are kept as numbers and strings as their bytes, so the tree built
+ * back dumps to the same text as the answer's. Strings many users share
+ * (department, title, status and state names, the keys of custom
+ * attributes, role names) are kept once per enricher: a small open-addressing
+ * table of refcounted strings, bounded (OLA_INTERN_MAX); a string the table
+ * has no room for is a string of its own, still refcounted. Unaligned
+ * payloads are read and written with memcpy.
+ */
+#include <stdlib.h>
+#include <string.h>
+
+#include "agent/core/buf.h"
+#include "filters/enrich/record.h"
+
+/* ---- shared strings ----------------------------------------------------------- */
+
+void ola_istr_unref(struct ola_istr *s)
+{
+    if (s != NULL && --s->refs == 0)
+        free(s);
+}
+
+static struct ola_istr *ola_istr_new(const char *s, size_t len)
+{
+    struct ola_istr *x;
+
+    if (len > UINT32_MAX - 1)
+        return NULL;
+    x = malloc(sizeof(*x) + len + 1);
+    if (x == NULL)
+        return NULL;
+    x->refs = 1;
+    x->len = (uint32_t)len;
+    memcpy(x->s, s, len);
+    x->s[len] = '\0';
+    return x;
+}
+
+static size_t ola_intern_slot(struct ola_istr *const *tab, const char *s, size_t len)
+{
+    uint64_t h = UINT64_C(1469598103934665603); /* FNV-1a */
+    size_t i, k;
+
+    for (i = 0; i < len; i++) {
+        h ^= (unsigned char)s[i];
+        h *= UINT64_C(1099511628211);
+    }
+    k = (size_t)h & (OLA_INTERN_SLOTS - 1);
+    while (tab[k] != NULL && (tab[k]->len != len || memcmp(tab[k]->s, s, len) != 0))
+        k = (k + 1) & (OLA_INTERN_SLOTS - 1);
+    return k;
+}
+
+void ola_intern_sweep(struct ola_intern *t)
+{
+    struct ola_istr **nt;
+    size_t i;
+
+    if (t->slot == NULL)
+        return;
+    nt = calloc(OLA_INTERN_SLOTS, sizeof(*nt));
+    if (nt == NULL)
+        return;
+    t->sweeps++;
+    for (i = 0; i < OLA_INTERN_SLOTS; i++) {
+        struct ola_istr *x = t->slot[i];
+
+        if (x == NULL)
+            continue;
+        if (x->refs == 1) {
+            ola_istr_unref(x);
+            t->n--;
+            continue;
+        }
+        nt[ola_intern_slot(nt, x->s, x->len)] = x;
+    }
+    free(t->slot);
+    t->slot = nt;
+}
+
+struct ola_istr *ola_intern_get(struct ola_intern *t, const char *s, size_t len)
+{
+    struct ola_istr *x;
+    size_t k;
+
+    if (len > OLA_INTERN_LEN)
+        return ola_istr_new(s, len);
+    if (t->slot == NULL) {
+        t->slot = calloc(OLA_INTERN_SLOTS, sizeof(*t->slot));
+        if (t->slot == NULL)
+            return ola_istr_new(s, len);
+    }
+    k = ola_intern_slot(t->slot, s, len);
+    if (t->slot[k] != NULL)
+        return ola_istr_ref(t->slot[k]);
+    if (t->n >= OLA_INTERN_MAX) {
+        ola_intern_sweep(t);
+        if (t->n >= OLA_INTERN_MAX)
+            return ola_istr_new(s, len); /* many distinct values: not worth sharing */
+        k = ola_intern_slot(t->slot, s, len);
+    }
+    x = ola_istr_new(s, len);
+    if (x == NULL)
+        return NULL;
+    t->slot[k] = ola_istr_ref(x);
+    t->n++;
+    return x;
+}
+
+void ola_intern_free(struct ola_intern *t)
+{
+    size_t i;
+
+    for (i = 0; t->slot != NULL && i < OLA_INTERN_SLOTS; i++)
+        ola_istr_unref(t->slot[i]);
+    free(t->slot);
+    t->slot = NULL;
+    t->n = 0;
+}
+
+/* ---- the byte code ------------------------------------------------------------ */
+
+enum ola_urec_tag {
+    OLA_T_NULL = 0,
+    OLA_T_TRUE,
+    OLA_T_FALSE,
+    OLA_T_INT,
+    OLA_T_REAL,
+    OLA_T_STR,
+    OLA_T_ISTR,
+    OLA_T_ARR,
+    OLA_T_OBJ,
+};
+
+const char *const ola_urec_keys[OLA_UREC_FIELDS] = {
+    "id",     "username",        "email",        "firstname",  "lastname",
+    "status", "status_name",     "state",        "state_name", "department",
+    "title",  "manager_user_id", "locked_until", "last_login", "custom_attributes",
+};
+
+/* The fields whose strings are shared: few distinct values across users. */
+static bool ola_urec_shared_field(size_t i)
+{
+    const char *k = ola_urec_keys[i];
+
+    return strcmp(k, "status_name") == 0 || strcmp(k, "state_name") == 0 ||
+           strcmp(k, "department") == 0 || strcmp(k, "title") == 0;
+}
+
+static int ola_put_tag(struct ola_buf *b, enum ola_urec_tag tag)
+{
+    return ola_buf_putc(b, (char)tag);
+}
+
+static int ola_put_varint(struct ola_buf *b, uint64_t v)
+{
+    unsigned char tmp[10];
+    size_t n = 0;
+
+    do {
+        tmp[n] = (unsigned char)(v & 0x7f);
+        v >>= 7;
+        if (v != 0)
+            tmp[n] |= 0x80;
+        n++;
+    } while (v != 0);
+    return ola_buf_append(b, tmp, n);
+}
+
+/* A string: shared through t when shared, else inline. Returns 0 / -1. */
+static int ola_put_str(struct ola_intern *t, struct ola_buf *b, const char *s, size_t len,
+                       bool shared)
+{
+    struct ola_istr *x;
+
+    if (shared) {
+        x = ola_intern_get(t, s, len);
+        if (x == NULL)
+            return -1;
+        if (ola_put_tag(b, OLA_T_ISTR) != 0 || ola_buf_append(b, &x, sizeof(x)) != 0) {
+            ola_istr_unref(x);
+            return -1;
+        }
+        return 0;
+    }
+    if (ola_put_tag(b, OLA_T_STR) != 0 || ola_put_varint(b, len) != 0 ||
+        ola_buf_append(b, s, len) != 0 || ola_buf_putc(b, '\0') != 0)
+        return -1;
+    return 0;
+}
+
+static int ola_put_value(struct ola_intern *t, struct ola_buf *b, json_t *v, bool shared)
+{
+    const char *key;
+    size_t key_len, i;
+    json_t *x;
+    json_int_t n;
+    double d;
+
+    switch (json_typeof(v)) {
+    case JSON_NULL:
+        return ola_put_tag(b, OLA_T_NULL);
+    case JSON_TRUE:
+        return ola_put_tag(b, OLA_T_TRUE);
+    case JSON_FALSE:
+        return ola_put_tag(b, OLA_T_FALSE);
+    case JSON_INTEGER:
+        n = json_integer_value(v);
+        return ola_put_tag(b, OLA_T_INT) != 0 || ola_buf_append(b, &n, sizeof(n)) != 0
+                   ? -1
+                   : 0;
+    case JSON_REAL:
+        d = json_real_value(v);
+        return ola_put_tag(b, OLA_T_REAL) != 0 || ola_buf_append(b, &d, sizeof(d)) != 0
+                   ? -1
+                   : 0;
+    case JSON_STRING:
+        return ola_put_str(t, b, json_string_value(v), json_string_length(v), shared);
+    case JSON_ARRAY:
+        if (ola_put_tag(b, OLA_T_ARR) != 0 || ola_put_varint(b, json_array_size(v)) != 0)
+            return -1;
+        json_array_foreach(v, i, x)
+        {
+            if (ola_put_value(t, b, x, false) != 0)
+                return -1;
+        }
+        return 0;
+    case JSON_OBJECT:
+        if (ola_put_tag(b, OLA_T_OBJ) != 0 || ola_put_varint(b, json_object_size(v)) != 0)
+            return -1;
+        json_object_keylen_foreach(v, key, key_len, x)
+        {
+            /* keys repeat from user to user: shared */
+            if (ola_put_str(t, b, key, key_len, true) != 0 ||
+                ola_put_value(t, b, x, false) != 0)
+                return -1;
+        }
+        return 0;
+    }
+    return -1;
+}
+
+int ola_urec_encode(struct ola_intern *t, json_t *facts, struct ola_buf *out)
+{
+    const char *key;
+    size_t i = 0;
+    json_t *v;
+
+    ola_buf_reset(out);
+    if (!json_is_object(facts) || json_object_size(facts) != OLA_UREC_FIELDS)
+        return -1;
+    json_object_foreach(facts, key, v)
+    {
+        if (strcmp(key, ola_urec_keys[i]) != 0 ||
+            ola_put_value(t, out, v, ola_urec_shared_field(i)) != 0)
+            goto fail;
+        i++;
+    }
+    return 0;
+fail:
+    ola_urec_release((const unsigned char *)out->data, out->len);
+    ola_buf_reset(out);
+    return -1;
+}
+
+/* ---- reading it back ------------------------------------------------------------ */
+
+struct ola_rd {
+    const unsigned char *p, *end;
+};
+
+static int ola_get_varint(struct ola_rd *r, uint64_t *v)
+{
+    unsigned shift = 0;
+
+    *v = 0;
+    while (r->p < r->end && shift < 64) {
+        unsigned char c = *r->p++;
+
+        *v |= (uint64_t)(c & 0x7f) << shift;
+        if ((c & 0x80) == 0)
+            return 0;
+        shift += 7;
+    }
+    return -1;
+}
+
+/* A string at r: its bytes (NUL-terminated) and length; NULL when truncated. */
+static const char *ola_get_str(struct ola_rd *r, size_t *len)
+{
+    struct ola_istr *x;
+    uint64_t n;
+    const char *s;
+
+    if (r->p >= r->end)
+        return NULL;
+    switch (*r->p++) {
+    case OLA_T_ISTR:
+        if ((size_t)(r->end - r->p) < sizeof(x))
+            return NULL;
+        memcpy(&x, r->p, sizeof(x));
+        r->p += sizeof(x);
+        *len = x->len;
+        return x->s;
+    case OLA_T_STR:
+        if (ola_get_varint(r, &n) != 0 || n >= (uint64_t)(r->end - r->p))
+            return NULL;
+        s = (const char *)r->p;
+        r->p += n + 1;
+        *len = (size_t)n;
+        return s;
+    default:
+        return NULL;
+    }
+}
+
+/* The value at r as a new tree; NULL on ENOMEM (or a truncated code). */
+static json_t *ola_get_value(struct ola_rd *r)
+{
+    json_t *v = NULL, *x;
+    json_int_t n;
+    uint64_t count, i;
+    const char *s;
+    size_t len;
+    double d;
+
+    if (r->p >= r->end)
+        return NULL;
+    switch (*r->p) {
+    case OLA_T_NULL:
+        r->p++;
+        return json_null();
+    case OLA_T_TRUE:
+        r->p++;
+        return json_true();
+    case OLA_T_FALSE:
+        r->p++;
+        return json_false();
+    case OLA_T_INT:
+        if ((size_t)(r->end - r->p) < 1 + sizeof(n))
+            return NULL;
+        memcpy(&n, r->p + 1, sizeof(n));
+        r->p += 1 + sizeof(n);
+        return json_integer(n);
+    case OLA_T_REAL:
+        if ((size_t)(r->end - r->p) < 1 + sizeof(d))
+            return NULL;
+        memcpy(&d, r->p + 1, sizeof(d));
+        r->p += 1 + sizeof(d);
+        return json_real(d);
+    case OLA_T_STR:
+    case OLA_T_ISTR:
+        s = ola_get_str(r, &len);
+        /* the bytes came out of a Jansson string: valid UTF-8 */
+        return s != NULL ? json_stringn_nocheck(s, len) : NULL;
+    case OLA_T_ARR:
+        r->p++;
+        if (ola_get_varint(r, &count) != 0 || (v = json_array()) == NULL)
+            return NULL;
+        for (i = 0; i < count; i++)
+            if (json_array_append_new(v, ola_get_value(r)) != 0)
+                goto fail;
+        return v;
+    case OLA_T_OBJ:
+        r->p++;
+        if (ola_get_varint(r, &count) != 0 || (v = json_object()) == NULL)
+            return NULL;
+        for (i = 0; i < count; i++) {
+            s = ola_get_str(r, &len);
+            x = s != NULL ? ola_get_value(r) : NULL;
+            if (x == NULL || json_object_setn_new_nocheck(v, s, len, x) != 0)
+                goto fail;
+        }
+        return v;
+    default:
+        return NULL;
+    }
+fail:
+    json_decref(v);
+    return NULL;
+}
+
+json_t *ola_urec_decode(const unsigned char *code, size_t len)
+{
+    struct ola_rd r = {code, code + len};
+    json_t *o = json_object(), *v;
+    size_t i;
+
+    if (o == NULL)
+        return NULL;
+    for (i = 0; i < OLA_UREC_FIELDS; i++) {
+        v = ola_get_value(&r);
+        if (v == NULL || json_object_set_new_nocheck(o, ola_urec_keys[i], v) != 0)
+            goto fail;
+    }
+    return o;
+fail:
+    json_decref(o);
+    return NULL;
+}
+
+/* Skips the value at r, dropping the string references in it. Returns 0 / -1. */
+static int ola_skip_value(struct ola_rd *r)
+{
+    struct ola_istr *x;
+    uint64_t count, i, n;
+    unsigned char tag;
+
+    if (r->p >= r->end)
+        return -1;
+    tag = *r->p++;
+    switch (tag) {
+    case OLA_T_NULL:
+    case OLA_T_TRUE:
+    case OLA_T_FALSE:
+        return 0;
+    case OLA_T_INT:
+    case OLA_T_REAL:
+        if ((size_t)(r->end - r->p) < 8)
+            return -1;
+        r->p += 8;
+        return 0;
+    case OLA_T_STR:
+        if (ola_get_varint(r, &n) != 0 || n >= (uint64_t)(r->end - r->p))
+            return -1;
+        r->p += n + 1;
+        return 0;
+    case OLA_T_ISTR:
+        if ((size_t)(r->end - r->p) < sizeof(x))
+            return -1;
+        memcpy(&x, r->p, sizeof(x));
+        r->p += sizeof(x);
+        ola_istr_unref(x);
+        return 0;
+    case OLA_T_ARR:
+    case OLA_T_OBJ:
+        if (ola_get_varint(r, &count) != 0)
+            return -1;
+        if (tag == OLA_T_OBJ)
+            count *= 2; /* a key and a value each */
+        for (i = 0; i < count; i++)
+            if (ola_skip_value(r) != 0)
+                return -1;
+        return 0;
+    default:
+        return -1;
+    }
+}
+
+void ola_urec_release(const unsigned char *code, size_t len)
+{
+    struct ola_rd r = {code, code + len};
+
+    while (r.p < r.end && ola_skip_value(&r) == 0)
+        ;
+}

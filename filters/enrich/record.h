@@ -1,0 +1,89 @@
+/*
+ * record.h - the enricher's compact records: a cached user or role without
+ * a Jansson tree, and the per-enricher table of strings they share.
+ *
+ * Not for use outside filters/enrich (and its unit tests): enrich.h is the
+ * interface. @locality one thread: the enricher's.
+ */
+#ifndef OLA_ENRICH_RECORD_H
+#define OLA_ENRICH_RECORD_H
+
+#include <stdbool.h>
+#include <stddef.h>
+#include <stdint.h>
+
+#include <jansson.h>
+
+/* ---- shared strings ----------------------------------------------------------- */
+
+/* A refcounted string, NUL-terminated, possibly with NULs inside (len counts). */
+struct ola_istr {
+    uint32_t refs;
+    uint32_t len;
+    char s[];
+};
+
+#define OLA_INTERN_SLOTS 1024 /* power of two */
+#define OLA_INTERN_MAX   512  /* strings kept at once */
+#define OLA_INTERN_LEN   64   /* longer strings are not kept in the table */
+
+/*
+ * The table of strings one enricher shares: open addressing on the text, at
+ * most OLA_INTERN_MAX strings, each holding one reference of its own. A
+ * string no record holds any more (only the table's reference left) goes at
+ * the next sweep. Zeroed memory is an empty table.
+ */
+struct ola_intern {
+    struct ola_istr **slot; /* OLA_INTERN_SLOTS, allocated on first use */
+    size_t n;
+    size_t sweeps; /* counted, for tests */
+};
+
+/*
+ * A new reference to a string equal to s[0..len): the table's when it holds
+ * one (or takes this one: short, and room left after a sweep), else a string
+ * of its own. NULL on ENOMEM.
+ */
+struct ola_istr *ola_intern_get(struct ola_intern *t, const char *s, size_t len);
+/* Drops the strings nobody but the table holds. */
+void ola_intern_sweep(struct ola_intern *t);
+/* Drops the table's references and the table. The strings records hold stay. */
+void ola_intern_free(struct ola_intern *t);
+
+static inline struct ola_istr *ola_istr_ref(struct ola_istr *s)
+{
+    s->refs++;
+    return s;
+}
+
+/* NULL is a no-op. */
+void ola_istr_unref(struct ola_istr *s);
+
+/* ---- user facts ------------------------------------------------------------------ */
+
+/*
+ * The members of olagent.user before "roles", in their order: what
+ * ola_enrich_user_facts builds.
+ */
+#define OLA_UREC_FIELDS 15
+extern const char *const ola_urec_keys[OLA_UREC_FIELDS];
+
+/*
+ * Encodes facts (an object with exactly ola_urec_keys, in that order, each
+ * value any JSON) into out: a byte code that gives back an equal tree (same
+ * key order, same types, same numbers and bytes). department, title,
+ * status_name, state_name and the keys of nested objects go through t (a
+ * pointer in the code, one reference each). out: cleared first, then
+ * appended to; on failure the references taken are dropped again.
+ * Returns 0, or -1 (facts of another shape, ENOMEM).
+ */
+struct ola_buf;
+int ola_urec_encode(struct ola_intern *t, json_t *facts, struct ola_buf *out);
+
+/* A new object from code[0..len) (ola_urec_encode's), or NULL on ENOMEM. */
+json_t *ola_urec_decode(const unsigned char *code, size_t len);
+
+/* Drops the string references in code[0..len). */
+void ola_urec_release(const unsigned char *code, size_t len);
+
+#endif

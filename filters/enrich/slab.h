@@ -1,0 +1,41 @@
+/*
+ * slab.h - where the enricher's records live: big chunks it owns, so that
+ * the records sit together, apart from the trees and buffers a busy page
+ * frees around them (malloc_trim can then give those pages back).
+ *
+ * Not for use outside filters/enrich. @locality one thread: the enricher's.
+ */
+#ifndef OLA_ENRICH_SLAB_H
+#define OLA_ENRICH_SLAB_H
+
+#include <stdbool.h>
+#include <stddef.h>
+
+#define OLA_SLAB_CHUNK (64u << 10) /* bytes, a power of two; chunks are aligned to it */
+#define OLA_SLAB_BIG   (4u << 10)  /* larger objects go to malloc */
+
+struct ola_slab_chunk;
+
+/* Zeroed memory is an empty slab. */
+struct ola_slab {
+    struct ola_slab_chunk *cur; /* where objects are cut from */
+    size_t used;                /* bytes cut from chunks still held */
+    size_t live;                /* bytes of those not freed */
+};
+
+/*
+ * size zeroed bytes (8-aligned), from a chunk (*in_slab true) or, for big
+ * objects or when no chunk can be had, from calloc (*in_slab false).
+ * NULL on ENOMEM.
+ */
+void *ola_slab_alloc(struct ola_slab *s, size_t size, bool *in_slab);
+/* Frees p (size bytes, from a chunk); a chunk with nothing left goes. */
+void ola_slab_free(void *p, size_t size);
+/* True when more than a third of the chunks' bytes are dead: time to move. */
+bool ola_slab_sparse(const struct ola_slab *s);
+/* The next objects come from a new chunk (the ones they move out of empty). */
+void ola_slab_fresh(struct ola_slab *s);
+/* Lets go of the current chunk once nothing in it is alive (destroy). */
+void ola_slab_release(struct ola_slab *s);
+
+#endif

@@ -1,0 +1,507 @@
+/*
+ * test_enrich_record.c - the enricher's compact records (record.c, vals.c).
+ *
+ * A user answer goes through ola_enrich_user_facts into a record and back
+ * into a tree: the tree must dump to the same bytes as the tree the
+ * enricher used to keep (facts + roles [{id, name}], built here the old way)
+ * for users with nulls, non-ASCII text, custom attributes of every JSON
+ * type, many roles, unnamed and null-named roles. The string table must
+ * share equal strings, stay within its bound and let go of what no record
+ * holds; the hot trees stay within their bound, go at trim, and a cache
+ * eviction gives a record's strings back.
+ */
+#include <setjmp.h>
+#include <stdarg.h>
+#include <stddef.h>
+#include <stdint.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include <cmocka.h>
+#include <jansson.h>
+
+#include "agent/core/buf.h"
+#include "filters/enrich/enrich_priv.h"
+#include "filters/enrich/record.h"
+
+#define DUMP_FLAGS (JSON_COMPACT | JSON_REAL_PRECISION(17))
+
+static json_t *load(const char *text)
+{
+    json_error_t jerr;
+    json_t *v = json_loads(text, 0, &jerr);
+
+    if (v == NULL)
+        fail_msg("fixture: %s", jerr.text);
+    return v;
+}
+
+/* Asserts a and b dump to the same text. */
+static void assert_same_dump(json_t *a, json_t *b)
+{
+    char *da = json_dumps(a, DUMP_FLAGS), *db = json_dumps(b, DUMP_FLAGS);
+
+    assert_non_null(da);
+    assert_non_null(db);
+    assert_string_equal(da, db);
+    assert_true(json_equal(a, b));
+    free(da);
+    free(db);
+}
+
+static void free_val(uint64_t key, void *v)
+{
+    (void)key;
+    ola_en_val_unref(v);
+}
+
+/* An enricher with nothing but what values need: a cache, a string table. */
+static struct ola_enricher *bare_enricher(void)
+{
+    struct ola_enricher *en = calloc(1, sizeof(*en));
+    struct ola_cache_opts co = {
+        .max_entries = 5000, .ttl_ms = 1000, .negative_ttl_ms = 0, .free_val = free_val};
+
+    assert_non_null(en);
+    en->role_gen = 1;
+    en->o.roles = 1;
+    en->cache = ola_cache_new(&co);
+    assert_non_null(en->cache);
+    return en;
+}
+
+static void bare_free(struct ola_enricher *en)
+{
+    ola_en_hot_bound(en, 0);
+    ola_cache_destroy(en->cache);
+    ola_slab_release(&en->slab);
+    ola_intern_free(&en->intern);
+    ola_buf_free(&en->code);
+    free(en);
+}
+
+/* ---- the byte code -------------------------------------------------------------- */
+
+static const char *const users[] = {
+    /* v2, everything set, non-ASCII, custom attributes of every type */
+    "{\"id\":1001,\"username\":\"zo\\u00eb.angstr\\u00f6m\",\"email\":\"z@example.com\","
+    "\"firstname\":\"Zo\\u00eb\",\"lastname\":\"\\u00c5ngstr\\u00f6m \\ud83d\\ude00\","
+    "\"status\":1,\"state\":1,\"department\":\"R\\u0026D\",\"title\":\"Ing\\u00e9nieur\","
+    "\"manager_user_id\":1000,\"locked_until\":null,\"last_login\":\"2026-01-02T03:04:"
+    "05Z\","
+    "\"role_ids\":[501,502],\"custom_attributes\":{\"employeenumber\":\"E00042\","
+    "\"costcenter\":null,\"badge\":\"\",\"level\":3,\"ratio\":0.1,\"big\":1e300,"
+    "\"neg\":-0.0,\"flag\":true,\"off\":false,\"tags\":[\"a\",1,[2,{\"k\":null}]],"
+    "\"nested\":{\"x\":{\"y\":\"z\"}}}}",
+    /* v2 with nulls and missing members */
+    "{\"id\":1002,\"username\":null,\"email\":null,\"status\":null,\"state\":99}",
+    /* v1 envelope, role_id null */
+    "{\"status\":{\"error\":false},\"data\":[{\"id\":1003,\"username\":\"bob\","
+    "\"status\":3,\"state\":0,\"department\":\"Sales\",\"title\":\"\","
+    "\"custom_attributes\":{},\"role_id\":null}]}",
+    /* odd types where strings are expected */
+    "{\"id\":1004,\"username\":42,\"email\":[\"a\",\"b\"],\"firstname\":{\"x\":1},"
+    "\"lastname\":true,\"department\":12.5,\"title\":[],\"custom_attributes\":\"text\","
+    "\"role_ids\":[]}",
+};
+
+static void test_round_trip_facts(void **state)
+{
+    struct ola_intern t = {0};
+    struct ola_buf code = OLA_BUF_INIT;
+    size_t i;
+
+    (void)state;
+    for (i = 0; i < sizeof(users) / sizeof(users[0]); i++) {
+        json_t *body = load(users[i]), *facts, *back;
+        int64_t *ids;
+        size_t n;
+        bool known;
+
+        facts = ola_enrich_user_facts(body, &ids, &n, &known);
+        assert_non_null(facts);
+        assert_int_equal(ola_urec_encode(&t, facts, &code), 0);
+        back = ola_urec_decode((const unsigned char *)code.data, code.len);
+        assert_non_null(back);
+        assert_same_dump(back, facts);
+        ola_urec_release((const unsigned char *)code.data, code.len);
+        json_decref(back);
+        json_decref(facts);
+        json_decref(body);
+        free(ids);
+    }
+    /* every reference went back: the sweep empties the table */
+    ola_intern_sweep(&t);
+    assert_int_equal(t.n, 0);
+    ola_intern_free(&t);
+    ola_buf_free(&code);
+}
+
+static void test_encode_refuses_other_shapes(void **state)
+{
+    struct ola_intern t = {0};
+    struct ola_buf code = OLA_BUF_INIT;
+    json_t *body = load(users[0]), *facts, *odd;
+    int64_t *ids;
+    size_t n;
+    bool known;
+
+    (void)state;
+    facts = ola_enrich_user_facts(body, &ids, &n, &known);
+    assert_non_null(facts);
+    /* a member more, a member less, the same members in another order */
+    odd = json_deep_copy(facts);
+    json_object_set_new(odd, "extra", json_true());
+    assert_int_equal(ola_urec_encode(&t, odd, &code), -1);
+    json_decref(odd);
+    odd = json_deep_copy(facts);
+    json_object_del(odd, "title");
+    assert_int_equal(ola_urec_encode(&t, odd, &code), -1);
+    json_decref(odd);
+    odd = json_object();
+    json_object_set(odd, "username", json_object_get(facts, "username"));
+    json_object_set(odd, "id", json_object_get(facts, "id"));
+    json_object_update_missing(odd, facts);
+    assert_int_equal(ola_urec_encode(&t, odd, &code), -1);
+    json_decref(odd);
+    assert_int_equal(ola_urec_encode(&t, json_null(), &code), -1);
+    /* what the failed ones took is given back */
+    ola_intern_sweep(&t);
+    assert_int_equal(t.n, 0);
+    ola_intern_free(&t);
+    ola_buf_free(&code);
+    json_decref(facts);
+    json_decref(body);
+    free(ids);
+}
+
+/* ---- the string table ------------------------------------------------------------ */
+
+static void test_intern_shares_and_is_bounded(void **state)
+{
+    struct ola_intern t = {0};
+    struct ola_istr *held[OLA_INTERN_MAX + 100], *a, *b, *lng, *nb, *nc;
+    char s[OLA_INTERN_LEN + 16];
+    size_t i;
+
+    (void)state;
+    a = ola_intern_get(&t, "Sales", 5);
+    b = ola_intern_get(&t, "Sales", 5);
+    assert_ptr_equal(a, b); /* one copy */
+    assert_int_equal(a->refs, 3);
+    assert_int_equal(t.n, 1);
+    /* NULs inside, and lengths, count */
+    nb = ola_intern_get(&t, "a\0b", 3);
+    nc = ola_intern_get(&t, "a\0c", 3);
+    assert_ptr_not_equal(nb, nc);
+    assert_int_equal(t.n, 3);
+    ola_istr_unref(nb); /* held by the table alone now */
+    ola_istr_unref(nc);
+    /* long strings are strings of their own */
+    memset(s, 'x', sizeof(s));
+    lng = ola_intern_get(&t, s, sizeof(s));
+    assert_non_null(lng);
+    assert_int_equal(lng->len, sizeof(s));
+    assert_int_equal(t.n, 3);
+    /* more distinct strings than the bound, all held: the table stays at the
+       bound, the rest are their own and still right */
+    for (i = 0; i < OLA_INTERN_MAX + 100; i++) {
+        int k = snprintf(s, sizeof(s), "v-%zu", i);
+
+        held[i] = ola_intern_get(&t, s, (size_t)k);
+        assert_non_null(held[i]);
+        assert_int_equal(held[i]->len, (size_t)k);
+        assert_memory_equal(held[i]->s, s, (size_t)k + 1);
+        assert_true(t.n <= OLA_INTERN_MAX);
+    }
+    assert_int_equal(t.n, OLA_INTERN_MAX);
+    assert_true(t.sweeps >= 1); /* it tried to make room */
+    /* let go of them: a sweep drops what only the table holds */
+    for (i = 0; i < OLA_INTERN_MAX + 100; i++)
+        ola_istr_unref(held[i]);
+    ola_intern_sweep(&t);
+    assert_int_equal(t.n, 1); /* "Sales", still held */
+    assert_ptr_equal(ola_intern_get(&t, "Sales", 5), a);
+    ola_istr_unref(a);
+    ola_istr_unref(a);
+    ola_istr_unref(b);
+    ola_istr_unref(lng);
+    ola_intern_sweep(&t);
+    assert_int_equal(t.n, 0);
+    ola_intern_free(&t);
+}
+
+/* ---- users and roles ------------------------------------------------------------ */
+
+/* The tree the enricher used to keep: facts + roles [role facts or {id}]. */
+static json_t *old_tree(json_t *facts, const int64_t *ids, size_t n, bool known,
+                        json_t *const *role_facts)
+{
+    json_t *out = json_object(), *roles = json_array();
+    size_t k;
+
+    json_object_update(out, facts);
+    for (k = 0; k < n; k++)
+        json_array_append_new(roles, role_facts[k] != NULL
+                                         ? json_incref(role_facts[k])
+                                         : json_pack("{s:I}", "id", (json_int_t)ids[k]));
+    json_object_set_new(out, "roles", known ? roles : json_null());
+    if (!known)
+        json_decref(roles);
+    return out;
+}
+
+static void test_user_tree_like_the_old_one(void **state)
+{
+    struct ola_enricher *en = bare_enricher();
+    static const char many[] =
+        "{\"id\":77,\"username\":\"m\",\"department\":\"Ops\",\"title\":\"Lead\","
+        "\"status\":1,\"state\":1,\"role_ids\":[1,2,3,4,5,6,7,8,9,10,11,12,-4,0]}";
+    const char *const bodies[] = {users[0], users[1], users[2], users[3], many};
+    size_t i, k;
+
+    (void)state;
+    for (i = 0; i < sizeof(bodies) / sizeof(bodies[0]); i++) {
+        json_t *body = load(bodies[i]), *facts, *want, *got, *rf[16] = {NULL};
+        struct ola_val *u, *r[16] = {NULL};
+        int64_t *ids;
+        size_t n;
+        bool known;
+
+        facts = ola_enrich_user_facts(body, &ids, &n, &known);
+        assert_non_null(facts);
+        assert_true(n <= 16);
+        u = ola_en_user_new(en, facts, ids, n, known);
+        assert_non_null(u);
+        /* roles named, one null-named, every third left without a name */
+        for (k = 0; k < n; k++) {
+            char name[32];
+            json_t *jn;
+
+            if (k % 3 == 2)
+                continue;
+            snprintf(name, sizeof(name), "R\u00f4le %zu", k % 4);
+            jn = k == 1 ? json_null() : json_string(name);
+            rf[k] = json_pack("{s:I, s:O}", "id", (json_int_t)ids[k], "name", jn);
+            r[k] = ola_en_role_new(en, ids[k], jn);
+            assert_non_null(r[k]);
+            if (ids[k] > 0 && k % 4 != 3) /* some in the cache, some not */
+                assert_int_equal(ola_cache_put(en->cache, ola_key(ids[k], OLA_K_ROLE),
+                                               ola_en_val_ref(r[k]), 0),
+                                 0);
+            json_decref(jn);
+            u->roles[k].name =
+                r[k]->name == OLA_NAME_NULL ? OLA_NAME_NULL : ola_istr_ref(r[k]->name);
+        }
+        want = old_tree(facts, ids, n, known, rf);
+        got = ola_en_val_json(en, u, 0);
+        assert_non_null(got);
+        assert_same_dump(got, want);
+        /* the same tree while hot */
+        assert_ptr_equal(ola_en_val_json(en, u, 0), got);
+        for (k = 0; k < n; k++) {
+            json_t *item = json_array_get(json_object_get(got, "roles"), k);
+
+            if (r[k] == NULL)
+                continue;
+            assert_same_dump(ola_en_val_json(en, r[k], 0), rf[k]);
+            /* a cached role with the name u was built with: its own tree */
+            if (ids[k] > 0 && k % 4 != 3)
+                assert_ptr_equal(item, ola_en_val_json(en, r[k], 0));
+            else
+                assert_ptr_not_equal(item, ola_en_val_json(en, r[k], 0));
+            ola_en_val_unref(r[k]);
+            json_decref(rf[k]);
+        }
+        ola_en_val_unref(u); /* the hot list still holds it */
+        assert_ptr_equal(ola_en_val_json(en, u, 0), got);
+        json_decref(want);
+        json_decref(facts);
+        json_decref(body);
+        free(ids);
+    }
+    ola_en_hot_bound(en, 0);
+    assert_int_equal(en->hot_n, 0);
+    ola_cache_destroy(en->cache);
+    en->cache = NULL;
+    ola_intern_sweep(&en->intern);
+    assert_int_equal(en->intern.n, 0); /* every value gave its strings back */
+    bare_free(en);
+}
+
+static void test_hot_bound_and_trim(void **state)
+{
+    struct ola_enricher *en = bare_enricher();
+    struct ola_val *u[10];
+    json_t *kept, *body, *facts;
+    char text[256];
+    int64_t *ids;
+    size_t i, n;
+    bool known;
+
+    (void)state;
+    for (i = 0; i < 10; i++) {
+        snprintf(text, sizeof(text),
+                 "{\"id\":%zu,\"username\":\"u%zu\",\"department\":\"D%zu\","
+                 "\"role_ids\":[]}",
+                 i + 1, i, i % 2);
+        body = load(text);
+        facts = ola_enrich_user_facts(body, &ids, &n, &known);
+        u[i] = ola_en_user_new(en, facts, ids, n, known);
+        assert_non_null(u[i]);
+        en->page = i + 1; /* user i last used on page i + 1 */
+        assert_non_null(ola_en_val_json(en, u[i], 0));
+        json_decref(facts);
+        json_decref(body);
+        free(ids);
+    }
+    assert_int_equal(en->hot_n, 10);
+    kept = json_incref(u[0]->hot); /* an event that still holds u[0]'s tree */
+    en->page = 11;
+    assert_ptr_equal(ola_en_val_json(en, u[0], 0), kept); /* used again: the newest */
+    ola_en_hot_bound(en, 10);                             /* within the bound */
+    assert_int_equal(en->hot_n, 10);
+    ola_en_hot_bound(en, 4); /* over it: the oldest go, three quarters stay */
+    assert_int_equal(en->hot_n, 3);
+    assert_ptr_equal(u[0]->hot, kept);
+    assert_non_null(u[9]->hot);
+    assert_non_null(u[8]->hot);
+    for (i = 1; i < 8; i++)
+        assert_null(u[i]->hot);
+    ola_en_hot_bound(en, 0); /* the trim: no trees at rest */
+    assert_int_equal(en->hot_n, 0);
+    for (i = 0; i < 10; i++)
+        assert_null(u[i]->hot);
+    /* the event's reference is still good, and equal to a new build */
+    assert_same_dump(kept, ola_en_val_json(en, u[0], 0));
+    assert_ptr_not_equal(kept, u[0]->hot);
+    json_decref(kept);
+    for (i = 0; i < 10; i++)
+        ola_en_val_unref(u[i]);
+    bare_free(en);
+}
+
+static void test_eviction_gives_strings_back(void **state)
+{
+    struct ola_enricher *en = bare_enricher();
+    struct ola_cache_opts co = {
+        .max_entries = 4, .ttl_ms = 1000, .negative_ttl_ms = 0, .free_val = free_val};
+    struct ola_cache *c = ola_cache_new(&co);
+    char text[256];
+    size_t i;
+
+    (void)state;
+    assert_non_null(c);
+    for (i = 0; i < 12; i++) {
+        json_t *body, *facts;
+        struct ola_val *u;
+        int64_t *ids;
+        size_t n;
+        bool known;
+
+        snprintf(text, sizeof(text),
+                 "{\"id\":%zu,\"username\":\"u\",\"department\":\"Dept-%zu\","
+                 "\"title\":\"T\",\"role_ids\":[1]}",
+                 i + 1, i);
+        body = load(text);
+        facts = ola_enrich_user_facts(body, &ids, &n, &known);
+        u = ola_en_user_new(en, facts, ids, n, known);
+        assert_non_null(u);
+        assert_int_equal(ola_cache_put(c, ola_key((int64_t)i + 1, OLA_K_USER), u, 0), 0);
+        json_decref(facts);
+        json_decref(body);
+        free(ids);
+    }
+    assert_int_equal(ola_cache_stats(c)->evicted, 8);
+    /* only the four users left hold strings: their departments and "T" */
+    ola_intern_sweep(&en->intern);
+    assert_int_equal(en->intern.n, 4 + 1);
+    ola_cache_destroy(c);
+    ola_intern_sweep(&en->intern);
+    assert_int_equal(en->intern.n, 0);
+    bare_free(en);
+}
+
+/*
+ * Churn leaves dead records in the slab's chunks; the trim's compaction
+ * moves the live ones to fresh chunks (the old ones go) and they read the same.
+ */
+static void test_compaction_moves_records(void **state)
+{
+    struct ola_enricher *en = bare_enricher();
+    char text[512], *before[100];
+    size_t i, used;
+
+    (void)state;
+    for (i = 0; i < 2000; i++) {
+        json_t *body, *facts;
+        struct ola_val *u;
+        int64_t *ids;
+        size_t n;
+        bool known;
+
+        snprintf(text, sizeof(text),
+                 "{\"id\":%zu,\"username\":\"user-%zu-with-a-longer-name\","
+                 "\"email\":\"user%zu@example.com\",\"department\":\"D%zu\","
+                 "\"custom_attributes\":{\"n\":\"E%05zu\"},\"role_ids\":[1,2,%zu]}",
+                 i + 1, i, i, i % 5, i, i + 3);
+        body = load(text);
+        facts = ola_enrich_user_facts(body, &ids, &n, &known);
+        u = ola_en_user_new(en, facts, ids, n, known);
+        assert_non_null(u);
+        assert_true(u->in_slab);
+        /* the cache keeps 100: the rest are evicted, dead bytes in the chunks */
+        assert_int_equal(
+            ola_cache_put(en->cache, ola_key((int64_t)i + 1, OLA_K_USER), u, 0), 0);
+        json_decref(facts);
+        json_decref(body);
+        free(ids);
+    }
+    /* one in 20 stays: dead bytes in every chunk */
+    for (i = 0; i < 2000; i++)
+        if (i % 20 != 0)
+            assert_true(ola_cache_remove(en->cache, ola_key((int64_t)i + 1, OLA_K_USER)));
+    for (i = 0; i < 100; i++) {
+        void *v = NULL;
+
+        assert_int_equal(
+            ola_cache_peek(en->cache, ola_key(20 * (int64_t)i + 1, OLA_K_USER), 0, &v),
+            OLA_CACHE_HIT);
+        before[i] = json_dumps(ola_en_val_json(en, v, 0), DUMP_FLAGS);
+    }
+    ola_en_hot_bound(en, 0);
+    used = en->slab.used;
+    assert_true(ola_slab_sparse(&en->slab));
+    ola_en_compact(en);
+    assert_true(en->slab.used < used / 4); /* the old chunks went */
+    assert_int_equal(en->slab.used, en->slab.live);
+    for (i = 0; i < 100; i++) {
+        void *v = NULL;
+        char *after;
+
+        assert_int_equal(
+            ola_cache_peek(en->cache, ola_key(20 * (int64_t)i + 1, OLA_K_USER), 0, &v),
+            OLA_CACHE_HIT);
+        after = json_dumps(ola_en_val_json(en, v, 0), DUMP_FLAGS);
+        assert_string_equal(after, before[i]);
+        free(after);
+        free(before[i]);
+    }
+    bare_free(en);
+}
+
+int main(void)
+{
+    const struct CMUnitTest tests[] = {
+        cmocka_unit_test(test_round_trip_facts),
+        cmocka_unit_test(test_encode_refuses_other_shapes),
+        cmocka_unit_test(test_intern_shares_and_is_bounded),
+        cmocka_unit_test(test_user_tree_like_the_old_one),
+        cmocka_unit_test(test_hot_bound_and_trim),
+        cmocka_unit_test(test_eviction_gives_strings_back),
+        cmocka_unit_test(test_compaction_moves_records),
+    };
+
+    return cmocka_run_group_tests(tests, NULL, NULL);
+}
