@@ -17,8 +17,6 @@
 #define OLA_METRICS_MAX_OUTPUTS 32
 #define OLA_METRICS_MAX_RULES   64
 
-
-
 /* The shared outputs' figures (plain copies), published after each batch. */
 struct ola_metrics_outputs {
     size_t n_outputs;

@@ -4,9 +4,13 @@
  * A sorted array of entries, looked up by binary search (539 ids: at most
  * ten comparisons). Categories are kept twice: as the JSON array that goes
  * into olagent.event_type, and as a bit mask over the catalog's category
- * names, so rules test "categories: [mfa]" with one AND. The olagent.event_type
- * object of each type is built once and shared (read-only, reference-counted)
- * by every event of that type: classification allocates nothing. Learning a type
+ * names, so rules test "categories: [mfa]" with one AND. The JSON array and
+ * the olagent.event_type object of a type are built on its first use (the
+ * category bits are kept in the catalog's order to build the array from) and
+ * then shared (read-only, reference-counted) by every event of that type:
+ * classification allocates nothing after the first event of a type, and a
+ * catalog holds JSON only for the types its tenant has seen (every tenant
+ * has its own catalog: 539 types as JSON arrays cost about 200 KB each). Learning a type
  * from the API inserts it in order or renames it; categories are the
  * project's own and are never learned. The catalog compiled in (builtin.h,
  * from config/event-types.json) is the default; a `catalog:` file replaces it.
@@ -20,12 +24,16 @@
 #include "filters/rules/builtin.h"
 #include "filters/rules/catalog.h"
 
+#define OLA_CAT_SEQ 8 /* categories of one type kept as bits in order */
+
 struct ola_cat_entry {
     long long id;
     char *name;
-    json_t *cats; /* array of strings, owned */
+    json_t *cats; /* array of strings, owned; built on first use (ola_cat_cats) */
     json_t *et;   /* {id, name, categories}, built on first use, shared read-only */
     uint32_t mask;
+    uint8_t seq[OLA_CAT_SEQ]; /* the categories' bits, in the catalog's order */
+    uint8_t n_seq;
 };
 
 struct ola_catalog {
@@ -122,12 +130,8 @@ static int ola_cat_fill(struct ola_catalog *c, const json_t *root, const char *w
         memset(e, 0, sizeof(*e));
         e->id = json_integer_value(id);
         e->name = strdup(json_string_value(name));
-        e->cats = json_array();
-        if (e->name == NULL || e->cats == NULL) {
-            free(e->name);
-            json_decref(e->cats);
+        if (e->name == NULL)
             return ola_err_set(err, ENOMEM, "out of memory");
-        }
         c->n++;
         json_array_foreach(cats, k, cat)
         {
@@ -144,8 +148,10 @@ static int ola_cat_fill(struct ola_catalog *c, const json_t *root, const char *w
             if ((e->mask & (UINT32_C(1) << bit)) != 0)
                 continue;
             e->mask |= UINT32_C(1) << bit;
-            if (json_array_append_new(e->cats, json_string(json_string_value(cat))) != 0)
-                return ola_err_set(err, ENOMEM, "out of memory");
+            if (e->n_seq == OLA_CAT_SEQ)
+                return ola_err_set(err, EINVAL, "%s: type %lld: more than %d categories",
+                                   what, e->id, OLA_CAT_SEQ);
+            e->seq[e->n_seq++] = (uint8_t)bit;
         }
     }
     if (c->n > 1) /* an empty catalog has no array: qsort wants one */
@@ -245,22 +251,41 @@ const char *ola_catalog_name(const struct ola_catalog *c, long long id)
     return e ? e->name : NULL;
 }
 
+/* e's categories as a JSON array, built on first use; NULL on ENOMEM. */
+static json_t *ola_cat_cats(const struct ola_catalog *c, struct ola_cat_entry *e)
+{
+    json_t *a;
+    size_t i;
+
+    if (e->cats != NULL)
+        return e->cats;
+    a = json_array();
+    for (i = 0; a != NULL && i < e->n_seq; i++) {
+        if (json_array_append_new(a, json_string(c->cat_names[e->seq[i]])) != 0) {
+            json_decref(a);
+            a = NULL;
+        }
+    }
+    e->cats = a;
+    return a;
+}
+
 const json_t *ola_catalog_categories(const struct ola_catalog *c, long long id)
 {
-    const struct ola_cat_entry *e = ola_cat_find(c, id);
+    struct ola_cat_entry *e = ola_cat_find(c, id);
 
-    return e ? e->cats : NULL;
+    return e ? ola_cat_cats(c, e) : NULL;
 }
 
 bool ola_catalog_lookup(const struct ola_catalog *c, long long id, const char **name,
                         const json_t **cats, uint32_t *mask)
 {
-    const struct ola_cat_entry *e = ola_cat_find(c, id);
+    struct ola_cat_entry *e = ola_cat_find(c, id);
 
     if (e == NULL)
         return false;
     *name = e->name;
-    *cats = e->cats;
+    *cats = ola_cat_cats(c, e);
     *mask = e->mask;
     return true;
 }
@@ -312,16 +337,10 @@ int ola_catalog_learn(struct ola_catalog *c, long long id, const char *name)
     for (pos = c->n; pos > 0 && c->v[pos - 1].id > id; pos--)
         ;
     memmove(&c->v[pos + 1], &c->v[pos], (c->n - pos) * sizeof(*c->v));
+    memset(&c->v[pos], 0, sizeof(c->v[pos])); /* no categories: learned types have none */
     c->v[pos].id = id;
     c->v[pos].name = copy;
-    c->v[pos].cats = json_array();
-    c->v[pos].et = NULL;
-    c->v[pos].mask = 0;
     c->n++;
-    if (c->v[pos].cats == NULL) {
-        /* leave a consistent entry: an empty category list is the default */
-        return -1;
-    }
     return 0;
 }
 
@@ -331,7 +350,7 @@ json_t *ola_catalog_event_type(struct ola_catalog *c, long long id, uint32_t *ma
 
     if (e == NULL)
         return NULL;
-    if (e->et == NULL && e->cats != NULL)
+    if (e->et == NULL && ola_cat_cats(c, e) != NULL)
         e->et = json_pack("{s:I, s:s, s:O}", "id", (json_int_t)e->id, "name", e->name,
                           "categories", e->cats);
     *mask = e->mask;
