@@ -7,6 +7,9 @@
  */
 #include <stdio.h>
 #include <string.h>
+#ifdef __GLIBC__
+#include <malloc.h>
+#endif
 
 #include "agent/agent.h"
 #include "agent/core/arena.h"
@@ -110,6 +113,15 @@ int main(int argc, char **argv)
         perror("olagent: prctl(PR_SET_DUMPABLE)");
 #endif
     ola_arena_install(); /* before any thread uses Jansson */
+#ifdef __GLIBC__
+    /* Many tenants, one thread each: glibc would give each thread its own heap
+     * (up to 8 per core), each keeping its own free pages; two heaps hold the
+     * same data in less (BENCHMARKS.md, "Tenants"). A fixed mmap threshold keeps
+     * big page buffers out of the heaps, so they go back to the kernel when freed
+     * instead of raising the threshold and fragmenting a heap. */
+    mallopt(M_ARENA_MAX, 2);
+    mallopt(M_MMAP_THRESHOLD, 256 * 1024);
+#endif
     cmd = argv[1];
     if (strcmp(cmd, "--help") == 0 || strcmp(cmd, "-h") == 0 ||
         strcmp(cmd, "help") == 0) {

@@ -488,7 +488,10 @@ static bool ola_tenant_source_fatal(struct ola_tenant *t, struct ola_backoff *do
                     "with a backoff of up to %d minutes",
                     err->msg, OLA_TENANT_DOWN_MAX_MS / 60000);
     t->down = true;
-    snprintf(t->snap.down_reason, sizeof(t->snap.down_reason), "down: %s", err->msg);
+    /* the reason as far as it fits: /readyz shows its start */
+    if (snprintf(t->snap.down_reason, sizeof(t->snap.down_reason), "down: %.150s",
+                 err->msg) < 0)
+        t->snap.down_reason[0] = '\0';
     while (!ola_stopping() && ola_mono_ms() < until) {
         int64_t left = until - ola_mono_ms();
 
