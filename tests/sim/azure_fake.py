@@ -42,6 +42,7 @@ import urllib.parse
 from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 
 SCOPE = "https://monitor.azure.com//.default"
+IN_FLIGHT = 0.25  # s: a request sent as a 429 went out is not "early"
 ISO = re.compile(r"^\d{4}-\d\d-\d\dT\d\d:\d\d:\d\d(\.\d{1,7})?(Z|[+-]\d\d:\d\d)$")
 
 
@@ -75,6 +76,7 @@ class State:
                       "413": 0, "429": 0, "503": 0, "400": 0, "404": 0, "early": 0,
                       "max_body": 0}
         self.retry_until = 0.0
+        self.said_429 = 0.0
         dcr = json.load(open(a.dcr))
         decl = dcr["properties"]["streamDeclarations"]
         if a.stream not in decl:
@@ -193,7 +195,9 @@ class Handler(BaseHTTPRequestHandler):
         with st.lock:
             exp = st.tokens.get(tok)
             now = time.time()
-            if now < st.retry_until:
+            # after a 429, a request the client sent before it read the answer
+            # may still arrive: only one later than IN_FLIGHT counts as early
+            if st.said_429 + IN_FLIGHT < now < st.retry_until:
                 st.stats["early"] += 1
         if exp is None or exp < now:
             st.count("401")
@@ -212,7 +216,8 @@ class Handler(BaseHTTPRequestHandler):
         if r < f["p429"]:
             st.count("429")
             with st.lock:
-                st.retry_until = max(st.retry_until, time.time() + f["retry_after"] - 0.05)
+                st.said_429 = time.time()
+                st.retry_until = max(st.retry_until, st.said_429 + f["retry_after"] - 0.05)
             self.azure_error(429, "TooManyRequests", "slow down",
                              [("Retry-After", str(f["retry_after"]))])
             return
