@@ -456,6 +456,7 @@ static int ola_ho_start(struct ola_ho *h, size_t i)
     rq->status = 0;
     rq->fail[0] = '\0';
     rq->retry_after[0] = '\0';
+    rq->tag = 0;
     if (h->ops->prepare(h->o, h, rq) != 0)
         return -1;
     x->busy = true;

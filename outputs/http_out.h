@@ -59,8 +59,11 @@ extern const char *const ola_ho_compressions[];
  * Option-table entries for the shared keys, for the output's table: T its
  * settings struct, M the struct ola_ho_conf member in it. verify: false draws
  * one warning (ola_cfg_warn); client_cert and client_key go together.
+ * OLA_HO_OPTIONS_BYTES: the same with batch_max_bytes defaulting to DEF and
+ * capped at MAX (a destination that takes at most MAX bytes a request).
  */
-#define OLA_HO_OPTIONS(T, M)                                                             \
+#define OLA_HO_OPTIONS(T, M) OLA_HO_OPTIONS_BYTES(T, M, 5u << 20, 256u << 20)
+#define OLA_HO_OPTIONS_BYTES(T, M, DEF, MAX)                                             \
     {.name = "timeout",                                                                  \
      .type = OLA_OPT_DURATION,                                                           \
      .offset = offsetof(T, M.timeout_ms),                                                \
@@ -78,9 +81,9 @@ extern const char *const ola_ho_compressions[];
         {.name = "batch_max_bytes",                                                      \
          .type = OLA_OPT_SIZE,                                                           \
          .offset = offsetof(T, M.batch_max_bytes),                                       \
-         .def_size = 5u << 20,                                                           \
+         .def_size = (DEF),                                                              \
          .size_min = 1024,                                                               \
-         .size_max = 256u << 20,                                                         \
+         .size_max = (MAX),                                                              \
          .help = "body of one request before compression"},                              \
         {.name = "proxy",                                                                \
          .type = OLA_OPT_STR,                                                            \
@@ -145,6 +148,8 @@ struct ola_ho_req {
     char *url;              /* NULL: the output's base url (ola_ho_new) */
     struct ola_buf body;    /* as sent (compressed when the output compressed) */
     struct ola_buf headers; /* "Name: value" lines, each NUL-terminated */
+    uint64_t tag;           /* the output's own note on this send (e.g. which
+                               credential it carried), for its answer hook */
     /* the last answer */
     long status;           /* 0: none (fail says why) */
     char fail[200];        /* transport failure, when status is 0 */

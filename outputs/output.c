@@ -35,6 +35,9 @@ extern const struct ola_output_ops ola_out_syslog;
 #ifdef OLA_HAVE_OUT_HTTP
 extern const struct ola_output_ops ola_out_http;
 #endif
+#ifdef OLA_HAVE_OUT_SENTINEL
+extern const struct ola_output_ops ola_out_sentinel;
+#endif
 
 static const struct ola_output_ops *const ola_outputs[] = {
     &ola_out_stdout,
@@ -49,6 +52,9 @@ static const struct ola_output_ops *const ola_outputs[] = {
 #endif
 #ifdef OLA_HAVE_OUT_HTTP
     &ola_out_http,
+#endif
+#ifdef OLA_HAVE_OUT_SENTINEL
+    &ola_out_sentinel,
 #endif
     NULL,
 };
@@ -103,7 +109,7 @@ const struct ola_opt ola_output_options[] = {
      .type = OLA_OPT_STR,
      .offset = OLA_OC_OFF(type),
      .flags = OLA_OPT_MANUAL | OLA_OPT_REQUIRED,
-     .help = "stdout, file, kafka, syslog, http"},
+     .help = "stdout, file, kafka, syslog, http, sentinel"},
     {.name = "name",
      .type = OLA_OPT_STR,
      .offset = OLA_OC_OFF(name),

@@ -340,6 +340,9 @@ int main(void)
     setenv("ONELOGIN_CLIENT_SECRET", "example-secret", 1);
     setenv("KAFKA_PASSWORD", "example-password", 1);
     setenv("HOOK_KEY", "example-hook-key", 1);
+    setenv("AZ_TENANT", "contoso.onmicrosoft.com", 1);
+    setenv("AZ_CLIENT", "example-client", 1);
+    setenv("AZ_SECRET", "example-az-secret", 1);
     ola_log_level = OLA_LOG_ERR;
     return cmocka_run_group_tests(tests, NULL, NULL);
 }
