@@ -11,7 +11,8 @@
  * hook builds a request before each send; its answer hook (or
  * ola_ho_classify) reads the answer: accepted (done), retry (sent again on a
  * later flush, not before a Retry-After time), refused (split in two halves
- * sent at once; a single record is dead-lettered) or fatal. Nothing here
+ * sent at once; a single record is dead-lettered), fatal, or settled record
+ * by record by the hook (which may requeue some records). Nothing here
  * sleeps for backoff: the pipeline owns it. Header lines are wiped before
  * they are freed (they may carry credentials) and never logged.
  */
@@ -160,6 +161,16 @@ int ola_ho_plan(struct ola_ho *h, size_t per_record, size_t per_request)
     }
     if (i > first && ola_ho_push(h, first, i - first) != 0)
         return -1;
+    return 0;
+}
+
+int ola_ho_requeue(struct ola_ho *h, size_t first, size_t n)
+{
+    if (n == 0 || first + n > h->n_recs || ola_ho_push(h, first, n) != 0)
+        return -1;
+    /* a retry: not before the next round (ola_ho_fill) */
+    h->reqs[h->n_reqs - 1].attempts = 1;
+    h->tried[h->n_reqs - 1] = h->round;
     return 0;
 }
 
@@ -526,6 +537,9 @@ static enum ola_rc ola_ho_settle(struct ola_ho *h, size_t i)
         return OLA_OK;
     case OLA_HO_FATAL:
         return OLA_FATAL;
+    case OLA_HO_SETTLED:
+        h->reqs[i].done = true; /* rq may have moved (ola_ho_requeue) */
+        return OLA_OK;
     case OLA_HO_REFUSED:
         if (n == 1) {
             if (ola_ho_refuse_one(h, rq) != 0)

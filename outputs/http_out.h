@@ -136,6 +136,11 @@ enum ola_ho_verdict {
     OLA_HO_RETRY,        /* send it again later */
     OLA_HO_REFUSED,      /* never for these records: split, or dead-letter one */
     OLA_HO_FATAL,        /* never for anything: the agent stops */
+    /* the answer hook settled the records one by one (a per-record answer, as
+     * Elasticsearch's _bulk): it counted the stored ones in o->stats.emitted,
+     * refused some (ola_output_refuse), sent others again (ola_ho_requeue);
+     * the request itself is done */
+    OLA_HO_SETTLED,
 };
 
 /* One request: records [first, first + n) of the plan, and its last answer. */
@@ -208,6 +213,13 @@ bool ola_ho_pending(const struct ola_ho *h);
  */
 enum ola_rc ola_ho_flush(struct ola_ho *h, int timeout_ms);
 
+/*
+ * From the answer hook: records [first, first + n) of the plan go again, in a
+ * request of their own, on the next flush (as a retry: the pipeline backs off
+ * first; this flush answers RETRY). The plan may grow: a struct ola_ho_req
+ * pointer the hook holds is stale after the call. Returns 0 / -1 nomem.
+ */
+int ola_ho_requeue(struct ola_ho *h, size_t first, size_t n);
 /* The records of the plan (n in *n), for prepare and answer. */
 const struct ola_ho_rec *ola_ho_recs(const struct ola_ho *h, size_t *n);
 /* The bytes of record r. */

@@ -38,6 +38,9 @@ extern const struct ola_output_ops ola_out_http;
 #ifdef OLA_HAVE_OUT_SENTINEL
 extern const struct ola_output_ops ola_out_sentinel;
 #endif
+#ifdef OLA_HAVE_OUT_ELASTICSEARCH
+extern const struct ola_output_ops ola_out_elasticsearch;
+#endif
 
 static const struct ola_output_ops *const ola_outputs[] = {
     &ola_out_stdout,
@@ -55,6 +58,9 @@ static const struct ola_output_ops *const ola_outputs[] = {
 #endif
 #ifdef OLA_HAVE_OUT_SENTINEL
     &ola_out_sentinel,
+#endif
+#ifdef OLA_HAVE_OUT_ELASTICSEARCH
+    &ola_out_elasticsearch,
 #endif
     NULL,
 };

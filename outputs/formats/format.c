@@ -25,6 +25,9 @@ extern const struct ola_format_ops ola_format_leef;
 #ifdef OLA_HAVE_FORMAT_OCSF
 extern const struct ola_format_ops ola_format_ocsf;
 #endif
+#ifdef OLA_HAVE_FORMAT_ECS
+extern const struct ola_format_ops ola_format_ecs;
+#endif
 
 static const struct ola_format_ops *const ola_formats[] = {
     &ola_format_json,
@@ -36,6 +39,9 @@ static const struct ola_format_ops *const ola_formats[] = {
 #endif
 #ifdef OLA_HAVE_FORMAT_OCSF
     &ola_format_ocsf,
+#endif
+#ifdef OLA_HAVE_FORMAT_ECS
+    &ola_format_ecs,
 #endif
     NULL,
 };
