@@ -340,6 +340,7 @@ int main(void)
     setenv("ONELOGIN_CLIENT_SECRET", "example-secret", 1);
     setenv("KAFKA_PASSWORD", "example-password", 1);
     setenv("HOOK_KEY", "example-hook-key", 1);
+    setenv("HEC_TOKEN", "example-hec-token", 1);
     ola_log_level = OLA_LOG_ERR;
     return cmocka_run_group_tests(tests, NULL, NULL);
 }
