@@ -707,6 +707,7 @@ int ola_ho_call(struct ola_ho *h, struct ola_ho_req *rq, int timeout_ms)
     if (ola_ho_arm(h, x, rq) != 0 ||
         curl_easy_setopt(x->easy, CURLOPT_TIMEOUT_MS, ms) != CURLE_OK) {
         ola_ho_unhook(x);
+        x->own = NULL;
         return -1;
     }
     ola_ho_note(h, x, rq, curl_easy_perform(x->easy));

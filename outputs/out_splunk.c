@@ -211,6 +211,9 @@ static enum ola_ho_verdict ola_hec_code_verdict(long code, const char **why)
         *why = "the index is not allowed for this token";
         return OLA_HO_FATAL;
     case 10:
+        *why = "HEC wants a request channel: indexer acknowledgment is on for this "
+               "token (set ack: true)";
+        return OLA_HO_FATAL;
     case 11:
     case 16:
         *why = "the server refuses olagent's request channel or authorization";

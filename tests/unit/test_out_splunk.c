@@ -344,6 +344,8 @@ static void test_codes_mapped(void **state)
          "index is not allowed"},
         {400, "{\"text\":\"ACK is disabled\",\"code\":14}", OLA_FATAL,
          "acknowledgment is off"},
+        {400, "{\"text\":\"Data channel is missing\",\"code\":10}", OLA_FATAL,
+         "set ack: true"},
         {503, "{\"text\":\"Server is busy\",\"code\":9}", OLA_RETRY,
          "the server is busy"},
         {500, "{\"text\":\"Internal server error\",\"code\":8}", OLA_RETRY, "busy"},
