@@ -34,7 +34,8 @@
 struct ola_ho_xfer {
     CURL *easy;
     struct curl_slist *hdrs;
-    size_t req; /* index in h->reqs while busy */
+    size_t req;             /* index in h->reqs while busy */
+    struct ola_ho_req *own; /* a request outside the plan (ola_ho_call), or NULL */
     bool busy;
     char errbuf[CURL_ERROR_SIZE];
     struct ola_ho *h;
@@ -47,6 +48,7 @@ struct ola_ho {
     char *base_url;
     CURLM *multi;
     struct ola_ho_xfer x[OLA_HO_PARALLEL];
+    struct ola_ho_xfer side; /* ola_ho_call's, made on first use */
     struct ola_buf data;     /* the records' bytes */
     struct ola_ho_rec *recs; /* records of the batch */
     size_t n_recs, cap_recs;
@@ -182,6 +184,28 @@ bool ola_ho_pending(const struct ola_ho *h)
         if (!h->reqs[i].done)
             return true;
     return false;
+}
+
+const struct ola_ho_req *ola_ho_reqs(const struct ola_ho *h, size_t *n)
+{
+    *n = h->n_reqs;
+    return h->reqs;
+}
+
+void ola_ho_redo(struct ola_ho *h, size_t i)
+{
+    struct ola_ho_req *rq = i < h->n_reqs ? &h->reqs[i] : NULL;
+
+    if (rq == NULL || !rq->done || rq->xfer != NULL)
+        return;
+    rq->done = false;
+    h->tried[i] = h->round; /* out again on the next flush, as after a retry */
+    h->o->stats.emitted -= h->o->stats.emitted >= rq->n ? rq->n : h->o->stats.emitted;
+}
+
+void ola_ho_req_clear(struct ola_ho_req *rq)
+{
+    ola_ho_req_free(rq);
 }
 
 const struct ola_ho_rec *ola_ho_recs(const struct ola_ho *h, size_t *n)
@@ -330,7 +354,7 @@ enum ola_ho_verdict ola_ho_classify(struct ola_output *o, const struct ola_ho_re
 static size_t ola_ho_write_cb(char *p, size_t size, size_t nmemb, void *arg)
 {
     struct ola_ho_xfer *x = arg;
-    struct ola_ho_req *rq = &x->h->reqs[x->req];
+    struct ola_ho_req *rq = x->own != NULL ? x->own : &x->h->reqs[x->req];
     size_t n = size * nmemb, room;
 
     room = rq->answer.len < OLA_HO_ANSWER_MAX ? OLA_HO_ANSWER_MAX - rq->answer.len : 0;
@@ -343,7 +367,7 @@ static size_t ola_ho_write_cb(char *p, size_t size, size_t nmemb, void *arg)
 static size_t ola_ho_header_cb(char *p, size_t size, size_t nitems, void *arg)
 {
     struct ola_ho_xfer *x = arg;
-    struct ola_ho_req *rq = &x->h->reqs[x->req];
+    struct ola_ho_req *rq = x->own != NULL ? x->own : &x->h->reqs[x->req];
     size_t n = size * nitems, k = sizeof("retry-after:") - 1, m;
     const char *v;
 
@@ -485,15 +509,14 @@ static int ola_ho_start(struct ola_ho *h, size_t i)
     return 1;
 }
 
-/* Reads the outcome of the transfer in x into its request and frees the slot. */
-static struct ola_ho_req *ola_ho_end(struct ola_ho *h, struct ola_ho_xfer *x, CURLcode rc)
+/* Reads the outcome of x's transfer into rq, and counts it. */
+static void ola_ho_note(struct ola_ho *h, struct ola_ho_xfer *x, struct ola_ho_req *rq,
+                        CURLcode rc)
 {
-    struct ola_ho_req *rq = &h->reqs[x->req];
     struct ola_output_req_stats *st = &h->o->stats.req;
     curl_off_t up = 0;
     long status = 0;
 
-    (void)curl_multi_remove_handle(h->multi, x->easy);
     if (curl_easy_getinfo(x->easy, CURLINFO_SIZE_UPLOAD_T, &up) == CURLE_OK && up > 0)
         st->bytes_sent += (uint64_t)up;
     if (rc == CURLE_OK &&
@@ -504,6 +527,15 @@ static struct ola_ho_req *ola_ho_end(struct ola_ho *h, struct ola_ho_xfer *x, CU
                  x->errbuf[0] ? x->errbuf : curl_easy_strerror(rc));
     st->requests[rq->status >= 200 && rq->status < 600 ? rq->status / 100 - 2
                                                        : OLA_OUT_SC_NONE]++;
+}
+
+/* Reads the outcome of the transfer in x into its request and frees the slot. */
+static struct ola_ho_req *ola_ho_end(struct ola_ho *h, struct ola_ho_xfer *x, CURLcode rc)
+{
+    struct ola_ho_req *rq = &h->reqs[x->req];
+
+    (void)curl_multi_remove_handle(h->multi, x->easy);
+    ola_ho_note(h, x, rq, rc);
     rq->xfer = NULL;
     ola_ho_unhook(x);
     return rq;
@@ -671,6 +703,34 @@ enum ola_rc ola_ho_flush(struct ola_ho *h, int timeout_ms)
     return OLA_RETRY;
 }
 
+int ola_ho_call(struct ola_ho *h, struct ola_ho_req *rq, int timeout_ms)
+{
+    struct ola_ho_xfer *x = &h->side;
+    long ms =
+        timeout_ms > 0 && timeout_ms < h->c.timeout_ms ? timeout_ms : h->c.timeout_ms;
+
+    rq->status = 0;
+    rq->fail[0] = rq->retry_after[0] = '\0';
+    ola_buf_reset(&rq->answer);
+    if (rq->method == NULL)
+        rq->method = "POST";
+    if (x->easy == NULL && (x->easy = curl_easy_init()) == NULL)
+        return -1;
+    x->h = h;
+    x->own = rq;
+    x->errbuf[0] = '\0';
+    if (ola_ho_arm(h, x, rq) != 0 ||
+        curl_easy_setopt(x->easy, CURLOPT_TIMEOUT_MS, ms) != CURLE_OK) {
+        ola_ho_unhook(x);
+        x->own = NULL;
+        return -1;
+    }
+    ola_ho_note(h, x, rq, curl_easy_perform(x->easy));
+    ola_ho_unhook(x);
+    x->own = NULL;
+    return 0;
+}
+
 /* ---- setup ------------------------------------------------------------------------- */
 
 int ola_ho_new(struct ola_output *o, const struct ola_ho_conf *c, const char *base_url,
@@ -734,6 +794,8 @@ void ola_ho_destroy(struct ola_ho *h)
         }
         curl_easy_cleanup(h->x[s].easy);
     }
+    if (h->side.easy != NULL)
+        curl_easy_cleanup(h->side.easy);
     if (h->multi != NULL)
         (void)curl_multi_cleanup(h->multi);
     ola_ho_begin(h);

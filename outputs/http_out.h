@@ -220,6 +220,31 @@ enum ola_rc ola_ho_flush(struct ola_ho *h, int timeout_ms);
  * pointer the hook holds is stale after the call. Returns 0 / -1 nomem.
  */
 int ola_ho_requeue(struct ola_ho *h, size_t first, size_t n);
+/*
+ * For outputs whose destination confirms a stored request later (Splunk HEC's
+ * indexer acknowledgment). ola_ho_reqs: the requests of the plan, halves of
+ * refused ones appended (n in *n), so an output can keep its own state per
+ * request by index (rq - ola_ho_reqs(h, &n)). ola_ho_redo: request i,
+ * answered accepted, was not confirmed after all: it is no longer done, its
+ * records no longer count as emitted, and the next flush rebuilds (prepare)
+ * and sends it; a request not done, or in flight, is left alone.
+ */
+const struct ola_ho_req *ola_ho_reqs(const struct ola_ho *h, size_t *n);
+void ola_ho_redo(struct ola_ho *h, size_t i);
+/*
+ * One request outside the plan (a status poll, a token fetch) over the
+ * sender's TLS, proxy and user agent, on a connection of its own (kept
+ * alive), waiting up to timeout_ms (at most the `timeout` key) for the
+ * answer: it blocks. rq: the caller's, zeroed, with url (required), method
+ * (NULL: POST), headers and body set as prepare sets them; on return status
+ * (0: no answer, fail says why), retry_after and answer are filled. Counted
+ * in the request metrics. Returns 0, -1 out of memory. Free rq with
+ * ola_ho_req_clear (which wipes the header lines first).
+ * @locality the thread that flushes.
+ */
+int ola_ho_call(struct ola_ho *h, struct ola_ho_req *rq, int timeout_ms);
+void ola_ho_req_clear(struct ola_ho_req *rq);
+
 /* The records of the plan (n in *n), for prepare and answer. */
 const struct ola_ho_rec *ola_ho_recs(const struct ola_ho *h, size_t *n);
 /* The bytes of record r. */

@@ -41,6 +41,9 @@ extern const struct ola_output_ops ola_out_sentinel;
 #ifdef OLA_HAVE_OUT_ELASTICSEARCH
 extern const struct ola_output_ops ola_out_elasticsearch;
 #endif
+#ifdef OLA_HAVE_OUT_SPLUNK
+extern const struct ola_output_ops ola_out_splunk;
+#endif
 
 static const struct ola_output_ops *const ola_outputs[] = {
     &ola_out_stdout,
@@ -55,6 +58,9 @@ static const struct ola_output_ops *const ola_outputs[] = {
 #endif
 #ifdef OLA_HAVE_OUT_HTTP
     &ola_out_http,
+#endif
+#ifdef OLA_HAVE_OUT_SPLUNK
+    &ola_out_splunk,
 #endif
 #ifdef OLA_HAVE_OUT_SENTINEL
     &ola_out_sentinel,

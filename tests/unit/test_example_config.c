@@ -340,6 +340,7 @@ int main(void)
     setenv("ONELOGIN_CLIENT_SECRET", "example-secret", 1);
     setenv("KAFKA_PASSWORD", "example-password", 1);
     setenv("HOOK_KEY", "example-hook-key", 1);
+    setenv("HEC_TOKEN", "example-hec-token", 1);
     setenv("AZ_TENANT", "contoso.onmicrosoft.com", 1);
     setenv("AZ_CLIENT", "example-client", 1);
     setenv("AZ_SECRET", "example-az-secret", 1);
