@@ -374,7 +374,7 @@ static int ola_ho_arm(struct ola_ho *h, struct ola_ho_xfer *x, struct ola_ho_req
             return -1;
         x->hdrs = l;
     }
-    {
+    if (!h->ops->allow_expect) {
         /* no "Expect: 100-continue" round trip before large bodies */
         struct curl_slist *l = curl_slist_append(x->hdrs, "Expect:");
 
@@ -418,6 +418,8 @@ static int ola_ho_arm(struct ola_ho *h, struct ola_ho_xfer *x, struct ola_ho_req
            CURLE_OK;
     if (strcmp(rq->method, "POST") != 0)
         bad |= curl_easy_setopt(c, CURLOPT_CUSTOMREQUEST, rq->method) != CURLE_OK;
+    if (!bad && h->ops->easy != NULL && h->ops->easy(h->o, h, rq, c) != 0)
+        bad = 1;
     return bad ? -1 : 0;
 }
 

@@ -61,31 +61,42 @@ extern const char *const ola_ho_compressions[];
  * one warning (ola_cfg_warn); client_cert and client_key go together.
  */
 #define OLA_HO_OPTIONS(T, M)                                                             \
-    {.name = "timeout",                                                                  \
-     .type = OLA_OPT_DURATION,                                                           \
-     .offset = offsetof(T, M.timeout_ms),                                                \
-     .def_int = 30000,                                                                   \
-     .min = 100,                                                                         \
-     .max = 600000,                                                                      \
-     .help = "one request, connect to last byte of the answer"},                         \
-        {.name = "batch_max_events",                                                     \
-         .type = OLA_OPT_INT,                                                            \
-         .offset = offsetof(T, M.batch_max_events),                                      \
-         .def_int = 500,                                                                 \
-         .min = 1,                                                                       \
-         .max = 100000,                                                                  \
-         .help = "records in one request"},                                              \
-        {.name = "batch_max_bytes",                                                      \
-         .type = OLA_OPT_SIZE,                                                           \
-         .offset = offsetof(T, M.batch_max_bytes),                                       \
-         .def_size = 5u << 20,                                                           \
-         .size_min = 1024,                                                               \
-         .size_max = 256u << 20,                                                         \
-         .help = "body of one request before compression"},                              \
-        {.name = "proxy",                                                                \
-         .type = OLA_OPT_STR,                                                            \
-         .offset = offsetof(T, M.proxy),                                                 \
-         .help = "http://host:port; default: none (the environment's is ignored)"},      \
+    OLA_HO_OPT_TIMEOUT(T, M), OLA_HO_OPT_BATCH(T, M), OLA_HO_OPT_TLS(T, M)
+
+/*
+ * The connection keys alone (timeout, proxy, TLS), for an output that sends
+ * one request per batch (s3): its struct ola_ho_conf's batch limits are its
+ * own business.
+ */
+#define OLA_HO_OPTIONS_CONN(T, M) OLA_HO_OPT_TIMEOUT(T, M), OLA_HO_OPT_TLS(T, M)
+
+#define OLA_HO_OPT_TIMEOUT(T, M)                                                         \
+    {                                                                                    \
+        .name = "timeout", .type = OLA_OPT_DURATION,                                     \
+        .offset = offsetof(T, M.timeout_ms), .def_int = 30000, .min = 100,               \
+        .max = 600000, .help = "one request, connect to last byte of the answer"         \
+    }
+
+#define OLA_HO_OPT_BATCH(T, M)                                                           \
+    {.name = "batch_max_events",                                                         \
+     .type = OLA_OPT_INT,                                                                \
+     .offset = offsetof(T, M.batch_max_events),                                          \
+     .def_int = 500,                                                                     \
+     .min = 1,                                                                           \
+     .max = 100000,                                                                      \
+     .help = "records in one request"},                                                  \
+    {                                                                                    \
+        .name = "batch_max_bytes", .type = OLA_OPT_SIZE,                                 \
+        .offset = offsetof(T, M.batch_max_bytes), .def_size = 5u << 20,                  \
+        .size_min = 1024, .size_max = 256u << 20,                                        \
+        .help = "body of one request before compression"                                 \
+    }
+
+#define OLA_HO_OPT_TLS(T, M)                                                             \
+    {.name = "proxy",                                                                    \
+     .type = OLA_OPT_STR,                                                                \
+     .offset = offsetof(T, M.proxy),                                                     \
+     .help = "http://host:port; default: none (the environment's is ignored)"},          \
         {.name = "ca_file",                                                              \
          .type = OLA_OPT_STR,                                                            \
          .offset = offsetof(T, M.ca_file),                                               \
@@ -165,6 +176,15 @@ struct ola_ho_ops {
      * NULL: ola_ho_classify. */
     enum ola_ho_verdict (*answer)(struct ola_output *o, struct ola_ho *h,
                                   struct ola_ho_req *rq);
+    /* Optional: sets more libcurl options on the easy handle (a CURL *) that
+     * sends rq, after the module's own (CURLOPT_AWS_SIGV4 and credentials).
+     * Returns 0 / -1. */
+    int (*easy)(struct ola_output *o, struct ola_ho *h, struct ola_ho_req *rq,
+                void *curl);
+    /* true: the module adds no empty "Expect:" line (which turns libcurl's
+     * 100-continue off): libcurl 7.88 signs every header line it is given
+     * under SigV4, the empty one too, but does not send it. */
+    bool allow_expect;
 };
 
 /*
