@@ -35,6 +35,9 @@ extern const struct ola_output_ops ola_out_syslog;
 #ifdef OLA_HAVE_OUT_HTTP
 extern const struct ola_output_ops ola_out_http;
 #endif
+#ifdef OLA_HAVE_OUT_S3
+extern const struct ola_output_ops ola_out_s3;
+#endif
 
 static const struct ola_output_ops *const ola_outputs[] = {
     &ola_out_stdout,
@@ -49,6 +52,9 @@ static const struct ola_output_ops *const ola_outputs[] = {
 #endif
 #ifdef OLA_HAVE_OUT_HTTP
     &ola_out_http,
+#endif
+#ifdef OLA_HAVE_OUT_S3
+    &ola_out_s3,
 #endif
     NULL,
 };
