@@ -340,6 +340,8 @@ int main(void)
     setenv("ONELOGIN_CLIENT_SECRET", "example-secret", 1);
     setenv("KAFKA_PASSWORD", "example-password", 1);
     setenv("HOOK_KEY", "example-hook-key", 1);
+    setenv("AWS_ACCESS_KEY_ID", "AKIAEXAMPLE", 1);
+    setenv("AWS_SECRET_ACCESS_KEY", "example-secret-access-key", 1);
     ola_log_level = OLA_LOG_ERR;
     return cmocka_run_group_tests(tests, NULL, NULL);
 }
