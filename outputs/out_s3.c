@@ -294,8 +294,9 @@ static const struct ola_ho_ops ola_s3_ops = {
 
 /* ---- the output -------------------------------------------------------------------- */
 
-/* Frames, compresses, hashes and names the object of the records added. 0 / -1
- * with o->last_error (FATAL: a key that is not valid; RETRY otherwise). */
+/* Frames, compresses, hashes and names the object of the records added.
+ * OLA_OK, or with o->last_error OLA_FATAL (the key would not be valid) or
+ * OLA_RETRY (out of memory). */
 static enum ola_rc ola_s3_object(struct ola_output *o, const char *tenant,
                                  int64_t first_ms)
 {
