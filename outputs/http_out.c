@@ -219,14 +219,6 @@ const char *ola_ho_rec_bytes(const struct ola_ho *h, const struct ola_ho_rec *r)
     return h->data.data + r->off;
 }
 
-int ola_ho_header(struct ola_buf *lines, const char *name, const char *value)
-{
-    if (ola_buf_puts(lines, name) != 0 || ola_buf_append(lines, ": ", 2) != 0 ||
-        ola_buf_puts(lines, value) != 0)
-        return -1;
-    return ola_buf_append(lines, "", 1); /* the line's NUL */
-}
-
 int ola_ho_frame(const struct ola_ho *h, const struct ola_ho_req *rq,
                  enum ola_ho_framing framing, struct ola_buf *out)
 {
@@ -248,108 +240,6 @@ int ola_ho_frame(const struct ola_ho *h, const struct ola_ho_req *rq,
         return -1;
     return 0;
 }
-
-int ola_ho_gzip(const char *in, size_t len, struct ola_buf *out)
-{
-    z_stream z;
-    int rc;
-
-    memset(&z, 0, sizeof(z));
-    ola_buf_reset(out);
-    /* 15 + 16: a gzip header and trailer (Content-Encoding: gzip) */
-    if (deflateInit2(&z, 6, Z_DEFLATED, 15 + 16, 8, Z_DEFAULT_STRATEGY) != Z_OK)
-        return -1;
-    if (ola_buf_reserve(out, deflateBound(&z, (uLong)len)) != 0) {
-        deflateEnd(&z);
-        return -1;
-    }
-    z.next_in = (Bytef *)(uintptr_t)in;
-    z.avail_in = (uInt)len;
-    z.next_out = (Bytef *)out->data;
-    z.avail_out = (uInt)(out->cap - out->len);
-    rc = deflate(&z, Z_FINISH);
-    if (rc == Z_STREAM_END)
-        out->len = z.total_out;
-    deflateEnd(&z);
-    return rc == Z_STREAM_END ? 0 : -1;
-}
-
-/* ---- reading answers ---------------------------------------------------------- */
-
-int64_t ola_ho_retry_after_ms(const char *v, int64_t now_ms)
-{
-    char *end;
-    long long s;
-    int64_t ms;
-    time_t t;
-
-    if (v == NULL || *v == '\0')
-        return -1;
-    errno = 0;
-    s = strtoll(v, &end, 10);
-    if (end != v && *end == '\0' && errno == 0) {
-        if (s < 0)
-            return -1;
-        ms = s > OLA_HO_RETRY_AFTER_MAX_MS / 1000 ? OLA_HO_RETRY_AFTER_MAX_MS : s * 1000;
-        return ms;
-    }
-    t = curl_getdate(v, NULL);
-    if (t == (time_t)-1)
-        return -1;
-    ms = (int64_t)t * 1000 - now_ms;
-    if (ms < 0)
-        return 0;
-    return ms > OLA_HO_RETRY_AFTER_MAX_MS ? OLA_HO_RETRY_AFTER_MAX_MS : ms;
-}
-
-/* The first bytes of the answer, printable, into buf. */
-static const char *ola_ho_answer_head(const struct ola_ho_req *rq, char *buf, size_t cap)
-{
-    size_t i, n = rq->answer.len < cap - 1 ? rq->answer.len : cap - 1;
-
-    for (i = 0; i < n; i++) {
-        unsigned char c = (unsigned char)rq->answer.data[i];
-
-        buf[i] = c >= 0x20 && c < 0x7f ? (char)c : ' ';
-    }
-    buf[n] = '\0';
-    return buf;
-}
-
-enum ola_ho_verdict ola_ho_classify(struct ola_output *o, const struct ola_ho_req *rq)
-{
-    long s = rq->status;
-    char head[100];
-
-    if (s >= 200 && s < 300)
-        return OLA_HO_ACCEPTED;
-    ola_ho_answer_head(rq, head, sizeof(head));
-    if (s == 0) {
-        snprintf(o->last_error, sizeof(o->last_error), "no answer: %s", rq->fail);
-        return OLA_HO_RETRY;
-    }
-    if (s == 408 || s == 425 || s == 429 || s >= 500) {
-        snprintf(o->last_error, sizeof(o->last_error), "HTTP %ld%s%s%s: %s", s,
-                 rq->retry_after[0] ? " (Retry-After: " : "", rq->retry_after,
-                 rq->retry_after[0] ? ")" : "", head);
-        return OLA_HO_RETRY;
-    }
-    if (s == 401 || s == 403 || s == 407) {
-        snprintf(o->last_error, sizeof(o->last_error),
-                 "HTTP %ld: the server refused the credentials: %s", s, head);
-        return OLA_HO_FATAL;
-    }
-    if (s == 404 || s == 405 || s == 410 || (s >= 300 && s < 400) || s < 200) {
-        snprintf(o->last_error, sizeof(o->last_error),
-                 "HTTP %ld: the server does not take data at this URL%s: %s", s,
-                 s >= 300 && s < 400 ? " (redirects are not followed)" : "", head);
-        return OLA_HO_FATAL;
-    }
-    snprintf(o->last_error, sizeof(o->last_error), "HTTP %ld: %s", s, head);
-    return OLA_HO_REFUSED;
-}
-
-/* ---- transfers ------------------------------------------------------------------ */
 
 static size_t ola_ho_write_cb(char *p, size_t size, size_t nmemb, void *arg)
 {
@@ -409,7 +299,7 @@ static int ola_ho_arm(struct ola_ho *h, struct ola_ho_xfer *x, struct ola_ho_req
             return -1;
         x->hdrs = l;
     }
-    {
+    if (!h->ops->allow_expect) {
         /* no "Expect: 100-continue" round trip before large bodies */
         struct curl_slist *l = curl_slist_append(x->hdrs, "Expect:");
 
@@ -453,6 +343,8 @@ static int ola_ho_arm(struct ola_ho *h, struct ola_ho_xfer *x, struct ola_ho_req
            CURLE_OK;
     if (strcmp(rq->method, "POST") != 0)
         bad |= curl_easy_setopt(c, CURLOPT_CUSTOMREQUEST, rq->method) != CURLE_OK;
+    if (!bad && h->ops->easy != NULL && h->ops->easy(h->o, h, rq, c) != 0)
+        bad = 1;
     return bad ? -1 : 0;
 }
 

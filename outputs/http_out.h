@@ -63,32 +63,42 @@ extern const char *const ola_ho_compressions[];
  * capped at MAX (a destination that takes at most MAX bytes a request).
  */
 #define OLA_HO_OPTIONS(T, M) OLA_HO_OPTIONS_BYTES(T, M, 5u << 20, 256u << 20)
+/* The same, with the default and the largest batch_max_bytes given (sentinel: 1 MB). */
 #define OLA_HO_OPTIONS_BYTES(T, M, DEF, MAX)                                             \
-    {.name = "timeout",                                                                  \
-     .type = OLA_OPT_DURATION,                                                           \
-     .offset = offsetof(T, M.timeout_ms),                                                \
-     .def_int = 30000,                                                                   \
-     .min = 100,                                                                         \
-     .max = 600000,                                                                      \
-     .help = "one request, connect to last byte of the answer"},                         \
-        {.name = "batch_max_events",                                                     \
-         .type = OLA_OPT_INT,                                                            \
-         .offset = offsetof(T, M.batch_max_events),                                      \
-         .def_int = 500,                                                                 \
-         .min = 1,                                                                       \
-         .max = 100000,                                                                  \
-         .help = "records in one request"},                                              \
-        {.name = "batch_max_bytes",                                                      \
-         .type = OLA_OPT_SIZE,                                                           \
-         .offset = offsetof(T, M.batch_max_bytes),                                       \
-         .def_size = (DEF),                                                              \
-         .size_min = 1024,                                                               \
-         .size_max = (MAX),                                                              \
-         .help = "body of one request before compression"},                              \
-        {.name = "proxy",                                                                \
-         .type = OLA_OPT_STR,                                                            \
-         .offset = offsetof(T, M.proxy),                                                 \
-         .help = "http://host:port; default: none (the environment's is ignored)"},      \
+    OLA_HO_OPT_TIMEOUT(T, M), OLA_HO_OPT_BATCH(T, M, DEF, MAX), OLA_HO_OPT_TLS(T, M)
+/*
+ * The connection keys alone (timeout, proxy, TLS), for an output that sends
+ * one request per batch (s3): its struct ola_ho_conf's batch limits are its
+ * own business.
+ */
+#define OLA_HO_OPTIONS_CONN(T, M) OLA_HO_OPT_TIMEOUT(T, M), OLA_HO_OPT_TLS(T, M)
+
+#define OLA_HO_OPT_TIMEOUT(T, M)                                                         \
+    {                                                                                    \
+        .name = "timeout", .type = OLA_OPT_DURATION,                                     \
+        .offset = offsetof(T, M.timeout_ms), .def_int = 30000, .min = 100,               \
+        .max = 600000, .help = "one request, connect to last byte of the answer"         \
+    }
+
+#define OLA_HO_OPT_BATCH(T, M, DEF, MAX)                                                 \
+    {.name = "batch_max_events",                                                         \
+     .type = OLA_OPT_INT,                                                                \
+     .offset = offsetof(T, M.batch_max_events),                                          \
+     .def_int = 500,                                                                     \
+     .min = 1,                                                                           \
+     .max = 100000,                                                                      \
+     .help = "records in one request"},                                                  \
+    {                                                                                    \
+        .name = "batch_max_bytes", .type = OLA_OPT_SIZE,                                 \
+        .offset = offsetof(T, M.batch_max_bytes), .def_size = (DEF), .size_min = 1024,   \
+        .size_max = (MAX), .help = "body of one request before compression"              \
+    }
+
+#define OLA_HO_OPT_TLS(T, M)                                                             \
+    {.name = "proxy",                                                                    \
+     .type = OLA_OPT_STR,                                                                \
+     .offset = offsetof(T, M.proxy),                                                     \
+     .help = "http://host:port; default: none (the environment's is ignored)"},          \
         {.name = "ca_file",                                                              \
          .type = OLA_OPT_STR,                                                            \
          .offset = offsetof(T, M.ca_file),                                               \
@@ -175,6 +185,15 @@ struct ola_ho_ops {
      * NULL: ola_ho_classify. */
     enum ola_ho_verdict (*answer)(struct ola_output *o, struct ola_ho *h,
                                   struct ola_ho_req *rq);
+    /* Optional: sets more libcurl options on the easy handle (a CURL *) that
+     * sends rq, after the module's own (CURLOPT_AWS_SIGV4 and credentials).
+     * Returns 0 / -1. */
+    int (*easy)(struct ola_output *o, struct ola_ho *h, struct ola_ho_req *rq,
+                void *curl);
+    /* true: the module adds no empty "Expect:" line (which turns libcurl's
+     * 100-continue off): libcurl 7.88 signs every header line it is given
+     * under SigV4, the empty one too, but does not send it. */
+    bool allow_expect;
 };
 
 /*
@@ -261,6 +280,8 @@ int ola_ho_frame(const struct ola_ho *h, const struct ola_ho_req *rq,
 /* gzip (RFC 1952) of in[0..len) into out (reset first). Returns 0 / -1. */
 int ola_ho_gzip(const char *in, size_t len, struct ola_buf *out);
 
+/* The first bytes of rq's answer, made printable, into buf (cap bytes); returns buf. */
+const char *ola_ho_answer_head(const struct ola_ho_req *rq, char *buf, size_t cap);
 /*
  * The default reading of an answer: 2xx accepted; 408, 425, 429, 5xx and no
  * answer retry; 401, 403, 407 fatal (credentials refused), 404, 405 and 410

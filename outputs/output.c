@@ -44,6 +44,9 @@ extern const struct ola_output_ops ola_out_elasticsearch;
 #ifdef OLA_HAVE_OUT_SPLUNK
 extern const struct ola_output_ops ola_out_splunk;
 #endif
+#ifdef OLA_HAVE_OUT_S3
+extern const struct ola_output_ops ola_out_s3;
+#endif
 
 static const struct ola_output_ops *const ola_outputs[] = {
     &ola_out_stdout,
@@ -58,6 +61,9 @@ static const struct ola_output_ops *const ola_outputs[] = {
 #endif
 #ifdef OLA_HAVE_OUT_HTTP
     &ola_out_http,
+#endif
+#ifdef OLA_HAVE_OUT_S3
+    &ola_out_s3,
 #endif
 #ifdef OLA_HAVE_OUT_SPLUNK
     &ola_out_splunk,
@@ -121,7 +127,8 @@ const struct ola_opt ola_output_options[] = {
      .type = OLA_OPT_STR,
      .offset = OLA_OC_OFF(type),
      .flags = OLA_OPT_MANUAL | OLA_OPT_REQUIRED,
-     .help = "stdout, file, kafka, syslog, http, sentinel"},
+     .help =
+         "stdout, file, kafka, syslog, http, sentinel, elasticsearch, splunk_hec, s3"},
     {.name = "name",
      .type = OLA_OPT_STR,
      .offset = OLA_OC_OFF(name),

@@ -341,6 +341,8 @@ int main(void)
     setenv("KAFKA_PASSWORD", "example-password", 1);
     setenv("HOOK_KEY", "example-hook-key", 1);
     setenv("HEC_TOKEN", "example-hec-token", 1);
+    setenv("AWS_ACCESS_KEY_ID", "AKIAEXAMPLE", 1);
+    setenv("AWS_SECRET_ACCESS_KEY", "example-secret-access-key", 1);
     setenv("AZ_TENANT", "contoso.onmicrosoft.com", 1);
     setenv("AZ_CLIENT", "example-client", 1);
     setenv("AZ_SECRET", "example-az-secret", 1);
