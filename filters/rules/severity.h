@@ -12,8 +12,8 @@
 
 /* "info" 0, "low" 1-3, "medium" 4-6, "high" 7-8, "critical" 9-10 (a static string). */
 const char *ola_severity_name(int sev);
-/* "info"=0, "low"=3, "medium"=5, "high"=7, "critical"=9 or a number 0..10; -1 if neither.
- */
+/* "info"=0, "low"=3, "medium"=5, "high"=7, "critical"=9, or a number 0..10;
+ * -1 if neither. */
 int ola_severity_parse(const char *s);
 
 #endif
