@@ -1,9 +1,11 @@
 /*
  * severity.c - severity levels and their names (severity.h).
  *
- * A level is a number 0..10; each name stands for the middle of its band
- * (low 3, medium 5, high 7, critical 9) when read, and every level has the
- * name of its band when written. Pure functions: no state, thread-safe.
+ * A level is a number 0..10; each name stands for one level of its band
+ * (info 0, low 3, medium 5, high 7, critical 9) when read, and every level
+ * has the name of its band when written. Info is 0 so that it falls in the
+ * bottom bucket of every output mapping (docs/rules.md, "Severity").
+ * Pure functions: no state, thread-safe.
  */
 #include <errno.h>
 #include <stdlib.h>
@@ -13,6 +15,8 @@
 
 const char *ola_severity_name(int sev)
 {
+    if (sev <= 0)
+        return "info";
     if (sev <= 3)
         return "low";
     if (sev <= 6)
@@ -27,7 +31,7 @@ int ola_severity_parse(const char *s)
     static const struct {
         const char *name;
         int level;
-    } names[] = {{"low", 3}, {"medium", 5}, {"high", 7}, {"critical", 9}};
+    } names[] = {{"info", 0}, {"low", 3}, {"medium", 5}, {"high", 7}, {"critical", 9}};
     char *end;
     long v;
     size_t i;

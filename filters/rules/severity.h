@@ -1,6 +1,6 @@
 /*
- * severity.h - severity levels: a number 0..10, named low, medium, high and
- * critical.
+ * severity.h - severity levels: a number 0..10, named info, low, medium,
+ * high and critical.
  *
  * The bottom of filters/rules, beside catalog and regex_guard: rules' and
  * alert rules' `severity:` and the expressions' `severity: ">= high"` all
@@ -10,9 +10,10 @@
 #ifndef OLA_SEVERITY_H
 #define OLA_SEVERITY_H
 
-/* "low" 0-3, "medium" 4-6, "high" 7-8, "critical" 9-10 (a static string). */
+/* "info" 0, "low" 1-3, "medium" 4-6, "high" 7-8, "critical" 9-10 (a static string). */
 const char *ola_severity_name(int sev);
-/* "low"=3, "medium"=5, "high"=7, "critical"=9 or a number 0..10; -1 if neither. */
+/* "info"=0, "low"=3, "medium"=5, "high"=7, "critical"=9, or a number 0..10;
+ * -1 if neither. */
 int ola_severity_parse(const char *s);
 
 #endif

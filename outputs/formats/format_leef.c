@@ -135,7 +135,8 @@ static int ola_leef_common(struct ola_leef *l, const struct ola_event *e)
          ola_leef_kvs(l, "devTimeFormat", "yyyy-MM-dd'T'HH:mm:ss.SSSX") != 0))
         return -1;
     if (sev >= 0) {
-        snprintf(num, sizeof(num), "%d", sev);
+        /* LEEF's sev is 1..10: level 0 (info) is written as 1 */
+        snprintf(num, sizeof(num), "%d", sev < 1 ? 1 : sev);
         if (ola_leef_kvs(l, "sev", num) != 0)
             return -1;
     }

@@ -58,7 +58,10 @@ for line in open(sys.argv[1], encoding="utf-8"):
     rec = json.loads(line)
     a = rec.get("olagent", {}).get("alert")
     (alerts if a is not None else events).append(a if a is not None else rec)
-got = sorted(a["rule"] for a in alerts)
+# the login-attack rules (the pack's other alerts also fire on the background)
+attack = {"brute_force_user", "brute_force_ip", "password_spray", "mfa_fatigue",
+          "login_after_failures"}
+got = sorted(a["rule"] for a in alerts if a["rule"] in attack)
 want = ["brute_force_user", "mfa_fatigue", "password_spray"]
 assert got == want, "alerts: got %s, want %s" % (got, want)
 named = [e for e in events if e["olagent"].get("event_type", {}).get("name")]
@@ -90,12 +93,16 @@ replay_with() {
         2>"$T_DIR/$name.err" || fail "replay $name failed: $(cat "$T_DIR/$name.err")"
 }
 
-# alerts_of FILE: the rules of the alert records, sorted, comma-separated.
+# alerts_of FILE [all]: the rules of the alert records, sorted, comma-separated;
+# those of the login-attack rules only, unless "all".
 alerts_of() {
     python3 -c '
 import json, sys
-print(",".join(sorted(json.loads(l)["olagent"]["alert"]["rule"]
-                      for l in open(sys.argv[1]) if "\"alert\"" in l)))' "$1"
+attack = {"brute_force_user", "brute_force_ip", "password_spray", "mfa_fatigue",
+          "login_after_failures"}
+rules = [json.loads(l)["olagent"]["alert"]["rule"]
+         for l in open(sys.argv[1]) if "\"alert\"" in l]
+print(",".join(sorted(r for r in rules if len(sys.argv) > 2 or r in attack)))' "$@"
 }
 
 replay_with builtin ""
@@ -103,7 +110,7 @@ replay_with builtin ""
     fail "replay with the built-in pack: alerts '$(alerts_of "$T_DIR/builtin.out")'"
 
 replay_with off "default_rules: false"
-[ -z "$(alerts_of "$T_DIR/off.out")" ] || fail "default_rules: false still alerts"
+[ -z "$(alerts_of "$T_DIR/off.out" all)" ] || fail "default_rules: false still alerts"
 ! grep -q '"privilege_grant"' "$T_DIR/off.out" || fail "default_rules: false still tags"
 grep -q '"USER_FAILED_ONELOGIN_LOGIN"' "$T_DIR/off.out" ||
     fail "default_rules: false lost the built-in catalog"

@@ -134,11 +134,11 @@ static void test_builtin_rules(void **state)
     f.dir = ola_t_mkdtemp();
     assert_non_null(f.dir);
 
-    /* the pack alone: its seven alert rules */
+    /* the pack alone: its thirteen alert rules */
     r = rules_from(&f, "outputs: [{type: stdout}]\n", true);
     if (r == NULL)
         fail_msg("%s", f.err.msg);
-    assert_int_equal(ola_rules_alert_count(r), 7);
+    assert_int_equal(ola_rules_alert_count(r), 13);
     assert_true(has_alert(r, "brute_force_user"));
     ola_rules_destroy(r);
 
@@ -159,7 +159,7 @@ static void test_builtin_rules(void **state)
     r = rules_from(&f, "rules: [mine.yaml]\n", true);
     if (r == NULL)
         fail_msg("%s", f.err.msg);
-    assert_int_equal(ola_rules_alert_count(r), 6);
+    assert_int_equal(ola_rules_alert_count(r), 12);
     assert_false(has_alert(r, "brute_force_ip"));
     assert_true(has_alert(r, "mfa_fatigue"));
     ola_rules_destroy(r);
@@ -169,7 +169,7 @@ static void test_builtin_rules(void **state)
     r = rules_from(&f, "rules: [pack.yaml]\n", true);
     if (r == NULL)
         fail_msg("%s", f.err.msg);
-    assert_int_equal(ola_rules_alert_count(r), 7);
+    assert_int_equal(ola_rules_alert_count(r), 13);
     ola_rules_destroy(r);
 
     /* between listed files a repeated name is still an error */

@@ -109,7 +109,7 @@ static void test_classification(void **state)
     assert_true(ola_t_has_tag(e, "login_success"));
     e = run1(f, 19, NULL);
     assert_true(ola_t_has_tag(e, "lockout"));
-    assert_int_equal(e->severity, 4);
+    assert_int_equal(e->severity, 3);
     e = run1(f, 4, NULL);
     assert_true(ola_t_has_tag(e, "privilege"));
     e = run1(f, 1201, NULL);
@@ -131,7 +131,8 @@ static void test_classification(void **state)
 
 static void check_flag(struct fx *f, long long type, const char *tag, int sev)
 {
-    struct ola_event *e = run1(f, type, NULL);
+    /* an actor other than the user: user_assumed and password_revealed need one */
+    struct ola_event *e = run1(f, type, "\"ipaddr\":\"10.0.0.1\",\"actor_user_id\":2");
 
     if (!ola_t_has_tag(e, tag))
         fail_msg("type %lld lacks tag %s", type, tag);
@@ -148,15 +149,15 @@ static void test_default_flags(void **state)
     size_t i;
 
     assert_non_null(build(f, pack_only));
-    check_flag(f, 3, "user_assumed", 7);
-    check_flag(f, 555, "user_assumed", 7);
+    check_flag(f, 3, "user_assumed", 3);
+    check_flag(f, 555, "user_assumed", 3);
     for (i = 0; i < sizeof(grants) / sizeof(grants[0]); i++)
-        check_flag(f, grants[i], "privilege_grant", 8);
-    check_flag(f, 240, "password_revealed", 8);
-    check_flag(f, 24, "auth_factor_removed", 6);
-    check_flag(f, 172, "auth_factor_removed", 6);
+        check_flag(f, grants[i], "privilege_grant", 5);
+    check_flag(f, 240, "password_revealed", 7);
+    check_flag(f, 24, "auth_factor_removed", 7);
+    check_flag(f, 172, "auth_factor_removed", 7);
     check_flag(f, 1100, "temp_mfa_token", 7);
-    check_flag(f, 179, "api_credential_created", 6);
+    check_flag(f, 179, "api_credential_created", 5);
     check_flag(f, 410, "broadcaster_changed", 7);
     check_flag(f, 411, "broadcaster_changed", 7);
     check_flag(f, 412, "broadcaster_changed", 7);
@@ -174,15 +175,15 @@ static void test_default_flags(void **state)
     e = run1(f, 5, "\"risk_score\":50");
     assert_true(ola_t_has_tag(e, "high_risk"));
     assert_false(ola_t_has_tag(e, "high_risk_failed_login"));
-    assert_int_equal(e->severity, 6);
+    assert_int_equal(e->severity, 3);
     assert_string_equal(json_string_value(json_object_get(e->ola, "severity_name")),
-                        "medium");
+                        "low");
     e = run1(f, 6, "\"risk_score\":90");
     assert_true(ola_t_has_tag(e, "high_risk"));
     assert_true(ola_t_has_tag(e, "high_risk_failed_login"));
-    assert_int_equal(e->severity, 7);
+    assert_int_equal(e->severity, 3);
     assert_string_equal(json_string_value(json_object_get(e->ola, "severity_name")),
-                        "high");
+                        "low");
     e = run1(f, 240, "\"risk_score\":null");
     assert_false(ola_t_has_tag(e, "high_risk"));
 }
@@ -252,26 +253,26 @@ static void test_routing(void **state)
     assert_non_null(build(f, "rules: [\"@PACK@\", \"@DIR@/route.yaml\"]\n"
                              "outputs:\n"
                              "  - name: siem\n"
-                             "    when: {severity: \">= 6\"}\n"
+                             "    when: {severity: \">= 3\"}\n"
                              "  - name: archive\n"
                              "  - name: pager\n"
                              "    when: {tags: [alert]}\n"));
     /* no route action: every output whose when matches */
     e = run1(f, 5, NULL);
     assert_int_equal(e->routes, 2);      /* archive only: severity unset, not an alert */
-    e = run1(f, 6, "\"risk_score\":90"); /* severity 7, no route action */
+    e = run1(f, 6, "\"risk_score\":90"); /* severity 3 (low), no route action */
     assert_int_equal(e->routes, 1 | 2);
-    e = run1(f, 240, NULL); /* privilege, severity 8: routed to archive only */
+    e = run1(f, 240, NULL); /* privilege, no actor: no severity, routed to archive only */
     assert_int_equal(e->routes, 2);
     /* a route action restricts; when still applies */
     e = run1(f, 22, NULL); /* mfa, no severity: route siem, but siem's when says no */
     assert_int_equal(e->routes, 0);
-    e = run1(f, 24, NULL); /* mfa + auth_factor_removed severity 6 */
+    e = run1(f, 24, NULL); /* mfa + auth_factor_removed severity 7 */
     assert_int_equal(e->routes, 1);
     /* two route actions: union */
     e = run1(f, 1100, NULL); /* mfa, severity 7 */
     assert_int_equal(e->routes, 1);
-    e = run1(f, 72, NULL); /* privilege: archive; severity 8 but not routed to siem */
+    e = run1(f, 72, NULL); /* privilege: archive; severity 5 but not routed to siem */
     assert_int_equal(e->routes, 2);
 }
 
@@ -288,7 +289,7 @@ static void test_alert_records(void **state)
     assert_non_null(build(f, "rules: [\"@PACK@\"]\n"
                              "outputs:\n"
                              "  - name: siem\n"
-                             "    when: {severity: \">= 8\"}\n"
+                             "    when: {severity: \">= 7\"}\n"
                              "  - name: archive\n"
                              "    when: {not: {tags: [alert]}}\n"
                              "  - name: pager\n"
@@ -305,7 +306,7 @@ static void test_alert_records(void **state)
     assert_int_equal(f->b.n, 6);
     a = &f->b.ev[5];
     assert_int_equal(a->kind, OLA_REC_ALERT);
-    assert_int_equal(a->severity, 8);
+    assert_int_equal(a->severity, 7);
     assert_int_equal(a->created_ms, 1700000004000LL);
     assert_true(ola_t_has_tag(a, "alert"));
     assert_true(ola_t_has_tag(a, "mfa_fatigue"));
@@ -321,7 +322,7 @@ static void test_alert_records(void **state)
     assert_string_equal(json_string_value(json_object_get(al, "rule")), "mfa_fatigue");
     assert_string_equal(json_string_value(json_object_get(al, "key")), "42");
     assert_int_equal(json_integer_value(json_object_get(al, "count")), 5);
-    assert_string_equal(json_string_value(json_object_get(al, "window")), "5m");
+    assert_string_equal(json_string_value(json_object_get(al, "window")), "15m");
     assert_string_equal(json_string_value(json_object_get(al, "first_seen")),
                         "2023-11-14T22:13:20.000Z");
     assert_string_equal(json_string_value(json_object_get(al, "last_seen")),
@@ -331,7 +332,7 @@ static void test_alert_records(void **state)
         json_integer_value(json_array_get(json_object_get(al, "event_ids"), 0)), 500);
     assert_int_equal(
         json_integer_value(json_object_get(json_object_get(rec, "olagent"), "severity")),
-        8);
+        7);
     json_decref(rec);
     ola_buf_free(&out);
 }
