@@ -307,8 +307,9 @@ static int ola_sigma_emit(struct ola_sigma_rule *r, const struct ola_cfg *root,
     }
     if (n_mitre > 0 && ola_buf_puts(b, "]\n") != 0)
         return -1;
-    return ola_buf_puts(b, "    # your cases: events the Sigma rule means (expect: true) "
-                           "and near misses (expect: false)\n    tests: []\n");
+    return ola_buf_puts(
+        b, "    # cases for you to write: events the Sigma rule means to "
+           "catch\n    # (expect true) and near misses (expect false)\n    tests: []\n");
 }
 
 /* Whole-rule problems: the rule is skipped with one message. */
