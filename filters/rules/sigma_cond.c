@@ -24,9 +24,9 @@ struct ola_sg_parse {
     const struct ola_cfg *det;
     const char *p; /* the condition text, read left to right */
     int line;
-    char *why;
+    char *why; /* the reason when failed; left empty on ENOMEM */
     size_t why_size;
-    bool failed, nomem;
+    bool failed;
 };
 
 static struct ola_sg_node *ola_sg_fail(struct ola_sg_parse *ps, const char *fmt, ...)
@@ -163,14 +163,12 @@ static struct ola_sg_node *ola_sg_of(struct ola_sg_parse *ps, bool all)
             (them ? key[0] == '_' : !ola_sg_glob_match(pat, key)))
             continue;
         if (ola_sg_add(n, ola_sg_selection(key, ola_cfg_at(ps->det, i))) != 0) {
-            ps->nomem = true;
+            ola_sg_free(n);
             return NULL;
         }
     }
-    if (n == NULL) {
-        ps->nomem = true;
+    if (n == NULL)
         return NULL;
-    }
     if (n->n == 0) {
         ola_sg_free(n);
         return ola_sg_fail(ps, "'%s' names no selection", pat);
@@ -211,10 +209,7 @@ static struct ola_sg_node *ola_sg_primary(struct ola_sg_parse *ps)
     if (strchr(w, '*') != NULL || strcmp(w, "condition") == 0 ||
         (sel = ola_cfg_get(ps->det, w)) == NULL)
         return ola_sg_fail(ps, "'%s' is not a selection of this rule", w);
-    n = ola_sg_selection(w, sel);
-    if (n == NULL)
-        ps->nomem = true;
-    return n;
+    return ola_sg_selection(w, sel);
 }
 
 static struct ola_sg_node *ola_sg_not(struct ola_sg_parse *ps)
@@ -231,7 +226,6 @@ static struct ola_sg_node *ola_sg_not(struct ola_sg_parse *ps)
         if (n == NULL)
             ola_sg_free(kid);
         ola_sg_free(n);
-        ps->nomem = true;
         return NULL;
     }
     return n;
@@ -249,13 +243,10 @@ static struct ola_sg_node *ola_sg_chain(struct ola_sg_parse *ps, bool is_and)
         if (n == NULL &&
             (n = ola_sg_new(is_and ? OLA_SG_AND : OLA_SG_OR, ps->line)) == NULL) {
             ola_sg_free(kid);
-            ps->nomem = true;
             goto fail;
         }
-        if (ola_sg_add(n, kid) != 0) {
-            ps->nomem = true;
+        if (ola_sg_add(n, kid) != 0)
             goto fail;
-        }
         if (!ola_sg_keyword(ps, is_and ? "and" : "or"))
             return n;
     }

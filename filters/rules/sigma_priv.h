@@ -86,8 +86,8 @@ void ola_sg_report_bad(const struct ola_sg_node *n, ola_sg_report_fn *report, vo
 int ola_sg_yaml_str(struct ola_buf *b, const char *s);
 /*
  * Translates a Sigma regex (the PCRE subset of the specification: . ^ $
- * * + ? {m,n} [...] () |, and escaped characters; \d \w \s outside
- * brackets) into POSIX ERE as olagent compiles it. dotall: `.` may match a
+ * * + ? {m,n} [...] () (?:) |, and escaped characters; \d \w \s
+ * outside brackets) into POSIX ERE as olagent compiles it. dotall: `.` may match a
  * newline (re|s); otherwise it is written [^\n] as in PCRE. Appends to out.
  * Returns 0, or -1 with why (unsupported construct) or ENOMEM (why "").
  */

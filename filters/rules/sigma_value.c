@@ -410,8 +410,12 @@ int ola_sg_regex(const char *re, bool dotall, struct ola_buf *o, char *why, size
         } else if (c == '[') {
             if (ola_sg_bracket(&p, o, why, n) != 0)
                 return -1;
+        } else if (c == '(' && p[1] == '?' && p[2] == ':') {
+            rc = ola_buf_putc(o, '('); /* a group that does not capture: one that does */
+            p += 3;
         } else if (c == '(' && p[1] == '?') {
-            return ola_sg_why(why, n, "'(?' groups are not supported");
+            return ola_sg_why(why, n, "'(?%c' groups are not supported",
+                              p[2] ? p[2] : ' ');
         } else if (c == '.') {
             rc = ola_buf_puts(o, dotall ? "." : "[^\n]");
             p++;
@@ -602,12 +606,15 @@ static struct ola_sg_node *ola_sg_value(const char *field, const struct ola_sg_m
                            m->neq ? "not_equals_field" : "equals_field", ref,
                            m->cased ? "" : ", ignore_case: true");
     case OLA_SG_RE:
-        if (ola_sg_regex(s, m->re_s, &pat, why, sizeof(why)) != 0) {
+        /* a leading (?i) is the |i modifier written inside the pattern */
+        if (ola_sg_regex(strncmp(s, "(?i)", 4) == 0 ? s + 4 : s, m->re_s, &pat, why,
+                         sizeof(why)) != 0) {
             n = why[0] == '\0' ? NULL
                                : ola_sg_newf(OLA_SG_BAD, line, "regex '%s': %s", s, why);
             break;
         }
-        n = ola_sg_leaf(line, field, "regex", pat.data, true, m->re_i);
+        n = ola_sg_leaf(line, field, "regex", pat.data, true,
+                        m->re_i || strncmp(s, "(?i)", 4) == 0);
         break;
     default:
         wild = ola_sg_glob(s, &lit, &re);

@@ -214,6 +214,9 @@ static void test_regex_modifier(void **state)
     assert_false(hit(f, "{\"notes\": \"err4abc\"}"));
     build_cond(f, "    s:\n        notes|re|i: '^err'\n", "s");
     assert_true(hit(f, "{\"notes\": \"ERR42abc\"}"));
+    build_cond(f, "    s:\n        notes|re: '(?i)^e(?:r)+'\n", "s");
+    assert_true(hit(f, "{\"notes\": \"ERR42abc\"}"));
+    assert_false(hit(f, "{\"notes\": \"xERR\"}"));
     /* PCRE's `.` does not match a newline; with |s it does */
     build_cond(f, "    s:\n        notes|re: 'a.b'\n", "s");
     assert_false(hit(f, "{\"notes\": \"a\\nb\"}"));
@@ -369,9 +372,9 @@ static void test_not_convertible(void **state)
                 NULL);
     /* ... and under `not`, an OR's part cannot go either */
     expect_msgs(RULE("    sel: {user_id: 1}\n    f:\n        - app_id: 2\n"
-                     "        - notes|re: '(?i)x'\n    condition: sel and not f\n"),
+                     "        - notes|re: '(?=x)'\n    condition: sel and not f\n"),
                 OLA_SIGMA_INCOMPLETE, false, "s.yml:10: rule 'T': cannot convert: regex",
-                "'(?' groups are not supported", NULL);
+                "'(?=' groups are not supported", NULL);
     expect_msgs(RULE("    sel: {otp_device_id|exists: false}\n    condition: sel\n"),
                 OLA_SIGMA_INCOMPLETE, false, "also true for a null field", NULL);
     expect_msgs(RULE("    kw:\n        - 'evil'\n    condition: kw\n"),
@@ -458,7 +461,9 @@ static void test_regex_translation(void **state)
     re_ok("[[:alpha:]x]", false, "[[:alpha:]x]");
     re_ok("x{,3}y}", false, "x\\{,3\\}y\\}");
     re_ok("(ab|cd)?e", false, "(ab|cd)?e");
-    re_bad("(?i)x", "'(?' groups");
+    re_ok("a(?:b|c)+", false, "a(b|c)+");
+    re_bad("(?i)x", "'(?i' groups");
+    re_bad("(?=x)", "'(?=' groups");
     re_bad("a*?", "lazy or possessive");
     re_bad("a{2}+", "lazy or possessive");
     re_bad("\\bword", "'\\b' is not supported");
