@@ -69,7 +69,7 @@ void ola_sigma_conv_destroy(struct ola_sigma_conv *cv)
     free(cv);
 }
 
-/* ---- messages ----------------------------------------------------------------- */
+/* ---- messages ------------------------------------------------------------ */
 
 /* Collects one message line, once per line and reason. */
 static void ola_sigma_report(void *arg, const struct ola_sg_node *bad, bool left_out)
@@ -92,7 +92,7 @@ static void ola_sigma_report(void *arg, const struct ola_sg_node *bad, bool left
     ola_buf_free(&line);
 }
 
-/* ---- names, levels, tags ---------------------------------------------------------- */
+/* ---- names, levels, tags ------------------------------------------------- */
 
 /* "sigma_" + the title (else the id) in lower case, `_` between words. */
 static int ola_sigma_name(struct ola_sigma_rule *r, const char *title, const char *id)
@@ -173,7 +173,7 @@ static int ola_sigma_technique(const char *tag, char *out, size_t size)
     return 0;
 }
 
-/* ---- the match ------------------------------------------------------------------- */
+/* ---- the match ----------------------------------------------------------- */
 
 static int ola_sigma_indent(struct ola_buf *b, int col)
 {
@@ -261,8 +261,7 @@ static int ola_sigma_block(struct ola_sigma_rule *r, const struct ola_sg_node *n
     return 0;
 }
 
-/* ---- one rule -----------------------------------------------------------------------
- */
+/* ---- one rule ------------------------------------------------------------ */
 
 static const char *ola_sigma_str(const struct ola_cfg *map, const char *key)
 {

@@ -44,7 +44,7 @@ static struct ola_sg_node *ola_sg_fail(struct ola_sg_parse *ps, const char *fmt,
     return NULL;
 }
 
-/* ---- selections ----------------------------------------------------------- */
+/* ---- selections ---------------------------------------------------------- */
 
 /* A map of fields: their AND. */
 static struct ola_sg_node *ola_sg_map(const struct ola_cfg *map)
@@ -330,7 +330,7 @@ fail:
     return NULL;
 }
 
-/* ---- pruning ------------------------------------------------------------------ */
+/* ---- pruning ------------------------------------------------------------- */
 
 void ola_sg_report_bad(const struct ola_sg_node *n, ola_sg_report_fn *report, void *arg)
 {

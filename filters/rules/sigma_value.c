@@ -74,7 +74,7 @@ static const struct {
     {"resolved_at", "resolved_at"},
 };
 
-/* ---- nodes ------------------------------------------------------------------ */
+/* ---- nodes --------------------------------------------------------------- */
 
 struct ola_sg_node *ola_sg_new(enum ola_sg_kind kind, int line)
 {
@@ -135,7 +135,7 @@ void ola_sg_free(struct ola_sg_node *n)
     free(n);
 }
 
-/* ---- text ----------------------------------------------------------------------- */
+/* ---- text ---------------------------------------------------------------- */
 
 int ola_sg_yaml_str(struct ola_buf *b, const char *s)
 {
@@ -215,7 +215,7 @@ static int ola_sg_glob(const char *s, struct ola_buf *lit, struct ola_buf *re)
     return rc != 0 ? -1 : wild;
 }
 
-/* ---- PCRE subset -> POSIX ERE ------------------------------------------------ */
+/* ---- PCRE subset -> POSIX ERE -------------------------------------------- */
 
 static int ola_sg_why(char *why, size_t n, const char *fmt, ...)
     __attribute__((format(printf, 3, 4)));
@@ -450,7 +450,7 @@ int ola_sg_regex(const char *re, bool dotall, struct ola_buf *o, char *why, size
     return 0;
 }
 
-/* ---- one field entry ----------------------------------------------------------- */
+/* ---- one field entry ----------------------------------------------------- */
 
 enum ola_sg_how {
     OLA_SG_PLAIN,
