@@ -15,6 +15,7 @@
 #include "agent/core/arena.h"
 #include "agent/core/secret.h"
 #include "filters/rules/ruletest.h"
+#include "filters/rules/sigma.h"
 
 static void ola_usage(FILE *out)
 {
@@ -40,6 +41,8 @@ static void ola_usage(FILE *out)
           "                                      first tenant)\n"
           "  verify DIR                          check the file output's manifest chain\n"
           "  rules test FILE...                  run the test cases beside each rule\n"
+          "  rules import-sigma [-o F] FILE...  convert Sigma rules for OneLogin (-o F:\n"
+          "                                      write to F, lists beside it)\n"
           "  --version, --help\n"
           "\n"
           "exit codes: 0 ok, 1 runtime failure, 2 bad configuration or usage\n",
@@ -137,6 +140,8 @@ int main(int argc, char **argv)
     if (strcmp(cmd, "rules") == 0 && argc >= 3 && strcmp(argv[2], "test") == 0)
         return ola_rules_test_run((const char *const *)argv + 3, (size_t)(argc - 3),
                                   stdout, stderr);
+    if (strcmp(cmd, "rules") == 0 && argc >= 3 && strcmp(argv[2], "import-sigma") == 0)
+        return ola_sigma_import_main(argc - 3, argv + 3, stdout, stderr);
     cfg = ola_opt_value(argc, argv, 2, "-c", "--config");
     if (strcmp(cmd, "run") == 0) {
         if (ola_need_config(cmd, cfg) != 0)

@@ -51,6 +51,7 @@ struct ola_parse {
     const char *text;
     size_t len;
     struct ola_err *err;
+    bool raw; /* scalars as written: no ${VAR} substitution */
 };
 
 /* ---- the document store ------------------------------------------------- */
@@ -359,8 +360,14 @@ static int ola_parse_scalar(struct ola_parse *p, const yaml_event_t *ev, const c
     if (node == NULL)
         return ola_err_set(p->err, ENOMEM, "%s: out of memory", p->store->name);
     node->quoted = !plain;
-    if (node->type == OLA_CFG_SCALAR &&
-        ola_subst(p, s, n, line, path, &node->text, &node->secret) != 0) {
+    if (node->type == OLA_CFG_SCALAR && p->raw) {
+        node->text = strndup(s, n);
+        if (node->text == NULL) {
+            ola_node_free(node);
+            return ola_err_set(p->err, ENOMEM, "%s: out of memory", p->store->name);
+        }
+    } else if (node->type == OLA_CFG_SCALAR &&
+               ola_subst(p, s, n, line, path, &node->text, &node->secret) != 0) {
         ola_node_free(node);
         return -1;
     }
@@ -575,8 +582,8 @@ fail:
     return -1;
 }
 
-int ola_cfg_load_string(const char *name, const char *text, size_t len,
-                        struct ola_cfg_doc **out, struct ola_err *err)
+static int ola_load_string(const char *name, const char *text, size_t len, bool raw,
+                           struct ola_cfg_doc **out, struct ola_err *err)
 {
     struct ola_parse p;
     struct ola_cfg_doc *doc = NULL;
@@ -585,6 +592,7 @@ int ola_cfg_load_string(const char *name, const char *text, size_t len,
     *out = NULL;
     memset(&p, 0, sizeof(p));
     p.err = err;
+    p.raw = raw;
     p.text = text;
     p.len = len;
     doc = calloc(1, sizeof(*doc));
@@ -613,6 +621,18 @@ fail:
         yaml_parser_delete(&p.yp);
     ola_cfg_doc_destroy(doc);
     return -1;
+}
+
+int ola_cfg_load_string(const char *name, const char *text, size_t len,
+                        struct ola_cfg_doc **out, struct ola_err *err)
+{
+    return ola_load_string(name, text, len, false, out, err);
+}
+
+int ola_cfg_load_string_raw(const char *name, const char *text, size_t len,
+                            struct ola_cfg_doc **out, struct ola_err *err)
+{
+    return ola_load_string(name, text, len, true, out, err);
 }
 
 int ola_cfg_load_file(const char *path, struct ola_cfg_doc **out, struct ola_err *err)

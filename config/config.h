@@ -35,6 +35,10 @@ int ola_cfg_load_file(const char *path, struct ola_cfg_doc **out, struct ola_err
 /* name is used in error messages in place of a file name. */
 int ola_cfg_load_string(const char *name, const char *text, size_t len,
                         struct ola_cfg_doc **out, struct ola_err *err);
+/* The same for data that is not configuration (Sigma rules): scalars are kept
+ * as written, without ${VAR} substitution, and never marked secret. */
+int ola_cfg_load_string_raw(const char *name, const char *text, size_t len,
+                            struct ola_cfg_doc **out, struct ola_err *err);
 void ola_cfg_doc_destroy(struct ola_cfg_doc *doc);
 /* The root node (a map for a config file). Borrowed from doc. */
 const struct ola_cfg *ola_cfg_root(const struct ola_cfg_doc *doc);
