@@ -93,7 +93,11 @@ static json_t *ola_ocsf_subject_user(const json_t *ev, struct ola_ocsf_used *use
     return u != NULL ? u : ola_ocsf_named(ev, NULL, "client_id", 4, "Service", used);
 }
 
-/* The managed entity of an Entity Management event: the first named object. */
+/*
+ * The managed entity of an Entity Management event: the first named object,
+ * the user first when the type is about a user (UPDATED_USER, USER_...):
+ * its role, group or app is only where the user sits.
+ */
 static json_t *ola_ocsf_entity(const struct ola_event *e, const struct ola_format_opts *o,
                                struct ola_ocsf_used *used)
 {
@@ -101,6 +105,7 @@ static json_t *ola_ocsf_entity(const struct ola_event *e, const struct ola_forma
         const char *name, *uid, *type;
         int type_id;
     } kinds[] = {
+        {"user_name", "user_id", "User", 2},
         {"role_name", "role_id", "Role", 99},
         {"app_name", "app_id", "App", 99},
         {"group_name", "group_id", "Group", 3},
@@ -111,9 +116,13 @@ static json_t *ola_ocsf_entity(const struct ola_event *e, const struct ola_forma
         {NULL, "client_id", "API Client", 99},
         {NULL, "account_id", "Account", 99},
     };
-    size_t i;
+    const char *tn = json_string_value(
+        json_object_get(json_object_get(e->ola, "event_type"), "name"));
+    size_t len = tn != NULL ? strlen(tn) : 0, i;
+    bool about_user = tn != NULL && (strncmp(tn, "USER", 4) == 0 ||
+                                     (len > 5 && strcmp(tn + len - 5, "_USER") == 0));
 
-    for (i = 0; i < sizeof(kinds) / sizeof(kinds[0]); i++) {
+    for (i = about_user ? 0 : 1; i < sizeof(kinds) / sizeof(kinds[0]); i++) {
         json_t *ent = ola_ocsf_named(e->ev, kinds[i].name, kinds[i].uid, kinds[i].type_id,
                                      kinds[i].type, used);
 

@@ -47,7 +47,7 @@ grep -q '^ExecStart=/usr/bin/olagent run -c /etc/olagent/olagent.yaml$' \
 "$T_DIR/root/usr/bin/olagent" --version | grep -q olagent || fail "packaged binary does not run"
 zcat "$T_DIR/root/usr/share/man/man1/olagent.1.gz" >"$T_DIR/olagent.1"
 grep -q '^\.TH OLAGENT 1' "$T_DIR/olagent.1" || fail "man page has no .TH"
-grep -q 'checkpoint set \\-c FILE \\-\\-since T' "$T_DIR/olagent.1" ||
+grep -q 'checkpoint set \\-c FILE \[\\-\\-tenant NAME\] \\-\\-since T' "$T_DIR/olagent.1" ||
     fail "man page lacks the --help text"
 if command -v groff >/dev/null; then
     groff -man -Tutf8 -ww "$T_DIR/olagent.1" >/dev/null 2>"$T_DIR/groff.err"
