@@ -17,8 +17,6 @@
 #define OLA_METRICS_MAX_OUTPUTS 32
 #define OLA_METRICS_MAX_RULES   64
 
-
-
 /* The shared outputs' figures (plain copies), published after each batch. */
 struct ola_metrics_outputs {
     size_t n_outputs;
@@ -28,6 +26,10 @@ struct ola_metrics_outputs {
         uint64_t emitted, errors, dead_letters, truncated;
         struct ola_output_req_stats req; /* HTTP outputs' requests */
         bool ok;
+        bool spooled;         /* it has a spool: the two below are its */
+        uint64_t spool_bytes; /* undelivered bytes in the spool */
+        int64_t
+            spool_oldest_ms; /* when its oldest undelivered record was spooled; 0: none */
     } outputs[OLA_METRICS_MAX_OUTPUTS];
 };
 

@@ -404,15 +404,21 @@ static void ola_tenant_publish_outputs(struct ola_tenant *t)
     mo->n_outputs = sh->n_outputs;
     for (i = 0; i < sh->n_outputs && i < OLA_METRICS_MAX_OUTPUTS; i++) {
         const struct ola_output *o = sh->outputs[i];
+        struct ola_output_stats st;
+        struct ola_spool_figures sf;
 
+        /* a spooled output's drain may be inside it: read under its lock */
+        ola_outputs_shared_figures(sh, i, &st, &mo->outputs[i].ok,
+                                   &mo->outputs[i].spooled, &sf);
         snprintf(mo->outputs[i].name, sizeof(mo->outputs[i].name), "%s", o->name);
         snprintf(mo->outputs[i].type, sizeof(mo->outputs[i].type), "%s", o->ops->name);
-        mo->outputs[i].emitted = o->stats.emitted;
-        mo->outputs[i].errors = o->stats.errors;
-        mo->outputs[i].dead_letters = o->stats.dead_letters;
-        mo->outputs[i].truncated = o->stats.truncated;
-        mo->outputs[i].req = o->stats.req;
-        mo->outputs[i].ok = !sh->failing[i];
+        mo->outputs[i].emitted = st.emitted;
+        mo->outputs[i].errors = st.errors;
+        mo->outputs[i].dead_letters = st.dead_letters;
+        mo->outputs[i].truncated = st.truncated;
+        mo->outputs[i].req = st.req;
+        mo->outputs[i].spool_bytes = sf.bytes;
+        mo->outputs[i].spool_oldest_ms = sf.oldest_ms;
     }
     pthread_mutex_unlock(&sh->lock);
     ola_metrics_publish_outputs(t->env.metrics, mo);
@@ -547,6 +553,7 @@ static int ola_tenant_loop(struct ola_tenant *t)
         if (src_rc != OLA_SRC_BATCH) {
             if (wait > 0) /* really idle, not between two windows */
                 ola_tenant_trim(t, &b);
+            ola_tenant_publish_outputs(t); /* spools drain while the source is quiet */
             ola_wait(wait);
             continue;
         }
