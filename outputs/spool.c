@@ -550,8 +550,8 @@ enum ola_rc ola_spool_append(struct ola_spool *sp, const struct ola_output *o,
     if (disk + sp->enc.len > sp->max_size && undelivered > 0) {
         if (!sp->full_logged)
             ola_log_warn(sp->comp,
-                         "spool of output %s full (%" PRIu64
-                         " bytes waiting, max_size %" PRIu64 "), pausing",
+                         "spool of output %s full, pausing (%" PRIu64
+                         " bytes waiting, max_size %" PRIu64 ")",
                          sp->name, undelivered, sp->max_size);
         sp->full_logged = true;
         ola_err_set(err, ENOSPC, "spool full");
