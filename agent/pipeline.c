@@ -114,9 +114,8 @@ static bool ola_pipeline_bury(struct ola_output *o, struct ola_batch *b)
 int ola_outputs_shared_init(struct ola_outputs_shared *sh, struct ola_output **outputs,
                             size_t n, struct ola_err *err)
 {
-    int rc;
-
     size_t i, j;
+    int rc;
 
     memset(sh, 0, sizeof(*sh));
     sh->outputs = outputs;
@@ -148,8 +147,10 @@ int ola_outputs_shared_init(struct ola_outputs_shared *sh, struct ola_output **o
     }
     return 0;
 fail:
-    for (i = 0; i < n; i++)
+    for (i = 0; i < n; i++) {
         ola_spool_close(sh->spool[i]);
+        sh->spool[i] = NULL;
+    }
     sh->outputs = NULL;
     return -1;
 }
@@ -211,8 +212,9 @@ int ola_pipeline_dead_letters(struct ola_outputs_shared *sh, const char *checkpo
 
 /*
  * Output i's one step when it has a spool: b's part appended and fsynced.
- * Logs a failure other than a full spool (which the spool logs) once per
- * streak. Returns the spool's answer. Called with the outputs' lock held.
+ * A full spool logs its pausing and resuming itself; another failure (a disk
+ * error) is logged here once per streak and marks the output failing.
+ * Returns the spool's answer. Called with the outputs' lock held.
  */
 static enum ola_rc ola_pipeline_spool_step(struct ola_outputs_shared *sh, size_t i,
                                            const struct ola_batch *b)
@@ -223,12 +225,14 @@ static enum ola_rc ola_pipeline_spool_step(struct ola_outputs_shared *sh, size_t
 
     if (rc == OLA_OK) {
         if (sh->failing[i])
-            ola_log_info(o->comp, "spool takes batches again");
+            ola_log_info(o->comp, "its spool takes batches again");
         sh->failing[i] = false;
         ola_spool_drain_kick(sh->drain[i]);
         return OLA_OK;
     }
-    if (!sh->failing[i] && err.code != ENOSPC)
+    if (err.code == ENOSPC)
+        return rc;
+    if (!sh->failing[i])
         ola_log_warn(o->comp, "%s; holding the checkpoint and retrying", err.msg);
     sh->failing[i] = true;
     return rc;

@@ -173,6 +173,7 @@ static void *ola_drain_main(void *arg)
             }
             read_failing = false;
             ola_batch_reset(&b);
+            ola_format_batch_done_all(); /* as the pipeline does after a batch */
             step = OLA_DRAIN_READ;
             break;
         }

@@ -392,7 +392,7 @@ static void ola_tenant_publish(struct ola_tenant *t)
 }
 
 /* The shared outputs' figures, read under their lock. */
-static void ola_tenant_publish_outputs(struct ola_tenant *t)
+static void ola_tenant_publish_outputs(struct ola_tenant *t, bool wait)
 {
     struct ola_outputs_shared *sh = t->env.out;
     struct ola_metrics_outputs *mo;
@@ -400,7 +400,13 @@ static void ola_tenant_publish_outputs(struct ola_tenant *t)
 
     if (t->env.metrics == NULL || (mo = calloc(1, sizeof(*mo))) == NULL)
         return;
-    pthread_mutex_lock(&sh->lock);
+    /* idle, not after a batch: never wait for another tenant's delivery */
+    if (!wait && pthread_mutex_trylock(&sh->lock) != 0) {
+        free(mo);
+        return;
+    }
+    if (wait)
+        pthread_mutex_lock(&sh->lock);
     mo->n_outputs = sh->n_outputs;
     for (i = 0; i < sh->n_outputs && i < OLA_METRICS_MAX_OUTPUTS; i++) {
         const struct ola_output *o = sh->outputs[i];
@@ -553,13 +559,13 @@ static int ola_tenant_loop(struct ola_tenant *t)
         if (src_rc != OLA_SRC_BATCH) {
             if (wait > 0) /* really idle, not between two windows */
                 ola_tenant_trim(t, &b);
-            ola_tenant_publish_outputs(t); /* spools drain while the source is quiet */
+            ola_tenant_publish_outputs(t, false); /* spools drain while it is quiet */
             ola_wait(wait);
             continue;
         }
         t->trim_due = true;
         drc = ola_pipeline_deliver(&t->pipe, &b, ola_now_ms());
-        ola_tenant_publish_outputs(t);
+        ola_tenant_publish_outputs(t, true);
         if (drc == OLA_FATAL || (drc != OLA_OK && t->env.replay)) {
             rc = OLA_EXIT_RUNTIME;
             atomic_store(&t->fatal, true);

@@ -559,12 +559,12 @@ enum ola_rc ola_spool_append(struct ola_spool *sp, const struct ola_output *o,
     }
     roll = off > OLA_SEG_HDR && off + sp->enc.len > sp->seg_max;
     if (roll) {
-        int fd;
+        int fd, grown;
 
         pthread_mutex_lock(&sp->mu);
-        i = (size_t)OLA_VEC_GROW(sp->segs, sp->cap_segs, sp->n_segs + 1);
+        grown = OLA_VEC_GROW(sp->segs, sp->cap_segs, sp->n_segs + 1);
         pthread_mutex_unlock(&sp->mu);
-        if (i != 0) {
+        if (grown != 0) {
             ola_err_set(err, ENOMEM, "spool: out of memory");
             return OLA_RETRY;
         }
