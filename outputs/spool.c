@@ -163,14 +163,13 @@ static int ola_spool_seg_check(struct ola_spool *sp, uint64_t id, uint64_t *size
         if (r < 0)
             goto fail;
     }
-    if (off != end) {
-        if (off < end)
-            sp->cut_bytes += end - off;
+    if (off < end) {
+        sp->cut_bytes += end - off;
         ola_log_warn(sp->comp, "spool: cut %" PRIu64 " torn bytes at the end of %s",
                      end - off, path);
-        if (ftruncate(fd, (off_t)off) != 0 || fsync(fd) != 0)
-            goto fail;
     }
+    if (off != end && (ftruncate(fd, (off_t)off) != 0 || fsync(fd) != 0))
+        goto fail;
     close(fd);
     *size = off;
     return 0;
