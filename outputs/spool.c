@@ -294,7 +294,8 @@ static int ola_spool_list(struct ola_spool *sp, struct ola_err *err)
         sp->segs[sp->n_segs++].size = 0;
     }
     closedir(d);
-    qsort(sp->segs, sp->n_segs, sizeof(sp->segs[0]), ola_spool_cmp_id);
+    if (sp->n_segs > 1)
+        qsort(sp->segs, sp->n_segs, sizeof(sp->segs[0]), ola_spool_cmp_id);
     return 0;
 }
 
