@@ -176,6 +176,7 @@ void ola_outputs_shared_figures(struct ola_outputs_shared *sh, size_t i,
                                 struct ola_spool_figures *sf)
 {
     struct ola_output *o = sh->outputs[i];
+    bool failing;
 
     *spooled = sh->spool[i] != NULL;
     memset(sf, 0, sizeof(*sf));
@@ -185,13 +186,13 @@ void ola_outputs_shared_figures(struct ola_outputs_shared *sh, size_t i,
         return;
     }
     ola_spool_figures(sh->spool[i], sf);
-    if (o->call_lock != NULL)
-        pthread_mutex_lock(o->call_lock);
-    *st = o->stats;
-    if (o->call_lock != NULL)
-        pthread_mutex_unlock(o->call_lock);
-    *ok = !sh->failing[i] &&
-          (sh->drain[i] == NULL || !ola_spool_drain_failing(sh->drain[i]));
+    *ok = !sh->failing[i];
+    if (sh->drain[i] == NULL) { /* not started yet: nobody calls o */
+        *st = o->stats;
+        return;
+    }
+    ola_spool_drain_figures(sh->drain[i], st, &failing);
+    *ok = *ok && !failing;
 }
 
 int ola_pipeline_dead_letters(struct ola_outputs_shared *sh, const char *checkpoint_path,
@@ -246,7 +247,8 @@ void ola_pipeline_trim(struct ola_pipeline *p)
         ola_enricher_trim(p->enricher);
     pthread_mutex_lock(&p->out->lock);
     for (i = 0; i < p->out->n_outputs; i++)
-        ola_output_trim(p->out->outputs[i]);
+        if (p->out->spool[i] == NULL) /* a drain trims its own */
+            ola_output_trim(p->out->outputs[i]);
     pthread_mutex_unlock(&p->out->lock);
     ola_format_release_all();
 }

@@ -35,8 +35,8 @@ struct ola_outputs_shared {
     _Atomic int64_t stop_deadline_mono_ms; /* set when a stop is first seen; 0 = none */
     /* Outputs with `spool:` (docs/outputs.md, "Spool"): the pipeline appends to
      * spool[i] (under lock) and drain[i], a thread of its own, is then the only
-     * caller of outputs[i]'s write and flush (never under lock; other callers
-     * hold outputs[i]->call_lock). NULL: the direct path. */
+     * caller of outputs[i]'s write, flush and trim (never under lock; a reopen
+     * holds outputs[i]->call_lock). NULL: the direct path. */
     struct ola_spool *spool[OLA_MAX_OUTPUTS];       /* owned */
     struct ola_spool_drain *drain[OLA_MAX_OUTPUTS]; /* owned */
     atomic_bool drain_fatal;                        /* a drained output answered FATAL */
@@ -96,8 +96,9 @@ void ola_pipeline_trim(struct ola_pipeline *p);
 
 /*
  * Output i's figures for the metrics: its counters, whether it accepts data
- * and, when it has a spool, the spool's (*spooled true). Reads a spooled
- * output under its call_lock. @locality a tenant's thread, holding sh->lock.
+ * and, when it has a spool, the spool's (*spooled true; the counters are the
+ * copy its drain keeps, so this never waits for a call in progress).
+ * @locality a tenant's thread, holding sh->lock.
  */
 void ola_outputs_shared_figures(struct ola_outputs_shared *sh, size_t i,
                                 struct ola_output_stats *st, bool *ok, bool *spooled,

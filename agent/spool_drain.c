@@ -12,10 +12,12 @@
  * refusal is buried) does the reader position move, durably: a crash before
  * that delivers the run again (at most one run, OLA_SPOOL_BATCH_RECS records,
  * twice). Every call into the output is made holding d->mu, which
- * o->call_lock points at, so reopen, trim and the metrics' reads of the
- * output's figures never overlap the drain's calls; the outputs' shared lock
- * is never taken here. A stop (SIGTERM, or ola_spool_drain_stop) ends the
- * thread after its current call: what it had not acknowledged stays in the
+ * o->call_lock points at, so a reopen (SIGHUP) never overlaps the drain's
+ * calls; the drain trims its output itself when it goes quiet and copies the
+ * output's counters after each call for the metrics, so no tenant ever waits
+ * for a call in progress. The outputs' shared lock is never taken here. A
+ * stop (SIGTERM, or ola_spool_drain_stop) ends the thread after its current
+ * call: what it had not acknowledged stays in the
  * spool for the next start.
  */
 #include <errno.h>
@@ -44,6 +46,10 @@ struct ola_spool_drain {
     struct ola_waker waker;
     pthread_t th;
     bool failing; /* guarded by mu */
+    /* copies for readers, guarded by fig_mu (held only to copy) */
+    pthread_mutex_t fig_mu;
+    struct ola_output_stats fig_stats;
+    bool fig_failing;
     char tenant[OLA_TENANT_NAME_MAX + 1];
 };
 
@@ -77,6 +83,15 @@ static void ola_drain_note(struct ola_spool_drain *d, enum ola_rc rc, const char
  * refusals buried. Moves *step on when it went through. Returns OLA_OK,
  * OLA_RETRY (try again after a backoff) or OLA_FATAL.
  */
+/* Copies the output's figures for readers. Called with mu held. */
+static void ola_drain_publish(struct ola_spool_drain *d)
+{
+    pthread_mutex_lock(&d->fig_mu);
+    d->fig_stats = d->o->stats;
+    d->fig_failing = d->failing;
+    pthread_mutex_unlock(&d->fig_mu);
+}
+
 static enum ola_rc ola_drain_call(struct ola_spool_drain *d, struct ola_batch *b,
                                   enum ola_drain_step *step)
 {
@@ -90,6 +105,7 @@ static enum ola_rc ola_drain_call(struct ola_spool_drain *d, struct ola_batch *b
     if (rc == OLA_ERR || rc == OLA_FATAL) {
         ola_plg_log(OLA_LOG_ERR, o, "can never deliver, stopping: %s",
                     o->last_error[0] ? o->last_error : "no reason given");
+        ola_drain_publish(d);
         pthread_mutex_unlock(&d->mu);
         return OLA_FATAL;
     }
@@ -97,12 +113,14 @@ static enum ola_rc ola_drain_call(struct ola_spool_drain *d, struct ola_batch *b
         snprintf(o->last_error, sizeof(o->last_error), "%s", err.msg);
         o->stats.errors++;
         ola_drain_note(d, OLA_RETRY, "dead letter");
+        ola_drain_publish(d);
         pthread_mutex_unlock(&d->mu);
         return OLA_RETRY;
     }
     ola_drain_note(d, rc, write ? "write" : "delivery");
     if (rc == OLA_OK)
         *step = write ? OLA_DRAIN_FLUSH : OLA_DRAIN_ADVANCE;
+    ola_drain_publish(d);
     pthread_mutex_unlock(&d->mu);
     return rc;
 }
@@ -128,7 +146,7 @@ static void *ola_drain_main(void *arg)
     struct ola_err err = {0, ""};
     struct ola_backoff bo;
     struct ola_batch b;
-    bool read_failing = false;
+    bool read_failing = false, trim_due = false;
 
     ola_wait_bind(&d->waker);
     ola_batch_init(&b);
@@ -147,6 +165,9 @@ static void *ola_drain_main(void *arg)
                 read_failing = true;
                 rc = OLA_RETRY;
             } else if (n == 0) {
+                if (trim_due) /* quiet: the output's buffers kept for reuse go */
+                    ola_output_trim(d->o);
+                trim_due = false;
                 ola_wait(OLA_DRAIN_IDLE_MS);
                 continue;
             } else {
@@ -172,6 +193,7 @@ static void *ola_drain_main(void *arg)
                 break;
             }
             read_failing = false;
+            trim_due = true;
             ola_batch_reset(&b);
             ola_format_batch_done_all(); /* as the pipeline does after a batch */
             step = OLA_DRAIN_READ;
@@ -206,7 +228,15 @@ struct ola_spool_drain *ola_spool_drain_start(struct ola_output *o, struct ola_s
         ola_err_set(err, ENOMEM, "pthread_mutex_init failed");
         return NULL;
     }
+    if (pthread_mutex_init(&d->fig_mu, NULL) != 0) {
+        pthread_mutex_destroy(&d->mu);
+        free(d);
+        ola_err_set(err, ENOMEM, "pthread_mutex_init failed");
+        return NULL;
+    }
+    d->fig_stats = o->stats;
     if (ola_waker_init(&d->waker) != 0) {
+        pthread_mutex_destroy(&d->fig_mu);
         pthread_mutex_destroy(&d->mu);
         free(d);
         ola_err_set(err, errno, "cannot make a waker");
@@ -217,6 +247,7 @@ struct ola_spool_drain *ola_spool_drain_start(struct ola_output *o, struct ola_s
     if (rc != 0) {
         o->call_lock = NULL;
         ola_waker_destroy(&d->waker);
+        pthread_mutex_destroy(&d->fig_mu);
         pthread_mutex_destroy(&d->mu);
         free(d);
         ola_err_set(err, rc, "outputs: %s: cannot start the spool's drain: %s", o->name,
@@ -234,6 +265,7 @@ void ola_spool_drain_stop(struct ola_spool_drain *d)
     pthread_join(d->th, NULL);
     d->o->call_lock = NULL;
     ola_waker_destroy(&d->waker);
+    pthread_mutex_destroy(&d->fig_mu);
     pthread_mutex_destroy(&d->mu);
     free(d);
 }
@@ -244,12 +276,11 @@ void ola_spool_drain_kick(struct ola_spool_drain *d)
         ola_waker_kick(&d->waker);
 }
 
-bool ola_spool_drain_failing(struct ola_spool_drain *d)
+void ola_spool_drain_figures(struct ola_spool_drain *d, struct ola_output_stats *st,
+                             bool *failing)
 {
-    bool f;
-
-    pthread_mutex_lock(&d->mu);
-    f = d->failing;
-    pthread_mutex_unlock(&d->mu);
-    return f;
+    pthread_mutex_lock(&d->fig_mu);
+    *st = d->fig_stats;
+    *failing = d->fig_failing;
+    pthread_mutex_unlock(&d->fig_mu);
 }

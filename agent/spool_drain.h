@@ -29,7 +29,12 @@ struct ola_spool_drain *ola_spool_drain_start(struct ola_output *o, struct ola_s
 void ola_spool_drain_stop(struct ola_spool_drain *d);
 /* New records wait: the drain's idle wait ends now. @locality any thread. */
 void ola_spool_drain_kick(struct ola_spool_drain *d);
-/* Whether the drain's output is in a failure streak. @locality any thread. */
-bool ola_spool_drain_failing(struct ola_spool_drain *d);
+/*
+ * The output's counters as of its last call and whether it is in a failure
+ * streak: a copy the drain keeps, so a reader never waits for a call in
+ * progress. @locality any thread.
+ */
+void ola_spool_drain_figures(struct ola_spool_drain *d, struct ola_output_stats *st,
+                             bool *failing);
 
 #endif

@@ -183,8 +183,8 @@ struct ola_output {
     struct ola_refusal *refused;
     size_t n_refused, cap_refused;
     /* A spooled output is called by its drain thread, outside the outputs'
-     * shared lock: the pipeline points this at the drain's lock, which every
-     * other caller (reopen, trim, a read of stats) holds. NULL: none. */
+     * shared lock: the pipeline points this at the drain's lock, which any
+     * other caller (a reopen; a trim) holds. NULL: none. */
     pthread_mutex_t *call_lock;
 };
 
