@@ -26,6 +26,9 @@ struct ola_metrics_outputs {
         uint64_t emitted, errors, dead_letters, truncated;
         struct ola_output_req_stats req; /* HTTP outputs' requests */
         bool ok;
+        bool spooled;            /* it has a spool: the two below are its */
+        uint64_t spool_bytes;    /* undelivered bytes in the spool */
+        int64_t spool_oldest_ms; /* when the oldest of them was spooled; 0: none */
     } outputs[OLA_METRICS_MAX_OUTPUTS];
 };
 

@@ -15,6 +15,7 @@
 #include <string.h>
 
 #include "agent/core/stats.h"
+#include "agent/core/timeutil.h"
 #include "agent/metrics.h"
 
 #ifndef OLA_VERSION
@@ -539,6 +540,24 @@ static void ola_render_outputs(struct ola_mw *w, const struct ola_metrics_output
         ola_mw_u64(w, "olagent_output_truncated_total", kv, 1, o->outputs[i].truncated);
     }
     ola_render_requests(w, o);
+    ola_mw_family(w, "olagent_output_spool_bytes", "gauge",
+                  "Spooled outputs: bytes in the spool not yet delivered.");
+    for (i = 0; i < n; i++) {
+        kv[1] = o->outputs[i].name;
+        if (o->outputs[i].spooled)
+            ola_mw_u64(w, "olagent_output_spool_bytes", kv, 1, o->outputs[i].spool_bytes);
+    }
+    ola_mw_family(
+        w, "olagent_output_spool_age_seconds", "gauge",
+        "Spooled outputs: age of the oldest record not yet delivered (0: none).");
+    for (i = 0; i < n; i++) {
+        int64_t at = o->outputs[i].spool_oldest_ms, now = ola_now_ms();
+
+        kv[1] = o->outputs[i].name;
+        if (o->outputs[i].spooled)
+            ola_mw_ms(w, "olagent_output_spool_age_seconds", kv, 1,
+                      at > 0 && now > at ? now - at : 0);
+    }
     ola_mw_family(w, "olagent_output_up", "gauge", "1 while the output accepts data.");
     for (i = 0; i < n; i++) {
         kv[1] = o->outputs[i].name;

@@ -24,6 +24,14 @@
  * and all share the outputs (struct ola_outputs_shared): the steps run
  * under the shared lock, backoff waits included, because an output that
  * cannot take one tenant's batch cannot take another's either.
+ *
+ * An output with a spool (`spool:`) has one step here: its part of the batch
+ * appended to its spool and fsynced (outputs/spool.c), which is its
+ * acknowledgement. Its drain thread (agent/spool_drain.c) delivers from the
+ * spool at the output's pace and is the only caller of its write and flush,
+ * so this loop never touches that output's state. A full spool answers
+ * RETRY: this loop backs off as for any RETRY, so the checkpoint and the
+ * source wait (back-pressure) and nothing is dropped.
  */
 #include <errno.h>
 #include <stdatomic.h>
@@ -37,6 +45,7 @@
 #include "agent/core/wait.h"
 #include "agent/enrich_adapter.h"
 #include "agent/pipeline.h"
+#include "agent/spool_drain.h"
 #include "filters/enrich/enrich.h"
 #include "filters/rules/filter.h"
 #include "outputs/formats/format.h"
@@ -105,24 +114,85 @@ static bool ola_pipeline_bury(struct ola_output *o, struct ola_batch *b)
 int ola_outputs_shared_init(struct ola_outputs_shared *sh, struct ola_output **outputs,
                             size_t n, struct ola_err *err)
 {
+    size_t i, j;
     int rc;
 
     memset(sh, 0, sizeof(*sh));
     sh->outputs = outputs;
     sh->n_outputs = n;
     atomic_init(&sh->outputs_ok, 1);
+    atomic_init(&sh->drain_fatal, false);
+    for (i = 0; i < n; i++) {
+        const struct ola_output_common *c = &outputs[i]->common;
+
+        if (c->spool_dir == NULL)
+            continue;
+        for (j = 0; j < i; j++)
+            if (outputs[j]->common.spool_dir != NULL &&
+                strcmp(outputs[j]->common.spool_dir, c->spool_dir) == 0) {
+                ola_err_set(err, EINVAL,
+                            "outputs: %s and %s: one spool.dir for two outputs",
+                            outputs[j]->name, outputs[i]->name);
+                goto fail;
+            }
+        sh->spool[i] =
+            ola_spool_open(c->spool_dir, c->spool_max_size, outputs[i]->name, err);
+        if (sh->spool[i] == NULL)
+            goto fail;
+    }
     rc = pthread_mutex_init(&sh->lock, NULL);
-    if (rc != 0)
-        return ola_err_set(err, rc, "pthread_mutex_init failed");
+    if (rc != 0) {
+        ola_err_set(err, rc, "pthread_mutex_init failed");
+        goto fail;
+    }
     return 0;
+fail:
+    for (i = 0; i < n; i++) {
+        ola_spool_close(sh->spool[i]);
+        sh->spool[i] = NULL;
+    }
+    sh->outputs = NULL;
+    return -1;
 }
 
 void ola_outputs_shared_destroy(struct ola_outputs_shared *sh)
 {
+    size_t i;
+
     if (sh == NULL || sh->outputs == NULL)
         return;
+    for (i = 0; i < sh->n_outputs; i++) {
+        ola_spool_drain_stop(sh->drain[i]);
+        sh->drain[i] = NULL;
+        ola_spool_close(sh->spool[i]);
+        sh->spool[i] = NULL;
+    }
     pthread_mutex_destroy(&sh->lock);
     sh->outputs = NULL;
+}
+
+void ola_outputs_shared_figures(struct ola_outputs_shared *sh, size_t i,
+                                struct ola_output_stats *st, bool *ok, bool *spooled,
+                                struct ola_spool_figures *sf)
+{
+    struct ola_output *o = sh->outputs[i];
+    bool failing;
+
+    *spooled = sh->spool[i] != NULL;
+    memset(sf, 0, sizeof(*sf));
+    if (!*spooled) {
+        *st = o->stats;
+        *ok = !sh->failing[i];
+        return;
+    }
+    ola_spool_figures(sh->spool[i], sf);
+    *ok = !sh->failing[i];
+    if (sh->drain[i] == NULL) { /* not started yet: nobody calls o */
+        *st = o->stats;
+        return;
+    }
+    ola_spool_drain_figures(sh->drain[i], st, &failing);
+    *ok = *ok && !failing;
 }
 
 int ola_pipeline_dead_letters(struct ola_outputs_shared *sh, const char *checkpoint_path,
@@ -133,7 +203,40 @@ int ola_pipeline_dead_letters(struct ola_outputs_shared *sh, const char *checkpo
     for (i = 0; i < sh->n_outputs; i++)
         if (ola_output_default_dead_letter(sh->outputs[i], checkpoint_path, err) != 0)
             return -1;
+    for (i = 0; i < sh->n_outputs; i++)
+        if (sh->spool[i] != NULL && sh->drain[i] == NULL &&
+            (sh->drain[i] = ola_spool_drain_start(sh->outputs[i], sh->spool[i],
+                                                  &sh->drain_fatal, err)) == NULL)
+            return -1;
     return 0;
+}
+
+/*
+ * Output i's one step when it has a spool: b's part appended and fsynced.
+ * A full spool logs its pausing and resuming itself; another failure (a disk
+ * error) is logged here once per streak and marks the output failing.
+ * Returns the spool's answer. Called with the outputs' lock held.
+ */
+static enum ola_rc ola_pipeline_spool_step(struct ola_outputs_shared *sh, size_t i,
+                                           const struct ola_batch *b)
+{
+    const struct ola_output *o = sh->outputs[i];
+    struct ola_err err = {0, ""};
+    enum ola_rc rc = ola_spool_append(sh->spool[i], o, b, &err);
+
+    if (rc == OLA_OK) {
+        if (sh->failing[i])
+            ola_log_info(o->comp, "its spool takes batches again");
+        sh->failing[i] = false;
+        ola_spool_drain_kick(sh->drain[i]);
+        return OLA_OK;
+    }
+    if (err.code == ENOSPC)
+        return rc;
+    if (!sh->failing[i])
+        ola_log_warn(o->comp, "%s; holding the checkpoint and retrying", err.msg);
+    sh->failing[i] = true;
+    return rc;
 }
 
 void ola_pipeline_trim(struct ola_pipeline *p)
@@ -144,7 +247,8 @@ void ola_pipeline_trim(struct ola_pipeline *p)
         ola_enricher_trim(p->enricher);
     pthread_mutex_lock(&p->out->lock);
     for (i = 0; i < p->out->n_outputs; i++)
-        ola_output_trim(p->out->outputs[i]);
+        if (p->out->spool[i] == NULL) /* a drain trims its own */
+            ola_output_trim(p->out->outputs[i]);
     pthread_mutex_unlock(&p->out->lock);
     ola_format_release_all();
 }
@@ -197,7 +301,19 @@ static enum ola_rc ola_pipeline_outputs(struct ola_pipeline *p, struct ola_batch
         for (i = 0; i < sh->n_outputs; i++) {
             struct ola_output *o = sh->outputs[i];
             enum ola_rc rc;
-            bool buried = ola_pipeline_bury(o, b);
+            bool buried;
+
+            if (sh->spool[i] != NULL) {
+                if (step[i] == OLA_STEP_WRITE &&
+                    ola_pipeline_spool_step(sh, i, b) == OLA_OK)
+                    step[i] = OLA_STEP_DONE;
+                if (step[i] != OLA_STEP_DONE) {
+                    all_done = false;
+                    any_failed = true;
+                }
+                continue;
+            }
+            buried = ola_pipeline_bury(o, b);
 
             if (step[i] == OLA_STEP_WRITE) {
                 rc = ola_pipeline_step(p, i, b, &step[i], &buried);
@@ -236,7 +352,8 @@ static enum ola_rc ola_pipeline_outputs(struct ola_pipeline *p, struct ola_batch
             /* an output told when its destination takes a retry (Retry-After):
              * no sooner, as the backoff would only knock on a closed door */
             for (i = 0; i < sh->n_outputs; i++)
-                if (step[i] != OLA_STEP_DONE && sh->outputs[i]->retry_at_mono_ms > now &&
+                if (step[i] != OLA_STEP_DONE && sh->spool[i] == NULL &&
+                    sh->outputs[i]->retry_at_mono_ms > now &&
                     sh->outputs[i]->retry_at_mono_ms - now > wait)
                     wait = sh->outputs[i]->retry_at_mono_ms - now;
 
@@ -282,6 +399,11 @@ enum ola_rc ola_pipeline_deliver(struct ola_pipeline *p, struct ola_batch *b,
     for (i = 0; i < b->n; i++)
         if (b->ev[i].dropped)
             OLA_STAT_ADD(dropped_rule, 1);
+    if (atomic_load(&p->out->drain_fatal)) {
+        ola_log_err("pipeline",
+                    "a spooled output can never deliver (logged above), stopping");
+        return OLA_FATAL;
+    }
     pthread_mutex_lock(&p->out->lock);
     /* a stop whose deadline passed while this tenant waited for its turn */
     rc = ola_pipeline_out_of_time(p) ? OLA_RETRY : ola_pipeline_outputs(p, b);

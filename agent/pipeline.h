@@ -5,6 +5,7 @@
 #define OLA_PIPELINE_H
 
 #include <pthread.h>
+#include <stdatomic.h>
 #include <stdbool.h>
 #include <stddef.h>
 #include <stdint.h>
@@ -12,9 +13,11 @@
 #include "agent/core/err.h"
 #include "agent/core/event.h"
 #include "outputs/output.h"
+#include "outputs/spool.h"
 
 struct ola_rules;
 struct ola_enricher;
+struct ola_spool_drain;
 
 /*
  * The outputs every tenant's pipeline shares. Tenants' threads take turns:
@@ -30,9 +33,19 @@ struct ola_outputs_shared {
     _Atomic int outputs_ok;        /* every output accepted the last batch */
     int64_t shutdown_timeout_ms;   /* how long delivery goes on after a stop request */
     _Atomic int64_t stop_deadline_mono_ms; /* set when a stop is first seen; 0 = none */
+    /* Outputs with `spool:` (docs/outputs.md, "Spool"): the pipeline appends to
+     * spool[i] (under lock) and drain[i], a thread of its own, is then the only
+     * caller of outputs[i]'s write, flush and trim (never under lock; a reopen
+     * holds outputs[i]->call_lock). NULL: the direct path. */
+    struct ola_spool *spool[OLA_MAX_OUTPUTS];       /* owned */
+    struct ola_spool_drain *drain[OLA_MAX_OUTPUTS]; /* owned */
+    atomic_bool drain_fatal;                        /* a drained output answered FATAL */
 };
 
-/* Sets up sh for outputs (borrowed). Returns 0 / -1 with err. */
+/*
+ * Sets up sh for outputs (borrowed) and opens the spool of each output that
+ * has one (its torn tail cut). Returns 0 / -1 with err.
+ */
 int ola_outputs_shared_init(struct ola_outputs_shared *sh, struct ola_output **outputs,
                             size_t n, struct ola_err *err);
 void ola_outputs_shared_destroy(struct ola_outputs_shared *sh);
@@ -66,7 +79,9 @@ enum ola_rc ola_pipeline_deliver(struct ola_pipeline *p, struct ola_batch *b,
 
 /*
  * Gives every output without a `dead_letter:` file the default one beside the
- * checkpoint: "<dir of checkpoint_path>/dead-letter.<output name>.ndjson".
+ * checkpoint: "<dir of checkpoint_path>/dead-letter.<output name>.ndjson",
+ * then starts the drain thread of each spooled output (the last step of
+ * setting the outputs up: a drain buries refusals in that file).
  * Returns 0 / -1 with err. Called once after the outputs are built.
  */
 int ola_pipeline_dead_letters(struct ola_outputs_shared *sh, const char *checkpoint_path,
@@ -78,6 +93,16 @@ int ola_pipeline_dead_letters(struct ola_outputs_shared *sh, const char *checkpo
  * data not yet durable stay). @locality p's thread (takes the outputs' lock).
  */
 void ola_pipeline_trim(struct ola_pipeline *p);
+
+/*
+ * Output i's figures for the metrics: its counters, whether it accepts data
+ * and, when it has a spool, the spool's (*spooled true; the counters are the
+ * copy its drain keeps, so this never waits for a call in progress).
+ * @locality a tenant's thread, holding sh->lock.
+ */
+void ola_outputs_shared_figures(struct ola_outputs_shared *sh, size_t i,
+                                struct ola_output_stats *st, bool *ok, bool *spooled,
+                                struct ola_spool_figures *sf);
 
 /*
  * True once a stop was requested and the shutdown deadline passed (the first

@@ -392,7 +392,7 @@ static void ola_tenant_publish(struct ola_tenant *t)
 }
 
 /* The shared outputs' figures, read under their lock. */
-static void ola_tenant_publish_outputs(struct ola_tenant *t)
+static void ola_tenant_publish_outputs(struct ola_tenant *t, bool wait)
 {
     struct ola_outputs_shared *sh = t->env.out;
     struct ola_metrics_outputs *mo;
@@ -400,19 +400,31 @@ static void ola_tenant_publish_outputs(struct ola_tenant *t)
 
     if (t->env.metrics == NULL || (mo = calloc(1, sizeof(*mo))) == NULL)
         return;
-    pthread_mutex_lock(&sh->lock);
+    /* idle, not after a batch: never wait for another tenant's delivery */
+    if (!wait && pthread_mutex_trylock(&sh->lock) != 0) {
+        free(mo);
+        return;
+    }
+    if (wait)
+        pthread_mutex_lock(&sh->lock);
     mo->n_outputs = sh->n_outputs;
     for (i = 0; i < sh->n_outputs && i < OLA_METRICS_MAX_OUTPUTS; i++) {
         const struct ola_output *o = sh->outputs[i];
+        struct ola_output_stats st;
+        struct ola_spool_figures sf;
 
+        /* a spooled output's drain may be inside it: read under its lock */
+        ola_outputs_shared_figures(sh, i, &st, &mo->outputs[i].ok,
+                                   &mo->outputs[i].spooled, &sf);
         snprintf(mo->outputs[i].name, sizeof(mo->outputs[i].name), "%s", o->name);
         snprintf(mo->outputs[i].type, sizeof(mo->outputs[i].type), "%s", o->ops->name);
-        mo->outputs[i].emitted = o->stats.emitted;
-        mo->outputs[i].errors = o->stats.errors;
-        mo->outputs[i].dead_letters = o->stats.dead_letters;
-        mo->outputs[i].truncated = o->stats.truncated;
-        mo->outputs[i].req = o->stats.req;
-        mo->outputs[i].ok = !sh->failing[i];
+        mo->outputs[i].emitted = st.emitted;
+        mo->outputs[i].errors = st.errors;
+        mo->outputs[i].dead_letters = st.dead_letters;
+        mo->outputs[i].truncated = st.truncated;
+        mo->outputs[i].req = st.req;
+        mo->outputs[i].spool_bytes = sf.bytes;
+        mo->outputs[i].spool_oldest_ms = sf.oldest_ms;
     }
     pthread_mutex_unlock(&sh->lock);
     ola_metrics_publish_outputs(t->env.metrics, mo);
@@ -550,12 +562,13 @@ static int ola_tenant_loop(struct ola_tenant *t)
         if (src_rc != OLA_SRC_BATCH) {
             if (wait > 0) /* really idle, not between two windows */
                 ola_tenant_trim(t, &b);
+            ola_tenant_publish_outputs(t, false); /* spools drain while it is quiet */
             ola_wait(wait);
             continue;
         }
         t->trim_due = true;
         drc = ola_pipeline_deliver(&t->pipe, &b, ola_now_ms());
-        ola_tenant_publish_outputs(t);
+        ola_tenant_publish_outputs(t, true);
         if (drc == OLA_FATAL || (drc != OLA_OK && t->env.replay)) {
             rc = OLA_EXIT_RUNTIME;
             atomic_store(&t->fatal, true);

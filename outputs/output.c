@@ -4,7 +4,7 @@
  * The list is NULL-terminated and built at compile time from what exists
  * (CMake defines OLA_HAVE_OUT_<NAME> for each outputs/out_<name>.c), like
  * curl's TLS backends. The keys every output shares (type, name, format,
- * format_options, when, dead_letter) are one option table here; each plugin
+ * format_options, when, dead_letter, spool) are one option table here; each plugin
  * declares its own in ops->opts (nginx's core and module directives, Fluent
  * Bit's config maps). ola_output_new() checks the map against both (so an
  * unknown key gets the closest known one), reads the common keys, reads the
@@ -121,6 +121,35 @@ static int ola_output_dead_letter_hook(const struct ola_cfg *map,
     return 0;
 }
 
+/* spool: a map with a dir (what turns the spool on) and a bound. */
+static int ola_output_spool_hook(const struct ola_cfg *map, const struct ola_opt *opt,
+                                 void *obj, void *ctx, struct ola_err *err)
+{
+    const struct ola_output_common *c = obj;
+    const struct ola_cfg *sp = ola_cfg_get(map, "spool");
+
+    (void)opt;
+    (void)ctx;
+    if (sp != NULL && (c->spool_dir == NULL || c->spool_dir[0] == '\0'))
+        return ola_cfg_errf(err, sp, "spool: dir is required");
+    return 0;
+}
+
+static const struct ola_opt ola_output_spool_options[] = {
+    {.name = "dir",
+     .type = OLA_OPT_STR,
+     .offset = OLA_OC_OFF(spool_dir),
+     .help = "a directory of this output's own (required)"},
+    {.name = "max_size",
+     .type = OLA_OPT_SIZE,
+     .offset = OLA_OC_OFF(spool_max_size),
+     .def_size = (uint64_t)256 << 20,
+     .size_min = (uint64_t)1 << 20,
+     .size_max = (uint64_t)1 << 40,
+     .help = "bytes on disk; when full the source pauses"},
+    {.name = NULL},
+};
+
 /* type first: the example blocks open with it (ola_output_print_examples) */
 const struct ola_opt ola_output_options[] = {
     {.name = "type",
@@ -156,6 +185,11 @@ const struct ola_opt ola_output_options[] = {
      .hook = ola_output_dead_letter_hook,
      .help = "records refused for good; default: dead-letter.NAME.ndjson beside the "
              "checkpoint"},
+    {.name = "spool",
+     .type = OLA_OPT_MAP,
+     .sub = ola_output_spool_options,
+     .hook = ola_output_spool_hook,
+     .help = "a disk spool, so this output's outage holds no other (docs/outputs.md)"},
     {.name = NULL},
 };
 
@@ -347,9 +381,16 @@ int ola_output_default_dead_letter(struct ola_output *o, const char *beside,
 
 int ola_output_reopen(struct ola_output *o, struct ola_err *err)
 {
+    int rc;
+
     if (o->ops->reopen == NULL)
         return 0;
-    return o->ops->reopen(o, err);
+    if (o->call_lock != NULL)
+        pthread_mutex_lock(o->call_lock);
+    rc = o->ops->reopen(o, err);
+    if (o->call_lock != NULL)
+        pthread_mutex_unlock(o->call_lock);
+    return rc;
 }
 
 int ola_output_check(struct ola_output *o, struct ola_err *err)
@@ -361,8 +402,13 @@ int ola_output_check(struct ola_output *o, struct ola_err *err)
 
 void ola_output_trim(struct ola_output *o)
 {
-    if (o->ops->trim != NULL)
-        o->ops->trim(o);
+    if (o->ops->trim == NULL)
+        return;
+    if (o->call_lock != NULL)
+        pthread_mutex_lock(o->call_lock);
+    o->ops->trim(o);
+    if (o->call_lock != NULL)
+        pthread_mutex_unlock(o->call_lock);
 }
 
 int ola_output_format(const struct ola_output *o, const struct ola_event *e,

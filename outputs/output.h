@@ -51,6 +51,7 @@
 #ifndef OLA_OUTPUT_H
 #define OLA_OUTPUT_H
 
+#include <pthread.h>
 #include <stdbool.h>
 #include <stddef.h>
 #include <stdint.h>
@@ -89,6 +90,8 @@ struct ola_output_common {
     const char *name;
     const char *format;      /* the format's name, "json" */
     const char *dead_letter; /* as configured; NULL: the default beside the checkpoint */
+    const char *spool_dir;   /* spool.dir; NULL: no spool, the direct path */
+    uint64_t spool_max_size; /* spool.max_size */
 };
 
 enum ola_rc {
@@ -179,10 +182,14 @@ struct ola_output {
     /* refused records not yet in the dead-letter file (ola_output_refuse) */
     struct ola_refusal *refused;
     size_t n_refused, cap_refused;
+    /* A spooled output is called by its drain thread, outside the outputs'
+     * shared lock: the pipeline points this at the drain's lock, which any
+     * other caller (a reopen; a trim) holds. NULL: none. */
+    pthread_mutex_t *call_lock;
 };
 
 /* The keys every output has (type, name, format, format_options, when,
- * dead_letter), on struct ola_output_common; hooks take the output as ctx. */
+ * dead_letter, spool), on struct ola_output_common; hooks take the output as ctx. */
 extern const struct ola_opt ola_output_options[];
 
 /*
@@ -235,7 +242,7 @@ void ola_output_print_settings(const struct ola_output *o, const struct ola_cfg 
 #define OLA_OUTPUT_COMMON_HEADER "Every output has these keys besides type and its own:"
 void ola_output_print_examples(FILE *out);
 
-/* SIGHUP: reopen files. Outputs without reopen answer 0. */
+/* SIGHUP: reopen files. Outputs without reopen answer 0. Both take o->call_lock. */
 int ola_output_reopen(struct ola_output *o, struct ola_err *err);
 /* `check --online`: can the output reach its peer? */
 int ola_output_check(struct ola_output *o, struct ola_err *err);

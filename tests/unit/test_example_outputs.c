@@ -200,9 +200,9 @@ static void test_example_outputs_check_finds_disagreement(void **state)
     for (o = ola_output_find("syslog")->opts; o->name != NULL; o++)
         n_syslog++;
     /* formt, rfc's default, oversize's help, the syslog keys not there, nosuch,
-     * the five common keys but type in no block, the types without a block */
+     * the six common keys but type in no block, the types without a block */
     assert_int_equal(check_blocks(text, false, &checked),
-                     1 + 1 + 1 + 1 + (n_syslog - 2) + 5 +
+                     1 + 1 + 1 + 1 + (n_syslog - 2) + 6 +
                          (ola_output_find("file") != NULL) +
                          (ola_output_find("kafka") != NULL));
 }
