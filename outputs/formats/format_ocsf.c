@@ -116,8 +116,8 @@ static json_t *ola_ocsf_entity(const struct ola_event *e, const struct ola_forma
         {NULL, "client_id", "API Client", 99},
         {NULL, "account_id", "Account", 99},
     };
-    const char *tn = json_string_value(
-        json_object_get(json_object_get(e->ola, "event_type"), "name"));
+    const char *tn =
+        json_string_value(json_object_get(json_object_get(e->ola, "event_type"), "name"));
     size_t len = tn != NULL ? strlen(tn) : 0, i;
     bool about_user = tn != NULL && (strncmp(tn, "USER", 4) == 0 ||
                                      (len > 5 && strcmp(tn + len - 5, "_USER") == 0));
