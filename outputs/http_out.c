@@ -521,7 +521,9 @@ static int ola_ho_fill(struct ola_ho *h)
     size_t i, s;
     int busy = 0;
 
-    for (i = 0; i < h->n_reqs; i++) {
+    /* a Retry-After holds the whole destination: nothing new starts before it
+     * (requests already in flight go on) */
+    for (i = 0; i < h->n_reqs && h->retry_at_mono_ms <= ola_mono_ms(); i++) {
         struct ola_ho_req *rq = &h->reqs[i];
 
         if (rq->done || rq->xfer != NULL || (rq->attempts > 0 && h->tried[i] == h->round))

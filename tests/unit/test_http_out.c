@@ -331,6 +331,59 @@ static void test_retry_after_honoured(void **state)
     ola_fake_stop(f);
 }
 
+/*
+ * A Retry-After holds every request of the batch, not only the answered one:
+ * twenty one-record requests (more than go in parallel), the first answer a
+ * 429 with Retry-After: 2; the ones not started yet must not start before
+ * that time either.
+ */
+static void test_retry_after_holds_the_rest(void **state)
+{
+    struct ola_fake *f = fake_start(NULL);
+    struct ola_cfg_doc *doc = NULL;
+    struct ola_output *o;
+    struct ola_batch b;
+    size_t before;
+    int64_t end;
+    enum ola_rc rc;
+    int i;
+
+    (void)state;
+    ola_fake_push(f, "", 429, strdup("slow down"), "Retry-After", "2", NULL);
+    for (i = 0; i < 24; i++)
+        ola_fake_push(f, "", 200, strdup("{}"), NULL);
+    o = make_ok(&doc, "url: %s/in\nbatch_max_events: 1\n", ola_fake_url(f));
+    batch_of(&b, 20, 1);
+    assert_int_equal(ola_output_write(o, &b), OLA_OK);
+    end = ola_mono_ms() + 20000;
+    do {
+        rc = ola_output_flush(o, 1000);
+    } while (rc == OLA_RETRY && o->retry_at_mono_ms == 0 && ola_mono_ms() < end);
+    assert_int_equal(rc, OLA_RETRY);
+    assert_true(o->retry_at_mono_ms > 0);
+    /* what went out before the 429 was read: the requests in flight then, not
+     * the whole batch (at most a second round of parallel slots) */
+    before = ola_fake_requests(f);
+    if (before > 8)
+        fail_msg("%zu of 20 requests went out after the 429 asked to wait", before - 1);
+    /* and until shortly before the Retry-After time, nothing new is sent */
+    while (ola_mono_ms() < o->retry_at_mono_ms - 300) {
+        (void)ola_output_flush(o, 100);
+        if (ola_mono_ms() < o->retry_at_mono_ms - 300)
+            assert_int_equal(ola_fake_requests(f), before);
+    }
+    do {
+        rc = ola_output_flush(o, 1000);
+    } while (rc == OLA_RETRY && ola_mono_ms() < end);
+    assert_int_equal(rc, OLA_OK);
+    assert_int_equal(ola_fake_wait_requests(f, 21, 5000), 0);
+    assert_int_equal(ola_fake_requests(f), 21); /* twenty, and the 429 sent again */
+    ola_output_destroy(o);
+    ola_batch_free(&b);
+    ola_cfg_doc_destroy(doc);
+    ola_fake_stop(f);
+}
+
 /* A 400 for a batch of 8: halves down to record id 5, dead-lettered alone. */
 static void test_refused_record_narrowed(void **state)
 {
@@ -416,6 +469,7 @@ int main(void)
         cmocka_unit_test(test_split_and_keys),
         cmocka_unit_test(test_gzip_json_array),
         cmocka_unit_test(test_retry_after_honoured),
+        cmocka_unit_test(test_retry_after_holds_the_rest),
         cmocka_unit_test(test_refused_record_narrowed),
         cmocka_unit_test(test_auth_refused_fatal),
         cmocka_unit_test(test_transient_retried),
