@@ -24,53 +24,8 @@
 #include "outputs/http_out.h"
 #include "tests/lib/http_fake.h"
 
-static struct ola_output *make(struct ola_cfg_doc **doc, const char *yaml,
-                               struct ola_err *err)
-{
-    struct ola_output_cfg oc;
-
-    if (ola_cfg_load_string("o.yaml", yaml, strlen(yaml), doc, err) != 0)
-        return NULL;
-    oc.node = ola_cfg_root(*doc);
-    oc.type = "http";
-    oc.name = NULL;
-    return ola_output_new(&oc, 0, err);
-}
-
-static struct ola_output *make_ok(struct ola_cfg_doc **doc, const char *fmt, ...)
-{
-    char yaml[2048];
-    struct ola_err err = {0, ""};
-    struct ola_output *o;
-    va_list ap;
-
-    va_start(ap, fmt);
-    vsnprintf(yaml, sizeof(yaml), fmt, ap);
-    va_end(ap);
-    o = make(doc, yaml, &err);
-    if (o == NULL)
-        fail_msg("%s", err.msg);
-    return o;
-}
-
-static void batch_of(struct ola_batch *b, int n, int64_t first_id)
-{
-    static char raw[64][128];
-
-    ola_batch_init(b);
-    for (int i = 0; i < n; i++) {
-        json_t *ev;
-        struct ola_event *e;
-
-        snprintf(raw[i], sizeof(raw[i]), "{\"id\":%lld,\"created_at\":\"x\"}",
-                 (long long)(first_id + i));
-        ev = json_loads(raw[i], 0, NULL);
-        assert_non_null(ev);
-        e = ola_batch_add(b, OLA_REC_EVENT, ev, raw[i], strlen(raw[i]));
-        assert_non_null(e);
-        e->id = first_id + i;
-    }
-}
+#define OLA_FX_OUTPUT_TYPE "http"
+#include "output_fixture.h"
 
 /* write, then flush until OK (or another answer than RETRY) within secs. */
 static enum ola_rc deliver(struct ola_output *o, struct ola_batch *b, int secs)

@@ -26,34 +26,9 @@
 
 #define TOKEN "0b1c-hec-t0ken-s3cr3t"
 
-static struct ola_output *make(struct ola_cfg_doc **doc, const char *yaml,
-                               struct ola_err *err)
-{
-    struct ola_output_cfg oc;
-
-    if (ola_cfg_load_string("o.yaml", yaml, strlen(yaml), doc, err) != 0)
-        return NULL;
-    oc.node = ola_cfg_root(*doc);
-    oc.type = "splunk_hec";
-    oc.name = NULL;
-    return ola_output_new(&oc, 0, err);
-}
-
-static struct ola_output *make_ok(struct ola_cfg_doc **doc, const char *fmt, ...)
-{
-    char yaml[2048];
-    struct ola_err err = {0, ""};
-    struct ola_output *o;
-    va_list ap;
-
-    va_start(ap, fmt);
-    vsnprintf(yaml, sizeof(yaml), fmt, ap);
-    va_end(ap);
-    o = make(doc, yaml, &err);
-    if (o == NULL)
-        fail_msg("%s", err.msg);
-    return o;
-}
+#define OLA_FX_OUTPUT_TYPE  "splunk_hec"
+#define OLA_FX_OWN_BATCH_OF /* events with real times: the envelopes carry them */
+#include "output_fixture.h"
 
 static void batch_of(struct ola_batch *b, int n, int64_t first_id)
 {
