@@ -49,7 +49,7 @@ struct ola_metrics_tenant {
     /* requests by endpoint and status class (client.h's enums) */
     uint64_t api_by_endpoint[OLA_OL_EP_MAX][OLA_OL_SC_MAX];
     long rate_limit, rate_remaining;
-    uint64_t rules_dropped, rules_alerts, rules_state_capped;
+    uint64_t rules_dropped, rules_alerts, rules_state_capped, rules_state_evicted;
     size_t n_rules;
     struct {
         char name[64];

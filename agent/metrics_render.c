@@ -240,6 +240,7 @@ OLA_GET_SNAP(ola_g_rate_limited, api_rate_limited)
 OLA_GET_SNAP(ola_g_api_retries, api_retries)
 OLA_GET_SNAP(ola_g_clock_rejected, api_clock_rejected)
 OLA_GET_SNAP(ola_g_state_capped, rules_state_capped)
+OLA_GET_SNAP(ola_g_state_evicted, rules_state_evicted)
 OLA_GET_SNAP(ola_g_seen_ids, seen_ids)
 OLA_GET_SNAP(ola_g_enrich_hits, enrich_hits)
 OLA_GET_SNAP(ola_g_enrich_misses, enrich_misses)
@@ -581,6 +582,10 @@ static void ola_render_rules(struct ola_mw *w, const struct ola_metrics_view *v)
     ola_mw_per_tenant(w, v, "olagent_alert_state_capped_total", "counter",
                       "Alert keys refused because the alert state cap was reached.",
                       ola_g_state_capped);
+    ola_mw_per_tenant(w, v, "olagent_alert_state_evicted_total", "counter",
+                      "Alert keys evicted (the least recently touched) at a rule's own "
+                      "max_keys.",
+                      ola_g_state_evicted);
     ola_mw_per_tenant(w, v, "olagent_seen_ids", "gauge",
                       "Event ids remembered for deduplication inside the overlap.",
                       ola_g_seen_ids);

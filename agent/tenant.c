@@ -368,6 +368,7 @@ static void ola_tenant_publish(struct ola_tenant *t)
         sn->rules_dropped = rs->dropped;
         sn->rules_alerts = rs->alerts;
         sn->rules_state_capped = rs->state_capped;
+        sn->rules_state_evicted = rs->state_evicted;
         sn->n_rules = ola_rules_alert_count(t->rules);
         if (sn->n_rules > OLA_METRICS_MAX_RULES)
             sn->n_rules = OLA_METRICS_MAX_RULES;

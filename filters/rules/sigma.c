@@ -7,8 +7,8 @@
  * detection into a tree of olagent conditions, prune leaves out only what
  * makes the rule match less, and the rule is written here as text: a
  * comment naming the Sigma file and id, name from the title, severity from
- * the level, mitre from attack.tNNNN tags, the match in block style, and an
- * empty tests: list for the user. |cidr values become list files (the
+ * the level, technique tags (attack.tNNNN) as the default pack has them, the match in
+ * block style, and an empty tests: list for the user. |cidr values become list files (the
  * language reads CIDR lists from files only) declared under lists:.
  */
 #include <ctype.h>
@@ -169,7 +169,7 @@ static int ola_sigma_technique(const char *tag, char *out, size_t size)
         !(p[4] == '.' && isdigit((unsigned char)p[5]) && isdigit((unsigned char)p[6]) &&
           isdigit((unsigned char)p[7]) && p[8] == '\0'))
         return -1;
-    snprintf(out, size, "T%s", p);
+    snprintf(out, size, "attack.t%s", p); /* the default pack's spelling */
     return 0;
 }
 
@@ -278,7 +278,7 @@ static int ola_sigma_emit(struct ola_sigma_rule *r, const struct ola_cfg *root,
                *desc = ola_sigma_str(root, "description");
     const char *level = ola_sigma_str(root, "level"), *sev = ola_sigma_level(level);
     const char *author = ola_sigma_str(root, "author");
-    size_t i, n_mitre = 0;
+    size_t i;
     char tech[32];
 
     if (ola_buf_printf(b, "\n  # From Sigma %s\n  # id %s: \"", r->file,
@@ -292,19 +292,20 @@ static int ola_sigma_emit(struct ola_sigma_rule *r, const struct ola_cfg *root,
                          ola_sg_yaml_str(b, desc) != 0 || ola_buf_putc(b, '\n') != 0))
         return -1;
     if (ola_buf_puts(b, "    match:") != 0 || ola_sigma_value(r, tree, 6, b) != 0 ||
-        ola_buf_printf(b, "    tags: [sigma, %s]\n", r->name) != 0)
+        ola_buf_printf(b, "    tags: [sigma, %s", r->name) != 0)
         return -1;
-    if (sev != NULL && ola_buf_printf(b, "    severity: %s\n", sev) != 0)
-        return -1;
+    /* techniques are tags, as in the default pack: attack.t1078.004 */
     for (i = 0; ola_cfg_type(tags) == OLA_CFG_SEQ && i < ola_cfg_len(tags); i++) {
         const char *t = ola_cfg_scalar(ola_cfg_at(tags, i));
 
         if (t == NULL || ola_sigma_technique(t, tech, sizeof(tech)) != 0)
             continue;
-        if (ola_buf_printf(b, "%s%s", n_mitre++ == 0 ? "    mitre: [" : ", ", tech) != 0)
+        if (ola_buf_printf(b, ", %s", tech) != 0)
             return -1;
     }
-    if (n_mitre > 0 && ola_buf_puts(b, "]\n") != 0)
+    if (ola_buf_puts(b, "]\n") != 0)
+        return -1;
+    if (sev != NULL && ola_buf_printf(b, "    severity: %s\n", sev) != 0)
         return -1;
     return ola_buf_puts(
         b, "    # cases for you to write: events the Sigma rule means to "

@@ -75,6 +75,7 @@ static void fill_snapshot(struct snap *sn)
     snprintf(t->rules[0].name, sizeof(t->rules[0].name), "brute_force");
     t->rules[0].alerts = 9;
     t->rules_state_capped = 1;
+    t->rules_state_evicted = 4;
     t->seen_ids = 321;
     t->enrich_hits = 11;
 }
@@ -238,6 +239,7 @@ static void test_render_families(void **state)
     assert_sample(b.data, "olagent_alerts_total{tenant=\"default\",rule=\"brute_force\"}",
                   "9");
     assert_sample(b.data, "olagent_seen_ids{tenant=\"default\"}", "321");
+    assert_sample(b.data, "olagent_alert_state_evicted_total{tenant=\"default\"}", "4");
     assert_sample(b.data, "olagent_enrich_cache_hits_total{tenant=\"default\"}", "11");
     assert_sample(b.data, "olagent_enrich_cache_misses_total{tenant=\"default\"}", "0");
     assert_sample(b.data, "olagent_enrich_deferred_total{tenant=\"default\"}", "0");

@@ -7,7 +7,7 @@
  * selections left out of them), each modifier (contains, startswith,
  * endswith, all, re with i and s, cased, cidr through a list file, exists,
  * gt..lte, fieldref, neq), wildcards and their escapes, null, `$` kept
- * literal; the rule's name, severity, mitre, comment and tests: list; and
+ * literal; the rule's name, severity, technique tags, comment and tests: list; and
  * what cannot be converted: the message with file:line, the rule skipped,
  * or a part left out only where the rule then matches less. The PCRE to
  * POSIX regex translation is checked on its own.
@@ -284,6 +284,20 @@ static void test_wildcards_and_null(void **state)
     assert_false(hit(f, "{\"user_name\": \"y\"}"));
 }
 
+/* A rule with Sigma's informational level and technique tags loads as converted. */
+static void test_level_and_techniques_load(void **state)
+{
+    struct fx *f = *state;
+
+    build(f, "title: T\nid: 0b6c1b4e-0000-4000-8000-000000000002\n"
+             "tags: [attack.initial_access, attack.t1078.004]\nlogsource:\n"
+             "    product: onelogin\ndetection:\n    sel:\n        event_type_id: 5\n"
+             "    condition: sel\nlevel: informational\n");
+    assert_true(hit(f, "{\"event_type_id\": 5}"));
+    assert_true(ola_t_has_tag(&f->b.ev[0], "attack.t1078.004") != 0);
+    assert_false(hit(f, "{\"event_type_id\": 6}"));
+}
+
 static void test_rule_text(void **state)
 {
     struct conv c;
@@ -302,14 +316,14 @@ static void test_rule_text(void **state)
                                         "  - name: sigma_admin_signed_in_2\n"
                                         "    description: \"Says \\\"hi\\\"\"\n"
                                         "    match: {field: event_type_id, equals: 5}\n"
-                                        "    tags: [sigma, sigma_admin_signed_in_2]\n"
-                                        "    severity: info\n"
-                                        "    mitre: [T1078.004, T1110]\n"));
+                                        "    tags: [sigma, sigma_admin_signed_in_2, "
+                                        "attack.t1078.004, attack.t1110]\n"
+                                        "    severity: info\n"));
     assert_non_null(strstr(c.text.data, "    tests: []\n"));
     conv_free(&c);
     c = convert(RULE("    sel: {event_type_id: 5}\n    condition: sel\n"), NULL);
     assert_non_null(strstr(c.text.data, "    severity: low\n"));
-    assert_null(strstr(c.text.data, "mitre"));
+    assert_null(strstr(c.text.data, "attack."));
     conv_free(&c);
 }
 
@@ -485,6 +499,7 @@ int main(void)
         cmocka_unit_test_setup_teardown(test_other_modifiers, setup, teardown),
         cmocka_unit_test_setup_teardown(test_wildcards_and_null, setup, teardown),
         cmocka_unit_test(test_rule_text),
+        cmocka_unit_test_setup_teardown(test_level_and_techniques_load, setup, teardown),
         cmocka_unit_test(test_not_convertible),
         cmocka_unit_test_setup_teardown(test_partial_rule, setup, teardown),
         cmocka_unit_test(test_regex_translation),
