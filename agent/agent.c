@@ -60,6 +60,7 @@ struct ola_agent {
     struct ola_metrics *metrics;
     struct ola_tenant **tenants; /* running, or stopping (listed in stopping too) */
     size_t n_tenants, cap_tenants;
+    bool want_start; /* a reload asked for tenants that do not run yet */
 };
 
 static void ola_agent_setup_logging(const struct ola_settings *s)
@@ -285,6 +286,7 @@ static void ola_agent_reload(struct ola_agent *a)
     }
     ola_conf_drop(a->conf);
     a->conf = fresh; /* tenants to start are started by ola_agent_tend */
+    a->want_start = true;
 }
 
 /*
@@ -312,15 +314,20 @@ static int ola_agent_tend(struct ola_agent *a)
         a->tenants[kept++] = t;
     }
     a->n_tenants = kept;
-    if (rc != OLA_EXIT_OK || ola_stop_requested)
+    if (rc != OLA_EXIT_OK || ola_stop_requested || !a->want_start)
         return rc;
+    a->want_start = false;
     for (i = 0; i < a->conf->s.n_tenants; i++) {
         const struct ola_tenant_cfg *cfg = &a->conf->s.tenants[i];
 
-        if (ola_agent_find(a, cfg->name) != NULL || ola_agent_stopping(a, cfg->name))
+        if (ola_agent_find(a, cfg->name) != NULL)
             continue;
+        if (ola_agent_stopping(a, cfg->name)) {
+            a->want_start = true; /* its old self still holds the checkpoint */
+            continue;
+        }
         if (ola_agent_add(a, a->conf, cfg, true, &err) == NULL) {
-            /* logged again on the next reload only: the operator fixes and HUPs */
+            /* not tried again before the next reload: the operator fixes and HUPs */
             ola_log_err(OLA_AGENT_COMP, "tenant %s not started: %s", cfg->name, err.msg);
             continue;
         }

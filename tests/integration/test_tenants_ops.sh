@@ -107,6 +107,21 @@ ids_of_lenient "$T_DIR/out.ndjson" | sort -n -u >"$T_DIR/got.ids"
 r=$(readyz)
 [ "${r##* }" = 200 ] || fail "/readyz answered ${r##* } after the fix: $r"
 grep -q "tenant t2" <<<"$r" && fail "/readyz still lists the removed t2"
+
+t_log "SIGHUP adding a tenant whose checkpoint another process holds: one line, no retry"
+flock "$T_DIR/state/t2.json.lock" sleep 30 &
+holder=$!
+T_PIDS+=("$holder")
+wait_until 10 test -e "$T_DIR/state/t2.json.lock" || fail "no lock file for t2"
+sleep 0.5 # flock(1) takes the lock right after creating the file
+tenants_config "$T_DIR/olagent.yaml" t1 t2 t3
+kill -HUP "$AGENT_PID"
+wait_until 20 t_logged 'tenant t2 not started' || fail "t2's held lock was not logged"
+sleep 3 # the main thread looks at its tenants every second
+[ "$(grep -c 'tenant t2 not started' "$T_DIR/agent.err")" = 1 ] ||
+    fail "a tenant that cannot start was logged more than once"
+kill "$holder" 2>/dev/null
+tenants_config "$T_DIR/olagent.yaml" t1 t3 # what the checkpoint commands below read
 stop_agent || fail "olagent exited $? after SIGTERM"
 
 t_log "checkpoint show, verify and set take --tenant"
