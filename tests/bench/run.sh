@@ -19,6 +19,8 @@
 #      steady-tail latency from an event's creation to its arrival on
 #      olagent's stdout (1 s poll, settle 0).
 #   3. the component benchmarks in tests/tools (ola_*_bench), verbatim.
+#   4. what a tenant costs (tests/bench/tenants.sh): RSS, CPU and API calls
+#      per tenant at 1, 10 and 50 idle tenants, against the library floor.
 # --quick runs everything at a tenth of the size (a smoke test of this script).
 # --floors runs part 1's alternating rounds only and prints them (to --out
 # when given; BENCHMARKS.md is left alone); each --also OLAGENT binary (say,
@@ -481,6 +483,17 @@ for tool in "$TOOLS"/ola_*_bench; do
     say '```'
     say ""
 done
+
+# ---- 4: tenants: RSS, CPU and API calls at 1, 10 and 50 idle tenants ---------
+if [ "$quick" = 1 ]; then
+    log "tenants: 1 and 3 tenants of 200 users (quick run)"
+    "$top/tests/bench/tenants.sh" "$bdir" --counts "1 3" --users 200 --events 1000 \
+        --idle 10 >>"$report"
+else
+    log "tenants: 1, 10 and 50 tenants of 2,000 users"
+    "$top/tests/bench/tenants.sh" "$bdir" >>"$report"
+fi
+say ""
 
 # ---- the floors table: each figure next to its floor from this run -------------
 r_none=${floor_ratios[0]#*=} r_gz1=${floor_ratios[1]#*=} r_gz6=${floor_ratios[2]#*=}

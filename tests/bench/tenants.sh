@@ -160,7 +160,7 @@ YAML
 done
 
 cat <<EOF
-## Tenants: what each one costs
+## 4. Tenants: what each one costs
 
 \`tests/bench/tenants.sh\`: one olagent with 1, 10 and 50 tenants (olsim \`--tenants\`), each with
 $users users and $events events (nearly every user looked up and cached), delivered to stdout;
