@@ -404,6 +404,8 @@ enum ola_rc ola_pipeline_deliver(struct ola_pipeline *p, struct ola_batch *b,
                     "a spooled output can never deliver (logged above), stopping");
         return OLA_FATAL;
     }
+    if (b->n == 0)
+        return OLA_OK; /* nothing for the outputs: a quiet tenant never waits for them */
     pthread_mutex_lock(&p->out->lock);
     /* a stop whose deadline passed while this tenant waited for its turn */
     rc = ola_pipeline_out_of_time(p) ? OLA_RETRY : ola_pipeline_outputs(p, b);

@@ -334,9 +334,11 @@ static enum ola_ho_verdict ola_es_items(struct ola_output *o, struct ola_ho *ho,
                     dup, (unsigned long long)es->duplicates);
     }
     if (again_n > 0) {
-        snprintf(o->last_error, sizeof(o->last_error),
-                 "%zu of %zu records answered %s: sent again alone", again_n, n,
-                 first_again);
+        /* the reason as far as it fits */
+        if (snprintf(o->last_error, sizeof(o->last_error),
+                     "%zu of %zu records answered %.150s: sent again alone", again_n, n,
+                     first_again) < 0)
+            o->last_error[0] = '\0';
         /* last: the plan grows, rq may move */
         if (ola_es_requeue(ho, first, again, n) != 0)
             goto nomem;

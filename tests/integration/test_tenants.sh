@@ -131,12 +131,16 @@ for name in sorted(os.listdir(d)):
 PY
 
 t_log "metrics and readiness name each tenant"
+t_up() { [ "$(metric olagent_tenant_up "tenant=\"t$1\"")" = 1 ]; }
 for k in 1 2 3; do
-    [ "$(metric olagent_tenant_up "tenant=\"t$k\"")" = 1 ] || fail "t$k not up"
+    # up: polled within 3 poll intervals (1 s here), which a loaded machine may
+    # miss for a moment right after t3's backlog
+    wait_until 30 t_up "$k" || fail "t$k not up"
     [ "$(metric olagent_events_delivered_total "tenant=\"t$k\"")" -gt 0 ] ||
         fail "t$k delivered nothing in this run"
 done
-body=$(curl -s "http://127.0.0.1:$METRICS_PORT/readyz")
+t_ready() { body=$(curl -s "http://127.0.0.1:$METRICS_PORT/readyz"); grep -q "^ready$" <<<"$body"; }
+wait_until 30 t_ready || fail "/readyz not ready: $body"
 for k in 1 2 3; do
     grep -q "^tenant t$k: up$" <<<"$body" || fail "/readyz does not list t$k up: $body"
 done
