@@ -282,6 +282,7 @@ static void test_api_key_and_fatal(void **state)
     assert_null(strstr(o->last_error, "VnVhQ2"));
     ola_output_destroy(o);
     ola_batch_free(&b);
+    ola_cfg_doc_destroy(doc);
     /* a whole-request 401: fatal too */
     memset(&s, 0, sizeof(s));
     s.whole = 401;
