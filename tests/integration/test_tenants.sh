@@ -99,11 +99,12 @@ done
 echo "healthy tenants' live events delivered in $(($(date +%s%3N) - start_ms)) ms while t3 stalls"
 
 t_log "t3 recovers: all of its events arrive"
+# t3 paces itself to its budget after its faults: under ASan this takes minutes
 for k in 1 2 3; do # a fixed truth to cover, for the paced t3 too
     sim POST "/_sim/pause_generation?tenant=t$k" >/dev/null
 done
 sim DELETE "/_sim/faults?tenant=t3" >/dev/null
-WAIT_EVERY=1 wait_until 180 t_tenant_covered 3 ||
+WAIT_EVERY=1 wait_until 420 t_tenant_covered 3 ||
     fail "tenant t3: $(comm -23 "$T_DIR/truth.t3" "$T_DIR/got.t3" | wc -l) events missing"
 
 t_log "every record carries its tenant; no event crossed tenants"
