@@ -136,7 +136,11 @@ t_up() { [ "$(metric olagent_tenant_up "tenant=\"t$1\"")" = 1 ]; }
 for k in 1 2 3; do
     # up: polled within 3 poll intervals (1 s here), which a loaded machine may
     # miss for a moment right after t3's backlog
-    wait_until 30 t_up "$k" || fail "t$k not up"
+    wait_until 30 t_up "$k" || {
+        curl -s "http://127.0.0.1:$METRICS_PORT/metrics" |
+            grep -E 'tenant="t'"$k"'"' | grep -E 'up|age|token' >&2
+        fail "t$k not up"
+    }
     [ "$(metric olagent_events_delivered_total "tenant=\"t$k\"")" -gt 0 ] ||
         fail "t$k delivered nothing in this run"
 done

@@ -109,6 +109,8 @@ YAML
 
 # start_agent CONFIG OUTFILE: runs olagent in the background, stdout appended to OUTFILE.
 start_agent() {
+    # where this agent's log starts: t_metrics_logged reads no earlier run's port
+    AGENT_ERR_FROM=$(stat -c %s "$T_DIR/agent.err" 2>/dev/null || echo 0)
     "$OLAGENT" run -c "$1" >>"$2" 2>>"$T_DIR/agent.err" &
     AGENT_PID=$!
     T_PIDS+=("$AGENT_PID")
@@ -199,10 +201,14 @@ wait_until() {
 }
 
 # t_metrics_logged [ERRFILE]: the agent logged its metrics port (sets
-# METRICS_PORT); ERRFILE defaults to $T_DIR/agent.err.
+# METRICS_PORT); ERRFILE defaults to $T_DIR/agent.err. In $T_DIR/agent.err
+# only the last start_agent's lines count: an earlier run's port, logged
+# before a restart, is not this agent's.
 t_metrics_logged() {
-    METRICS_PORT=$(sed -n 's/.*metrics on .*(port \([0-9]*\)).*/\1/p' \
-        "${1:-$T_DIR/agent.err}" 2>/dev/null | tail -1)
+    local file=${1:-$T_DIR/agent.err} from=0
+    [ "$file" = "$T_DIR/agent.err" ] && from=${AGENT_ERR_FROM:-0}
+    METRICS_PORT=$(tail -c +$((from + 1)) "$file" 2>/dev/null |
+        sed -n 's/.*metrics on .*(port \([0-9]*\)).*/\1/p' | tail -1)
     [ -n "$METRICS_PORT" ]
 }
 
