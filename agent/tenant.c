@@ -245,6 +245,8 @@ static int ola_tenant_load_checkpoint(struct ola_tenant *t)
         ola_log_err(OLA_TENANT_COMP, "checkpoint %s: alert state: %s", path, err.msg);
         return OLA_EXIT_RUNTIME;
     }
+    json_decref(t->cp.alerts); /* the rules hold it now; each save makes it anew */
+    t->cp.alerts = NULL;
     OLA_STAT_SET(watermark_ms, t->cp.pos.watermark_ms);
     return OLA_EXIT_OK;
 }
@@ -283,31 +285,39 @@ int ola_tenant_setup_replay(struct ola_tenant *t, bool enrich)
 
 /* ---- the loop --------------------------------------------------------------- */
 
-/* Saves the checkpoint, retrying with backoff until it works or time is up. */
+/*
+ * Saves the checkpoint, retrying with backoff until it works or time is up.
+ * The alert state's JSON form lives only for the save: an idle tenant keeps
+ * its alert state once, in the rules, not twice.
+ */
 static int ola_tenant_save(struct ola_tenant *t)
 {
     struct ola_err err = {0, ""};
     struct ola_backoff bo;
     bool failing = false;
+    int rc = 0;
 
     json_decref(t->cp.alerts);
     t->cp.alerts = ola_rules_state_save(t->rules);
     ola_backoff_init(&bo, 500, t->cfg->onelogin.backoff_max_ms, 0);
-    for (;;) {
-        if (ola_checkpoint_save(t->cfg->checkpoint_path, &t->cp, &err) == 0) {
-            if (failing)
-                ola_log_info(OLA_TENANT_COMP, "checkpoint saved again");
-            OLA_STAT_SET(checkpoint_ms, ola_now_ms());
-            return 0;
-        }
+    while (ola_checkpoint_save(t->cfg->checkpoint_path, &t->cp, &err) != 0) {
         OLA_STAT_ADD(checkpoint_errors, 1);
         if (!failing)
             ola_log_err(OLA_TENANT_COMP, "%s; retrying", err.msg);
         failing = true;
-        if (ola_pipeline_out_of_time(&t->pipe))
-            return -1;
+        if (ola_pipeline_out_of_time(&t->pipe)) {
+            rc = -1;
+            goto done;
+        }
         ola_wait(ola_backoff_next(&bo));
     }
+    if (failing)
+        ola_log_info(OLA_TENANT_COMP, "checkpoint saved again");
+    OLA_STAT_SET(checkpoint_ms, ola_now_ms());
+done:
+    json_decref(t->cp.alerts);
+    t->cp.alerts = NULL;
+    return rc;
 }
 
 /* A reload's conf: the rules are built again from it, their alert state kept. */
