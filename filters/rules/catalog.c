@@ -10,7 +10,11 @@
  * then shared (read-only, reference-counted) by every event of that type:
  * classification allocates nothing after the first event of a type, and a
  * catalog holds JSON only for the types its tenant has seen (every tenant
- * has its own catalog: 539 types as JSON arrays cost about 200 KB each). Learning a type
+ * has its own catalog: 539 types as JSON arrays cost about 200 KB each).
+ * When the tenant goes idle (ola_catalog_trim) the values no event holds
+ * any more are dropped, to be built again on the next use: at rest a
+ * catalog holds no JSON, which would otherwise sit among the pages a
+ * backfill freed and keep them resident. Learning a type
  * from the API inserts it in order or renames it; categories are the
  * project's own and are never learned. The catalog compiled in (builtin.h,
  * from config/event-types.json) is the default; a `catalog:` file replaces it.
@@ -355,4 +359,23 @@ json_t *ola_catalog_event_type(struct ola_catalog *c, long long id, uint32_t *ma
                           "categories", e->cats);
     *mask = e->mask;
     return e->et;
+}
+
+void ola_catalog_trim(struct ola_catalog *c)
+{
+    size_t i;
+
+    for (i = 0; c != NULL && i < c->n; i++) {
+        struct ola_cat_entry *e = &c->v[i];
+
+        /* a count of 1 can only fall: nobody else can reach the value to take one */
+        if (e->et != NULL && e->et->refcount == 1) {
+            json_decref(e->et);
+            e->et = NULL;
+        }
+        if (e->cats != NULL && e->cats->refcount == 1) {
+            json_decref(e->cats);
+            e->cats = NULL;
+        }
+    }
 }

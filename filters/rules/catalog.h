@@ -54,5 +54,11 @@ json_t *ola_catalog_event_type(struct ola_catalog *c, long long id, uint32_t *ma
 /* Id of a type name (linear: for compiling rules, not per event). */
 bool ola_catalog_id(const struct ola_catalog *c, const char *name, long long *id);
 size_t ola_catalog_size(const struct ola_catalog *c);
+/*
+ * Drops the event_type objects and category arrays that only the catalog
+ * still references (the agent going idle); they are built again on next use.
+ * Values returned earlier and still referenced elsewhere stay valid. c: NULL ok.
+ */
+void ola_catalog_trim(struct ola_catalog *c);
 
 #endif

@@ -1,7 +1,7 @@
 /*
  * test_catalog.c - the event-type catalog: the shipped 539-id file, lookups
- * of known and unknown ids, learning and renaming types, load errors and the
- * size limit.
+ * of known and unknown ids, learning and renaming types, load errors, the
+ * size limit and the idle trim.
  */
 #include <errno.h>
 #include <setjmp.h>
@@ -178,12 +178,51 @@ static void test_load_too_big(void **state)
     ola_t_rmdir(dir);
 }
 
+/*
+ * The trim drops the values only the catalog holds; one an event still holds
+ * stays valid and is not reused; the next use builds equal values again.
+ */
+static void test_trim(void **state)
+{
+    struct ola_err err = {0, ""};
+    struct ola_catalog *c = ola_catalog_load(ola_t_catalog_path(), &err);
+    json_t *held, *again, *dropped;
+    uint32_t mask = 0, mask2 = 0;
+
+    (void)state;
+    assert_non_null(c);
+    held = json_incref(ola_catalog_event_type(c, 950, &mask)); /* an event holds it */
+    dropped = ola_catalog_event_type(c, 5, &mask2);
+    assert_non_null(held);
+    assert_non_null(dropped);
+    assert_ptr_equal(ola_catalog_event_type(c, 950, &mask), held); /* shared */
+    assert_int_equal(held->refcount, 2);
+    ola_catalog_trim(c);
+    assert_int_equal(held->refcount, 2); /* still the catalog's: not dropped */
+    assert_ptr_equal(ola_catalog_event_type(c, 950, &mask), held);
+    json_decref(held); /* the event went */
+    ola_catalog_trim(c);
+    again = ola_catalog_event_type(c, 950, &mask2);
+    assert_non_null(again);
+    assert_int_equal(again->refcount, 1);
+    assert_int_equal(mask2, mask);
+    assert_string_equal(json_string_value(json_object_get(again, "name")),
+                        "OL_OTP_PUSH_REJECT");
+    assert_int_equal(json_array_size(json_object_get(again, "categories")), 2);
+    again = ola_catalog_event_type(c, 5, &mask2);
+    assert_non_null(again);
+    assert_string_equal(json_string_value(json_object_get(again, "name")),
+                        "USER_LOGGED_INTO_ONELOGIN");
+    ola_catalog_trim(NULL);
+    ola_catalog_destroy(c);
+}
+
 int main(void)
 {
     const struct CMUnitTest tests[] = {
         cmocka_unit_test(test_shipped_catalog), cmocka_unit_test(test_every_id_found),
         cmocka_unit_test(test_learn),           cmocka_unit_test(test_load_errors),
-        cmocka_unit_test(test_load_too_big),
+        cmocka_unit_test(test_load_too_big),    cmocka_unit_test(test_trim),
     };
 
     return cmocka_run_group_tests(tests, NULL, NULL);
