@@ -17,7 +17,7 @@
 #include "filters/enrich/cache.h"
 #include "filters/enrich/enrich.h"
 #include "filters/enrich/record.h"
-#include "filters/enrich/slab.h"
+#include "agent/core/slab.h"
 
 #define OLA_EN_COMP "enrich"
 

@@ -1,19 +1,22 @@
 /*
- * slab.c - the enricher's records cut from chunks of OLA_SLAB_CHUNK bytes.
+ * slab.c - long-lived objects cut from chunks of OLA_SLAB_CHUNK bytes.
  *
  * Objects are cut from the current chunk by a bump pointer and never reused
- * inside it; a chunk counts its live bytes and is freed when the last object
- * in it is freed (and it is no longer the current one). Chunks are aligned
- * to their size, so an object finds its chunk from its address. Churn
- * (evictions, refetches) leaves dead bytes in old chunks: when they are over
- * a third (ola_slab_sparse), the enricher moves its records to fresh chunks
- * at its trim (vals.c), and the old chunks empty and go.
+ * inside it; a chunk counts its live bytes and is unmapped when the last
+ * object in it is freed (and it is no longer the current one). Chunks are
+ * mapped on their own (mmap), aligned to their size, so an object finds its
+ * chunk from its address, the heap never holds one, and a chunk costs only
+ * the pages its objects touched. Churn (evictions, refetches, expiry) leaves
+ * dead bytes in old chunks: when they are over a third (ola_slab_sparse),
+ * the owner moves its objects to fresh chunks at its trim, and the old
+ * chunks empty and go.
  */
+#include <stdatomic.h>
 #include <stdint.h>
 #include <stdlib.h>
-#include <string.h>
+#include <sys/mman.h>
 
-#include "filters/enrich/slab.h"
+#include "agent/core/slab.h"
 
 struct ola_slab_chunk {
     struct ola_slab *slab;
@@ -22,14 +25,40 @@ struct ola_slab_chunk {
     bool current;
 };
 
+/* Bytes of chunks mapped now, all slabs of the process. */
+static _Atomic size_t ola_slab_mapped_bytes;
+
 #define OLA_SLAB_HEAD ((sizeof(struct ola_slab_chunk) + 15) / 16 * 16)
+
+/* A chunk of OLA_SLAB_CHUNK bytes aligned to its size, mapped apart; NULL if none. */
+static struct ola_slab_chunk *ola_slab_map(void)
+{
+    size_t span = 2 * (size_t)OLA_SLAB_CHUNK, head, tail;
+    char *p =
+        mmap(NULL, span, PROT_READ | PROT_WRITE, MAP_PRIVATE | MAP_ANONYMOUS, -1, 0);
+    uintptr_t at;
+
+    if (p == MAP_FAILED)
+        return NULL;
+    /* map twice the size and give back what lies outside the aligned chunk */
+    at = ((uintptr_t)p + OLA_SLAB_CHUNK - 1) & ~(uintptr_t)(OLA_SLAB_CHUNK - 1);
+    head = at - (uintptr_t)p;
+    tail = span - head - OLA_SLAB_CHUNK;
+    if (head > 0)
+        munmap(p, head);
+    if (tail > 0)
+        munmap((char *)at + OLA_SLAB_CHUNK, tail);
+    atomic_fetch_add(&ola_slab_mapped_bytes, OLA_SLAB_CHUNK);
+    return (struct ola_slab_chunk *)at;
+}
 
 static void ola_slab_drop_if_empty(struct ola_slab_chunk *k)
 {
     if (k->live > 0 || k->current)
         return;
     k->slab->used -= k->top - OLA_SLAB_HEAD;
-    free(k);
+    munmap(k, OLA_SLAB_CHUNK);
+    atomic_fetch_sub(&ola_slab_mapped_bytes, OLA_SLAB_CHUNK);
 }
 
 void *ola_slab_alloc(struct ola_slab *s, size_t size, bool *in_slab)
@@ -42,7 +71,7 @@ void *ola_slab_alloc(struct ola_slab *s, size_t size, bool *in_slab)
     if (size > OLA_SLAB_BIG)
         return calloc(1, size);
     if (k == NULL || k->top + size > OLA_SLAB_CHUNK) {
-        k = aligned_alloc(OLA_SLAB_CHUNK, OLA_SLAB_CHUNK);
+        k = ola_slab_map();
         if (k == NULL)
             return calloc(1, size);
         k->slab = s;
@@ -55,8 +84,7 @@ void *ola_slab_alloc(struct ola_slab *s, size_t size, bool *in_slab)
         }
         s->cur = k;
     }
-    p = (char *)k + k->top;
-    memset(p, 0, size);
+    p = (char *)k + k->top; /* zero: a fresh mapping, never cut twice */
     k->top += size;
     k->live += size;
     s->used += size;
@@ -95,4 +123,9 @@ void ola_slab_fresh(struct ola_slab *s)
 void ola_slab_release(struct ola_slab *s)
 {
     ola_slab_fresh(s);
+}
+
+size_t ola_slab_mapped(void)
+{
+    return atomic_load(&ola_slab_mapped_bytes);
 }

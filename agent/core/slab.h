@@ -1,12 +1,16 @@
 /*
- * slab.h - where the enricher's records live: big chunks it owns, so that
- * the records sit together, apart from the trees and buffers a busy page
- * frees around them (malloc_trim can then give those pages back).
+ * slab.h - where long-lived small objects live: chunks their owner holds,
+ * mapped apart from the heap, so that they never sit among the trees and
+ * buffers a busy page allocates and frees (a record kept in the middle of a
+ * freed page would pin it: after a backfill, glibc's heap would keep the
+ * peak resident). The enricher's records and the alert rules' keys live
+ * here; their owners move them to fresh chunks when churn leaves the old
+ * ones sparse.
  *
- * Not for use outside filters/enrich. @locality one thread: the enricher's.
+ * @locality one thread: the owner's.
  */
-#ifndef OLA_ENRICH_SLAB_H
-#define OLA_ENRICH_SLAB_H
+#ifndef OLA_CORE_SLAB_H
+#define OLA_CORE_SLAB_H
 
 #include <stdbool.h>
 #include <stddef.h>
@@ -37,5 +41,7 @@ bool ola_slab_sparse(const struct ola_slab *s);
 void ola_slab_fresh(struct ola_slab *s);
 /* Lets go of the current chunk once nothing in it is alive (destroy). */
 void ola_slab_release(struct ola_slab *s);
+/* Bytes of chunks mapped now by every slab of the process (they are not in the heap). */
+size_t ola_slab_mapped(void);
 
 #endif
