@@ -401,13 +401,12 @@ static struct ola_akey *ola_akey_move(struct ola_alerts *a, struct ola_arule *r,
     else
         r->tail = k;
     if (k->items != NULL)
-        k->items = ola_astate_move(a, k->items, k->cap * sizeof(*k->items),
-                                   k->items_in_slab);
+        k->items =
+            ola_astate_move(a, k->items, k->cap * sizeof(*k->items), k->items_in_slab);
     for (i = 0; i < k->n; i++)
         if (k->items[i].val != NULL)
-            k->items[i].val = ola_astate_move(a, k->items[i].val,
-                                              strlen(k->items[i].val) + 1,
-                                              k->items[i].val_in_slab);
+            k->items[i].val = ola_astate_move(
+                a, k->items[i].val, strlen(k->items[i].val) + 1, k->items[i].val_in_slab);
     return k;
 }
 

@@ -531,9 +531,8 @@ static int feed_into(struct fx *f, json_t *into, long long type, const char *use
 
     for (i = 0; i < f->b.n; i++)
         if (f->b.ev[i].kind == OLA_REC_ALERT)
-            assert_int_equal(json_array_append(into, json_object_get(f->b.ev[i].ola,
-                                                                     "alert")),
-                             0);
+            assert_int_equal(
+                json_array_append(into, json_object_get(f->b.ev[i].ola, "alert")), 0);
     return n;
 }
 
