@@ -4,9 +4,9 @@
  *
  * alerts_state.c keeps the keys (one hash table, a touch list per rule),
  * their items, expiry, and saving and restoring them, in the slab of struct
- * ola_alerts (agent/core/slab.h); alerts.c reads the
- * rules and runs the detectors on top of it. The calls go one way: alerts.c
- * calls the key store declared here, alerts_state.c calls nothing in alerts.c.
+ * ola_alerts (agent/core/slab.h); alerts.c reads the rules and runs the
+ * detectors on top of it. The calls go one way: alerts.c calls the key store
+ * declared here, alerts_state.c calls nothing in alerts.c.
  */
 #ifndef OLA_ALERTS_PRIV_H
 #define OLA_ALERTS_PRIV_H
