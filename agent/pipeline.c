@@ -245,6 +245,8 @@ void ola_pipeline_trim(struct ola_pipeline *p)
 
     if (p->enricher != NULL)
         ola_enricher_trim(p->enricher);
+    if (p->rules != NULL)
+        ola_rules_trim(p->rules);
     pthread_mutex_lock(&p->out->lock);
     for (i = 0; i < p->out->n_outputs; i++)
         if (p->out->spool[i] == NULL) /* a drain trims its own */

@@ -152,6 +152,7 @@ void ola_alerts_destroy(struct ola_alerts *a)
         }
     }
     free(a->buckets);
+    ola_slab_release(&a->slab); /* every key freed: the last chunk goes too */
     for (i = 0; i < a->n_rules; i++)
         ola_arule_free(&a->rules[i]);
     free(a->rules);
@@ -495,7 +496,7 @@ static int ola_seq_then(struct ola_alerts *a, size_t ri, struct ola_akey *k, int
         return 0;
     }
     if (nb + 1 < r->then_threshold) {
-        if (ola_aitems_insert_then(k, ts, id) != 0)
+        if (ola_aitems_insert_then(a, k, ts, id) != 0)
             return -1;
         ola_aitems_prune(k, r->window, r->threshold + r->then_threshold - 1);
         return 0;
@@ -524,8 +525,9 @@ static int ola_feed_rule(struct ola_alerts *a, size_t ri, struct ola_expr_ctx *c
     const struct ola_event *e = ctx->e;
     char key[OLA_ALERT_KEY_MAX];
     struct ola_akey *k;
+    char dv[OLA_ALERT_KEY_MAX];
     bool is_then = false, capped;
-    char *val = NULL;
+    const char *val = NULL;
     uint64_t h;
 
     if (r->kind == OLA_AK_SEQUENCE && ola_expr_eval(a->env, r->then, ctx))
@@ -539,21 +541,16 @@ static int ola_feed_rule(struct ola_alerts *a, size_t ri, struct ola_expr_ctx *c
     if (k == NULL && is_then)
         return 0; /* a success with no failures before it */
     if (r->kind == OLA_AK_DISTINCT) {
-        char dv[OLA_ALERT_KEY_MAX];
         json_t *v = ola_expr_get(a->env, ctx, r->distinct_path);
 
         if (v == NULL || ola_expr_text(v, dv, sizeof(dv)) < 0)
             return 0;
-        val = strdup(dv);
-        if (val == NULL)
-            return -1;
+        val = dv; /* copied into the state's slab when it is held */
     }
     if (k == NULL) {
         k = ola_akey_new(a, ri, key, h, now_ms, &capped);
-        if (k == NULL) {
-            free(val);
+        if (k == NULL)
             return capped ? 0 : -1;
-        }
     } else {
         ola_akey_unlink(r, k);
         ola_akey_append(r, k);
@@ -564,7 +561,6 @@ static int ola_feed_rule(struct ola_alerts *a, size_t ri, struct ola_expr_ctx *c
         k->newest = ts;
     if (k->quiet_until != 0 && ts <= k->quiet_until) {
         a->stats.suppressed++;
-        free(val);
         return 0;
     }
     k->quiet_until = 0;
@@ -572,29 +568,22 @@ static int ola_feed_rule(struct ola_alerts *a, size_t ri, struct ola_expr_ctx *c
         return ola_seq_then(a, ri, k, ts, e->id, out);
     if (r->kind == OLA_AK_SEQUENCE && ola_seq_first_then(k, ts))
         return 0; /* after this streak's first closing event: not counted */
-    if (ola_aitems_has_id(k, e->id)) {
-        free(val);
+    if (ola_aitems_has_id(k, e->id))
         return 0;
-    }
     if (val != NULL) {
         size_t i;
 
         for (i = 0; i < k->n; i++) {
             if (strcmp(k->items[i].val, val) == 0) {
                 /* a repeated value moves to its newest time */
-                if (k->items[i].ts > ts) {
-                    free(val);
+                if (k->items[i].ts > ts)
                     return 0;
-                }
-                free(k->items[i].val);
-                memmove(k->items + i, k->items + i + 1,
-                        (k->n - i - 1) * sizeof(*k->items));
-                k->n--;
+                ola_aitems_remove(k, i);
                 break;
             }
         }
     }
-    if (ola_aitems_insert(k, ts, e->id, val) != 0)
+    if (ola_aitems_insert(a, k, ts, e->id, val) != 0)
         return -1;
     ola_aitems_prune(k, r->window, r->threshold + r->then_threshold - 1);
     if (r->kind != OLA_AK_SEQUENCE && k->n >= r->threshold) {

@@ -3,9 +3,10 @@
  * alerts_state.c only.
  *
  * alerts_state.c keeps the keys (one hash table, a touch list per rule),
- * their items, expiry, and saving and restoring them; alerts.c reads the
- * rules and runs the detectors on top of it. The calls go one way: alerts.c
- * calls the key store declared here, alerts_state.c calls nothing in alerts.c.
+ * their items, expiry, and saving and restoring them, in the slab of struct
+ * ola_alerts (agent/core/slab.h); alerts.c reads the rules and runs the
+ * detectors on top of it. The calls go one way: alerts.c calls the key store
+ * declared here, alerts_state.c calls nothing in alerts.c.
  */
 #ifndef OLA_ALERTS_PRIV_H
 #define OLA_ALERTS_PRIV_H
@@ -14,6 +15,7 @@
 #include <stddef.h>
 #include <stdint.h>
 
+#include "agent/core/slab.h"
 #include "filters/rules/alerts.h"
 #include "filters/rules/expr.h"
 
@@ -33,8 +35,9 @@ extern const char *const ola_akind_names[];
 struct ola_aitem {
     int64_t ts;
     int64_t id;
-    char *val; /* distinct value; NULL for other kinds */
-    bool then; /* sequence: a closing (then) event held for then_threshold */
+    char *val;        /* distinct value; NULL for other kinds */
+    bool then;        /* sequence: a closing (then) event held for then_threshold */
+    bool val_in_slab; /* val cut from the slab (strlen + 1 bytes), else malloc'd */
 };
 
 struct ola_akey {
@@ -46,6 +49,8 @@ struct ola_akey {
     int64_t newest;          /* newest event time seen for this key */
     int64_t touched;         /* wall clock of the last touch */
     bool live;               /* the last touch came within late_grace of its event */
+    bool in_slab;            /* k cut from the slab, else malloc'd */
+    bool items_in_slab;      /* items cut from the slab (cap items), else malloc'd */
     struct ola_aitem *items; /* sorted by ts, at most threshold */
     size_t n, cap;
     char key[];
@@ -83,13 +88,14 @@ struct ola_alerts {
     int64_t clock; /* newest event time fed */
     bool capped_logged;
     struct ola_alerts_stats stats;
+    struct ola_slab slab; /* the keys, their items and values (ola_alerts_trim) */
 };
 
 /* ---- the key store (alerts_state.c) ---------------------------------------- */
 
 /* FNV-1a of the key text, seeded with the rule index. */
 uint64_t ola_akey_hash(size_t rule, const char *s);
-/* Frees k and its items; NULL is a no-op. */
+/* Frees k, its items and their values, wherever they live; NULL is a no-op. */
 void ola_akey_free(struct ola_akey *k);
 /* Forgets k's items (after an alert). */
 void ola_akey_clear(struct ola_akey *k);
@@ -108,10 +114,17 @@ struct ola_akey *ola_akey_new(struct ola_alerts *a, size_t rule, const char *key
                               uint64_t h, int64_t now_ms, bool *capped);
 /* Forgets k's n oldest items. */
 void ola_aitems_drop_front(struct ola_akey *k, size_t n);
-/* Inserts in ts order (stable: after equal ts). val: stolen. Returns 0 / -1. */
-int ola_aitems_insert(struct ola_akey *k, int64_t ts, int64_t id, char *val);
+/* Forgets k's item i. */
+void ola_aitems_remove(struct ola_akey *k, size_t i);
+/*
+ * Inserts in ts order (stable: after equal ts). val: borrowed (NULL: none),
+ * copied into a's slab with the items. Returns 0 / -1.
+ */
+int ola_aitems_insert(struct ola_alerts *a, struct ola_akey *k, int64_t ts, int64_t id,
+                      const char *val);
 /* The same for a sequence's closing event. Returns 0 / -1. */
-int ola_aitems_insert_then(struct ola_akey *k, int64_t ts, int64_t id);
+int ola_aitems_insert_then(struct ola_alerts *a, struct ola_akey *k, int64_t ts,
+                           int64_t id);
 /* Whether k holds the event id (0: never). */
 bool ola_aitems_has_id(const struct ola_akey *k, int64_t id);
 /* Forgets items older than the window before the newest one, and beyond max. */

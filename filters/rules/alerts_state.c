@@ -9,13 +9,23 @@
  * expiry walks from its head: the least recently touched key is the first to
  * expire. The saved state lists every key with its items; a restore skips the
  * keys of rules no longer configured. alerts.c decides what goes in.
+ *
+ * Where it lives: the keys (struct and text), their item arrays and distinct
+ * values are cut from the alerts' slab (agent/core/slab.h), chunks mapped
+ * apart from the heap; only arrays over OLA_SLAB_BIG (big thresholds), or
+ * what comes when no chunk can be mapped, go to malloc, and each object
+ * notes which. Why: these objects live for a window while a backfill's pages
+ * come and go around them; in the heap they would sit among freed pages and
+ * pin them. Expiry leaves dead bytes in the chunks; when they are over a
+ * third, ola_alerts_trim moves every key, its items and values to fresh
+ * chunks (touch-list order, the hash rebuilt) and the old chunks go.
  */
 #include <errno.h>
+#include <stdint.h>
 #include <stdlib.h>
 #include <string.h>
 
 #include "agent/core/log.h"
-#include "agent/core/vec.h"
 #include "filters/rules/alerts.h"
 #include "filters/rules/alerts_priv.h"
 
@@ -34,6 +44,27 @@ uint64_t ola_akey_hash(size_t rule, const char *s)
     return h;
 }
 
+/* Frees p of size bytes: from the slab, or malloc'd. */
+static void ola_astate_free(void *p, size_t size, bool in_slab)
+{
+    if (in_slab)
+        ola_slab_free(p, size);
+    else
+        free(p);
+}
+
+static size_t ola_akey_size(const struct ola_akey *k)
+{
+    return sizeof(*k) + strlen(k->key) + 1;
+}
+
+static void ola_aitem_free_val(struct ola_aitem *it)
+{
+    if (it->val != NULL)
+        ola_astate_free(it->val, strlen(it->val) + 1, it->val_in_slab);
+    it->val = NULL;
+}
+
 void ola_akey_free(struct ola_akey *k)
 {
     size_t i;
@@ -41,9 +72,10 @@ void ola_akey_free(struct ola_akey *k)
     if (k == NULL)
         return;
     for (i = 0; i < k->n; i++)
-        free(k->items[i].val);
-    free(k->items);
-    free(k);
+        ola_aitem_free_val(&k->items[i]);
+    if (k->items != NULL)
+        ola_astate_free(k->items, k->cap * sizeof(*k->items), k->items_in_slab);
+    ola_astate_free(k, ola_akey_size(k), k->in_slab);
 }
 
 void ola_akey_clear(struct ola_akey *k)
@@ -51,7 +83,7 @@ void ola_akey_clear(struct ola_akey *k)
     size_t i;
 
     for (i = 0; i < k->n; i++)
-        free(k->items[i].val);
+        ola_aitem_free_val(&k->items[i]);
     k->n = 0;
 }
 
@@ -133,6 +165,7 @@ struct ola_akey *ola_akey_new(struct ola_alerts *a, size_t rule, const char *key
 {
     size_t len = strlen(key);
     struct ola_akey *k;
+    bool in_slab;
 
     *capped = false;
     if (a->stats.keys >= a->max_keys && now_ms != INT64_MIN)
@@ -157,9 +190,10 @@ struct ola_akey *ola_akey_new(struct ola_alerts *a, size_t rule, const char *key
     if (a->stats.keys + 1 > a->n_buckets - a->n_buckets / 4 || a->n_buckets == 0)
         if (ola_buckets_grow(a) != 0)
             return NULL;
-    k = calloc(1, sizeof(*k) + len + 1);
+    k = ola_slab_alloc(&a->slab, sizeof(*k) + len + 1, &in_slab);
     if (k == NULL)
         return NULL;
+    k->in_slab = in_slab;
     memcpy(k->key, key, len + 1);
     k->hash = h;
     k->rule = rule;
@@ -178,39 +212,91 @@ void ola_aitems_drop_front(struct ola_akey *k, size_t n)
     size_t i;
 
     for (i = 0; i < n; i++)
-        free(k->items[i].val);
+        ola_aitem_free_val(&k->items[i]);
     memmove(k->items, k->items + n, (k->n - n) * sizeof(*k->items));
     k->n -= n;
 }
 
-/* Inserts in ts order (stable: after equal ts). val: stolen. Returns 0 / -1. */
-static int ola_aitem_put(struct ola_akey *k, int64_t ts, int64_t id, char *val, bool then)
+void ola_aitems_remove(struct ola_akey *k, size_t i)
 {
-    size_t pos;
+    ola_aitem_free_val(&k->items[i]);
+    memmove(k->items + i, k->items + i + 1, (k->n - i - 1) * sizeof(*k->items));
+    k->n--;
+}
 
-    if (OLA_VEC_GROW_FROM(k->items, k->cap, k->n + 1, 4) != 0) {
-        free(val);
+/*
+ * Room for one more item: a new array (doubled, but never past what the rule
+ * can hold: its threshold and closing events, one more before the prune)
+ * from the slab, the items copied, the old array freed. Returns 0 / -1.
+ */
+static int ola_aitems_room(struct ola_alerts *a, struct ola_akey *k)
+{
+    const struct ola_arule *r = &a->rules[k->rule];
+    size_t most = r->threshold + r->then_threshold, cap = k->cap ? k->cap * 2 : 4;
+    struct ola_aitem *v;
+    bool in_slab;
+
+    if (k->n < k->cap)
+        return 0;
+    if (cap > most && most > k->n)
+        cap = most;
+    if (cap > SIZE_MAX / sizeof(*v))
         return -1;
+    v = ola_slab_alloc(&a->slab, cap * sizeof(*v), &in_slab);
+    if (v == NULL)
+        return -1;
+    if (k->n > 0)
+        memcpy(v, k->items, k->n * sizeof(*v));
+    if (k->items != NULL)
+        ola_astate_free(k->items, k->cap * sizeof(*v), k->items_in_slab);
+    k->items = v;
+    k->cap = cap;
+    k->items_in_slab = in_slab;
+    return 0;
+}
+
+/* Inserts in ts order (stable: after equal ts). val: borrowed. Returns 0 / -1. */
+static int ola_aitem_put(struct ola_alerts *a, struct ola_akey *k, int64_t ts, int64_t id,
+                         const char *val, bool then)
+{
+    size_t pos, len = val != NULL ? strlen(val) + 1 : 0;
+    char *copy = NULL;
+    bool in_slab = false;
+
+    if (val != NULL) {
+        copy = ola_slab_alloc(&a->slab, len, &in_slab);
+        if (copy == NULL)
+            return -1;
+        memcpy(copy, val, len);
     }
+    if (ola_aitems_room(a, k) != 0)
+        goto fail;
     for (pos = k->n; pos > 0 && k->items[pos - 1].ts > ts; pos--)
         ;
     memmove(k->items + pos + 1, k->items + pos, (k->n - pos) * sizeof(*k->items));
     k->items[pos].ts = ts;
     k->items[pos].id = id;
-    k->items[pos].val = val;
+    k->items[pos].val = copy;
     k->items[pos].then = then;
+    k->items[pos].val_in_slab = in_slab;
     k->n++;
     return 0;
+fail:
+    if (copy != NULL)
+        ola_astate_free(copy, len, in_slab);
+    return -1;
 }
 
-int ola_aitems_insert(struct ola_akey *k, int64_t ts, int64_t id, char *val)
+int ola_aitems_insert(struct ola_alerts *a, struct ola_akey *k, int64_t ts, int64_t id,
+                      const char *val)
 {
-    return ola_aitem_put(k, ts, id, val, false);
+    return ola_aitem_put(a, k, ts, id, val, false);
 }
 
-int ola_aitems_insert_then(struct ola_akey *k, int64_t ts, int64_t id)
+int ola_aitems_insert_then(struct ola_alerts *a, struct ola_akey *k, int64_t ts,
+                           int64_t id)
 {
-    return ola_aitem_put(k, ts, id, NULL, true);
+    return ola_aitem_put(a, k, ts, id, NULL, true);
 }
 
 bool ola_aitems_has_id(const struct ola_akey *k, int64_t id)
@@ -270,6 +356,81 @@ void ola_alerts_expire(struct ola_alerts *a, int64_t now_ms)
             } else {
                 break;
             }
+        }
+    }
+}
+
+/* ---- compaction ----------------------------------------------------------- */
+
+/*
+ * p (size bytes, from the slab) copied to the slab's current chunk and freed;
+ * p itself when it is not in the slab or no chunk can be had.
+ */
+static void *ola_astate_move(struct ola_alerts *a, void *p, size_t size, bool in_slab)
+{
+    bool now_in_slab;
+    void *n;
+
+    if (!in_slab)
+        return p;
+    n = ola_slab_alloc(&a->slab, size, &now_in_slab);
+    if (n == NULL)
+        return p;
+    if (!now_in_slab) {
+        free(n);
+        return p;
+    }
+    memcpy(n, p, size);
+    ola_slab_free(p, size);
+    return n;
+}
+
+/* k, its items and their values moved to fresh chunks, k relinked in r's list. */
+static struct ola_akey *ola_akey_move(struct ola_alerts *a, struct ola_arule *r,
+                                      struct ola_akey *k)
+{
+    size_t i;
+
+    k = ola_astate_move(a, k, ola_akey_size(k), k->in_slab);
+    if (k->prev)
+        k->prev->next = k;
+    else
+        r->head = k;
+    if (k->next)
+        k->next->prev = k;
+    else
+        r->tail = k;
+    if (k->items != NULL)
+        k->items =
+            ola_astate_move(a, k->items, k->cap * sizeof(*k->items), k->items_in_slab);
+    for (i = 0; i < k->n; i++)
+        if (k->items[i].val != NULL)
+            k->items[i].val = ola_astate_move(
+                a, k->items[i].val, strlen(k->items[i].val) + 1, k->items[i].val_in_slab);
+    return k;
+}
+
+void ola_alerts_trim(struct ola_alerts *a)
+{
+    size_t i;
+
+    if (!ola_slab_sparse(&a->slab))
+        return;
+    ola_slab_fresh(&a->slab);
+    /* every key is in its rule's touch list: the hash is built again from them */
+    if (a->n_buckets > 0)
+        memset(a->buckets, 0, a->n_buckets * sizeof(*a->buckets));
+    for (i = 0; i < a->n_rules; i++) {
+        struct ola_arule *r = &a->rules[i];
+        struct ola_akey *k;
+
+        for (k = r->head; k != NULL; k = k->next) {
+            struct ola_akey **b;
+
+            k = ola_akey_move(a, r, k);
+            b = &a->buckets[k->hash & (a->n_buckets - 1)];
+            k->hnext = *b;
+            *b = k;
         }
     }
 }
@@ -356,7 +517,6 @@ static int ola_restore_items(struct ola_alerts *a, size_t ri, struct ola_akey *k
         size_t len = json_array_size(it);
         enum ola_akind kind = a->rules[ri].kind;
         bool then = len == 3 && json_is_integer(vv);
-        char *copy = NULL;
 
         if (!json_is_integer(tsv) || !json_is_integer(idv) || len < 2 || len > 3 ||
             (len == 3 && !json_is_string(vv) && !(then && json_integer_value(vv) == 1)))
@@ -367,12 +527,11 @@ static int ola_restore_items(struct ola_alerts *a, size_t ri, struct ola_akey *k
             (then && kind != OLA_AK_SEQUENCE))
             return ola_err_set(err, EINVAL, "alert state: item does not fit rule '%s'",
                                a->rules[ri].name);
-        if (len == 3 && !then && (copy = strdup(json_string_value(vv))) == NULL)
-            return ola_err_set(err, ENOMEM, "out of memory");
-        if ((then ? ola_aitems_insert_then(k, json_integer_value(tsv),
+        if ((then ? ola_aitems_insert_then(a, k, json_integer_value(tsv),
                                            json_integer_value(idv))
-                  : ola_aitems_insert(k, json_integer_value(tsv), json_integer_value(idv),
-                                      copy)) != 0)
+                  : ola_aitems_insert(a, k, json_integer_value(tsv),
+                                      json_integer_value(idv),
+                                      len == 3 ? json_string_value(vv) : NULL)) != 0)
             return ola_err_set(err, ENOMEM, "out of memory");
     }
     ola_aitems_prune(k, a->rules[ri].window,

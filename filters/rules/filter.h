@@ -72,6 +72,11 @@ int ola_rules_apply(struct ola_rules *r, struct ola_batch *b, int64_t now_ms);
 
 /* Alert state for the checkpoint: returns a new reference. */
 json_t *ola_rules_state_save(const struct ola_rules *r);
+/*
+ * At rest: moves the alert state to fresh chunks when expiry left its old
+ * ones sparse (ola_alerts_trim). @locality the thread that applies r.
+ */
+void ola_rules_trim(struct ola_rules *r);
 /* state: borrowed. Returns 0 / -1 (a state that does not fit is an error). */
 int ola_rules_state_restore(struct ola_rules *r, const json_t *state,
                             struct ola_err *err);

@@ -182,6 +182,11 @@ json_t *ola_rules_state_save(const struct ola_rules *r)
     return ola_alerts_save(r->alerts);
 }
 
+void ola_rules_trim(struct ola_rules *r)
+{
+    ola_alerts_trim(r->alerts);
+}
+
 int ola_rules_state_restore(struct ola_rules *r, const json_t *state, struct ola_err *err)
 {
     int rc = ola_alerts_restore(r->alerts, state, err);
