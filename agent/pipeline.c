@@ -245,14 +245,15 @@ void ola_pipeline_trim(struct ola_pipeline *p)
 
     if (p->enricher != NULL)
         ola_enricher_trim(p->enricher);
-    if (p->rules != NULL)
-        ola_rules_trim(p->rules);
     pthread_mutex_lock(&p->out->lock);
     for (i = 0; i < p->out->n_outputs; i++)
         if (p->out->spool[i] == NULL) /* a drain trims its own */
             ola_output_trim(p->out->outputs[i]);
     pthread_mutex_unlock(&p->out->lock);
     ola_format_release_all();
+    /* last: the formats' memos no longer hold the catalog's event_type objects */
+    if (p->rules != NULL)
+        ola_rules_trim(p->rules);
 }
 
 /*

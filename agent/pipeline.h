@@ -90,7 +90,8 @@ int ola_pipeline_dead_letters(struct ola_outputs_shared *sh, const char *checkpo
 /*
  * The agent went quiet after a burst: what the enricher, the outputs and the
  * formats (their release hooks) keep between batches only to reuse it goes (the cache and
- * data not yet durable stay). @locality p's thread (takes the outputs' lock).
+ * data not yet durable stay); the rules compact their alert state and drop
+ * the catalog's unused JSON. @locality p's thread (takes the outputs' lock).
  */
 void ola_pipeline_trim(struct ola_pipeline *p);
 

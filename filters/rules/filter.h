@@ -74,7 +74,8 @@ int ola_rules_apply(struct ola_rules *r, struct ola_batch *b, int64_t now_ms);
 json_t *ola_rules_state_save(const struct ola_rules *r);
 /*
  * At rest: moves the alert state to fresh chunks when expiry left its old
- * ones sparse (ola_alerts_trim). @locality the thread that applies r.
+ * ones sparse (ola_alerts_trim), and drops the catalog's JSON values no
+ * event holds (ola_catalog_trim). @locality the thread that applies r.
  */
 void ola_rules_trim(struct ola_rules *r);
 /* state: borrowed. Returns 0 / -1 (a state that does not fit is an error). */

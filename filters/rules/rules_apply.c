@@ -185,6 +185,7 @@ json_t *ola_rules_state_save(const struct ola_rules *r)
 void ola_rules_trim(struct ola_rules *r)
 {
     ola_alerts_trim(r->alerts);
+    ola_catalog_trim(r->cat);
 }
 
 int ola_rules_state_restore(struct ola_rules *r, const json_t *state, struct ola_err *err)
