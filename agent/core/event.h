@@ -69,7 +69,8 @@ void ola_batch_init(struct ola_batch *b);
 /* Releases events, ola objects and the body; keeps the array and the tenant. */
 void ola_batch_reset(struct ola_batch *b);
 void ola_batch_free(struct ola_batch *b);
-/* Returns the memory kept for the next batch to the system (idle times). */
+/* Returns the memory kept for the next batch (the arena, the event array) to the
+ * system when b is empty (idle times). */
 void ola_batch_trim(struct ola_batch *b);
 /* b's tenant: b->tenant, or OLA_TENANT_DEFAULT when none is set. Borrowed. */
 const char *ola_batch_tenant(const struct ola_batch *b);

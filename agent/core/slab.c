@@ -9,7 +9,8 @@
  * the pages its objects touched. Churn (evictions, refetches, expiry) leaves
  * dead bytes in old chunks: when they are over a third (ola_slab_sparse),
  * the owner moves its objects to fresh chunks at its trim, and the old
- * chunks empty and go.
+ * chunks empty and go. Tables that grow during a burst and stay (hash
+ * buckets, blocks of cache entries) are mapped apart too (ola_pages_alloc).
  */
 #include <stdatomic.h>
 #include <stdint.h>
@@ -128,4 +129,31 @@ void ola_slab_release(struct ola_slab *s)
 size_t ola_slab_mapped(void)
 {
     return atomic_load(&ola_slab_mapped_bytes);
+}
+
+#define OLA_PAGES_MIN (16u << 10) /* smaller tables: calloc */
+
+void *ola_pages_alloc(size_t size)
+{
+    void *p;
+
+    if (size < OLA_PAGES_MIN)
+        return calloc(1, size);
+    p = mmap(NULL, size, PROT_READ | PROT_WRITE, MAP_PRIVATE | MAP_ANONYMOUS, -1, 0);
+    if (p == MAP_FAILED)
+        return NULL;
+    atomic_fetch_add(&ola_slab_mapped_bytes, size);
+    return p;
+}
+
+void ola_pages_free(void *p, size_t size)
+{
+    if (p == NULL)
+        return;
+    if (size < OLA_PAGES_MIN) {
+        free(p);
+        return;
+    }
+    munmap(p, size);
+    atomic_fetch_sub(&ola_slab_mapped_bytes, size);
 }

@@ -41,7 +41,16 @@ bool ola_slab_sparse(const struct ola_slab *s);
 void ola_slab_fresh(struct ola_slab *s);
 /* Lets go of the current chunk once nothing in it is alive (destroy). */
 void ola_slab_release(struct ola_slab *s);
-/* Bytes of chunks mapped now by every slab of the process (they are not in the heap). */
+/* Bytes mapped now by every slab and ola_pages_alloc of the process (not in the heap). */
 size_t ola_slab_mapped(void);
+
+/*
+ * size zeroed bytes for a long-lived table that grows while the heap is busy
+ * (hash buckets, blocks of entries): from 16 KB up mapped apart from the heap
+ * (whole pages), smaller from calloc. NULL on ENOMEM. Free with
+ * ola_pages_free and the same size; p NULL is a no-op.
+ */
+void *ola_pages_alloc(size_t size);
+void ola_pages_free(void *p, size_t size);
 
 #endif

@@ -7,10 +7,11 @@
  * put into a full cache evicts the entry at the back. Expiry is lazy: an
  * entry whose time is up is dropped when it is looked up, or when it reaches
  * the back of the list and is evicted first. Memory is one small node per
- * entry, cut from blocks of 256 that stay until the cache goes (so the
- * nodes sit together, not strewn over heap pages that would otherwise be
- * given back), plus the buckets; the values are the caller's, released
- * through free_val whenever an entry leaves.
+ * entry, cut from blocks of 256 that stay until the cache goes, plus the
+ * buckets; blocks and buckets are mapped apart from the heap
+ * (ola_pages_alloc), so that what a backfill adds to them never pins the
+ * heap pages its trees used. The values are the caller's, released through
+ * free_val whenever an entry leaves.
  *
  * What the enricher keeps here (vals.c, record.c): compact records, not
  * Jansson trees. A user is one allocation, the byte code of its facts and
@@ -32,6 +33,7 @@
 #include <stdlib.h>
 #include <string.h>
 
+#include "agent/core/slab.h"
 #include "filters/enrich/cache.h"
 
 struct ola_cache_ent {
@@ -89,7 +91,7 @@ struct ola_cache *ola_cache_new(const struct ola_cache_opts *opts)
         return NULL;
     c->o = *opts;
     c->n_buckets = OLA_CACHE_MIN_BUCKETS;
-    c->buckets = calloc(c->n_buckets, sizeof(*c->buckets));
+    c->buckets = ola_pages_alloc(c->n_buckets * sizeof(*c->buckets));
     if (c->buckets == NULL) {
         free(c);
         return NULL;
@@ -104,7 +106,7 @@ static struct ola_cache_ent *ola_cache_ent_new(struct ola_cache *c)
     size_t i;
 
     if (c->spare == NULL) {
-        struct ola_cache_block *b = malloc(sizeof(*b));
+        struct ola_cache_block *b = ola_pages_alloc(sizeof(*b));
 
         if (b == NULL)
             return NULL;
@@ -147,9 +149,9 @@ void ola_cache_destroy(struct ola_cache *c)
     }
     while ((b = c->blocks) != NULL) {
         c->blocks = b->next;
-        free(b);
+        ola_pages_free(b, sizeof(*b));
     }
-    free(c->buckets);
+    ola_pages_free(c->buckets, c->n_buckets * sizeof(*c->buckets));
     free(c);
 }
 
@@ -208,7 +210,7 @@ static void ola_cache_grow(struct ola_cache *c)
 
     if (c->n < c->n_buckets)
         return;
-    nb = calloc(old_n * 2, sizeof(*nb));
+    nb = ola_pages_alloc(old_n * 2 * sizeof(*nb));
     if (nb == NULL)
         return; /* longer chains, still correct */
     c->buckets = nb;
@@ -222,7 +224,7 @@ static void ola_cache_grow(struct ola_cache *c)
             nb[s] = e;
         }
     }
-    free(old);
+    ola_pages_free(old, old_n * sizeof(*old));
 }
 
 enum ola_cache_result ola_cache_get(struct ola_cache *c, uint64_t key, int64_t now_ms,

@@ -151,7 +151,7 @@ void ola_alerts_destroy(struct ola_alerts *a)
             ola_akey_free(k);
         }
     }
-    free(a->buckets);
+    ola_pages_free(a->buckets, a->n_buckets * sizeof(*a->buckets));
     ola_slab_release(&a->slab); /* every key freed: the last chunk goes too */
     for (i = 0; i < a->n_rules; i++)
         ola_arule_free(&a->rules[i]);

@@ -140,7 +140,7 @@ static void ola_akey_remove(struct ola_alerts *a, struct ola_akey *k)
 static int ola_buckets_grow(struct ola_alerts *a)
 {
     size_t nb = a->n_buckets ? a->n_buckets * 2 : 256, i;
-    struct ola_akey **v = calloc(nb, sizeof(*v));
+    struct ola_akey **v = ola_pages_alloc(nb * sizeof(*v));
 
     if (v == NULL)
         return -1;
@@ -153,7 +153,7 @@ static int ola_buckets_grow(struct ola_alerts *a)
             v[k->hash & (nb - 1)] = k;
         }
     }
-    free(a->buckets);
+    ola_pages_free(a->buckets, a->n_buckets * sizeof(*a->buckets));
     a->buckets = v;
     a->n_buckets = nb;
     return 0;
