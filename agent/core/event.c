@@ -68,7 +68,8 @@ void ola_batch_trim(struct ola_batch *b)
     if (b->n != 0)
         return;
     ola_arena_trim(b->arena);
-    free(b->ev); /* a page's worth of slots (75 KB at 1,000 events): the next burst regrows it */
+    /* a page's worth of slots (75 KB at 1,000 events): the next burst regrows it */
+    free(b->ev);
     b->ev = NULL;
     b->cap = 0;
 }
