@@ -16,6 +16,7 @@
 #include <stdint.h>
 #include <stdlib.h>
 #include <sys/mman.h>
+#include <unistd.h>
 
 #include "agent/core/slab.h"
 
@@ -131,7 +132,16 @@ size_t ola_slab_mapped(void)
     return atomic_load(&ola_slab_mapped_bytes);
 }
 
-#define OLA_PAGES_MIN (16u << 10) /* smaller tables: calloc */
+#define OLA_PAGES_MIN (8u << 10) /* smaller tables: calloc */
+
+/* size in whole pages, as the kernel maps it. */
+static size_t ola_pages_round(size_t size)
+{
+    long ps = sysconf(_SC_PAGESIZE);
+    size_t p = ps > 0 ? (size_t)ps : 4096;
+
+    return (size + p - 1) / p * p;
+}
 
 void *ola_pages_alloc(size_t size)
 {
@@ -142,7 +152,7 @@ void *ola_pages_alloc(size_t size)
     p = mmap(NULL, size, PROT_READ | PROT_WRITE, MAP_PRIVATE | MAP_ANONYMOUS, -1, 0);
     if (p == MAP_FAILED)
         return NULL;
-    atomic_fetch_add(&ola_slab_mapped_bytes, size);
+    atomic_fetch_add(&ola_slab_mapped_bytes, ola_pages_round(size));
     return p;
 }
 
@@ -155,5 +165,5 @@ void ola_pages_free(void *p, size_t size)
         return;
     }
     munmap(p, size);
-    atomic_fetch_sub(&ola_slab_mapped_bytes, size);
+    atomic_fetch_sub(&ola_slab_mapped_bytes, ola_pages_round(size));
 }

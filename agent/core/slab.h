@@ -46,7 +46,7 @@ size_t ola_slab_mapped(void);
 
 /*
  * size zeroed bytes for a long-lived table that grows while the heap is busy
- * (hash buckets, blocks of entries): from 16 KB up mapped apart from the heap
+ * (hash buckets, blocks of entries): from 8 KB up mapped apart from the heap
  * (whole pages), smaller from calloc. NULL on ENOMEM. Free with
  * ola_pages_free and the same size; p NULL is a no-op.
  */

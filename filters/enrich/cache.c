@@ -7,7 +7,7 @@
  * put into a full cache evicts the entry at the back. Expiry is lazy: an
  * entry whose time is up is dropped when it is looked up, or when it reaches
  * the back of the list and is evicted first. Memory is one small node per
- * entry, cut from blocks of 256 that stay until the cache goes, plus the
+ * entry, cut from blocks of 16 KB that stay until the cache goes, plus the
  * buckets; blocks and buckets are mapped apart from the heap
  * (ola_pages_alloc), so that what a backfill adds to them never pins the
  * heap pages its trees used. The values are the caller's, released through
@@ -46,8 +46,14 @@ struct ola_cache_ent {
     struct ola_cache_ent *next;  /* towards the least recently used */
 };
 
-/* Entries are cut from blocks, kept together (not strewn among the values). */
-#define OLA_CACHE_BLOCK 256
+/* Entries are cut from blocks of four pages, kept together (not strewn among the values).
+ */
+#define OLA_CACHE_BLOCK                                                                  \
+    ((16384 - sizeof(struct ola_cache_block_head)) / sizeof(struct ola_cache_ent))
+
+struct ola_cache_block_head {
+    struct ola_cache_block *next;
+};
 
 struct ola_cache_block {
     struct ola_cache_block *next;
