@@ -185,6 +185,14 @@ static struct ola_catalog *ola_cat_from(json_t *root, const char *what,
     }
     if (ola_cat_fill(c, root, what, err) != 0)
         goto fail;
+    if (c->n > 0 && c->n < c->cap) { /* every tenant has one: no room kept for growth */
+        struct ola_cat_entry *fit = realloc(c->v, c->n * sizeof(*c->v));
+
+        if (fit != NULL) {
+            c->v = fit;
+            c->cap = c->n;
+        }
+    }
     json_decref(root);
     return c;
 fail:
