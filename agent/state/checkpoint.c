@@ -210,6 +210,8 @@ static json_t *ola_cp_encode(const struct ola_checkpoint *cp, int64_t updated_ms
         goto fail;
     }
     seen_value = NULL;
+    if (cp->alerts_text != NULL && !copy_alerts)
+        return obj; /* the saver splices the text in (ola_cp_serialize) */
     if (cp->alerts == NULL)
         alerts = json_null();
     else if (copy_alerts)
@@ -270,29 +272,45 @@ static char *ola_cp_dirname(const char *path)
 
 /*
  * The file bytes: the compact dump of obj (no checksum yet), with
- * ,"checksum":"sha256:<hex>"} spliced in for its closing brace, plus "\n".
- * Equal to dumping obj after adding "checksum" last. Malloc'd or NULL.
+ * ,"alerts":<alerts> spliced in for its closing brace when alerts is not
+ * NULL (the text of a value obj lacks, last in file order), then
+ * ,"checksum":"sha256:<hex>"} for the brace, plus "\n". Equal to dumping
+ * obj after adding "alerts" and then "checksum" last. Malloc'd or NULL.
  */
-static char *ola_cp_serialize(const json_t *obj, size_t *len)
+static char *ola_cp_serialize(const json_t *obj, const char *alerts, size_t alerts_len,
+                              size_t *len)
 {
     static const char key[] = ",\"checksum\":\"" OLA_CP_SUM_PFX;
+    static const char akey[] = ",\"alerts\":";
     char hex[OLA_CP_SUM_HEX + 1];
     char *body, *out = NULL;
-    size_t n, total;
+    size_t n, m, total;
 
     body = json_dumps(obj, JSON_COMPACT);
     if (body == NULL)
         return NULL;
     n = strlen(body);
-    if (n < 2 || body[n - 1] != '}' || ola_cp_sha256(body, n, hex) != 0)
+    if (n < 2 || body[n - 1] != '}')
         goto fail;
-    total = (n - 1) + (sizeof(key) - 1) + OLA_CP_SUM_HEX + 3; /* "}\n */
+    /* m: the bytes before the closing brace, the alert state's text included */
+    m = alerts != NULL ? (n - 1) + (sizeof(akey) - 1) + alerts_len : n - 1;
+    total = m + (sizeof(key) - 1) + OLA_CP_SUM_HEX + 3; /* "}\n */
     out = malloc(total + 1);
     if (out == NULL)
         goto fail;
     memcpy(out, body, n - 1);
-    memcpy(out + n - 1, key, sizeof(key) - 1);
-    memcpy(out + n - 1 + sizeof(key) - 1, hex, OLA_CP_SUM_HEX);
+    if (alerts != NULL) {
+        memcpy(out + n - 1, akey, sizeof(akey) - 1);
+        memcpy(out + n - 1 + sizeof(akey) - 1, alerts, alerts_len);
+    }
+    out[m] = '}'; /* the dump without the checksum, hashed in place */
+    if (ola_cp_sha256(out, m + 1, hex) != 0) {
+        free(out);
+        out = NULL;
+        goto fail;
+    }
+    memcpy(out + m, key, sizeof(key) - 1);
+    memcpy(out + m + sizeof(key) - 1, hex, OLA_CP_SUM_HEX);
     memcpy(out + total - 3, "\"}\n", 4);
     *len = total;
 fail:
@@ -446,7 +464,7 @@ int ola_checkpoint_save(const char *path, struct ola_checkpoint *cp, struct ola_
         return -1;
     obj = ola_cp_encode(cp, now, ola_cp_seen_runs(cp->pos.seen), false);
     if (obj != NULL)
-        data = ola_cp_serialize(obj, &len);
+        data = ola_cp_serialize(obj, cp->alerts_text, cp->alerts_len, &len);
     json_decref(obj);
     dir = ola_cp_dirname(path);
     if (data == NULL || dir == NULL) {

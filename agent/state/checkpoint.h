@@ -41,6 +41,11 @@ struct ola_checkpoint {
     struct ola_position pos; /* owned: watermark, window, cursor, seen ids, ... */
     int64_t updated_ms;      /* wall time of the last save */
     json_t *alerts;          /* owned opaque alert state, or NULL */
+    /* borrowed, for the next save only: the alert state as JSON text in the
+     * form json_dumps(..., JSON_COMPACT) writes (the checksum is over that
+     * form), written in place of `alerts`: the saver builds no tree of it */
+    const char *alerts_text;
+    size_t alerts_len;
 
     /* Not saved: set by init, kept by load; the agent sets overlap_ms. */
     size_t max_seen;    /* OLA_CHECKPOINT_MAX_SEEN (a test may lower both bounds) */

@@ -18,6 +18,8 @@
 
 #include <jansson.h>
 
+#include "agent/core/buf.h"
+
 #include "agent/core/err.h"
 #include "agent/core/event.h"
 #include "config/config.h"
@@ -95,6 +97,13 @@ void ola_alerts_trim(struct ola_alerts *a);
  * closing event). NULL on ENOMEM.
  */
 json_t *ola_alerts_save(const struct ola_alerts *a);
+/*
+ * The same state as JSON text, appended to out: byte for byte
+ * json_dumps(ola_alerts_save(a), JSON_COMPACT), built one key at a time, so
+ * a save never holds the whole state as a tree. Returns 0 / -1 (ENOMEM; out
+ * then holds a part).
+ */
+int ola_alerts_save_text(const struct ola_alerts *a, struct ola_buf *out);
 /*
  * Replaces the state with a saved one. Keys of rules no longer configured
  * (or whose kind changed) are skipped. state: borrowed. Returns 0 / -1.

@@ -437,10 +437,40 @@ void ola_alerts_trim(struct ola_alerts *a)
 
 /* ---- state ---------------------------------------------------------------- */
 
+/* Key k of rule r as its saved object; a new reference or NULL. */
+static json_t *ola_akey_json(const struct ola_arule *r, const struct ola_akey *k)
+{
+    json_t *items = json_array();
+    json_t *o =
+        json_pack("{s:s, s:s, s:s, s:I, s:I, s:I, s:b, s:o}", "rule", r->name, "kind",
+                  ola_akind_names[r->kind], "key", k->key, "quiet_until",
+                  (json_int_t)k->quiet_until, "newest", (json_int_t)k->newest, "touched",
+                  (json_int_t)k->touched, "live", (int)k->live, "items", items);
+    size_t j;
+
+    if (o == NULL)
+        return NULL;
+    for (j = 0; j < k->n; j++) {
+        const struct ola_aitem *it = &k->items[j];
+        json_t *t =
+            it->val
+                ? json_pack("[I,I,s]", (json_int_t)it->ts, (json_int_t)it->id, it->val)
+            : it->then ? json_pack("[I,I,i]", (json_int_t)it->ts, (json_int_t)it->id, 1)
+                       : json_pack("[I,I]", (json_int_t)it->ts, (json_int_t)it->id);
+
+        if (t == NULL || json_array_append_new(items, t) != 0)
+            goto fail;
+    }
+    return o;
+fail:
+    json_decref(o);
+    return NULL;
+}
+
 json_t *ola_alerts_save(const struct ola_alerts *a)
 {
     json_t *st = json_object(), *keys = json_array();
-    size_t i, j;
+    size_t i;
 
     if (st == NULL || keys == NULL)
         goto fail;
@@ -454,34 +484,46 @@ json_t *ola_alerts_save(const struct ola_alerts *a)
         const struct ola_arule *r = &a->rules[i];
         const struct ola_akey *k;
 
-        for (k = r->head; k != NULL; k = k->next) {
-            json_t *items = json_array();
-            json_t *o = json_pack(
-                "{s:s, s:s, s:s, s:I, s:I, s:I, s:b, s:o}", "rule", r->name, "kind",
-                ola_akind_names[r->kind], "key", k->key, "quiet_until",
-                (json_int_t)k->quiet_until, "newest", (json_int_t)k->newest, "touched",
-                (json_int_t)k->touched, "live", (int)k->live, "items", items);
-
-            if (o == NULL || json_array_append_new(keys, o) != 0)
+        for (k = r->head; k != NULL; k = k->next)
+            if (json_array_append_new(keys, ola_akey_json(r, k)) != 0)
                 goto fail;
-            for (j = 0; j < k->n; j++) {
-                const struct ola_aitem *it = &k->items[j];
-                json_t *t =
-                    it->val ? json_pack("[I,I,s]", (json_int_t)it->ts, (json_int_t)it->id,
-                                        it->val)
-                    : it->then
-                        ? json_pack("[I,I,i]", (json_int_t)it->ts, (json_int_t)it->id, 1)
-                        : json_pack("[I,I]", (json_int_t)it->ts, (json_int_t)it->id);
-
-                if (t == NULL || json_array_append_new(items, t) != 0)
-                    goto fail;
-            }
-        }
     }
     return st;
 fail:
     json_decref(st);
     return NULL;
+}
+
+int ola_alerts_save_text(const struct ola_alerts *a, struct ola_buf *out)
+{
+    const char *sep = "";
+    json_t *o = NULL;
+    size_t i, n;
+
+    if (ola_buf_printf(out,
+                       "{\"version\":1,\"clock\":%" JSON_INTEGER_FORMAT ",\"keys\":[",
+                       (json_int_t)a->clock) != 0)
+        return -1;
+    for (i = 0; i < a->n_rules; i++) {
+        const struct ola_arule *r = &a->rules[i];
+        const struct ola_akey *k;
+
+        for (k = r->head; k != NULL; k = k->next) {
+            o = ola_akey_json(r, k);
+            n = o != NULL ? json_dumpb(o, NULL, 0, JSON_COMPACT) : 0;
+            if (n == 0 || ola_buf_puts(out, sep) != 0 || ola_buf_reserve(out, n) != 0 ||
+                json_dumpb(o, out->data + out->len, n, JSON_COMPACT) != n)
+                goto fail;
+            out->len += n;
+            json_decref(o);
+            o = NULL;
+            sep = ",";
+        }
+    }
+    return ola_buf_puts(out, "]}");
+fail:
+    json_decref(o);
+    return -1;
 }
 
 static void ola_alerts_clear(struct ola_alerts *a)

@@ -34,6 +34,7 @@
 
 #include <jansson.h>
 
+#include "agent/core/buf.h"
 #include "agent/core/err.h"
 #include "agent/core/event.h"
 #include "config/config.h"
@@ -72,6 +73,8 @@ int ola_rules_apply(struct ola_rules *r, struct ola_batch *b, int64_t now_ms);
 
 /* Alert state for the checkpoint: returns a new reference. */
 json_t *ola_rules_state_save(const struct ola_rules *r);
+/* The same as compact JSON text appended to out (ola_alerts_save_text). 0 / -1. */
+int ola_rules_state_save_text(const struct ola_rules *r, struct ola_buf *out);
 /*
  * At rest: moves the alert state to fresh chunks when expiry left its old
  * ones sparse (ola_alerts_trim), and drops the catalog's JSON values no

@@ -182,6 +182,11 @@ json_t *ola_rules_state_save(const struct ola_rules *r)
     return ola_alerts_save(r->alerts);
 }
 
+int ola_rules_state_save_text(const struct ola_rules *r, struct ola_buf *out)
+{
+    return ola_alerts_save_text(r->alerts, out);
+}
+
 void ola_rules_trim(struct ola_rules *r)
 {
     ola_alerts_trim(r->alerts);

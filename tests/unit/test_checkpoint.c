@@ -20,6 +20,7 @@
 
 #include <cmocka.h>
 
+#include "agent/core/fileio.h"
 #include "agent/core/timeutil.h"
 #include "agent/state/checkpoint.h"
 #include "tests/unit/checkpoint_fixture.h"
@@ -580,10 +581,73 @@ static void test_to_json(void **state)
     ola_checkpoint_free(&a); /* free twice is harmless */
 }
 
+/* text without its updated_at value and checksum (they differ between two saves). */
+static void strip_volatile(char *text)
+{
+    char *p = strstr(text, "\"updated_at\":\""), *q;
+
+    assert_non_null(p);
+    p += strlen("\"updated_at\":\"");
+    q = strchr(p, '"');
+    assert_non_null(q);
+    memmove(p, q, strlen(q) + 1);
+    p = strstr(text, ",\"checksum\":");
+    assert_non_null(p);
+    *p = '\0';
+}
+
+/*
+ * The alert state given as text (the agent's saves) is written in place of
+ * the tree: the file loads (its checksum holds), and but for the time of the
+ * save it is byte for byte the file the same state as a tree gives.
+ */
+static void test_alerts_as_text(void **state)
+{
+    struct fixture *f = *state;
+    /* as Jansson's compact dump writes it (the checksum is over that form) */
+    static const char text[] = "{\"version\":1,\"keys\":[{\"key\":\"a\\\"\xc3\xa9\","
+                               "\"items\":[[1,2,\"x\"]]}],\"clock\":-3}";
+    struct ola_checkpoint a, b;
+    struct ola_err err = {0};
+    char *by_text = NULL, *by_tree = NULL;
+    bool found = false;
+    size_t n;
+
+    assert_int_equal(ola_checkpoint_init(&a), 0);
+    assert_int_equal(ola_checkpoint_init(&b), 0);
+    a.pos.watermark_ms = iso("2024-05-01T10:00:00.123Z");
+    assert_int_equal(ola_seen_add(a.pos.seen, 7, 1000), 0);
+    a.alerts_text = text;
+    a.alerts_len = sizeof(text) - 1;
+    assert_int_equal(ola_checkpoint_save(f->path, &a, &err), 0);
+    assert_int_equal(ola_read_file(f->path, 1 << 20, &by_text, &n), 0);
+    assert_int_equal(ola_checkpoint_load(f->path, &b, &found, &err), 0);
+    assert_true(found);
+    assert_non_null(b.alerts);
+    assert_string_equal(json_string_value(json_object_get(
+                            json_array_get(json_object_get(b.alerts, "keys"), 0), "key")),
+                        "a\"\xc3\xa9");
+    /* the same state as a tree */
+    a.alerts_text = NULL;
+    a.alerts_len = 0;
+    a.alerts = json_incref(b.alerts);
+    assert_int_equal(ola_checkpoint_save(f->path, &a, &err), 0);
+    assert_int_equal(ola_read_file(f->path, 1 << 20, &by_tree, &n), 0);
+    strip_volatile(by_text);
+    strip_volatile(by_tree);
+    assert_string_equal(by_text, by_tree);
+    assert_non_null(strstr(by_text, text));
+    free(by_text);
+    free(by_tree);
+    ola_checkpoint_free(&a);
+    ola_checkpoint_free(&b);
+}
+
 int main(void)
 {
     const struct CMUnitTest tests[] = {
         cmocka_unit_test_setup_teardown(test_round_trip_full, setup, teardown),
+        cmocka_unit_test_setup_teardown(test_alerts_as_text, setup, teardown),
         cmocka_unit_test_setup_teardown(test_round_trip_nulls, setup, teardown),
         cmocka_unit_test_setup_teardown(test_file_without_start, setup, teardown),
         cmocka_unit_test_setup_teardown(test_file_format_and_runs, setup, teardown),

@@ -1,0 +1,286 @@
+/*
+ * test_alerts_state.c - where the alert state lives and how it is written
+ * out: the trim's compaction of the keys' slab changes nothing a rule sees,
+ * item arrays too big for the slab work, and the state written as text for
+ * a checkpoint is byte for byte the compact dump of the saved tree.
+ */
+#include <setjmp.h>
+#include <stdarg.h>
+#include <stddef.h>
+#include <stdint.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include <cmocka.h>
+
+#include "agent/core/slab.h"
+#include "alerts_fixture.h"
+#include "filters/rules/alerts_priv.h"
+#include "filters/rules/rules_priv.h"
+
+/* Feeds one event like feed(), appending every alert it raised to into. */
+static int feed_into(struct fx *f, json_t *into, long long type, const char *user,
+                     const char *ip, int64_t id, int64_t t)
+{
+    int n = feed(f, type, user, ip, id, t);
+    size_t i;
+
+    for (i = 0; i < f->b.n; i++)
+        if (f->b.ev[i].kind == OLA_REC_ALERT)
+            assert_int_equal(
+                json_array_append(into, json_object_get(f->b.ev[i].ola, "alert")), 0);
+    return n;
+}
+
+static char *saved_text(struct fx *f)
+{
+    json_t *st = ola_rules_state_save(f->r);
+    char *text;
+
+    assert_non_null(st);
+    text = json_dumps(st, JSON_SORT_KEYS | JSON_COMPACT);
+    assert_non_null(text);
+    json_decref(st);
+    return text;
+}
+
+static const char *churn_rules = "rules:\n"
+                                 "  - name: fails\n"
+                                 "    alert:\n"
+                                 "      kind: count\n"
+                                 "      match: {event_type: [6]}\n"
+                                 "      key: user_id\n"
+                                 "      threshold: 3\n"
+                                 "      window: 1m\n"
+                                 "  - name: spray\n"
+                                 "    alert:\n"
+                                 "      kind: distinct\n"
+                                 "      match: {event_type: [6]}\n"
+                                 "      key: user_id\n"
+                                 "      distinct: ipaddr\n"
+                                 "      threshold: 3\n"
+                                 "      window: 1m\n";
+
+/*
+ * 2,000 users fail (a count key and a distinct key each, with a value), every
+ * tenth again 50 s later, then event time passes the others' window: nine
+ * keys in ten expire, leaving every chunk mostly dead. With trim, the rules
+ * are trimmed there (the state must be the same, text for text, and the old
+ * chunks gone). Then the kept users fail a third time (an alert from each
+ * rule, from keys found through the hash), new users come and alert, and
+ * event time expires everything (the touch lists walked). Returns the alerts
+ * raised after the trim point.
+ */
+static json_t *churn(struct fx *f, bool trim)
+{
+    const struct ola_slab *slab;
+    json_t *raised = json_array();
+    char user[16], ip[32], *before, *after;
+    size_t used, mapped;
+    int64_t id = 1;
+    int i;
+
+    assert_non_null(raised);
+    f->r = build(f, churn_rules, NULL);
+    assert_non_null(f->r);
+    slab = &f->r->alerts->slab;
+    for (i = 0; i < 2000; i++) {
+        snprintf(user, sizeof(user), "%d", 1000 + i);
+        snprintf(ip, sizeof(ip), "10.%d.%d.1", i / 250, i % 250);
+        assert_int_equal(feed(f, 6, user, ip, id++, T0 + i), 0);
+    }
+    for (i = 0; i < 2000; i += 10) {
+        snprintf(user, sizeof(user), "%d", 1000 + i);
+        snprintf(ip, sizeof(ip), "10.%d.%d.2", i / 250, i % 250);
+        assert_int_equal(feed(f, 6, user, ip, id++, T0 + 50 * SEC + i), 0);
+    }
+    assert_int_equal(saved_keys(f), 4000);
+    assert_int_equal(feed(f, 5, "9", "x", id++, T0 + MIN + 10 * SEC), 0);
+    assert_int_equal(saved_keys(f), 400);
+    /* nine keys in ten gone, from every chunk: over a third of the bytes dead */
+    assert_true(ola_slab_sparse(slab));
+    before = saved_text(f);
+    used = slab->used;
+    mapped = ola_slab_mapped();
+    if (trim) {
+        ola_rules_trim(f->r);
+        assert_int_equal(slab->used, slab->live); /* the old chunks went */
+        assert_true(slab->used < used / 4);
+        assert_true(ola_slab_mapped() < mapped / 4);
+        assert_false(ola_slab_sparse(slab));
+        ola_rules_trim(f->r); /* not sparse: nothing moves */
+        assert_int_equal(slab->used, slab->live);
+    }
+    after = saved_text(f);
+    assert_string_equal(before, after);
+    free(before);
+    free(after);
+    for (i = 0; i < 2000; i += 10) {
+        snprintf(user, sizeof(user), "%d", 1000 + i);
+        snprintf(ip, sizeof(ip), "10.%d.%d.3", i / 250, i % 250);
+        assert_int_equal(feed_into(f, raised, 6, user, ip, id++, T0 + 55 * SEC + i), 2);
+    }
+    for (i = 0; i < 300; i++) {
+        snprintf(user, sizeof(user), "%d", 5000 + i / 3);
+        snprintf(ip, sizeof(ip), "10.9.%d.%d", i / 3, i % 3);
+        feed_into(f, raised, 6, user, ip, id++, T0 + 56 * SEC + i);
+    }
+    assert_int_equal(json_array_size(raised), 600);
+    assert_int_equal(saved_keys(f), 600);
+    assert_int_equal(feed(f, 5, "9", "x", id++, T0 + 10 * MIN), 0);
+    assert_int_equal(saved_keys(f), 0);
+    assert_int_equal(ola_rules_stats(f->r)->alerts, 600);
+    return raised;
+}
+
+static void test_trim_moves_state(void **state)
+{
+    struct fx *f = *state;
+    size_t mapped = ola_slab_mapped();
+    json_t *plain, *trimmed;
+    char *a, *b;
+
+    plain = churn(f, false);
+    ola_rules_destroy(f->r);
+    f->r = NULL;
+    assert_int_equal(ola_slab_mapped(), mapped); /* every chunk went */
+    trimmed = churn(f, true);
+    ola_rules_destroy(f->r);
+    f->r = NULL;
+    assert_int_equal(ola_slab_mapped(), mapped);
+    a = json_dumps(plain, JSON_SORT_KEYS | JSON_COMPACT);
+    b = json_dumps(trimmed, JSON_SORT_KEYS | JSON_COMPACT);
+    assert_non_null(a);
+    assert_non_null(b);
+    assert_string_equal(a, b);
+    free(a);
+    free(b);
+    json_decref(plain);
+    json_decref(trimmed);
+}
+
+/*
+ * Thresholds of a few hundred: the item arrays outgrow OLA_SLAB_BIG and go to
+ * malloc (their distinct values stay in the slab); counting, alerting, a
+ * restore and the trim work with them, and destroy frees each where it lives.
+ */
+static void test_big_item_arrays(void **state)
+{
+    struct fx *f = *state;
+    const char *rules = "rules:\n"
+                        "  - name: many\n"
+                        "    alert:\n"
+                        "      kind: count\n"
+                        "      match: {event_type: [6]}\n"
+                        "      key: user_id\n"
+                        "      threshold: 300\n"
+                        "      window: 1h\n"
+                        "  - name: wide\n"
+                        "    alert:\n"
+                        "      kind: distinct\n"
+                        "      match: {event_type: [6]}\n"
+                        "      key: user_id\n"
+                        "      distinct: ipaddr\n"
+                        "      threshold: 200\n"
+                        "      window: 1h\n";
+    size_t mapped = ola_slab_mapped();
+    const struct ola_akey *k;
+    char ip[32];
+    json_t *st;
+    int i, total = 0;
+
+    f->r = build(f, rules, NULL);
+    assert_non_null(f->r);
+    for (i = 0; i < 199; i++) {
+        snprintf(ip, sizeof(ip), "192.0.2.%d", i);
+        assert_int_equal(feed(f, 6, "1", ip, 1 + i, T0 + i * SEC), 0);
+    }
+    for (i = 0; i < 2; i++) {
+        k = f->r->alerts->rules[i].head;
+        assert_non_null(k);
+        assert_int_equal(k->n, 199);
+        assert_true(k->cap * sizeof(*k->items) > OLA_SLAB_BIG);
+        assert_false(k->items_in_slab);
+        assert_true(k->in_slab);
+    }
+    assert_true(f->r->alerts->rules[1].head->items[0].val_in_slab);
+    /* saved mid-way, restored into a fresh rule set: the arrays grow again */
+    st = ola_rules_state_save(f->r);
+    assert_non_null(st);
+    ola_rules_destroy(f->r);
+    f->r = build(f, rules, NULL);
+    assert_non_null(f->r);
+    assert_int_equal(ola_rules_state_restore(f->r, st, &f->err), 0);
+    json_decref(st);
+    ola_rules_trim(f->r);
+    snprintf(ip, sizeof(ip), "192.0.2.%d", 199);
+    total += feed(f, 6, "1", ip, 200, T0 + 199 * SEC); /* the 200th distinct */
+    assert_int_equal(total, 1);
+    assert_string_equal(alert_str(f, "rule"), "wide");
+    assert_int_equal(json_array_size(json_object_get(f->last, "values")), 200);
+    for (i = 200; i < 300; i++)
+        total += feed(f, 6, "1", "198.51.100.1", 1 + i, T0 + i * SEC);
+    assert_int_equal(total, 2);
+    assert_string_equal(alert_str(f, "rule"), "many");
+    assert_int_equal(alert_int(f, "count"), 300);
+    ola_rules_destroy(f->r);
+    f->r = NULL;
+    assert_int_equal(ola_slab_mapped(), mapped);
+}
+
+/*
+ * The save as text (a checkpoint's) is byte for byte the compact dump of the
+ * saved tree, with keys and values that need escaping, and an empty state.
+ */
+static void test_save_text(void **state)
+{
+    struct fx *f = *state;
+    struct ola_buf text = OLA_BUF_INIT;
+    json_t *st;
+    char *want;
+
+    f->r = build(f,
+                 "rules:\n"
+                 "  - name: spray\n"
+                 "    alert:\n"
+                 "      kind: distinct\n"
+                 "      match: {categories: [login_failure]}\n"
+                 "      key: ipaddr\n"
+                 "      distinct: user_id\n"
+                 "      threshold: 5\n"
+                 "      window: 1h\n",
+                 NULL);
+    assert_non_null(f->r);
+    assert_int_equal(ola_rules_state_save_text(f->r, &text), 0); /* empty */
+    st = ola_rules_state_save(f->r);
+    want = json_dumps(st, JSON_COMPACT);
+    assert_int_equal(text.len, strlen(want));
+    assert_memory_equal(text.data, want, text.len);
+    free(want);
+    json_decref(st);
+    ola_buf_reset(&text);
+    assert_int_equal(feed(f, 6, "\"a\\\"b\\u00e9\\n\"", "q\\\"1", 1, T0), 0);
+    assert_int_equal(feed(f, 6, "\"\\u2028/\"", "q\\\"1", 2, T0 + SEC), 0);
+    assert_int_equal(feed(f, 6, "7", "10.0.0.1", 3, T0 + 2 * SEC), 0);
+    assert_int_equal(ola_rules_state_save_text(f->r, &text), 0);
+    st = ola_rules_state_save(f->r);
+    assert_int_equal(json_array_size(json_object_get(st, "keys")), 2);
+    want = json_dumps(st, JSON_COMPACT);
+    assert_int_equal(text.len, strlen(want));
+    assert_memory_equal(text.data, want, text.len);
+    assert_non_null(strstr(want, "q\\\"1")); /* the escaped key is in it */
+    free(want);
+    json_decref(st);
+    ola_buf_free(&text);
+}
+
+int main(void)
+{
+    const struct CMUnitTest tests[] = {
+        cmocka_unit_test_setup_teardown(test_trim_moves_state, setup, teardown),
+        cmocka_unit_test_setup_teardown(test_big_item_arrays, setup, teardown),
+        cmocka_unit_test_setup_teardown(test_save_text, setup, teardown),
+    };
+
+    return cmocka_run_group_tests(tests, NULL, NULL);
+}
