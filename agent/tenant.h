@@ -65,6 +65,7 @@ struct ola_tenant {
     struct ola_waker waker;
     struct ola_metrics_tenant snap;
     bool trim_due;
+    int64_t trimmed_mono_ms; /* the last idle trim (ola_tenant_trim) */
     bool down; /* given up on for now: logged once when it starts and ends */
     pthread_t thread;
     bool started;
