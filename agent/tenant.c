@@ -51,6 +51,8 @@
 /* The idle trim follows a page this big, or any events after this long. */
 #define OLA_TENANT_TRIM_BODY     (64 * 1024)
 #define OLA_TENANT_TRIM_EVERY_MS (10 * 60 * 1000)
+/* A batch without events is saved at most this often (ola_tenant_checkpoint). */
+#define OLA_TENANT_QUIET_SAVE_MS (60 * 1000)
 
 /* ---- conf ------------------------------------------------------------------ */
 
@@ -305,7 +307,9 @@ static int ola_tenant_save(struct ola_tenant *t)
 
     json_decref(t->cp.alerts);
     t->cp.alerts = NULL;
-    if (ola_rules_state_save_text(t->rules, &alerts) != 0) {
+    /* about the last save's size: the text is not grown (and faulted in) by doubling */
+    if (ola_buf_reserve(&alerts, t->alerts_len_hint + t->alerts_len_hint / 8) != 0 ||
+        ola_rules_state_save_text(t->rules, &alerts) != 0) {
         ola_log_err(OLA_TENANT_COMP, "the alert state could not be written out (out of "
                                      "memory)");
         ola_buf_free(&alerts);
@@ -313,6 +317,7 @@ static int ola_tenant_save(struct ola_tenant *t)
     }
     t->cp.alerts_text = alerts.data;
     t->cp.alerts_len = alerts.len;
+    t->alerts_len_hint = alerts.len;
     ola_backoff_init(&bo, 500, t->cfg->onelogin.backoff_max_ms, 0);
     while (ola_checkpoint_save(t->cfg->checkpoint_path, &t->cp, &err) != 0) {
         OLA_STAT_ADD(checkpoint_errors, 1);
@@ -328,11 +333,34 @@ static int ola_tenant_save(struct ola_tenant *t)
     if (failing)
         ola_log_info(OLA_TENANT_COMP, "checkpoint saved again");
     OLA_STAT_SET(checkpoint_ms, ola_now_ms());
+    t->saved_mono_ms = ola_mono_ms();
+    t->cp_unsaved = false;
 done:
     t->cp.alerts_text = NULL;
     t->cp.alerts_len = 0;
     ola_buf_free(&alerts);
     return rc;
+}
+
+/*
+ * The checkpoint after a delivered batch. A batch with events is saved at
+ * once: the checkpoint must name them delivered before the next fetch. One
+ * without events (a quiet poll, a page of events already seen) only moves the
+ * window; its save can wait, up to OLA_TENANT_QUIET_SAVE_MS and at most until
+ * the tenant stops: a restart from the older position reads those seconds
+ * again and the seen set, saved with the last events, drops what they hold
+ * that was delivered. An idle tenant so writes its checkpoint (the whole alert
+ * state) once a minute, not at every poll.
+ */
+static int ola_tenant_checkpoint(struct ola_tenant *t, const struct ola_batch *b)
+{
+    if (!t->cp_ready)
+        return 0;
+    if (b->n == 0 && ola_mono_ms() - t->saved_mono_ms < OLA_TENANT_QUIET_SAVE_MS) {
+        t->cp_unsaved = true;
+        return 0;
+    }
+    return ola_tenant_save(t);
 }
 
 /* A reload's conf: the rules are built again from it, their alert state kept. */
@@ -612,8 +640,7 @@ static int ola_tenant_loop(struct ola_tenant *t)
                                           "acknowledged; it will be read again");
             break;
         }
-        if (ola_source_commit(t->src, &b) != 0 ||
-            (t->cp_ready && ola_tenant_save(t) != 0)) {
+        if (ola_source_commit(t->src, &b) != 0 || ola_tenant_checkpoint(t, &b) != 0) {
             ola_log_err(OLA_TENANT_COMP, "the checkpoint could not be saved; stopping");
             rc = OLA_EXIT_RUNTIME;
             atomic_store(&t->fatal, true);
@@ -624,6 +651,11 @@ static int ola_tenant_loop(struct ola_tenant *t)
                          ola_mono_ms() - b.fetched_mono_ms);
         if (t->env.lone)
             ola_progress_tick(ola_mono_ms());
+    }
+    if (rc == OLA_EXIT_OK && t->cp_unsaved && ola_tenant_save(t) != 0) {
+        ola_log_err(OLA_TENANT_COMP, "the checkpoint could not be saved at stop");
+        rc = OLA_EXIT_RUNTIME;
+        atomic_store(&t->fatal, true);
     }
     ola_tenant_publish(t);
     ola_batch_free(&b);
