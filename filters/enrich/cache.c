@@ -46,8 +46,8 @@ struct ola_cache_ent {
     struct ola_cache_ent *next;  /* towards the least recently used */
 };
 
-/* Entries are cut from blocks of four pages, kept together (not strewn among the values).
- */
+/* Entries are cut from blocks of four pages, kept together (not strewn among
+ * the values). */
 #define OLA_CACHE_BLOCK                                                                  \
     ((16384 - sizeof(struct ola_cache_block_head)) / sizeof(struct ola_cache_ent))
 

@@ -19,7 +19,6 @@
 #include <jansson.h>
 
 #include "agent/core/buf.h"
-
 #include "agent/core/err.h"
 #include "agent/core/event.h"
 #include "config/config.h"
