@@ -18,7 +18,12 @@
  * come and go around them; in the heap they would sit among freed pages and
  * pin them. Expiry leaves dead bytes in the chunks; when they are over a
  * third, ola_alerts_trim moves every key, its items and values to fresh
- * chunks (touch-list order, the hash rebuilt) and the old chunks go.
+ * chunks (touch-list order, the hash rebuilt) and the old chunks go. The
+ * rules call it after every batch, not only at rest: a backfill expires keys
+ * for hours without a quiet poll, and chunks that only empty at rest would
+ * grow with its length (a 300,000-event backfill held 300 of them). A move
+ * costs a copy of the live keys, and it waits until at least half as many
+ * bytes as are live have died since the last one.
  */
 #include <errno.h>
 #include <stdint.h>

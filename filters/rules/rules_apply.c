@@ -170,6 +170,8 @@ int ola_rules_apply(struct ola_rules *r, struct ola_batch *b, int64_t now_ms)
     rc = 0;
 fail:
     ola_alerts_expire(r->alerts, now_ms);
+    /* a backfill has no rest for hours: its expired keys' chunks go here */
+    ola_alerts_trim(r->alerts);
     r->stats.state_capped = ola_alerts_stats(r->alerts)->state_capped;
     r->stats.state_evicted = ola_alerts_stats(r->alerts)->state_evicted;
     ola_alert_list_clear(&r->raised);

@@ -63,21 +63,21 @@ static const char *churn_rules = "rules:\n"
 
 /*
  * 2,000 users fail (a count key and a distinct key each, with a value), every
- * tenth again 50 s later, then event time passes the others' window: nine
- * keys in ten expire, leaving every chunk mostly dead. With trim, the rules
- * are trimmed there (the state must be the same, text for text, and the old
- * chunks gone). Then the kept users fail a third time (an alert from each
- * rule, from keys found through the hash), new users come and alert, and
- * event time expires everything (the touch lists walked). Returns the alerts
- * raised after the trim point.
+ * tenth again 50 s later, then a batch moves event time past the others'
+ * window: nine keys in ten expire, leaving every chunk mostly dead, and that
+ * same batch moves the survivors to fresh chunks (the old ones gone). With
+ * survivors_only, only the kept users' events are fed: the state is never
+ * sparse, and must be the same, text for text (*text). Then the kept users
+ * fail a third time (an alert from each rule, from keys found through the
+ * hash), new users come and alert, and event time expires everything (the
+ * touch lists walked). Returns the alerts raised after the expiring batch.
  */
-static json_t *churn(struct fx *f, bool trim)
+static json_t *churn(struct fx *f, bool survivors_only, char **text)
 {
     const struct ola_slab *slab;
     json_t *raised = json_array();
-    char user[16], ip[32], *before, *after;
+    char user[16], ip[32];
     size_t used, mapped;
-    int64_t id = 1;
     int i;
 
     assert_non_null(raised);
@@ -85,49 +85,46 @@ static json_t *churn(struct fx *f, bool trim)
     assert_non_null(f->r);
     slab = &f->r->alerts->slab;
     for (i = 0; i < 2000; i++) {
+        if (survivors_only && i % 10 != 0)
+            continue;
         snprintf(user, sizeof(user), "%d", 1000 + i);
         snprintf(ip, sizeof(ip), "10.%d.%d.1", i / 250, i % 250);
-        assert_int_equal(feed(f, 6, user, ip, id++, T0 + i), 0);
+        assert_int_equal(feed(f, 6, user, ip, 1 + i, T0 + i), 0);
     }
     for (i = 0; i < 2000; i += 10) {
         snprintf(user, sizeof(user), "%d", 1000 + i);
         snprintf(ip, sizeof(ip), "10.%d.%d.2", i / 250, i % 250);
-        assert_int_equal(feed(f, 6, user, ip, id++, T0 + 50 * SEC + i), 0);
+        assert_int_equal(feed(f, 6, user, ip, 10001 + i, T0 + 50 * SEC + i), 0);
     }
-    assert_int_equal(saved_keys(f), 4000);
-    assert_int_equal(feed(f, 5, "9", "x", id++, T0 + MIN + 10 * SEC), 0);
-    assert_int_equal(saved_keys(f), 400);
-    /* nine keys in ten gone, from every chunk: over a third of the bytes dead */
-    assert_true(ola_slab_sparse(slab));
-    before = saved_text(f);
+    assert_int_equal(saved_keys(f), survivors_only ? 400 : 4000);
     used = slab->used;
     mapped = ola_slab_mapped();
-    if (trim) {
-        ola_rules_trim(f->r);
-        assert_int_equal(slab->used, slab->live); /* the old chunks went */
+    assert_int_equal(feed(f, 5, "9", "x", 20001, T0 + MIN + 10 * SEC), 0);
+    assert_int_equal(saved_keys(f), 400);
+    /* moved in that batch: no dead bytes, a fraction of the chunks */
+    assert_int_equal(slab->used, slab->live);
+    assert_false(ola_slab_sparse(slab));
+    if (!survivors_only) {
         assert_true(slab->used < used / 4);
         assert_true(ola_slab_mapped() < mapped / 4);
-        assert_false(ola_slab_sparse(slab));
-        ola_rules_trim(f->r); /* not sparse: nothing moves */
-        assert_int_equal(slab->used, slab->live);
     }
-    after = saved_text(f);
-    assert_string_equal(before, after);
-    free(before);
-    free(after);
+    *text = saved_text(f);
+    ola_rules_trim(f->r); /* at rest: not sparse, nothing moves */
+    assert_int_equal(slab->used, slab->live);
     for (i = 0; i < 2000; i += 10) {
         snprintf(user, sizeof(user), "%d", 1000 + i);
         snprintf(ip, sizeof(ip), "10.%d.%d.3", i / 250, i % 250);
-        assert_int_equal(feed_into(f, raised, 6, user, ip, id++, T0 + 55 * SEC + i), 2);
+        assert_int_equal(feed_into(f, raised, 6, user, ip, 30001 + i, T0 + 55 * SEC + i),
+                         2);
     }
     for (i = 0; i < 300; i++) {
         snprintf(user, sizeof(user), "%d", 5000 + i / 3);
         snprintf(ip, sizeof(ip), "10.9.%d.%d", i / 3, i % 3);
-        feed_into(f, raised, 6, user, ip, id++, T0 + 56 * SEC + i);
+        feed_into(f, raised, 6, user, ip, 40001 + i, T0 + 56 * SEC + i);
     }
     assert_int_equal(json_array_size(raised), 600);
     assert_int_equal(saved_keys(f), 600);
-    assert_int_equal(feed(f, 5, "9", "x", id++, T0 + 10 * MIN), 0);
+    assert_int_equal(feed(f, 5, "9", "x", 50001, T0 + 10 * MIN), 0);
     assert_int_equal(saved_keys(f), 0);
     assert_int_equal(ola_rules_stats(f->r)->alerts, 600);
     return raised;
@@ -137,26 +134,29 @@ static void test_trim_moves_state(void **state)
 {
     struct fx *f = *state;
     size_t mapped = ola_slab_mapped();
-    json_t *plain, *trimmed;
-    char *a, *b;
+    json_t *moved, *kept;
+    char *a, *b, *moved_text, *kept_text;
 
-    plain = churn(f, false);
+    moved = churn(f, false, &moved_text);
     ola_rules_destroy(f->r);
     f->r = NULL;
     assert_int_equal(ola_slab_mapped(), mapped); /* every chunk went */
-    trimmed = churn(f, true);
+    kept = churn(f, true, &kept_text);
     ola_rules_destroy(f->r);
     f->r = NULL;
     assert_int_equal(ola_slab_mapped(), mapped);
-    a = json_dumps(plain, JSON_SORT_KEYS | JSON_COMPACT);
-    b = json_dumps(trimmed, JSON_SORT_KEYS | JSON_COMPACT);
+    assert_string_equal(moved_text, kept_text);
+    a = json_dumps(moved, JSON_SORT_KEYS | JSON_COMPACT);
+    b = json_dumps(kept, JSON_SORT_KEYS | JSON_COMPACT);
     assert_non_null(a);
     assert_non_null(b);
     assert_string_equal(a, b);
     free(a);
     free(b);
-    json_decref(plain);
-    json_decref(trimmed);
+    free(moved_text);
+    free(kept_text);
+    json_decref(moved);
+    json_decref(kept);
 }
 
 /*
