@@ -96,6 +96,9 @@ best_cpu() {
     echo "$best"
 }
 
+# cpu_ticks PID: user + sys CPU of a running process so far, in clock ticks
+cpu_ticks() { awk '{ print $14 + $15 }' "/proc/$1/stat" 2>/dev/null || echo 0; }
+hz=$(getconf CLK_TCK)
 rate() { awk -v n="$1" -v s="$2" 'BEGIN { printf "%.0f", n / s }'; }
 ratio() { awk -v a="$1" -v b="$2" 'BEGIN { printf "%.2f", a / b }'; }
 # met A OP B: "met" when A OP B holds (numbers), else "not met"
@@ -219,6 +222,7 @@ if [ "$floors_only" = 0 ]; then
         r=$(rate "$N_FLOOR" "$s")
         say "| olagent replay --enrich, file ${*:2} | $s | $r | $(ratio "$r" "$floor_rate") |"
         floor_ratios+=("${*:2}=$(ratio "$r" "$floor_rate")")
+        [ "${*:2}" = none ] && enrich_s=$s
     done
     say ""
 fi
@@ -301,7 +305,7 @@ lib_floor() {
 
 # backfill N: olsim with N events, olagent to a plain file; sets E2E_* figures.
 backfill() {
-    local n=$1 cfg="$work/bf$1.yaml" t0 t1 pid peak_anon=0 hwm=0 s i
+    local n=$1 cfg="$work/bf$1.yaml" t0 t1 pid peak_anon=0 hwm=0 s i sim0
     log "end to end: backfill of $n events"
     # the same event rate for every size (1,000,000 over 7 days): windows of the
     # same size, so backlogs differ in length only
@@ -312,6 +316,7 @@ backfill() {
     agent_cfg "$cfg" "-$((n * 604800 / 1000000 + 3600))s" 1s 1s "  - type: file
     path: $work/bf$n-out/events.ndjson
     compression: none"
+    sim0=$(cpu_ticks "$SIM_PID") # olsim made its events before: count only its serving
     t0=$(date +%s%N)
     "$OLAGENT" run -c "$cfg" >/dev/null 2>"$work/bf$n.err" &
     pid=$!
@@ -324,6 +329,8 @@ backfill() {
         sleep 0.1
     done
     t1=$(date +%s%N)
+    E2E_CPU=$(awk -v t="$(cpu_ticks "$pid")" -v hz="$hz" 'BEGIN { printf "%.2f", t / hz }')
+    E2E_SIM_CPU=$(awk -v t="$(($(cpu_ticks "$SIM_PID") - sim0))" -v hz="$hz" 'BEGIN { printf "%.2f", t / hz }')
     s=$(mem_sample "$pid")
     set -- $s
     hwm=$4
@@ -371,7 +378,7 @@ say "run, before each backfill. Own is RSS minus the floor: what the agent's wor
 say ""
 say "| backlog | seconds | events/s | peak RSS | peak anon | idle RSS | idle anon | floor RSS | floor anon | own peak | own idle |"
 say "|---:|---:|---:|---:|---:|---:|---:|---:|---:|---:|---:|"
-mem_peak_anon=() mem_peak_rss=() mem_idle_rss=() mem_floor_rss=() api_rows=()
+mem_peak_anon=() mem_peak_rss=() mem_idle_rss=() mem_floor_rss=() api_rows=() cpu_rows=()
 for n in "$N_E2E_SMALL" "$N_E2E_BIG"; do
     lib_floor
     backfill "$n"
@@ -382,6 +389,7 @@ for n in "$N_E2E_SMALL" "$N_E2E_BIG"; do
     mem_idle_rss+=("$1")
     mem_floor_rss+=("$FLOOR_RSS")
     api_rows+=("$n $E2E_API")
+    cpu_rows+=("$n $E2E_CPU $E2E_SIM_CPU")
 done
 say ""
 say "API calls (olsim's request log, every call: token, rate-limit probe, pages, lookups)"
@@ -394,6 +402,32 @@ for row in "${api_rows[@]}"; do
     set -- $row
     say "| $1 | $2 | $3 | $4 | $5 | $6 | $7 |"
 done
+say ""
+# where the CPU goes, per event: each step is the difference between two figures of
+# this run that differ by that step alone (section 1's are on its own olsim file)
+us() { awk -v s="$1" -v n="$2" 'BEGIN { printf "%.2f", s * 1e6 / n }'; }
+set -- ${cpu_rows[${#cpu_rows[@]} - 1]}
+cpu_n=$1 cpu_agent=$2 cpu_sim=$3
+e2e_us=$(us "$cpu_agent" "$cpu_n") enrich_us=$(us "$enrich_s" "$N_FLOOR")
+e2e_ratio=$(ratio "$e2e_us" "$enrich_us")
+say "Where the CPU goes in the $cpu_n-event backfill, in microseconds per event (user +"
+say "sys). Each of olagent's steps is the difference of two figures of this run that"
+say "differ by that step: the parse is the bare loop's; olagent's own work on a parsed"
+say "event (admission, rules, splice, write, hash) is replay's median minus the floor's;"
+say "enrichment from the cache is replay --enrich (plain file, best of 3) minus replay;"
+say "the API (HTTP, windows, the 2,010 lookups, a checkpoint per page) is the backfill"
+say "minus replay --enrich. olsim's is its CPU while it served this backfill."
+say ""
+say "| step | us per event |"
+say "|---|---:|"
+say "| parse (bare loop) | $(us "$floor_s" "$N_FLOOR") |"
+say "| olagent's own work beyond the parse | $(awk -v a="$replay_s" -v b="$floor_s" -v n="$N_FLOOR" 'BEGIN { printf "%.2f", (a - b) * 1e6 / n }') |"
+say "| enrichment from the cache | $(awk -v a="$enrich_s" -v b="$replay_s" -v n="$N_FLOOR" 'BEGIN { printf "%.2f", (a - b) * 1e6 / n }') |"
+say "| the API: HTTP, windows, lookups, checkpoints | $(awk -v a="$e2e_us" -v b="$enrich_us" 'BEGIN { printf "%.2f", a - b }') |"
+say "| **olagent end to end** ($cpu_agent s) | **$e2e_us** |"
+say "| olsim serving it ($cpu_sim s) | $(us "$cpu_sim" "$cpu_n") |"
+say ""
+say "olagent's CPU per event end to end / replay --enrich's: $e2e_ratio (target <= 1.3)."
 say ""
 # The peak must not grow with the backlog: both backfills meet the same 2,000
 # users at the same event rate (the same pages of 1,000, windows of the same
@@ -515,6 +549,7 @@ summary="$work/summary.md"
     echo "| peak RSS, $N_E2E_BIG-event backfill (kB) | $big_peak | $big_floor (ola_lib_floor) | $(mb $((big_peak - big_floor))) | <= floor + 8 MB | $(met $((big_peak - big_floor)) "<=" 8192) |"
     echo "| idle RSS, tail mode, 2,000 cached users (kB) | $big_idle | $big_floor (ola_lib_floor) | $(mb $((big_idle - big_floor))) | <= floor + 3 MB | $(met $((big_idle - big_floor)) "<=" 3072) |"
     echo "| peak RSS, $N_E2E_SMALL vs $N_E2E_BIG events (kB) | $small_peak vs $big_peak | | $(mb $((big_peak - small_peak))) | within 1 MB | $([ "$quick" = 1 ] && echo "not judged (quick run)" || met $((big_peak - small_peak)) "<=" 1024) |"
+    echo "| olagent CPU per event, backfill / replay --enrich | $e2e_us / $enrich_us us | | $e2e_ratio | <= 1.3 | $(met "$e2e_ratio" "<=" 1.3) |"
     echo "| tail p99 (1 s poll) | $p99 s (p50 $p50 s) | | | < 1.5 s | $(met "$p99" "<" 1.5) |"
     echo "| API calls / lower bound ($api_n-event backfill, 2,000 users) | $api_ratio | | | <= 1.05 | $(met "$api_ratio" "<=" 1.05) |"
     echo ""

@@ -140,7 +140,7 @@ YAML
     until_true 1800 all_delivered $((n * events)) || { log "not all delivered: $(metric_sum olagent_events_delivered_total)"; exit 1; }
     fill=$(($(date +%s) - t0))
     cached=$(metric_sum olagent_enrich_cache_misses_total)
-    sleep 15 # a few polls: the idle trim after the backfill
+    sleep 30 # the idle trim after the backfill, and its last windows and sweep done
     req0=$(api_requests "$n")
     c0=$(cpu_ticks "$apid")
     sleep "$idle"
