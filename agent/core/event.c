@@ -46,16 +46,36 @@ void ola_batch_reset(struct ola_batch *b)
         ola_event_release(b, &b->ev[i]);
     b->n = 0;
     ola_arena_reset(b->arena);
-    free(b->body);
+    if (b->body_cap > b->spare_cap) {
+        free(b->spare);
+        b->spare = b->body;
+        b->spare_cap = b->body_cap;
+    } else {
+        free(b->body);
+    }
     b->body = NULL;
     b->body_len = 0;
+    b->body_cap = 0;
     json_decref(b->tenant_json);
     b->tenant_json = NULL;
+}
+
+char *ola_batch_take_spare(struct ola_batch *b, size_t *cap)
+{
+    char *p = b->spare;
+
+    *cap = b->spare_cap;
+    b->spare = NULL;
+    b->spare_cap = 0;
+    return p;
 }
 
 void ola_batch_free(struct ola_batch *b)
 {
     ola_batch_reset(b);
+    free(b->spare);
+    b->spare = NULL;
+    b->spare_cap = 0;
     free(b->ev);
     b->ev = NULL;
     b->cap = 0;
@@ -68,6 +88,9 @@ void ola_batch_trim(struct ola_batch *b)
     if (b->n != 0)
         return;
     ola_arena_trim(b->arena);
+    free(b->spare);
+    b->spare = NULL;
+    b->spare_cap = 0;
     /* a page's worth of slots (75 KB at 1,000 events): the next burst regrows it */
     free(b->ev);
     b->ev = NULL;

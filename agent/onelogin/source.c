@@ -384,12 +384,15 @@ static enum ola_src_rc ola_ol_source_next(struct ola_source *base, struct ola_ba
     enum ola_ol_status st;
     enum ola_src_rc rc;
     char *body;
-    size_t len;
+    size_t len, cap;
+    int prc;
 
     *wait_ms = 0;
     ola_batch_reset(b);
     memset(&pg, 0, sizeof(pg));
     ola_ol_response_init(&r);
+    /* the answer goes into the last page's memory, faulted in already */
+    r.body.data = ola_batch_take_spare(b, &r.body.cap);
     if (!pos->in_window) {
         rc = ola_source_open(src, wait_ms, err);
         if (rc != OLA_SRC_BATCH)
@@ -422,9 +425,12 @@ static enum ola_src_rc ola_ol_source_next(struct ola_source *base, struct ola_ba
         rc = OLA_SRC_RETRY;
         goto out;
     }
+    cap = r.body.cap;
     body = ola_buf_steal(&r.body, &len);
     /* held to the limit asked for: a bigger page is refused whole */
-    if (ola_page_parse_max(b, body, len, (size_t)src->s->page_size, &pg, &perr) != 0) {
+    prc = ola_page_parse_max(b, body, len, (size_t)src->s->page_size, &pg, &perr);
+    b->body_cap = cap; /* b owns body now; its reset keeps the memory for the next */
+    if (prc != 0) {
         ola_batch_reset(b);
         if (perr.code == ECANCELED) {
             rc = OLA_SRC_RETRY; /* stopping: the page is read again after the restart */

@@ -94,7 +94,7 @@ static void test_batches_then_end(void **state)
     struct ola_batch b;
     size_t sizes[3], total = 0, i;
     int64_t wait = -1;
-    char *said;
+    char *said, *bodies[3];
 
     (void)state;
     write_input(2500, 1000); /* lines 1000 and 2000 are refused */
@@ -110,10 +110,19 @@ static void test_batches_then_end(void **state)
         assert_int_equal(ola_source_next(src, &b, &wait, &err), OLA_SRC_BATCH);
         assert_int_equal(wait, 0);
         sizes[i] = b.n;
+        bodies[i] = b.body;
         total += b.n;
         assert_int_equal(b.ev[0].id, (int64_t)(i * 1000 + 1));
         assert_int_equal(ola_source_commit(src, &b), 0);
     }
+    /* a batch is read into the memory of the one before once that is big
+     * enough (the second may still grow it: it reserves the first's size
+     * and a block more) */
+    assert_ptr_equal(bodies[2], bodies[1]);
+    ola_batch_reset(&b);
+    assert_ptr_equal(b.spare, bodies[2]); /* kept for a next batch */
+    ola_batch_trim(&b);                   /* which an idle batch gives back */
+    assert_null(b.spare);
     assert_int_equal(sizes[0], 999); /* 1,000 lines, one refused */
     assert_int_equal(sizes[1], 999);
     assert_int_equal(sizes[2], 500);
