@@ -28,7 +28,8 @@
 #include "agent/core/arena.h"
 #include "outputs/formats/format.h"
 
-#define OLA_MEMO_SLOTS 8192       /* power of two */
+#define OLA_MEMO_SLOTS 8192       /* at most; a power of two */
+#define OLA_MEMO_FIRST 128        /* at first: an idle tenant's trickle needs no more */
 #define OLA_MEMO_MAX   4096       /* entries before starting over */
 #define OLA_MEMO_BYTES (4u << 20) /* text before starting over */
 #define OLA_MEMO_SLACK 256        /* new entries between sweeps of dead ones */
@@ -40,7 +41,8 @@ struct ola_memo_ent {
 };
 
 struct ola_memo {
-    struct ola_memo_ent *tab; /* OLA_MEMO_SLOTS, open addressing on the address */
+    struct ola_memo_ent *tab; /* slots of them, open addressing on the address */
+    size_t slots;             /* a power of two; doubled while n passes half */
     size_t n, bytes;
     size_t sweep_at; /* n at which dead entries are swept out */
 };
@@ -51,7 +53,7 @@ static void ola_memo_reset(struct ola_memo *m)
 {
     size_t i;
 
-    for (i = 0; m->tab != NULL && i < OLA_MEMO_SLOTS; i++) {
+    for (i = 0; m->tab != NULL && i < m->slots; i++) {
         json_decref(m->tab[i].v);
         free(m->tab[i].text);
         memset(&m->tab[i], 0, sizeof(m->tab[i]));
@@ -61,8 +63,8 @@ static void ola_memo_reset(struct ola_memo *m)
     m->sweep_at = OLA_MEMO_SLACK;
 }
 
-/* The slot of v in tab: where it is, or the free slot where it goes. */
-static size_t ola_memo_slot(const struct ola_memo_ent *tab, const json_t *v)
+/* The slot of v in tab (slots of them): where it is, or the free slot where it goes. */
+static size_t ola_memo_slot(const struct ola_memo_ent *tab, size_t slots, const json_t *v)
 {
     uint64_t k = (uint64_t)(uintptr_t)v;
     size_t s;
@@ -70,9 +72,9 @@ static size_t ola_memo_slot(const struct ola_memo_ent *tab, const json_t *v)
     k ^= k >> 33;
     k *= UINT64_C(0xff51afd7ed558ccd);
     k ^= k >> 33;
-    s = (size_t)k & (OLA_MEMO_SLOTS - 1);
+    s = (size_t)k & (slots - 1);
     while (tab[s].v != NULL && tab[s].v != v)
-        s = (s + 1) & (OLA_MEMO_SLOTS - 1);
+        s = (s + 1) & (slots - 1);
     return s;
 }
 
@@ -89,9 +91,9 @@ static void ola_memo_sweep(struct ola_memo *m)
 
     if (m->tab == NULL)
         return;
-    while (m->tab[start].v != NULL) /* there is one: n <= OLA_MEMO_MAX < slots */
+    while (m->tab[start].v != NULL) /* there is one: n is at most half the slots */
         start++;
-    for (i = 0; i < OLA_MEMO_SLOTS; i++) {
+    for (i = 0; i < m->slots; i++) {
         struct ola_memo_ent *e = &m->tab[i];
 
         if (e->v == NULL || e->v->refcount > 1)
@@ -102,15 +104,15 @@ static void ola_memo_sweep(struct ola_memo *m)
         m->bytes -= e->len;
         memset(e, 0, sizeof(*e));
     }
-    for (k = 1; m->n < before && k < OLA_MEMO_SLOTS; k++) {
+    for (k = 1; m->n < before && k < m->slots; k++) {
         struct ola_memo_ent e;
 
-        i = (start + k) & (OLA_MEMO_SLOTS - 1);
+        i = (start + k) & (m->slots - 1);
         if (m->tab[i].v == NULL)
             continue;
         e = m->tab[i];
         memset(&m->tab[i], 0, sizeof(m->tab[i]));
-        m->tab[ola_memo_slot(m->tab, e.v)] = e;
+        m->tab[ola_memo_slot(m->tab, m->slots, e.v)] = e;
     }
     m->sweep_at =
         m->n + OLA_MEMO_SLACK < OLA_MEMO_MAX ? m->n + OLA_MEMO_SLACK : OLA_MEMO_MAX;
@@ -121,11 +123,33 @@ static void ola_format_json_release(void)
     ola_memo_reset(&ola_memo);
     free(ola_memo.tab);
     ola_memo.tab = NULL;
+    ola_memo.slots = 0;
 }
 
 static void ola_format_json_trim(void)
 {
     ola_memo_sweep(&ola_memo);
+}
+
+/*
+ * Doubles m's table (rehashing what it holds), up to OLA_MEMO_SLOTS: a table
+ * of the most slots from the start would keep 192 KB per tenant thread that
+ * formats a few events a minute. Returns 0 / -1 (ENOMEM, m unchanged).
+ */
+static int ola_memo_grow(struct ola_memo *m)
+{
+    size_t slots = m->slots ? m->slots * 2 : OLA_MEMO_FIRST, i;
+    struct ola_memo_ent *tab = calloc(slots, sizeof(*tab));
+
+    if (tab == NULL)
+        return -1;
+    for (i = 0; i < m->slots; i++)
+        if (m->tab[i].v != NULL)
+            tab[ola_memo_slot(tab, slots, m->tab[i].v)] = m->tab[i];
+    free(m->tab);
+    m->tab = tab;
+    m->slots = slots;
+    return 0;
 }
 
 /* The text of shared value v, dumped on first use; NULL on failure. */
@@ -134,12 +158,11 @@ static const struct ola_memo_ent *ola_memo_get(struct ola_memo *m, json_t *v)
     size_t s;
 
     if (m->tab == NULL) {
-        m->tab = calloc(OLA_MEMO_SLOTS, sizeof(*m->tab));
-        if (m->tab == NULL)
+        if (ola_memo_grow(m) != 0)
             return NULL;
         m->sweep_at = OLA_MEMO_SLACK;
     }
-    s = ola_memo_slot(m->tab, v);
+    s = ola_memo_slot(m->tab, m->slots, v);
     if (m->tab[s].v == v)
         return &m->tab[s];
     if (m->n >= m->sweep_at || m->bytes >= OLA_MEMO_BYTES) {
@@ -149,6 +172,11 @@ static const struct ola_memo_ent *ola_memo_get(struct ola_memo *m, json_t *v)
             m->bytes + OLA_MEMO_BYTES / 16 > OLA_MEMO_BYTES)
             ola_memo_reset(m);
         return ola_memo_get(m, v);
+    }
+    if ((m->n + 1) * 2 > m->slots) { /* n < OLA_MEMO_MAX: never past OLA_MEMO_SLOTS */
+        if (ola_memo_grow(m) != 0)
+            return NULL;
+        s = ola_memo_slot(m->tab, m->slots, v);
     }
     m->tab[s].text = json_dumps(v, JSON_COMPACT | JSON_REAL_PRECISION(17));
     if (m->tab[s].text == NULL)
