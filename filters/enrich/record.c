@@ -26,9 +26,14 @@
 #include <string.h>
 
 #include "agent/core/buf.h"
+#include "agent/core/slab.h"
 #include "filters/enrich/record.h"
 
 /* ---- shared strings ----------------------------------------------------------- */
+
+/* The table's bytes (8 KB): whole pages apart from the heap, since each sweep
+ * makes a new one while a backfill's pages come and go (slab.h). */
+#define OLA_INTERN_TABLE (OLA_INTERN_SLOTS * sizeof(struct ola_istr *))
 
 void ola_istr_unref(struct ola_istr *s)
 {
@@ -74,7 +79,7 @@ void ola_intern_sweep(struct ola_intern *t)
 
     if (t->slot == NULL)
         return;
-    nt = calloc(OLA_INTERN_SLOTS, sizeof(*nt));
+    nt = ola_pages_alloc(OLA_INTERN_TABLE);
     if (nt == NULL)
         return;
     t->sweeps++;
@@ -90,7 +95,7 @@ void ola_intern_sweep(struct ola_intern *t)
         }
         nt[ola_intern_slot(nt, x->s, x->len)] = x;
     }
-    free(t->slot);
+    ola_pages_free(t->slot, OLA_INTERN_TABLE);
     t->slot = nt;
 }
 
@@ -102,7 +107,7 @@ struct ola_istr *ola_intern_get(struct ola_intern *t, const char *s, size_t len)
     if (len > OLA_INTERN_LEN)
         return ola_istr_new(s, len);
     if (t->slot == NULL) {
-        t->slot = calloc(OLA_INTERN_SLOTS, sizeof(*t->slot));
+        t->slot = ola_pages_alloc(OLA_INTERN_TABLE);
         if (t->slot == NULL)
             return ola_istr_new(s, len);
     }
@@ -129,7 +134,7 @@ void ola_intern_free(struct ola_intern *t)
 
     for (i = 0; t->slot != NULL && i < OLA_INTERN_SLOTS; i++)
         ola_istr_unref(t->slot[i]);
-    free(t->slot);
+    ola_pages_free(t->slot, OLA_INTERN_TABLE);
     t->slot = NULL;
     t->n = 0;
 }
