@@ -141,6 +141,20 @@ int ola_buf_put_json_string(struct ola_buf *b, const char *s, size_t n)
     return ola_buf_putc(b, '"');
 }
 
+int ola_buf_put_i64(struct ola_buf *b, int64_t v)
+{
+    char tmp[24], *p = tmp + sizeof(tmp);
+    uint64_t u = v < 0 ? 0 - (uint64_t)v : (uint64_t)v;
+
+    do {
+        *--p = (char)('0' + u % 10);
+        u /= 10;
+    } while (u != 0);
+    if (v < 0)
+        *--p = '-';
+    return ola_buf_append(b, p, (size_t)(tmp + sizeof(tmp) - p));
+}
+
 void ola_buf_truncate(struct ola_buf *b, size_t len)
 {
     b->len = len;

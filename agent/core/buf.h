@@ -9,6 +9,7 @@
 #define OLA_BUF_H
 
 #include <stddef.h>
+#include <stdint.h>
 #include <stdarg.h>
 
 struct ola_buf {
@@ -33,6 +34,8 @@ int ola_buf_vprintf(struct ola_buf *b, const char *fmt, va_list ap)
     __attribute__((format(printf, 2, 0)));
 /* Appends s as a JSON string literal, quotes included. */
 int ola_buf_put_json_string(struct ola_buf *b, const char *s, size_t n);
+/* Appends v in decimal (as JSON and printf's %lld write it). 0 / -1 (ENOMEM). */
+int ola_buf_put_i64(struct ola_buf *b, int64_t v);
 /* Keeps the allocation, forgets the content. */
 void ola_buf_reset(struct ola_buf *b);
 /* Cuts the content back to its first len bytes (len <= b->len), still NUL-terminated:

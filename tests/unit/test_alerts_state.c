@@ -236,7 +236,7 @@ static void test_save_text(void **state)
 {
     struct fx *f = *state;
     struct ola_buf text = OLA_BUF_INIT;
-    json_t *st;
+    json_t *st, *back;
     char *want;
 
     f->r = build(f,
@@ -270,6 +270,17 @@ static void test_save_text(void **state)
     assert_memory_equal(text.data, want, text.len);
     assert_non_null(strstr(want, "q\\\"1")); /* the escaped key is in it */
     free(want);
+    json_decref(st);
+    /* an ESC: \u001b as the outputs write it, \u001B in Jansson's dump; the same JSON */
+    assert_int_equal(feed(f, 6, "\"c\\u001bd\"", "q\\\"1", 4, T0 + 3 * SEC), 0);
+    ola_buf_reset(&text);
+    assert_int_equal(ola_rules_state_save_text(f->r, &text), 0);
+    assert_non_null(strstr(text.data, "c\\u001bd"));
+    st = ola_rules_state_save(f->r);
+    back = json_loadb(text.data, text.len, 0, NULL);
+    assert_non_null(back);
+    assert_true(json_equal(back, st));
+    json_decref(back);
     json_decref(st);
     ola_buf_free(&text);
 }
