@@ -233,20 +233,28 @@ json_t *ola_checkpoint_to_json(const struct ola_checkpoint *cp)
 }
 
 /* Lowercase hex SHA-256 of data into hex[OLA_CP_SUM_HEX + 1]. Returns 0 / -1. */
-static int ola_cp_sha256(const char *data, size_t len, char *hex)
+/* hex (OLA_CP_SUM_HEX + 1 bytes) gets md, a SHA-256 digest, in lowercase hex. */
+static void ola_cp_hex(const unsigned char *md, char *hex)
 {
     static const char digits[] = "0123456789abcdef";
-    unsigned char md[EVP_MAX_MD_SIZE];
-    unsigned int mdlen = 0, i;
+    unsigned int i;
 
-    if (EVP_Digest(data, len, md, &mdlen, EVP_sha256(), NULL) != 1 ||
-        mdlen * 2 != OLA_CP_SUM_HEX)
-        return -1;
-    for (i = 0; i < mdlen; i++) {
+    for (i = 0; i < OLA_CP_SUM_HEX / 2; i++) {
         hex[2 * i] = digits[md[i] >> 4];
         hex[2 * i + 1] = digits[md[i] & 15];
     }
     hex[OLA_CP_SUM_HEX] = '\0';
+}
+
+static int ola_cp_sha256(const char *data, size_t len, char *hex)
+{
+    unsigned char md[EVP_MAX_MD_SIZE];
+    unsigned int mdlen = 0;
+
+    if (EVP_Digest(data, len, md, &mdlen, EVP_sha256(), NULL) != 1 ||
+        mdlen * 2 != OLA_CP_SUM_HEX)
+        return -1;
+    ola_cp_hex(md, hex);
     return 0;
 }
 
@@ -271,64 +279,86 @@ static char *ola_cp_dirname(const char *path)
 }
 
 /*
- * The file bytes: the compact dump of obj (no checksum yet), with
- * ,"alerts":<alerts> spliced in for its closing brace when alerts is not
- * NULL (the text of a value obj lacks, last in file order), then
- * ,"checksum":"sha256:<hex>"} for the brace, plus "\n". Equal to dumping
- * obj after adding "alerts" and then "checksum" last. Malloc'd or NULL.
+ * The file, in parts written one after the other (the alert state's text,
+ * about 1 MB in a backfill, is written from where it is, not copied into
+ * one buffer with the rest: that copy and the fresh megabyte it faulted in
+ * were a tenth of a backfill's CPU).
  */
-static char *ola_cp_serialize(const json_t *obj, const char *alerts, size_t alerts_len,
-                              size_t *len)
+struct ola_cp_file {
+    char *body; /* owned: the compact dump of the checkpoint without "alerts" */
+    const char *part[4];
+    size_t len[4];
+    size_t total;
+    char tail[sizeof(",\"checksum\":\"" OLA_CP_SUM_PFX) + OLA_CP_SUM_HEX + 4];
+};
+
+/*
+ * f's parts: the compact dump of obj without its closing brace, then
+ * ,"alerts":<alerts> when alerts is not NULL (the text of a value obj lacks,
+ * last in file order), then ,"checksum":"sha256:<hex>"} and "\n", where the
+ * hash is over the parts before it and a closing brace. Equal to dumping obj
+ * after adding "alerts" and then "checksum" last. Returns 0 / -1 (ENOMEM);
+ * free f->body either way.
+ */
+static int ola_cp_serialize(const json_t *obj, const char *alerts, size_t alerts_len,
+                            struct ola_cp_file *f)
 {
     static const char key[] = ",\"checksum\":\"" OLA_CP_SUM_PFX;
     static const char akey[] = ",\"alerts\":";
+    unsigned char md[EVP_MAX_MD_SIZE];
+    unsigned int mdlen = 0;
     char hex[OLA_CP_SUM_HEX + 1];
-    char *body, *out = NULL;
-    size_t n, m, total;
+    EVP_MD_CTX *ctx = NULL;
+    size_t n, k;
+    int rc = -1;
 
-    body = json_dumps(obj, JSON_COMPACT);
-    if (body == NULL)
-        return NULL;
-    n = strlen(body);
-    if (n < 2 || body[n - 1] != '}')
+    memset(f, 0, sizeof(*f));
+    f->body = json_dumps(obj, JSON_COMPACT);
+    if (f->body == NULL)
+        return -1;
+    n = strlen(f->body);
+    if (n < 2 || f->body[n - 1] != '}')
+        return -1;
+    f->part[0] = f->body;
+    f->len[0] = n - 1;
+    f->part[1] = alerts != NULL ? akey : "";
+    f->len[1] = alerts != NULL ? sizeof(akey) - 1 : 0;
+    f->part[2] = alerts != NULL ? alerts : "";
+    f->len[2] = alerts != NULL ? alerts_len : 0;
+    ctx = EVP_MD_CTX_new();
+    if (ctx == NULL || EVP_DigestInit_ex(ctx, EVP_sha256(), NULL) != 1)
         goto fail;
-    /* m: the bytes before the closing brace, the alert state's text included */
-    m = alerts != NULL ? (n - 1) + (sizeof(akey) - 1) + alerts_len : n - 1;
-    total = m + (sizeof(key) - 1) + OLA_CP_SUM_HEX + 3; /* "}\n */
-    out = malloc(total + 1);
-    if (out == NULL)
+    for (k = 0; k < 3; k++)
+        if (EVP_DigestUpdate(ctx, f->part[k], f->len[k]) != 1)
+            goto fail;
+    if (EVP_DigestUpdate(ctx, "}", 1) != 1 || EVP_DigestFinal_ex(ctx, md, &mdlen) != 1 ||
+        mdlen * 2 != OLA_CP_SUM_HEX)
         goto fail;
-    memcpy(out, body, n - 1);
-    if (alerts != NULL) {
-        memcpy(out + n - 1, akey, sizeof(akey) - 1);
-        memcpy(out + n - 1 + sizeof(akey) - 1, alerts, alerts_len);
-    }
-    out[m] = '}'; /* the dump without the checksum, hashed in place */
-    if (ola_cp_sha256(out, m + 1, hex) != 0) {
-        free(out);
-        out = NULL;
-        goto fail;
-    }
-    memcpy(out + m, key, sizeof(key) - 1);
-    memcpy(out + m + sizeof(key) - 1, hex, OLA_CP_SUM_HEX);
-    memcpy(out + total - 3, "\"}\n", 4);
-    *len = total;
+    ola_cp_hex(md, hex);
+    memcpy(f->tail, key, sizeof(key) - 1);
+    memcpy(f->tail + sizeof(key) - 1, hex, OLA_CP_SUM_HEX);
+    memcpy(f->tail + sizeof(key) - 1 + OLA_CP_SUM_HEX, "\"}\n", 4);
+    f->part[3] = f->tail;
+    f->len[3] = sizeof(key) - 1 + OLA_CP_SUM_HEX + 3;
+    f->total = f->len[0] + f->len[1] + f->len[2] + f->len[3];
+    rc = 0;
 fail:
-    free(body);
-    return out;
+    EVP_MD_CTX_free(ctx);
+    return rc;
 }
 
 /*
- * Writes data to a fresh temp file beside path (*tmp gets its name, for the
- * caller to free), makes it durable and renames it over path, then fsyncs
+ * Writes f's parts to a fresh temp file beside path (*tmp gets its name, for
+ * the caller to free), makes it durable and renames it over path, then fsyncs
  * dir. On failure *step and *what say which step failed on which file, errno
  * is kept, and the temp file is gone. Returns 0 / -1.
  */
-static int ola_cp_install(const char *path, const char *dir, const char *data, size_t len,
+static int ola_cp_install(const char *path, const char *dir, const struct ola_cp_file *f,
                           char **tmp, const char **step, const char **what)
 {
     bool renamed = false;
     int fd = -1, dfd = -1, e;
+    size_t k;
 
     *step = "cannot create directory";
     *what = dir;
@@ -340,8 +370,9 @@ static int ola_cp_install(const char *path, const char *dir, const char *data, s
         goto fail;
     *what = *tmp;
     *step = "cannot write";
-    if (ola_write_all(fd, data, len) != 0)
-        goto fail;
+    for (k = 0; k < 4; k++)
+        if (ola_write_all(fd, f->part[k], f->len[k]) != 0)
+            goto fail;
     *step = "cannot fsync";
     if (fsync(fd) != 0)
         goto fail;
@@ -455,32 +486,32 @@ int ola_checkpoint_save(const char *path, struct ola_checkpoint *cp, struct ola_
 {
     int64_t now = ola_now_ms();
     json_t *obj;
-    char *data = NULL, *tmp = NULL, *dir = NULL;
+    struct ola_cp_file f = {0};
+    char *tmp = NULL, *dir = NULL;
     const char *step = "", *what = "";
-    size_t len = 0;
-    int rc = -1;
+    int rc = -1, made = -1;
 
     if (ola_cp_bound_seen(path, cp, err) != 0)
         return -1;
     obj = ola_cp_encode(cp, now, ola_cp_seen_runs(cp->pos.seen), false);
     if (obj != NULL)
-        data = ola_cp_serialize(obj, cp->alerts_text, cp->alerts_len, &len);
+        made = ola_cp_serialize(obj, cp->alerts_text, cp->alerts_len, &f);
     json_decref(obj);
     dir = ola_cp_dirname(path);
-    if (data == NULL || dir == NULL) {
+    if (made != 0 || dir == NULL) {
         ola_err_set(
             err, ENOMEM,
             "checkpoint %s: cannot encode (a time out of range, or out of memory)", path);
         goto fail;
     }
-    if (len >= cp->max_bytes) {
+    if (f.total >= cp->max_bytes) {
         ola_err_set(err, EFBIG,
                     "checkpoint %s: %zu bytes, over the %zu a checkpoint may have (the "
                     "alert state is too big?); not written, the last one stays",
-                    path, len, cp->max_bytes);
+                    path, f.total, cp->max_bytes);
         goto fail;
     }
-    if (ola_cp_install(path, dir, data, len, &tmp, &step, &what) != 0) {
+    if (ola_cp_install(path, dir, &f, &tmp, &step, &what) != 0) {
         int e = errno;
 
         ola_err_set(err, e, "checkpoint %s: %s %s: %s", path, step, what, strerror(e));
@@ -489,7 +520,7 @@ int ola_checkpoint_save(const char *path, struct ola_checkpoint *cp, struct ola_
     cp->updated_ms = now;
     rc = 0;
 fail:
-    free(data);
+    free(f.body);
     free(tmp);
     free(dir);
     return rc;
