@@ -4,7 +4,7 @@
 # and each tenant's API calls per hour in steady tail.
 #
 #   tests/bench/tenants.sh BUILD_DIR [--counts "1 10 50"] [--users N]
-#                          [--events N] [--idle SECONDS]
+#                          [--events N] [--idle SECONDS] [--plain]
 #
 # For each count N: olsim --tenants N (each tenant USERS users and EVENTS
 # pre-generated events, so nearly every user is looked up and cached), one
@@ -13,25 +13,32 @@
 # (utime + stime) and each tenant's API requests (olsim's counters) are
 # measured over IDLE seconds of steady tail. The floor is ola_lib_floor
 # (the same libraries, linked and initialised, no work), measured in the
-# same run. Prints a markdown section on stdout; progress on stderr.
+# same run. The agent runs with the environment docker/olagent.service gives
+# it (its GLIBC_TUNABLES line; the Docker image sets the same), as deployed;
+# --plain runs it without. Prints a markdown section on stdout; progress on
+# stderr.
 # Figures, not pass/fail: not part of the test suite.
 set -eu
 [ $# -ge 1 ] || { echo "usage: $0 BUILD_DIR [--counts LIST] [--users N] [--events N] [--idle S]" >&2; exit 2; }
 bdir=$(cd "$1" && pwd)
 shift
-counts="1 10 50" users=2000 events=8000 idle=60
+counts="1 10 50" users=2000 events=8000 idle=60 plain=0
 while [ $# -gt 0 ]; do
     case "$1" in
     --counts) counts=$2; shift ;;
     --users) users=$2; shift ;;
     --events) events=$2; shift ;;
     --idle) idle=$2; shift ;;
+    --plain) plain=1 ;;
     *) echo "$0: unknown option $1" >&2; exit 2 ;;
     esac
     shift
 done
 top=$(cd "$(dirname "$0")/../.." && pwd)
 OLAGENT="$bdir/olagent" OLSIM="$bdir/tests/olsim" TOOLS="$bdir/tests"
+tunables=
+[ "$plain" = 1 ] ||
+    tunables=$(sed -n 's/^Environment=GLIBC_TUNABLES=//p' "$top/docker/olagent.service")
 work=$(mktemp -d "${TMPDIR:-/tmp}/olatenants.XXXXXX")
 pids=()
 cleanup() {
@@ -130,7 +137,7 @@ outputs:
 YAML
     } >"$work/t$n.yaml"
     : >"$work/agent$n.err"
-    "$OLAGENT" run -c "$work/t$n.yaml" >/dev/null 2>"$work/agent$n.err" &
+    GLIBC_TUNABLES=$tunables "$OLAGENT" run -c "$work/t$n.yaml" >/dev/null 2>"$work/agent$n.err" &
     apid=$!
     pids+=("$apid")
     # the port is logged at info, which warn hides: ask the kernel
@@ -159,6 +166,11 @@ YAML
     wait "$spid" 2>/dev/null || true
 done
 
+if [ -n "$tunables" ]; then
+    env_note="The agent runs as docker/olagent.service and the Docker image run it: \`GLIBC_TUNABLES=$tunables\`."
+else
+    env_note="The agent runs without the \`GLIBC_TUNABLES\` that docker/olagent.service sets (\`--plain\`)."
+fi
 cat <<EOF
 ## 4. Tenants: what each one costs
 
@@ -168,6 +180,7 @@ then ${idle} s of steady tail (10 s polls, 1 min late sweeps). RSS in kB, sample
 idle period; the floor is \`ola_lib_floor\` (the same libraries, linked and initialised, no
 work) measured in the same run. CPU is the agent's user + system time over the idle period.
 API calls are olsim's count of the agent's requests per tenant, scaled to an hour.
+$env_note
 
 | tenants | users cached per tenant | backfill | RSS | anon | floor RSS | over the floor | over the floor per tenant | peak RSS | CPU idle | API calls per tenant per hour |
 |---|---:|---:|---:|---:|---:|---:|---:|---:|---:|---:|
