@@ -27,6 +27,7 @@
 
 #include <openssl/evp.h>
 
+#include "agent/core/buf.h"
 #include "agent/core/fileio.h"
 #include "agent/core/log.h"
 #include "agent/core/timeutil.h"
@@ -92,23 +93,23 @@ static bool ola_cp_set(json_t *obj, const char *key, json_t *v)
 }
 
 struct ola_cp_runs {
-    json_t *arr; /* the `seen` array being built */
-    bool open;   /* a run is pending in first/last/max */
+    struct ola_buf *text; /* the `seen` array's compact text, written as it goes */
+    size_t n;             /* runs flushed */
+    bool open;            /* a run is pending in first/last/max */
     bool failed;
     int64_t first, last, max_created;
 };
 
 static void ola_cp_run_flush(struct ola_cp_runs *r)
 {
-    json_t *run;
-
     if (!r->open || r->failed)
         return;
-    run = json_pack("[III]", (json_int_t)r->first, (json_int_t)r->last,
-                    (json_int_t)r->max_created);
-    if (run == NULL || json_array_append_new(r->arr, run) != 0)
-        r->failed = true;
     r->open = false;
+    if (ola_buf_puts(r->text, r->n++ > 0 ? ",[" : "[") != 0 ||
+        ola_buf_put_i64(r->text, r->first) != 0 || ola_buf_putc(r->text, ',') != 0 ||
+        ola_buf_put_i64(r->text, r->last) != 0 || ola_buf_putc(r->text, ',') != 0 ||
+        ola_buf_put_i64(r->text, r->max_created) != 0 || ola_buf_putc(r->text, ']') != 0)
+        r->failed = true;
 }
 
 static void ola_cp_run_add(int64_t id, int64_t created_ms, void *arg)
@@ -127,21 +128,22 @@ static void ola_cp_run_add(int64_t id, int64_t created_ms, void *arg)
     r->max_created = created_ms;
 }
 
-/* The `seen` runs array. New reference or NULL (out of memory). */
-static json_t *ola_cp_seen_runs(const struct ola_seen *s)
+/*
+ * The `seen` ids as runs of consecutive ids, [[first,last,newest created_at
+ * (ms)],...], compact JSON text appended to out (a save splices it in:
+ * building and dumping it as a Jansson array was a twelfth of a backfill's
+ * CPU). Returns 0 / -1 (ENOMEM).
+ */
+static int ola_cp_seen_text(const struct ola_seen *s, struct ola_buf *out)
 {
     struct ola_cp_runs r = {0};
 
-    r.arr = json_array();
-    if (r.arr == NULL)
-        return NULL;
+    r.text = out;
+    if (ola_buf_putc(out, '[') != 0)
+        return -1;
     ola_seen_foreach(s, ola_cp_run_add, &r);
     ola_cp_run_flush(&r);
-    if (r.failed) {
-        json_decref(r.arr);
-        return NULL;
-    }
-    return r.arr;
+    return r.failed ? -1 : ola_buf_putc(out, ']');
 }
 
 struct ola_cp_range {
@@ -174,14 +176,15 @@ static json_t *ola_cp_seen_summary(const struct ola_seen *s)
 
 /*
  * Everything but `seen` and `checksum`, in file order, then `seen` from
- * seen_value (stolen) and `alerts`. New reference or NULL.
+ * seen_value (stolen) and `alerts`; with seen_value NULL, neither of the two
+ * (the saver splices both in as text). New reference or NULL.
  */
 static json_t *ola_cp_encode(const struct ola_checkpoint *cp, int64_t updated_ms,
                              json_t *seen_value, bool copy_alerts)
 {
     json_t *obj = json_object(), *window, *alerts;
 
-    if (obj == NULL || seen_value == NULL || cp->pos.delivered > (uint64_t)INT64_MAX)
+    if (obj == NULL || cp->pos.delivered > (uint64_t)INT64_MAX)
         goto fail;
     if (!ola_cp_set(obj, "version", json_integer(OLA_CHECKPOINT_VERSION)) ||
         !ola_cp_set(obj, "watermark", ola_cp_time(cp->pos.watermark_ms, true)) ||
@@ -205,13 +208,13 @@ static json_t *ola_cp_encode(const struct ola_checkpoint *cp, int64_t updated_ms
         !ola_cp_set(obj, "delivered", json_integer((json_int_t)cp->pos.delivered)) ||
         !ola_cp_set(obj, "updated_at", ola_cp_time(updated_ms, false)))
         goto fail;
+    if (seen_value == NULL)
+        return obj; /* the saver splices `seen` and `alerts` in (ola_cp_serialize) */
     if (json_object_set_new(obj, "seen", seen_value) != 0) {
         seen_value = NULL;
         goto fail;
     }
     seen_value = NULL;
-    if (cp->alerts_text != NULL && !copy_alerts)
-        return obj; /* the saver splices the text in (ola_cp_serialize) */
     if (cp->alerts == NULL)
         alerts = json_null();
     else if (copy_alerts)
@@ -229,7 +232,9 @@ fail:
 
 json_t *ola_checkpoint_to_json(const struct ola_checkpoint *cp)
 {
-    return ola_cp_encode(cp, cp->updated_ms, ola_cp_seen_summary(cp->pos.seen), true);
+    json_t *seen = ola_cp_seen_summary(cp->pos.seen);
+
+    return seen != NULL ? ola_cp_encode(cp, cp->updated_ms, seen, true) : NULL;
 }
 
 /* Lowercase hex SHA-256 of data into hex[OLA_CP_SUM_HEX + 1]. Returns 0 / -1. */
@@ -286,24 +291,25 @@ static char *ola_cp_dirname(const char *path)
  */
 struct ola_cp_file {
     char *body; /* owned: the compact dump of the checkpoint without "alerts" */
-    const char *part[4];
-    size_t len[4];
+    const char *part[6];
+    size_t len[6];
     size_t total;
     char tail[sizeof(",\"checksum\":\"" OLA_CP_SUM_PFX) + OLA_CP_SUM_HEX + 4];
 };
 
 /*
  * f's parts: the compact dump of obj without its closing brace, then
- * ,"alerts":<alerts> when alerts is not NULL (the text of a value obj lacks,
- * last in file order), then ,"checksum":"sha256:<hex>"} and "\n", where the
- * hash is over the parts before it and a closing brace. Equal to dumping obj
- * after adding "alerts" and then "checksum" last. Returns 0 / -1 (ENOMEM);
- * free f->body either way.
+ * ,"seen":<seen>,"alerts":<alerts> (the texts of the values obj lacks, last
+ * in file order), then ,"checksum":"sha256:<hex>"} and "\n", where the hash
+ * is over the parts before it and a closing brace. Equal to dumping obj after
+ * adding "seen", "alerts" and then "checksum". Returns 0 / -1 (ENOMEM); free
+ * f->body either way.
  */
-static int ola_cp_serialize(const json_t *obj, const char *alerts, size_t alerts_len,
-                            struct ola_cp_file *f)
+static int ola_cp_serialize(const json_t *obj, const struct ola_buf *seen,
+                            const char *alerts, size_t alerts_len, struct ola_cp_file *f)
 {
     static const char key[] = ",\"checksum\":\"" OLA_CP_SUM_PFX;
+    static const char skey[] = ",\"seen\":";
     static const char akey[] = ",\"alerts\":";
     unsigned char md[EVP_MAX_MD_SIZE];
     unsigned int mdlen = 0;
@@ -321,14 +327,18 @@ static int ola_cp_serialize(const json_t *obj, const char *alerts, size_t alerts
         return -1;
     f->part[0] = f->body;
     f->len[0] = n - 1;
-    f->part[1] = alerts != NULL ? akey : "";
-    f->len[1] = alerts != NULL ? sizeof(akey) - 1 : 0;
-    f->part[2] = alerts != NULL ? alerts : "";
-    f->len[2] = alerts != NULL ? alerts_len : 0;
+    f->part[1] = skey;
+    f->len[1] = sizeof(skey) - 1;
+    f->part[2] = seen->data;
+    f->len[2] = seen->len;
+    f->part[3] = akey;
+    f->len[3] = sizeof(akey) - 1;
+    f->part[4] = alerts;
+    f->len[4] = alerts_len;
     ctx = EVP_MD_CTX_new();
     if (ctx == NULL || EVP_DigestInit_ex(ctx, EVP_sha256(), NULL) != 1)
         goto fail;
-    for (k = 0; k < 3; k++)
+    for (k = 0; k < 5; k++)
         if (EVP_DigestUpdate(ctx, f->part[k], f->len[k]) != 1)
             goto fail;
     if (EVP_DigestUpdate(ctx, "}", 1) != 1 || EVP_DigestFinal_ex(ctx, md, &mdlen) != 1 ||
@@ -338,9 +348,10 @@ static int ola_cp_serialize(const json_t *obj, const char *alerts, size_t alerts
     memcpy(f->tail, key, sizeof(key) - 1);
     memcpy(f->tail + sizeof(key) - 1, hex, OLA_CP_SUM_HEX);
     memcpy(f->tail + sizeof(key) - 1 + OLA_CP_SUM_HEX, "\"}\n", 4);
-    f->part[3] = f->tail;
-    f->len[3] = sizeof(key) - 1 + OLA_CP_SUM_HEX + 3;
-    f->total = f->len[0] + f->len[1] + f->len[2] + f->len[3];
+    f->part[5] = f->tail;
+    f->len[5] = sizeof(key) - 1 + OLA_CP_SUM_HEX + 3;
+    for (k = 0; k < 6; k++)
+        f->total += f->len[k];
     rc = 0;
 fail:
     EVP_MD_CTX_free(ctx);
@@ -370,7 +381,7 @@ static int ola_cp_install(const char *path, const char *dir, const struct ola_cp
         goto fail;
     *what = *tmp;
     *step = "cannot write";
-    for (k = 0; k < 4; k++)
+    for (k = 0; k < 6; k++)
         if (ola_write_all(fd, f->part[k], f->len[k]) != 0)
             goto fail;
     *step = "cannot fsync";
@@ -487,15 +498,24 @@ int ola_checkpoint_save(const char *path, struct ola_checkpoint *cp, struct ola_
     int64_t now = ola_now_ms();
     json_t *obj;
     struct ola_cp_file f = {0};
-    char *tmp = NULL, *dir = NULL;
-    const char *step = "", *what = "";
+    struct ola_buf seen = OLA_BUF_INIT;
+    char *tmp = NULL, *dir = NULL, *adump = NULL;
+    const char *step = "", *what = "", *alerts = cp->alerts_text;
+    size_t alerts_len = cp->alerts_len;
     int rc = -1, made = -1;
 
     if (ola_cp_bound_seen(path, cp, err) != 0)
         return -1;
-    obj = ola_cp_encode(cp, now, ola_cp_seen_runs(cp->pos.seen), false);
-    if (obj != NULL)
-        made = ola_cp_serialize(obj, cp->alerts_text, cp->alerts_len, &f);
+    if (alerts == NULL) { /* a tree (or none): dumped as the file holds it */
+        adump = cp->alerts != NULL
+                    ? json_dumps(cp->alerts, JSON_COMPACT | JSON_ENCODE_ANY)
+                    : strdup("null");
+        alerts = adump;
+        alerts_len = adump != NULL ? strlen(adump) : 0;
+    }
+    obj = ola_cp_encode(cp, now, NULL, false);
+    if (obj != NULL && alerts != NULL && ola_cp_seen_text(cp->pos.seen, &seen) == 0)
+        made = ola_cp_serialize(obj, &seen, alerts, alerts_len, &f);
     json_decref(obj);
     dir = ola_cp_dirname(path);
     if (made != 0 || dir == NULL) {
@@ -521,6 +541,8 @@ int ola_checkpoint_save(const char *path, struct ola_checkpoint *cp, struct ola_
     rc = 0;
 fail:
     free(f.body);
+    ola_buf_free(&seen);
+    free(adump);
     free(tmp);
     free(dir);
     return rc;
