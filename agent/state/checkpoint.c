@@ -290,7 +290,7 @@ static char *ola_cp_dirname(const char *path)
  * were a tenth of a backfill's CPU).
  */
 struct ola_cp_file {
-    char *body; /* owned: the compact dump of the checkpoint without "alerts" */
+    char *body; /* owned: the compact dump of the checkpoint without "seen", "alerts" */
     const char *part[6];
     size_t len[6];
     size_t total;
