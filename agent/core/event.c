@@ -46,7 +46,9 @@ void ola_batch_reset(struct ola_batch *b)
         ola_event_release(b, &b->ev[i]);
     b->n = 0;
     ola_arena_reset(b->arena);
-    if (b->body_cap > b->spare_cap) {
+    /* kept while bodies fill it: a quiet poll's few bytes in a page-sized buffer
+     * would hold that megabyte at rest */
+    if (b->body_cap > b->spare_cap && b->body_len >= b->body_cap / 8) {
         free(b->spare);
         b->spare = b->body;
         b->spare_cap = b->body_cap;

@@ -70,7 +70,8 @@ struct ola_batch {
 
 void ola_batch_init(struct ola_batch *b);
 /* Releases events, ola objects and the body; keeps the array and the tenant, and
- * the body's memory as b's spare when its size is known (body_cap). */
+ * the body's memory as b's spare when its size is known (body_cap) and the body
+ * filled at least an eighth of it. */
 void ola_batch_reset(struct ola_batch *b);
 /*
  * The memory of an earlier body, for a source that reads the next one itself

@@ -2,7 +2,8 @@
  * test_arena.c - the batch arena: Jansson values parsed inside it come from
  * its chunks, values made outside it stay malloc's even when mixed into an
  * arena tree, reset keeps the chunks for reuse and trim gives them back, a
- * big value gets a chunk of its own, and another thread is never affected.
+ * big value gets a chunk of its own, and another thread is never affected;
+ * the batch keeps a page body's memory only while bodies fill it.
  * Under AddressSanitizer, freed and reset arena memory must be poisoned.
  */
 #include <pthread.h>
@@ -241,6 +242,40 @@ static void test_batch(void **state)
     ola_batch_free(&b);
 }
 
+/* A body's memory is kept for the next one while bodies fill it, and given back
+ * when one leaves most of it empty (a quiet poll's answer in a page's buffer). */
+static void test_batch_spare(void **state)
+{
+    struct ola_batch b;
+    size_t cap = 0;
+    char *p;
+
+    (void)state;
+    ola_batch_init(&b);
+    b.body = malloc(1 << 20);
+    assert_non_null(b.body);
+    b.body_cap = 1 << 20;
+    b.body_len = 900000;
+    ola_batch_reset(&b);
+    assert_non_null(b.spare);
+    assert_int_equal(b.spare_cap, 1 << 20);
+    p = ola_batch_take_spare(&b, &cap);
+    assert_int_equal(cap, 1 << 20);
+    assert_null(b.spare);
+    b.body = p; /* a quiet poll's answer lands in it */
+    b.body_cap = cap;
+    b.body_len = 120;
+    ola_batch_reset(&b);
+    assert_null(b.spare);
+    assert_null(b.body);
+    b.body = malloc(4096); /* no size told: freed, never kept */
+    assert_non_null(b.body);
+    b.body_len = 4000;
+    ola_batch_reset(&b);
+    assert_null(b.spare);
+    ola_batch_free(&b);
+}
+
 static void test_poisoned(void **state)
 {
     (void)state;
@@ -274,6 +309,7 @@ int main(void)
         cmocka_unit_test(test_reuse_and_big),  cmocka_unit_test(test_reuse_freed),
         cmocka_unit_test(test_two_arenas),     cmocka_unit_test(test_other_thread),
         cmocka_unit_test(test_batch),          cmocka_unit_test(test_poisoned),
+        cmocka_unit_test(test_batch_spare),
     };
 
     ola_arena_install();

@@ -49,7 +49,8 @@ static int teardown(void **state)
     return 0;
 }
 
-/* Writes n events, one a line; line k (1-based) is "not json" when k % bad == 0. */
+/* Writes n events of about 500 bytes (real ones are 880), one a line; line k
+ * (1-based) is "not json" when k % bad == 0. */
 static void write_input(size_t n, size_t bad)
 {
     FILE *f = fopen(in_path, "w");
@@ -60,7 +61,10 @@ static void write_input(size_t n, size_t bad)
         if (bad != 0 && k % bad == 0)
             fprintf(f, "not json\n");
         else
-            fprintf(f, "{\"id\":%zu,\"created_at\":\"2026-11-23T10:00:00.000Z\"}\n", k);
+            fprintf(f,
+                    "{\"id\":%zu,\"created_at\":\"2026-11-23T10:00:00.000Z\",\"pad\":\"%"
+                    "0440d\"}\n",
+                    k, 0);
     }
     assert_int_equal(fclose(f), 0);
 }
