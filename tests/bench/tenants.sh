@@ -19,7 +19,7 @@
 # stderr.
 # Figures, not pass/fail: not part of the test suite.
 set -eu
-[ $# -ge 1 ] || { echo "usage: $0 BUILD_DIR [--counts LIST] [--users N] [--events N] [--idle S]" >&2; exit 2; }
+[ $# -ge 1 ] || { echo "usage: $0 BUILD_DIR [--counts LIST] [--users N] [--events N] [--idle S] [--plain]" >&2; exit 2; }
 bdir=$(cd "$1" && pwd)
 shift
 counts="1 10 50" users=2000 events=8000 idle=60 plain=0
