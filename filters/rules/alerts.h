@@ -99,8 +99,8 @@ json_t *ola_alerts_save(const struct ola_alerts *a);
 /*
  * The same state as JSON text, appended to out: byte for byte
  * json_dumps(ola_alerts_save(a), JSON_COMPACT), built one key at a time, so
- * a save never holds the whole state as a tree. Returns 0 / -1 (ENOMEM; out
- * then holds a part).
+ * a save never holds the whole state as a tree (a checkpoint's checksum is
+ * over that form). Returns 0 / -1 (ENOMEM; out then holds a part).
  */
 int ola_alerts_save_text(const struct ola_alerts *a, struct ola_buf *out);
 /*

@@ -499,18 +499,45 @@ fail:
     return NULL;
 }
 
-/* Appends s as a JSON string (ola_buf_put_json_string). 0 / -1. */
+/*
+ * Appends s as Jansson's compact dump writes it, which the checkpoint's
+ * checksum is over (its loader dumps the parsed file again to check it):
+ * printable ASCII without quote or backslash as it is, anything else through
+ * Jansson itself (its \u00XX escapes are upper case, and a string that is not
+ * UTF-8 fails, as the tree form did). 0 / -1.
+ */
 static int ola_put_str(struct ola_buf *out, const char *s)
 {
-    return ola_buf_put_json_string(out, s, strlen(s));
+    size_t i, n = strlen(s), need;
+    json_t *v;
+    int rc = -1;
+
+    for (i = 0; i < n; i++)
+        if ((unsigned char)s[i] < 0x20 || (unsigned char)s[i] > 0x7e || s[i] == '"' ||
+            s[i] == '\\')
+            break;
+    if (i == n)
+        return ola_buf_putc(out, '"') != 0 || ola_buf_append(out, s, n) != 0 ||
+                       ola_buf_putc(out, '"') != 0
+                   ? -1
+                   : 0;
+    v = json_stringn(s, n);
+    need = v != NULL ? json_dumpb(v, NULL, 0, JSON_ENCODE_ANY) : 0;
+    if (need == 0 || ola_buf_reserve(out, need) != 0 ||
+        json_dumpb(v, out->data + out->len, need, JSON_ENCODE_ANY) != need)
+        goto fail;
+    ola_buf_truncate(out, out->len + need);
+    rc = 0;
+fail:
+    json_decref(v);
+    return rc;
 }
 
 /*
  * Appends k as ola_akey_json's object, written straight into out: the same
  * members in the same order, compact. Building and dumping a tree per key
  * was a quarter of a backfill's CPU (every page's checkpoint saves the whole
- * state). Strings are escaped as the outputs escape them, which differs from
- * Jansson's dump only in the case of \u00XX's hex digits: the same JSON.
+ * state). Byte for byte the tree's compact dump (ola_put_str).
  */
 static int ola_akey_text(const struct ola_arule *r, const struct ola_akey *k,
                          struct ola_buf *out)

@@ -271,12 +271,17 @@ static void test_save_text(void **state)
     assert_non_null(strstr(want, "q\\\"1")); /* the escaped key is in it */
     free(want);
     json_decref(st);
-    /* an ESC: \u001b as the outputs write it, \u001B in Jansson's dump; the same JSON */
+    /* an ESC: \u001B, as Jansson writes it (a checkpoint's loader dumps the
+     * parsed state again to check the checksum: any other form fails it) */
     assert_int_equal(feed(f, 6, "\"c\\u001bd\"", "q\\\"1", 4, T0 + 3 * SEC), 0);
     ola_buf_reset(&text);
     assert_int_equal(ola_rules_state_save_text(f->r, &text), 0);
-    assert_non_null(strstr(text.data, "c\\u001bd"));
+    assert_non_null(strstr(text.data, "c\\u001Bd"));
     st = ola_rules_state_save(f->r);
+    want = json_dumps(st, JSON_COMPACT);
+    assert_int_equal(text.len, strlen(want));
+    assert_memory_equal(text.data, want, text.len);
+    free(want);
     back = json_loadb(text.data, text.len, 0, NULL);
     assert_non_null(back);
     assert_true(json_equal(back, st));
