@@ -1,7 +1,7 @@
 #!/usr/bin/env bash
 # fuzz.sh NAME MINUTES [libFuzzer options...] - fuzzes one harness for MINUTES.
 #
-# NAME is page, config, rules or format (tests/fuzz/fuzz_NAME.c). Builds the
+# NAME is page, config, rules, format or json (tests/fuzz/fuzz_NAME.c). Builds the
 # libFuzzer binaries once in $OLA_FUZZ_BUILD (default build-fuzz: clang,
 # -DOLA_FUZZ=ON, ASan+UBSan), then runs fuzz_NAME on a working corpus
 # (build-fuzz/corpus/NAME, seeded from tests/fuzz/corpus/NAME, which is only
@@ -29,7 +29,7 @@ cmake --build "$build" --target "fuzz_$name" -j"${OLA_FUZZ_JOBS:-2}" >/dev/null
 
 dict=
 case $name in
-    page | format) dict="$top/tests/fuzz/json.dict" ;;
+    page | format | json) dict="$top/tests/fuzz/json.dict" ;;
     config | rules) dict="$top/tests/fuzz/yaml.dict" ;;
 esac
 mkdir -p "$build/corpus/$name" "$build/crashes/$name"
