@@ -293,31 +293,37 @@ int ola_tenant_setup_replay(struct ola_tenant *t, bool enrich)
 /*
  * Saves the checkpoint, retrying with backoff until it works or time is up.
  * The alert state goes in as text written one key at a time and lives only
- * for the save: an idle tenant keeps its alert state once, in the rules, and
+ * in its buffer: an idle tenant keeps its alert state once, in the rules, and
  * a save never builds it as a tree (3,700 keys: 2.9 MB of Jansson values, for
- * 360 KB of text).
+ * 360 KB of text). While big pages come (a trim is due: a backfill, a late
+ * sweep, which save after every page) the buffer is kept from one save to
+ * the next, since a fresh megabyte faulted in at every save was a tenth of a
+ * backfill's CPU, and the idle trim (ola_tenant_trim) frees it; after any
+ * other save it goes at once, so a quiet tenant does not hold its alert
+ * state twice. The last size is the hint for the next first reserve, so the
+ * text is not grown by doubling.
  */
 static int ola_tenant_save(struct ola_tenant *t)
 {
     struct ola_err err = {0, ""};
     struct ola_backoff bo;
-    struct ola_buf alerts = OLA_BUF_INIT;
+    struct ola_buf *alerts = &t->alerts_text;
     bool failing = false;
     int rc = 0;
 
     json_decref(t->cp.alerts);
     t->cp.alerts = NULL;
-    /* about the last save's size: the text is not grown (and faulted in) by doubling */
-    if (ola_buf_reserve(&alerts, t->alerts_len_hint + t->alerts_len_hint / 8) != 0 ||
-        ola_rules_state_save_text(t->rules, &alerts) != 0) {
+    ola_buf_reset(alerts);
+    if (ola_buf_reserve(alerts, t->alerts_len_hint + t->alerts_len_hint / 8) != 0 ||
+        ola_rules_state_save_text(t->rules, alerts) != 0) {
         ola_log_err(OLA_TENANT_COMP, "the alert state could not be written out (out of "
                                      "memory)");
-        ola_buf_free(&alerts);
+        ola_buf_free(alerts);
         return -1;
     }
-    t->cp.alerts_text = alerts.data;
-    t->cp.alerts_len = alerts.len;
-    t->alerts_len_hint = alerts.len;
+    t->cp.alerts_text = alerts->data;
+    t->cp.alerts_len = alerts->len;
+    t->alerts_len_hint = alerts->len;
     ola_backoff_init(&bo, 500, t->cfg->onelogin.backoff_max_ms, 0);
     while (ola_checkpoint_save(t->cfg->checkpoint_path, &t->cp, &err) != 0) {
         OLA_STAT_ADD(checkpoint_errors, 1);
@@ -338,7 +344,8 @@ static int ola_tenant_save(struct ola_tenant *t)
 done:
     t->cp.alerts_text = NULL;
     t->cp.alerts_len = 0;
-    ola_buf_free(&alerts);
+    if (!t->trim_due)
+        ola_buf_free(alerts);
     return rc;
 }
 
@@ -505,6 +512,7 @@ static void ola_tenant_trim(struct ola_tenant *t, struct ola_batch *b)
     t->trimmed_mono_ms = ola_mono_ms();
     ola_batch_trim(b);
     ola_pipeline_trim(&t->pipe);
+    ola_buf_free(&t->alerts_text);
 #ifdef __GLIBC__
     malloc_trim(0);
 #endif
@@ -688,6 +696,7 @@ static void ola_tenant_teardown(struct ola_tenant *t)
     if (t->cp_ready)
         ola_checkpoint_free(&t->cp);
     t->cp_ready = false;
+    ola_buf_free(&t->alerts_text);
 }
 
 static void *ola_tenant_main(void *arg)

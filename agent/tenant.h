@@ -18,6 +18,7 @@
 #include <stdatomic.h>
 #include <stdbool.h>
 
+#include "agent/core/buf.h"
 #include "agent/core/stats.h"
 #include "agent/core/wait.h"
 #include "agent/metrics.h"
@@ -58,9 +59,11 @@ struct ola_tenant {
     struct ola_rules *rules;
     struct ola_checkpoint cp;
     bool cp_ready;
-    bool cp_unsaved;        /* a quiet batch's window is not saved yet */
-    int64_t saved_mono_ms;  /* the last checkpoint save */
-    size_t alerts_len_hint; /* the last save's alert state text, bytes */
+    bool cp_unsaved;            /* a quiet batch's window is not saved yet */
+    int64_t saved_mono_ms;      /* the last checkpoint save */
+    size_t alerts_len_hint;     /* the last save's alert state text, bytes */
+    struct ola_buf alerts_text; /* that text's buffer, kept while busy; the idle trim
+                                 * frees it */
     struct ola_source *src;
     struct ola_pipeline pipe;
     char dead_letter[PATH_MAX]; /* the source's: records that are not events */
