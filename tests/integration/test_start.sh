@@ -12,12 +12,24 @@
 start_olsim --seed 11 --events 400 --span 5m --rate 5 --page-max 50
 START=now OVERLAP=10m SWEEP=1s write_config "$T_DIR/olagent.yaml"
 : >"$T_DIR/out.ndjson"
+# live events (records with an event type: no alert) in FILE: at least N
+t_live_events() {
+    local n
+    n=$(grep -c '"event_type_id"' "$1" 2>/dev/null)
+    [ "${n:-0}" -ge "$2" ]
+}
 start_agent "$T_DIR/olagent.yaml" "$T_DIR/out.ndjson"
 sleep 5
+# each run delivers some live events before it stops, however slow the machine
+wait_until 60 t_live_events "$T_DIR/out.ndjson" 8 ||
+    fail "no 8 live events delivered in the first run"
 stop_agent || fail "olagent exited $? after SIGTERM"
 sleep 1 # events created while it is down come after the restart
+first=$(grep -c '"event_type_id"' "$T_DIR/out.ndjson")
 start_agent "$T_DIR/olagent.yaml" "$T_DIR/out.ndjson"
 sleep 4
+wait_until 60 t_live_events "$T_DIR/out.ndjson" $((first + 8)) ||
+    fail "no 8 more live events delivered in the second run"
 stop_agent || fail "olagent exited $? after SIGTERM (second run)"
 stopped_ms=$(date +%s%3N)
 sim GET /_sim/truth >"$T_DIR/truth.ndjson"
