@@ -101,16 +101,23 @@ static json_t *churn(struct fx *f, bool survivors_only, char **text)
     mapped = ola_slab_mapped();
     assert_int_equal(feed(f, 5, "9", "x", 20001, T0 + MIN + 10 * SEC), 0);
     assert_int_equal(saved_keys(f), 400);
-    /* moved in that batch: no dead bytes, a fraction of the chunks */
-    assert_int_equal(slab->used, slab->live);
     assert_false(ola_slab_sparse(slab));
     if (!survivors_only) {
+        /* moved in that batch: no dead bytes, a fraction of the chunks (without the
+         * churn, the survivors' first arrays, outgrown by their second item, are
+         * dead bytes too few to move for) */
+        assert_int_equal(slab->used, slab->live);
         assert_true(slab->used < used / 4);
-        assert_true(ola_slab_mapped() < mapped / 4);
+        /* the old chunks are gone: what is mapped holds the survivors, and
+         * the current chunk (at most one more) */
+        assert_true(ola_slab_mapped() < mapped / 3);
+        assert_true(ola_slab_mapped() <=
+                    (slab->used / OLA_SLAB_CHUNK + 2) * (size_t)OLA_SLAB_CHUNK);
     }
     *text = saved_text(f);
+    used = slab->used;
     ola_rules_trim(f->r); /* at rest: not sparse, nothing moves */
-    assert_int_equal(slab->used, slab->live);
+    assert_int_equal(slab->used, used);
     for (i = 0; i < 2000; i += 10) {
         snprintf(user, sizeof(user), "%d", 1000 + i);
         snprintf(ip, sizeof(ip), "10.%d.%d.3", i / 250, i % 250);
