@@ -10,7 +10,13 @@
  * `olagent replay`, in alternating rounds, and divides replay's events per
  * CPU-second (user + sys of the whole process, reading included, measured
  * from outside the same way for both) by this one's.
- *   usage: ola_bare_floor FILE.ndjson
+ *
+ * Built a second time as ola_own_floor (OLA_OWN_READER defined, linked with
+ * ola_core): the same loop with olagent's reader, ola_json_parse
+ * (agent/core/json_parse.c), on malloc's memory with nothing after it. The
+ * report shows replay against both: the library's bare loop (issue 22's
+ * floor) and parsing alone at olagent's own cost.
+ *   usage: ola_bare_floor FILE.ndjson   (or ola_own_floor FILE.ndjson)
  * Prints "events N bytes B" (stdout); exits 1 if a line is not JSON.
  */
 #define _POSIX_C_SOURCE 200809L
@@ -22,6 +28,15 @@
 
 #include <jansson.h>
 
+#ifdef OLA_OWN_READER
+#include "agent/core/json_parse.h"
+#define OLA_FLOOR_NAME        "ola_own_floor"
+#define OLA_FLOOR_PARSE(p, n) ola_json_parse((p), (n), NULL)
+#else
+#define OLA_FLOOR_NAME        "ola_bare_floor"
+#define OLA_FLOOR_PARSE(p, n) json_loadb((p), (n), 0, NULL)
+#endif
+
 int main(int argc, char **argv)
 {
     FILE *in;
@@ -32,7 +47,7 @@ int main(int argc, char **argv)
     int rc = 0;
 
     if (argc != 2) {
-        fputs("usage: ola_bare_floor FILE.ndjson\n", stderr);
+        fputs("usage: " OLA_FLOOR_NAME " FILE.ndjson\n", stderr);
         return 2;
     }
     in = fopen(argv[1], "r");
@@ -50,7 +65,7 @@ int main(int argc, char **argv)
             len--;
         if (len == 0)
             continue;
-        ev = json_loadb(line, len, 0, NULL);
+        ev = OLA_FLOOR_PARSE(line, len);
         if (ev == NULL) {
             fprintf(stderr, "%s:%lld: not JSON\n", argv[1], lineno);
             rc = 1;
