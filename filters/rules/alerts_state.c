@@ -232,6 +232,8 @@ void ola_aitems_drop_front(struct ola_akey *k, size_t n)
 {
     size_t i;
 
+    if (n == 0) /* an empty key has no array to move within */
+        return;
     for (i = 0; i < n; i++)
         ola_aitem_free_val(&k->items[i]);
     memmove(k->items, k->items + n, (k->n - n) * sizeof(*k->items));
