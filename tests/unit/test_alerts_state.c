@@ -166,6 +166,58 @@ static void test_trim_moves_state(void **state)
     json_decref(kept);
 }
 
+/* rule ri's key for user (user_id keys are the id's digits), or NULL */
+static struct ola_akey *key_of(struct fx *f, size_t ri, const char *user)
+{
+    return ola_akey_find(f->r->alerts, ri, user, ola_akey_hash(ri, user));
+}
+
+/*
+ * Item arrays fit what a key holds: one item in a first array of one, grown
+ * by doubling up to what the rule keeps (threshold 3: 1, 2, 3); a key quiet
+ * after its alert holds no array at all, and counts afresh from one when its
+ * quiet time is over. The distinct rule's key shows it for values too.
+ */
+static void test_item_arrays_fit(void **state)
+{
+    struct fx *f = *state;
+    struct ola_akey *k;
+    size_t ri;
+
+    f->r = build(f, churn_rules, NULL);
+    assert_non_null(f->r);
+    assert_int_equal(feed(f, 6, "7", "10.0.0.1", 1, T0), 0);
+    for (ri = 0; ri < 2; ri++) {
+        k = key_of(f, ri, "7");
+        assert_non_null(k);
+        assert_int_equal(k->n, 1);
+        assert_int_equal(k->cap, 1);
+    }
+    assert_int_equal(feed(f, 6, "7", "10.0.0.2", 2, T0 + SEC), 0);
+    k = key_of(f, 0, "7");
+    assert_int_equal(k->n, 2);
+    assert_int_equal(k->cap, 2);
+    assert_int_equal(feed(f, 6, "7", "10.0.0.3", 3, T0 + 2 * SEC), 2); /* both rules */
+    for (ri = 0; ri < 2; ri++) {
+        k = key_of(f, ri, "7");
+        assert_non_null(k);
+        assert_int_equal(k->n, 0);
+        assert_int_equal(k->cap, 0);
+        assert_null(k->items);
+    }
+    /* quiet for the window: suppressed, still nothing held */
+    assert_int_equal(feed(f, 6, "7", "10.0.0.4", 4, T0 + 30 * SEC), 0);
+    assert_null(key_of(f, 0, "7")->items);
+    /* after it, counting starts afresh in an array of one */
+    assert_int_equal(feed(f, 6, "7", "10.0.0.5", 5, T0 + 2 * SEC + MIN + SEC), 0);
+    k = key_of(f, 0, "7");
+    assert_non_null(k);
+    assert_int_equal(k->n, 1);
+    assert_int_equal(k->cap, 1);
+    assert_int_equal(feed(f, 6, "7", "10.0.0.6", 6, T0 + 2 * SEC + MIN + 2 * SEC), 0);
+    assert_int_equal(feed(f, 6, "7", "10.0.0.7", 7, T0 + 2 * SEC + MIN + 3 * SEC), 2);
+}
+
 /*
  * Thresholds of a few hundred: the item arrays outgrow OLA_SLAB_BIG and go to
  * malloc (their distinct values stay in the slab); counting, alerting, a
@@ -301,6 +353,7 @@ int main(void)
 {
     const struct CMUnitTest tests[] = {
         cmocka_unit_test_setup_teardown(test_trim_moves_state, setup, teardown),
+        cmocka_unit_test_setup_teardown(test_item_arrays_fit, setup, teardown),
         cmocka_unit_test_setup_teardown(test_big_item_arrays, setup, teardown),
         cmocka_unit_test_setup_teardown(test_save_text, setup, teardown),
     };
