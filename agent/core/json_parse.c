@@ -35,6 +35,7 @@
 #include <stdlib.h>
 #include <string.h>
 
+#include "agent/core/buf.h"
 #include "agent/core/json_parse.h"
 
 /* 1 for the bytes a string holds as they are: printable ASCII but '"' and '\\'. */
@@ -133,34 +134,6 @@ fail:
     return -1;
 }
 
-/* The length of the well-formed UTF-8 sequence at q (q[0] >= 0x80), or 0. */
-static size_t ola_jp_utf8(const unsigned char *q, const unsigned char *end)
-{
-    size_t n = (size_t)(end - q);
-    unsigned char c = q[0], lo = 0x80, hi = 0xBF;
-
-    if (c >= 0xC2 && c <= 0xDF)
-        return n >= 2 && q[1] >= 0x80 && q[1] <= 0xBF ? 2 : 0;
-    if (c >= 0xE0 && c <= 0xEF) {
-        if (c == 0xE0)
-            lo = 0xA0; /* no overlong form */
-        else if (c == 0xED)
-            hi = 0x9F; /* no surrogate */
-        return n >= 3 && q[1] >= lo && q[1] <= hi && (q[2] & 0xC0) == 0x80 ? 3 : 0;
-    }
-    if (c >= 0xF0 && c <= 0xF4) {
-        if (c == 0xF0)
-            lo = 0x90; /* no overlong form */
-        else if (c == 0xF4)
-            hi = 0x8F; /* nothing past U+10FFFF */
-        return n >= 4 && q[1] >= lo && q[1] <= hi && (q[2] & 0xC0) == 0x80 &&
-                       (q[3] & 0xC0) == 0x80
-                   ? 4
-                   : 0;
-    }
-    return 0;
-}
-
 /* The four hex digits at q (at least 4 bytes readable) as a number, or -1. */
 static int32_t ola_jp_hex4(const unsigned char *q)
 {
@@ -240,6 +213,29 @@ bad_unicode:
     return 0;
 }
 
+/* The byte a one-letter escape (\n, \", ...) stands for, or -1. */
+static int ola_jp_simple_escape(unsigned char c)
+{
+    switch (c) {
+    case '"':
+    case '\\':
+    case '/':
+        return c;
+    case 'b':
+        return '\b';
+    case 'f':
+        return '\f';
+    case 'n':
+        return '\n';
+    case 'r':
+        return '\r';
+    case 't':
+        return '\t';
+    default:
+        return -1;
+    }
+}
+
 /*
  * The rest of a string that holds an escape, from q (its first escape or
  * non-ASCII byte past the plain prefix at s->p) to its closing quote,
@@ -248,10 +244,9 @@ bad_unicode:
 static int ola_jp_unescape(struct ola_jp *s, const unsigned char *q, const char **out,
                            size_t *n)
 {
-    static const char simple[][2] = {{'"', '"'},  {'\\', '\\'}, {'/', '/'},  {'b', '\b'},
-                                     {'f', '\f'}, {'n', '\n'},  {'r', '\r'}, {'t', '\t'}};
     const unsigned char *end = s->end, *run = s->p;
-    size_t k, i;
+    size_t k;
+    int c;
 
     s->scratch_len = 0;
     for (;;) {
@@ -264,7 +259,7 @@ static int ola_jp_unescape(struct ola_jp *s, const unsigned char *q, const char 
         if (*q == '"')
             break;
         if (*q >= 0x80) {
-            if ((k = ola_jp_utf8(q, end)) == 0) {
+            if ((k = ola_utf8_seq(q, (size_t)(end - q))) == 0) {
                 ola_jp_fail(s, q, "invalid UTF-8 in a string");
                 return -1;
             }
@@ -277,14 +272,11 @@ static int ola_jp_unescape(struct ola_jp *s, const unsigned char *q, const char 
             if ((k = ola_jp_unicode(s, q)) == 0)
                 return -1;
         } else {
-            for (i = 0; i < sizeof(simple) / sizeof(simple[0]); i++)
-                if (q + 1 < end && q[1] == (unsigned char)simple[i][0])
-                    break;
-            if (i == sizeof(simple) / sizeof(simple[0])) {
+            if ((c = ola_jp_simple_escape(q + 1 < end ? q[1] : 0)) < 0) {
                 ola_jp_fail(s, q, "invalid escape");
                 return -1;
             }
-            if (ola_jp_put(s, &simple[i][1], 1) != 0)
+            if (ola_jp_put(s, &(char){(char)c}, 1) != 0)
                 return -1;
             k = 2;
         }
@@ -329,7 +321,7 @@ static int ola_jp_string(struct ola_jp *s, const char **out, size_t *n)
             ola_jp_fail(s, q, "control character in a string");
             return -1;
         }
-        if ((k = ola_jp_utf8(q, end)) == 0) {
+        if ((k = ola_utf8_seq(q, (size_t)(end - q))) == 0) {
             ola_jp_fail(s, q, "invalid UTF-8 in a string");
             return -1;
         }
@@ -420,39 +412,61 @@ fail:
 
 static json_t *ola_jp_value(struct ola_jp *s, size_t depth);
 
+/*
+ * After a container's member: a ',' (returns 1: another follows) or the
+ * container's closing byte (returns 0), whitespace around them skipped;
+ * anything else is a fault (-1, recorded as "`expected`").
+ */
+static int ola_jp_after_member(struct ola_jp *s, unsigned char close,
+                               const char *expected)
+{
+    ola_jp_ws(s);
+    if (s->p < s->end && *s->p == ',') {
+        s->p++;
+        ola_jp_ws(s);
+        return 1;
+    }
+    if (s->p < s->end && *s->p == close) {
+        s->p++;
+        return 0;
+    }
+    ola_jp_fail(s, s->p, expected);
+    return -1;
+}
+
+/* Skips the opening byte and whitespace; true when the container closes at once. */
+static bool ola_jp_empty(struct ola_jp *s, unsigned char close)
+{
+    s->p++;
+    ola_jp_ws(s);
+    if (s->p < s->end && *s->p == close) {
+        s->p++;
+        return true;
+    }
+    return false;
+}
+
 static json_t *ola_jp_array(struct ola_jp *s, size_t depth)
 {
     json_t *a = json_array(), *v;
+    int more;
 
     if (a == NULL) {
         ola_jp_fail(s, s->p, "out of memory");
         return NULL;
     }
-    s->p++;
-    ola_jp_ws(s);
-    if (s->p < s->end && *s->p == ']') {
-        s->p++;
+    if (ola_jp_empty(s, ']'))
         return a;
-    }
-    for (;;) {
+    do {
         if ((v = ola_jp_value(s, depth + 1)) == NULL)
             goto fail;
         if (json_array_append_new(a, v) != 0) {
             ola_jp_fail(s, s->p, "out of memory");
             goto fail;
         }
-        ola_jp_ws(s);
-        if (s->p < s->end && *s->p == ',') {
-            s->p++;
-            ola_jp_ws(s);
-        } else if (s->p < s->end && *s->p == ']') {
-            s->p++;
-            return a;
-        } else {
-            ola_jp_fail(s, s->p, "',' or ']' expected");
-            goto fail;
-        }
-    }
+    } while ((more = ola_jp_after_member(s, ']', "',' or ']' expected")) == 1);
+    if (more == 0)
+        return a;
 fail:
     json_decref(a);
     return NULL;
@@ -471,13 +485,9 @@ static json_t *ola_jp_object(struct ola_jp *s, size_t depth)
         ola_jp_fail(s, s->p, "out of memory");
         return NULL;
     }
-    s->p++;
-    ola_jp_ws(s);
-    if (s->p < s->end && *s->p == '}') {
-        s->p++;
+    if (ola_jp_empty(s, '}'))
         return o;
-    }
-    for (;;) {
+    do {
         at = s->p;
         if (s->p == s->end || *s->p != '"') {
             ola_jp_fail(s, s->p, "string or '}' expected");
@@ -514,18 +524,9 @@ static json_t *ola_jp_object(struct ola_jp *s, size_t depth)
             ola_jp_fail(s, at, "duplicate object key");
             goto fail;
         }
-        ola_jp_ws(s);
-        if (s->p < s->end && *s->p == ',') {
-            s->p++;
-            ola_jp_ws(s);
-        } else if (s->p < s->end && *s->p == '}') {
-            s->p++;
-            return o;
-        } else {
-            ola_jp_fail(s, s->p, "',' or '}' expected");
-            goto fail;
-        }
-    }
+    } while ((rc = ola_jp_after_member(s, '}', "',' or '}' expected")) == 1);
+    if (rc == 0)
+        return o;
 fail:
     free(kcopy);
     json_decref(o);
