@@ -23,6 +23,7 @@
 
 #include "agent/core/fileio.h"
 #include "agent/core/json_parse.h"
+#include "agent/core/rng.h"
 
 static size_t ola_tested, ola_accepted;
 
@@ -70,10 +71,16 @@ static void ola_same(const char *p, size_t len)
     json_decref(o);
 }
 
-static void ola_same_str(const char *s)
+/* ola_same on every NUL-terminated text of cases[0..n) */
+static void ola_same_all(const char *const *cases, size_t n)
 {
-    ola_same(s, strlen(s));
+    size_t i;
+
+    for (i = 0; i < n; i++)
+        ola_same(cases[i], strlen(cases[i]));
 }
+
+#define OLA_SAME_ALL(cases) ola_same_all((cases), sizeof(cases) / sizeof((cases)[0]))
 
 static void test_grammar(void **state)
 {
@@ -99,11 +106,9 @@ static void test_grammar(void **state)
         "[1,\x0c"
         "2]",
         "\xef\xbb\xbf{}", "{}\xc2\xa0"};
-    size_t i;
 
     (void)state;
-    for (i = 0; i < sizeof(cases) / sizeof(cases[0]); i++)
-        ola_same_str(cases[i]);
+    OLA_SAME_ALL(cases);
 }
 
 static void test_numbers(void **state)
@@ -166,8 +171,7 @@ static void test_numbers(void **state)
     size_t i;
 
     (void)state;
-    for (i = 0; i < sizeof(cases) / sizeof(cases[0]); i++)
-        ola_same_str(cases[i]);
+    OLA_SAME_ALL(cases);
     /* a real longer than the scratch buffer's first 512 bytes */
     big[0] = '[';
     big[1] = '1';
@@ -176,9 +180,9 @@ static void test_numbers(void **state)
         big[i] = (char)('0' + i % 10);
     big[sizeof(big) - 2] = ']';
     big[sizeof(big) - 1] = '\0';
-    ola_same_str(big);
+    ola_same(big, strlen(big));
     memset(big + 1, '9', sizeof(big) - 3); /* an integer far past int64 */
-    ola_same_str(big);
+    ola_same(big, strlen(big));
 }
 
 static void test_strings(void **state)
@@ -220,8 +224,7 @@ static void test_strings(void **state)
     size_t i, n = 0;
 
     (void)state;
-    for (i = 0; i < sizeof(cases) / sizeof(cases[0]); i++)
-        ola_same_str(cases[i]);
+    OLA_SAME_ALL(cases);
     /* strings that outgrow the scratch buffer, with escapes early and late */
     n += (size_t)snprintf(big + n, sizeof(big) - n, "{\"\\t");
     for (i = 0; i < 1200; i++)
@@ -309,15 +312,6 @@ static void test_recorded_bodies(void **state)
     assert_true(files >= 10);
 }
 
-/* xorshift64*: the same mutants on every machine */
-static uint64_t ola_rand(uint64_t *s)
-{
-    *s ^= *s >> 12;
-    *s ^= *s << 25;
-    *s ^= *s >> 27;
-    return *s * 2685821657736338717ULL;
-}
-
 /*
  * Mutants of real events: a byte replaced by one of the bytes that matter to
  * a JSON reader, deleted, or doubled; a span copied elsewhere (which makes
@@ -341,21 +335,22 @@ static void test_mutants(void **state)
     static const char bytes[] = "\"\\{}[],:0-+.eE1u \t\n\x80\xc3\xed\xf4\xff\x00\x1f"
                                 "aDnt";
     char buf[1024];
-    uint64_t rs = 0x9e3779b97f4a7c15ULL;
+    struct ola_rng rng; /* a fixed seed: the same mutants on every machine */
     size_t round, n, edits, e, at, span, to;
 
     (void)state;
+    ola_rng_seed(&rng, 0x9e3779b97f4a7c15ULL);
     for (round = 0; round < 30000; round++) {
         const char *seed = seeds[round % (sizeof(seeds) / sizeof(seeds[0]))];
 
         n = strlen(seed);
         memcpy(buf, seed, n);
-        edits = 1 + ola_rand(&rs) % 4;
+        edits = 1 + ola_rng_next(&rng) % 4;
         for (e = 0; e < edits && n > 0; e++) {
-            at = ola_rand(&rs) % n;
-            switch (ola_rand(&rs) % 5) {
+            at = ola_rng_next(&rng) % n;
+            switch (ola_rng_next(&rng) % 5) {
             case 0: /* replace */
-                buf[at] = bytes[ola_rand(&rs) % (sizeof(bytes) - 1)];
+                buf[at] = bytes[ola_rng_next(&rng) % (sizeof(bytes) - 1)];
                 break;
             case 1: /* delete */
                 memmove(buf + at, buf + at + 1, n - at - 1);
@@ -365,14 +360,14 @@ static void test_mutants(void **state)
                 if (n + 1 >= sizeof(buf))
                     break;
                 memmove(buf + at + 1, buf + at, n - at);
-                buf[at] = bytes[ola_rand(&rs) % (sizeof(bytes) - 1)];
+                buf[at] = bytes[ola_rng_next(&rng) % (sizeof(bytes) - 1)];
                 n++;
                 break;
             case 3: /* copy a span elsewhere */
-                span = 1 + ola_rand(&rs) % 40;
+                span = 1 + ola_rng_next(&rng) % 40;
                 if (span > n - at)
                     span = n - at;
-                to = ola_rand(&rs) % n;
+                to = ola_rng_next(&rng) % n;
                 if (n + span >= sizeof(buf))
                     break;
                 memmove(buf + to + span, buf + to, n - to);
