@@ -173,9 +173,10 @@ median_of() {
     awk -v k="$1" '$2 == k { print $3 }' "$work/rounds" | sort -n |
         awk '{ v[NR] = $1 } END { printf "%.3f", NR % 2 ? v[(NR + 1) / 2] : (v[NR / 2] + v[NR / 2 + 1]) / 2 }'
 }
-# ratios_of KIND: "median min max" of floor CPU / KIND CPU, round by round
+# ratios_of KIND [BASE]: "median min max" of BASE CPU / KIND CPU, round by round
+# (BASE: the Jansson floor unless given, say "own" for the own-reader loop)
 ratios_of() {
-    awk -v k="$1" '$2 == "floor" { f[$1] = $3 } $2 == k { r[$1] = $3 }
+    awk -v k="$1" -v base="${2:-floor}" '$2 == base { f[$1] = $3 } $2 == k { r[$1] = $3 }
         END { for (i in r) printf "%.4f\n", f[i] / r[i] }' "$work/rounds" | sort -n |
         awk '{ v[NR] = $1 } END { m = NR % 2 ? v[(NR + 1) / 2] : (v[NR / 2] + v[NR / 2 + 1]) / 2
               printf "%.2f %.2f %.2f", m, v[1], v[NR] }'
@@ -187,14 +188,7 @@ replay_s=$(median_of replay0)
 own_s=$(median_of own)
 # the least CPU of replay's rounds: what replay --enrich's best of 3 is set against
 replay_best=$(awk '$2 == "replay0" { print $3 }' "$work/rounds" | sort -n | head -1)
-# own_ratios_of KIND: as ratios_of, against the own-reader loop
-own_ratios_of() {
-    awk -v k="$1" '$2 == "own" { f[$1] = $3 } $2 == k { r[$1] = $3 }
-        END { for (i in r) printf "%.4f\n", f[i] / r[i] }' "$work/rounds" | sort -n |
-        awk '{ v[NR] = $1 } END { m = NR % 2 ? v[(NR + 1) / 2] : (v[NR / 2] + v[NR / 2 + 1]) / 2
-              printf "%.2f %.2f %.2f", m, v[1], v[NR] }'
-}
-read -r own_ratio own_lo own_hi <<<"$(own_ratios_of replay0)"
+read -r own_ratio own_lo own_hi <<<"$(ratios_of replay0 own)"
 
 say "## 1. Parse floor"
 say ""
@@ -220,7 +214,7 @@ say "| olagent replay, plain file | $replay_s | $(rate "$N_FLOOR" "$replay_s") |
 for b in "${!also[@]}"; do
     read -r m lo hi <<<"$(ratios_of "replay$((b + 1))")"
     s=$(median_of "replay$((b + 1))")
-    read -r om olo ohi <<<"$(own_ratios_of "replay$((b + 1))")"
+    read -r om olo ohi <<<"$(ratios_of "replay$((b + 1))" own)"
     say "| ${also[$b]} replay, plain file | $s | $(rate "$N_FLOOR" "$s") | $floor_rate | $m ($lo-$hi) | $om ($olo-$ohi) |"
 done
 say ""
