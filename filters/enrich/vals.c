@@ -302,12 +302,15 @@ json_t *ola_en_val_json(struct ola_enricher *en, struct ola_val *v, int64_t now)
         v->hot_page = en->page;
         return v->hot;
     }
-    if (en->hot_n >= UINT32_MAX ||
-        OLA_VEC_GROW_FROM(en->hot, en->hot_cap, en->hot_n + 1, 256) != 0)
-        return NULL;
     t = v->kind == OLA_K_USER ? ola_user_tree(en, v, now) : ola_role_tree(v);
     if (t == NULL)
         return NULL;
+    /* room for v's slot after the tree: a user's tree makes its roles hot first */
+    if (en->hot_n >= UINT32_MAX ||
+        OLA_VEC_GROW_FROM(en->hot, en->hot_cap, en->hot_n + 1, 256) != 0) {
+        json_decref(t);
+        return NULL;
+    }
     v->hot = t;
     v->hot_page = en->page;
     v->hot_idx = (uint32_t)en->hot_n;

@@ -330,6 +330,72 @@ static void test_user_tree_like_the_old_one(void **state)
     bare_free(en);
 }
 
+/*
+ * A user's tree makes its cached roles hot first, each taking a slot in the
+ * hot array: the user's own slot must be made room for after them. With 254
+ * trees hot (the array's first 256 slots), a user with two cached roles
+ * fills them and needs a 257th.
+ */
+static void test_hot_room_after_roles(void **state)
+{
+    struct ola_enricher *en = bare_enricher();
+    struct ola_val *u[254], *r[2], *user;
+    json_t *body, *facts, *name, *tree;
+    char text[256];
+    int64_t *ids;
+    size_t i, n;
+    bool known;
+
+    (void)state;
+    for (i = 0; i < 254; i++) {
+        snprintf(text, sizeof(text), "{\"id\":%zu,\"username\":\"u%zu\",\"role_ids\":[]}",
+                 i + 1, i);
+        body = load(text);
+        facts = ola_enrich_user_facts(body, &ids, &n, &known);
+        u[i] = ola_en_user_new(en, facts, ids, n, known);
+        assert_non_null(u[i]);
+        assert_non_null(ola_en_val_json(en, u[i], 0));
+        json_decref(facts);
+        json_decref(body);
+        free(ids);
+    }
+    assert_int_equal(en->hot_n, 254);
+    body = load("{\"id\":999,\"username\":\"boss\",\"role_ids\":[701,702]}");
+    facts = ola_enrich_user_facts(body, &ids, &n, &known);
+    user = ola_en_user_new(en, facts, ids, n, known);
+    assert_non_null(user);
+    assert_int_equal(n, 2);
+    for (i = 0; i < 2; i++) {
+        name = json_string(i == 0 ? "Admin" : "Auditor");
+        r[i] = ola_en_role_new(en, ids[i], name);
+        assert_non_null(r[i]);
+        assert_int_equal(ola_cache_put(en->cache, ola_key(ids[i], OLA_K_ROLE),
+                                       ola_en_val_ref(r[i]), 0),
+                         0);
+        user->roles[i].name = ola_istr_ref(r[i]->name);
+        json_decref(name);
+    }
+    tree = ola_en_val_json(en, user, 0);
+    assert_non_null(tree);
+    assert_int_equal(json_array_size(json_object_get(tree, "roles")), 2);
+    assert_int_equal(en->hot_n, 257);
+    assert_true(en->hot_n <= en->hot_cap);
+    for (i = 0; i < en->hot_n; i++)
+        assert_int_equal(en->hot[i]->hot_idx, i);
+    assert_ptr_equal(en->hot[256], user);
+    ola_en_hot_bound(en, 0);
+    assert_int_equal(en->hot_n, 0);
+    for (i = 0; i < 254; i++)
+        ola_en_val_unref(u[i]);
+    for (i = 0; i < 2; i++)
+        ola_en_val_unref(r[i]);
+    ola_en_val_unref(user);
+    json_decref(facts);
+    json_decref(body);
+    free(ids);
+    bare_free(en);
+}
+
 static void test_hot_bound_and_trim(void **state)
 {
     struct ola_enricher *en = bare_enricher();
@@ -498,6 +564,7 @@ int main(void)
         cmocka_unit_test(test_encode_refuses_other_shapes),
         cmocka_unit_test(test_intern_shares_and_is_bounded),
         cmocka_unit_test(test_user_tree_like_the_old_one),
+        cmocka_unit_test(test_hot_room_after_roles),
         cmocka_unit_test(test_hot_bound_and_trim),
         cmocka_unit_test(test_eviction_gives_strings_back),
         cmocka_unit_test(test_compaction_moves_records),
