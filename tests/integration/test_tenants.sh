@@ -67,9 +67,18 @@ ids_all_of_tenant() {
 }
 ids_of_tenant() { ids_all_of_tenant "$1" | sort -n -u; }
 
-# t_tenant_covered K: tenant tK's file covers its truth of now.
-t_tenant_covered() {
+# t_truth K: takes tenant tK's truth of now (every event olsim made for it so
+# far) as what t_tenant_covered must find. olsim keeps making live events (2 a
+# second), and the agent reads each one settle + a poll after it is made, so a
+# truth taken afresh at every check would always be a second or two ahead of
+# the files: a check against it passed only on machines where olsim happened
+# to pause, and never on others.
+t_truth() {
     sim GET "/_sim/truth/ids?tenant=t$1" | sort -n >"$T_DIR/truth.t$1"
+}
+
+# t_tenant_covered K: tenant tK's files hold every event of its truth (t_truth).
+t_tenant_covered() {
     ids_of_tenant "$1" >"$T_DIR/got.t$1"
     [ -z "$(comm -23 "$T_DIR/truth.t$1" "$T_DIR/got.t$1")" ]
 }
@@ -83,6 +92,7 @@ sim POST "/_sim/faults?tenant=t3" '{"kind":"stall","count":1000}' >/dev/null
 start_agent "$T_DIR/olagent.yaml" "$T_DIR/agent.out"
 metrics_port "$T_DIR/agent.err"
 for k in 1 2; do
+    t_truth "$k"
     WAIT_EVERY=1 wait_until 120 t_tenant_covered "$k" ||
         fail "tenant t$k: $(comm -23 "$T_DIR/truth.t$k" "$T_DIR/got.t$k" | wc -l) events missing"
 done
@@ -93,6 +103,7 @@ for k in 1 2; do
 done
 start_ms=$(date +%s%3N)
 for k in 1 2; do
+    t_truth "$k" # the 5 posted, and the live ones before them
     WAIT_EVERY=0.2 wait_until 20 t_tenant_covered "$k" ||
         fail "tenant t$k: its live events waited on the stalled tenant"
 done
@@ -104,6 +115,7 @@ for k in 1 2 3; do # a fixed truth to cover, for the paced t3 too
     sim POST "/_sim/pause_generation?tenant=t$k" >/dev/null
 done
 sim DELETE "/_sim/faults?tenant=t3" >/dev/null
+t_truth 3
 WAIT_EVERY=1 wait_until 420 t_tenant_covered 3 ||
     fail "tenant t3: $(comm -23 "$T_DIR/truth.t3" "$T_DIR/got.t3" | wc -l) events missing"
 
