@@ -41,6 +41,7 @@
 #include "agent/tenant.h"
 #include "config/config.h"
 #include "filters/rules/filter.h"
+#include "outputs/formats/format.h"
 #include "outputs/output.h"
 
 #define OLA_AGENT_COMP "agent"
@@ -494,6 +495,9 @@ int ola_cmd_replay_opts(const char *config_path, const char *events_path, bool e
         goto out;
     }
     rc = ola_tenant_run(t);
+    /* the memo holds references to the enricher's trees, which live in an arena of
+     * this thread: it goes before the tenant does */
+    ola_format_release_all();
 out:
     ola_agent_free(&a);
     return rc;

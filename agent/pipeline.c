@@ -243,6 +243,9 @@ void ola_pipeline_trim(struct ola_pipeline *p)
 {
     size_t i;
 
+    /* first: the formats' memos hold the enricher's trees and the catalog's
+     * event_type objects */
+    ola_format_release_all();
     if (p->enricher != NULL)
         ola_enricher_trim(p->enricher);
     pthread_mutex_lock(&p->out->lock);
@@ -250,8 +253,6 @@ void ola_pipeline_trim(struct ola_pipeline *p)
         if (p->out->spool[i] == NULL) /* a drain trims its own */
             ola_output_trim(p->out->outputs[i]);
     pthread_mutex_unlock(&p->out->lock);
-    ola_format_release_all();
-    /* last: the formats' memos no longer hold the catalog's event_type objects */
     if (p->rules != NULL)
         ola_rules_trim(p->rules);
 }
@@ -379,8 +380,8 @@ fatal:
     return OLA_FATAL;
 }
 
-enum ola_rc ola_pipeline_deliver(struct ola_pipeline *p, struct ola_batch *b,
-                                 int64_t now_ms)
+static enum ola_rc ola_pipeline_run(struct ola_pipeline *p, struct ola_batch *b,
+                                    int64_t now_ms)
 {
     struct ola_enrich_types types;
     enum ola_rc rc;
@@ -413,5 +414,15 @@ enum ola_rc ola_pipeline_deliver(struct ola_pipeline *p, struct ola_batch *b,
     /* a stop whose deadline passed while this tenant waited for its turn */
     rc = ola_pipeline_out_of_time(p) ? OLA_RETRY : ola_pipeline_outputs(p, b);
     pthread_mutex_unlock(&p->out->lock);
+    return rc;
+}
+
+enum ola_rc ola_pipeline_deliver(struct ola_pipeline *p, struct ola_batch *b,
+                                 int64_t now_ms)
+{
+    struct ola_arena *prev = ola_batch_enter(b);
+    enum ola_rc rc = ola_pipeline_run(p, b, now_ms);
+
+    ola_batch_leave(prev);
     return rc;
 }

@@ -736,10 +736,10 @@ static void *ola_tenant_main(void *arg)
         if (!ola_stopping()) /* ended by itself: the main thread stops the process */
             atomic_store(&t->fatal, true);
     }
-    /* what this thread made goes on this thread: its values, and the format memo
-     * that holds references to them */
-    ola_tenant_teardown(t);
+    /* what this thread made goes on this thread: the format memo, then the values
+     * it holds references to (the enricher's trees live in an arena of this thread) */
     ola_format_release_all();
+    ola_tenant_teardown(t);
     atomic_store(&t->exit_rc, rc);
     atomic_store(&t->finished, true);
     ola_wait_wake(); /* the main thread looks at what ended */

@@ -13,6 +13,7 @@
 #include <stdlib.h>
 #include <string.h>
 
+#include "agent/core/arena.h"
 #include "agent/core/deadletter.h"
 #include "outputs/output.h"
 
@@ -30,7 +31,8 @@ static int ola_deadletter_one(struct ola_output *o, const struct ola_refusal *r,
         len = e->raw_len;
     } else if (bytes == NULL) {
         /* an alert (no original bytes): its tree, as the agent made it */
-        dump = e->ev != NULL ? json_dumps(e->ev, JSON_COMPACT | JSON_ENCODE_ANY) : NULL;
+        dump =
+            e->ev != NULL ? ola_json_dumps(e->ev, JSON_COMPACT | JSON_ENCODE_ANY) : NULL;
         if (dump == NULL)
             return ola_err_set(err, ENOMEM, "dead letter: out of memory");
         bytes = dump;

@@ -21,6 +21,7 @@
 #include <jansson.h>
 #include <openssl/evp.h>
 
+#include "agent/core/arena.h"
 #include "agent/core/fileio.h"
 #include "agent/core/vec.h"
 #include "outputs/manifest.h"
@@ -270,7 +271,7 @@ int ola_manifest_write(const char *data_path, const struct ola_manifest *m,
         ola_err_set(err, ENAMETOOLONG, "%s: manifest path too long", data_path);
         goto fail;
     }
-    text = json_dumps(o, JSON_COMPACT);
+    text = ola_json_dumps(o, JSON_COMPACT);
     if (text == NULL) {
         ola_err_set(err, ENOMEM, "out of memory");
         goto fail;

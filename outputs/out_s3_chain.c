@@ -23,6 +23,7 @@
 
 #include <jansson.h>
 
+#include "agent/core/arena.h"
 #include "agent/core/fileio.h"
 #include "agent/core/vec.h"
 #include "outputs/out_s3.h"
@@ -158,7 +159,7 @@ static int ola_s3_head_write(const struct ola_s3_chains *c, const char *stream,
         json_object_set_new(o, "manifest", json_string(rel)) != 0 ||
         json_object_set_new(o, "prev_manifest_sha256",
                             prev[0] ? json_string(prev) : json_null()) != 0 ||
-        (text = json_dumps(o, JSON_COMPACT)) == NULL) {
+        (text = ola_json_dumps(o, JSON_COMPACT)) == NULL) {
         ola_err_set(err, ENOMEM, "out of memory");
         goto fail;
     }

@@ -21,6 +21,7 @@
 
 #include <jansson.h>
 
+#include "agent/core/arena.h"
 #include "agent/core/timeutil.h"
 #include "outputs/out_sentinel.h"
 
@@ -152,7 +153,7 @@ int ola_az_row(const struct ola_event *e, const char *formatted, size_t len,
     }
     if (json_object_size(extra) > 0 && json_object_set(row, "extra_fields", extra) != 0)
         goto fail;
-    text = json_dumps(row, JSON_COMPACT | JSON_PRESERVE_ORDER);
+    text = ola_json_dumps(row, JSON_COMPACT | JSON_PRESERVE_ORDER);
     if (text == NULL || ola_buf_puts(out, text) != 0)
         goto fail;
     rc = 0;

@@ -33,6 +33,7 @@
 
 #include <zlib.h>
 
+#include "agent/core/arena.h"
 #include "agent/core/buf.h"
 #include "agent/core/fileio.h"
 #include "agent/core/log.h"
@@ -482,12 +483,12 @@ static int ola_spool_encode(struct ola_spool *sp, const struct ola_batch *b, siz
 
     if (tlen > 255)
         tlen = 255;
-    if (e->ola != NULL && (ola = json_dumps(e->ola, JSON_COMPACT)) == NULL)
+    if (e->ola != NULL && (ola = ola_json_dumps(e->ola, JSON_COMPACT)) == NULL)
         goto fail;
     olen = ola != NULL ? strlen(ola) : 0;
     rlen = e->raw_len;
     if (raw == NULL) {
-        dumped = json_dumps(e->ev, JSON_COMPACT);
+        dumped = ola_json_dumps(e->ev, JSON_COMPACT);
         if (dumped == NULL)
             goto fail;
         raw = dumped;

@@ -1,24 +1,34 @@
 /*
- * arena.c - bump allocation for the parsed events of one batch.
+ * arena.c - bump allocation for the Jansson values of one batch, and of the
+ * enricher's trees.
  *
  * Parsing a page of 1,000 events makes some 60,000 small Jansson allocations
- * that all die together when the batch is reset. Through malloc each costs a
- * header, a trip through the bins on the way back, and the batch's freed
- * trees scatter the heap between pages and through idle times. Here they are
+ * that all die together when the batch is reset, and the pipeline adds as
+ * many again (each event's "olagent" object, the alerts, the formats' and
+ * outputs' scratch values). Through malloc each costs a header, a trip
+ * through the bins on the way back, and the batch's freed trees scatter the
+ * heap between pages and through idle times: what lasts (a tenant's caches,
+ * libcurl's handles) lands among them and pins their pages. Here they are
  * cut from 1 MB chunks mapped straight from the system: allocation bumps a
  * pointer behind an 8-byte size, a freed small block waits on a list for the
  * next allocation of its size (the parser's growing buffers), and
  * ola_arena_reset() takes back a whole page at once; ola_arena_trim() unmaps
  * the chunks when the agent is idle, so a quiet agent holds no page memory.
+ * A lasting arena is never reset under its values: they die one by one (the
+ * enricher's trees, built while a user is hot and freed when it cools), their
+ * blocks are reused by the next of their size, and its chunks go back once
+ * nothing in it is alive (ola_arena_trim_if_empty, at rest).
  *
  * Jansson's allocator pair is process-wide, so ours routes by thread: a
  * thread that entered an arena allocates from it, any other allocation is
  * malloc's. free() is routed by address against the chunks of the arenas the
  * calling thread created (a thread-local list with one bounds check first),
  * which is why an arena's values must die in its thread, as json_t never
- * crosses threads anyway. Under AddressSanitizer each allocation carries its
- * size and a red zone, and freed or reset memory is poisoned, so a value used
- * after its batch was reset is reported like a use after free.
+ * crosses threads anyway; text json_dumps returns inside an arena is arena
+ * memory, so callers that free() it use ola_json_dumps. Under
+ * AddressSanitizer each allocation carries its size and a red zone, and freed
+ * or reset memory is poisoned, so a value used after its batch was reset is
+ * reported like a use after free.
  */
 #include <stdatomic.h>
 #include <stdbool.h>
@@ -79,7 +89,9 @@ struct ola_arena {
     struct ola_arena_chunk *live;  /* chunks holding allocations, newest first */
     struct ola_arena_chunk *spare; /* standard chunks kept for reuse */
     size_t n_spare;
-    size_t bytes;                                       /* mapped bytes of all chunks */
+    size_t bytes;  /* mapped bytes of all chunks */
+    size_t blocks; /* allocations not yet freed */
+    bool lasting;  /* values freed one by one, never reset under them */
     void *reuse[OLA_ARENA_REUSE / OLA_ARENA_ALIGN + 1]; /* freed blocks by size */
     struct ola_arena *prev, *next;                      /* the owning thread's arenas */
 };
@@ -182,6 +194,7 @@ static void *ola_arena_alloc(struct ola_arena *a, size_t n)
     if (need <= OLA_ARENA_REUSE && a->reuse[need / OLA_ARENA_ALIGN] != NULL) {
         p = a->reuse[need / OLA_ARENA_ALIGN]; /* never under ASan: none are kept */
         a->reuse[need / OLA_ARENA_ALIGN] = *(void **)(void *)p;
+        a->blocks++;
         return p;
     }
     if (c == NULL || c->size - c->used < need) {
@@ -194,6 +207,7 @@ static void *ola_arena_alloc(struct ola_arena *a, size_t n)
     OLA_UNPOISON(p, OLA_ARENA_HEAD + n);
     *(size_t *)(void *)p = need;
     OLA_POISON(p, OLA_ARENA_HEAD);
+    a->blocks++;
     return p + OLA_ARENA_HEAD;
 }
 
@@ -205,6 +219,7 @@ static void ola_arena_dead(struct ola_arena *a, void *p)
 
     OLA_UNPOISON(h, sizeof(need));
     need = *(size_t *)(void *)h;
+    a->blocks--;
 #ifdef OLA_ARENA_ASAN
     (void)a;
     OLA_POISON(h, need); /* the whole block: a later use is reported */
@@ -267,12 +282,22 @@ struct ola_arena *ola_arena_new(void)
     return a;
 }
 
+struct ola_arena *ola_arena_new_lasting(void)
+{
+    struct ola_arena *a = ola_arena_new();
+
+    if (a != NULL)
+        a->lasting = true;
+    return a;
+}
+
 /* Moves the live chunks to the spares, unmapping big ones and those beyond keep. */
 static void ola_arena_release(struct ola_arena *a, size_t keep)
 {
     struct ola_arena_chunk *c, *next;
 
     memset(a->reuse, 0, sizeof(a->reuse));
+    a->blocks = 0;
     for (c = a->live; c != NULL; c = next) {
         next = c->next;
         if (c->size != OLA_ARENA_CHUNK || a->n_spare >= keep) {
@@ -308,6 +333,14 @@ void ola_arena_trim(struct ola_arena *a)
         ola_arena_release(a, 0);
 }
 
+bool ola_arena_trim_if_empty(struct ola_arena *a)
+{
+    if (a == NULL || a->blocks > 0)
+        return false;
+    ola_arena_release(a, 0);
+    return true;
+}
+
 void ola_arena_destroy(struct ola_arena *a)
 {
     if (a == NULL)
@@ -339,9 +372,25 @@ void ola_arena_leave(struct ola_arena *prev)
     ola_arena_cur = prev;
 }
 
-bool ola_arena_contains(const void *p)
+char *ola_json_dumps(const json_t *v, size_t flags)
 {
-    return ola_arena_mine(p) != NULL;
+    struct ola_arena *prev = ola_arena_enter(NULL);
+    char *text = json_dumps(v, flags);
+
+    ola_arena_leave(prev);
+    return text;
+}
+
+bool ola_arena_transient(const void *p)
+{
+    const struct ola_arena *a = ola_arena_mine(p);
+
+    return a != NULL && !a->lasting;
+}
+
+size_t ola_arena_blocks(const struct ola_arena *a)
+{
+    return a != NULL ? a->blocks : 0;
 }
 
 size_t ola_arena_size(const struct ola_arena *a)

@@ -16,6 +16,8 @@
 #include <stdbool.h>
 #include <stddef.h>
 
+#include <jansson.h>
+
 struct ola_arena;
 
 /*
@@ -27,12 +29,24 @@ void ola_arena_install(void);
 
 /* A new, empty arena registered with the calling thread, or NULL (ENOMEM). */
 struct ola_arena *ola_arena_new(void);
+/*
+ * A lasting arena, for values that outlive a batch but die one by one (the
+ * enricher's trees while hot): never reset under them; its freed blocks are
+ * reused by the next of their size, and ola_arena_trim_if_empty() gives its
+ * chunks back once nothing in it is alive. Registered with the calling
+ * thread like any arena. NULL on ENOMEM.
+ */
+struct ola_arena *ola_arena_new_lasting(void);
 /* Releases all memory of a; every value in it must be dead. NULL is a no-op. */
 void ola_arena_destroy(struct ola_arena *a);
 /* Gives back every allocation at once; keeps up to the last use's chunks for reuse. */
 void ola_arena_reset(struct ola_arena *a);
 /* Like reset, and returns every chunk to the system (for idle times). */
 void ola_arena_trim(struct ola_arena *a);
+/* Trims a only when none of its allocations is alive; returns whether it did. */
+bool ola_arena_trim_if_empty(struct ola_arena *a);
+/* a's allocations not yet freed (0 for NULL). */
+size_t ola_arena_blocks(const struct ola_arena *a);
 
 /*
  * Makes Jansson allocate from a in the calling thread until ola_arena_leave.
@@ -43,10 +57,18 @@ struct ola_arena *ola_arena_enter(struct ola_arena *a);
 void ola_arena_leave(struct ola_arena *prev);
 
 /*
- * Whether p is memory of one of the calling thread's arenas: something that
- * keeps a value past its batch (a cache keyed by address) must not keep it.
+ * json_dumps(v, flags) made outside any arena: returns a new string the
+ * caller frees with free() (json_dumps inside an arena would return arena
+ * memory, which free() does not take). v: borrowed. NULL on failure.
  */
-bool ola_arena_contains(const void *p);
+char *ola_json_dumps(const json_t *v, size_t flags);
+
+/*
+ * Whether p is memory of one of the calling thread's arenas that are reset at
+ * once (a batch's, not a lasting one): something that keeps a value past its
+ * batch (a cache keyed by address) must not keep it.
+ */
+bool ola_arena_transient(const void *p);
 
 /* Bytes of chunks a holds (in use or kept for reuse). */
 size_t ola_arena_size(const struct ola_arena *a);

@@ -46,6 +46,8 @@ void ola_batch_reset(struct ola_batch *b)
     for (i = 0; i < b->n; i++)
         ola_event_release(b, &b->ev[i]);
     b->n = 0;
+    json_decref(b->tenant_json); /* the arena's, like everything the batch made */
+    b->tenant_json = NULL;
     ola_arena_reset(b->arena);
     /* kept while bodies fill it: a quiet poll's few bytes in a page-sized buffer
      * would hold that megabyte at rest */
@@ -59,8 +61,6 @@ void ola_batch_reset(struct ola_batch *b)
     b->body = NULL;
     b->body_len = 0;
     b->body_cap = 0;
-    json_decref(b->tenant_json);
-    b->tenant_json = NULL;
 }
 
 char *ola_batch_take_spare(struct ola_batch *b, size_t *cap)
@@ -117,14 +117,14 @@ bool ola_tenant_name_valid(const char *name)
     return i > 0;
 }
 
-struct ola_arena *ola_batch_parse_begin(struct ola_batch *b)
+struct ola_arena *ola_batch_enter(struct ola_batch *b)
 {
     if (b->arena == NULL)
         b->arena = ola_arena_new(); /* NULL (no memory): parse with malloc */
     return ola_arena_enter(b->arena);
 }
 
-void ola_batch_parse_end(struct ola_arena *prev)
+void ola_batch_leave(struct ola_arena *prev)
 {
     ola_arena_leave(prev);
 }
@@ -234,9 +234,9 @@ int ola_event_admit(struct ola_batch *b, char *raw, size_t len, char *why,
      * turn a malformed `1 2` into a valid 12. Refused ones keep their bytes.
      * The parse is ola_json_parse: Jansson's verdict and tree (duplicate keys
      * refused) at a fifth of json_loadb's cost. */
-    prev = ola_batch_parse_begin(b);
+    prev = ola_batch_enter(b);
     ev = ola_json_parse(raw, len, &jerr);
-    ola_batch_parse_end(prev);
+    ola_batch_leave(prev);
     if (ev == NULL)
         return ola_event_refuse(why, why_size, "not valid JSON: ", jerr.text);
     idv = json_object_get(ev, "id");

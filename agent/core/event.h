@@ -89,12 +89,15 @@ const char *ola_batch_tenant(const struct ola_batch *b);
 /* True when name is a tenant name: 1..OLA_TENANT_NAME_MAX of [a-z0-9_-]. */
 bool ola_tenant_name_valid(const char *name);
 /*
- * Brackets the parsing of b's events: Jansson values made in between are cut
- * from b's arena and must not outlive the next reset (nothing of an event is
- * kept past its batch). Returns what to pass to ola_batch_parse_end.
+ * Brackets the work on b's events (their parsing, then the whole pipeline):
+ * Jansson values made in between are cut from b's arena and must not outlive
+ * the next reset. What is kept past the batch (the catalog's event types, the
+ * enricher's trees while hot) is made outside it: ola_arena_enter(NULL) or an
+ * arena of its own (arena.h); text from json_dumps through ola_json_dumps.
+ * Returns what to pass to ola_batch_leave.
  */
-struct ola_arena *ola_batch_parse_begin(struct ola_batch *b);
-void ola_batch_parse_end(struct ola_arena *prev);
+struct ola_arena *ola_batch_enter(struct ola_batch *b);
+void ola_batch_leave(struct ola_arena *prev);
 /*
  * Appends an event. ev: stolen (the batch owns the reference, also on
  * failure). raw may be NULL. Returns a pointer to the new slot or NULL (ENOMEM).

@@ -27,6 +27,7 @@
 
 #include <openssl/evp.h>
 
+#include "agent/core/arena.h"
 #include "agent/core/buf.h"
 #include "agent/core/fileio.h"
 #include "agent/core/log.h"
@@ -312,7 +313,7 @@ static int ola_cp_serialize(const json_t *obj, const struct ola_buf *seen,
     int rc = -1;
 
     memset(f, 0, sizeof(*f));
-    f->body = json_dumps(obj, JSON_COMPACT);
+    f->body = ola_json_dumps(obj, JSON_COMPACT);
     if (f->body == NULL)
         return -1;
     n = strlen(f->body);
@@ -501,7 +502,7 @@ int ola_checkpoint_save(const char *path, struct ola_checkpoint *cp, struct ola_
         return -1;
     if (alerts == NULL) { /* a tree (or none): dumped as the file holds it */
         adump = cp->alerts != NULL
-                    ? json_dumps(cp->alerts, JSON_COMPACT | JSON_ENCODE_ANY)
+                    ? ola_json_dumps(cp->alerts, JSON_COMPACT | JSON_ENCODE_ANY)
                     : strdup("null");
         alerts = adump;
         alerts_len = adump != NULL ? strlen(adump) : 0;

@@ -14,6 +14,7 @@
 #include <string.h>
 #include <unistd.h>
 
+#include "agent/core/arena.h"
 #include "agent/core/fileio.h"
 #include "agent/core/timeutil.h"
 #include "agent/state/checkpoint.h"
@@ -251,7 +252,7 @@ int ola_checkpoint_load(const char *path, struct ola_checkpoint *cp, bool *found
         ola_err_set(err, ENOMEM, "checkpoint %s: out of memory", path);
         goto done;
     }
-    body = json_dumps(root, JSON_COMPACT);
+    body = ola_json_dumps(root, JSON_COMPACT);
     if (body == NULL || ola_cp_sha256(body, strlen(body), hex) != 0) {
         ola_err_set(err, ENOMEM, "checkpoint %s: out of memory", path);
         goto done;

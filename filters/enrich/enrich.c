@@ -33,6 +33,7 @@
 #include <stdlib.h>
 #include <string.h>
 
+#include "agent/core/arena.h"
 #include "agent/core/vec.h"
 #include "filters/enrich/enrich_priv.h"
 
@@ -128,6 +129,9 @@ void ola_enricher_destroy(struct ola_enricher *en)
     if (en == NULL)
         return;
     ola_en_hot_bound(en, 0);
+    /* a tree still held elsewhere would be freed later: leak the arena rather */
+    if (ola_arena_blocks(en->hot_arena) == 0)
+        ola_arena_destroy(en->hot_arena);
     ola_en_free_scratch(en);
     for (i = 0; i < en->n_types; i++)
         free(en->types[i].name);
@@ -143,6 +147,7 @@ void ola_enricher_destroy(struct ola_enricher *en)
 void ola_enricher_trim(struct ola_enricher *en)
 {
     ola_en_hot_bound(en, 0); /* at rest: the records, no trees */
+    ola_arena_trim_if_empty(en->hot_arena);
     ola_en_free_scratch(en);
     ola_en_compact(en);
     ola_buf_free(&en->code);

@@ -121,6 +121,8 @@ struct ola_enricher {
     /* values whose trees are built, a reference each, in no order */
     struct ola_val **hot;
     size_t hot_n, hot_cap;
+    struct ola_arena
+        *hot_arena; /* where the hot trees live (vals.c), made on first use */
     /* failures and deferrals */
     int64_t pause_until_ms;
     struct ola_backoff pause; /* its ceiling: 5 s doubling to 5 min */

@@ -21,6 +21,7 @@
 #include <stdlib.h>
 #include <string.h>
 
+#include "agent/core/arena.h"
 #include "agent/core/vec.h"
 #include "filters/enrich/enrich_priv.h"
 
@@ -296,13 +297,22 @@ static json_t *ola_role_tree(const struct ola_val *r)
 
 json_t *ola_en_val_json(struct ola_enricher *en, struct ola_val *v, int64_t now)
 {
+    struct ola_arena *prev;
     json_t *t;
 
     if (v->hot != NULL) {
         v->hot_page = en->page;
         return v->hot;
     }
+    /* kept while hot, past the batch: not the batch's arena, nor the heap, where a
+     * backfill's thousands of trees, built and cooled between its pages, would leave
+     * the few objects that last (a tenant's caches, libcurl's) scattered over pages
+     * the heap can then not give back */
+    if (en->hot_arena == NULL)
+        en->hot_arena = ola_arena_new_lasting(); /* NULL (no memory): the heap */
+    prev = ola_arena_enter(en->hot_arena);
     t = v->kind == OLA_K_USER ? ola_user_tree(en, v, now) : ola_role_tree(v);
+    ola_arena_leave(prev);
     if (t == NULL)
         return NULL;
     /* room for v's slot after the tree: a user's tree makes its roles hot first */

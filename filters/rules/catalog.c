@@ -23,6 +23,7 @@
 #include <stdlib.h>
 #include <string.h>
 
+#include "agent/core/arena.h"
 #include "agent/core/fileio.h"
 #include "agent/core/vec.h"
 #include "filters/rules/builtin.h"
@@ -266,11 +267,13 @@ const char *ola_catalog_name(const struct ola_catalog *c, long long id)
 /* e's categories as a JSON array, built on first use; NULL on ENOMEM. */
 static json_t *ola_cat_cats(const struct ola_catalog *c, struct ola_cat_entry *e)
 {
+    struct ola_arena *prev;
     json_t *a;
     size_t i;
 
     if (e->cats != NULL)
         return e->cats;
+    prev = ola_arena_enter(NULL); /* kept past the batch: malloc's memory */
     a = json_array();
     for (i = 0; a != NULL && i < e->n_seq; i++) {
         if (json_array_append_new(a, json_string(c->cat_names[e->seq[i]])) != 0) {
@@ -278,6 +281,7 @@ static json_t *ola_cat_cats(const struct ola_catalog *c, struct ola_cat_entry *e
             a = NULL;
         }
     }
+    ola_arena_leave(prev);
     e->cats = a;
     return a;
 }
@@ -362,9 +366,13 @@ json_t *ola_catalog_event_type(struct ola_catalog *c, long long id, uint32_t *ma
 
     if (e == NULL)
         return NULL;
-    if (e->et == NULL && ola_cat_cats(c, e) != NULL)
+    if (e->et == NULL && ola_cat_cats(c, e) != NULL) {
+        struct ola_arena *prev = ola_arena_enter(NULL); /* kept past the batch */
+
         e->et = json_pack("{s:I, s:s, s:O}", "id", (json_int_t)e->id, "name", e->name,
                           "categories", e->cats);
+        ola_arena_leave(prev);
+    }
     *mask = e->mask;
     return e->et;
 }

@@ -178,7 +178,7 @@ static const struct ola_memo_ent *ola_memo_get(struct ola_memo *m, json_t *v)
             return NULL;
         s = ola_memo_slot(m->tab, m->slots, v);
     }
-    m->tab[s].text = json_dumps(v, JSON_COMPACT | JSON_REAL_PRECISION(17));
+    m->tab[s].text = ola_json_dumps(v, JSON_COMPACT | JSON_REAL_PRECISION(17));
     if (m->tab[s].text == NULL)
         return NULL;
     m->tab[s].len = strlen(m->tab[s].text);
@@ -221,7 +221,7 @@ static int ola_json_dump_ola(json_t *ola, struct ola_buf *out)
         /* a value of the event itself (its batch's arena) is no shared value:
          * the memo would keep its address past the batch */
         if ((json_is_object(v) || json_is_array(v)) && v->refcount > 1 &&
-            !ola_arena_contains(v)) {
+            !ola_arena_transient(v)) {
             const struct ola_memo_ent *t = ola_memo_get(&ola_memo, v);
 
             if (t == NULL || ola_buf_append(out, t->text, t->len) != 0)

@@ -3,7 +3,10 @@
  * its chunks, values made outside it stay malloc's even when mixed into an
  * arena tree, reset keeps the chunks for reuse and trim gives them back, a
  * big value gets a chunk of its own, and another thread is never affected;
- * the batch keeps a page body's memory only while bodies fill it.
+ * the batch keeps a page body's memory only while bodies fill it. A lasting
+ * arena counts its live values, reuses freed blocks, is not "transient" (a
+ * memo may keep its values) and gives its chunks back only when empty;
+ * ola_json_dumps's text is malloc's even inside an arena.
  * Under AddressSanitizer, freed and reset arena memory must be poisoned.
  */
 #include <pthread.h>
@@ -215,6 +218,64 @@ static void test_other_thread(void **state)
     ola_arena_destroy(a);
 }
 
+/* Values die one by one; the chunks go back only once the last one has. */
+static void test_lasting(void **state)
+{
+    struct ola_arena *a = ola_arena_new_lasting(), *batch = ola_arena_new();
+    json_t *keep, *v, *b;
+    int i;
+
+    (void)state;
+    assert_non_null(a);
+    keep = parse_in(a, event_text, sizeof(event_text) - 1);
+    assert_true(ola_arena_owns(a, keep));
+    assert_false(ola_arena_transient(keep)); /* a memo may key on it */
+    b = parse_in(batch, event_text, sizeof(event_text) - 1);
+    assert_true(ola_arena_transient(b));
+    assert_false(ola_arena_transient(json_object_get(keep, "tags")));
+    json_decref(b);
+    ola_arena_destroy(batch);
+    for (i = 0; i < 20000; i++) { /* trees built and cooled while keep stays */
+        v = parse_in(a, event_text, sizeof(event_text) - 1);
+        assert_non_null(v);
+        json_decref(v);
+    }
+#ifndef TEST_ASAN
+    assert_int_equal(ola_arena_size(a), 1 << 20); /* their blocks were reused */
+#endif
+    assert_true(ola_arena_blocks(a) > 0);
+    assert_false(ola_arena_trim_if_empty(a)); /* keep is alive */
+    assert_int_equal(json_integer_value(json_object_get(keep, "id")), 123);
+    json_decref(keep);
+    assert_int_equal(ola_arena_blocks(a), 0);
+    assert_true(ola_arena_trim_if_empty(a));
+    assert_int_equal(ola_arena_size(a), 0);
+    v = parse_in(a, event_text, sizeof(event_text) - 1); /* usable after a trim */
+    assert_true(ola_arena_owns(a, v));
+    json_decref(v);
+    assert_int_equal(ola_arena_blocks(a), 0);
+    ola_arena_destroy(a);
+}
+
+/* Text made inside an arena by ola_json_dumps is malloc's: free() takes it. */
+static void test_dumps_is_malloc(void **state)
+{
+    struct ola_arena *a = ola_arena_new(), *prev;
+    json_t *ev = parse_in(a, event_text, sizeof(event_text) - 1);
+    char *text;
+
+    (void)state;
+    prev = ola_arena_enter(a);
+    text = ola_json_dumps(ev, JSON_COMPACT);
+    ola_arena_leave(prev);
+    assert_non_null(text);
+    assert_false(ola_arena_owns(a, text));
+    assert_non_null(strstr(text, "\"user_name\":\"ada@example.com\""));
+    free(text);
+    json_decref(ev);
+    ola_arena_destroy(a);
+}
+
 static void test_batch(void **state)
 {
     struct ola_batch b;
@@ -225,9 +286,9 @@ static void test_batch(void **state)
     (void)state;
     ola_batch_init(&b);
     for (round = 0; round < 3; round++) {
-        prev = ola_batch_parse_begin(&b);
+        prev = ola_batch_enter(&b);
         ev = json_loads(event_text, 0, NULL);
-        ola_batch_parse_end(prev);
+        ola_batch_leave(prev);
         assert_non_null(ev);
         assert_true(ola_arena_owns(b.arena, ev));
         assert_non_null(ola_batch_add(&b, OLA_REC_EVENT, ev, NULL, 0));
@@ -305,11 +366,12 @@ static void test_poisoned(void **state)
 int main(void)
 {
     const struct CMUnitTest tests[] = {
-        cmocka_unit_test(test_parse_in_arena), cmocka_unit_test(test_outside_is_malloc),
-        cmocka_unit_test(test_reuse_and_big),  cmocka_unit_test(test_reuse_freed),
-        cmocka_unit_test(test_two_arenas),     cmocka_unit_test(test_other_thread),
-        cmocka_unit_test(test_batch),          cmocka_unit_test(test_poisoned),
-        cmocka_unit_test(test_batch_spare),
+        cmocka_unit_test(test_parse_in_arena),  cmocka_unit_test(test_outside_is_malloc),
+        cmocka_unit_test(test_reuse_and_big),   cmocka_unit_test(test_reuse_freed),
+        cmocka_unit_test(test_two_arenas),      cmocka_unit_test(test_other_thread),
+        cmocka_unit_test(test_batch),           cmocka_unit_test(test_poisoned),
+        cmocka_unit_test(test_batch_spare),     cmocka_unit_test(test_lasting),
+        cmocka_unit_test(test_dumps_is_malloc),
     };
 
     ola_arena_install();

@@ -25,6 +25,8 @@
 #include <cmocka.h>
 #include <jansson.h>
 
+#include "agent/core/arena.h"
+#include "agent/core/event.h"
 #include "agent/core/slab.h"
 #include "agent/enrich_adapter.h"
 #include "agent/onelogin/client.h"
@@ -101,6 +103,52 @@ static void test_page_dedupe_concurrency_warm(void **state)
     assert_int_equal(tn_count(&t->srv, mark, "/api/2/users/1020"), 1);
     assert_int_equal(tn_mark(&t->srv), mark + 1);
     assert_int_equal(tn_stats(&t->srv).connections, conns);
+}
+
+/*
+ * The pipeline runs inside its batch's arena (agent/pipeline.c); the trees a
+ * hot user's events share outlast the batch, so they are made in the
+ * enricher's lasting arena, never the batch's: after the batch is reset (its
+ * arena poisoned under ASan) the tree still reads whole, and the next page's
+ * events get the same tree.
+ */
+static void test_trees_outlast_the_batch_arena(void **state)
+{
+    struct te *t = *state;
+    struct ola_arena *prev;
+    json_t *tree;
+    char *text;
+    size_t i;
+
+    ola_arena_install(); /* as the agent does; idempotent */
+    te_open(t);
+    prev = ola_batch_enter(&t->b);
+    for (i = 0; i < 40; i++)
+        te_event(t, 5, 1001 + (long long)(i % 4), 0, i % 10 == 0 ? 503 : 0);
+    te_run(t, NULL);
+    ola_batch_leave(prev);
+    assert_true(ola_arena_transient(t->b.ev[0].ev)); /* the events are the batch's */
+    assert_true(ola_arena_transient(t->b.ev[0].ola));
+    tree = json_object_get(t->b.ev[0].ola, "user");
+    assert_non_null(tree);
+    assert_false(ola_arena_transient(tree));
+    assert_false(ola_arena_transient(json_object_get(tree, "roles")));
+    assert_false(ola_arena_transient(te_ola(&t->b.ev[0], "role")));
+    json_incref(tree);
+    ola_batch_reset(&t->b);
+    text = ola_json_dumps(tree, JSON_COMPACT);
+    assert_non_null(text);
+    assert_non_null(strstr(text, "\"id\":1001"));
+    free(text);
+
+    prev = ola_batch_enter(&t->b);
+    te_event(t, 8, 1001, 0, 0);
+    te_run(t, NULL);
+    ola_batch_leave(prev);
+    assert_ptr_equal(te_ola(&t->b.ev[0], "user"), tree); /* still hot: shared */
+    te_check_user(tree, 1001, 1);
+    json_decref(tree);
+    ola_batch_reset(&t->b);
 }
 
 /*
@@ -703,6 +751,8 @@ int main(void)
                                         te_teardown),
         cmocka_unit_test_setup_teardown(test_event_type_names, te_setup, te_teardown),
         cmocka_unit_test_setup_teardown(test_settings_checked, te_setup, te_teardown),
+        cmocka_unit_test_setup_teardown(test_trees_outlast_the_batch_arena, te_setup,
+                                        te_teardown),
     };
 
     return cmocka_run_group_tests(tests, NULL, NULL);

@@ -272,11 +272,11 @@ static void test_event_values_stay_out_of_the_memo(void **state)
 
     (void)state;
     ola_batch_init(&b);
-    prev = ola_batch_parse_begin(&b);
+    prev = ola_batch_enter(&b);
     ev = json_loads(raw, 0, NULL);
-    ola_batch_parse_end(prev);
+    ola_batch_leave(prev);
     assert_non_null(ev);
-    assert_true(ola_arena_contains(ev));
+    assert_true(ola_arena_transient(ev));
     e = ola_batch_add(&b, OLA_REC_EVENT, ev, raw, strlen(raw));
     assert_non_null(e);
     geo = json_object_get(ev, "geo");
