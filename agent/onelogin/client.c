@@ -491,8 +491,18 @@ int ola_ol_lookups_setup(struct ola_ol_client *c, unsigned concurrency,
         return -1;
     ola_http_multi_destroy(c->multi);
     c->multi = m;
+    c->lk_concurrency = concurrency;
+    c->lk_timeout_ms = timeout_ms;
     c->rl.reserve = reserve;
     return 0;
+}
+
+void ola_ol_lookups_trim(struct ola_ol_client *c)
+{
+    if (c == NULL)
+        return;
+    ola_http_multi_destroy(c->multi);
+    c->multi = NULL;
 }
 
 /* One ola_ol_get_many call: the lookups, the pass, the transfers in flight. */
@@ -718,8 +728,10 @@ void ola_ol_get_many(struct ola_ol_client *c, struct ola_ol_lookup *l, size_t n,
     }
     if (n == 0)
         return;
-    if (c->multi == NULL && ola_ol_lookups_setup(c, OLA_OL_DEFAULT_CONCURRENCY, 0,
-                                                 c->rl.reserve, &err) != 0) {
+    if (c->multi == NULL &&
+        ola_ol_lookups_setup(
+            c, c->lk_concurrency > 0 ? c->lk_concurrency : OLA_OL_DEFAULT_CONCURRENCY,
+            c->lk_timeout_ms, c->rl.reserve, &err) != 0) {
         for (i = 0; i < n; i++)
             if (l[i].status == OLA_OL_RETRY)
                 snprintf(l[i].r.reason, sizeof(l[i].r.reason), "%s", err.msg);

@@ -162,6 +162,14 @@ struct ola_ol_lookup {
  */
 int ola_ol_lookups_setup(struct ola_ol_client *c, unsigned concurrency,
                          int64_t timeout_ms, double reserve, struct ola_err *err);
+/*
+ * Lets go of the lookups' handles and the connections they keep (idle times:
+ * a tenant's few lookups an hour do not need them open, and each holds
+ * libcurl's buffers and, over TLS, a session). The next ola_ol_get_many
+ * builds them again with the settings of the last ola_ol_lookups_setup.
+ * NULL is a no-op. @locality the agent thread.
+ */
+void ola_ol_lookups_trim(struct ola_ol_client *c);
 
 /*
  * GETs every l[i].path like ola_ol_get with priority prio, several at once.

@@ -577,6 +577,59 @@ static void test_lookups_held_to_the_cap(void **state)
     ola_ol_client_destroy(c);
 }
 
+/*
+ * ola_ol_lookups_trim closes the lookups' connections; the next lookups open a
+ * new one, still at the concurrency set up (1: two slow answers never overlap).
+ */
+static void test_lookups_trim(void **state)
+{
+    struct ts_fix *f = *state;
+    struct ola_ol_opts o = {0};
+    struct ola_ol_lookup l[2];
+    struct ola_ol_client *c = NULL;
+    struct ola_fake_stats st;
+    unsigned conns;
+    size_t i, round;
+
+    o.base_url = f->base;
+    o.client_id = TS_CLIENT_ID;
+    o.client_secret = TS_CLIENT_SECRET;
+    o.timeout_ms = 5000;
+    assert_int_equal(ola_ol_client_new(&o, &c, NULL), 0);
+    assert_int_equal(ola_ol_lookups_setup(c, 1, 0, 0.2, NULL), 0);
+    ts_push(&f->srv, true, 200, fx_token("tok-1", -1000, false), NULL);
+    for (i = 0; i < 4; i++) {
+        struct ola_fake_answer *a = ts_push(&f->srv, false, 200, strdup("{\"data\":[]}"),
+                                            "Content-Type", "application/json", NULL);
+
+        assert_non_null(a);
+        a->delay_ms = 150;
+    }
+    conns = 0;
+    for (round = 0; round < 2; round++) {
+        for (i = 0; i < 2; i++) {
+            l[i].path = "/api/2/users/1";
+            ola_ol_response_init(&l[i].r);
+        }
+        ola_ol_get_many(c, l, 2, OLA_OL_PRIO_LOOKUP);
+        for (i = 0; i < 2; i++) {
+            assert_int_equal(l[i].status, OLA_OL_OK);
+            ola_ol_response_free(&l[i].r);
+        }
+        if (round == 0) {
+            conns = ts_connections(&f->srv); /* the token's and the lookups' */
+            ola_ol_lookups_trim(c);
+            ola_ol_lookups_trim(c); /* twice: nothing left to close */
+        }
+    }
+    assert_int_equal(TS_CALLS(f), 4);
+    assert_int_equal(ts_connections(&f->srv), conns + 1);
+    ola_fake_stats(f->srv.fake, &st);
+    assert_int_equal(st.max_inflight, 1);
+    ola_ol_lookups_trim(NULL);
+    ola_ol_client_destroy(c);
+}
+
 static void test_timeout_and_refused(void **state)
 {
     struct ts_fix *f = *state;
@@ -658,6 +711,7 @@ int main(void)
         cmocka_unit_test_setup_teardown(test_body_over_cap, fix_setup, fix_teardown),
         cmocka_unit_test_setup_teardown(test_lookups_held_to_the_cap, fix_setup,
                                         fix_teardown),
+        cmocka_unit_test_setup_teardown(test_lookups_trim, fix_setup, fix_teardown),
         cmocka_unit_test_setup_teardown(test_timeout_and_refused, fix_setup,
                                         fix_teardown),
     };
