@@ -9,8 +9,10 @@
  * the pages its objects touched. Churn (evictions, refetches, expiry) leaves
  * dead bytes in old chunks: when they are over a third (ola_slab_sparse),
  * the owner moves its objects to fresh chunks at its trim, and the old
- * chunks empty and go. Tables that grow during a burst and stay (hash
- * buckets, blocks of cache entries) are mapped apart too (ola_pages_alloc).
+ * chunks empty and go; at rest, where a move costs nothing anyone waits on,
+ * as soon as they add up to a chunk (ola_slab_sparse_at_rest). Tables that grow during a
+ * burst and stay (hash buckets, blocks of cache entries) are mapped apart too
+ * (ola_pages_alloc).
  */
 #include <stdatomic.h>
 #include <stdint.h>
@@ -111,6 +113,11 @@ bool ola_slab_sparse(const struct ola_slab *s)
     size_t dead = s->used - s->live;
 
     return dead > OLA_SLAB_CHUNK / 2 && dead * 3 > s->used;
+}
+
+bool ola_slab_sparse_at_rest(const struct ola_slab *s)
+{
+    return s->used - s->live >= OLA_SLAB_CHUNK;
 }
 
 void ola_slab_fresh(struct ola_slab *s)

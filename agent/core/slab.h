@@ -37,6 +37,8 @@ void *ola_slab_alloc(struct ola_slab *s, size_t size, bool *in_slab);
 void ola_slab_free(void *p, size_t size);
 /* True when more than a third of the chunks' bytes are dead: time to move. */
 bool ola_slab_sparse(const struct ola_slab *s);
+/* True when a chunk's worth of bytes is dead: a move at rest gives a chunk back. */
+bool ola_slab_sparse_at_rest(const struct ola_slab *s);
 /* The next objects come from a new chunk (the ones they move out of empty). */
 void ola_slab_fresh(struct ola_slab *s);
 /* Lets go of the current chunk once nothing in it is alive (destroy). */

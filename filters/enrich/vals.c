@@ -180,7 +180,7 @@ static void *ola_val_move(void *p, void *ctx)
 
 void ola_en_compact(struct ola_enricher *en)
 {
-    if (!ola_slab_sparse(&en->slab))
+    if (!ola_slab_sparse_at_rest(&en->slab)) /* at rest only (ola_enricher_trim) */
         return;
     ola_slab_fresh(&en->slab);
     ola_cache_remap(en->cache, ola_val_move, en);

@@ -81,13 +81,14 @@ int ola_alerts_feed(struct ola_alerts *a, struct ola_expr_ctx *ctx, int64_t now_
 void ola_alerts_expire(struct ola_alerts *a, int64_t now_ms);
 
 /*
- * Between batches: when expiry left the chunks holding the keys more than a
- * third dead (agent/core/slab.h), moves every key, its items and values to
- * fresh chunks, so the old ones go back to the kernel; otherwise does
- * nothing (one comparison). Nothing held outside a may point into the state
- * (alerts.c holds no key across calls). @locality the thread that feeds a.
+ * Between batches (rest false): when expiry left the chunks holding the keys
+ * more than a third dead (agent/core/slab.h), moves every key, its items and
+ * values to fresh chunks, so the old ones go back to the kernel; at rest
+ * (rest true), as soon as a chunk's worth is dead. Otherwise does nothing (one
+ * comparison). Nothing held outside a may point into the state (alerts.c
+ * holds no key across calls). @locality the thread that feeds a.
  */
-void ola_alerts_trim(struct ola_alerts *a);
+void ola_alerts_trim(struct ola_alerts *a, bool rest);
 
 /*
  * Returns a new reference: {"version":1, "clock":ms, "keys":[...]}; each key

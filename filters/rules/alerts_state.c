@@ -437,11 +437,11 @@ static struct ola_akey *ola_akey_move(struct ola_alerts *a, struct ola_arule *r,
     return k;
 }
 
-void ola_alerts_trim(struct ola_alerts *a)
+void ola_alerts_trim(struct ola_alerts *a, bool rest)
 {
     size_t i;
 
-    if (!ola_slab_sparse(&a->slab))
+    if (!(rest ? ola_slab_sparse_at_rest(&a->slab) : ola_slab_sparse(&a->slab)))
         return;
     ola_slab_fresh(&a->slab);
     /* every key is in its rule's touch list: the hash is built again from them */

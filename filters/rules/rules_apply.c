@@ -171,7 +171,7 @@ int ola_rules_apply(struct ola_rules *r, struct ola_batch *b, int64_t now_ms)
 fail:
     ola_alerts_expire(r->alerts, now_ms);
     /* a backfill has no rest for hours: its expired keys' chunks go here */
-    ola_alerts_trim(r->alerts);
+    ola_alerts_trim(r->alerts, false);
     r->stats.state_capped = ola_alerts_stats(r->alerts)->state_capped;
     r->stats.state_evicted = ola_alerts_stats(r->alerts)->state_evicted;
     ola_alert_list_clear(&r->raised);
@@ -191,7 +191,7 @@ int ola_rules_state_save_text(const struct ola_rules *r, struct ola_buf *out)
 
 void ola_rules_trim(struct ola_rules *r)
 {
-    ola_alerts_trim(r->alerts);
+    ola_alerts_trim(r->alerts, true);
     ola_catalog_trim(r->cat);
 }
 

@@ -1,6 +1,7 @@
 /*
  * test_alerts_state.c - where the alert state lives and how it is written
- * out: the trim's compaction of the keys' slab changes nothing a rule sees,
+ * out: the trim's compaction of the keys' slab changes nothing a rule sees
+ * (between batches past a third dead, at rest past a chunk),
  * item arrays too big for the slab work, and the state written as text for
  * a checkpoint is byte for byte the compact dump of the saved tree.
  */
@@ -164,6 +165,55 @@ static void test_trim_moves_state(void **state)
     free(kept_text);
     json_decref(moved);
     json_decref(kept);
+}
+
+/*
+ * At rest the state moves as soon as a chunk's worth of it is dead: two users
+ * in three outgrow their keys' first item arrays (a ninth of the bytes, under
+ * the third a batch waits for), the batches leave it, ola_rules_trim moves it
+ * and a chunk at least goes back; the state written out is the same text
+ * before and after.
+ */
+static void test_rest_moves_a_chunk(void **state)
+{
+    struct fx *f = *state;
+    const struct ola_slab *slab;
+    char user[16], ip[32], *before, *after;
+    size_t used, mapped;
+    int i;
+
+    f->r = build(f, churn_rules, NULL);
+    assert_non_null(f->r);
+    slab = &f->r->alerts->slab;
+    /* every user once, then two in three again: their keys' first item arrays
+     * (one item) are outgrown, dead bytes strewn over every chunk */
+    for (i = 0; i < 2000; i++) {
+        snprintf(user, sizeof(user), "%d", 1000 + i);
+        snprintf(ip, sizeof(ip), "10.%d.%d.1", i / 250, i % 250);
+        assert_int_equal(feed(f, 6, user, ip, 1 + i, T0 + i), 0);
+    }
+    for (i = 0; i < 2000; i++) {
+        if (i % 3 == 0)
+            continue;
+        snprintf(user, sizeof(user), "%d", 1000 + i);
+        assert_int_equal(feed(f, 6, user, "192.0.2.1", 10001 + i, T0 + 30 * SEC + i), 0);
+    }
+    assert_int_equal(saved_keys(f), 4000);
+    assert_true(slab->used - slab->live >= OLA_SLAB_CHUNK);
+    assert_false(ola_slab_sparse(slab)); /* the batches did not move it */
+    used = slab->used;
+    mapped = ola_slab_mapped();
+    before = saved_text(f);
+    ola_rules_trim(f->r);
+    assert_int_equal(slab->used, slab->live);
+    assert_true(slab->used < used);
+    assert_true(ola_slab_mapped() + OLA_SLAB_CHUNK <= mapped);
+    after = saved_text(f);
+    assert_string_equal(before, after);
+    free(before);
+    free(after);
+    ola_rules_destroy(f->r);
+    f->r = NULL;
 }
 
 /* rule ri's key for user (user_id keys are the id's digits), or NULL */
@@ -353,6 +403,7 @@ int main(void)
 {
     const struct CMUnitTest tests[] = {
         cmocka_unit_test_setup_teardown(test_trim_moves_state, setup, teardown),
+        cmocka_unit_test_setup_teardown(test_rest_moves_a_chunk, setup, teardown),
         cmocka_unit_test_setup_teardown(test_item_arrays_fit, setup, teardown),
         cmocka_unit_test_setup_teardown(test_big_item_arrays, setup, teardown),
         cmocka_unit_test_setup_teardown(test_save_text, setup, teardown),

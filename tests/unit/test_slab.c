@@ -71,6 +71,36 @@ static void test_chunks_come_and_go(void **state)
     assert_int_equal(s.used, 0);
 }
 
+/* At rest a move pays as soon as a chunk's worth is dead, long before a third. */
+static void test_sparse_at_rest(void **state)
+{
+    enum { N = 4000 }; /* 104 bytes each: 416,000 bytes in 7 chunks */
+    static void *obj[N];
+    struct ola_slab s;
+    bool in_slab;
+    size_t i;
+
+    (void)state;
+    memset(&s, 0, sizeof(s));
+    for (i = 0; i < N; i++) {
+        obj[i] = ola_slab_alloc(&s, 100, &in_slab);
+        assert_non_null(obj[i]);
+        assert_true(in_slab);
+    }
+    for (i = 0; i < N; i += 8) /* 52,000 bytes dead: less than a chunk */
+        ola_slab_free(obj[i], 100);
+    assert_false(ola_slab_sparse(&s));
+    assert_false(ola_slab_sparse_at_rest(&s));
+    for (i = 1; i < N; i += 8) /* 104,000: more than a chunk, less than a third */
+        ola_slab_free(obj[i], 100);
+    assert_false(ola_slab_sparse(&s));
+    assert_true(ola_slab_sparse_at_rest(&s));
+    for (i = 0; i < N; i++)
+        if (i % 8 > 1)
+            ola_slab_free(obj[i], 100);
+    ola_slab_release(&s);
+}
+
 static void test_big_objects_from_the_heap(void **state)
 {
     struct ola_slab s;
@@ -118,6 +148,7 @@ int main(void)
 {
     const struct CMUnitTest tests[] = {
         cmocka_unit_test(test_chunks_come_and_go),
+        cmocka_unit_test(test_sparse_at_rest),
         cmocka_unit_test(test_big_objects_from_the_heap),
         cmocka_unit_test(test_pages),
     };
