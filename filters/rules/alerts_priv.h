@@ -40,19 +40,25 @@ struct ola_aitem {
     bool val_in_slab; /* val cut from the slab (strlen + 1 bytes), else malloc'd */
 };
 
+/*
+ * A key of a rule: some 10,000 of them after a backfill, so its fields are
+ * packed (80 bytes and the key's text). Counts are 32-bit: a key holds at most
+ * threshold + then_threshold items (20,000 by the settings' bounds), and a
+ * restored state's extra items are pruned to that.
+ */
 struct ola_akey {
     struct ola_akey *hnext;       /* hash chain */
     struct ola_akey *prev, *next; /* the rule's touch list */
     uint64_t hash;
-    size_t rule;
     int64_t quiet_until;     /* event time; 0: not quiet */
     int64_t newest;          /* newest event time seen for this key */
     int64_t touched;         /* wall clock of the last touch */
+    struct ola_aitem *items; /* sorted by ts, at most threshold */
+    uint32_t rule;           /* index in the rules */
+    uint32_t n, cap;         /* items held, room for */
     bool live;               /* the last touch came within late_grace of its event */
     bool in_slab;            /* k cut from the slab, else malloc'd */
     bool items_in_slab;      /* items cut from the slab (cap items), else malloc'd */
-    struct ola_aitem *items; /* sorted by ts, at most threshold */
-    size_t n, cap;
     char key[];
 };
 

@@ -34,6 +34,9 @@
 #include "filters/rules/alerts.h"
 #include "filters/rules/alerts_priv.h"
 
+_Static_assert(sizeof(struct ola_akey) <= 80,
+               "a key's fields stay packed (alerts_priv.h)");
+
 const char *const ola_akind_names[] = {"count", "distinct", "sequence", NULL};
 
 /* ---- keys ----------------------------------------------------------------- */
@@ -217,7 +220,7 @@ struct ola_akey *ola_akey_new(struct ola_alerts *a, size_t rule, const char *key
     k->in_slab = in_slab;
     memcpy(k->key, key, len + 1);
     k->hash = h;
-    k->rule = rule;
+    k->rule = (uint32_t)rule; /* rules are few: a config holds them */
     k->hnext = a->buckets[h & (a->n_buckets - 1)];
     a->buckets[h & (a->n_buckets - 1)] = k;
     ola_akey_append(&a->rules[rule], k);
@@ -259,7 +262,7 @@ void ola_aitems_remove(struct ola_akey *k, size_t i)
 static int ola_aitems_room(struct ola_alerts *a, struct ola_akey *k)
 {
     const struct ola_arule *r = &a->rules[k->rule];
-    size_t most = r->threshold + r->then_threshold, cap = k->cap ? k->cap * 2 : 1;
+    size_t most = r->threshold + r->then_threshold, cap = k->cap ? (size_t)k->cap * 2 : 1;
     struct ola_aitem *v;
     bool in_slab;
 
@@ -267,7 +270,7 @@ static int ola_aitems_room(struct ola_alerts *a, struct ola_akey *k)
         return 0;
     if (cap > most && most > k->n)
         cap = most;
-    if (cap > SIZE_MAX / sizeof(*v))
+    if (cap > UINT32_MAX || cap > SIZE_MAX / sizeof(*v))
         return -1;
     v = ola_slab_alloc(&a->slab, cap * sizeof(*v), &in_slab);
     if (v == NULL)
@@ -277,7 +280,7 @@ static int ola_aitems_room(struct ola_alerts *a, struct ola_akey *k)
     if (k->items != NULL)
         ola_astate_free(k->items, k->cap * sizeof(*v), k->items_in_slab);
     k->items = v;
-    k->cap = cap;
+    k->cap = (uint32_t)cap;
     k->items_in_slab = in_slab;
     return 0;
 }
