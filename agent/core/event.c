@@ -29,8 +29,10 @@ void ola_batch_init(struct ola_batch *b)
  * from outside (an event's tree is read-only once admitted; what filters add
  * goes to e->ola), so the arena's reset takes it back whole. Walking it here
  * cost more than its parse's share of the frees: the batch's trees are cold
- * by the time it is reset. Anything else (alerts, trees made without an
- * arena) is released the usual way, and e->ola always is (malloc's memory).
+ * by the time it is reset. Anything else (trees made without an arena) is
+ * released the usual way, and e->ola always is: made in the arena too, it
+ * holds references to values that outlast the batch (the enricher's trees,
+ * the catalog's event types, the rules' tags and severities).
  */
 static void ola_event_release(const struct ola_batch *b, struct ola_event *e)
 {
