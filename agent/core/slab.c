@@ -10,9 +10,9 @@
  * dead bytes in old chunks: when they are over a third (ola_slab_sparse),
  * the owner moves its objects to fresh chunks at its trim, and the old
  * chunks empty and go; at rest, where a move costs nothing anyone waits on,
- * as soon as they add up to a chunk (ola_slab_sparse_at_rest). Tables that grow during a
- * burst and stay (hash buckets, blocks of cache entries) are mapped apart too
- * (ola_pages_alloc).
+ * as soon as they add up to a chunk (ola_slab_sparse_at_rest). Tables that
+ * grow during a burst and stay (hash buckets, blocks of cache entries) are
+ * mapped apart too (ola_pages_alloc).
  */
 #include <stdatomic.h>
 #include <stdint.h>
