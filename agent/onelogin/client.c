@@ -150,6 +150,7 @@ int ola_ol_client_new(const struct ola_ol_opts *opts, struct ola_ol_client **out
     if (ola_http_new(&ho, &c->http, err) != 0)
         goto fail;
     c->timeout_ms = opts->timeout_ms;
+    c->lk_concurrency = OLA_OL_DEFAULT_CONCURRENCY; /* until ola_ol_lookups_setup */
     c->max_body = opts->max_body;
     c->ca_file = opts->ca_file != NULL ? strdup(opts->ca_file) : NULL;
     c->proxy = opts->proxy != NULL ? strdup(opts->proxy) : NULL;
@@ -728,10 +729,8 @@ void ola_ol_get_many(struct ola_ol_client *c, struct ola_ol_lookup *l, size_t n,
     }
     if (n == 0)
         return;
-    if (c->multi == NULL &&
-        ola_ol_lookups_setup(
-            c, c->lk_concurrency > 0 ? c->lk_concurrency : OLA_OL_DEFAULT_CONCURRENCY,
-            c->lk_timeout_ms, c->rl.reserve, &err) != 0) {
+    if (c->multi == NULL && ola_ol_lookups_setup(c, c->lk_concurrency, c->lk_timeout_ms,
+                                                 c->rl.reserve, &err) != 0) {
         for (i = 0; i < n; i++)
             if (l[i].status == OLA_OL_RETRY)
                 snprintf(l[i].r.reason, sizeof(l[i].r.reason), "%s", err.msg);

@@ -43,7 +43,7 @@ struct ola_ol_client {
     uint64_t clock_streak_from; /* clock.rejected when the current outlier streak began */
     /* concurrent lookups (ola_ol_get_many) */
     struct ola_http_multi *multi; /* NULL until the first use or ola_ol_lookups_setup */
-    unsigned lk_concurrency; /* ola_ol_lookups_setup's, kept for a rebuild; 0: none */
+    unsigned lk_concurrency;      /* the last ola_ol_lookups_setup's (a rebuild's) */
     int64_t lk_timeout_ms;
     int64_t timeout_ms;
     char *ca_file;

@@ -584,18 +584,12 @@ static void test_lookups_held_to_the_cap(void **state)
 static void test_lookups_trim(void **state)
 {
     struct ts_fix *f = *state;
-    struct ola_ol_opts o = {0};
     struct ola_ol_lookup l[2];
-    struct ola_ol_client *c = NULL;
+    struct ola_ol_client *c = f->c;
     struct ola_fake_stats st;
     unsigned conns;
     size_t i, round;
 
-    o.base_url = f->base;
-    o.client_id = TS_CLIENT_ID;
-    o.client_secret = TS_CLIENT_SECRET;
-    o.timeout_ms = 5000;
-    assert_int_equal(ola_ol_client_new(&o, &c, NULL), 0);
     assert_int_equal(ola_ol_lookups_setup(c, 1, 0, 0.2, NULL), 0);
     ts_push(&f->srv, true, 200, fx_token("tok-1", -1000, false), NULL);
     for (i = 0; i < 4; i++) {
@@ -627,7 +621,6 @@ static void test_lookups_trim(void **state)
     ola_fake_stats(f->srv.fake, &st);
     assert_int_equal(st.max_inflight, 1);
     ola_ol_lookups_trim(NULL);
-    ola_ol_client_destroy(c);
 }
 
 static void test_timeout_and_refused(void **state)
