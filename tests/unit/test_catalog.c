@@ -11,6 +11,7 @@
 
 #include <cmocka.h>
 
+#include "agent/core/arena.h"
 #include "filter_test.h"
 #include "filters/rules/catalog.h"
 
@@ -217,12 +218,51 @@ static void test_trim(void **state)
     ola_catalog_destroy(c);
 }
 
+/*
+ * Asked for while the pipeline runs in a batch's arena, the event type and its
+ * categories are still made outside it: the catalog keeps them past the batch.
+ */
+static void test_values_outside_the_batch_arena(void **state)
+{
+    struct ola_err err = {0, ""};
+    struct ola_catalog *c = ola_catalog_load(ola_t_catalog_path(), &err);
+    struct ola_arena *batch = ola_arena_new(), *prev;
+    const json_t *cats;
+    json_t *et, *own;
+    uint32_t mask = 0;
+
+    (void)state;
+    assert_non_null(c);
+    assert_non_null(batch);
+    ola_arena_install(); /* as the agent does; idempotent */
+    prev = ola_arena_enter(batch);
+    own = json_object(); /* the batch's */
+    et = ola_catalog_event_type(c, 950, &mask);
+    cats = ola_catalog_categories(c, 5);
+    ola_arena_leave(prev);
+    assert_true(ola_arena_transient(own));
+    assert_non_null(et);
+    assert_non_null(cats);
+    assert_false(ola_arena_transient(et));
+    assert_false(ola_arena_transient(json_object_get(et, "categories")));
+    assert_false(ola_arena_transient(cats));
+    json_decref(own);
+    ola_arena_destroy(batch);
+    assert_string_equal(json_string_value(json_object_get(et, "name")),
+                        "OL_OTP_PUSH_REJECT");
+    ola_catalog_destroy(c);
+}
+
 int main(void)
 {
     const struct CMUnitTest tests[] = {
-        cmocka_unit_test(test_shipped_catalog), cmocka_unit_test(test_every_id_found),
-        cmocka_unit_test(test_learn),           cmocka_unit_test(test_load_errors),
-        cmocka_unit_test(test_load_too_big),    cmocka_unit_test(test_trim),
+        cmocka_unit_test(test_shipped_catalog),
+        cmocka_unit_test(test_every_id_found),
+        cmocka_unit_test(test_learn),
+        cmocka_unit_test(test_load_errors),
+        cmocka_unit_test(test_load_too_big),
+        cmocka_unit_test(test_trim),
+        cmocka_unit_test(test_values_outside_the_batch_arena),
     };
 
     return cmocka_run_group_tests(tests, NULL, NULL);
