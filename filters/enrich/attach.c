@@ -63,8 +63,7 @@ static void ola_build_user(struct ola_enricher *en, struct ola_val *u, int64_t n
         ur->name = name;
     }
     ola_en_val_cool(en, u);
-    u->out_gen = complete ? en->role_gen : 0;
-    u->built_page = en->page;
+    u->built = complete ? en->role_gen : OLA_BUILT_PAGE | en->page;
 }
 
 /* ---- events ------------------------------------------------------------------ */
@@ -138,7 +137,7 @@ static int ola_attach_user(struct ola_enricher *en, struct ola_event *e, json_t 
 
         if (r != NULL)
             ola_mark_ent(en, r, m);
-        if (!ola_user_current(en, p->val) && p->val->built_page != en->page)
+        if (!ola_user_current(en, p->val) && !ola_user_tried(en, p->val))
             ola_build_user(en, p->val, now);
         if (!ola_user_current(en, p->val))
             ola_mark_state(en, p->val->roles_state, p->val->roles_lookup, m);

@@ -54,29 +54,47 @@ extern struct ola_istr ola_en_null_name;
  * the hot list, in one allocation (record.c has the why). A user is the byte
  * code of its facts (record.h) and its roles; a role its id and name. The
  * tree events get (olagent.user: facts + roles [{id, name}]; olagent.role:
- * {id, name}) is built from that on first use and kept while hot (vals.c).
+ * {id, name}) is built from that on first use and kept while hot, in the
+ * enricher's hot array (vals.c): what only a hot value needs lives there, so
+ * the thousands of values at rest are a 48-byte header and their code.
  */
 struct ola_val {
-    /* what every use reads first, together */
-    unsigned refs;
-    unsigned char kind;
-    bool roles_known;          /* the answer said which roles the user holds */
-    bool roles_own;            /* roles is an allocation of its own, not inline */
-    unsigned char roles_state; /* OLA_PG_OK, OLA_PG_DEFERRED or OLA_PG_FAILED */
-    bool in_slab;              /* cut from the enricher's slab, else malloc'd */
+    uint32_t refs;
     uint32_t size;             /* bytes of the allocation */
-    uint64_t out_gen;          /* the role generation roles were named at; 0: rebuild */
-    json_t *hot;               /* the tree while hot, else NULL */
-    uint64_t hot_page;         /* the page that last used the tree */
-    uint64_t built_page;       /* the page that last named the roles */
-    uint32_t hot_idx;          /* its place in the enricher's hot array */
-    uint32_t roles_lookup;     /* FAILED: the lookup that says why */
-    uint32_t n_roles;
-    uint32_t code_len;
-    struct ola_urole *roles; /* user: n_roles, in the answer's order */
-    int64_t id;              /* role */
-    struct ola_istr *name;   /* role: a reference, or OLA_NAME_NULL */
-    unsigned char code[];    /* user: the facts' code, then roles inline */
+    uint32_t hot;              /* its place in the enricher's hot array + 1; 0: no tree */
+    unsigned char kind;        /* OLA_K_USER or OLA_K_ROLE */
+    unsigned char roles_state; /* OLA_PG_OK, OLA_PG_DEFERRED or OLA_PG_FAILED */
+    bool roles_known;          /* the answer said which roles the user holds */
+    bool in_slab;              /* cut from the enricher's slab, else malloc'd */
+    /*
+     * When a user's roles were named (ola_user_current): the role generation,
+     * all of them named; OLA_BUILT_PAGE | the page, some not; 0: name them again.
+     */
+    uint64_t built;
+    union {
+        struct { /* a user */
+            /* n_roles, in the answer's order: after the code, or (set again by a
+               user-roles answer) an allocation of its own */
+            struct ola_urole *roles;
+            uint32_t n_roles;
+            uint32_t code_len;
+            uint32_t roles_lookup; /* roles_state FAILED: the lookup that says why */
+        };
+        struct { /* a role */
+            int64_t id;
+            struct ola_istr *name; /* a reference, or OLA_NAME_NULL */
+        };
+    };
+    unsigned char code[]; /* user: the facts' code, then roles inline */
+};
+
+#define OLA_BUILT_PAGE (UINT64_C(1) << 63)
+
+/* A tree while hot: the value (a reference), its tree, the page that last used it. */
+struct ola_hot {
+    struct ola_val *val;
+    json_t *tree;
+    uint64_t page;
 };
 
 enum ola_pg_state {
@@ -118,8 +136,8 @@ struct ola_enricher {
     struct ola_intern intern;
     struct ola_buf code;  /* scratch for a user's code */
     struct ola_slab slab; /* where values live (slab.h) */
-    /* values whose trees are built, a reference each, in no order */
-    struct ola_val **hot;
+    /* values whose trees are built, in no order */
+    struct ola_hot *hot;
     size_t hot_n, hot_cap;
     struct ola_arena
         *hot_arena; /* where the hot trees live (vals.c), made on first use */
@@ -162,7 +180,13 @@ static inline unsigned ola_key_kind(uint64_t key)
 static inline bool ola_user_current(const struct ola_enricher *en,
                                     const struct ola_val *u)
 {
-    return u->out_gen == en->role_gen;
+    return u->built == en->role_gen;
+}
+
+/* True when u's roles were named during the current page, some of them not. */
+static inline bool ola_user_tried(const struct ola_enricher *en, const struct ola_val *u)
+{
+    return u->built == (OLA_BUILT_PAGE | en->page);
 }
 
 /* ---- between the files ------------------------------------------------------ */

@@ -78,7 +78,7 @@ static int ola_take_user_roles(struct ola_pg_ent *p, const json_t *body)
     if (rc != 0)
         return -1;
     u->roles_known = true;
-    u->out_gen = 0;
+    u->built = 0;
     p->state = OLA_PG_OK;
     return 0;
 }
@@ -99,7 +99,7 @@ static enum ola_pg_state ola_take(struct ola_enricher *en, size_t i, int64_t now
         en->st.not_found++;
         if (kind == OLA_K_USER_ROLES) {
             p->val->roles_known = true; /* none to tell */
-            p->val->out_gen = 0;
+            p->val->built = 0;
             p->state = OLA_PG_OK;
             return OLA_PG_OK;
         }

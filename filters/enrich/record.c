@@ -8,8 +8,13 @@
  * fixed order of ola_urec_keys (the keys themselves are not stored), each a
  * tag byte and its payload:
  *   null, true, false            the tag alone
- *   integer, real                8 bytes (int64 / double, host order)
- *   string                       varint length, the bytes, a NUL
+ *   integer                      a zigzag varint (ids and codes: 1 to 5 bytes)
+ *   real                         8 bytes (double, host order)
+ *   string                       varint length, the bytes
+ *   instant                      a string that is an instant in OneLogin's own
+ *                                form ("2020-04-16T17:46:22.943Z", 24 bytes) and
+ *                                reads back byte for byte: its milliseconds as
+ *                                a zigzag varint (6 bytes)
  *   shared string                a struct ola_istr pointer (one reference)
  *   array                        varint count, the items
  *   object                       varint count, each a key (string or shared
@@ -27,6 +32,7 @@
 
 #include "agent/core/buf.h"
 #include "agent/core/slab.h"
+#include "agent/core/timeutil.h"
 #include "filters/enrich/record.h"
 
 /* ---- shared strings ----------------------------------------------------------- */
@@ -151,7 +157,10 @@ enum ola_urec_tag {
     OLA_T_ISTR,
     OLA_T_ARR,
     OLA_T_OBJ,
+    OLA_T_TIME,
 };
+
+#define OLA_UREC_ISO_LEN 24 /* "2020-04-16T17:46:22.943Z" */
 
 const char *const ola_urec_keys[OLA_UREC_FIELDS] = {
     "id",     "username",        "email",        "firstname",  "lastname",
@@ -188,11 +197,28 @@ static int ola_put_varint(struct ola_buf *b, uint64_t v)
     return ola_buf_append(b, tmp, n);
 }
 
+static int ola_put_zigzag(struct ola_buf *b, int64_t v)
+{
+    return ola_put_varint(b, ((uint64_t)v << 1) ^ (uint64_t)(v >> 63));
+}
+
+/* s[0..len) as OneLogin writes instants, read back to the same bytes: *ms. */
+static bool ola_is_instant(const char *s, size_t len, int64_t *ms)
+{
+    char back[OLA_ISO_MAX];
+
+    return len == OLA_UREC_ISO_LEN && s[len - 1] == 'Z' &&
+           ola_time_parse_iso_n(s, len, ms) == 0 &&
+           ola_time_format_iso(*ms, back, sizeof(back)) == 0 &&
+           memcmp(back, s, len) == 0 && back[len] == '\0';
+}
+
 /* A string: shared through t when shared, else inline. Returns 0 / -1. */
 static int ola_put_str(struct ola_intern *t, struct ola_buf *b, const char *s, size_t len,
                        bool shared)
 {
     struct ola_istr *x;
+    int64_t ms;
 
     if (shared) {
         x = ola_intern_get(t, s, len);
@@ -204,8 +230,10 @@ static int ola_put_str(struct ola_intern *t, struct ola_buf *b, const char *s, s
         }
         return 0;
     }
+    if (ola_is_instant(s, len, &ms))
+        return ola_put_tag(b, OLA_T_TIME) != 0 || ola_put_zigzag(b, ms) != 0 ? -1 : 0;
     if (ola_put_tag(b, OLA_T_STR) != 0 || ola_put_varint(b, len) != 0 ||
-        ola_buf_append(b, s, len) != 0 || ola_buf_putc(b, '\0') != 0)
+        ola_buf_append(b, s, len) != 0)
         return -1;
     return 0;
 }
@@ -227,9 +255,7 @@ static int ola_put_value(struct ola_intern *t, struct ola_buf *b, json_t *v, boo
         return ola_put_tag(b, OLA_T_FALSE);
     case JSON_INTEGER:
         n = json_integer_value(v);
-        return ola_put_tag(b, OLA_T_INT) != 0 || ola_buf_append(b, &n, sizeof(n)) != 0
-                   ? -1
-                   : 0;
+        return ola_put_tag(b, OLA_T_INT) != 0 || ola_put_zigzag(b, n) != 0 ? -1 : 0;
     case JSON_REAL:
         d = json_real_value(v);
         return ola_put_tag(b, OLA_T_REAL) != 0 || ola_buf_append(b, &d, sizeof(d)) != 0
@@ -306,7 +332,17 @@ static int ola_get_varint(struct ola_rd *r, uint64_t *v)
     return -1;
 }
 
-/* A string at r: its bytes (NUL-terminated) and length; NULL when truncated. */
+static int ola_get_zigzag(struct ola_rd *r, int64_t *v)
+{
+    uint64_t u;
+
+    if (ola_get_varint(r, &u) != 0)
+        return -1;
+    *v = (int64_t)(u >> 1) ^ -(int64_t)(u & 1);
+    return 0;
+}
+
+/* A string at r: its bytes (not NUL-terminated) and length; NULL when truncated. */
 static const char *ola_get_str(struct ola_rd *r, size_t *len)
 {
     struct ola_istr *x;
@@ -324,10 +360,10 @@ static const char *ola_get_str(struct ola_rd *r, size_t *len)
         *len = x->len;
         return x->s;
     case OLA_T_STR:
-        if (ola_get_varint(r, &n) != 0 || n >= (uint64_t)(r->end - r->p))
+        if (ola_get_varint(r, &n) != 0 || n > (uint64_t)(r->end - r->p))
             return NULL;
         s = (const char *)r->p;
-        r->p += n + 1;
+        r->p += n;
         *len = (size_t)n;
         return s;
     default:
@@ -339,9 +375,10 @@ static const char *ola_get_str(struct ola_rd *r, size_t *len)
 static json_t *ola_get_value(struct ola_rd *r)
 {
     json_t *v = NULL, *x;
-    json_int_t n;
+    char iso[OLA_ISO_MAX];
     uint64_t count, i;
     const char *s;
+    int64_t ms;
     size_t len;
     double d;
 
@@ -358,11 +395,15 @@ static json_t *ola_get_value(struct ola_rd *r)
         r->p++;
         return json_false();
     case OLA_T_INT:
-        if ((size_t)(r->end - r->p) < 1 + sizeof(n))
+        r->p++;
+        if (ola_get_zigzag(r, &ms) != 0)
             return NULL;
-        memcpy(&n, r->p + 1, sizeof(n));
-        r->p += 1 + sizeof(n);
-        return json_integer(n);
+        return json_integer(ms);
+    case OLA_T_TIME:
+        r->p++;
+        if (ola_get_zigzag(r, &ms) != 0 || ola_time_format_iso(ms, iso, sizeof(iso)) != 0)
+            return NULL;
+        return json_string_nocheck(iso);
     case OLA_T_REAL:
         if ((size_t)(r->end - r->p) < 1 + sizeof(d))
             return NULL;
@@ -436,15 +477,17 @@ static int ola_skip_value(struct ola_rd *r)
     case OLA_T_FALSE:
         return 0;
     case OLA_T_INT:
+    case OLA_T_TIME:
+        return ola_get_varint(r, &n);
     case OLA_T_REAL:
         if ((size_t)(r->end - r->p) < 8)
             return -1;
         r->p += 8;
         return 0;
     case OLA_T_STR:
-        if (ola_get_varint(r, &n) != 0 || n >= (uint64_t)(r->end - r->p))
+        if (ola_get_varint(r, &n) != 0 || n > (uint64_t)(r->end - r->p))
             return -1;
-        r->p += n + 1;
+        r->p += n;
         return 0;
     case OLA_T_ISTR:
         if ((size_t)(r->end - r->p) < sizeof(x))

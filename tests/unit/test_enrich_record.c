@@ -50,6 +50,12 @@ static void assert_same_dump(json_t *a, json_t *b)
     free(db);
 }
 
+/* v's tree while hot, else NULL. */
+static json_t *tree_of(const struct ola_enricher *en, const struct ola_val *v)
+{
+    return v->hot != 0 ? en->hot[v->hot - 1].tree : NULL;
+}
+
 static void free_val(uint64_t key, void *v)
 {
     (void)key;
@@ -174,6 +180,89 @@ static void test_encode_refuses_other_shapes(void **state)
     json_decref(facts);
     json_decref(body);
     free(ids);
+}
+
+/* The code of users[0] with member key of its facts (or of its custom attributes,
+   custom true) set to v (stolen); checks the round trip. Returns the code's length. */
+static size_t code_len_with(const char *key, json_t *v, bool custom)
+{
+    struct ola_intern t = {0};
+    struct ola_buf code = OLA_BUF_INIT;
+    json_t *body = load(users[0]), *facts, *back;
+    int64_t *ids;
+    size_t n, len;
+    bool known;
+
+    facts = ola_enrich_user_facts(body, &ids, &n, &known);
+    assert_non_null(facts);
+    assert_int_equal(
+        json_object_set_new(custom ? json_object_get(facts, "custom_attributes") : facts,
+                            key, v),
+        0);
+    assert_int_equal(ola_urec_encode(&t, facts, &code), 0);
+    back = ola_urec_decode((const unsigned char *)code.data, code.len);
+    assert_non_null(back);
+    assert_same_dump(back, facts);
+    len = code.len;
+    ola_urec_release((const unsigned char *)code.data, code.len);
+    ola_intern_sweep(&t);
+    assert_int_equal(t.n, 0);
+    ola_intern_free(&t);
+    ola_buf_free(&code);
+    json_decref(back);
+    json_decref(facts);
+    json_decref(body);
+    free(ids);
+    return len;
+}
+
+/* Integers are varints and OneLogin's instants 6 bytes; every value reads back
+   byte for byte, and anything that is not exactly an instant stays a string. */
+static void test_numbers_and_instants_compact(void **state)
+{
+    static const char *const not_instants[] = {
+        "2026-12-07 10:11:12.345Z", /* a space for the T: parsed, written back with T */
+        "2026-12-07T10:11:12.345+00:00", /* an offset */
+        "2026-12-07T10:11:12Z",          /* no milliseconds */
+        "2026-12-07T10:11:12.3456Z",     /* more digits */
+        "2026-02-30T10:11:12.345Z",      /* no such day */
+        "2026-12-07T10:11:12.345z",      /* lower case */
+        "2026-12-07T24:11:12.345Z",      /* no such hour */
+        "+2026-12-07T10:11:12.345Z",     "",
+    };
+    static const char *const instants[] = {
+        "2026-12-07T10:11:12.345Z", "1970-01-01T00:00:00.000Z",
+        "1969-12-31T23:59:59.999Z", "0001-01-01T00:00:00.000Z",
+        "9999-12-31T23:59:59.999Z",
+    };
+    static const json_int_t ints[] = {
+        0, 1, -1, 63, 64, -64, -65, 1000, INT32_MAX, INT64_MAX, INT64_MIN, INT64_MIN + 1,
+    };
+    size_t i, as_text, small, big;
+
+    (void)state;
+    for (i = 0; i < sizeof(not_instants) / sizeof(not_instants[0]); i++)
+        code_len_with("last_login", json_string(not_instants[i]), false);
+    for (i = 0; i < sizeof(instants) / sizeof(instants[0]); i++) {
+        code_len_with("last_login", json_string(instants[i]), false);
+        code_len_with("seen", json_string(instants[i]), true);
+    }
+    for (i = 0; i < sizeof(ints) / sizeof(ints[0]); i++) {
+        code_len_with("manager_user_id", json_integer(ints[i]), false);
+        code_len_with("n", json_integer(ints[i]), true);
+    }
+    /* the sizes: a 24-byte string is a tag, a length and its bytes (26); an instant
+       a tag and 6 bytes of varint */
+    as_text = code_len_with("last_login", json_string(not_instants[0]), false);
+    assert_int_equal(
+        as_text - code_len_with("last_login", json_string(instants[0]), false), 26 - 7);
+    /* an integer is a tag and 1 byte (0..63), 2 (64..8191) ... up to 10 */
+    small = code_len_with("manager_user_id", json_integer(63), false);
+    assert_int_equal(code_len_with("manager_user_id", json_integer(64), false),
+                     small + 1);
+    big = code_len_with("manager_user_id", json_integer(INT64_MIN), false);
+    assert_int_equal(big, small + 9);
+    assert_int_equal(code_len_with("manager_user_id", json_null(), false), small - 1);
 }
 
 /* ---- the string table ------------------------------------------------------------ */
@@ -381,8 +470,9 @@ static void test_hot_room_after_roles(void **state)
     assert_int_equal(en->hot_n, 257);
     assert_true(en->hot_n <= en->hot_cap);
     for (i = 0; i < en->hot_n; i++)
-        assert_int_equal(en->hot[i]->hot_idx, i);
-    assert_ptr_equal(en->hot[256], user);
+        assert_int_equal(en->hot[i].val->hot, i + 1);
+    assert_ptr_equal(en->hot[256].val, user);
+    assert_ptr_equal(en->hot[256].tree, tree);
     ola_en_hot_bound(en, 0);
     assert_int_equal(en->hot_n, 0);
     for (i = 0; i < 254; i++)
@@ -423,25 +513,27 @@ static void test_hot_bound_and_trim(void **state)
         free(ids);
     }
     assert_int_equal(en->hot_n, 10);
-    kept = json_incref(u[0]->hot); /* an event that still holds u[0]'s tree */
+    kept = json_incref(tree_of(en, u[0])); /* an event that still holds u[0]'s tree */
     en->page = 11;
     assert_ptr_equal(ola_en_val_json(en, u[0], 0), kept); /* used again: the newest */
     ola_en_hot_bound(en, 10);                             /* within the bound */
     assert_int_equal(en->hot_n, 10);
     ola_en_hot_bound(en, 4); /* over it: the oldest go, three quarters stay */
     assert_int_equal(en->hot_n, 3);
-    assert_ptr_equal(u[0]->hot, kept);
-    assert_non_null(u[9]->hot);
-    assert_non_null(u[8]->hot);
+    assert_ptr_equal(tree_of(en, u[0]), kept);
+    assert_non_null(tree_of(en, u[9]));
+    assert_non_null(tree_of(en, u[8]));
     for (i = 1; i < 8; i++)
-        assert_null(u[i]->hot);
+        assert_null(tree_of(en, u[i]));
+    for (i = 0; i < en->hot_n; i++) /* each knows its place */
+        assert_int_equal(en->hot[i].val->hot, i + 1);
     ola_en_hot_bound(en, 0); /* the trim: no trees at rest */
     assert_int_equal(en->hot_n, 0);
     for (i = 0; i < 10; i++)
-        assert_null(u[i]->hot);
+        assert_null(tree_of(en, u[i]));
     /* the event's reference is still good, and equal to a new build */
     assert_same_dump(kept, ola_en_val_json(en, u[0], 0));
-    assert_ptr_not_equal(kept, u[0]->hot);
+    assert_ptr_not_equal(kept, tree_of(en, u[0]));
     json_decref(kept);
     for (i = 0; i < 10; i++)
         ola_en_val_unref(u[i]);
@@ -491,7 +583,8 @@ static void test_eviction_gives_strings_back(void **state)
 
 /*
  * Churn leaves dead records in the slab's chunks; the trim's compaction
- * moves the live ones to fresh chunks (the old ones go) and they read the same.
+ * moves the live ones to fresh chunks (the old ones go) and they read the same,
+ * their roles inline or set again (an allocation of their own, which stays).
  */
 static void test_compaction_moves_records(void **state)
 {
@@ -534,6 +627,11 @@ static void test_compaction_moves_records(void **state)
         assert_int_equal(
             ola_cache_peek(en->cache, ola_key(20 * (int64_t)i + 1, OLA_K_USER), 0, &v),
             OLA_CACHE_HIT);
+        if (i % 2 == 0) { /* roles set again: their own allocation, not inline */
+            const int64_t again[] = {7, 8, 9, (int64_t)i + 10};
+
+            assert_int_equal(ola_en_user_set_roles(v, again, 4), 0);
+        }
         before[i] = json_dumps(ola_en_val_json(en, v, 0), DUMP_FLAGS);
     }
     ola_en_hot_bound(en, 0);
@@ -562,6 +660,7 @@ int main(void)
     const struct CMUnitTest tests[] = {
         cmocka_unit_test(test_round_trip_facts),
         cmocka_unit_test(test_encode_refuses_other_shapes),
+        cmocka_unit_test(test_numbers_and_instants_compact),
         cmocka_unit_test(test_intern_shares_and_is_bounded),
         cmocka_unit_test(test_user_tree_like_the_old_one),
         cmocka_unit_test(test_hot_room_after_roles),
