@@ -29,6 +29,7 @@
 #include "agent/core/backoff.h"
 #include "agent/core/fileio.h"
 #include "agent/core/log.h"
+#include "agent/core/stack.h"
 #include "agent/core/timeutil.h"
 #include "agent/enrich_adapter.h"
 #include "agent/onelogin/client.h"
@@ -496,15 +497,16 @@ static void ola_tenant_publish_outputs(struct ola_tenant *t, bool wait)
  * Gives what the last batches grew back to the kernel when the tenant waits
  * for the next poll: the batch's arena is unmapped, the pipeline drops the
  * buffers it keeps for reuse, the client closes its lookups' handles and
- * connections (built again at the next lookups), and glibc's heap, where a
+ * connections (built again at the next lookups), glibc's heap, where a
  * backfill's big pages left free chunks that free() alone does not return,
- * is trimmed. After every big page (a backfill's, a late sweep's), so an
- * agent tailing quietly for months does not keep its catch-up peak, and at
- * least every OLA_TENANT_TRIM_EVERY_MS while events trickle in (the alert
- * state's and the cache's compaction run here); not after each quiet poll,
- * whose few pages the next poll would only fault in again (with 50 tenants,
- * a trim per quiet poll cost a fifth of a core in page faults and TLB
- * shootdowns).
+ * is trimmed, and so is the thread's stack below the loop (the depth of an
+ * HTTP answer, a parse and a save: about 40 KB a tenant). After every big
+ * page (a backfill's, a late sweep's), so an agent tailing quietly for months
+ * does not keep its catch-up peak, and at least every OLA_TENANT_TRIM_EVERY_MS
+ * while events trickle in (the alert state's and the cache's compaction run
+ * here); not after each quiet poll, whose few pages the next poll would only
+ * fault in again (with 50 tenants, a trim per quiet poll cost a fifth of a
+ * core in page faults and TLB shootdowns).
  */
 static void ola_tenant_trim(struct ola_tenant *t, struct ola_batch *b)
 {
@@ -519,6 +521,7 @@ static void ola_tenant_trim(struct ola_tenant *t, struct ola_batch *b)
 #ifdef __GLIBC__
     malloc_trim(0);
 #endif
+    ola_stack_trim();
 }
 
 /* One line on what enrichment did, at exit. */
