@@ -52,6 +52,7 @@
 /* The idle trim follows a page this big, or any events after this long. */
 #define OLA_TENANT_TRIM_BODY     (64 * 1024)
 #define OLA_TENANT_TRIM_EVERY_MS (10 * 60 * 1000)
+#define OLA_TENANT_STACK_TRIM_MS 1000 /* waits this long or longer trim the stack */
 /* A batch without events is saved at most this often (ola_tenant_checkpoint). */
 #define OLA_TENANT_QUIET_SAVE_MS (60 * 1000)
 
@@ -499,14 +500,14 @@ static void ola_tenant_publish_outputs(struct ola_tenant *t, bool wait)
  * buffers it keeps for reuse, the client closes its lookups' handles and
  * connections (built again at the next lookups), glibc's heap, where a
  * backfill's big pages left free chunks that free() alone does not return,
- * is trimmed, and so is the thread's stack below the loop (the depth of an
- * HTTP answer, a parse and a save: about 40 KB a tenant). After every big
- * page (a backfill's, a late sweep's), so an agent tailing quietly for months
- * does not keep its catch-up peak, and at least every OLA_TENANT_TRIM_EVERY_MS
- * while events trickle in (the alert state's and the cache's compaction run
- * here); not after each quiet poll, whose few pages the next poll would only
- * fault in again (with 50 tenants, a trim per quiet poll cost a fifth of a
- * core in page faults and TLB shootdowns).
+ * is trimmed. After every big page (a backfill's, a late sweep's), so an
+ * agent tailing quietly for months does not keep its catch-up peak, and at
+ * least every OLA_TENANT_TRIM_EVERY_MS while events trickle in (the alert
+ * state's and the cache's compaction run here); not after each quiet poll,
+ * whose few pages the next poll would only fault in again (with 50 tenants,
+ * a trim per quiet poll cost a fifth of a core in page faults and TLB
+ * shootdowns). The thread's stack is trimmed before every idle wait instead
+ * (ola_tenant_loop).
  */
 static void ola_tenant_trim(struct ola_tenant *t, struct ola_batch *b)
 {
@@ -521,7 +522,6 @@ static void ola_tenant_trim(struct ola_tenant *t, struct ola_batch *b)
 #ifdef __GLIBC__
     malloc_trim(0);
 #endif
-    ola_stack_trim();
 }
 
 /* One line on what enrichment did, at exit. */
@@ -636,6 +636,11 @@ static int ola_tenant_loop(struct ola_tenant *t)
             if (wait > 0) /* really idle, not between two windows */
                 ola_tenant_trim(t, &b);
             ola_tenant_publish_outputs(t, false); /* spools drain while it is quiet */
+            /* every poll goes as deep as the trim's (libcurl, the parse): a tenant
+             * spends its life in this wait, with the stack of a loop and not of
+             * its deepest call (a madvise and a few pages faulted in a poll) */
+            if (wait >= OLA_TENANT_STACK_TRIM_MS)
+                ola_stack_trim();
             ola_wait(wait);
             continue;
         }
