@@ -498,16 +498,14 @@ static void ola_tenant_publish_outputs(struct ola_tenant *t, bool wait)
  * Gives what the last batches grew back to the kernel when the tenant waits
  * for the next poll: the batch's arena is unmapped, the pipeline drops the
  * buffers it keeps for reuse, the client closes its lookups' handles and
- * connections (built again at the next lookups), glibc's heap, where a
- * backfill's big pages left free chunks that free() alone does not return,
- * is trimmed. After every big page (a backfill's, a late sweep's), so an
- * agent tailing quietly for months does not keep its catch-up peak, and at
- * least every OLA_TENANT_TRIM_EVERY_MS while events trickle in (the alert
- * state's and the cache's compaction run here); not after each quiet poll,
- * whose few pages the next poll would only fault in again (with 50 tenants,
- * a trim per quiet poll cost a fifth of a core in page faults and TLB
- * shootdowns). The thread's stack is trimmed before every idle wait instead
- * (ola_tenant_loop).
+ * connections (built again at the next lookups), and glibc's heap, where a
+ * backfill's big pages left free chunks that free() alone does not return, is
+ * trimmed. After every big page (a backfill's, a late sweep's), so an agent
+ * tailing quietly for months does not keep its catch-up peak, and at least
+ * every OLA_TENANT_TRIM_EVERY_MS while events trickle in (the alert state's and
+ * the cache's compaction run here); not after each quiet poll, whose few pages
+ * the next poll would only fault in again (with 50 tenants, a fifth of a core
+ * in page faults and TLB shootdowns; the loop trims the stack at every wait).
  */
 static void ola_tenant_trim(struct ola_tenant *t, struct ola_batch *b)
 {
@@ -636,9 +634,7 @@ static int ola_tenant_loop(struct ola_tenant *t)
             if (wait > 0) /* really idle, not between two windows */
                 ola_tenant_trim(t, &b);
             ola_tenant_publish_outputs(t, false); /* spools drain while it is quiet */
-            /* every poll goes as deep as the trim's (libcurl, the parse): a tenant
-             * spends its life in this wait, with the stack of a loop and not of
-             * its deepest call (a madvise and a few pages faulted in a poll) */
+            /* waiting, it needs the loop's stack, not its last poll's deepest */
             if (wait >= OLA_TENANT_STACK_TRIM_MS)
                 ola_stack_trim();
             ola_wait(wait);
