@@ -16,6 +16,9 @@
  *                                reads back byte for byte: its milliseconds as
  *                                a zigzag varint (6 bytes)
  *   shared string                a struct ola_istr pointer (one reference)
+ *   derived                      the tag alone: status_name and state_name
+ *                                when they are what status and state give
+ *                                (ola_user_status_name; null when unknown)
  *   array                        varint count, the items
  *   object                       varint count, each a key (string or shared
  *                                string) and a value
@@ -33,6 +36,7 @@
 #include "agent/core/buf.h"
 #include "agent/core/slab.h"
 #include "agent/core/timeutil.h"
+#include "filters/enrich/enrich.h"
 #include "filters/enrich/record.h"
 
 /* ---- shared strings ----------------------------------------------------------- */
@@ -158,6 +162,7 @@ enum ola_urec_tag {
     OLA_T_ARR,
     OLA_T_OBJ,
     OLA_T_TIME,
+    OLA_T_DERIVED,
 };
 
 #define OLA_UREC_ISO_LEN 24 /* "2020-04-16T17:46:22.943Z" */
@@ -287,20 +292,57 @@ static int ola_put_value(struct ola_intern *t, struct ola_buf *b, json_t *v, boo
     return -1;
 }
 
+/*
+ * The name field i holds when it is derived from field i - 1 (status_name
+ * from status, state_name from state): the name, or NULL (null in the facts)
+ * when that is no integer or a value without a name. false: not derived.
+ */
+static bool ola_urec_derived(size_t i, const json_t *from, const char **name)
+{
+    const char *k = ola_urec_keys[i];
+    bool status = strcmp(k, "status_name") == 0;
+
+    if (!status && strcmp(k, "state_name") != 0)
+        return false;
+    *name = NULL;
+    if (json_is_integer(from))
+        *name = status ? ola_user_status_name(json_integer_value(from))
+                       : ola_user_state_name(json_integer_value(from));
+    return true;
+}
+
+/* True when v, the value of field i after prev, is the name that field derives. */
+static bool ola_urec_is_derived(size_t i, const json_t *prev, const json_t *v)
+{
+    const char *name;
+
+    if (!ola_urec_derived(i, prev, &name))
+        return false;
+    return name == NULL ? json_is_null(v)
+                        : json_is_string(v) && strcmp(json_string_value(v), name) == 0;
+}
+
 int ola_urec_encode(struct ola_intern *t, json_t *facts, struct ola_buf *out)
 {
     const char *key;
+    json_t *v, *prev = NULL;
     size_t i = 0;
-    json_t *v;
+    int rc;
 
     ola_buf_reset(out);
     if (!json_is_object(facts) || json_object_size(facts) != OLA_UREC_FIELDS)
         return -1;
     json_object_foreach(facts, key, v)
     {
-        if (strcmp(key, ola_urec_keys[i]) != 0 ||
-            ola_put_value(t, out, v, ola_urec_shared_field(i)) != 0)
+        if (strcmp(key, ola_urec_keys[i]) != 0)
             goto fail;
+        if (i > 0 && ola_urec_is_derived(i, prev, v))
+            rc = ola_put_tag(out, OLA_T_DERIVED);
+        else
+            rc = ola_put_value(t, out, v, ola_urec_shared_field(i));
+        if (rc != 0)
+            goto fail;
+        prev = v;
         i++;
     }
     return 0;
@@ -445,15 +487,24 @@ fail:
 json_t *ola_urec_decode(const unsigned char *code, size_t len)
 {
     struct ola_rd r = {code, code + len};
-    json_t *o = json_object(), *v;
+    json_t *o = json_object(), *v, *prev = NULL;
     size_t i;
 
     if (o == NULL)
         return NULL;
     for (i = 0; i < OLA_UREC_FIELDS; i++) {
-        v = ola_get_value(&r);
+        const char *name;
+
+        if (i > 0 && r.p < r.end && *r.p == OLA_T_DERIVED &&
+            ola_urec_derived(i, prev, &name)) {
+            r.p++;
+            v = name != NULL ? json_string_nocheck(name) : json_null();
+        } else {
+            v = ola_get_value(&r);
+        }
         if (v == NULL || json_object_set_new_nocheck(o, ola_urec_keys[i], v) != 0)
             goto fail;
+        prev = v;
     }
     return o;
 fail:
@@ -475,6 +526,7 @@ static int ola_skip_value(struct ola_rd *r)
     case OLA_T_NULL:
     case OLA_T_TRUE:
     case OLA_T_FALSE:
+    case OLA_T_DERIVED:
         return 0;
     case OLA_T_INT:
     case OLA_T_TIME:

@@ -71,9 +71,10 @@ extern const char *const ola_urec_keys[OLA_UREC_FIELDS];
 /*
  * Encodes facts (an object with exactly ola_urec_keys, in that order, each
  * value any JSON) into out: a byte code that gives back an equal tree (same
- * key order, same types, same numbers and bytes). department, title,
- * status_name, state_name and the keys of nested objects go through t (a
- * pointer in the code, one reference each). out: cleared first, then
+ * key order, same types, same numbers and bytes). status_name and state_name
+ * that status and state give are a tag alone; department, title, other
+ * names and the keys of nested objects go through t (a pointer in the code,
+ * one reference each). out: cleared first, then
  * appended to; on failure the references taken are dropped again.
  * Returns 0, or -1 (facts of another shape, ENOMEM).
  */

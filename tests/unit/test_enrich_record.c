@@ -183,8 +183,10 @@ static void test_encode_refuses_other_shapes(void **state)
 }
 
 /* The code of users[0] with member key of its facts (or of its custom attributes,
-   custom true) set to v (stolen); checks the round trip. Returns the code's length. */
-static size_t code_len_with(const char *key, json_t *v, bool custom)
+   custom true) set to v (stolen), and key2 of its facts to v2 when key2 is not NULL;
+   checks the round trip. Returns the code's length. */
+static size_t code_len_with2(const char *key, json_t *v, bool custom, const char *key2,
+                             json_t *v2)
 {
     struct ola_intern t = {0};
     struct ola_buf code = OLA_BUF_INIT;
@@ -199,6 +201,8 @@ static size_t code_len_with(const char *key, json_t *v, bool custom)
         json_object_set_new(custom ? json_object_get(facts, "custom_attributes") : facts,
                             key, v),
         0);
+    if (key2 != NULL)
+        assert_int_equal(json_object_set_new(facts, key2, v2), 0);
     assert_int_equal(ola_urec_encode(&t, facts, &code), 0);
     back = ola_urec_decode((const unsigned char *)code.data, code.len);
     assert_non_null(back);
@@ -214,6 +218,11 @@ static size_t code_len_with(const char *key, json_t *v, bool custom)
     json_decref(body);
     free(ids);
     return len;
+}
+
+static size_t code_len_with(const char *key, json_t *v, bool custom)
+{
+    return code_len_with2(key, v, custom, NULL, NULL);
 }
 
 /* Integers are varints and OneLogin's instants 6 bytes; every value reads back
@@ -263,6 +272,40 @@ static void test_numbers_and_instants_compact(void **state)
     big = code_len_with("manager_user_id", json_integer(INT64_MIN), false);
     assert_int_equal(big, small + 9);
     assert_int_equal(code_len_with("manager_user_id", json_null(), false), small - 1);
+}
+
+/* status_name and state_name, when status and state give them, are a tag alone;
+   any other value is kept as it is. */
+static void test_derived_names(void **state)
+{
+    size_t derived, kept;
+
+    (void)state;
+    /* users[0]: status 1 (a byte), "active", state 1, "approved" */
+    derived = code_len_with("status_name", json_string("active"), false);
+    kept = code_len_with("status_name", json_string("ACTIVE"), false);
+    assert_int_equal(kept - derived, sizeof(void *)); /* a shared string: a pointer */
+    assert_int_equal(code_len_with("status_name", json_null(), false), derived);
+    /* "active" is not what status 3 (locked) gives: kept */
+    assert_int_equal(code_len_with("status", json_integer(3), false), kept);
+    assert_int_equal(code_len_with2("status", json_integer(3), false, "status_name",
+                                    json_string("locked")),
+                     derived);
+    /* a status without a name, or no integer: null is derived, a name is kept */
+    assert_int_equal(
+        code_len_with2("status", json_integer(-1), false, "status_name", json_null()),
+        derived);
+    /* (null is the tag alone, 1 a tag and a byte) */
+    assert_int_equal(
+        code_len_with2("status", json_null(), false, "status_name", json_null()),
+        derived - 1);
+    assert_int_equal(code_len_with2("status", json_null(), false, "status_name",
+                                    json_string("active")),
+                     kept - 1);
+    assert_int_equal(code_len_with("state_name", json_string("approved"), false),
+                     derived);
+    assert_int_equal(code_len_with("state_name", json_integer(7), false), derived + 1);
+    code_len_with2("state", json_string("1"), false, "state_name", json_null());
 }
 
 /* ---- the string table ------------------------------------------------------------ */
@@ -661,6 +704,7 @@ int main(void)
         cmocka_unit_test(test_round_trip_facts),
         cmocka_unit_test(test_encode_refuses_other_shapes),
         cmocka_unit_test(test_numbers_and_instants_compact),
+        cmocka_unit_test(test_derived_names),
         cmocka_unit_test(test_intern_shares_and_is_bounded),
         cmocka_unit_test(test_user_tree_like_the_old_one),
         cmocka_unit_test(test_hot_room_after_roles),
