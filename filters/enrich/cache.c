@@ -38,9 +38,8 @@
 
 struct ola_cache_ent {
     uint64_t key;
-    void *val; /* NULL for a negative entry */
+    void *val; /* NULL: a negative entry */
     int64_t expires_ms;
-    bool negative;
     struct ola_cache_ent *hnext; /* bucket chain */
     struct ola_cache_ent *prev;  /* towards the most recently used */
     struct ola_cache_ent *next;  /* towards the least recently used */
@@ -253,7 +252,7 @@ enum ola_cache_result ola_cache_get(struct ola_cache *c, uint64_t key, int64_t n
         ola_cache_unlink(c, e);
         ola_cache_push_front(c, e);
     }
-    if (e->negative) {
+    if (e->val == NULL) {
         c->st.negative_hits++;
         return OLA_CACHE_NEGATIVE;
     }
@@ -270,7 +269,7 @@ enum ola_cache_result ola_cache_peek(const struct ola_cache *c, uint64_t key,
     *val = NULL;
     if (e == NULL || now_ms >= e->expires_ms)
         return OLA_CACHE_MISS;
-    if (e->negative)
+    if (e->val == NULL)
         return OLA_CACHE_NEGATIVE;
     *val = e->val;
     return OLA_CACHE_HIT;
@@ -282,21 +281,19 @@ int64_t ola_cache_stored_at(const struct ola_cache *c, uint64_t key, int64_t now
 
     if (e == NULL || now_ms >= e->expires_ms)
         return -1;
-    return e->expires_ms - (e->negative ? c->o.negative_ttl_ms : c->o.ttl_ms);
+    return e->expires_ms - (e->val == NULL ? c->o.negative_ttl_ms : c->o.ttl_ms);
 }
 
 /* Stores key (val NULL: negative) from now_ms on; val is owned from the call on. */
-static int ola_cache_store(struct ola_cache *c, uint64_t key, void *val, bool negative,
-                           int64_t now_ms)
+static int ola_cache_store(struct ola_cache *c, uint64_t key, void *val, int64_t now_ms)
 {
     struct ola_cache_ent *e = ola_cache_find(c, key);
-    int64_t expires_ms = now_ms + (negative ? c->o.negative_ttl_ms : c->o.ttl_ms);
+    int64_t expires_ms = now_ms + (val == NULL ? c->o.negative_ttl_ms : c->o.ttl_ms);
     size_t s;
 
     if (e != NULL) {
         ola_cache_release(c, e);
         e->val = val;
-        e->negative = negative;
         e->expires_ms = expires_ms;
         if (e != c->head) {
             ola_cache_unlink(c, e);
@@ -320,7 +317,6 @@ static int ola_cache_store(struct ola_cache *c, uint64_t key, void *val, bool ne
     }
     e->key = key;
     e->val = val;
-    e->negative = negative;
     e->expires_ms = expires_ms;
     ola_cache_grow(c);
     s = ola_cache_slot(c, key);
@@ -336,7 +332,9 @@ static int ola_cache_store(struct ola_cache *c, uint64_t key, void *val, bool ne
 
 int ola_cache_put(struct ola_cache *c, uint64_t key, void *val, int64_t now_ms)
 {
-    return ola_cache_store(c, key, val, false, now_ms);
+    if (val == NULL)
+        return -1; /* absence is ola_cache_put_negative */
+    return ola_cache_store(c, key, val, now_ms);
 }
 
 int ola_cache_put_negative(struct ola_cache *c, uint64_t key, int64_t now_ms)
@@ -349,7 +347,7 @@ int ola_cache_put_negative(struct ola_cache *c, uint64_t key, int64_t now_ms)
             ola_cache_drop(c, e);
         return 0;
     }
-    return ola_cache_store(c, key, NULL, true, now_ms);
+    return ola_cache_store(c, key, NULL, now_ms);
 }
 
 bool ola_cache_remove(struct ola_cache *c, uint64_t key)

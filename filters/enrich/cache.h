@@ -65,8 +65,9 @@ enum ola_cache_result ola_cache_peek(const struct ola_cache *c, uint64_t key,
 
 /*
  * Inserts or replaces key with a positive entry living ttl_ms from now_ms.
- * val: owned by the cache from the call on, also when it fails (it is then
- * released at once). Returns 0, or -1 on ENOMEM.
+ * val: not NULL (a NULL value is how the cache knows a negative entry); owned
+ * by the cache from the call on, also when it fails (it is then released at
+ * once). Returns 0, or -1 on ENOMEM or a NULL val.
  */
 int ola_cache_put(struct ola_cache *c, uint64_t key, void *val, int64_t now_ms);
 

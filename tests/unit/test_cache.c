@@ -109,6 +109,11 @@ static void test_hit_miss_replace(void **state)
     /* and back */
     assert_int_equal(ola_cache_put(c, 7, tc_val(7), 50), 0);
     assert_int_equal(tc_get(c, 7, 60), 7);
+    /* a NULL value is no positive entry (NULL is how a negative one is kept) */
+    assert_int_equal(ola_cache_put(c, 7, NULL, 55), -1);
+    assert_int_equal(tc_get(c, 7, 56), 7);
+    assert_int_equal(ola_cache_put(c, 8, NULL, 55), -1);
+    assert_int_equal(tc_get(c, 8, 56), 0);
     /* removal */
     assert_true(ola_cache_remove(c, 7));
     assert_false(ola_cache_remove(c, 7));
