@@ -211,7 +211,7 @@ struct ola_akey *ola_akey_new(struct ola_alerts *a, size_t rule, const char *key
         ola_akey_remove(a, a->rules[rule].head);
         a->stats.state_evicted++;
     }
-    if (a->stats.keys + 1 > a->n_buckets - a->n_buckets / 4 || a->n_buckets == 0)
+    if (a->stats.keys + 1 > a->n_buckets || a->n_buckets == 0) /* chains of one */
         if (ola_buckets_grow(a) != 0)
             return NULL;
     k = ola_slab_alloc(&a->slab, sizeof(*k) + len + 1, &in_slab);
