@@ -33,7 +33,7 @@ void ola_catalog_destroy(struct ola_catalog *c);
 /* Borrowed name or NULL if unknown. */
 const char *ola_catalog_name(const struct ola_catalog *c, long long id);
 /* Borrowed categories array (json array of strings), or NULL if unknown. */
-const json_t *ola_catalog_categories(const struct ola_catalog *c, long long id);
+const json_t *ola_catalog_categories(struct ola_catalog *c, long long id);
 /* Learns or renames a type (from GET /api/1/events/types). Returns 0 / -1. */
 int ola_catalog_learn(struct ola_catalog *c, long long id, const char *name);
 
@@ -44,7 +44,7 @@ int ola_catalog_learn(struct ola_catalog *c, long long id, const char *name);
 /* Bit of a category name, or -1 if no type has it. */
 int ola_catalog_category_bit(const struct ola_catalog *c, const char *name);
 /* One lookup for everything classification needs. Borrowed name and cats. */
-bool ola_catalog_lookup(const struct ola_catalog *c, long long id, const char **name,
+bool ola_catalog_lookup(struct ola_catalog *c, long long id, const char **name,
                         const json_t **cats, uint32_t *mask);
 /*
  * The shared {id, name, categories} object of a type (borrowed; take a

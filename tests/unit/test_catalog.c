@@ -1,9 +1,11 @@
 /*
  * test_catalog.c - the event-type catalog: the shipped 539-id file, lookups
  * of known and unknown ids, learning and renaming types, load errors, the
- * size limit and the idle trim.
+ * size limit and the idle trim; the built-in document read once and shared
+ * by every tenant's catalog, each learning on its own.
  */
 #include <errno.h>
+#include <pthread.h>
 #include <setjmp.h>
 #include <stdarg.h>
 #include <stddef.h>
@@ -253,6 +255,105 @@ static void test_values_outside_the_batch_arena(void **state)
     ola_catalog_destroy(c);
 }
 
+/* What a tenant learned outlasts the trim, which drops only what it can build again. */
+static void test_trim_keeps_what_was_learned(void **state)
+{
+    struct ola_err err = {0, ""};
+    struct ola_catalog *c = ola_catalog_builtin(&err);
+    uint32_t mask = 0;
+    json_t *et;
+
+    (void)state;
+    assert_non_null(c);
+    assert_int_equal(ola_catalog_learn(c, 6, "USER_FAILED_LOGIN_RENAMED"), 0);
+    assert_int_equal(ola_catalog_learn(c, 4242, "SOMETHING_NEW"), 0);
+    assert_non_null(ola_catalog_event_type(c, 6, &mask));
+    assert_non_null(ola_catalog_event_type(c, 950, &mask));
+    assert_non_null(ola_catalog_event_type(c, 4242, &mask));
+    assert_int_equal(mask, 0); /* learned: no categories */
+    ola_catalog_trim(c);
+    assert_string_equal(ola_catalog_name(c, 6), "USER_FAILED_LOGIN_RENAMED");
+    assert_string_equal(ola_catalog_name(c, 4242), "SOMETHING_NEW");
+    assert_string_equal(ola_catalog_name(c, 950), "OL_OTP_PUSH_REJECT");
+    assert_int_equal(ola_catalog_size(c), 540);
+    et = ola_catalog_event_type(c, 6, &mask);
+    assert_non_null(et);
+    assert_string_equal(json_string_value(json_object_get(et, "name")),
+                        "USER_FAILED_LOGIN_RENAMED");
+    assert_int_equal(json_array_size(json_object_get(et, "categories")), 1);
+    assert_true(mask != 0);
+    ola_catalog_trim(c);
+    ola_catalog_trim(c); /* nothing left to drop but the same */
+    assert_string_equal(ola_catalog_name(c, 6), "USER_FAILED_LOGIN_RENAMED");
+    ola_catalog_destroy(c);
+}
+
+/* Catalogs of the built-in document share its types; what one learns is its own. */
+static void test_builtin_shared_learning_apart(void **state)
+{
+    struct ola_err err = {0, ""};
+    struct ola_catalog *a = ola_catalog_builtin(&err), *b = ola_catalog_builtin(&err);
+    long long id;
+
+    (void)state;
+    assert_non_null(a);
+    assert_non_null(b);
+    /* one copy of the document: the same name, not an equal one */
+    assert_ptr_equal(ola_catalog_name(a, 5), ola_catalog_name(b, 5));
+    assert_int_equal(ola_catalog_learn(a, 5, "RENAMED_IN_A"), 0);
+    assert_int_equal(ola_catalog_learn(a, 4242, "ONLY_IN_A"), 0);
+    assert_string_equal(ola_catalog_name(a, 5), "RENAMED_IN_A");
+    assert_string_equal(ola_catalog_name(b, 5), "USER_LOGGED_INTO_ONELOGIN");
+    assert_null(ola_catalog_name(b, 4242));
+    assert_int_equal(ola_catalog_size(a), 540);
+    assert_int_equal(ola_catalog_size(b), 539);
+    assert_true(ola_catalog_id(a, "ONLY_IN_A", &id));
+    assert_int_equal(id, 4242);
+    assert_true(ola_catalog_id(a, "RENAMED_IN_A", &id));
+    assert_int_equal(id, 5);
+    assert_false(ola_catalog_id(a, "USER_LOGGED_INTO_ONELOGIN", &id));
+    assert_true(ola_catalog_id(b, "USER_LOGGED_INTO_ONELOGIN", &id));
+    assert_false(ola_catalog_id(b, "ONLY_IN_A", &id));
+    ola_catalog_destroy(a); /* b still reads the document */
+    assert_string_equal(ola_catalog_name(b, 950), "OL_OTP_PUSH_REJECT");
+    assert_int_equal(json_array_size(ola_catalog_categories(b, 950)), 2);
+    ola_catalog_destroy(b);
+}
+
+/* Tenants start at once: each thread makes and uses its own catalog of the document. */
+static void *tenant_catalog(void *arg)
+{
+    struct ola_err err = {0, ""};
+    struct ola_catalog *c = ola_catalog_builtin(&err);
+    uint32_t mask = 0;
+    int i, *ok = arg;
+
+    *ok = c != NULL;
+    for (i = 0; c != NULL && i < 1000; i++) {
+        json_t *et = ola_catalog_event_type(c, i % 2 ? 950 : 5, &mask);
+
+        *ok = *ok && et != NULL && ola_catalog_learn(c, 100000 + i % 7, "X") == 0;
+        ola_catalog_trim(c);
+    }
+    *ok = *ok && ola_catalog_size(c) == 539 + 7;
+    ola_catalog_destroy(c);
+    return NULL;
+}
+
+static void test_builtin_from_many_threads(void **state)
+{
+    pthread_t t[8];
+    int ok[8], i;
+
+    (void)state;
+    for (i = 0; i < 8; i++)
+        assert_int_equal(pthread_create(&t[i], NULL, tenant_catalog, &ok[i]), 0);
+    for (i = 0; i < 8; i++) {
+        assert_int_equal(pthread_join(t[i], NULL), 0);
+        assert_true(ok[i]);
+    }
+}
+
 int main(void)
 {
     const struct CMUnitTest tests[] = {
@@ -263,6 +364,9 @@ int main(void)
         cmocka_unit_test(test_load_too_big),
         cmocka_unit_test(test_trim),
         cmocka_unit_test(test_values_outside_the_batch_arena),
+        cmocka_unit_test(test_trim_keeps_what_was_learned),
+        cmocka_unit_test(test_builtin_shared_learning_apart),
+        cmocka_unit_test(test_builtin_from_many_threads),
     };
 
     return cmocka_run_group_tests(tests, NULL, NULL);
