@@ -42,23 +42,23 @@ struct ola_aitem {
 
 /*
  * A key of a rule: some 10,000 of them after a backfill, so its fields are
- * packed (80 bytes and the key's text). Counts are 32-bit: a key holds at most
+ * packed (72 bytes and the key's text; its hash is computed again when the
+ * table moves it, not kept). Counts are 32-bit: a key holds at most
  * threshold + then_threshold items (20,000 by the settings' bounds), and a
  * restored state's extra items are pruned to that.
  */
 struct ola_akey {
     struct ola_akey *hnext;       /* hash chain */
     struct ola_akey *prev, *next; /* the rule's touch list */
-    uint64_t hash;
-    int64_t quiet_until;     /* event time; 0: not quiet */
-    int64_t newest;          /* newest event time seen for this key */
-    int64_t touched;         /* wall clock of the last touch */
-    struct ola_aitem *items; /* sorted by ts, at most threshold */
-    uint32_t rule;           /* index in the rules */
-    uint32_t n, cap;         /* items held, room for */
-    bool live;               /* the last touch came within late_grace of its event */
-    bool in_slab;            /* k cut from the slab, else malloc'd */
-    bool items_in_slab;      /* items cut from the slab (cap items), else malloc'd */
+    int64_t quiet_until;          /* event time; 0: not quiet */
+    int64_t newest;               /* newest event time seen for this key */
+    int64_t touched;              /* wall clock of the last touch */
+    struct ola_aitem *items;      /* sorted by ts, at most threshold */
+    uint32_t rule;                /* index in the rules */
+    uint32_t n, cap;              /* items held, room for */
+    bool live;                    /* the last touch came within late_grace of its event */
+    bool in_slab;                 /* k cut from the slab, else malloc'd */
+    bool items_in_slab;           /* items cut from the slab (cap items), else malloc'd */
     char key[];
 };
 

@@ -34,7 +34,7 @@
 #include "filters/rules/alerts.h"
 #include "filters/rules/alerts_priv.h"
 
-_Static_assert(sizeof(struct ola_akey) <= 80,
+_Static_assert(sizeof(struct ola_akey) <= 72,
                "a key's fields stay packed (alerts_priv.h)");
 
 const char *const ola_akind_names[] = {"count", "distinct", "sequence", NULL};
@@ -50,6 +50,12 @@ uint64_t ola_akey_hash(size_t rule, const char *s)
         h *= 1099511628211ULL;
     }
     return h;
+}
+
+/* k's bucket among n (a power of two): its hash is not kept, 8 bytes a key. */
+static size_t ola_akey_slot(size_t n, const struct ola_akey *k)
+{
+    return (size_t)(ola_akey_hash(k->rule, k->key) & (n - 1));
 }
 
 /* Frees p of size bytes: from the slab, or malloc'd. */
@@ -119,7 +125,7 @@ struct ola_akey *ola_akey_find(const struct ola_alerts *a, size_t rule, const ch
     if (a->n_buckets == 0)
         return NULL;
     for (k = a->buckets[h & (a->n_buckets - 1)]; k != NULL; k = k->hnext)
-        if (k->hash == h && k->rule == rule && strcmp(k->key, key) == 0)
+        if (k->rule == rule && strcmp(k->key, key) == 0)
             return k;
     return NULL;
 }
@@ -150,7 +156,7 @@ void ola_akey_append(struct ola_arule *r, struct ola_akey *k)
 
 static void ola_akey_remove(struct ola_alerts *a, struct ola_akey *k)
 {
-    struct ola_akey **pp = &a->buckets[k->hash & (a->n_buckets - 1)];
+    struct ola_akey **pp = &a->buckets[ola_akey_slot(a->n_buckets, k)];
 
     while (*pp != k)
         pp = &(*pp)->hnext;
@@ -173,8 +179,8 @@ static int ola_buckets_grow(struct ola_alerts *a)
 
         for (; k != NULL; k = next) {
             next = k->hnext;
-            k->hnext = v[k->hash & (nb - 1)];
-            v[k->hash & (nb - 1)] = k;
+            k->hnext = v[ola_akey_slot(nb, k)];
+            v[ola_akey_slot(nb, k)] = k;
         }
     }
     ola_pages_free(a->buckets, a->n_buckets * sizeof(*a->buckets));
@@ -219,7 +225,6 @@ struct ola_akey *ola_akey_new(struct ola_alerts *a, size_t rule, const char *key
         return NULL;
     k->in_slab = in_slab;
     memcpy(k->key, key, len + 1);
-    k->hash = h;
     k->rule = (uint32_t)rule; /* rules are few: a config holds them */
     k->hnext = a->buckets[h & (a->n_buckets - 1)];
     a->buckets[h & (a->n_buckets - 1)] = k;
@@ -458,7 +463,7 @@ void ola_alerts_trim(struct ola_alerts *a, bool rest)
             struct ola_akey **b;
 
             k = ola_akey_move(a, r, k);
-            b = &a->buckets[k->hash & (a->n_buckets - 1)];
+            b = &a->buckets[ola_akey_slot(a->n_buckets, k)];
             k->hnext = *b;
             *b = k;
         }
