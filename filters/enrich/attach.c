@@ -16,17 +16,22 @@
 
 /* ---- users' roles ------------------------------------------------------------- */
 
-/* Why u's roles lack a name: the first deferred or failed role of the page. */
-static void ola_note_role_gap(const struct ola_enricher *en, struct ola_val *u,
+/*
+ * Why u's roles lack a name: the first deferred or failed role of the page.
+ * The failed role's lookup goes into u's page entry p (OK: its own lookup is
+ * done with), for this page's events; u is named again on the next page.
+ */
+static void ola_note_role_gap(const struct ola_enricher *en, struct ola_pg_ent *p,
                               int64_t id)
 {
     const struct ola_pg_ent *r = ola_en_pg_find(en, ola_key(id, OLA_K_ROLE));
+    struct ola_val *u = p->val;
 
     if (r == NULL || u->roles_state == OLA_PG_FAILED)
         return;
     if (r->state == OLA_PG_FAILED) {
         u->roles_state = OLA_PG_FAILED;
-        u->roles_lookup = r->lookup;
+        p->lookup = r->lookup;
     } else if (r->state == OLA_PG_DEFERRED) {
         u->roles_state = OLA_PG_DEFERRED;
     }
@@ -37,8 +42,9 @@ static void ola_note_role_gap(const struct ola_enricher *en, struct ola_val *u,
  * rest their id alone. What is named now is what u's tree shows until a
  * role is fetched again (role_gen moves), so its tree is built anew.
  */
-static void ola_build_user(struct ola_enricher *en, struct ola_val *u, int64_t now)
+static void ola_build_user(struct ola_enricher *en, struct ola_pg_ent *p, int64_t now)
 {
+    struct ola_val *u = p->val;
     bool complete = u->roles_known;
     size_t k;
 
@@ -56,7 +62,7 @@ static void ola_build_user(struct ola_enricher *en, struct ola_val *u, int64_t n
         } else if (en->o.roles && !gone) {
             /* no name: roles off, a 404, or not fetched (yet) */
             complete = false;
-            ola_note_role_gap(en, u, ur->id);
+            ola_note_role_gap(en, p, ur->id);
         }
         if (ur->name != NULL && ur->name != OLA_NAME_NULL)
             ola_istr_unref(ur->name);
@@ -138,9 +144,9 @@ static int ola_attach_user(struct ola_enricher *en, struct ola_event *e, json_t 
         if (r != NULL)
             ola_mark_ent(en, r, m);
         if (!ola_user_current(en, p->val) && !ola_user_tried(en, p->val))
-            ola_build_user(en, p->val, now);
+            ola_build_user(en, p, now);
         if (!ola_user_current(en, p->val))
-            ola_mark_state(en, p->val->roles_state, p->val->roles_lookup, m);
+            ola_mark_state(en, p->val->roles_state, p->lookup, m);
         v = ola_en_val_json(en, p->val, now);
         if (v == NULL)
             return -1;

@@ -56,16 +56,18 @@ extern struct ola_istr ola_en_null_name;
  * tree events get (olagent.user: facts + roles [{id, name}]; olagent.role:
  * {id, name}) is built from that on first use and kept while hot, in the
  * enricher's hot array (vals.c): what only a hot value needs lives there, so
- * the thousands of values at rest are a 48-byte header and their code.
+ * the thousands of values at rest are a 40-byte header and their code.
  */
 struct ola_val {
     uint32_t refs;
-    uint32_t size;             /* bytes of the allocation */
-    uint32_t hot;              /* its place in the enricher's hot array + 1; 0: no tree */
-    unsigned char kind;        /* OLA_K_USER or OLA_K_ROLE */
-    unsigned char roles_state; /* OLA_PG_OK, OLA_PG_DEFERRED or OLA_PG_FAILED */
-    bool roles_known;          /* the answer said which roles the user holds */
-    bool in_slab;              /* cut from the enricher's slab, else malloc'd */
+    uint32_t size;      /* bytes of the allocation */
+    uint32_t hot;       /* its place in the enricher's hot array + 1; 0: no tree */
+    unsigned char kind; /* OLA_K_USER or OLA_K_ROLE */
+    /* OLA_PG_OK, OLA_PG_DEFERRED or OLA_PG_FAILED (the failed lookup: in the
+       user's page entry, ola_pg_ent.lookup) */
+    unsigned char roles_state;
+    bool roles_known; /* the answer said which roles the user holds */
+    bool in_slab;     /* cut from the enricher's slab, else malloc'd */
     /*
      * When a user's roles were named (ola_user_current): the role generation,
      * all of them named; OLA_BUILT_PAGE | the page, some not; 0: name them again.
@@ -78,7 +80,6 @@ struct ola_val {
             struct ola_urole *roles;
             uint32_t n_roles;
             uint32_t code_len;
-            uint32_t roles_lookup; /* roles_state FAILED: the lookup that says why */
         };
         struct { /* a role */
             int64_t id;
@@ -111,7 +112,9 @@ enum ola_pg_state {
 struct ola_pg_ent {
     uint64_t key; /* 0: free slot (ids are >= 1) */
     unsigned char state;
-    uint32_t lookup;     /* index in lk while pending / for its reason */
+    /* index in lk while pending / for its reason; an OK user's: the lookup of
+       the role that failed to name its roles (attach.c) */
+    uint32_t lookup;
     struct ola_val *val; /* a reference (OK; for USER_ROLES: the user to complete) */
 };
 

@@ -56,6 +56,7 @@ struct tn_server {
     size_t n_users;
     int64_t role_ids[8];
     char role_names[8][32];
+    int role_fail503[8]; /* the role answers 503 */
     size_t n_roles;
     json_t *tpl;   /* user-v2-200.json */
     json_t *types; /* event-types-200.json */
@@ -169,6 +170,10 @@ static inline char *tn_answer(struct tn_server *s, const char *url, unsigned *st
         if (r < 0)
             return strdup("{\"statusCode\":404,\"name\":\"NotFoundError\","
                           "\"message\":\"no such role\"}");
+        if (s->role_fail503[r]) {
+            *status = 503;
+            return strdup("<html><body>503 Service Unavailable</body></html>");
+        }
         if (strncmp(url, "/api/2/", 7) == 0)
             j = json_pack("{s:I, s:s, s:[], s:[], s:[]}", "id", (json_int_t)id, "name",
                           s->role_names[r], "admins", "apps", "users");

@@ -6,10 +6,10 @@
  * The tests check what went over the wire: one lookup per distinct user and
  * role of a page, at most `concurrency` at once over reused connections,
  * nothing for a warm cache, a refetch after a user-changing event or the ttl,
- * deferral at the reserve without a single 429, failure marking and the pause
- * after a failing round, a refused token, the v1 routes, event type names.
- * The pure parts (eviction rules, user and role facts, the config section)
- * are in test_enrich_facts.c.
+ * deferral at the reserve without a single 429, a refused token, the v1
+ * routes, event type names. Failed lookups are in test_enrich_failures.c;
+ * the pure parts (eviction rules, user and role facts, the config section)
+ * in test_enrich_facts.c.
  */
 #include <malloc.h>
 #include <pthread.h>
@@ -515,58 +515,6 @@ static void test_deferred_before_the_reserve(void **state)
     assert_int_equal(t->srv.n429, 0);
 }
 
-static void test_failed_and_paused(void **state)
-{
-    struct te *t = *state;
-    struct ola_enrich_stats st;
-    const char *why;
-    size_t mark;
-
-    te_open(t);
-    tn_user(&t->srv, 1002)->fail503 = 1;
-    te_event(t, 5, 1001, 0, 0);
-    te_event(t, 5, 1002, 0, 0);
-    te_run(t, NULL);
-    te_check_user(te_ola(&t->b.ev[0], "user"), 1001, 1);
-    assert_null(te_enrichment(&t->b.ev[0]));
-    assert_null(te_ola(&t->b.ev[1], "user"));
-    assert_string_equal(te_enrichment(&t->b.ev[1]), "failed");
-    why = json_string_value(json_object_get(t->b.ev[1].ola, "enrichment_error"));
-    assert_non_null(why);
-    assert_non_null(strstr(why, "GET /api/2/users/1002"));
-    assert_non_null(strstr(why, "503"));
-    /* a failure among successes is retried on the next page: no pause */
-    mark = tn_mark(&t->srv);
-    ola_batch_reset(&t->b);
-    te_event(t, 5, 1002, 0, 0);
-    t->now += 1000;
-    te_run(t, NULL);
-    assert_int_equal(tn_count(&t->srv, mark, "/api/2/users/1002"), 1);
-    /* that round failed entirely: lookups pause for 5 s */
-    mark = tn_mark(&t->srv);
-    ola_batch_reset(&t->b);
-    te_event(t, 5, 1002, 0, 0);
-    te_event(t, 5, 1003, 0, 0);
-    t->now += 4000;
-    te_run(t, NULL);
-    assert_int_equal(tn_mark(&t->srv), mark);
-    assert_string_equal(te_enrichment(&t->b.ev[1]), "failed");
-    why = json_string_value(json_object_get(t->b.ev[1].ola, "enrichment_error"));
-    assert_non_null(strstr(why, "GET /api/2/users/1002"));
-    /* after the pause, lookups go again */
-    tn_user(&t->srv, 1002)->fail503 = 0;
-    ola_batch_reset(&t->b);
-    te_event(t, 5, 1002, 0, 0);
-    te_event(t, 5, 1003, 0, 0);
-    t->now += 1001;
-    te_run(t, NULL);
-    te_check_user(te_ola(&t->b.ev[0], "user"), 1002, 2);
-    te_check_user(te_ola(&t->b.ev[1], "user"), 1003, 1);
-    ola_enricher_stats(t->en, &st);
-    assert_int_equal(st.failed, 4); /* two answered 503, two skipped in the pause */
-    assert_int_equal(st.events_failed, 4);
-}
-
 static void test_token_refused_once(void **state)
 {
     struct te *t = *state;
@@ -742,7 +690,6 @@ int main(void)
                                         te_teardown),
         cmocka_unit_test_setup_teardown(test_deferred_before_the_reserve, te_setup,
                                         te_teardown),
-        cmocka_unit_test_setup_teardown(test_failed_and_paused, te_setup, te_teardown),
         cmocka_unit_test_setup_teardown(test_token_refused_once, te_setup, te_teardown),
         cmocka_unit_test_setup_teardown(test_v1_api_and_roles_of_user, te_setup,
                                         te_teardown),
