@@ -137,7 +137,7 @@ static void ola_cache_ent_free(struct ola_cache *c, struct ola_cache_ent *e)
 static void ola_cache_release(struct ola_cache *c, struct ola_cache_ent *e)
 {
     if (e->val != NULL && c->o.free_val != NULL)
-        c->o.free_val(e->key, e->val);
+        c->o.free_val(c->o.ctx, e->key, e->val);
     e->val = NULL;
 }
 
@@ -312,7 +312,7 @@ static int ola_cache_store(struct ola_cache *c, uint64_t key, void *val, int64_t
     e = ola_cache_ent_new(c);
     if (e == NULL) {
         if (val != NULL && c->o.free_val != NULL)
-            c->o.free_val(key, val);
+            c->o.free_val(c->o.ctx, key, val);
         return -1;
     }
     e->key = key;

@@ -24,8 +24,9 @@ struct ola_cache_opts {
     int64_t ttl_ms;          /* life of a positive entry; > 0 */
     int64_t negative_ttl_ms; /* life of a negative entry; 0: never stored */
     /* Releases a value the cache owns (evicted, expired, replaced, removed,
-       destroyed); key says which. NULL: values are not released. */
-    void (*free_val)(uint64_t key, void *val);
+       destroyed), given ctx; key says which. NULL: values are not released. */
+    void (*free_val)(void *ctx, uint64_t key, void *val);
+    void *ctx; /* free_val's first argument, borrowed */
 };
 
 enum ola_cache_result {

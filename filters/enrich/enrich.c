@@ -37,10 +37,10 @@
 #include "agent/core/vec.h"
 #include "filters/enrich/enrich_priv.h"
 
-static void ola_val_free_cb(uint64_t key, void *val)
+static void ola_val_free_cb(void *en, uint64_t key, void *val)
 {
     (void)key;
-    ola_en_val_unref(val);
+    ola_en_val_unref(en, val);
 }
 
 /* ---- setup -------------------------------------------------------------------- */
@@ -70,6 +70,7 @@ int ola_enricher_new(const struct ola_enrich_settings *o,
     co.ttl_ms = o->cache_ttl_ms;
     co.negative_ttl_ms = o->cache_negative_ms;
     co.free_val = ola_val_free_cb;
+    co.ctx = en;
     en->cache = ola_cache_new(&co);
     if (en->cache == NULL) {
         ola_err_set(err, ENOMEM, "out of memory");
@@ -92,7 +93,7 @@ static void ola_pg_clear(struct ola_enricher *en)
     for (i = 0; i < en->pg_n; i++) {
         struct ola_pg_ent *p = &en->pg[en->pg_used[i]];
 
-        ola_en_val_unref(p->val);
+        ola_en_val_unref(en, p->val);
         memset(p, 0, sizeof(*p));
     }
     en->pg_n = 0;

@@ -203,7 +203,7 @@ struct ola_val *ola_en_role_new(struct ola_enricher *en, int64_t id, const json_
 /* Replaces u's role ids (copied); their names are unknown until the next build. */
 int ola_en_user_set_roles(struct ola_val *u, const int64_t *ids, size_t n);
 struct ola_val *ola_en_val_ref(struct ola_val *v);
-void ola_en_val_unref(struct ola_val *v); /* NULL is a no-op */
+void ola_en_val_unref(struct ola_enricher *en, struct ola_val *v); /* v NULL: a no-op */
 /*
  * v's tree (borrowed; built now if not hot), made most recently used; NULL:
  * ENOMEM. A user's tree takes the trees of its roles whose values (page or

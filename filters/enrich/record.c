@@ -15,7 +15,9 @@
  *                                form ("2020-04-16T17:46:22.943Z", 24 bytes) and
  *                                reads back byte for byte: its milliseconds as
  *                                a zigzag varint (6 bytes)
- *   shared string                a struct ola_istr pointer (one reference)
+ *   shared string                its number in the table (2 bytes), or when
+ *                                the table had no room a struct ola_istr
+ *                                pointer (8 bytes); one reference either way
  *   derived                      the tag alone: status_name and state_name
  *                                when they are what status and state give
  *                                (ola_user_status_name; null when unknown)
@@ -44,6 +46,9 @@
 /* The table's bytes (8 KB): whole pages apart from the heap, since each sweep
  * makes a new one while a backfill's pages come and go (slab.h). */
 #define OLA_INTERN_TABLE (OLA_INTERN_SLOTS * sizeof(struct ola_istr *))
+/* The strings by number: made with the table, kept by the sweeps (their
+   numbers are in codes). */
+#define OLA_INTERN_NUMS ((OLA_INTERN_MAX + 1) * sizeof(struct ola_istr *))
 
 void ola_istr_unref(struct ola_istr *s)
 {
@@ -62,6 +67,7 @@ static struct ola_istr *ola_istr_new(const char *s, size_t len)
         return NULL;
     x->refs = 1;
     x->len = (uint32_t)len;
+    x->idx = 0;
     memcpy(x->s, s, len);
     x->s[len] = '\0';
     return x;
@@ -99,6 +105,7 @@ void ola_intern_sweep(struct ola_intern *t)
         if (x == NULL)
             continue;
         if (x->refs == 1) {
+            t->num[x->idx] = NULL; /* its number is free again */
             ola_istr_unref(x);
             t->n--;
             continue;
@@ -112,14 +119,18 @@ void ola_intern_sweep(struct ola_intern *t)
 struct ola_istr *ola_intern_get(struct ola_intern *t, const char *s, size_t len)
 {
     struct ola_istr *x;
-    size_t k;
+    size_t k, num;
 
     if (len > OLA_INTERN_LEN)
         return ola_istr_new(s, len);
     if (t->slot == NULL) {
         t->slot = ola_pages_alloc(OLA_INTERN_TABLE);
-        if (t->slot == NULL)
+        t->num = t->slot != NULL ? calloc(OLA_INTERN_MAX + 1, sizeof(*t->num)) : NULL;
+        if (t->num == NULL) {
+            ola_pages_free(t->slot, OLA_INTERN_TABLE);
+            t->slot = NULL;
             return ola_istr_new(s, len);
+        }
     }
     k = ola_intern_slot(t->slot, s, len);
     if (t->slot[k] != NULL)
@@ -133,6 +144,11 @@ struct ola_istr *ola_intern_get(struct ola_intern *t, const char *s, size_t len)
     x = ola_istr_new(s, len);
     if (x == NULL)
         return NULL;
+    /* at most OLA_INTERN_MAX in the table: a number is free */
+    for (num = 1; num < OLA_INTERN_MAX && t->num[num] != NULL; num++)
+        ;
+    x->idx = (uint16_t)num;
+    t->num[num] = x;
     t->slot[k] = ola_istr_ref(x);
     t->n++;
     return x;
@@ -142,10 +158,15 @@ void ola_intern_free(struct ola_intern *t)
 {
     size_t i;
 
-    for (i = 0; t->slot != NULL && i < OLA_INTERN_SLOTS; i++)
+    for (i = 0; t->slot != NULL && i < OLA_INTERN_SLOTS; i++) {
+        if (t->slot[i] != NULL)
+            t->slot[i]->idx = 0;
         ola_istr_unref(t->slot[i]);
+    }
     ola_pages_free(t->slot, OLA_INTERN_TABLE);
+    free(t->num);
     t->slot = NULL;
+    t->num = NULL;
     t->n = 0;
 }
 
@@ -163,6 +184,7 @@ enum ola_urec_tag {
     OLA_T_OBJ,
     OLA_T_TIME,
     OLA_T_DERIVED,
+    OLA_T_INUM, /* a shared string by its number */
 };
 
 #define OLA_UREC_ISO_LEN 24 /* "2020-04-16T17:46:22.943Z" */
@@ -229,6 +251,16 @@ static int ola_put_str(struct ola_intern *t, struct ola_buf *b, const char *s, s
         x = ola_intern_get(t, s, len);
         if (x == NULL)
             return -1;
+        if (x->idx != 0) {
+            unsigned char num[2] = {(unsigned char)(x->idx & 0xff),
+                                    (unsigned char)(x->idx >> 8)};
+
+            if (ola_put_tag(b, OLA_T_INUM) != 0 || ola_buf_append(b, num, 2) != 0) {
+                ola_istr_unref(x);
+                return -1;
+            }
+            return 0;
+        }
         if (ola_put_tag(b, OLA_T_ISTR) != 0 || ola_buf_append(b, &x, sizeof(x)) != 0) {
             ola_istr_unref(x);
             return -1;
@@ -347,7 +379,7 @@ int ola_urec_encode(struct ola_intern *t, json_t *facts, struct ola_buf *out)
     }
     return 0;
 fail:
-    ola_urec_release((const unsigned char *)out->data, out->len);
+    ola_urec_release(t, (const unsigned char *)out->data, out->len);
     ola_buf_reset(out);
     return -1;
 }
@@ -355,8 +387,22 @@ fail:
 /* ---- reading it back ------------------------------------------------------------ */
 
 struct ola_rd {
+    const struct ola_intern *t;
     const unsigned char *p, *end;
 };
+
+/* The shared string whose number is at r (advanced past it); NULL when truncated
+   or the number names none. */
+static struct ola_istr *ola_get_num(struct ola_rd *r)
+{
+    unsigned num;
+
+    if (r->end - r->p < 2 || r->t->num == NULL)
+        return NULL;
+    num = (unsigned)r->p[0] | (unsigned)r->p[1] << 8;
+    r->p += 2;
+    return num >= 1 && num <= OLA_INTERN_MAX ? r->t->num[num] : NULL;
+}
 
 static int ola_get_varint(struct ola_rd *r, uint64_t *v)
 {
@@ -394,6 +440,12 @@ static const char *ola_get_str(struct ola_rd *r, size_t *len)
     if (r->p >= r->end)
         return NULL;
     switch (*r->p++) {
+    case OLA_T_INUM:
+        x = ola_get_num(r);
+        if (x == NULL)
+            return NULL;
+        *len = x->len;
+        return x->s;
     case OLA_T_ISTR:
         if ((size_t)(r->end - r->p) < sizeof(x))
             return NULL;
@@ -454,6 +506,7 @@ static json_t *ola_get_value(struct ola_rd *r)
         return json_real(d);
     case OLA_T_STR:
     case OLA_T_ISTR:
+    case OLA_T_INUM:
         s = ola_get_str(r, &len);
         /* the bytes came out of a Jansson string: valid UTF-8 */
         return s != NULL ? json_stringn_nocheck(s, len) : NULL;
@@ -484,9 +537,9 @@ fail:
     return NULL;
 }
 
-json_t *ola_urec_decode(const unsigned char *code, size_t len)
+json_t *ola_urec_decode(const struct ola_intern *t, const unsigned char *code, size_t len)
 {
-    struct ola_rd r = {code, code + len};
+    struct ola_rd r = {t, code, code + len};
     json_t *o = json_object(), *v, *prev = NULL;
     size_t i;
 
@@ -548,6 +601,12 @@ static int ola_skip_value(struct ola_rd *r)
         r->p += sizeof(x);
         ola_istr_unref(x);
         return 0;
+    case OLA_T_INUM:
+        x = ola_get_num(r);
+        if (x == NULL)
+            return -1;
+        ola_istr_unref(x);
+        return 0;
     case OLA_T_ARR:
     case OLA_T_OBJ:
         if (ola_get_varint(r, &count) != 0)
@@ -563,9 +622,9 @@ static int ola_skip_value(struct ola_rd *r)
     }
 }
 
-void ola_urec_release(const unsigned char *code, size_t len)
+void ola_urec_release(const struct ola_intern *t, const unsigned char *code, size_t len)
 {
-    struct ola_rd r = {code, code + len};
+    struct ola_rd r = {t, code, code + len};
 
     while (r.p < r.end && ola_skip_value(&r) == 0)
         ;

@@ -20,6 +20,7 @@
 struct ola_istr {
     uint32_t refs;
     uint32_t len;
+    uint16_t idx; /* its number in its table (1..OLA_INTERN_MAX); 0: in none */
     char s[];
 };
 
@@ -29,12 +30,15 @@ struct ola_istr {
 
 /*
  * The table of strings one enricher shares: open addressing on the text, at
- * most OLA_INTERN_MAX strings, each holding one reference of its own. A
- * string no record holds any more (only the table's reference left) goes at
- * the next sweep. Zeroed memory is an empty table.
+ * most OLA_INTERN_MAX strings, each holding one reference of its own and a
+ * number that stays its own while it is in the table (a record's code names
+ * it by that number: 2 bytes, not a pointer's 8). A string no record holds
+ * any more (only the table's reference left) goes at the next sweep, and its
+ * number is free again. Zeroed memory is an empty table.
  */
 struct ola_intern {
     struct ola_istr **slot; /* OLA_INTERN_SLOTS, allocated on first use */
+    struct ola_istr **num;  /* OLA_INTERN_MAX + 1: by number, [0] unused */
     size_t n;
     size_t sweeps; /* counted, for tests */
 };
@@ -47,7 +51,10 @@ struct ola_intern {
 struct ola_istr *ola_intern_get(struct ola_intern *t, const char *s, size_t len);
 /* Drops the strings nobody but the table holds. */
 void ola_intern_sweep(struct ola_intern *t);
-/* Drops the table's references and the table. The strings records hold stay. */
+/*
+ * Drops the table's references and the table; after every code that names a
+ * string by its number was released (the strings records hold by pointer stay).
+ */
 void ola_intern_free(struct ola_intern *t);
 
 static inline struct ola_istr *ola_istr_ref(struct ola_istr *s)
@@ -73,18 +80,20 @@ extern const char *const ola_urec_keys[OLA_UREC_FIELDS];
  * value any JSON) into out: a byte code that gives back an equal tree (same
  * key order, same types, same numbers and bytes). status_name and state_name
  * that status and state give are a tag alone; department, title, other
- * names and the keys of nested objects go through t (a pointer in the code,
- * one reference each). out: cleared first, then
- * appended to; on failure the references taken are dropped again.
+ * names and the keys of nested objects go through t (one reference each,
+ * named in the code by their number in t, or by a pointer when t is full).
+ * out: cleared first, then appended to; on failure the references taken are
+ * dropped again.
  * Returns 0, or -1 (facts of another shape, ENOMEM).
  */
 struct ola_buf;
 int ola_urec_encode(struct ola_intern *t, json_t *facts, struct ola_buf *out);
 
-/* A new object from code[0..len) (ola_urec_encode's), or NULL on ENOMEM. */
-json_t *ola_urec_decode(const unsigned char *code, size_t len);
+/* A new object from code[0..len) (ola_urec_encode's with t), or NULL on ENOMEM. */
+json_t *ola_urec_decode(const struct ola_intern *t, const unsigned char *code,
+                        size_t len);
 
-/* Drops the string references in code[0..len). */
-void ola_urec_release(const unsigned char *code, size_t len);
+/* Drops the string references in code[0..len) (encoded with t). */
+void ola_urec_release(const struct ola_intern *t, const unsigned char *code, size_t len);
 
 #endif

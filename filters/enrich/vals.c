@@ -82,7 +82,7 @@ struct ola_val *ola_en_user_new(struct ola_enricher *en, json_t *facts,
     ola_buf_reset(&en->code);
     return v;
 fail:
-    ola_urec_release((const unsigned char *)en->code.data, en->code.len);
+    ola_urec_release(&en->intern, (const unsigned char *)en->code.data, en->code.len);
     ola_buf_reset(&en->code);
     return NULL;
 }
@@ -103,7 +103,7 @@ struct ola_val *ola_en_role_new(struct ola_enricher *en, int64_t id, const json_
                                                     json_string_length(name))
                                    : OLA_NAME_NULL;
     if (v->name == NULL) {
-        ola_en_val_unref(v);
+        ola_en_val_unref(en, v);
         return NULL;
     }
     return v;
@@ -143,13 +143,13 @@ struct ola_val *ola_en_val_ref(struct ola_val *v)
     return v;
 }
 
-void ola_en_val_unref(struct ola_val *v)
+void ola_en_val_unref(struct ola_enricher *en, struct ola_val *v)
 {
     if (v == NULL || --v->refs > 0)
         return;
     /* not hot: the hot array holds a reference */
     if (v->kind == OLA_K_USER) {
-        ola_urec_release(v->code, v->code_len);
+        ola_urec_release(&en->intern, v->code, v->code_len);
         ola_roles_release(v);
     } else if (ola_is_name(v->name)) {
         ola_istr_unref(v->name);
@@ -258,7 +258,7 @@ static json_t *ola_role_item(struct ola_enricher *en, const struct ola_urole *ur
 static json_t *ola_user_tree(struct ola_enricher *en, const struct ola_val *u,
                              int64_t now)
 {
-    json_t *o = ola_urec_decode(u->code, u->code_len), *roles = NULL, *item;
+    json_t *o = ola_urec_decode(&en->intern, u->code, u->code_len), *roles = NULL, *item;
     size_t i;
 
     if (o == NULL)
@@ -347,7 +347,7 @@ void ola_en_val_cool(struct ola_enricher *en, struct ola_val *v)
     *h = en->hot[--en->hot_n];
     h->val->hot = v->hot; /* the last one moved into v's place (or v itself) */
     v->hot = 0;
-    ola_en_val_unref(v);
+    ola_en_val_unref(en, v);
 }
 
 static int ola_page_cmp(const void *a, const void *b)

@@ -20,8 +20,9 @@
 static unsigned tc_freed;
 static uint64_t tc_last_freed;
 
-static void tc_free(uint64_t key, void *val)
+static void tc_free(void *ctx, uint64_t key, void *val)
 {
+    assert_ptr_equal(ctx, &tc_freed); /* what the options gave */
     assert_non_null(val);
     assert_int_equal(*(uint64_t *)val, key);
     tc_last_freed = key;
@@ -48,6 +49,7 @@ static struct ola_cache *tc_new(size_t max, int64_t ttl, int64_t neg_ttl)
     o.ttl_ms = ttl;
     o.negative_ttl_ms = neg_ttl;
     o.free_val = tc_free;
+    o.ctx = &tc_freed;
     c = ola_cache_new(&o);
     assert_non_null(c);
     tc_freed = 0;

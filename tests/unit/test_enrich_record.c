@@ -56,18 +56,21 @@ static json_t *tree_of(const struct ola_enricher *en, const struct ola_val *v)
     return v->hot != 0 ? en->hot[v->hot - 1].tree : NULL;
 }
 
-static void free_val(uint64_t key, void *v)
+static void free_val(void *en, uint64_t key, void *v)
 {
     (void)key;
-    ola_en_val_unref(v);
+    ola_en_val_unref(en, v);
 }
 
 /* An enricher with nothing but what values need: a cache, a string table. */
 static struct ola_enricher *bare_enricher(void)
 {
     struct ola_enricher *en = calloc(1, sizeof(*en));
-    struct ola_cache_opts co = {
-        .max_entries = 5000, .ttl_ms = 1000, .negative_ttl_ms = 0, .free_val = free_val};
+    struct ola_cache_opts co = {.max_entries = 5000,
+                                .ttl_ms = 1000,
+                                .negative_ttl_ms = 0,
+                                .free_val = free_val,
+                                .ctx = en};
 
     assert_non_null(en);
     en->role_gen = 1;
@@ -128,10 +131,10 @@ static void test_round_trip_facts(void **state)
         facts = ola_enrich_user_facts(body, &ids, &n, &known);
         assert_non_null(facts);
         assert_int_equal(ola_urec_encode(&t, facts, &code), 0);
-        back = ola_urec_decode((const unsigned char *)code.data, code.len);
+        back = ola_urec_decode(&t, (const unsigned char *)code.data, code.len);
         assert_non_null(back);
         assert_same_dump(back, facts);
-        ola_urec_release((const unsigned char *)code.data, code.len);
+        ola_urec_release(&t, (const unsigned char *)code.data, code.len);
         json_decref(back);
         json_decref(facts);
         json_decref(body);
@@ -204,11 +207,11 @@ static size_t code_len_with2(const char *key, json_t *v, bool custom, const char
     if (key2 != NULL)
         assert_int_equal(json_object_set_new(facts, key2, v2), 0);
     assert_int_equal(ola_urec_encode(&t, facts, &code), 0);
-    back = ola_urec_decode((const unsigned char *)code.data, code.len);
+    back = ola_urec_decode(&t, (const unsigned char *)code.data, code.len);
     assert_non_null(back);
     assert_same_dump(back, facts);
     len = code.len;
-    ola_urec_release((const unsigned char *)code.data, code.len);
+    ola_urec_release(&t, (const unsigned char *)code.data, code.len);
     ola_intern_sweep(&t);
     assert_int_equal(t.n, 0);
     ola_intern_free(&t);
@@ -284,7 +287,7 @@ static void test_derived_names(void **state)
     /* users[0]: status 1 (a byte), "active", state 1, "approved" */
     derived = code_len_with("status_name", json_string("active"), false);
     kept = code_len_with("status_name", json_string("ACTIVE"), false);
-    assert_int_equal(kept - derived, sizeof(void *)); /* a shared string: a pointer */
+    assert_int_equal(kept - derived, 2); /* a shared string: its number */
     assert_int_equal(code_len_with("status_name", json_null(), false), derived);
     /* "active" is not what status 3 (locked) gives: kept */
     assert_int_equal(code_len_with("status", json_integer(3), false), kept);
@@ -349,12 +352,24 @@ static void test_intern_shares_and_is_bounded(void **state)
     }
     assert_int_equal(t.n, OLA_INTERN_MAX);
     assert_true(t.sweeps >= 1); /* it tried to make room */
+    /* each string in the table has a number of its own; the rest have none */
+    for (i = 0; i < OLA_INTERN_MAX + 100; i++) {
+        if (held[i]->idx != 0)
+            assert_ptr_equal(t.num[held[i]->idx], held[i]);
+    }
+    assert_true(a->idx >= 1 && a->idx <= OLA_INTERN_MAX);
+    assert_ptr_equal(t.num[a->idx], a);
+    assert_int_equal(held[OLA_INTERN_MAX + 99]->idx, 0);
     /* let go of them: a sweep drops what only the table holds */
     for (i = 0; i < OLA_INTERN_MAX + 100; i++)
         ola_istr_unref(held[i]);
     ola_intern_sweep(&t);
     assert_int_equal(t.n, 1); /* "Sales", still held */
     assert_ptr_equal(ola_intern_get(&t, "Sales", 5), a);
+    assert_ptr_equal(t.num[a->idx], a); /* its number outlived the sweeps */
+    nb = ola_intern_get(&t, "new", 3);  /* a number freed by the sweep */
+    assert_true(nb->idx >= 1 && nb->idx <= OLA_INTERN_MAX && nb->idx != a->idx);
+    ola_istr_unref(nb);
     ola_istr_unref(a);
     ola_istr_unref(a);
     ola_istr_unref(b);
@@ -362,6 +377,69 @@ static void test_intern_shares_and_is_bounded(void **state)
     ola_intern_sweep(&t);
     assert_int_equal(t.n, 0);
     ola_intern_free(&t);
+}
+
+/*
+ * A code names the strings of the table by number and the others by pointer:
+ * with the table full, a user's new department is a pointer; both codes read
+ * back the same after sweeps that free and reuse other numbers, and give
+ * every reference back.
+ */
+static void test_codes_name_strings_by_number(void **state)
+{
+    struct ola_intern t = {0};
+    struct ola_buf c1 = OLA_BUF_INIT, c2 = OLA_BUF_INIT;
+    struct ola_istr *held[OLA_INTERN_MAX], *sales;
+    json_t *body1 = load(users[0]), *body2 = load(users[2]), *f1, *f2, *back;
+    char s[32];
+    int64_t *ids;
+    size_t n, i;
+    bool known;
+
+    (void)state;
+    f1 = ola_enrich_user_facts(body1, &ids, &n, &known);
+    free(ids);
+    f2 = ola_enrich_user_facts(body2, &ids, &n, &known);
+    free(ids);
+    assert_int_equal(ola_urec_encode(&t, f1, &c1), 0);
+    /* fill the table: f2's department ("Sales") finds no room */
+    for (i = 0; t.n < OLA_INTERN_MAX; i++) {
+        int k = snprintf(s, sizeof(s), "filler-%zu", i);
+
+        held[i] = ola_intern_get(&t, s, (size_t)k);
+    }
+    assert_int_equal(ola_urec_encode(&t, f2, &c2), 0);
+    sales = ola_intern_get(&t, "Sales", 5);
+    assert_int_equal(sales->idx, 0); /* not in the table: a pointer in c2 */
+    ola_istr_unref(sales);
+    /* the fillers go; new strings take their numbers */
+    while (i-- > 0)
+        ola_istr_unref(held[i]);
+    ola_intern_sweep(&t);
+    for (i = 0; i < 50; i++) {
+        int k = snprintf(s, sizeof(s), "later-%zu", i);
+
+        held[i] = ola_intern_get(&t, s, (size_t)k);
+    }
+    back = ola_urec_decode(&t, (const unsigned char *)c1.data, c1.len);
+    assert_same_dump(back, f1);
+    json_decref(back);
+    back = ola_urec_decode(&t, (const unsigned char *)c2.data, c2.len);
+    assert_same_dump(back, f2);
+    json_decref(back);
+    while (i-- > 0)
+        ola_istr_unref(held[i]);
+    ola_urec_release(&t, (const unsigned char *)c1.data, c1.len);
+    ola_urec_release(&t, (const unsigned char *)c2.data, c2.len);
+    ola_intern_sweep(&t);
+    assert_int_equal(t.n, 0);
+    ola_intern_free(&t);
+    ola_buf_free(&c1);
+    ola_buf_free(&c2);
+    json_decref(f1);
+    json_decref(f2);
+    json_decref(body1);
+    json_decref(body2);
 }
 
 /* ---- users and roles ------------------------------------------------------------ */
@@ -443,10 +521,10 @@ static void test_user_tree_like_the_old_one(void **state)
                 assert_ptr_equal(item, ola_en_val_json(en, r[k], 0));
             else
                 assert_ptr_not_equal(item, ola_en_val_json(en, r[k], 0));
-            ola_en_val_unref(r[k]);
+            ola_en_val_unref(en, r[k]);
             json_decref(rf[k]);
         }
-        ola_en_val_unref(u); /* the hot list still holds it */
+        ola_en_val_unref(en, u); /* the hot list still holds it */
         assert_ptr_equal(ola_en_val_json(en, u, 0), got);
         json_decref(want);
         json_decref(facts);
@@ -519,10 +597,10 @@ static void test_hot_room_after_roles(void **state)
     ola_en_hot_bound(en, 0);
     assert_int_equal(en->hot_n, 0);
     for (i = 0; i < 254; i++)
-        ola_en_val_unref(u[i]);
+        ola_en_val_unref(en, u[i]);
     for (i = 0; i < 2; i++)
-        ola_en_val_unref(r[i]);
-    ola_en_val_unref(user);
+        ola_en_val_unref(en, r[i]);
+    ola_en_val_unref(en, user);
     json_decref(facts);
     json_decref(body);
     free(ids);
@@ -579,15 +657,18 @@ static void test_hot_bound_and_trim(void **state)
     assert_ptr_not_equal(kept, tree_of(en, u[0]));
     json_decref(kept);
     for (i = 0; i < 10; i++)
-        ola_en_val_unref(u[i]);
+        ola_en_val_unref(en, u[i]);
     bare_free(en);
 }
 
 static void test_eviction_gives_strings_back(void **state)
 {
     struct ola_enricher *en = bare_enricher();
-    struct ola_cache_opts co = {
-        .max_entries = 4, .ttl_ms = 1000, .negative_ttl_ms = 0, .free_val = free_val};
+    struct ola_cache_opts co = {.max_entries = 4,
+                                .ttl_ms = 1000,
+                                .negative_ttl_ms = 0,
+                                .free_val = free_val,
+                                .ctx = en};
     struct ola_cache *c = ola_cache_new(&co);
     char text[256];
     size_t i;
@@ -706,6 +787,7 @@ int main(void)
         cmocka_unit_test(test_numbers_and_instants_compact),
         cmocka_unit_test(test_derived_names),
         cmocka_unit_test(test_intern_shares_and_is_bounded),
+        cmocka_unit_test(test_codes_name_strings_by_number),
         cmocka_unit_test(test_user_tree_like_the_old_one),
         cmocka_unit_test(test_hot_room_after_roles),
         cmocka_unit_test(test_hot_bound_and_trim),
