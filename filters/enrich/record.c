@@ -46,9 +46,6 @@
 /* The table's bytes (8 KB): whole pages apart from the heap, since each sweep
  * makes a new one while a backfill's pages come and go (slab.h). */
 #define OLA_INTERN_TABLE (OLA_INTERN_SLOTS * sizeof(struct ola_istr *))
-/* The strings by number: made with the table, kept by the sweeps (their
-   numbers are in codes). */
-#define OLA_INTERN_NUMS ((OLA_INTERN_MAX + 1) * sizeof(struct ola_istr *))
 
 void ola_istr_unref(struct ola_istr *s)
 {
@@ -391,12 +388,23 @@ struct ola_rd {
     const unsigned char *p, *end;
 };
 
-/* The shared string whose number is at r (advanced past it); NULL when truncated
-   or the number names none. */
-static struct ola_istr *ola_get_num(struct ola_rd *r)
+/*
+ * The shared string after a tag (OLA_T_INUM: its number in the table;
+ * OLA_T_ISTR: its pointer), r advanced past it; NULL when truncated or the
+ * number names none.
+ */
+static struct ola_istr *ola_get_shared(struct ola_rd *r, unsigned char tag)
 {
+    struct ola_istr *x;
     unsigned num;
 
+    if (tag == OLA_T_ISTR) {
+        if ((size_t)(r->end - r->p) < sizeof(x))
+            return NULL;
+        memcpy(&x, r->p, sizeof(x));
+        r->p += sizeof(x);
+        return x;
+    }
     if (r->end - r->p < 2 || r->t->num == NULL)
         return NULL;
     num = (unsigned)r->p[0] | (unsigned)r->p[1] << 8;
@@ -434,23 +442,19 @@ static int ola_get_zigzag(struct ola_rd *r, int64_t *v)
 static const char *ola_get_str(struct ola_rd *r, size_t *len)
 {
     struct ola_istr *x;
+    unsigned char tag;
     uint64_t n;
     const char *s;
 
     if (r->p >= r->end)
         return NULL;
-    switch (*r->p++) {
+    tag = *r->p++;
+    switch (tag) {
     case OLA_T_INUM:
-        x = ola_get_num(r);
+    case OLA_T_ISTR:
+        x = ola_get_shared(r, tag);
         if (x == NULL)
             return NULL;
-        *len = x->len;
-        return x->s;
-    case OLA_T_ISTR:
-        if ((size_t)(r->end - r->p) < sizeof(x))
-            return NULL;
-        memcpy(&x, r->p, sizeof(x));
-        r->p += sizeof(x);
         *len = x->len;
         return x->s;
     case OLA_T_STR:
@@ -472,7 +476,7 @@ static json_t *ola_get_value(struct ola_rd *r)
     char iso[OLA_ISO_MAX];
     uint64_t count, i;
     const char *s;
-    int64_t ms;
+    int64_t n, ms;
     size_t len;
     double d;
 
@@ -490,9 +494,9 @@ static json_t *ola_get_value(struct ola_rd *r)
         return json_false();
     case OLA_T_INT:
         r->p++;
-        if (ola_get_zigzag(r, &ms) != 0)
+        if (ola_get_zigzag(r, &n) != 0)
             return NULL;
-        return json_integer(ms);
+        return json_integer(n);
     case OLA_T_TIME:
         r->p++;
         if (ola_get_zigzag(r, &ms) != 0 || ola_time_format_iso(ms, iso, sizeof(iso)) != 0)
@@ -595,14 +599,8 @@ static int ola_skip_value(struct ola_rd *r)
         r->p += n;
         return 0;
     case OLA_T_ISTR:
-        if ((size_t)(r->end - r->p) < sizeof(x))
-            return -1;
-        memcpy(&x, r->p, sizeof(x));
-        r->p += sizeof(x);
-        ola_istr_unref(x);
-        return 0;
     case OLA_T_INUM:
-        x = ola_get_num(r);
+        x = ola_get_shared(r, tag);
         if (x == NULL)
             return -1;
         ola_istr_unref(x);
