@@ -178,9 +178,11 @@ static int ola_buckets_grow(struct ola_alerts *a)
         struct ola_akey *k = a->buckets[i], *next;
 
         for (; k != NULL; k = next) {
+            size_t slot = ola_akey_slot(nb, k);
+
             next = k->hnext;
-            k->hnext = v[ola_akey_slot(nb, k)];
-            v[ola_akey_slot(nb, k)] = k;
+            k->hnext = v[slot];
+            v[slot] = k;
         }
     }
     ola_pages_free(a->buckets, a->n_buckets * sizeof(*a->buckets));
