@@ -7,12 +7,15 @@
  * deeper than this call until it returns, and a signal handler that runs
  * meanwhile runs on frames below it that are gone when madvise is called.
  * MADV_DONTNEED on private anonymous memory releases the pages; the next
- * touch maps a zero page, as it did the first time. The main thread is left
- * alone (getattr_np reads /proc/self/maps for it, and its stack grows on
- * demand anyway).
+ * touch maps a zero page, as it did the first time. The bounds are found on
+ * a thread's first trim and kept (getattr_np costs a syscall and an
+ * allocation, and a tenant trims before every wait). The main thread is
+ * left alone (getattr_np reads /proc/self/maps for it, and its stack grows
+ * on demand anyway).
  */
 #define _GNU_SOURCE
 #include <pthread.h>
+#include <stdbool.h>
 #include <stdint.h>
 #include <sys/mman.h>
 #include <sys/syscall.h>
@@ -23,30 +26,49 @@
 /* Kept between the frame and the pages dropped: madvise's own frame and more. */
 #define OLA_STACK_MARGIN 4096u
 
-__attribute__((noinline)) size_t ola_stack_trim(void)
+/* The calling thread's stack, page-aligned [lo, hi), found on its first trim:
+   a thread's stack does not move. lo 1: the main thread, or unknown. */
+static _Thread_local uintptr_t ola_stack_lo, ola_stack_hi;
+
+/* Finds the calling thread's stack once. Returns false: leave it alone. */
+static bool ola_stack_bounds(size_t page)
 {
-    volatile char here = 0;
     pthread_attr_t attr;
     void *lo = NULL;
-    size_t size = 0, page;
-    uintptr_t low, top;
-    long ps = sysconf(_SC_PAGESIZE);
+    size_t size = 0;
 
-    if (ps <= 0 || getpid() == (pid_t)syscall(SYS_gettid))
-        return 0;
-    page = (size_t)ps;
-    if (pthread_getattr_np(pthread_self(), &attr) != 0)
-        return 0;
+    if (ola_stack_lo != 0)
+        return ola_stack_lo != 1;
+    ola_stack_lo = 1;
+    if (getpid() == (pid_t)syscall(SYS_gettid) ||
+        pthread_getattr_np(pthread_self(), &attr) != 0)
+        return false;
     if (pthread_attr_getstack(&attr, &lo, &size) != 0)
         size = 0;
     pthread_attr_destroy(&attr);
     if (size == 0)
+        return false;
+    ola_stack_lo = ((uintptr_t)lo + page - 1) & ~(uintptr_t)(page - 1);
+    ola_stack_hi = (uintptr_t)lo + size;
+    return true;
+}
+
+__attribute__((noinline)) size_t ola_stack_trim(void)
+{
+    volatile char here = 0;
+    long ps = sysconf(_SC_PAGESIZE);
+    size_t page;
+    uintptr_t top;
+
+    if (ps <= 0)
         return 0;
-    low = ((uintptr_t)lo + page - 1) & ~(uintptr_t)(page - 1);
+    page = (size_t)ps;
+    if (!ola_stack_bounds(page))
+        return 0;
     top = ((uintptr_t)&here - OLA_STACK_MARGIN) & ~(uintptr_t)(page - 1);
-    if (top <= low || (uintptr_t)&here >= (uintptr_t)lo + size)
+    if (top <= ola_stack_lo || (uintptr_t)&here >= ola_stack_hi)
         return 0;
-    if (madvise((void *)low, top - low, MADV_DONTNEED) != 0)
+    if (madvise((void *)ola_stack_lo, top - ola_stack_lo, MADV_DONTNEED) != 0)
         return 0;
-    return top - low;
+    return top - ola_stack_lo;
 }

@@ -1,8 +1,8 @@
 /*
  * test_stack.c - ola_stack_trim: a thread that went deep gives the pages of
  * its stack below its current depth back (mincore says they are no longer
- * resident), keeps the ones above it, goes deep again on zeroed pages, and
- * the main thread is left alone.
+ * resident), keeps the ones above it, goes deep again on zeroed pages and
+ * gives them back again, and the main thread is left alone.
  */
 #define _GNU_SOURCE
 #include <pthread.h>
@@ -55,7 +55,7 @@ static size_t resident(uintptr_t lo, uintptr_t hi)
 
 struct probe {
     bool ok;
-    size_t before, given, after, again;
+    size_t before, given, after, again, given2, after2;
 };
 
 static void *thread_main(void *arg)
@@ -81,6 +81,8 @@ static void *thread_main(void *arg)
     p->after = resident(base, here);
     (void)go_deep(DEPTH); /* deep again: on zero pages, nothing breaks */
     p->again = resident(base, here);
+    p->given2 = ola_stack_trim(); /* the second trim: the bounds the first found */
+    p->after2 = resident(base, here);
     return NULL;
 }
 
@@ -105,6 +107,9 @@ static void test_thread_gives_back_its_depth(void **state)
     assert_true(p.given >= DEPTH * FRAME - 16384);
     assert_true(p.after <= 16384);
     assert_true(p.again >= DEPTH * FRAME);
+    assert_int_not_equal(p.after2, SIZE_MAX);
+    assert_true(p.given2 >= DEPTH * FRAME - 16384);
+    assert_true(p.after2 <= 16384);
 }
 
 static void test_main_thread_left_alone(void **state)
