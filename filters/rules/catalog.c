@@ -26,6 +26,7 @@
 #include <errno.h>
 #include <pthread.h>
 #include <stdatomic.h>
+#include <stddef.h>
 #include <stdlib.h>
 #include <string.h>
 
@@ -78,43 +79,50 @@ static int ola_cat_cmp(const void *a, const void *b)
     return (x->id > y->id) - (x->id < y->id);
 }
 
-static const struct ola_cat_type *ola_base_find(const struct ola_cat_base *b,
-                                                long long id)
+/*
+ * The place of id in v (n elements of stride bytes, each starting with its
+ * long long id, sorted by it): its index, or where it would go (*found false).
+ * The document's types and a catalog's entries are both searched with it.
+ */
+static size_t ola_id_pos(const void *v, size_t n, size_t stride, long long id,
+                         bool *found)
 {
-    size_t lo = 0, hi = b->n;
+    size_t lo = 0, hi = n;
 
     while (lo < hi) {
         size_t mid = lo + (hi - lo) / 2;
+        long long at;
 
-        if (b->v[mid].id == id)
-            return &b->v[mid];
-        if (b->v[mid].id < id)
-            lo = mid + 1;
-        else
-            hi = mid;
-    }
-    return NULL;
-}
-
-/* The place of id among c's entries: its index, or where it would go (*found false). */
-static size_t ola_cat_pos(const struct ola_catalog *c, long long id, bool *found)
-{
-    size_t lo = 0, hi = c->n;
-
-    while (lo < hi) {
-        size_t mid = lo + (hi - lo) / 2;
-
-        if (c->v[mid].id == id) {
+        memcpy(&at, (const char *)v + mid * stride, sizeof(at));
+        if (at == id) {
             *found = true;
             return mid;
         }
-        if (c->v[mid].id < id)
+        if (at < id)
             lo = mid + 1;
         else
             hi = mid;
     }
     *found = false;
     return lo;
+}
+
+_Static_assert(offsetof(struct ola_cat_type, id) == 0, "ola_id_pos reads the id first");
+_Static_assert(offsetof(struct ola_cat_entry, id) == 0, "ola_id_pos reads the id first");
+
+static const struct ola_cat_type *ola_base_find(const struct ola_cat_base *b,
+                                                long long id)
+{
+    bool found;
+    size_t pos = ola_id_pos(b->v, b->n, sizeof(*b->v), id, &found);
+
+    return found ? &b->v[pos] : NULL;
+}
+
+/* The place of id among c's entries: its index, or where it would go (*found false). */
+static size_t ola_cat_pos(const struct ola_catalog *c, long long id, bool *found)
+{
+    return ola_id_pos(c->v, c->n, sizeof(*c->v), id, found);
 }
 
 static struct ola_cat_entry *ola_cat_find(const struct ola_catalog *c, long long id)
