@@ -282,6 +282,11 @@ int ola_alerts_add(struct ola_alerts *a, const char *name, const struct ola_cfg 
             ola_cfg_errf(err, node, "alert '%s': key is required", name);
         goto fail;
     }
+    if (a->n_rules == OLA_ALERT_RULES_MAX) {
+        ola_cfg_errf(err, node, "alert '%s': more than %d alert rules", name,
+                     OLA_ALERT_RULES_MAX);
+        goto fail;
+    }
     if (OLA_VEC_GROW(a->rules, a->cap_rules, a->n_rules + 1) != 0) {
         ola_err_set(err, ENOMEM, "out of memory");
         goto fail;
@@ -356,7 +361,7 @@ static json_t *ola_alert_build(const struct ola_arule *r, const struct ola_akey 
                                size_t from, int64_t then_ts, int64_t then_id)
 {
     json_t *al = json_object(), *ids = json_array(), *vals = NULL;
-    char win[32];
+    char win[32], num[OLA_AVAL_NUM_MAX];
     int64_t first = k->items[from].ts, last = k->items[k->n - 1].ts;
     size_t i, count = k->n - from;
 
@@ -367,8 +372,8 @@ static json_t *ola_alert_build(const struct ola_arule *r, const struct ola_akey 
     for (i = from; i < k->n; i++) {
         if (json_array_append_new(ids, json_integer(k->items[i].id)) != 0)
             goto fail;
-        if (vals != NULL &&
-            json_array_append_new(vals, json_string(k->items[i].val)) != 0)
+        if (vals != NULL && json_array_append_new(
+                                vals, json_string(ola_aitem_val(&k->items[i], num))) != 0)
             goto fail;
     }
     if (then_id != 0 || then_ts != 0) {
@@ -459,7 +464,7 @@ static bool ola_seq_first_then(const struct ola_akey *k, int64_t ts)
     size_t i;
 
     for (i = 0; i < k->n && k->items[i].ts < ts; i++)
-        if (k->items[i].then)
+        if (ola_aitem_then(&k->items[i]))
             return true;
     return false;
 }
@@ -487,10 +492,10 @@ static int ola_seq_then(struct ola_alerts *a, size_t ri, struct ola_akey *k, int
     while (from > 0 && k->items[from - 1].ts >= ts - r->window)
         from--;
     for (i = from; i < end; i++)
-        if (k->items[i].then && nb++ == 0)
+        if (ola_aitem_then(&k->items[i]) && nb++ == 0)
             first_then = k->items[i].ts;
     for (i = from; i < end; i++)
-        na += !k->items[i].then && k->items[i].ts <= first_then;
+        na += !ola_aitem_then(&k->items[i]) && k->items[i].ts <= first_then;
     if (na < r->threshold) {
         ola_aitems_drop_front(k, end); /* the streak ends here */
         return 0;
@@ -571,10 +576,11 @@ static int ola_feed_rule(struct ola_alerts *a, size_t ri, struct ola_expr_ctx *c
     if (ola_aitems_has_id(k, e->id))
         return 0;
     if (val != NULL) {
+        uintptr_t num = ola_aval_num(val);
         size_t i;
 
         for (i = 0; i < k->n; i++) {
-            if (strcmp(k->items[i].val, val) == 0) {
+            if (ola_aitem_val_is(&k->items[i], val, num)) {
                 /* a repeated value moves to its newest time */
                 if (k->items[i].ts > ts)
                     return 0;

@@ -1,12 +1,13 @@
 /*
- * alerts_priv.h - the alert rules and their state, for alerts.c and
- * alerts_state.c only.
+ * alerts_priv.h - the alert rules and their state, for alerts.c,
+ * alerts_save.c and alerts_state.c only.
  *
  * alerts_state.c keeps the keys (one hash table, a touch list per rule),
- * their items, expiry, and saving and restoring them, in the slab of struct
- * ola_alerts (agent/core/slab.h); alerts.c reads the rules and runs the
- * detectors on top of it. The calls go one way: alerts.c calls the key store
- * declared here, alerts_state.c calls nothing in alerts.c.
+ * their items and expiry, in the slab of struct ola_alerts
+ * (agent/core/slab.h); alerts_save.c writes them out and reads them back
+ * through it; alerts.c reads the rules and runs the detectors on top of it.
+ * The calls go one way: alerts.c and alerts_save.c call the key store
+ * declared here, alerts_state.c calls neither.
  */
 #ifndef OLA_ALERTS_PRIV_H
 #define OLA_ALERTS_PRIV_H
@@ -32,20 +33,32 @@ enum ola_akind {
 /* Kind names, by enum ola_akind, NULL-terminated (ola_cfg_enum). */
 extern const char *const ola_akind_names[];
 
+/*
+ * An item: 24 bytes, most keys hold one. Its distinct value is one word
+ * (ola_aitem_val reads it): 0 none; OLA_AVAL_THEN a sequence's closing
+ * event (it has no value); odd, a number written as canonical decimal (a
+ * user id, most of them) kept as 2n + 1 and no text at all; else the text's
+ * address, cut from the slab (strlen + 1 bytes), with OLA_AVAL_HEAP set when
+ * it came from malloc instead. Addresses are 8-aligned and never this low.
+ */
+#define OLA_AVAL_THEN ((uintptr_t)4)
+#define OLA_AVAL_HEAP ((uintptr_t)2)
+/* Room for a number's text (ola_aitem_val). */
+#define OLA_AVAL_NUM_MAX 24
+
 struct ola_aitem {
     int64_t ts;
     int64_t id;
-    char *val;        /* distinct value; NULL for other kinds */
-    bool then;        /* sequence: a closing (then) event held for then_threshold */
-    bool val_in_slab; /* val cut from the slab (strlen + 1 bytes), else malloc'd */
+    uintptr_t val; /* as above */
 };
 
 /*
  * A key of a rule: some 10,000 of them after a backfill, so its fields are
- * packed (72 bytes and the key's text; its hash is computed again when the
- * table moves it, not kept). Counts are 32-bit: a key holds at most
+ * packed (64 bytes and the key's text; its hash is computed again when the
+ * table moves it, not kept). Counts are 16-bit: a key holds at most
  * threshold + then_threshold items (20,000 by the settings' bounds), and a
- * restored state's extra items are pruned to that.
+ * restored state's extra items are pruned to that; rules are at most
+ * OLA_ALERT_RULES_MAX.
  */
 struct ola_akey {
     struct ola_akey *hnext;       /* hash chain */
@@ -54,13 +67,16 @@ struct ola_akey {
     int64_t newest;               /* newest event time seen for this key */
     int64_t touched;              /* wall clock of the last touch */
     struct ola_aitem *items;      /* sorted by ts, at most threshold */
-    uint32_t rule;                /* index in the rules */
-    uint32_t n, cap;              /* items held, room for */
-    bool live;                    /* the last touch came within late_grace of its event */
-    bool in_slab;                 /* k cut from the slab, else malloc'd */
-    bool items_in_slab;           /* items cut from the slab (cap items), else malloc'd */
+    uint16_t rule;                /* index in the rules */
+    uint16_t n, cap;              /* items held, room for */
+    bool live : 1;                /* the last touch came within late_grace of its event */
+    bool in_slab : 1;             /* k cut from the slab, else malloc'd */
+    bool items_in_slab : 1;       /* items cut from the slab (cap items), else malloc'd */
     char key[];
 };
+
+/* Alert rules a set may hold: a key names its rule in 16 bits. */
+#define OLA_ALERT_RULES_MAX 65535
 
 struct ola_arule {
     char *name;
@@ -108,6 +124,8 @@ void ola_akey_clear(struct ola_akey *k);
 /* The key of (rule, key) with hash h, or NULL. */
 struct ola_akey *ola_akey_find(const struct ola_alerts *a, size_t rule, const char *key,
                                uint64_t h);
+/* Takes k out of the table and its rule's list, and frees it. */
+void ola_akey_remove(struct ola_alerts *a, struct ola_akey *k);
 /* Takes k out of its rule's touch list. */
 void ola_akey_unlink(struct ola_arule *r, struct ola_akey *k);
 /* Puts k at the tail (most recently touched) of its rule's touch list. */
@@ -131,6 +149,18 @@ int ola_aitems_insert(struct ola_alerts *a, struct ola_akey *k, int64_t ts, int6
 /* The same for a sequence's closing event. Returns 0 / -1. */
 int ola_aitems_insert_then(struct ola_alerts *a, struct ola_akey *k, int64_t ts,
                            int64_t id);
+/*
+ * Item it's distinct value as text: NULL when it has none; a number is
+ * written into buf (OLA_AVAL_NUM_MAX bytes). The result lives as long as
+ * the item, or buf.
+ */
+const char *ola_aitem_val(const struct ola_aitem *it, char *buf);
+/* Whether it's distinct value is val (num: ola_aval_num(val)). */
+bool ola_aitem_val_is(const struct ola_aitem *it, const char *val, uintptr_t num);
+/* val's one-word form when it is a number in canonical decimal, else 0. */
+uintptr_t ola_aval_num(const char *val);
+/* Whether it is a sequence's closing event. */
+bool ola_aitem_then(const struct ola_aitem *it);
 /* Whether k holds the event id (0: never). */
 bool ola_aitems_has_id(const struct ola_akey *k, int64_t id);
 /* Forgets items older than the window before the newest one, and beyond max. */

@@ -17,7 +17,8 @@
  * files below it):
  *   rules.c (builds the set)   rules_apply.c (runs it on a batch)
  *   alerts.c (alert rules, the detectors)
- *   alerts_state.c (keys, items, expiry, saved state)
+ *   alerts_save.c (the saved state)
+ *   alerts_state.c (keys, items, expiry)
  *   expr_compile.c (YAML -> expression tree)
  *   expr.c (paths, evaluation)
  *   lists.c (in_list's files; calls expr.c's ola_expr_text only)

@@ -168,8 +168,8 @@ static void test_trim_moves_state(void **state)
 }
 
 /*
- * At rest the state moves as soon as a chunk's worth of it is dead: two users
- * in three outgrow their keys' first item arrays (a ninth of the bytes, under
+ * At rest the state moves as soon as a chunk's worth of it is dead: two of
+ * 3,000 users in three outgrow their keys' first item arrays (a ninth of the bytes, under
  * the third a batch waits for), the batches leave it, ola_rules_trim moves it
  * and a chunk at least goes back; the state written out is the same text
  * before and after.
@@ -187,18 +187,18 @@ static void test_rest_moves_a_chunk(void **state)
     slab = &f->r->alerts->slab;
     /* every user once, then two in three again: their keys' first item arrays
      * (one item) are outgrown, dead bytes strewn over every chunk */
-    for (i = 0; i < 2000; i++) {
+    for (i = 0; i < 3000; i++) {
         snprintf(user, sizeof(user), "%d", 1000 + i);
         snprintf(ip, sizeof(ip), "10.%d.%d.1", i / 250, i % 250);
         assert_int_equal(feed(f, 6, user, ip, 1 + i, T0 + i), 0);
     }
-    for (i = 0; i < 2000; i++) {
+    for (i = 0; i < 3000; i++) {
         if (i % 3 == 0)
             continue;
         snprintf(user, sizeof(user), "%d", 1000 + i);
         assert_int_equal(feed(f, 6, user, "192.0.2.1", 10001 + i, T0 + 30 * SEC + i), 0);
     }
-    assert_int_equal(saved_keys(f), 4000);
+    assert_int_equal(saved_keys(f), 6000);
     assert_true(slab->used - slab->live >= OLA_SLAB_CHUNK);
     assert_false(ola_slab_sparse(slab)); /* the batches did not move it */
     used = slab->used;
@@ -312,7 +312,8 @@ static void test_big_item_arrays(void **state)
         assert_false(k->items_in_slab);
         assert_true(k->in_slab);
     }
-    assert_true(f->r->alerts->rules[1].head->items[0].val_in_slab);
+    /* the addresses are text in the slab: neither numbers nor malloc'd */
+    assert_int_equal(f->r->alerts->rules[1].head->items[0].val & (OLA_AVAL_HEAP | 1), 0);
     /* saved mid-way, restored into a fresh rule set: the arrays grow again */
     st = ola_rules_state_save(f->r);
     assert_non_null(st);
@@ -335,6 +336,68 @@ static void test_big_item_arrays(void **state)
     ola_rules_destroy(f->r);
     f->r = NULL;
     assert_int_equal(ola_slab_mapped(), mapped);
+}
+
+/*
+ * A distinct value that is a number in canonical decimal is kept as one word,
+ * no text (a user id: most values are); any other text is kept as it came.
+ * Either reads back byte for byte in the alert, the saved state and after a
+ * restore; "7" and 7 are one value (the text is what counts, as before),
+ * "07" and 7 are two.
+ */
+static void test_number_values(void **state)
+{
+    static const char *const users[] = {
+        "0", "7", "\"07\"", "123456789012345678", "1234567890123456789", "-5", "\"x\"",
+    };
+    static const char *const want[] = {
+        "0", "07", "123456789012345678", "1234567890123456789", "-5", "x", "7", "9",
+    };
+    static const char *const rules = "rules:\n"
+                                     "  - name: spray\n"
+                                     "    alert:\n"
+                                     "      kind: distinct\n"
+                                     "      match: {event_type: [6]}\n"
+                                     "      key: ipaddr\n"
+                                     "      distinct: user_id\n"
+                                     "      threshold: 8\n"
+                                     "      window: 1h\n";
+    struct fx *f = *state;
+    const struct ola_akey *k;
+    json_t *st, *vals;
+    size_t i, numbers = 0;
+    char *text, *again;
+
+    f->r = build(f, rules, NULL);
+    assert_non_null(f->r);
+    for (i = 0; i < 7; i++)
+        assert_int_equal(
+            feed(f, 6, users[i], "10.0.0.1", 1 + (int64_t)i, T0 + (int64_t)i * SEC), 0);
+    /* 7 again, as a string: the same value, moved to its newest time */
+    assert_int_equal(feed(f, 6, "\"7\"", "10.0.0.1", 8, T0 + 7 * SEC), 0);
+    k = f->r->alerts->rules[0].head;
+    assert_non_null(k);
+    assert_int_equal(k->n, 7);
+    for (i = 0; i < k->n; i++)
+        numbers += k->items[i].val & 1;
+    assert_int_equal(numbers, 3); /* 0, 123456789012345678, 7 */
+    text = saved_text(f);
+    st = ola_rules_state_save(f->r);
+    assert_non_null(st);
+    ola_rules_destroy(f->r);
+    f->r = build(f, rules, NULL);
+    assert_non_null(f->r);
+    assert_int_equal(ola_rules_state_restore(f->r, st, &f->err), 0);
+    json_decref(st);
+    again = saved_text(f);
+    assert_string_equal(again, text);
+    free(again);
+    free(text);
+    assert_int_equal(feed(f, 6, "9", "10.0.0.1", 9, T0 + 8 * SEC), 1);
+    vals = json_object_get(f->last, "values");
+    assert_int_equal(json_array_size(vals), 8);
+    for (i = 0; i < 8; i++)
+        assert_string_equal(json_string_value(json_array_get(vals, i)), want[i]);
 }
 
 /*
@@ -406,6 +469,7 @@ int main(void)
         cmocka_unit_test_setup_teardown(test_rest_moves_a_chunk, setup, teardown),
         cmocka_unit_test_setup_teardown(test_item_arrays_fit, setup, teardown),
         cmocka_unit_test_setup_teardown(test_big_item_arrays, setup, teardown),
+        cmocka_unit_test_setup_teardown(test_number_values, setup, teardown),
         cmocka_unit_test_setup_teardown(test_save_text, setup, teardown),
     };
 
