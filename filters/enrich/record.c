@@ -46,11 +46,35 @@
 /* The table's bytes (8 KB): whole pages apart from the heap, since each sweep
  * makes a new one while a backfill's pages come and go (slab.h). */
 #define OLA_INTERN_TABLE (OLA_INTERN_SLOTS * sizeof(struct ola_istr *))
+_Static_assert(sizeof(struct ola_istr) + OLA_INTERN_LEN + 1 <= OLA_ISTR_PLACE &&
+                   OLA_ISTR_PLACE % _Alignof(struct ola_istr) == 0,
+               "a place holds the longest string the table keeps");
 
 void ola_istr_unref(struct ola_istr *s)
 {
-    if (s != NULL && --s->refs == 0)
+    /* one of a table's goes only at a sweep: refs 0 frees its place */
+    if (s != NULL && --s->refs == 0 && s->idx == 0)
         free(s);
+}
+
+/* Number num's place, or NULL when its page was never needed. */
+static struct ola_istr *ola_intern_place(const struct ola_intern *t, size_t num)
+{
+    unsigned char *pg = t->page[num / OLA_ISTR_PER_PAGE];
+
+    if (pg == NULL)
+        return NULL;
+    return (struct ola_istr *)(void *)(pg + num % OLA_ISTR_PER_PAGE * OLA_ISTR_PLACE);
+}
+
+struct ola_istr *ola_intern_num(const struct ola_intern *t, unsigned num)
+{
+    struct ola_istr *x;
+
+    if (num < 1 || num > OLA_INTERN_MAX)
+        return NULL;
+    x = ola_intern_place(t, num);
+    return x != NULL && x->refs != 0 ? x : NULL;
 }
 
 static struct ola_istr *ola_istr_new(const char *s, size_t len)
@@ -102,8 +126,7 @@ void ola_intern_sweep(struct ola_intern *t)
         if (x == NULL)
             continue;
         if (x->refs == 1) {
-            t->num[x->idx] = NULL; /* its number is free again */
-            ola_istr_unref(x);
+            ola_istr_unref(x); /* its place and number are free again */
             t->n--;
             continue;
         }
@@ -115,20 +138,14 @@ void ola_intern_sweep(struct ola_intern *t)
 
 struct ola_istr *ola_intern_get(struct ola_intern *t, const char *s, size_t len)
 {
+    unsigned char **pg;
     struct ola_istr *x;
     size_t k, num;
 
     if (len > OLA_INTERN_LEN)
         return ola_istr_new(s, len);
-    if (t->slot == NULL) {
-        t->slot = ola_pages_alloc(OLA_INTERN_TABLE);
-        t->num = t->slot != NULL ? calloc(OLA_INTERN_MAX + 1, sizeof(*t->num)) : NULL;
-        if (t->num == NULL) {
-            ola_pages_free(t->slot, OLA_INTERN_TABLE);
-            t->slot = NULL;
-            return ola_istr_new(s, len);
-        }
-    }
+    if (t->slot == NULL && (t->slot = ola_pages_alloc(OLA_INTERN_TABLE)) == NULL)
+        return ola_istr_new(s, len);
     k = ola_intern_slot(t->slot, s, len);
     if (t->slot[k] != NULL)
         return ola_istr_ref(t->slot[k]);
@@ -138,14 +155,20 @@ struct ola_istr *ola_intern_get(struct ola_intern *t, const char *s, size_t len)
             return ola_istr_new(s, len); /* many distinct values: not worth sharing */
         k = ola_intern_slot(t->slot, s, len);
     }
-    x = ola_istr_new(s, len);
-    if (x == NULL)
-        return NULL;
-    /* at most OLA_INTERN_MAX in the table: a number is free */
-    for (num = 1; num < OLA_INTERN_MAX && t->num[num] != NULL; num++)
-        ;
+    /* at most OLA_INTERN_MAX in the table: a number is free; the lowest keeps
+     * the strings on the fewest pages */
+    for (num = 1; num < OLA_INTERN_MAX; num++)
+        if ((x = ola_intern_place(t, num)) == NULL || x->refs == 0)
+            break;
+    pg = &t->page[num / OLA_ISTR_PER_PAGE];
+    if (*pg == NULL && (*pg = ola_pages_alloc(4096)) == NULL)
+        return ola_istr_new(s, len);
+    x = ola_intern_place(t, num);
+    x->refs = 1;
+    x->len = (uint32_t)len;
     x->idx = (uint16_t)num;
-    t->num[num] = x;
+    memcpy(x->s, s, len);
+    x->s[len] = '\0';
     t->slot[k] = ola_istr_ref(x);
     t->n++;
     return x;
@@ -153,17 +176,20 @@ struct ola_istr *ola_intern_get(struct ola_intern *t, const char *s, size_t len)
 
 void ola_intern_free(struct ola_intern *t)
 {
+    bool held = false;
     size_t i;
 
     for (i = 0; t->slot != NULL && i < OLA_INTERN_SLOTS; i++) {
-        if (t->slot[i] != NULL)
-            t->slot[i]->idx = 0;
+        held = held || (t->slot[i] != NULL && t->slot[i]->refs > 1);
         ola_istr_unref(t->slot[i]);
     }
     ola_pages_free(t->slot, OLA_INTERN_TABLE);
-    free(t->num);
+    for (i = 0; i < OLA_INTERN_PAGES; i++) {
+        if (!held)
+            ola_pages_free(t->page[i], 4096);
+        t->page[i] = NULL;
+    }
     t->slot = NULL;
-    t->num = NULL;
     t->n = 0;
 }
 
@@ -405,11 +431,11 @@ static struct ola_istr *ola_get_shared(struct ola_rd *r, unsigned char tag)
         r->p += sizeof(x);
         return x;
     }
-    if (r->end - r->p < 2 || r->t->num == NULL)
+    if (r->end - r->p < 2)
         return NULL;
     num = (unsigned)r->p[0] | (unsigned)r->p[1] << 8;
     r->p += 2;
-    return num >= 1 && num <= OLA_INTERN_MAX ? r->t->num[num] : NULL;
+    return ola_intern_num(r->t, num);
 }
 
 static int ola_get_varint(struct ola_rd *r, uint64_t *v)

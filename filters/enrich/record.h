@@ -16,7 +16,11 @@
 
 /* ---- shared strings ----------------------------------------------------------- */
 
-/* A refcounted string, NUL-terminated, possibly with NULs inside (len counts). */
+/*
+ * A refcounted string, NUL-terminated, possibly with NULs inside (len counts).
+ * One of a table lives in the table's pages, at its number; one of its own
+ * (idx 0) was malloc'd.
+ */
 struct ola_istr {
     uint32_t refs;
     uint32_t len;
@@ -27,6 +31,10 @@ struct ola_istr {
 #define OLA_INTERN_SLOTS 1024 /* power of two */
 #define OLA_INTERN_MAX   512  /* strings kept at once */
 #define OLA_INTERN_LEN   64   /* longer strings are not kept in the table */
+/* A table string's place (the longest kept), the places a page holds, the pages */
+#define OLA_ISTR_PLACE    80
+#define OLA_ISTR_PER_PAGE (4096 / OLA_ISTR_PLACE)
+#define OLA_INTERN_PAGES  (OLA_INTERN_MAX / OLA_ISTR_PER_PAGE + 1)
 
 /*
  * The table of strings one enricher shares: open addressing on the text, at
@@ -34,14 +42,21 @@ struct ola_istr {
  * number that stays its own while it is in the table (a record's code names
  * it by that number: 2 bytes, not a pointer's 8). A string no record holds
  * any more (only the table's reference left) goes at the next sweep, and its
- * number is free again. Zeroed memory is an empty table.
+ * number is free again. The strings live in fixed places, number n at place
+ * n of pages mapped apart from the heap (each when a number in it is first
+ * used), lowest numbers first: they last for hours, and malloc'd one by one
+ * among a backfill's pages each held a heap page that the pages' churn had
+ * otherwise left free. Zeroed memory is an empty table.
  */
 struct ola_intern {
-    struct ola_istr **slot; /* OLA_INTERN_SLOTS, allocated on first use */
-    struct ola_istr **num;  /* OLA_INTERN_MAX + 1: by number, [0] unused */
+    struct ola_istr **slot;                /* OLA_INTERN_SLOTS, on first use */
+    unsigned char *page[OLA_INTERN_PAGES]; /* the places; [0][0] unused */
     size_t n;
     size_t sweeps; /* counted, for tests */
 };
+
+/* String number num of t, or NULL (no such number, or free). */
+struct ola_istr *ola_intern_num(const struct ola_intern *t, unsigned num);
 
 /*
  * A new reference to a string equal to s[0..len): the table's when it holds
@@ -52,8 +67,9 @@ struct ola_istr *ola_intern_get(struct ola_intern *t, const char *s, size_t len)
 /* Drops the strings nobody but the table holds. */
 void ola_intern_sweep(struct ola_intern *t);
 /*
- * Drops the table's references and the table; after every code that names a
- * string by its number was released (the strings records hold by pointer stay).
+ * Drops the table's references and the table; after every code and value
+ * holding its strings let them go. Should one still be held, the pages of
+ * strings are left mapped (a leak, not a dangling pointer).
  */
 void ola_intern_free(struct ola_intern *t);
 
