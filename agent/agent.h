@@ -13,14 +13,6 @@
 #define OLA_EXIT_RUNTIME 1
 #define OLA_EXIT_CONFIG  2
 
-struct ola_settings;
-struct ola_ol_settings;
-struct ola_ol_opts;
-
-/* A tenant's API client options from its settings and s (strings borrowed). */
-void ola_client_opts(const struct ola_ol_settings *ol, const struct ola_settings *s,
-                     struct ola_ol_opts *o);
-
 /* Tails OneLogin until SIGTERM/SIGINT. */
 int ola_cmd_run(const char *config_path);
 /*

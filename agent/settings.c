@@ -22,6 +22,7 @@
 
 #include "agent/core/buf.h"
 #include "agent/core/log.h"
+#include "agent/onelogin/client.h"
 #include "agent/onelogin/settings.h"
 #include "agent/settings.h"
 #include "config/config.h"
@@ -486,6 +487,21 @@ int ola_settings_load(const struct ola_cfg_doc *doc, int64_t now_ms,
         ola_load_outputs(root, s, err) != 0)
         return -1;
     return 0;
+}
+
+void ola_client_opts(const struct ola_ol_settings *ol, const struct ola_settings *s,
+                     struct ola_ol_opts *o)
+{
+    memset(o, 0, sizeof(*o));
+    o->base_url = ol->base_url;
+    o->client_id = ol->client_id;
+    o->client_secret = ol->client_secret;
+    o->timeout_ms = ol->timeout_ms;
+    o->ca_file = ol->ca_file;
+    o->proxy = ol->proxy;
+    o->max_body = (size_t)ol->max_response;
+    o->reserve = s->enrich_opts.reserve;
+    o->backoff_max_ms = ol->backoff_max_ms;
 }
 
 void ola_settings_rules(const struct ola_settings *s, struct ola_rules_settings *out)

@@ -23,6 +23,8 @@
 #include "filters/rules/settings.h"
 #include "outputs/output.h"
 
+struct ola_ol_opts;
+
 /* A tenant's name: ola_tenant_name_valid (agent/core/event.h); without tenants:,
  * onelogin: is the one tenant, OLA_TENANT_DEFAULT. */
 #define OLA_MAX_TENANTS 1000
@@ -78,6 +80,9 @@ const struct ola_tenant_cfg *ola_settings_tenant(const struct ola_settings *s,
 
 /* What the rules module reads, from s (out: filled, borrows from s's document). */
 void ola_settings_rules(const struct ola_settings *s, struct ola_rules_settings *out);
+/* A tenant's API client options from its settings and s (strings borrowed). */
+void ola_client_opts(const struct ola_ol_settings *ol, const struct ola_settings *s,
+                     struct ola_ol_opts *o);
 
 /*
  * `olagent check`: every key of the tables with the value in force and where

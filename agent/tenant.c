@@ -1,15 +1,15 @@
 /*
  * tenant.c - one tenant's parts and its loop: tail, deliver, commit, save.
  *
- * The main thread makes a tenant (ola_tenant_new), takes its checkpoint lock
- * and starts its thread. The thread binds its counters, its waker and its
- * name in log lines, builds its API client, enricher, rules, checkpoint and
- * source, then loops: it asks the source for a batch, hands it to its
- * pipeline (whose output steps take the shared outputs' lock), and only when
- * every output acknowledged it commits the source and saves the checkpoint
- * with the alert state. A reload hands it a new conf, whose rules it builds
- * between batches. A stop (SIGTERM, or the main thread removing it) ends the
- * loop after the batch in flight.
+ * The main thread makes a tenant (ola_tenant_new), takes its checkpoint lock,
+ * builds its rules (ola_tenant_prepare) and starts its thread. The thread
+ * binds its counters, its waker and its name in log lines, builds its API
+ * client, enricher, checkpoint and source, then loops: it asks the source
+ * for a batch, hands it to its pipeline (whose output steps take the shared
+ * outputs' lock), and only when every output acknowledged it commits the
+ * source and saves the checkpoint with the alert state. A reload hands it a
+ * new conf, whose rules it builds between batches. A stop (SIGTERM, or the
+ * main thread removing it) ends the loop after the batch in flight.
  *
  * Errors: with one tenant, what stops the tenant stops the process, as it
  * always did. With several, a tenant whose credential is refused (or whose
@@ -170,21 +170,6 @@ static int ola_tenant_build_rules(struct ola_tenant *t, struct ola_err *err)
     return t->rules != NULL ? 0 : -1;
 }
 
-void ola_client_opts(const struct ola_ol_settings *ol, const struct ola_settings *s,
-                     struct ola_ol_opts *o)
-{
-    memset(o, 0, sizeof(*o));
-    o->base_url = ol->base_url;
-    o->client_id = ol->client_id;
-    o->client_secret = ol->client_secret;
-    o->timeout_ms = ol->timeout_ms;
-    o->ca_file = ol->ca_file;
-    o->proxy = ol->proxy;
-    o->max_body = (size_t)ol->max_response;
-    o->reserve = s->enrich_opts.reserve;
-    o->backoff_max_ms = ol->backoff_max_ms;
-}
-
 /* The API client, and the enricher when enrichment is on. Returns an exit code. */
 static int ola_tenant_connect(struct ola_tenant *t)
 {
@@ -264,9 +249,7 @@ static int ola_tenant_setup(struct ola_tenant *t)
     struct ola_err err = {0, ""};
     int rc;
 
-    if (ola_tenant_build_rules(t, &err) != 0)
-        return ola_tenant_fail(t, OLA_EXIT_CONFIG, err.msg);
-    rc = ola_tenant_connect(t);
+    rc = ola_tenant_connect(t); /* the rules came with the thread */
     if (rc != OLA_EXIT_OK)
         return rc;
     rc = ola_tenant_load_checkpoint(t);
@@ -753,10 +736,18 @@ static void *ola_tenant_main(void *arg)
     return NULL;
 }
 
+int ola_tenant_prepare(struct ola_tenant *t, struct ola_err *err)
+{
+    return t->rules != NULL ? 0 : ola_tenant_build_rules(t, err);
+}
+
 int ola_tenant_start(struct ola_tenant *t, struct ola_err *err)
 {
-    int rc = pthread_create(&t->thread, NULL, ola_tenant_main, t);
+    int rc;
 
+    if (ola_tenant_prepare(t, err) != 0)
+        return -1;
+    rc = pthread_create(&t->thread, NULL, ola_tenant_main, t);
     if (rc != 0)
         return ola_err_set(err, rc, "cannot start the thread of tenant %s", t->cfg->name);
     t->started = true;

@@ -82,15 +82,25 @@ struct ola_tenant {
 };
 
 /*
- * A tenant of conf (held) for cfg (in conf). Nothing is built yet: that
- * happens on the tenant's thread (ola_tenant_start) or in ola_tenant_run.
+ * A tenant of conf (held) for cfg (in conf). Nothing is built yet: the rules
+ * by ola_tenant_prepare, the rest on the tenant's thread (ola_tenant_start)
+ * or in ola_tenant_run.
  * Returns NULL with err.
  */
 struct ola_tenant *ola_tenant_new(struct ola_conf *conf, const struct ola_tenant_cfg *cfg,
                                   const struct ola_tenant_env *env, struct ola_err *err);
 /* Takes the tenant's checkpoint lock. Returns 0 / -1 with err. */
 int ola_tenant_lock(struct ola_tenant *t, struct ola_err *err);
-/* Starts the tenant's thread. Returns 0 / -1 with err. */
+/*
+ * Builds the tenant's rules, on the calling (main) thread; they go to the
+ * tenant's thread as it starts, and nothing else uses them. The agent builds
+ * every tenant's before it starts any thread: a rule set is a few thousand
+ * small objects that last, and built while other tenants' first pages came
+ * and went they were strewn over heap pages that churn then left mostly
+ * free (BENCHMARKS.md). Returns 0 / -1 with err; 0 when built already.
+ */
+int ola_tenant_prepare(struct ola_tenant *t, struct ola_err *err);
+/* Starts the tenant's thread (preparing it first if need be). Returns 0 / -1. */
 int ola_tenant_start(struct ola_tenant *t, struct ola_err *err);
 /* Runs the tenant on the calling thread until its source ends or a stop; an exit code. */
 int ola_tenant_run(struct ola_tenant *t);
