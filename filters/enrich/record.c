@@ -21,6 +21,12 @@
  *   derived                      the tag alone: status_name and state_name
  *                                when they are what status and state give
  *                                (ola_user_status_name; null when unknown)
+ *   email                        the email when it is the username (the tag
+ *                                alone), the username, "@" and a domain (the
+ *                                domain as a shared string: 3 bytes, not the
+ *                                whole address), or another local part and
+ *                                a shared domain (its length, its bytes, the
+ *                                domain); only with the domain in the table
  *   array                        varint count, the items
  *   object                       varint count, each a key (string or shared
  *                                string) and a value
@@ -207,8 +213,17 @@ enum ola_urec_tag {
     OLA_T_OBJ,
     OLA_T_TIME,
     OLA_T_DERIVED,
-    OLA_T_INUM, /* a shared string by its number */
+    OLA_T_INUM,       /* a shared string by its number */
+    OLA_T_EMAIL_SAME, /* the email is the username */
+    OLA_T_EMAIL_USER, /* the username, "@", a shared domain */
+    OLA_T_EMAIL,      /* a local part, "@", a shared domain */
 };
+
+/* The fields an email form reads (email follows username), and the longest
+ * address kept in one (RFC 5321's path is 256 bytes). */
+#define OLA_UREC_USERNAME  1
+#define OLA_UREC_EMAIL     2
+#define OLA_UREC_EMAIL_MAX 320
 
 #define OLA_UREC_ISO_LEN 24 /* "2020-04-16T17:46:22.943Z" */
 
@@ -348,6 +363,48 @@ static int ola_put_value(struct ola_intern *t, struct ola_buf *b, json_t *v, boo
 }
 
 /*
+ * The email v in one of its short forms after the username u, when one
+ * fits (an "@" with a local part before it and a domain after it that the
+ * table numbers): 0 written, 1 none fits, -1 ENOMEM.
+ */
+static int ola_put_email(struct ola_intern *t, struct ola_buf *b, const json_t *u,
+                         const json_t *v)
+{
+    const char *e = json_string_value(v), *at, *un = json_string_value(u);
+    size_t len = json_string_length(v), ulen = json_string_length(u), local;
+    unsigned char num[2];
+    struct ola_istr *x;
+    bool user;
+
+    if (e == NULL || len > OLA_UREC_EMAIL_MAX)
+        return 1;
+    if (un != NULL && ulen == len && memcmp(un, e, len) == 0)
+        return ola_put_tag(b, OLA_T_EMAIL_SAME);
+    at = memchr(e, '@', len);
+    if (at == NULL || at == e || (size_t)(at - e) + 1 == len ||
+        memchr(at + 1, '@', len - (size_t)(at - e) - 1) != NULL)
+        return 1;
+    local = (size_t)(at - e);
+    x = ola_intern_get(t, at + 1, len - local - 1);
+    if (x == NULL)
+        return -1;
+    if (x->idx == 0) { /* a string of its own costs more than the bytes */
+        ola_istr_unref(x);
+        return 1;
+    }
+    num[0] = (unsigned char)(x->idx & 0xff);
+    num[1] = (unsigned char)(x->idx >> 8);
+    user = un != NULL && ulen == local && memcmp(un, e, local) == 0;
+    if (ola_put_tag(b, user ? OLA_T_EMAIL_USER : OLA_T_EMAIL) != 0 ||
+        (!user && (ola_put_varint(b, local) != 0 || ola_buf_append(b, e, local) != 0)) ||
+        ola_buf_append(b, num, 2) != 0) {
+        ola_istr_unref(x);
+        return -1;
+    }
+    return 0;
+}
+
+/*
  * The name field i holds when it is derived from field i - 1 (status_name
  * from status, state_name from state): the name, or NULL (null in the facts)
  * when that is no integer or a value without a name. false: not derived.
@@ -393,6 +450,8 @@ int ola_urec_encode(struct ola_intern *t, json_t *facts, struct ola_buf *out)
             goto fail;
         if (i > 0 && ola_urec_is_derived(i, prev, v))
             rc = ola_put_tag(out, OLA_T_DERIVED);
+        else if (i == OLA_UREC_EMAIL && (rc = ola_put_email(t, out, prev, v)) <= 0)
+            ; /* in a short form (or ENOMEM) */
         else
             rc = ola_put_value(t, out, v, ola_urec_shared_field(i));
         if (rc != 0)
@@ -567,6 +626,34 @@ fail:
     return NULL;
 }
 
+/* The email at r in a short form after the username u; NULL when truncated. */
+static json_t *ola_get_email(struct ola_rd *r, const json_t *u)
+{
+    unsigned char tag = *r->p++;
+    char addr[OLA_UREC_EMAIL_MAX];
+    const char *local = json_string_value(u);
+    size_t llen = json_string_length(u);
+    struct ola_istr *d;
+    uint64_t n;
+
+    if (tag == OLA_T_EMAIL_SAME)
+        return local != NULL ? json_stringn_nocheck(local, llen) : NULL;
+    if (tag == OLA_T_EMAIL) {
+        if (ola_get_varint(r, &n) != 0 || n > (uint64_t)(r->end - r->p))
+            return NULL;
+        local = (const char *)r->p;
+        llen = (size_t)n;
+        r->p += n;
+    }
+    d = ola_get_shared(r, OLA_T_INUM);
+    if (local == NULL || d == NULL || llen + 1 + d->len > sizeof(addr))
+        return NULL;
+    memcpy(addr, local, llen);
+    addr[llen] = '@';
+    memcpy(addr + llen + 1, d->s, d->len);
+    return json_stringn_nocheck(addr, llen + 1 + d->len);
+}
+
 json_t *ola_urec_decode(const struct ola_intern *t, const unsigned char *code, size_t len)
 {
     struct ola_rd r = {t, code, code + len};
@@ -582,6 +669,10 @@ json_t *ola_urec_decode(const struct ola_intern *t, const unsigned char *code, s
             ola_urec_derived(i, prev, &name)) {
             r.p++;
             v = name != NULL ? json_string_nocheck(name) : json_null();
+        } else if (i == OLA_UREC_EMAIL && r.p < r.end &&
+                   (*r.p == OLA_T_EMAIL_SAME || *r.p == OLA_T_EMAIL_USER ||
+                    *r.p == OLA_T_EMAIL)) {
+            v = ola_get_email(&r, prev);
         } else {
             v = ola_get_value(&r);
         }
@@ -610,6 +701,19 @@ static int ola_skip_value(struct ola_rd *r)
     case OLA_T_TRUE:
     case OLA_T_FALSE:
     case OLA_T_DERIVED:
+    case OLA_T_EMAIL_SAME:
+        return 0;
+    case OLA_T_EMAIL:
+    case OLA_T_EMAIL_USER:
+        if (tag == OLA_T_EMAIL &&
+            (ola_get_varint(r, &n) != 0 || n > (uint64_t)(r->end - r->p)))
+            return -1;
+        if (tag == OLA_T_EMAIL)
+            r->p += n; /* the local part; then the domain */
+        x = ola_get_shared(r, OLA_T_INUM);
+        if (x == NULL)
+            return -1;
+        ola_istr_unref(x);
         return 0;
     case OLA_T_INT:
     case OLA_T_TIME:

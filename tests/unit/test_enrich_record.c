@@ -310,6 +310,52 @@ static void test_derived_names(void **state)
     code_len_with2("state", json_string("1"), false, "state_name", json_null());
 }
 
+/*
+ * An email is the username (the tag alone), the username at a domain or
+ * another local part at a domain (the domain by its number in the table);
+ * anything else stays a string. Each reads back byte for byte and gives its
+ * domain back (code_len_with2 checks both).
+ */
+static void test_email_forms(void **state)
+{
+    char longer[400];
+    size_t plain;
+
+    (void)state;
+    /* two "@": a string (a tag, its length, 15 bytes) */
+    plain = code_len_with2("username", json_string("zo"), false, "email",
+                           json_string("zo@@example.com"));
+    /* the username at a domain: a tag and the domain's number */
+    assert_int_equal(code_len_with2("username", json_string("zo"), false, "email",
+                                    json_string("zo@example.com")),
+                     plain - 14);
+    /* another local part: a tag, its length and bytes, the domain's number */
+    assert_int_equal(code_len_with2("username", json_string("zo"), false, "email",
+                                    json_string("za@example.com")),
+                     plain - 11);
+    assert_int_equal(code_len_with2("username", json_null(), false, "email",
+                                    json_string("zo@example.com")),
+                     plain - 11 - 3);
+    /* the username itself (12 bytes longer than "zo"): the tag alone */
+    assert_int_equal(code_len_with2("username", json_string("zo@example.com"), false,
+                                    "email", json_string("zo@example.com")),
+                     plain - 16 + 12);
+    /* no local part, no domain, not a string, too long: kept as they are */
+    assert_int_equal(code_len_with2("username", json_string("zo"), false, "email",
+                                    json_string("@example.com")),
+                     plain - 3);
+    assert_int_equal(
+        code_len_with2("username", json_string("zo"), false, "email", json_string("zo@")),
+        plain - 12);
+    code_len_with2("username", json_string("zo"), false, "email", json_integer(42));
+    code_len_with2("username", json_string("zo"), false, "email", json_null());
+    memset(longer, 'a', sizeof(longer) - 1);
+    longer[sizeof(longer) - 1] = '\0';
+    memcpy(longer + sizeof(longer) - 13, "@example.com", 12);
+    assert_true(code_len_with2("username", json_string("zo"), false, "email",
+                               json_string(longer)) > sizeof(longer));
+}
+
 /* ---- the string table ------------------------------------------------------------ */
 
 /*
@@ -719,6 +765,7 @@ int main(void)
         cmocka_unit_test(test_encode_refuses_other_shapes),
         cmocka_unit_test(test_numbers_and_instants_compact),
         cmocka_unit_test(test_derived_names),
+        cmocka_unit_test(test_email_forms),
         cmocka_unit_test(test_codes_name_strings_by_number),
         cmocka_unit_test(test_user_tree_like_the_old_one),
         cmocka_unit_test(test_hot_room_after_roles),
