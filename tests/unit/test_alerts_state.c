@@ -33,6 +33,19 @@ static int feed_into(struct fx *f, json_t *into, long long type, const char *use
     return n;
 }
 
+/* The state saved, the rule set built anew from rules and the state restored. */
+static void restart(struct fx *f, const char *rules)
+{
+    json_t *st = ola_rules_state_save(f->r);
+
+    assert_non_null(st);
+    ola_rules_destroy(f->r);
+    f->r = build(f, rules, NULL);
+    assert_non_null(f->r);
+    assert_int_equal(ola_rules_state_restore(f->r, st, &f->err), 0);
+    json_decref(st);
+}
+
 static char *saved_text(struct fx *f)
 {
     json_t *st = ola_rules_state_save(f->r);
@@ -295,7 +308,6 @@ static void test_big_item_arrays(void **state)
     size_t mapped = ola_slab_mapped();
     const struct ola_akey *k;
     char ip[32];
-    json_t *st;
     int i, total = 0;
 
     f->r = build(f, rules, NULL);
@@ -315,13 +327,7 @@ static void test_big_item_arrays(void **state)
     /* the addresses are text in the slab: neither numbers nor malloc'd */
     assert_int_equal(f->r->alerts->rules[1].head->items[0].val & (OLA_AVAL_HEAP | 1), 0);
     /* saved mid-way, restored into a fresh rule set: the arrays grow again */
-    st = ola_rules_state_save(f->r);
-    assert_non_null(st);
-    ola_rules_destroy(f->r);
-    f->r = build(f, rules, NULL);
-    assert_non_null(f->r);
-    assert_int_equal(ola_rules_state_restore(f->r, st, &f->err), 0);
-    json_decref(st);
+    restart(f, rules);
     ola_rules_trim(f->r);
     snprintf(ip, sizeof(ip), "192.0.2.%d", 199);
     total += feed(f, 6, "1", ip, 200, T0 + 199 * SEC); /* the 200th distinct */
@@ -364,7 +370,7 @@ static void test_number_values(void **state)
                                      "      window: 1h\n";
     struct fx *f = *state;
     const struct ola_akey *k;
-    json_t *st, *vals;
+    json_t *vals;
     size_t i, numbers = 0;
     char *text, *again;
 
@@ -382,13 +388,7 @@ static void test_number_values(void **state)
         numbers += k->items[i].val & 1;
     assert_int_equal(numbers, 3); /* 0, 123456789012345678, 7 */
     text = saved_text(f);
-    st = ola_rules_state_save(f->r);
-    assert_non_null(st);
-    ola_rules_destroy(f->r);
-    f->r = build(f, rules, NULL);
-    assert_non_null(f->r);
-    assert_int_equal(ola_rules_state_restore(f->r, st, &f->err), 0);
-    json_decref(st);
+    restart(f, rules);
     again = saved_text(f);
     assert_string_equal(again, text);
     free(again);
