@@ -219,9 +219,8 @@ enum ola_urec_tag {
     OLA_T_EMAIL,      /* a local part, "@", a shared domain */
 };
 
-/* The fields an email form reads (email follows username), and the longest
- * address kept in one (RFC 5321's path is 256 bytes). */
-#define OLA_UREC_USERNAME  1
+/* The email's field (it follows the username's, which its short forms read),
+ * and the longest address kept in one (RFC 5321's path is 256 bytes). */
 #define OLA_UREC_EMAIL     2
 #define OLA_UREC_EMAIL_MAX 320
 
