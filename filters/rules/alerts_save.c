@@ -199,8 +199,8 @@ static bool ola_get_int(const json_t *o, const char *k, json_int_t *out)
 static int ola_restore_items(struct ola_alerts *a, size_t ri, struct ola_akey *k,
                              const json_t *items, struct ola_err *err)
 {
+    size_t i, max = a->rules[ri].threshold + a->rules[ri].then_threshold - 1;
     const json_t *it;
-    size_t i;
 
     json_array_foreach(items, i, it)
     {
@@ -225,9 +225,10 @@ static int ola_restore_items(struct ola_alerts *a, size_t ri, struct ola_akey *k
                                       json_integer_value(idv),
                                       len == 3 ? json_string_value(vv) : NULL)) != 0)
             return ola_err_set(err, ENOMEM, "out of memory");
+        if (k->n > max) /* more than the rule keeps: never more than it holds */
+            ola_aitems_prune(k, a->rules[ri].window, max);
     }
-    ola_aitems_prune(k, a->rules[ri].window,
-                     a->rules[ri].threshold + a->rules[ri].then_threshold - 1);
+    ola_aitems_prune(k, a->rules[ri].window, max);
     return 0;
 }
 

@@ -94,6 +94,8 @@ uintptr_t ola_aval_num(const char *val)
             return 0;
         n = n * 10 + (uint64_t)(val[i] - '0');
     }
+    if (n > UINTPTR_MAX >> 1) /* a 32-bit word holds fewer */
+        return 0;
     return (uintptr_t)(n << 1 | 1);
 }
 

@@ -345,6 +345,37 @@ static void test_big_item_arrays(void **state)
 }
 
 /*
+ * A saved key with more items than a key can count (its counts are 16-bit):
+ * the restore keeps what the rule holds, newest last, as it always pruned.
+ */
+static void test_restore_prunes_as_it_reads(void **state)
+{
+    struct fx *f = *state;
+    json_t *st, *items = json_array();
+    const struct ola_akey *k;
+    int64_t i;
+
+    assert_non_null(items);
+    for (i = 0; i < 70000; i++)
+        assert_int_equal(json_array_append_new(items, json_pack("[I,I]", T0 + i, 1 + i)),
+                         0);
+    st = json_pack("{s:i, s:I, s:[{s:s, s:s, s:s, s:i, s:I, s:I, s:b, s:o}]}", "version",
+                   1, "clock", T0 + 70000, "keys", "rule", "fails", "kind", "count",
+                   "key", "7", "quiet_until", 0, "newest", T0 + 69999, "touched",
+                   T0 + 69999, "live", 0, "items", items);
+    assert_non_null(st);
+    f->r = build(f, churn_rules, NULL);
+    assert_non_null(f->r);
+    assert_int_equal(ola_rules_state_restore(f->r, st, &f->err), 0);
+    json_decref(st);
+    k = key_of(f, 0, "7");
+    assert_non_null(k);
+    assert_int_equal(k->n, 3); /* threshold 3: at most 3 held */
+    assert_int_equal(k->items[2].id, 70000);
+    assert_int_equal(k->items[0].id, 69998);
+}
+
+/*
  * A distinct value that is a number in canonical decimal is kept as one word,
  * no text (a user id: most values are); any other text is kept as it came.
  * Either reads back byte for byte in the alert, the saved state and after a
@@ -469,6 +500,7 @@ int main(void)
         cmocka_unit_test_setup_teardown(test_rest_moves_a_chunk, setup, teardown),
         cmocka_unit_test_setup_teardown(test_item_arrays_fit, setup, teardown),
         cmocka_unit_test_setup_teardown(test_big_item_arrays, setup, teardown),
+        cmocka_unit_test_setup_teardown(test_restore_prunes_as_it_reads, setup, teardown),
         cmocka_unit_test_setup_teardown(test_number_values, setup, teardown),
         cmocka_unit_test_setup_teardown(test_save_text, setup, teardown),
     };
