@@ -70,10 +70,23 @@ static const char *alert_str(struct fx *f, const char *k)
     return json_string_value(json_object_get(f->last, k));
 }
 
+/* The keys of a saved state (version 2: each rule's). */
+static size_t state_keys(const json_t *st)
+{
+    const json_t *r;
+    size_t i, n = 0;
+
+    json_array_foreach(json_object_get(st, "rules"), i, r)
+    {
+        n += json_array_size(json_object_get(r, "keys"));
+    }
+    return n;
+}
+
 static size_t saved_keys(struct fx *f)
 {
     json_t *st = ola_rules_state_save(f->r);
-    size_t n = json_array_size(json_object_get(st, "keys"));
+    size_t n = state_keys(st);
 
     json_decref(st);
     return n;

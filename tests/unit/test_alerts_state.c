@@ -376,6 +376,85 @@ static void test_restore_prunes_as_it_reads(void **state)
 }
 
 /*
+ * A version 1 state (a checkpoint written before version 2) restores: its
+ * keys and items come back, saved again as version 2 with the same content,
+ * the keys of a rule no longer configured (or of another kind) skipped in
+ * either version. A version 2 key that is not [key, quiet_until, newest,
+ * touched, live, items], or an unknown version, refuses the whole state.
+ */
+static void test_state_versions(void **state)
+{
+    struct fx *f = *state;
+    json_t *v1, *v2, *keys, *bad, *want;
+    struct ola_akey *k;
+
+    v1 = json_pack("{s:i, s:I, s:[{s:s, s:s, s:s, s:i, s:I, s:I, s:b, s:[[I,I]]},"
+                   "{s:s, s:s, s:s, s:i, s:I, s:I, s:b, s:[[I,I,s],[I,I,s]]},"
+                   "{s:s, s:s, s:s, s:i, s:I, s:I, s:b, s:[]}]}",
+                   "version", 1, "clock", T0 + 5 * SEC, "keys",
+                   /* fails: a count key */
+                   "rule", "fails", "kind", "count", "key", "7", "quiet_until", 0,
+                   "newest", T0, "touched", T0, "live", 1, "items", T0, (json_int_t)1,
+                   /* spray: a distinct key with a number and a text value */
+                   "rule", "spray", "kind", "distinct", "key", "7", "quiet_until", 0,
+                   "newest", T0 + SEC, "touched", T0 + SEC, "live", 0, "items", T0,
+                   (json_int_t)2, "10.0.0.1", T0 + SEC, (json_int_t)3, "42",
+                   /* a rule gone */
+                   "rule", "gone", "kind", "count", "key", "9", "quiet_until", 0,
+                   "newest", T0, "touched", T0, "live", 0, "items");
+    assert_non_null(v1);
+    f->r = build(f, churn_rules, NULL);
+    assert_non_null(f->r);
+    assert_int_equal(ola_rules_state_restore(f->r, v1, &f->err), 0);
+    json_decref(v1);
+    k = key_of(f, 1, "7");
+    assert_non_null(k);
+    assert_int_equal(k->n, 2);
+    assert_int_equal(k->items[1].val, 42 * 2 + 1); /* a number, no text */
+    v2 = ola_rules_state_save(f->r);
+    assert_non_null(v2);
+    assert_int_equal(json_integer_value(json_object_get(v2, "version")), 2);
+    assert_int_equal(json_integer_value(json_object_get(v2, "clock")), T0 + 5 * SEC);
+    assert_int_equal(state_keys(v2), 2);
+    keys = json_object_get(json_array_get(json_object_get(v2, "rules"), 1), "keys");
+    assert_string_equal(json_string_value(json_object_get(
+                            json_array_get(json_object_get(v2, "rules"), 1), "rule")),
+                        "spray");
+    want = json_pack("[s,i,I,I,b,[[I,I,s],[I,I,s]]]", "7", 0, T0 + SEC, T0 + SEC, 0, T0,
+                     (json_int_t)2, "10.0.0.1", T0 + SEC, (json_int_t)3, "42");
+    assert_true(json_equal(json_array_get(keys, 0), want));
+    json_decref(want);
+    /* version 2 back in, a rule gone among them */
+    assert_int_equal(
+        json_array_append_new(json_object_get(v2, "rules"),
+                              json_pack("{s:s, s:s, s:[[s,i,I,I,b,[]]]}", "rule", "gone",
+                                        "kind", "count", "keys", "9", 0, T0, T0, 0)),
+        0);
+    ola_rules_destroy(f->r);
+    f->r = build(f, churn_rules, NULL);
+    assert_non_null(f->r);
+    assert_int_equal(ola_rules_state_restore(f->r, v2, &f->err), 0);
+    assert_int_equal(saved_keys(f), 2);
+    /* a key of five members, another version: refused whole */
+    bad = json_deep_copy(v2);
+    assert_int_equal(
+        json_array_remove(
+            json_array_get(
+                json_object_get(json_array_get(json_object_get(bad, "rules"), 0), "keys"),
+                0),
+            5),
+        0);
+    assert_int_equal(ola_rules_state_restore(f->r, bad, &f->err), -1);
+    assert_non_null(strstr(f->err.msg, "is not [key"));
+    assert_int_equal(saved_keys(f), 0);
+    json_decref(bad);
+    assert_int_equal(json_object_set_new(v2, "version", json_integer(3)), 0);
+    assert_int_equal(ola_rules_state_restore(f->r, v2, &f->err), -1);
+    assert_non_null(strstr(f->err.msg, "unknown version 3"));
+    json_decref(v2);
+}
+
+/*
  * A distinct value that is a number in canonical decimal is kept as one word,
  * no text (a user id: most values are); any other text is kept as it came.
  * Either reads back byte for byte in the alert, the saved state and after a
@@ -467,7 +546,7 @@ static void test_save_text(void **state)
     assert_int_equal(feed(f, 6, "7", "10.0.0.1", 3, T0 + 2 * SEC), 0);
     assert_int_equal(ola_rules_state_save_text(f->r, &text), 0);
     st = ola_rules_state_save(f->r);
-    assert_int_equal(json_array_size(json_object_get(st, "keys")), 2);
+    assert_int_equal(state_keys(st), 2);
     want = json_dumps(st, JSON_COMPACT);
     assert_int_equal(text.len, strlen(want));
     assert_memory_equal(text.data, want, text.len);
@@ -501,6 +580,7 @@ int main(void)
         cmocka_unit_test_setup_teardown(test_item_arrays_fit, setup, teardown),
         cmocka_unit_test_setup_teardown(test_big_item_arrays, setup, teardown),
         cmocka_unit_test_setup_teardown(test_restore_prunes_as_it_reads, setup, teardown),
+        cmocka_unit_test_setup_teardown(test_state_versions, setup, teardown),
         cmocka_unit_test_setup_teardown(test_number_values, setup, teardown),
         cmocka_unit_test_setup_teardown(test_save_text, setup, teardown),
     };

@@ -239,7 +239,12 @@ static void test_sequence_state(void **state)
     assert_int_equal(feed(f, 4, T0 + 3 * SEC, ok), 0);
     st = ola_rules_state_save(f->r);
     assert_non_null(st);
-    items = json_object_get(json_array_get(json_object_get(st, "keys"), 0), "items");
+    /* version 2: the rule's first key, [key, quiet_until, newest, touched, live, items]
+     */
+    items = json_array_get(
+        json_array_get(
+            json_object_get(json_array_get(json_object_get(st, "rules"), 0), "keys"), 0),
+        5);
     assert_int_equal(json_array_size(items), 4);
     assert_int_equal(json_integer_value(json_array_get(json_array_get(items, 3), 2)), 1);
     assert_non_null(build(f, seq_rule));
