@@ -277,6 +277,64 @@ static int64_t big_id(size_t i)
     return (i & 1) ? -v : v;
 }
 
+static int cmp_i64(const void *a, const void *b)
+{
+    int64_t x = *(const int64_t *)a, y = *(const int64_t *)b;
+
+    return (x > y) - (x < y);
+}
+
+/*
+ * foreach's radix sort: ids that differ only in their highest digit, only in
+ * their lowest, across the sign and at both ends of the range come out in
+ * order, each with its own created time (the digits all ids share are
+ * skipped, the others each take a pass).
+ */
+static void test_foreach_sorts_every_digit(void **state)
+{
+    static const int64_t fixed[] = {
+        INT64_MAX,
+        INT64_MIN + 1,
+        -1,
+        0,
+        1,
+        INT64_C(1) << 55,
+        -(INT64_C(1) << 55),
+        (INT64_C(3) << 55) + 5,
+        (INT64_C(3) << 55) + 4,
+        INT64_C(12345678901),
+        INT64_C(12345678901) + (INT64_C(1) << 33),
+        INT64_C(2047),
+        INT64_C(2048),
+    };
+    enum { N = sizeof(fixed) / sizeof(fixed[0]) + 2000 };
+    struct ola_seen *s = ola_seen_new();
+    int64_t want[N];
+    struct collect c;
+    size_t i;
+
+    (void)state;
+    for (i = 0; i < N; i++) {
+        /* then 2,000 ids around 10^11 that differ in a few low digits */
+        want[i] = i < sizeof(fixed) / sizeof(fixed[0])
+                      ? fixed[i]
+                      : INT64_C(100000000000) + (int64_t)((i * 7919) % 4001) * 3;
+        if (ola_seen_has(s, want[i]))
+            want[i] = INT64_C(200000000000) + (int64_t)i; /* a repeat: another id */
+        assert_int_equal(ola_seen_add(s, want[i], want[i] ^ 7), 0);
+    }
+    qsort(want, N, sizeof(want[0]), cmp_i64);
+    collect_init(&c, N);
+    ola_seen_foreach(s, collect_fn, &c);
+    assert_int_equal(c.n, N);
+    for (i = 0; i < N; i++) {
+        assert_int_equal(c.ids[i], want[i]);
+        assert_int_equal(c.created[i], want[i] ^ 7);
+    }
+    collect_free(&c);
+    ola_seen_destroy(s);
+}
+
 static void test_million(void **state)
 {
     enum { N = 1000000 };
@@ -428,6 +486,7 @@ int main(void)
         cmocka_unit_test(test_million),
         cmocka_unit_test(test_consecutive_ids),
         cmocka_unit_test(test_foreach_without_memory),
+        cmocka_unit_test(test_foreach_sorts_every_digit),
     };
 
     return cmocka_run_group_tests(tests, NULL, NULL);
