@@ -20,9 +20,25 @@
 
 static void test_put_i64(void **state)
 {
-    static const int64_t vals[] = {
-        0,         1,         -1,           9, 10, -10, 1765000000000, -1765000000000,
-        INT64_MAX, INT64_MIN, INT64_MIN + 1};
+    static const int64_t vals[] = {0,
+                                   1,
+                                   -1,
+                                   9,
+                                   10,
+                                   -10,
+                                   1765000000000,
+                                   -1765000000000,
+                                   INT64_MAX,
+                                   INT64_MIN,
+                                   INT64_MIN + 1,
+                                   99,
+                                   100,
+                                   101,
+                                   999,
+                                   1000,
+                                   -99,
+                                   -100,
+                                   1796696217483};
     struct ola_buf b = OLA_BUF_INIT;
     char want[32];
     size_t i;
