@@ -422,12 +422,14 @@ int ola_cmd_run(const char *config_path)
     for (i = 0; i < a.n_tenants; i++) {
         /* every tenant's rules before any thread runs (ola_tenant_prepare) */
         if (ola_tenant_prepare(a.tenants[i], &err) != 0) {
-            ola_log_err(OLA_AGENT_COMP, "%s", err.msg);
-            ola_stop_requested = 1;
-            break;
+            /* the check build passed a moment ago: a rule file changed, or ENOMEM */
+            ola_log_err(OLA_AGENT_COMP, "tenant %s: %s", a.tenants[i]->cfg->name,
+                        err.msg);
+            rc = OLA_EXIT_CONFIG;
+            goto out;
         }
     }
-    for (i = 0; i < a.n_tenants && !ola_stop_requested; i++) {
+    for (i = 0; i < a.n_tenants; i++) {
         /* now with the metrics endpoint */
         a.tenants[i]->env.metrics = a.metrics;
         if (ola_tenant_start(a.tenants[i], &err) != 0) {
