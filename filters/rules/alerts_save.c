@@ -263,15 +263,16 @@ static int ola_restore_fields(struct ola_alerts *a, size_t ri, const char *key,
                               const json_int_t t[3], bool live, const json_t *items,
                               struct ola_err *err)
 {
+    uint64_t h = ola_akey_hash(ri, key);
     struct ola_akey *k;
     bool capped;
 
     if (strlen(key) >= OLA_ALERT_KEY_MAX)
         return ola_err_set(err, EINVAL, "alert state: key too long");
-    if (ola_akey_find(a, ri, key, ola_akey_hash(ri, key)) != NULL)
+    if (ola_akey_find(a, ri, key, h) != NULL)
         return ola_err_set(err, EINVAL, "alert state: key '%s' of rule '%s' twice", key,
                            a->rules[ri].name);
-    k = ola_akey_new(a, ri, key, ola_akey_hash(ri, key), INT64_MIN, &capped);
+    k = ola_akey_new(a, ri, key, h, INT64_MIN, &capped);
     if (k == NULL)
         return capped ? 0 : ola_err_set(err, ENOMEM, "out of memory");
     k->quiet_until = t[0];
@@ -320,16 +321,16 @@ static int ola_restore_rule2(struct ola_alerts *a, const json_t *o, struct ola_e
     {
         const json_t *live = json_array_get(kv, 4), *items = json_array_get(kv, 5);
         const char *key = json_string_value(json_array_get(kv, 0));
+        bool times = true;
         json_int_t t[3];
 
         for (j = 0; j < 3; j++) {
             const json_t *tv = json_array_get(kv, j + 1);
 
-            t[j] = json_is_integer(tv) ? json_integer_value(tv) : 0;
-            if (!json_is_integer(tv))
-                key = NULL;
+            times = times && json_is_integer(tv);
+            t[j] = json_integer_value(tv); /* 0 when it is none */
         }
-        if (json_array_size(kv) != 6 || key == NULL || !json_is_boolean(live) ||
+        if (json_array_size(kv) != 6 || key == NULL || !times || !json_is_boolean(live) ||
             !json_is_array(items))
             return ola_err_set(err, EINVAL,
                                "alert state: a key of rule '%s' is not [key, "
