@@ -277,6 +277,14 @@ static bool ola_is_instant(const char *s, size_t len, int64_t *ms)
            memcmp(back, s, len) == 0 && back[len] == '\0';
 }
 
+/* A table string's number (2 bytes, low first), as a code names it. */
+static int ola_put_num(struct ola_buf *b, const struct ola_istr *x)
+{
+    unsigned char num[2] = {(unsigned char)(x->idx & 0xff), (unsigned char)(x->idx >> 8)};
+
+    return ola_buf_append(b, num, 2);
+}
+
 /* A string: shared through t when shared, else inline. Returns 0 / -1. */
 static int ola_put_str(struct ola_intern *t, struct ola_buf *b, const char *s, size_t len,
                        bool shared)
@@ -289,10 +297,7 @@ static int ola_put_str(struct ola_intern *t, struct ola_buf *b, const char *s, s
         if (x == NULL)
             return -1;
         if (x->idx != 0) {
-            unsigned char num[2] = {(unsigned char)(x->idx & 0xff),
-                                    (unsigned char)(x->idx >> 8)};
-
-            if (ola_put_tag(b, OLA_T_INUM) != 0 || ola_buf_append(b, num, 2) != 0) {
+            if (ola_put_tag(b, OLA_T_INUM) != 0 || ola_put_num(b, x) != 0) {
                 ola_istr_unref(x);
                 return -1;
             }
@@ -371,7 +376,6 @@ static int ola_put_email(struct ola_intern *t, struct ola_buf *b, const json_t *
 {
     const char *e = json_string_value(v), *at, *un = json_string_value(u);
     size_t len = json_string_length(v), ulen = json_string_length(u), local;
-    unsigned char num[2];
     struct ola_istr *x;
     bool user;
 
@@ -391,12 +395,10 @@ static int ola_put_email(struct ola_intern *t, struct ola_buf *b, const json_t *
         ola_istr_unref(x);
         return 1;
     }
-    num[0] = (unsigned char)(x->idx & 0xff);
-    num[1] = (unsigned char)(x->idx >> 8);
     user = un != NULL && ulen == local && memcmp(un, e, local) == 0;
     if (ola_put_tag(b, user ? OLA_T_EMAIL_USER : OLA_T_EMAIL) != 0 ||
         (!user && (ola_put_varint(b, local) != 0 || ola_buf_append(b, e, local) != 0)) ||
-        ola_buf_append(b, num, 2) != 0) {
+        ola_put_num(b, x) != 0) {
         ola_istr_unref(x);
         return -1;
     }
