@@ -62,6 +62,20 @@ start_mock() {
     [ -n "$BOOTSTRAP" ] || fail "mock cluster did not start"
 }
 
+# mock_cmd CMD ARG: sends a command and waits (a wall-clock deadline) until the
+# mock says it is done: writing to the pipe returns before the mock reads it,
+# and a batch sent in between would still reach the broker.
+mock_cmd() {
+    local end
+    echo "$1 $2" >&7
+    end=$(($(date +%s) + 10))
+    until grep -q "^ola_kafka_mock: $1 $2 done" "$WORK/mock.err" 2>/dev/null ||
+        [ "$(date +%s)" -gt "$end" ]; do
+        sleep 0.1
+    done
+    grep -q "^ola_kafka_mock: $1 $2 done" "$WORK/mock.err" || fail "mock did not do '$1 $2'"
+}
+
 stop_mock() {
     echo quit >&7 || true
     exec 7>&-
@@ -123,7 +137,7 @@ until [ "$(tail -1 "$WORK/w2.out" 2>/dev/null)" = "acked 1000" ] || [ "$(date +%
     sleep 0.1
 done
 [ "$(tail -1 "$WORK/w2.out")" = "acked 1000" ] || fail "first half not acknowledged"
-echo "down 1" >&7
+mock_cmd down 1
 # The writer stops reading while it retries: feed the rest from the background.
 tail -n +1001 "$WORK/events.ndjson" >&8 &
 FEED_PID=$!
@@ -131,7 +145,7 @@ sleep 10
 [ "$(tail -1 "$WORK/w2.out")" = "acked 1000" ] ||
     fail "a batch was acknowledged while the leader was down: $(tail -1 "$WORK/w2.out")"
 grep -q 'retry' "$WORK/w2.err" || fail "the output never answered RETRY while down"
-echo "up 1" >&7
+mock_cmd up 1
 wait "$FEED_PID"
 exec 8>&-
 wait "$WRITER_PID" || fail "writer failed after the broker came back"
